@@ -1,0 +1,330 @@
+/**
+ * Loader for the processed Ali-CCP CSV layout (torch-rechub's `preprocess_ali_ccp.py` output, as in
+ * /work/shared/data/ali-ccp/): a header row, label columns `click` and `purchase`, sparse integer id
+ * columns (e.g. `101`, `205`, `109_14`) and dense float columns whose names start with `D` (e.g. `D508`).
+ *
+ * Mapping to an ImpressionLog:
+ * - click <- `click`, conversion <- `purchase` (both must be 0 or 1);
+ * - categorical fields = every other column whose name does not start with `D` (raw integer ids, in
+ *   header order); numeric fields = the `D*` columns (float32, in header order);
+ * - `day` comes from the caller (`options.day`, default 0): these files have no day column. The sample's
+ *   train/val/test files are mapped to days 0/1/2 by `loadAliCcpSplits`.
+ *
+ * Files are streamed line by line. Every problem raises a DataError naming file, 1-based line and column.
+ * A conversion without a click is an error unless the caller opts in to dropping such rows; dropped rows
+ * are counted in the report attached to the returned log (`log.report`).
+ *
+ * Also exports the small pieces shared with the raw-release loader (`ali-ccp-raw.ts`): strict value
+ * parsers, the growable column buffers and the report type.
+ */
+import * as path from "node:path";
+import { DataError, DataLocation } from "./errors";
+import { ImpressionLog, LogSchema, allocateLog } from "./schema";
+import { readLines } from "./line-reader";
+
+// ---------------------------------------------------------------------------------------------------
+// Public types
+
+/** What to do with a row that has conversion = 1 but click = 0 (impossible in the funnel). */
+export type ConversionWithoutClickPolicy = "error" | "drop";
+
+export interface AliCcpCsvOptions {
+  /** Day index written to every row (default 0). */
+  day?: number;
+  /** Default "error": raise a DataError. "drop": skip the row and count it in the report. */
+  onConversionWithoutClick?: ConversionWithoutClickPolicy;
+}
+
+/** Counts of what a loader read, kept, and dropped. Nothing is dropped without being counted here. */
+export interface AliCcpLoadReport {
+  /** Files read, in order. */
+  files: string[];
+  /** Data lines read from the main file (header excluded). */
+  lines: number;
+  /** Rows in the returned log. */
+  rows: number;
+  clicks: number;
+  conversions: number;
+  /** Rows with conversion = 1 and click = 0 that were dropped (only with `onConversionWithoutClick: "drop"`). */
+  droppedConversionWithoutClick: number;
+}
+
+/** An ImpressionLog with the loader's report attached. */
+export type AliCcpLog = ImpressionLog & { report: AliCcpLoadReport };
+
+// ---------------------------------------------------------------------------------------------------
+// Processed CSV loader
+
+const CLICK_COLUMN = "click";
+const CONVERSION_COLUMN = "purchase";
+
+/** Loads one processed Ali-CCP CSV file (streamed). */
+export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}): Promise<AliCcpLog> {
+  const day = options.day ?? 0;
+  const policy = options.onConversionWithoutClick ?? "error";
+  const report = emptyReport([file]);
+
+  let header: CsvHeader | undefined;
+  let buffers: ColumnBuffers | undefined;
+  for await (const { text, line } of readLines(file)) {
+    if (header === undefined) {
+      header = parseHeader(text, file);
+      buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length);
+      continue;
+    }
+    report.lines++;
+    const values = text.split(",");
+    checkColumnCount(values, header.names, file, line);
+    const row = buffers!.push();
+    const at = (c: number): DataLocation => ({ file, line, column: header!.names[c] });
+    const click = parseLabel(values[header.click], at(header.click));
+    const conversion = parseLabel(values[header.conversion], at(header.conversion));
+    buffers!.click[row] = click;
+    buffers!.conversion[row] = conversion;
+    header.categoricalColumns.forEach((c, f) => {
+      const v = values[c];
+      buffers!.categorical[f][row] = isPlainId(v) ? +v : parseId(v, at(c));
+    });
+    header.numericColumns.forEach((c, f) => {
+      const v = values[c];
+      buffers!.numeric[f][row] = isPlainDecimal(v) ? +v : parseValue(v, at(c));
+    });
+    if (conversion === 1 && click === 0) {
+      if (policy === "error") throw conversionWithoutClickError(at(header.conversion), CLICK_COLUMN);
+      buffers!.pop();
+      report.droppedConversionWithoutClick++;
+    }
+  }
+  if (header === undefined) throw new DataError({ file }, "file is empty (expected a header row)");
+  if (report.lines === 0) throw new DataError({ file, line: 1 }, "file has a header row but no data rows");
+  return finishLog(buffers!, header.schema, file, day, report);
+}
+
+/** The sample file names of /work/shared/data/ali-ccp/ and the day each split is mapped to. */
+export const ALI_CCP_SAMPLE_FILES = {
+  train: { file: "ali_ccp_train_sample.csv", day: 0 },
+  val: { file: "ali_ccp_val_sample.csv", day: 1 },
+  test: { file: "ali_ccp_test_sample.csv", day: 2 },
+} as const;
+
+/**
+ * Loads the three processed sample files of `dir` as train = day 0, val = day 1, test = day 2, so that
+ * past-vs-future splits by day reproduce the files' split. `fileNames` overrides the names (e.g. the full
+ * `ali_ccp_{train,val,test}.csv` files).
+ */
+export async function loadAliCcpSplits(
+  dir: string,
+  options: Omit<AliCcpCsvOptions, "day"> & { fileNames?: { train: string; val: string; test: string } } = {},
+): Promise<{ train: AliCcpLog; val: AliCcpLog; test: AliCcpLog }> {
+  const name = (split: keyof typeof ALI_CCP_SAMPLE_FILES) => options.fileNames?.[split] ?? ALI_CCP_SAMPLE_FILES[split].file;
+  const load = (split: keyof typeof ALI_CCP_SAMPLE_FILES) =>
+    loadAliCcpCsv(path.join(dir, name(split)), { ...options, day: ALI_CCP_SAMPLE_FILES[split].day });
+  return { train: await load("train"), val: await load("val"), test: await load("test") };
+}
+
+interface CsvHeader {
+  names: string[];
+  click: number;
+  conversion: number;
+  categoricalColumns: number[];
+  numericColumns: number[];
+  schema: LogSchema;
+}
+
+function parseHeader(text: string, file: string): CsvHeader {
+  if (text.trim() === "") throw new DataError({ file, line: 1 }, "empty header row");
+  const names = text.split(",").map((n) => n.trim());
+  const seen = new Set<string>();
+  names.forEach((name, c) => {
+    if (name === "") throw new DataError({ file, line: 1, column: String(c + 1) }, "empty column name in header");
+    if (seen.has(name)) throw new DataError({ file, line: 1, column: name }, "duplicate column name in header");
+    seen.add(name);
+  });
+  for (const required of [CLICK_COLUMN, CONVERSION_COLUMN]) {
+    if (!seen.has(required)) {
+      throw new DataError({ file, line: 1, column: required }, `missing required column "${required}" in header (found: ${names.join(",")})`);
+    }
+  }
+  const categoricalColumns: number[] = [];
+  const numericColumns: number[] = [];
+  names.forEach((name, c) => {
+    if (name === CLICK_COLUMN || name === CONVERSION_COLUMN) return;
+    (isDenseColumn(name) ? numericColumns : categoricalColumns).push(c);
+  });
+  return {
+    names,
+    click: names.indexOf(CLICK_COLUMN),
+    conversion: names.indexOf(CONVERSION_COLUMN),
+    categoricalColumns,
+    numericColumns,
+    schema: { categorical: categoricalColumns.map((c) => names[c]), numeric: numericColumns.map((c) => names[c]) },
+  };
+}
+
+/** Dense value columns are named `D<field>` (e.g. `D508`, `D109_14`). */
+function isDenseColumn(name: string): boolean {
+  return name.length > 1 && name[0] === "D";
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Shared with the raw loader: strict parsers, row buffers, reports
+
+const INT_RE = /^[+-]?\d+$/;
+const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+const PLAIN_ID_RE = /^\d{1,9}$/;
+const PLAIN_DECIMAL_RE = /^\d+(\.\d+)?$/;
+
+/** Fast path for hot loops: a non-negative integer below 10^9 (valid without further checks). */
+export function isPlainId(text: string): boolean {
+  return PLAIN_ID_RE.test(text);
+}
+
+/** Fast path for hot loops: digits with an optional fraction (valid without further checks). */
+export function isPlainDecimal(text: string): boolean {
+  return PLAIN_DECIMAL_RE.test(text);
+}
+
+/** Quoted, control characters escaped, shortened: for error messages. */
+export function show(text: string): string {
+  const quoted = JSON.stringify(text);
+  return quoted.length > 80 ? `${quoted.slice(0, 77)}..."` : quoted;
+}
+
+/** A 0/1 label ("0", "1", also "0.0"/"1.0"). */
+export function parseLabel(text: string, at: DataLocation): 0 | 1 {
+  if (text === "0") return 0;
+  if (text === "1") return 1;
+  if (!FLOAT_RE.test(text)) throw new DataError(at, `expected 0 or 1, found ${describe(text)}`);
+  const v = Number(text);
+  if (v === 0) return 0;
+  if (v === 1) return 1;
+  throw new DataError(at, `expected 0 or 1, found ${show(text)}`);
+}
+
+/** An integer id in the 32-bit range. */
+export function parseId(text: string, at: DataLocation, what = ""): number {
+  if (!INT_RE.test(text)) throw new DataError(at, `${what}expected an integer, found ${describe(text)}`);
+  const v = Number(text);
+  if (v < INT32_MIN || v > INT32_MAX) throw new DataError(at, `${what}integer ${text} is outside the 32-bit range`);
+  return v;
+}
+
+/** A finite decimal number ("NaN", "inf" and empty values are rejected). */
+export function parseValue(text: string, at: DataLocation, what = ""): number {
+  if (!FLOAT_RE.test(text)) throw new DataError(at, `${what}expected a number, found ${describe(text)}`);
+  const v = Number(text);
+  if (!Number.isFinite(v)) throw new DataError(at, `${what}number ${show(text)} is out of range`);
+  return v;
+}
+
+function describe(text: string): string {
+  return text === "" ? "an empty value" : `non-numeric value ${show(text)}`;
+}
+
+/** Checks that a split line has as many values as `names` (errors name the first missing or extra column). */
+export function checkColumnCount(values: string[], names: string[], file: string, line: number): void {
+  if (values.length === names.length) return;
+  if (values.length === 1 && values[0] === "") {
+    throw new DataError({ file, line }, `empty line (expected ${names.length} comma-separated values)`);
+  }
+  if (values.length < names.length) {
+    throw new DataError(
+      { file, line, column: names[values.length] },
+      `missing value: expected ${names.length} comma-separated columns, found ${values.length}`,
+    );
+  }
+  throw new DataError(
+    { file, line, column: String(names.length + 1) },
+    `too many values: expected ${names.length} comma-separated columns, found ${values.length}`,
+  );
+}
+
+export function conversionWithoutClickError(at: DataLocation, clickColumn: string): DataError {
+  return new DataError(
+    at,
+    `conversion = 1 with ${clickColumn} = 0 (a conversion must follow a click); ` +
+      `pass { onConversionWithoutClick: "drop" } to drop such rows and count them in the report`,
+  );
+}
+
+export function emptyReport(files: string[]): AliCcpLoadReport {
+  return { files, lines: 0, rows: 0, clicks: 0, conversions: 0, droppedConversionWithoutClick: 0 };
+}
+
+/** Growable columns for a log whose row count is not known in advance (streamed files). */
+export class ColumnBuffers {
+  size = 0;
+  click: Uint8Array;
+  conversion: Uint8Array;
+  categorical: Int32Array[];
+  numeric: Float32Array[];
+  private capacity: number;
+
+  constructor(categoricalCount: number, numericCount: number, initialCapacity = 1024) {
+    this.capacity = initialCapacity;
+    this.click = new Uint8Array(initialCapacity);
+    this.conversion = new Uint8Array(initialCapacity);
+    this.categorical = Array.from({ length: categoricalCount }, () => new Int32Array(initialCapacity));
+    this.numeric = Array.from({ length: numericCount }, () => new Float32Array(initialCapacity));
+  }
+
+  /** Appends a row (all zeros) and returns its index. */
+  push(): number {
+    if (this.size === this.capacity) this.grow();
+    return this.size++;
+  }
+
+  /** Removes the last row (a row that turned out to be dropped). */
+  pop(): void {
+    this.size--;
+    const row = this.size;
+    this.click[row] = 0;
+    this.conversion[row] = 0;
+    for (const c of this.categorical) c[row] = 0;
+    for (const c of this.numeric) c[row] = 0;
+  }
+
+  private grow(): void {
+    const capacity = this.capacity * 2;
+    const resize = <T extends Uint8Array | Int32Array | Float32Array>(a: T): T => {
+      const out = new (a.constructor as { new (n: number): T })(capacity);
+      out.set(a);
+      return out;
+    };
+    this.click = resize(this.click);
+    this.conversion = resize(this.conversion);
+    this.categorical = this.categorical.map(resize);
+    this.numeric = this.numeric.map(resize);
+    this.capacity = capacity;
+  }
+}
+
+/** Copies the buffers into an exactly sized log, fills `day`, and completes the report's counts. */
+export function finishLog<R extends AliCcpLoadReport>(
+  buffers: ColumnBuffers,
+  schema: LogSchema,
+  source: string,
+  day: number,
+  report: R,
+): ImpressionLog & { report: R } {
+  const n = buffers.size;
+  const log = allocateLog(schema, n, source, false);
+  log.day.fill(day);
+  log.click.set(buffers.click.subarray(0, n));
+  log.conversion.set(buffers.conversion.subarray(0, n));
+  buffers.categorical.forEach((c, f) => log.categorical[f].set(c.subarray(0, n)));
+  buffers.numeric.forEach((c, f) => log.numeric[f].set(c.subarray(0, n)));
+  report.rows = n;
+  report.clicks = count(log.click);
+  report.conversions = count(log.conversion);
+  return Object.assign(log, { report });
+}
+
+function count(labels: Uint8Array): number {
+  let s = 0;
+  for (let i = 0; i < labels.length; i++) s += labels[i];
+  return s;
+}

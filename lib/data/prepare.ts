@@ -1,0 +1,256 @@
+/**
+ * Preparation of an impression log for training, as in the paper:
+ *  1. past-vs-future split by day: training days, a validation day (early stopping), a test day, and
+ *     later days for the temporal-shift evaluation; no day is in two splits;
+ *  2. negative downsampling of the training days: every clicked impression kept, non-clicked ones kept
+ *     with probability r and weighted 1/r, so weighted sums stay unbiased estimates of full-data sums;
+ *     evaluation days are kept whole by default (weight 1);
+ *  3. categorical vocabularies fitted on the kept training rows only, index 0 = out-of-vocabulary, so
+ *     ids first seen after training (new ads, new users) map to 0;
+ *  4. numeric fields standardised with the training rows' weighted mean and standard deviation;
+ *  5. encoding into the flat arrays of `EncodedSplit`, which training slices into batches.
+ * Every random draw takes the seed.
+ */
+import { EncodedSplit } from "./encoded";
+import { ImpressionLog, selectRows } from "./schema";
+import { Rng, deriveSeed } from "./random";
+
+export interface SplitPlan {
+  trainDays: number[];
+  validationDay: number;
+  testDay: number;
+  /** Days after the test day, scored without retraining (temporal shift). */
+  laterDays: number[];
+}
+
+/**
+ * The default plan for `days` days: the last two days are "later" days, the one before them the test
+ * day, the one before that the validation day, and every earlier day trains. With 15 days: train 0-10,
+ * validation 11, test 12, later 13-14.
+ */
+export function defaultSplitPlan(days: number, laterDays = 2): SplitPlan {
+  if (days < laterDays + 3) throw new Error(`need at least ${laterDays + 3} days for a split with ${laterDays} later days, got ${days}`);
+  const test = days - 1 - laterDays;
+  return {
+    trainDays: Array.from({ length: test - 1 }, (_, d) => d),
+    validationDay: test - 1,
+    testDay: test,
+    laterDays: Array.from({ length: laterDays }, (_, i) => test + 1 + i),
+  };
+}
+
+export function checkSplitPlan(plan: SplitPlan): void {
+  const all = [...plan.trainDays, plan.validationDay, plan.testDay, ...plan.laterDays];
+  if (new Set(all).size !== all.length) throw new Error(`split plan uses a day twice: ${JSON.stringify(plan)}`);
+  const lastTrain = Math.max(...plan.trainDays);
+  if (!(lastTrain < plan.validationDay && plan.validationDay < plan.testDay && plan.laterDays.every((d) => d > plan.testDay))) {
+    throw new Error(`split plan must run past to future (train < validation < test < later): ${JSON.stringify(plan)}`);
+  }
+}
+
+export interface DownsampleResult {
+  log: ImpressionLog;
+  weight: Float32Array;
+  keepRate: number;
+  /** Rows before / after, and how many clicked and non-clicked rows were kept. */
+  before: number;
+  kept: number;
+  keptClicked: number;
+  keptNonClicked: number;
+}
+
+/** Keeps every clicked row and each non-clicked row with probability `keepRate`, weighting it 1/keepRate. */
+export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: number): DownsampleResult {
+  if (!(keepRate > 0 && keepRate <= 1)) throw new Error(`negative keep rate must be in (0, 1], got ${keepRate}`);
+  const rng = new Rng(deriveSeed(seed, "downsample"));
+  const keep: number[] = [];
+  let keptClicked = 0;
+  for (let i = 0; i < log.size; i++) {
+    const u = rng.uniform(); // drawn for every row, so a row's fate does not depend on earlier labels
+    if (log.click[i]) {
+      keep.push(i);
+      keptClicked++;
+    } else if (u < keepRate) keep.push(i);
+  }
+  const kept = selectRows(log, keep);
+  const weight = new Float32Array(kept.size);
+  for (let i = 0; i < kept.size; i++) weight[i] = kept.click[i] ? 1 : 1 / keepRate;
+  return { log: kept, weight, keepRate, before: log.size, kept: kept.size, keptClicked, keptNonClicked: kept.size - keptClicked };
+}
+
+/** Maps raw ids of one categorical field to indices 1..n; 0 is the out-of-vocabulary bucket. */
+export interface Vocabulary {
+  field: string;
+  /** Raw ids in index order: ids[k - 1] has index k. */
+  ids: number[];
+  size: number;
+}
+
+export function fitVocabulary(field: string, values: Int32Array, minCount = 1): Vocabulary {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < values.length; i++) counts.set(values[i], (counts.get(values[i]) ?? 0) + 1);
+  const ids = [...counts].filter(([, n]) => n >= minCount).map(([id]) => id).sort((a, b) => a - b);
+  return { field, ids, size: ids.length + 1 };
+}
+
+export function encodeWithVocabulary(vocab: Vocabulary, values: Int32Array, out: Int32Array, stride: number, offset: number): number {
+  const index = new Map(vocab.ids.map((id, k) => [id, k + 1]));
+  let oov = 0;
+  for (let i = 0; i < values.length; i++) {
+    const k = index.get(values[i]) ?? 0;
+    if (k === 0) oov++;
+    out[i * stride + offset] = k;
+  }
+  return oov;
+}
+
+export interface NumericScaler {
+  field: string;
+  mean: number;
+  sd: number;
+}
+
+function fitScaler(field: string, values: Float32Array, weight: Float32Array): NumericScaler {
+  let sw = 0;
+  let sx = 0;
+  let sxx = 0;
+  for (let i = 0; i < values.length; i++) {
+    sw += weight[i];
+    sx += weight[i] * values[i];
+    sxx += weight[i] * values[i] * values[i];
+  }
+  const mean = sx / sw;
+  const variance = Math.max(0, sxx / sw - mean * mean);
+  return { field, mean, sd: Math.sqrt(variance) || 1 };
+}
+
+export interface PrepareOptions {
+  plan: SplitPlan;
+  /** Keep rate r of non-clicked training impressions (weight 1/r). Default 0.1, as in the protocol note. */
+  negativeKeepRate?: number;
+  /** Downsample the validation day too (default false: evaluation days are kept whole). */
+  downsampleValidation?: boolean;
+  /** Ids seen fewer times than this on the kept training rows go to the OOV bucket. Default 1. */
+  minCount?: number;
+  seed: number;
+}
+
+export interface PreparedData {
+  train: EncodedSplit;
+  validation: EncodedSplit;
+  test: EncodedSplit;
+  later: EncodedSplit[];
+  vocabularies: Vocabulary[];
+  scalers: NumericScaler[];
+  plan: SplitPlan;
+  report: PrepareReport;
+}
+
+export interface PrepareReport {
+  negativeKeepRate: number;
+  seed: number;
+  splits: { name: string; days: number[]; rows: number; clicks: number; conversions: number; weightedRows: number; oovRate: Record<string, number> }[];
+  downsampling: { before: number; kept: number; keptClicked: number; keptNonClicked: number };
+}
+
+function rowsOfDays(log: ImpressionLog, days: number[]): ImpressionLog {
+  const wanted = new Set(days);
+  const rows: number[] = [];
+  for (let i = 0; i < log.size; i++) if (wanted.has(log.day[i])) rows.push(i);
+  return selectRows(log, rows);
+}
+
+function encodeSplit(name: string, log: ImpressionLog, weight: Float32Array, vocabs: Vocabulary[], scalers: NumericScaler[]) {
+  const nCat = vocabs.length;
+  const nNum = scalers.length;
+  const categorical = new Int32Array(log.size * nCat);
+  const oovRate: Record<string, number> = {};
+  vocabs.forEach((v, f) => {
+    const oov = encodeWithVocabulary(v, log.categorical[f], categorical, nCat, f);
+    oovRate[v.field] = log.size ? oov / log.size : 0;
+  });
+  const numeric = new Float32Array(log.size * nNum);
+  scalers.forEach((s, f) => {
+    const col = log.numeric[f];
+    for (let i = 0; i < log.size; i++) numeric[i * nNum + f] = (col[i] - s.mean) / s.sd;
+  });
+  const split: EncodedSplit = {
+    name,
+    size: log.size,
+    categoricalFields: log.schema.categorical,
+    vocabularySizes: vocabs.map((v) => v.size),
+    numericFields: log.schema.numeric,
+    categorical,
+    numeric,
+    click: Float32Array.from(log.click),
+    conversion: Float32Array.from(log.conversion),
+    weight,
+    day: log.day,
+    truth: log.truth,
+  };
+  return { split, oovRate };
+}
+
+/** Splits, downsamples, fits vocabularies and scalers on training rows, and encodes every split. */
+export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedData {
+  const { plan, seed } = options;
+  checkSplitPlan(plan);
+  const keepRate = options.negativeKeepRate ?? 0.1;
+  const present = new Set(log.day);
+  for (const d of [...plan.trainDays, plan.validationDay, plan.testDay, ...plan.laterDays]) {
+    if (!present.has(d)) throw new Error(`split plan names day ${d}, which ${log.source} does not contain`);
+  }
+  const down = downsampleNegatives(rowsOfDays(log, plan.trainDays), keepRate, seed);
+  const train = down.log;
+  const vocabularies = train.schema.categorical.map((f, k) => fitVocabulary(f, train.categorical[k], options.minCount ?? 1));
+  const scalers = train.schema.numeric.map((f, k) => fitScaler(f, train.numeric[k], down.weight));
+
+  const evalSplit = (name: string, days: number[], downsample: boolean) => {
+    if (downsample) {
+      const d = downsampleNegatives(rowsOfDays(log, days), keepRate, deriveSeed(seed, name));
+      return encodeSplit(name, d.log, d.weight, vocabularies, scalers);
+    }
+    const rows = rowsOfDays(log, days);
+    return encodeSplit(name, rows, new Float32Array(rows.size).fill(1), vocabularies, scalers);
+  };
+  const encodedTrain = encodeSplit("train", train, down.weight, vocabularies, scalers);
+  const validation = evalSplit("validation", [plan.validationDay], options.downsampleValidation ?? false);
+  const test = evalSplit("test", [plan.testDay], false);
+  const later = plan.laterDays.map((d) => evalSplit(`day ${d}`, [d], false));
+
+  const describe = (s: { split: EncodedSplit; oovRate: Record<string, number> }, days: number[]) => ({
+    name: s.split.name,
+    days,
+    rows: s.split.size,
+    clicks: sum(s.split.click),
+    conversions: sum(s.split.conversion),
+    weightedRows: sum(s.split.weight),
+    oovRate: s.oovRate,
+  });
+  return {
+    train: encodedTrain.split,
+    validation: validation.split,
+    test: test.split,
+    later: later.map((l) => l.split),
+    vocabularies,
+    scalers,
+    plan,
+    report: {
+      negativeKeepRate: keepRate,
+      seed,
+      splits: [
+        describe(encodedTrain, plan.trainDays),
+        describe(validation, [plan.validationDay]),
+        describe(test, [plan.testDay]),
+        ...later.map((l, i) => describe(l, [plan.laterDays[i]])),
+      ],
+      downsampling: { before: down.before, kept: down.kept, keptClicked: down.keptClicked, keptNonClicked: down.keptNonClicked },
+    },
+  };
+}
+
+function sum(a: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
+}

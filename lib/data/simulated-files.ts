@@ -1,0 +1,282 @@
+/**
+ * The simulator's files: one CSV per day (`day-00.csv`, ...) and a `manifest.json` beside them.
+ *
+ * The manifest records the config, seed, intercepts, counts and rates per day and per placement, and the
+ * oracle (Bayes) cross-entropies computed from the true probabilities in full precision: the floor no
+ * model can beat. It holds no timestamps, so the same seed and config give byte-identical files.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DataError } from "./errors";
+import { ImpressionLog, allocateLog, concatLogs } from "./schema";
+import { SIMULATED_SCHEMA, SimulatedChunk, createWorld, generateDay, rowsPerDay } from "./simulator";
+import type { SimulatorConfig } from "./simulator-config";
+
+export const MANIFEST_FILE = "manifest.json";
+export const MANIFEST_FORMAT = "esmm-lab/simulated-impression-log@1";
+
+/** CSV columns, in order: day, the categorical fields, the numeric fields, labels, true probabilities. */
+export const SIMULATED_COLUMNS = [
+  "day",
+  ...SIMULATED_SCHEMA.categorical,
+  ...SIMULATED_SCHEMA.numeric,
+  "click",
+  "conversion",
+  "p_click",
+  "p_conversion_given_click",
+] as const;
+
+export interface Counts {
+  impressions: number;
+  clicks: number;
+  conversions: number;
+  /** clicks / impressions */
+  ctr: number;
+  /** conversions / clicks */
+  cvr: number;
+  /** conversions / impressions */
+  ctcvr: number;
+}
+
+export interface OracleLoss {
+  /** Mean cross-entropy of the true P(click) on all impressions. */
+  ctr: number;
+  /** Mean cross-entropy of the true P(conversion | click) on clicked impressions. */
+  cvr: number;
+  /** Mean cross-entropy of the true P(click, conversion) on all impressions: the paper's main score. */
+  ctcvr: number;
+}
+
+export interface DayEntry extends Counts {
+  day: number;
+  file: string;
+  oracle: OracleLoss;
+}
+
+export interface PlacementEntry extends Counts {
+  name: string;
+  /** Mean true P(conversion | click) over clicked impressions: what a click-trained CVR model sees. */
+  meanTrueCvrOnClicks: number;
+  /** Mean true P(conversion | click) over all impressions: what a CVR model is served on. */
+  meanTrueCvrOnImpressions: number;
+}
+
+export interface SimulationManifest {
+  format: string;
+  seed: number;
+  config: SimulatorConfig;
+  schema: typeof SIMULATED_SCHEMA;
+  columns: readonly string[];
+  names: { placement: string[]; device_os: string[] };
+  intercepts: { click: number; conversion: number };
+  totals: Counts;
+  oracle: OracleLoss;
+  days: DayEntry[];
+  placements: PlacementEntry[];
+}
+
+class Tally {
+  impressions = 0;
+  clicks = 0;
+  conversions = 0;
+  ctrLoss = 0;
+  cvrLoss = 0;
+  ctcvrLoss = 0;
+  trueCvrOnClicks = 0;
+  trueCvrOnImpressions = 0;
+
+  add(click: number, conversion: number, pClick: number, pConv: number): void {
+    this.impressions++;
+    this.clicks += click;
+    this.conversions += conversion;
+    const pJoint = pClick * pConv;
+    this.ctrLoss -= click ? Math.log(pClick) : Math.log1p(-pClick);
+    this.ctcvrLoss -= conversion ? Math.log(pJoint) : Math.log1p(-pJoint);
+    if (click) {
+      this.cvrLoss -= conversion ? Math.log(pConv) : Math.log1p(-pConv);
+      this.trueCvrOnClicks += pConv;
+    }
+    this.trueCvrOnImpressions += pConv;
+  }
+
+  counts(): Counts {
+    return {
+      impressions: this.impressions,
+      clicks: this.clicks,
+      conversions: this.conversions,
+      ctr: this.clicks / this.impressions,
+      cvr: this.conversions / this.clicks,
+      ctcvr: this.conversions / this.impressions,
+    };
+  }
+
+  oracle(): OracleLoss {
+    return { ctr: this.ctrLoss / this.impressions, cvr: this.cvrLoss / this.clicks, ctcvr: this.ctcvrLoss / this.impressions };
+  }
+
+  merge(o: Tally): void {
+    for (const k of Object.keys(this) as (keyof Tally)[]) {
+      if (typeof this[k] === "number") (this as unknown as Record<string, number>)[k] += o[k] as number;
+    }
+  }
+}
+
+export function dayFileName(day: number): string {
+  return `day-${String(day).padStart(2, "0")}.csv`;
+}
+
+/** Probabilities are written with 9 significant digits; exact values enter the manifest's oracle losses. */
+function formatChunk(c: SimulatedChunk, activityText: Map<number, string>): string {
+  let text = "";
+  for (let i = 0; i < c.size; i++) {
+    text +=
+      `${c.day},${c.user[i]},${c.ad[i]},${c.advertiser[i]},${c.appCategory[i]},${c.placement[i]},${c.deviceOs[i]},${c.hour[i]},` +
+      `${activityText.get(c.userActivity[i]) ?? c.userActivity[i].toFixed(4)},${c.adAgeDays[i]},${c.click[i]},${c.conversion[i]},` +
+      `${c.pClick[i].toPrecision(9)},${c.pConversionGivenClick[i].toPrecision(9)}\n`;
+  }
+  return text;
+}
+
+export interface SimulateOptions {
+  onDay?: (day: number, days: number, rowsSoFar: number) => void;
+}
+
+/** Generates the log into `outDir` (created if needed) and returns the manifest it wrote. */
+export function writeSimulatedLog(config: Partial<SimulatorConfig>, seed: number, outDir: string, options: SimulateOptions = {}): SimulationManifest {
+  const world = createWorld(config, seed);
+  const c = world.config;
+  fs.mkdirSync(outDir, { recursive: true });
+  const total = new Tally();
+  const placementTallies = c.placements.map(() => new Tally());
+  const days: DayEntry[] = [];
+  const activityText = new Map(Array.from(world.userActivity, (a) => [a, a.toFixed(4)]));
+  let rowsSoFar = 0;
+  for (let day = 0; day < c.days; day++) {
+    const file = dayFileName(day);
+    const fd = fs.openSync(path.join(outDir, file), "w");
+    fs.writeSync(fd, SIMULATED_COLUMNS.join(",") + "\n");
+    const dayPlacementTallies = c.placements.map(() => new Tally());
+    for (const chunk of generateDay(world, day, 8192)) {
+      for (let i = 0; i < chunk.size; i++) {
+        dayPlacementTallies[chunk.placement[i]].add(chunk.click[i], chunk.conversion[i], chunk.pClick[i], chunk.pConversionGivenClick[i]);
+      }
+      fs.writeSync(fd, formatChunk(chunk, activityText));
+      rowsSoFar += chunk.size;
+    }
+    fs.closeSync(fd);
+    const tally = new Tally();
+    dayPlacementTallies.forEach((t, p) => {
+      tally.merge(t);
+      placementTallies[p].merge(t);
+    });
+    total.merge(tally);
+    days.push({ day, file, ...tally.counts(), oracle: tally.oracle() });
+    options.onDay?.(day, c.days, rowsSoFar);
+  }
+  const manifest: SimulationManifest = {
+    format: MANIFEST_FORMAT,
+    seed,
+    config: c,
+    schema: SIMULATED_SCHEMA,
+    columns: SIMULATED_COLUMNS,
+    names: { placement: c.placements.map((p) => p.name), device_os: c.deviceOs.map((o) => o.name) },
+    intercepts: { click: world.clickIntercept, conversion: world.conversionIntercept },
+    totals: total.counts(),
+    oracle: total.oracle(),
+    days,
+    placements: placementTallies.map((t, i) => ({
+      name: c.placements[i].name,
+      ...t.counts(),
+      meanTrueCvrOnClicks: t.trueCvrOnClicks / t.clicks,
+      meanTrueCvrOnImpressions: t.trueCvrOnImpressions / t.impressions,
+    })),
+  };
+  fs.writeFileSync(path.join(outDir, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+  return manifest;
+}
+
+export function readManifest(dir: string): SimulationManifest {
+  const file = path.join(dir, MANIFEST_FILE);
+  if (!fs.existsSync(file)) throw new DataError({ file }, "no manifest.json: not a simulated log folder (run `esmm simulate --out DIR` first)");
+  let manifest: SimulationManifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
+  }
+  if (manifest.format !== MANIFEST_FORMAT) throw new DataError({ file }, `format is ${JSON.stringify(manifest.format)}, expected ${MANIFEST_FORMAT}`);
+  return manifest;
+}
+
+/** Reads one day file, checking every value; errors name the file, line and column. */
+export function readSimulatedDay(file: string, expectedRows?: number): ImpressionLog {
+  const text = fs.readFileSync(file, "utf8");
+  if (text.length === 0) throw new DataError({ file }, "file is empty (expected a header line and rows)");
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  const header = lines[0].split(",");
+  for (const col of SIMULATED_COLUMNS) {
+    if (!header.includes(col)) throw new DataError({ file, line: 1, column: col }, `missing column (header has: ${header.join(", ")})`);
+  }
+  if (header.length !== SIMULATED_COLUMNS.length || header.some((h, i) => h !== SIMULATED_COLUMNS[i])) {
+    throw new DataError({ file, line: 1 }, `columns must be, in order: ${SIMULATED_COLUMNS.join(",")}`);
+  }
+  const n = lines.length - 1;
+  if (expectedRows !== undefined && n !== expectedRows) {
+    throw new DataError({ file }, `has ${n} rows, the manifest says ${expectedRows} (truncated or edited file?)`);
+  }
+  const log = allocateLog(SIMULATED_SCHEMA, n, path.basename(file), true);
+  const nCat = SIMULATED_SCHEMA.categorical.length;
+  const nNum = SIMULATED_SCHEMA.numeric.length;
+  for (let r = 0; r < n; r++) {
+    const line = r + 2;
+    const cells = lines[r + 1].split(",");
+    if (cells.length !== SIMULATED_COLUMNS.length) {
+      throw new DataError({ file, line }, `has ${cells.length} values, expected ${SIMULATED_COLUMNS.length}`);
+    }
+    const num = (k: number): number => {
+      const v = Number(cells[k]);
+      if (cells[k] === "" || !Number.isFinite(v)) throw new DataError({ file, line, column: SIMULATED_COLUMNS[k] }, `not a number: ${JSON.stringify(cells[k])}`);
+      return v;
+    };
+    const int = (k: number): number => {
+      const v = num(k);
+      if (!Number.isInteger(v)) throw new DataError({ file, line, column: SIMULATED_COLUMNS[k] }, `not an integer: ${JSON.stringify(cells[k])}`);
+      return v;
+    };
+    const label = (k: number): number => {
+      const v = int(k);
+      if (v !== 0 && v !== 1) throw new DataError({ file, line, column: SIMULATED_COLUMNS[k] }, `label must be 0 or 1, got ${cells[k]}`);
+      return v;
+    };
+    const prob = (k: number): number => {
+      const v = num(k);
+      if (v < 0 || v > 1) throw new DataError({ file, line, column: SIMULATED_COLUMNS[k] }, `probability outside [0, 1]: ${cells[k]}`);
+      return v;
+    };
+    log.day[r] = int(0);
+    for (let f = 0; f < nCat; f++) log.categorical[f][r] = int(1 + f);
+    for (let f = 0; f < nNum; f++) log.numeric[f][r] = num(1 + nCat + f);
+    const k = 1 + nCat + nNum;
+    log.click[r] = label(k);
+    log.conversion[r] = label(k + 1);
+    if (log.conversion[r] && !log.click[r]) throw new DataError({ file, line, column: "conversion" }, "conversion without a click");
+    log.truth!.pClick[r] = prob(k + 2);
+    log.truth!.pConversionGivenClick[r] = prob(k + 3);
+  }
+  return log;
+}
+
+/** Reads the simulated log in `dir` (all days, or the listed ones), checked against its manifest. */
+export function readSimulatedLog(dir: string, options: { days?: number[] } = {}): ImpressionLog {
+  const manifest = readManifest(dir);
+  const wanted = options.days ?? manifest.days.map((d) => d.day);
+  const logs = wanted.map((day) => {
+    const entry = manifest.days.find((d) => d.day === day);
+    if (!entry) throw new DataError({ file: path.join(dir, MANIFEST_FILE) }, `no day ${day} (days 0-${manifest.days.length - 1})`);
+    return readSimulatedDay(path.join(dir, entry.file), entry.impressions);
+  });
+  return concatLogs(logs);
+}
+
+export { rowsPerDay };

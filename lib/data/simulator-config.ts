@@ -1,0 +1,127 @@
+/**
+ * Configuration of the impression-log simulator, with defaults in the paper's regime.
+ *
+ * Every size and rate is a field here; `resolveConfig` fills in defaults and checks ranges, naming the
+ * field at fault. The defaults follow ../shared/notes/study-protocol.md: about 2,000 users for 2 million
+ * impressions (sparser entities turn the study into one about overfitting), CTR about 1.5 %,
+ * conversions about 7 % of clicks, and one placement (the in-game network) with many accidental clicks.
+ */
+export interface PlacementConfig {
+  name: string;
+  /** Share of traffic (normalised over placements). */
+  share: number;
+  /** Additive effect on the intentional-click logit. */
+  clickEffect: number;
+  /** Probability of an accidental click on top of intentional ones (fat-finger taps in games). */
+  accidentalClickRate: number;
+}
+
+export interface SimulatorConfig {
+  impressions: number;
+  days: number;
+  users: number;
+  /** Zipf exponent of user activity: user k draws impressions in proportion to 1/k^s. */
+  userZipfExponent: number;
+  /** Ads live at the end; a share of them exists on day 0, the rest launch on later days. */
+  ads: number;
+  adsLiveOnDayZero: number;
+  adZipfExponent: number;
+  advertisers: number;
+  appCategories: number;
+  placements: PlacementConfig[];
+  deviceOs: { name: string; share: number }[];
+  /** Dimension of the latent factors of users and ads. */
+  latentDim: number;
+  /** Scale of the latent click affinity <u, a> in the click logit. */
+  clickFactorScale: number;
+  /** Scale of the latent conversion affinity in the conversion logit. */
+  conversionFactorScale: number;
+  /**
+   * How much of the conversion affinity is the click affinity: 0 = independent factors, 1 = the same.
+   * The conversion affinity is sqrt(s) * click affinity + sqrt(1 - s) * its own factors.
+   */
+  sharedFactorShare: number;
+  /** Standard deviation of per-entity biases (users, advertisers, app categories). */
+  entityBiasScale: number;
+  /** Target overall click-through rate; the click intercept is solved for it. */
+  targetCtr: number;
+  /** Target conversions / clicks; the conversion intercept is solved for it. */
+  targetCvr: number;
+  /** P(conversion) of an accidental click. */
+  accidentalConversionRate: number;
+  /** Standard deviation of the daily random-walk step of ad factors (slow drift). */
+  dailyDrift: number;
+  /** Pilot draws used to solve the intercepts. */
+  calibrationSamples: number;
+}
+
+export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
+  impressions: 2_000_000,
+  days: 15,
+  users: 2_000,
+  userZipfExponent: 1.0,
+  ads: 600,
+  adsLiveOnDayZero: 0.6,
+  adZipfExponent: 0.8,
+  advertisers: 80,
+  appCategories: 12,
+  placements: [
+    { name: "home-feed", share: 0.45, clickEffect: 0.0, accidentalClickRate: 0 },
+    { name: "search", share: 0.15, clickEffect: 0.4, accidentalClickRate: 0 },
+    { name: "profile", share: 0.15, clickEffect: -0.3, accidentalClickRate: 0 },
+    { name: "in-game-network", share: 0.25, clickEffect: -0.2, accidentalClickRate: 0.03 },
+  ],
+  deviceOs: [
+    { name: "ios", share: 0.45 },
+    { name: "android", share: 0.5 },
+    { name: "other", share: 0.05 },
+  ],
+  latentDim: 8,
+  clickFactorScale: 1.0,
+  conversionFactorScale: 1.3,
+  sharedFactorShare: 0.5,
+  entityBiasScale: 0.5,
+  targetCtr: 0.015,
+  targetCvr: 0.07,
+  accidentalConversionRate: 0.002,
+  dailyDrift: 0.05,
+  calibrationSamples: 200_000,
+};
+
+/** Fields of `SimulatorConfig` a user may set from the command line (numbers only). */
+export const NUMERIC_CONFIG_FIELDS = (Object.keys(DEFAULT_SIMULATOR_CONFIG) as (keyof SimulatorConfig)[]).filter(
+  (k) => typeof DEFAULT_SIMULATOR_CONFIG[k] === "number",
+);
+
+export function resolveConfig(partial: Partial<SimulatorConfig> = {}): SimulatorConfig {
+  for (const key of Object.keys(partial)) {
+    if (!(key in DEFAULT_SIMULATOR_CONFIG)) throw new Error(`unknown simulator option "${key}"`);
+  }
+  const c: SimulatorConfig = { ...DEFAULT_SIMULATOR_CONFIG, ...partial };
+  const check = (ok: boolean, field: keyof SimulatorConfig, rule: string) => {
+    if (!ok) throw new Error(`simulator option ${field} = ${JSON.stringify(c[field])}: must be ${rule}`);
+  };
+  const isInt = (v: number, min: number) => Number.isInteger(v) && v >= min;
+  check(isInt(c.impressions, 1), "impressions", "an integer >= 1");
+  check(isInt(c.days, 1), "days", "an integer >= 1");
+  check(isInt(c.users, 1), "users", "an integer >= 1");
+  check(isInt(c.ads, 1), "ads", "an integer >= 1");
+  check(isInt(c.advertisers, 1), "advertisers", "an integer >= 1");
+  check(isInt(c.appCategories, 1), "appCategories", "an integer >= 1");
+  check(isInt(c.latentDim, 1), "latentDim", "an integer >= 1");
+  check(isInt(c.calibrationSamples, 1000), "calibrationSamples", "an integer >= 1000");
+  check(c.adsLiveOnDayZero > 0 && c.adsLiveOnDayZero <= 1, "adsLiveOnDayZero", "in (0, 1]");
+  check(c.targetCtr > 0 && c.targetCtr < 0.5, "targetCtr", "in (0, 0.5)");
+  check(c.targetCvr > 0 && c.targetCvr < 1, "targetCvr", "in (0, 1)");
+  check(c.sharedFactorShare >= 0 && c.sharedFactorShare <= 1, "sharedFactorShare", "in [0, 1]");
+  check(c.accidentalConversionRate >= 0 && c.accidentalConversionRate < 1, "accidentalConversionRate", "in [0, 1)");
+  check(c.dailyDrift >= 0, "dailyDrift", ">= 0");
+  check(c.userZipfExponent >= 0, "userZipfExponent", ">= 0");
+  check(c.adZipfExponent >= 0, "adZipfExponent", ">= 0");
+  check(c.placements.length >= 1, "placements", "a non-empty list");
+  for (const p of c.placements) {
+    check(p.share > 0 && p.accidentalClickRate >= 0 && p.accidentalClickRate < 1, "placements", "shares > 0 and accidental click rates in [0, 1)");
+  }
+  check(c.deviceOs.length >= 1 && c.deviceOs.every((o) => o.share > 0), "deviceOs", "a non-empty list with shares > 0");
+  return c;
+}

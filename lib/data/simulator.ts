@@ -1,0 +1,334 @@
+/**
+ * Impression-log simulator: the embedded default data set (the paper's Twitter data is private).
+ *
+ * It reproduces the two problems the paper is about, with known ground truth:
+ *  - data sparsity: about 1.5 % of impressions are clicked and about 7 % of clicks convert;
+ *  - data bias: one placement (the in-game network) draws accidental clicks that rarely convert, and
+ *    clicks select users and ads with a high click affinity, so clicked impressions are a biased sample
+ *    of the impressions the CVR model is served on.
+ *
+ * Generative story for one impression on day d:
+ *   user ~ Zipf(activity), hour ~ diurnal profile, placement ~ traffic shares, ad ~ popularity among ads
+ *   live on day d (new ads launch over time), device OS = the user's;
+ *   intent logit  = b_click + s_c <u_c, a_c(d)> + user, advertiser, placement and hour effects;
+ *   P(click)      = P(intent) + (1 - P(intent)) * accidental rate of the placement;
+ *   conv. logit   = b_conv + s_v (sqrt(rho) <u_c, a_c(d)> + sqrt(1 - rho) <u_v, a_v(d)>)
+ *                   + user, app-category and OS effects      (rho = sharedFactorShare);
+ *   P(conv|click) = [P(intent) q + (1 - P(intent)) accidental rate * accidentalConversionRate] / P(click).
+ * Ad factors take a small random-walk step each day (drift). The intercepts b_click and b_conv are solved
+ * on a pilot sample so that CTR and conversions/clicks hit the configured targets.
+ *
+ * Everything is drawn from streams derived from the seed (world, pilot, one per day), so the same seed and
+ * config give the same rows; a day is generated in fixed-size chunks, so memory does not grow with rows.
+ */
+import { AliasTable, Rng, deriveSeed, zipfWeights } from "./random";
+import { SimulatorConfig, resolveConfig } from "./simulator-config";
+import type { LogSchema } from "./schema";
+
+export const SIMULATED_SCHEMA: LogSchema = {
+  categorical: ["user", "ad", "advertiser", "app_category", "placement", "device_os", "hour"],
+  numeric: ["user_activity", "ad_age_days"],
+};
+
+/** One generated impression, as columns of a chunk. */
+export interface SimulatedChunk {
+  day: number;
+  size: number;
+  hour: Int32Array;
+  user: Int32Array;
+  ad: Int32Array;
+  advertiser: Int32Array;
+  appCategory: Int32Array;
+  placement: Int32Array;
+  deviceOs: Int32Array;
+  userActivity: Float32Array;
+  adAgeDays: Float32Array;
+  click: Uint8Array;
+  conversion: Uint8Array;
+  pClick: Float64Array;
+  pConversionGivenClick: Float64Array;
+}
+
+/** The fixed entities of a simulated world and their latent factors. */
+export interface World {
+  config: SimulatorConfig;
+  seed: number;
+  userAlias: AliasTable;
+  userOs: Int32Array;
+  userActivity: Float32Array;
+  userClickFactors: Float64Array[];
+  userConversionFactors: Float64Array[];
+  userClickBias: Float64Array;
+  userConversionBias: Float64Array;
+  adLaunchDay: Int32Array;
+  adAdvertiser: Int32Array;
+  adCategory: Int32Array;
+  adPopularity: Float64Array;
+  /** adClickFactors[day][ad]: drifted factors on that day. */
+  adClickFactors: Float64Array[][];
+  adConversionFactors: Float64Array[][];
+  advertiserClickBias: Float64Array;
+  categoryConversionBias: Float64Array;
+  osConversionEffect: Float64Array;
+  hourAlias: AliasTable;
+  hourClickEffect: Float64Array;
+  placementAlias: AliasTable;
+  placementClickEffect: Float64Array;
+  placementAccidentalRate: Float64Array;
+  clickIntercept: number;
+  conversionIntercept: number;
+}
+
+/** Diurnal traffic: a low at 4 am and a peak in the evening. */
+function hourTraffic(): Float64Array {
+  return Float64Array.from({ length: 24 }, (_, h) => 1 + 0.6 * Math.sin(((h - 10) / 24) * 2 * Math.PI));
+}
+
+function normalVector(rng: Rng, dim: number, sd: number): Float64Array {
+  return Float64Array.from({ length: dim }, () => rng.normal() * sd);
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+
+/** Builds users, ads and effects from the seed, then solves the intercepts for the target rates. */
+export function createWorld(partialConfig: Partial<SimulatorConfig>, seed: number): World {
+  const config = resolveConfig(partialConfig);
+  const rng = new Rng(deriveSeed(seed, "world"));
+  const dim = config.latentDim;
+  const factorSd = Math.pow(dim, -0.25); // so that <u, a> has variance about 1
+  const bias = () => rng.normal() * config.entityBiasScale;
+
+  const userAlias = new AliasTable(zipfWeights(config.users, config.userZipfExponent));
+  const osAlias = new AliasTable(config.deviceOs.map((o) => o.share));
+  const userOs = Int32Array.from({ length: config.users }, () => osAlias.draw(rng));
+  const zipf = zipfWeights(config.users, config.userZipfExponent);
+  const zipfTotal = zipf.reduce((s, v) => s + v, 0);
+  const impressionsPerDay = config.impressions / config.days;
+  const userActivity = Float32Array.from(zipf, (w) => Math.log1p((w / zipfTotal) * impressionsPerDay));
+  const userClickFactors = Array.from({ length: config.users }, () => normalVector(rng, dim, factorSd));
+  const userConversionFactors = Array.from({ length: config.users }, () => normalVector(rng, dim, factorSd));
+  const userClickBias = Float64Array.from({ length: config.users }, bias);
+  const userConversionBias = Float64Array.from({ length: config.users }, bias);
+
+  const liveAtStart = Math.max(1, Math.round(config.ads * config.adsLiveOnDayZero));
+  const adLaunchDay = Int32Array.from({ length: config.ads }, (_, a) =>
+    a < liveAtStart || config.days === 1 ? 0 : 1 + rng.int(config.days - 1),
+  );
+  const adAdvertiser = Int32Array.from({ length: config.ads }, () => rng.int(config.advertisers));
+  const adCategory = Int32Array.from({ length: config.ads }, () => rng.int(config.appCategories));
+  const adRank = rng.shuffle(Int32Array.from({ length: config.ads }, (_, a) => a));
+  const adPopularity = Float64Array.from(adRank, (r) => 1 / Math.pow(r + 1, config.adZipfExponent));
+  const drift = (start: Float64Array[]) => {
+    const days = [start];
+    for (let d = 1; d < config.days; d++) {
+      days.push(days[d - 1].map((v) => v.map((x) => x + rng.normal() * config.dailyDrift * factorSd)));
+    }
+    return days;
+  };
+  const adClickFactors = drift(Array.from({ length: config.ads }, () => normalVector(rng, dim, factorSd)));
+  const adConversionFactors = drift(Array.from({ length: config.ads }, () => normalVector(rng, dim, factorSd)));
+  const advertiserClickBias = Float64Array.from({ length: config.advertisers }, bias);
+  const categoryConversionBias = Float64Array.from({ length: config.appCategories }, bias);
+  const osConversionEffect = Float64Array.from(config.deviceOs, (_, i) => (i === 0 ? 0.2 : 0) + rng.normal() * 0.1);
+  const hourClickEffect = Float64Array.from({ length: 24 }, (_, h) => 0.15 * Math.cos(((h - 20) / 24) * 2 * Math.PI));
+
+  const world: World = {
+    config,
+    seed,
+    userAlias,
+    userOs,
+    userActivity,
+    userClickFactors,
+    userConversionFactors,
+    userClickBias,
+    userConversionBias,
+    adLaunchDay,
+    adAdvertiser,
+    adCategory,
+    adPopularity,
+    adClickFactors,
+    adConversionFactors,
+    advertiserClickBias,
+    categoryConversionBias,
+    osConversionEffect,
+    hourAlias: new AliasTable(hourTraffic()),
+    hourClickEffect,
+    placementAlias: new AliasTable(config.placements.map((p) => p.share)),
+    placementClickEffect: Float64Array.from(config.placements, (p) => p.clickEffect),
+    placementAccidentalRate: Float64Array.from(config.placements, (p) => p.accidentalClickRate),
+    clickIntercept: 0,
+    conversionIntercept: 0,
+  };
+  solveIntercepts(world);
+  return world;
+}
+
+/** Latent parts of the logits of one impression, before the intercepts. */
+interface Logits {
+  click: number;
+  conversion: number;
+}
+
+function impressionLogits(w: World, day: number, user: number, ad: number, placement: number, hour: number, out: Logits): void {
+  const c = w.config;
+  const clickAffinity = dot(w.userClickFactors[user], w.adClickFactors[day][ad]);
+  const ownAffinity = dot(w.userConversionFactors[user], w.adConversionFactors[day][ad]);
+  out.click =
+    c.clickFactorScale * clickAffinity +
+    w.userClickBias[user] +
+    w.advertiserClickBias[w.adAdvertiser[ad]] +
+    w.placementClickEffect[placement] +
+    w.hourClickEffect[hour];
+  out.conversion =
+    c.conversionFactorScale * (Math.sqrt(c.sharedFactorShare) * clickAffinity + Math.sqrt(1 - c.sharedFactorShare) * ownAffinity) +
+    w.userConversionBias[user] +
+    w.categoryConversionBias[w.adCategory[ad]] +
+    w.osConversionEffect[w.userOs[user]];
+}
+
+/** True P(click) and P(conversion | click) from the logits' latent parts and the placement. */
+function trueProbabilities(w: World, logits: Logits, placement: number): [number, number] {
+  const intent = sigmoid(w.clickIntercept + logits.click);
+  const accidental = (1 - intent) * w.placementAccidentalRate[placement];
+  const pClick = intent + accidental;
+  const q = sigmoid(w.conversionIntercept + logits.conversion);
+  const pConv = (intent * q + accidental * w.config.accidentalConversionRate) / pClick;
+  return [pClick, pConv];
+}
+
+/** Bisection for the intercepts so that the pilot's mean P(click) and P(conv)/P(click) hit the targets. */
+function solveIntercepts(w: World): void {
+  const c = w.config;
+  const rng = new Rng(deriveSeed(w.seed, "pilot"));
+  const n = c.calibrationSamples;
+  const clickPart = new Float64Array(n);
+  const convPart = new Float64Array(n);
+  const placements = new Int32Array(n);
+  const logits: Logits = { click: 0, conversion: 0 };
+  for (let i = 0; i < n; i++) {
+    const day = rng.int(c.days);
+    const ads = liveAds(w, day);
+    const ad = ads.ids[ads.alias.draw(rng)];
+    placements[i] = w.placementAlias.draw(rng);
+    impressionLogits(w, day, w.userAlias.draw(rng), ad, placements[i], w.hourAlias.draw(rng), logits);
+    clickPart[i] = logits.click;
+    convPart[i] = logits.conversion;
+  }
+  const bisect = (f: (x: number) => number, target: number) => {
+    let lo = -30;
+    let hi = 30;
+    for (let it = 0; it < 50; it++) {
+      const mid = (lo + hi) / 2;
+      if (f(mid) < target) lo = mid;
+      else hi = mid;
+    }
+    return (lo + hi) / 2;
+  };
+  const accidental = w.placementAccidentalRate;
+  const accidentalConversion = c.accidentalConversionRate;
+  w.clickIntercept = bisect((b) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const intent = sigmoid(b + clickPart[i]);
+      s += intent + (1 - intent) * accidental[placements[i]];
+    }
+    return s / n;
+  }, c.targetCtr);
+  w.conversionIntercept = bisect((b) => {
+    let clicks = 0;
+    let conversions = 0;
+    for (let i = 0; i < n; i++) {
+      const intent = sigmoid(w.clickIntercept + clickPart[i]);
+      const acc = (1 - intent) * accidental[placements[i]];
+      clicks += intent + acc;
+      conversions += intent * sigmoid(b + convPart[i]) + acc * accidentalConversion;
+    }
+    return conversions / clicks;
+  }, c.targetCvr);
+}
+
+const liveAdsCache = new WeakMap<World, Map<number, { ids: Int32Array; alias: AliasTable }>>();
+
+/** Ads launched on or before `day`, with an alias table over their popularity. */
+function liveAds(w: World, day: number): { ids: Int32Array; alias: AliasTable } {
+  let perDay = liveAdsCache.get(w);
+  if (!perDay) liveAdsCache.set(w, (perDay = new Map()));
+  let entry = perDay.get(day);
+  if (!entry) {
+    const ids = Int32Array.from(
+      Array.from(w.adLaunchDay.keys()).filter((a) => w.adLaunchDay[a] <= day),
+    );
+    entry = { ids, alias: new AliasTable(Array.from(ids, (a) => w.adPopularity[a])) };
+    perDay.set(day, entry);
+  }
+  return entry;
+}
+
+/** Rows of each day: impressions / days, the remainder spread over the first days. */
+export function rowsPerDay(config: SimulatorConfig): number[] {
+  const base = Math.floor(config.impressions / config.days);
+  const extra = config.impressions - base * config.days;
+  return Array.from({ length: config.days }, (_, d) => base + (d < extra ? 1 : 0));
+}
+
+/**
+ * Generates day `day` in chunks of at most `chunkSize` rows. The rows of a day depend only on the seed,
+ * the config and the day, not on the chunk size or on other days.
+ */
+export function* generateDay(w: World, day: number, chunkSize = 65_536): Generator<SimulatedChunk> {
+  const total = rowsPerDay(w.config)[day];
+  const rng = new Rng(deriveSeed(w.seed, "day", day));
+  const ads = liveAds(w, day);
+  const logits: Logits = { click: 0, conversion: 0 };
+  for (let start = 0; start < total; start += chunkSize) {
+    const size = Math.min(chunkSize, total - start);
+    const chunk: SimulatedChunk = {
+      day,
+      size,
+      hour: new Int32Array(size),
+      user: new Int32Array(size),
+      ad: new Int32Array(size),
+      advertiser: new Int32Array(size),
+      appCategory: new Int32Array(size),
+      placement: new Int32Array(size),
+      deviceOs: new Int32Array(size),
+      userActivity: new Float32Array(size),
+      adAgeDays: new Float32Array(size),
+      click: new Uint8Array(size),
+      conversion: new Uint8Array(size),
+      pClick: new Float64Array(size),
+      pConversionGivenClick: new Float64Array(size),
+    };
+    for (let i = 0; i < size; i++) {
+      const user = w.userAlias.draw(rng);
+      const hour = w.hourAlias.draw(rng);
+      const placement = w.placementAlias.draw(rng);
+      const ad = ads.ids[ads.alias.draw(rng)];
+      impressionLogits(w, day, user, ad, placement, hour, logits);
+      const [pClick, pConv] = trueProbabilities(w, logits, placement);
+      const uClick = rng.uniform();
+      const uConv = rng.uniform();
+      const click = uClick < pClick ? 1 : 0;
+      chunk.hour[i] = hour;
+      chunk.user[i] = user;
+      chunk.ad[i] = ad;
+      chunk.advertiser[i] = w.adAdvertiser[ad];
+      chunk.appCategory[i] = w.adCategory[ad];
+      chunk.placement[i] = placement;
+      chunk.deviceOs[i] = w.userOs[user];
+      chunk.userActivity[i] = w.userActivity[user];
+      chunk.adAgeDays[i] = day - w.adLaunchDay[ad];
+      chunk.click[i] = click;
+      chunk.conversion[i] = click && uConv < pConv ? 1 : 0;
+      chunk.pClick[i] = pClick;
+      chunk.pConversionGivenClick[i] = pConv;
+    }
+    yield chunk;
+  }
+}
