@@ -1,0 +1,209 @@
+/**
+ * Binary classification metrics matching scikit-learn (>= 1.5) on float64 input:
+ *
+ * - logLoss           = sklearn.metrics.log_loss(y, p, sample_weight=w)
+ *                       p clipped to [eps, 1 - eps] with eps = float64 machine epsilon (2^-52), the
+ *                       per-row loss -[y log p + (1-y) log(1-p)], then the weighted mean
+ *                       sum(w * loss) / sum(w). Unlike sklearn, a single-class y is allowed (it is
+ *                       what sklearn computes with labels=[0, 1]).
+ * - normalizedEntropy = logLoss / H(base rate), H(r) = -r ln r - (1-r) ln(1-r), r = sum(w y)/sum(w)
+ *                       (He et al. 2014, "Practical lessons from predicting clicks on ads at Facebook").
+ * - rocAuc            = sklearn.metrics.roc_auc_score: ROC points at each distinct score (ties form one
+ *                       point, i.e. count 1/2), collinear points dropped (drop_intermediate), (0, 0)
+ *                       prepended, trapezoidal area.
+ * - prAuc             = sklearn.metrics.average_precision_score: AP = sum_k (R_k - R_{k-1}) P_k over
+ *                       distinct score thresholds in decreasing order, R_0 = 0, no interpolation.
+ *
+ * Weights: rows with weight 0 are dropped before building curves (as sklearn's _binary_clf_curve does).
+ * Undefined cases return NaN (see result.ts): empty input / zero total weight for all; base rate 0 or 1
+ * for normalizedEntropy; a single class (by weight) for rocAuc; no positive weight for prAuc (all
+ * positives gives 1, as in sklearn).
+ */
+import {
+  MetricResult,
+  checkBinaryInputs,
+  defined,
+  emptyReason,
+  undefinedMetric,
+  weightAt,
+  weightedTotals,
+} from "./result";
+
+/** float64 machine epsilon: np.finfo(np.float64).eps, the clip sklearn applies to float64 predictions. */
+export const LOG_LOSS_EPS = Number.EPSILON;
+
+export interface LogLossOptions {
+  /** Clip p to [eps, 1 - eps]; default float64 eps. Use 2 ** -23 to mimic sklearn on float32 arrays. */
+  eps?: number;
+}
+
+function clip(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+export function logLossResult(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  w?: ArrayLike<number>,
+  options: LogLossOptions = {},
+): MetricResult {
+  checkBinaryInputs("logLoss", y, p, w);
+  const eps = options.eps ?? LOG_LOSS_EPS;
+  let sum = 0;
+  let total = 0;
+  for (let i = 0; i < y.length; i++) {
+    const wi = weightAt(w, i);
+    // sklearn builds the two columns [1 - p, p] and clips each to [eps, 1 - eps].
+    const loss = y[i] === 1 ? -Math.log(clip(p[i], eps, 1 - eps)) : -Math.log(clip(1 - p[i], eps, 1 - eps));
+    sum += wi * loss;
+    total += wi;
+  }
+  const empty = emptyReason(y.length, total);
+  return empty ? undefinedMetric(empty) : defined(sum / total);
+}
+
+export function logLoss(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>, options?: LogLossOptions): number {
+  return logLossResult(y, p, w, options).value;
+}
+
+/** Entropy (nats) of a Bernoulli(r) label: the log loss of always predicting the base rate r. */
+export function bernoulliEntropy(r: number): number {
+  return -(r * Math.log(r) + (1 - r) * Math.log(1 - r));
+}
+
+export function normalizedEntropyResult(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  w?: ArrayLike<number>,
+  options?: LogLossOptions,
+): MetricResult {
+  const ll = logLossResult(y, p, w, options);
+  if (ll.reason) return ll;
+  const { total, positives } = weightedTotals(y, w);
+  const rate = positives / total;
+  if (rate <= 0 || rate >= 1) {
+    return undefinedMetric(`base rate is ${rate}: the label entropy is zero, so normalized entropy is undefined`);
+  }
+  return defined(ll.value / bernoulliEntropy(rate));
+}
+
+export function normalizedEntropy(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>, options?: LogLossOptions): number {
+  return normalizedEntropyResult(y, p, w, options).value;
+}
+
+/**
+ * sklearn's _binary_clf_curve: one entry per distinct score, in decreasing score order, with the
+ * cumulative weighted true/false positives among rows scoring >= that threshold.
+ */
+export interface BinaryCurve {
+  thresholds: Float64Array;
+  tps: Float64Array;
+  fps: Float64Array;
+}
+
+export function binaryClfCurve(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): BinaryCurve {
+  checkBinaryInputs("binaryClfCurve", y, p, w);
+  // Rows with weight 0 are removed, then rows are sorted by decreasing score.
+  let kept = 0;
+  const order = new Uint32Array(y.length);
+  for (let i = 0; i < y.length; i++) if (weightAt(w, i) !== 0) order[kept++] = i;
+  const idx = order.subarray(0, kept).sort((a, b) => p[b] - p[a]);
+
+  const thresholds: number[] = [];
+  const tps: number[] = [];
+  const fps: number[] = [];
+  let tp = 0;
+  let fp = 0;
+  for (let k = 0; k < idx.length; k++) {
+    const i = idx[k];
+    const wi = weightAt(w, i);
+    if (y[i] === 1) tp += wi;
+    else fp += wi;
+    // Close a threshold group at the last row of each run of equal scores.
+    if (k === idx.length - 1 || p[idx[k + 1]] !== p[i]) {
+      thresholds.push(p[i]);
+      tps.push(tp);
+      fps.push(fp);
+    }
+  }
+  return { thresholds: Float64Array.from(thresholds), tps: Float64Array.from(tps), fps: Float64Array.from(fps) };
+}
+
+/** The reason ROC AUC is undefined on this curve (no rows, or one class by weight), if any. */
+function rocUndefinedReason(curve: BinaryCurve): string | undefined {
+  const n = curve.tps.length;
+  if (n === 0) return "empty input (or all weights zero)";
+  if (curve.tps[n - 1] <= 0) return "only one class present (no positives): ROC AUC is undefined";
+  if (curve.fps[n - 1] <= 0) return "only one class present (no negatives): ROC AUC is undefined";
+  return undefined;
+}
+
+/** ROC AUC from a precomputed curve (lets evaluateSpaces sort once for both AUCs). */
+export function rocAucFromCurve(curve: BinaryCurve): MetricResult {
+  const reason = rocUndefinedReason(curve);
+  if (reason) return undefinedMetric(reason);
+  let { tps, fps } = curve;
+  // drop_intermediate=True: keep the ends and every point where the curve changes slope.
+  if (tps.length > 2) {
+    const keep: number[] = [0];
+    for (let k = 1; k < tps.length - 1; k++) {
+      // np.diff(x, 2), evaluated in the same order as numpy.
+      const d2f = fps[k + 1] - fps[k] - (fps[k] - fps[k - 1]);
+      const d2t = tps[k + 1] - tps[k] - (tps[k] - tps[k - 1]);
+      if (d2f !== 0 || d2t !== 0) keep.push(k);
+    }
+    keep.push(tps.length - 1);
+    tps = Float64Array.from(keep, (k) => curve.tps[k]);
+    fps = Float64Array.from(keep, (k) => curve.fps[k]);
+  }
+  const totalPos = tps[tps.length - 1];
+  const totalNeg = fps[fps.length - 1];
+  // Trapezoid over (0,0), (fpr_1, tpr_1), ..., (1, 1).
+  let area = 0;
+  let prevX = 0;
+  let prevY = 0;
+  for (let k = 0; k < tps.length; k++) {
+    const x = fps[k] / totalNeg;
+    const yv = tps[k] / totalPos;
+    area += ((x - prevX) * (yv + prevY)) / 2;
+    prevX = x;
+    prevY = yv;
+  }
+  return defined(area);
+}
+
+export function rocAucResult(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
+  return rocAucFromCurve(binaryClfCurve(y, p, w));
+}
+
+export function rocAuc(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): number {
+  return rocAucResult(y, p, w).value;
+}
+
+/** Average precision from a precomputed curve. */
+export function prAucFromCurve(curve: BinaryCurve): MetricResult {
+  const { tps, fps } = curve;
+  const n = tps.length;
+  if (n === 0) return undefinedMetric("empty input (or all weights zero)");
+  const totalPos = tps[n - 1];
+  if (totalPos <= 0) return undefinedMetric("no positive labels: average precision is undefined");
+  let ap = 0;
+  let prevRecall = 0;
+  for (let k = 0; k < n; k++) {
+    const predictedPos = tps[k] + fps[k];
+    const precision = predictedPos !== 0 ? tps[k] / predictedPos : 0; // sklearn: 0 where tps+fps == 0
+    const recall = tps[k] / totalPos;
+    ap += (recall - prevRecall) * precision;
+    prevRecall = recall;
+  }
+  return defined(ap);
+}
+
+export function prAucResult(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
+  return prAucFromCurve(binaryClfCurve(y, p, w));
+}
+
+/** Average precision (area under the step-wise precision-recall curve). */
+export function prAuc(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): number {
+  return prAucResult(y, p, w).value;
+}
