@@ -1,0 +1,75 @@
+# esmm-lab: every target installs what it needs, idempotently (stamp files), so a fresh clone needs only
+#   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
+#   make test        the test suite (unit tests, CLI checks, notebooks under nbconvert on the quick profile)
+# Other targets: make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
+# make bench-simulate, make clean-notebooks.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+JUPYTER := $(VENV)/bin/jupyter
+TSLAB := $(abspath node_modules/.bin/tslab)
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+DEFAULT_DATA := data/sim-default
+# Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
+PROFILE ?= full
+
+.PHONY: setup build test test-unit test-notebooks reproduce lab native system data bench-simulate clean-notebooks clean
+
+setup: node_modules/.installed $(VENV)/.installed system
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+build: node_modules/.installed
+	node node_modules/typescript/bin/tsc -p tsconfig.json
+
+# Project-local virtualenv with JupyterLab, nbconvert and plotly, and the tslab kernel registered inside it
+# (pointing at this project's own tslab binary), never globally.
+$(VENV)/.installed: requirements.txt node_modules/.installed
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --retries 0 -r requirements.txt
+	node_modules/.bin/tslab install --python=$(VENV)/bin/python --sys-prefix --binary=$(TSLAB)
+	@touch $@
+
+# System packages for static figure export and the browser tests (Debian): chromium, fonts, poppler-utils.
+system:
+	@bash scripts/ensure-system-packages.sh
+
+native: node_modules/.installed
+	bash scripts/install-native.sh
+
+$(DEFAULT_DATA)/manifest.json: node_modules/.installed
+	$(MAKE) build
+	node bin/esmm.js simulate --impressions 2000000 --days 15 --seed 7 --out $(DEFAULT_DATA)
+
+data: $(DEFAULT_DATA)/manifest.json
+
+test: setup build
+	node --test --test-concurrency=1 build/test/
+	ESMM_PROFILE=quick bash scripts/run-notebooks.sh --check $(NOTEBOOKS)
+
+test-unit: build
+	node --test --test-concurrency=1 build/test/
+
+test-notebooks: setup build
+	ESMM_PROFILE=quick bash scripts/run-notebooks.sh --check $(NOTEBOOKS)
+
+reproduce: setup build
+	-@bash scripts/install-native.sh --quiet
+	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(NOTEBOOKS)
+
+lab: setup build
+	$(JUPYTER) lab --notebook-dir=notebooks
+
+bench-simulate: build
+	node build/bench/simulate.js
+
+# Notebooks are committed without outputs.
+clean-notebooks: $(VENV)/.installed
+	$(JUPYTER) nbconvert --clear-output --inplace $(NOTEBOOKS)
+
+clean:
+	rm -rf build reports test-artifacts

@@ -1,0 +1,61 @@
+/** The `esmm` command line: the acceptance run of `esmm simulate`, help, and one-line errors on bad arguments. */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_DIR } from "./paths";
+import { tempDir } from "./helpers";
+
+const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
+const run = (...args: string[]) => spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8" });
+
+function folderHash(dir: string): string {
+  const h = crypto.createHash("sha256");
+  for (const f of fs.readdirSync(dir).sort()) h.update(f).update(fs.readFileSync(path.join(dir, f)));
+  return h.digest("hex");
+}
+
+test("esmm simulate --impressions 2000000 --days 15 --seed 7: rates in range, identical bytes twice", () => {
+  const [a, b] = [tempDir(), tempDir()];
+  for (const out of [a, b]) {
+    const r = run("simulate", "--impressions", "2000000", "--days", "15", "--seed", "7", "--out", out);
+    assert.equal(r.status, 0, r.stderr);
+  }
+  const m = JSON.parse(fs.readFileSync(path.join(a, "manifest.json"), "utf8"));
+  assert.equal(m.totals.impressions, 2_000_000);
+  assert.ok(m.totals.ctr >= 0.01 && m.totals.ctr <= 0.025, `CTR ${m.totals.ctr}`);
+  assert.ok(m.totals.cvr >= 0.04 && m.totals.cvr <= 0.12, `conversions/clicks ${m.totals.cvr}`);
+  assert.equal(m.days.length, 15);
+  assert.equal(folderHash(a), folderHash(b));
+  const r = run("prepare", "--data", a, "--out", path.join(a, "prepared"));
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /test\s+days 12/);
+});
+
+test("--help on every command, exit 0", () => {
+  for (const cmd of ["simulate", "prepare"]) {
+    const r = run(cmd, "--help");
+    assert.equal(r.status, 0);
+    assert.match(r.stdout, new RegExp(`usage: esmm ${cmd}`));
+  }
+  assert.equal(run("--help").status, 0);
+});
+
+test("bad arguments: non-zero exit and a one-line reason", () => {
+  const cases: [string[], RegExp][] = [
+    [["simulate", "--impressions", "abc", "--out", "x"], /--impressions must be an integer/],
+    [["simulate", "--days", "3"], /--out is required/],
+    [["simulate", "--out", tempDir(), "--target-ctr", "7"], /targetCtr/],
+    [["simulate", "--frobnicate"], /Unknown option '--frobnicate'/],
+    [["prepare", "--data", tempDir(), "--out", "x"], /no manifest\.json/],
+    [["nonsense"], /unknown command "nonsense"/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = run(...args);
+    assert.notEqual(r.status, 0, args.join(" "));
+    assert.match(r.stderr, pattern);
+    assert.equal(r.stderr.trim().split("\n").length, 1, `more than one line: ${r.stderr}`);
+  }
+});
