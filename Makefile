@@ -58,7 +58,7 @@ test-notebooks: setup build
 	ESMM_PROFILE=quick bash scripts/run-notebooks.sh --check $(NOTEBOOKS)
 
 reproduce: setup build
-	-@bash scripts/install-native.sh --quiet
+	-@bash scripts/install-native.sh
 	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(NOTEBOOKS)
 
 lab: setup build
