@@ -1,0 +1,6 @@
+/** Training: batches, seeded shuffling, Adam with early stopping, predictions and monitored losses. */
+export * from "./random";
+export * from "./batches";
+export * from "./early-stopping";
+export * from "./evaluate";
+export * from "./trainer";

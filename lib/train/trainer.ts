@@ -1,0 +1,346 @@
+/**
+ * The training loop shared by all six models.
+ *
+ * One Adam optimizer over all trainable variables; one `optimizer.minimize` per batch over the spec's total
+ * loss (a pure function of the batch). IP's two networks are two towers of one model: they see the same
+ * batches, are stepped in the same loop (their variables are disjoint, so this equals two optimizers) and
+ * stop together, on the validation split's weighted CTCVR log loss of pCTR * pCVR.
+ *
+ * Per epoch: a seeded shuffle (pure-rand xoroshiro128+), the batches, then predictions on the validation
+ * split and its weighted CTCVR log loss; early stopping with patience, restoring the best epoch's weights.
+ * The loss is read back from the backend once per `syncEvery` batches (all pending batch losses in one
+ * read), which is also when non-finite losses are detected and `onProgress` is called.
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+import type { EncodedSplit } from "../data/encoded";
+import { backendInfo, tf } from "../backend";
+import {
+  Architecture,
+  DEFAULT_LOSS_NORMALIZATION,
+  LOSS_NORMALIZATIONS,
+  LossNormalization,
+  ModelSpec,
+  MultiTaskModel,
+  ParameterCount,
+  buildModel,
+  inputDimsOf,
+  totalLoss,
+} from "../models";
+import { BatchArrays, batchCount, checkSplit, inputTensors, labelTensors, shuffledBatches } from "./batches";
+import { EarlyStopping } from "./early-stopping";
+import { SplitLosses, predict, splitLosses } from "./evaluate";
+import { createRng } from "./random";
+
+export interface TrainConfig {
+  /** Seed of the shuffling. Default: the model's seed. */
+  seed: number;
+  /** Adam learning rate. Default 1e-3. */
+  learningRate: number;
+  adamBeta1: number;
+  adamBeta2: number;
+  /** Default 1e-8 (PyTorch's, as in the protocol's reference implementation; tfjs' own default is 1e-7). */
+  adamEpsilon: number;
+  /** Rows per training batch. Default 1024. */
+  batchSize: number;
+  /** Default 10. */
+  maxEpochs: number;
+  /** Epochs without improvement of the validation loss before stopping. Default 2. */
+  patience: number;
+  /** Minimum improvement that counts. Default 0. */
+  minDelta: number;
+  /** How loss terms are normalised (see LossNormalization). Default "batch-weight". */
+  lossNormalization: LossNormalization;
+  /** Rows per forward pass when evaluating. Default 8192. */
+  evalBatchSize: number;
+  /** Read the batch losses back (check them, report progress) every this many batches. Default 25. */
+  syncEvery: number;
+  /** Restore the best epoch's weights at the end. Default true. */
+  restoreBest: boolean;
+}
+
+export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, "seed">> = Object.freeze({
+  learningRate: 1e-3,
+  adamBeta1: 0.9,
+  adamBeta2: 0.999,
+  adamEpsilon: 1e-8,
+  batchSize: 1024,
+  maxEpochs: 10,
+  patience: 2,
+  minDelta: 0,
+  lossNormalization: DEFAULT_LOSS_NORMALIZATION,
+  evalBatchSize: 8192,
+  syncEvery: 25,
+  restoreBest: true,
+});
+
+export interface TrainProgress {
+  model: string;
+  /** 1-based. */
+  epoch: number;
+  maxEpochs: number;
+  /** Batches done in this epoch (1-based count). */
+  batch: number;
+  totalBatches: number;
+  /** Mean training loss over this epoch's batches so far. */
+  loss: number;
+  /** Training examples per second in this epoch so far. */
+  examplesPerSecond: number;
+}
+
+export interface EpochRecord {
+  /** 1-based. */
+  epoch: number;
+  /** Mean of the batches' training objective. */
+  trainLoss: number;
+  /** Weighted CTCVR log loss on the validation split (the early-stopping criterion). */
+  valLoss: number;
+  /** Validation CTCVR / CTR / CVR(clicked rows) weighted log losses. */
+  val: SplitLosses;
+  improved: boolean;
+  trainSeconds: number;
+  evalSeconds: number;
+  /** Training examples per second in this epoch. */
+  examplesPerSecond: number;
+  /** tf.memory().numTensors at the end of the epoch (constant from epoch 1 on unless something leaks). */
+  numTensors: number;
+}
+
+export interface TrainHooks {
+  /** Called every `syncEvery` batches and after an epoch's last batch. Draw progress bars here. */
+  onProgress?: (p: TrainProgress) => void;
+  /** Called after each epoch's evaluation. */
+  onEpochEnd?: (e: EpochRecord) => void;
+}
+
+export type TrainOptions = Partial<TrainConfig> & TrainHooks;
+
+export interface TrainResult {
+  model: string;
+  spec: ModelSpec;
+  architecture: Architecture;
+  /** The model's initialisation seed. */
+  modelSeed: number;
+  config: TrainConfig;
+  epochs: EpochRecord[];
+  /** 1-based epoch whose weights the model holds at the end (when restoreBest). */
+  bestEpoch: number;
+  bestValLoss: number;
+  /** Stopped by patience before maxEpochs. */
+  stoppedEarly: boolean;
+  /** The best epoch was not the last one and its weights were restored. */
+  restoredBest: boolean;
+  parameters: ParameterCount;
+  timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; examplesPerSecond: number };
+  trainRows: number;
+  validationRows: number;
+  backend: string;
+}
+
+/** A non-finite training or validation loss. */
+export class TrainingDivergedError extends Error {
+  constructor(
+    readonly model: string,
+    readonly epoch: number,
+    /** 1-based batch of the epoch, or "validation". */
+    readonly batch: number | "validation",
+    readonly loss: number,
+  ) {
+    super(
+      batch === "validation"
+        ? `model "${model}": validation loss or prediction is ${loss} after epoch ${epoch}; training stopped`
+        : `model "${model}": training loss is ${loss} at epoch ${epoch}, batch ${batch}; training stopped ` +
+            `(weights are no longer usable: lower the learning rate or check the inputs for NaN/Infinity)`,
+    );
+    this.name = "TrainingDivergedError";
+  }
+}
+
+export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: number): TrainConfig {
+  const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, seed: modelSeed };
+  for (const k of Object.keys(c) as (keyof TrainConfig)[]) {
+    const v = options[k];
+    if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
+  }
+  const posInt = (k: keyof TrainConfig) => {
+    const v = c[k] as number;
+    if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${k} must be a positive integer, got ${v}`);
+  };
+  posInt("batchSize");
+  posInt("maxEpochs");
+  posInt("evalBatchSize");
+  posInt("syncEvery");
+  if (!(c.learningRate > 0)) throw new Error(`train config: learningRate must be > 0, got ${c.learningRate}`);
+  if (!LOSS_NORMALIZATIONS.includes(c.lossNormalization)) {
+    throw new Error(`train config: lossNormalization must be one of ${LOSS_NORMALIZATIONS.join(", ")}, got "${c.lossNormalization}"`);
+  }
+  return c;
+}
+
+const now = () => performance.now() / 1000;
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Trains `model` in place on `data.train`, early-stopping on `data.validation`. */
+export async function trainModel(
+  model: MultiTaskModel,
+  data: { train: EncodedSplit; validation: EncodedSplit },
+  options: TrainOptions = {},
+): Promise<TrainResult> {
+  const t = tf();
+  const name = model.spec.name;
+  const config = resolveTrainConfig(options, model.seed);
+  const { train, validation } = data;
+  checkSplit(train, model.dims, name);
+  checkSplit(validation, model.dims, name);
+  if (train.size === 0) throw new Error(`model "${name}": training split "${train.name}" is empty`);
+  if (validation.size === 0) throw new Error(`model "${name}": validation split "${validation.name}" is empty`);
+
+  const varList = model.trainableVariables();
+  const optimizer = t.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon);
+  const rng = createRng(config.seed);
+  const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
+  const totalBatches = batchCount(train.size, config.batchSize);
+  const epochs: EpochRecord[] = [];
+  let best: Map<string, tfjs.Tensor> | undefined;
+  let stoppedEarly = false;
+  let restoredBest = false;
+  const start = now();
+  let trainSeconds = 0;
+  let evalSeconds = 0;
+
+  const step = (batch: BatchArrays): tfjs.Scalar =>
+    t.tidy(() => {
+      const inputs = inputTensors(batch);
+      const labels = labelTensors(batch);
+      const loss = () => totalLoss(model.spec, model.forward(inputs, true), labels, config.lossNormalization);
+      return optimizer.minimize(loss, true, varList) as tfjs.Scalar;
+    });
+
+  try {
+    for (let epoch = 1; epoch <= config.maxEpochs; epoch++) {
+      const epochStart = now();
+      let pending: tfjs.Scalar[] = [];
+      let pendingFirstBatch = 1;
+      let lossSum = 0;
+      let lossCount = 0;
+      let examples = 0;
+      let b = 0;
+      const sync = async () => {
+        if (pending.length === 0) return;
+        const stacked = t.stack(pending);
+        const values = stacked.dataSync();
+        stacked.dispose();
+        for (const p of pending) p.dispose();
+        pending = [];
+        for (let k = 0; k < values.length; k++) {
+          if (!Number.isFinite(values[k])) throw new TrainingDivergedError(name, epoch, pendingFirstBatch + k, values[k]);
+          lossSum += values[k];
+          lossCount++;
+        }
+        pendingFirstBatch = b + 1;
+        options.onProgress?.({
+          model: name,
+          epoch,
+          maxEpochs: config.maxEpochs,
+          batch: b,
+          totalBatches,
+          loss: lossSum / lossCount,
+          examplesPerSecond: examples / Math.max(now() - epochStart, 1e-9),
+        });
+        await yieldToEventLoop();
+      };
+      for (const batch of shuffledBatches(train, config.batchSize, rng)) {
+        pending.push(step(batch));
+        b++;
+        examples += batch.size;
+        if (pending.length >= config.syncEvery) await sync();
+      }
+      await sync();
+      const epochTrainSeconds = now() - epochStart;
+      trainSeconds += epochTrainSeconds;
+
+      const evalStart = now();
+      const preds = predict(model, validation, { batchSize: config.evalBatchSize });
+      const bad = preds.pCtcvr.find((p) => !Number.isFinite(p));
+      if (bad !== undefined) throw new TrainingDivergedError(name, epoch, "validation", bad);
+      const val = splitLosses(validation, preds);
+      if (!Number.isFinite(val.ctcvr)) throw new TrainingDivergedError(name, epoch, "validation", val.ctcvr);
+      const decision = stopping.update(epoch, val.ctcvr);
+      if (decision.improved) {
+        if (best) for (const w of best.values()) w.dispose();
+        best = model.getWeights();
+      }
+      const epochEvalSeconds = now() - evalStart;
+      evalSeconds += epochEvalSeconds;
+      const record: EpochRecord = {
+        epoch,
+        trainLoss: lossSum / lossCount,
+        valLoss: val.ctcvr,
+        val,
+        improved: decision.improved,
+        trainSeconds: epochTrainSeconds,
+        evalSeconds: epochEvalSeconds,
+        examplesPerSecond: train.size / Math.max(epochTrainSeconds, 1e-9),
+        numTensors: t.memory().numTensors,
+      };
+      epochs.push(record);
+      options.onEpochEnd?.(record);
+      if (decision.stop && epoch < config.maxEpochs) {
+        stoppedEarly = true;
+        break;
+      }
+    }
+    if (config.restoreBest && best && stopping.bestEpoch !== epochs[epochs.length - 1].epoch) {
+      model.setWeights(best);
+      restoredBest = true;
+    }
+  } finally {
+    if (best) for (const w of best.values()) w.dispose();
+    optimizer.dispose();
+  }
+
+  const examplesTrained = epochs.length * train.size;
+  return {
+    model: name,
+    spec: model.spec,
+    architecture: model.architecture,
+    modelSeed: model.seed,
+    config,
+    epochs,
+    bestEpoch: stopping.bestEpoch,
+    bestValLoss: stopping.bestValue,
+    stoppedEarly,
+    restoredBest,
+    parameters: model.parameterCount(),
+    timings: {
+      totalSeconds: now() - start,
+      trainSeconds,
+      evalSeconds,
+      examplesPerSecond: examplesTrained / Math.max(trainSeconds, 1e-9),
+    },
+    trainRows: train.size,
+    validationRows: validation.size,
+    backend: backendInfo()?.name ?? t.getBackend(),
+  };
+}
+
+export interface FitOptions extends TrainOptions {
+  architecture?: Partial<Architecture>;
+  /** Seed of the model's initialisers and (unless `seed` is given) of the shuffling. Default 0. */
+  modelSeed?: number;
+}
+
+/** Builds `spec` for `data.train`'s inputs and trains it. The caller owns (and disposes) the model. */
+export async function fitSpec(
+  spec: ModelSpec,
+  data: { train: EncodedSplit; validation: EncodedSplit },
+  options: FitOptions = {},
+): Promise<{ model: MultiTaskModel; result: TrainResult }> {
+  const model = buildModel(spec, inputDimsOf(data.train), { architecture: options.architecture, seed: options.modelSeed ?? options.seed ?? 0 });
+  try {
+    const result = await trainModel(model, data, options);
+    return { model, result };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
