@@ -5,9 +5,11 @@
 import { Command, UsageError, parseCommandArgs } from "./args";
 import { simulateCommand } from "./simulate";
 import { prepareCommand } from "./prepare";
+import { trainCommand } from "./train";
+import { benchCommand } from "./bench";
 import { DataError } from "../data/errors";
 
-export const COMMANDS: Command[] = [simulateCommand, prepareCommand];
+export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand];
 
 function overview(): string {
   return [

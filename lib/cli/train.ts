@@ -1,0 +1,86 @@
+/** `esmm train`: one model, one seed, on a prepared data set (or a simulated log, prepared on the fly). */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, UsageError, intOption, numberOption, requireString } from "./args";
+import { initBackend } from "../backend";
+import { isPreparedDir, readPrepared } from "../data/prepared-files";
+import { readManifest, readSimulatedLog } from "../data/simulated-files";
+import { defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
+import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
+import { runModel } from "../study/run";
+import { createProgress, Progress } from "../plots/progress";
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "train one model with one seed and write its metrics",
+  usage: `esmm train --model NAME --data DIR --seed S --out FILE.json [--epochs N] [--batch-size B]
+                 [--learning-rate LR] [--patience P] [--loss-normalization own-rows|batch-weight|batch-rows]
+                 [--keep-rate R] [--backend auto|tensorflow|wasm|cpu]
+
+Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
+simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default 0.1). Early stopping uses the
+validation day only. FILE.json holds the run's config, metrics on the test day and later days (CTCVR over
+all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.`,
+  options: {
+    model: { type: "string" },
+    data: { type: "string" },
+    seed: { type: "string" },
+    out: { type: "string" },
+    epochs: { type: "string" },
+    "batch-size": { type: "string" },
+    "learning-rate": { type: "string" },
+    patience: { type: "string" },
+    "loss-normalization": { type: "string" },
+    "keep-rate": { type: "string" },
+    backend: { type: "string" },
+  },
+  async run(v) {
+    const cmd = "train";
+    const modelArg = requireString(v, "model", cmd);
+    const model = MODEL_NAMES.find((m) => m.toLowerCase() === modelArg.toLowerCase());
+    if (!model) throw new UsageError(`${cmd}: unknown model "${modelArg}" (models: ${MODEL_NAMES.join(", ")})`);
+    const dataDir = requireString(v, "data", cmd);
+    const out = requireString(v, "out", cmd);
+    const seed = intOption(v, "seed", cmd, undefined);
+    const norm = v["loss-normalization"] as string | undefined;
+    if (norm !== undefined && !LOSS_NORMALIZATIONS.includes(norm as LossNormalization)) {
+      throw new UsageError(`${cmd}: --loss-normalization must be one of ${LOSS_NORMALIZATIONS.join(", ")}`);
+    }
+    const backend = (v.backend as string | undefined) ?? "auto";
+    if (!["auto", "tensorflow", "wasm", "cpu"].includes(backend)) throw new UsageError(`${cmd}: --backend must be auto, tensorflow, wasm or cpu`);
+    if (!fs.existsSync(dataDir)) throw new UsageError(`${cmd}: --data ${dataDir} does not exist`);
+    let data: PreparedData;
+    if (isPreparedDir(dataDir)) data = readPrepared(dataDir);
+    else {
+      const manifest = readManifest(dataDir);
+      data = prepare(readSimulatedLog(dataDir), { plan: defaultSplitPlan(manifest.days.length), negativeKeepRate: numberOption(v, "keep-rate", cmd, 0.1), seed: 1 });
+    }
+    const info = await initBackend(backend as "auto");
+    console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);
+    let bar: Progress | undefined;
+    const record = await runModel(data, {
+      model,
+      seed,
+      train: {
+        maxEpochs: v.epochs === undefined ? undefined : intOption(v, "epochs", cmd, undefined, 1),
+        batchSize: v["batch-size"] === undefined ? undefined : intOption(v, "batch-size", cmd, undefined, 1),
+        learningRate: numberOption(v, "learning-rate", cmd),
+        patience: v.patience === undefined ? undefined : intOption(v, "patience", cmd, undefined, 0),
+        lossNormalization: norm as LossNormalization | undefined,
+        onProgress: (p) => {
+          if (p.batch === 1 || !bar) bar = createProgress({ total: p.totalBatches, label: `epoch ${p.epoch}/${p.maxEpochs}`, unit: "batches" });
+          bar.tick(p.batch - bar.value, { loss: p.loss.toFixed(5), "ex/s": Math.round(p.examplesPerSecond) });
+          if (p.batch === p.totalBatches) bar.done();
+        },
+      },
+    });
+    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    fs.writeFileSync(out, JSON.stringify(record, null, 1) + "\n");
+    const m = record.test.metrics.ctcvr;
+    console.log(
+      `${model} seed ${seed}: test CTCVR log loss ${m.logLoss.toFixed(6)}` +
+        (record.test.oracle ? ` (oracle ${record.test.oracle.ctcvr.toFixed(6)})` : "") +
+        `, PR-AUC ${m.prAuc.toFixed(4)}, best epoch ${record.training.bestEpoch}, ${record.timings.totalSeconds.toFixed(1)} s; wrote ${out}`,
+    );
+  },
+};

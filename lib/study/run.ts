@@ -1,0 +1,99 @@
+/**
+ * One run of the study: train one model of the zoo on a prepared data set with one seed, then score it on
+ * the test day and on each later day (temporal shift, no retraining), in every evaluation space, next to
+ * the simulator's oracle where the truth is known. `esmm train` and the study runner both use it.
+ */
+import { backendInfo, initBackend } from "../backend";
+import type { EncodedSplit } from "../data/encoded";
+import type { PreparedData } from "../data/prepare";
+import { evaluateSpaces, SpacesReport } from "../metrics";
+import { Architecture, getModelSpec } from "../models";
+import { fitSpec, predict, TrainOptions, TrainResult } from "../train";
+
+export interface RunOptions {
+  model: string;
+  seed: number;
+  architecture?: Partial<Architecture>;
+  train?: TrainOptions;
+}
+
+export interface SplitScore {
+  split: string;
+  days: number[];
+  rows: number;
+  conversions: number;
+  metrics: SpacesReport;
+  /** Cross-entropies of the true probabilities on the same rows (simulated data only). */
+  oracle?: { ctcvr: number; ctr: number; cvr: number };
+}
+
+export interface RunRecord {
+  model: string;
+  seed: number;
+  backend: string;
+  training: Omit<TrainResult, "spec">;
+  test: SplitScore;
+  later: SplitScore[];
+  timings: { trainSeconds: number; evaluateSeconds: number; totalSeconds: number };
+}
+
+function oracleOf(split: EncodedSplit): SplitScore["oracle"] {
+  if (!split.truth) return undefined;
+  const { pClick, pConversionGivenClick } = split.truth;
+  let ctcvr = 0;
+  let ctr = 0;
+  let cvr = 0;
+  let w = 0;
+  let clicksW = 0;
+  for (let i = 0; i < split.size; i++) {
+    const wi = split.weight[i];
+    const pj = pClick[i] * pConversionGivenClick[i];
+    const conv = split.conversion[i];
+    ctcvr -= wi * (conv ? Math.log(pj) : Math.log1p(-pj));
+    ctr -= wi * (split.click[i] ? Math.log(pClick[i]) : Math.log1p(-pClick[i]));
+    if (split.click[i]) {
+      cvr -= wi * (conv ? Math.log(pConversionGivenClick[i]) : Math.log1p(-pConversionGivenClick[i]));
+      clicksW += wi;
+    }
+    w += wi;
+  }
+  return { ctcvr: ctcvr / w, ctr: ctr / w, cvr: cvr / clicksW };
+}
+
+export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict>): SplitScore {
+  return {
+    split: split.name,
+    days: [...new Set(split.day)],
+    rows: split.size,
+    conversions: split.conversion.reduce((s, v) => s + v, 0),
+    metrics: evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr }),
+    oracle: oracleOf(split),
+  };
+}
+
+/** Trains `options.model` on `data.train` (early stopping on `data.validation`) and scores it. */
+export async function runModel(data: PreparedData, options: RunOptions): Promise<RunRecord> {
+  await initBackend();
+  const spec = getModelSpec(options.model);
+  const started = Date.now();
+  const { model, result } = await fitSpec(spec, data, { ...options.train, architecture: options.architecture, modelSeed: options.seed });
+  const trained = Date.now();
+  try {
+    const test = scoreSplit(data.test, predict(model, data.test));
+    const later = data.later.map((s) => scoreSplit(s, predict(model, s)));
+    const { spec: _spec, ...training } = result;
+    void _spec;
+    const done = Date.now();
+    return {
+      model: spec.name,
+      seed: options.seed,
+      backend: backendInfo()?.name ?? result.backend,
+      training,
+      test,
+      later,
+      timings: { trainSeconds: (trained - started) / 1000, evaluateSeconds: (done - trained) / 1000, totalSeconds: (done - started) / 1000 },
+    };
+  } finally {
+    model.dispose();
+  }
+}
