@@ -1,0 +1,79 @@
+/**
+ * saveFigure: write a figure as self-contained interactive HTML and as static SVG / PNG.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Figure, normalizeFigure, resolveImageSize, standaloneHtml } from "./figure";
+import { renderFigure } from "./export";
+
+export type FigureFormat = "html" | "svg" | "png";
+
+export interface SaveFigureOptions {
+  /** Output folder; default `<project>/figures`. Created if missing. */
+  dir?: string;
+  /** Default: all three, ["html", "svg", "png"]. */
+  formats?: FigureFormat[];
+  /** Static export size in CSS px; default layout.width/height, else 800 x 450. */
+  width?: number;
+  height?: number;
+  /** PNG pixel density: the PNG is width*scale x height*scale pixels. Default 1. */
+  scale?: number;
+}
+
+/** The folder holding this project's package.json (found by walking up from this file). */
+export function projectDir(): string {
+  let dir = __dirname;
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg)) {
+      try {
+        if ((JSON.parse(fs.readFileSync(pkg, "utf8")) as { name?: string }).name === "esmm-lab") return dir;
+      } catch {
+        // not ours; keep walking
+      }
+    }
+    const up = path.dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+export function defaultFiguresDir(): string {
+  return path.join(projectDir(), "figures");
+}
+
+/**
+ * Writes `<dir>/<name>.html` (plotly.js inlined, works offline), `<name>.svg` and `<name>.png`
+ * (rendered by plotly.js in headless Chromium) and returns the paths written, in `formats` order.
+ * HTML is written first, so it exists even when the static export then fails
+ * (ChromiumMissingError says how to install Chromium).
+ */
+export async function saveFigure(fig: Figure, name: string, options: SaveFigureOptions = {}): Promise<string[]> {
+  if (typeof name !== "string" || name.trim() === "" || /[\0]/.test(name)) {
+    throw new TypeError(`saveFigure: a figure name is required (got ${JSON.stringify(name)})`);
+  }
+  const formats = options.formats ?? ["html", "svg", "png"];
+  for (const f of formats) {
+    if (f !== "html" && f !== "svg" && f !== "png") throw new TypeError(`saveFigure: unknown format "${f}" (use html, svg, png)`);
+  }
+  const plain = normalizeFigure(fig);
+  const size = resolveImageSize(plain, options);
+  const dir = path.resolve(options.dir ?? defaultFiguresDir());
+  const base = path.join(dir, name);
+  fs.mkdirSync(path.dirname(base), { recursive: true });
+
+  const written = new Map<FigureFormat, string>();
+  if (formats.includes("html")) {
+    const file = `${base}.html`;
+    fs.writeFileSync(file, standaloneHtml(plain, path.basename(name)));
+    written.set("html", file);
+  }
+  for (const format of ["svg", "png"] as const) {
+    if (!formats.includes(format)) continue;
+    const file = `${base}.${format}`;
+    const out = await renderFigure(plain, format, size);
+    fs.writeFileSync(file, out);
+    written.set(format, file);
+  }
+  return formats.filter((f, i) => formats.indexOf(f) === i).map((f) => written.get(f)!);
+}
