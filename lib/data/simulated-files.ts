@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { DataError } from "./errors";
 import { ImpressionLog, allocateLog, concatLogs } from "./schema";
 import { SIMULATED_SCHEMA, SimulatedChunk, createWorld, generateDay, rowsPerDay } from "./simulator";
-import type { SimulatorConfig } from "./simulator-config";
+import { SimulatorConfig, resolveConfig } from "./simulator-config";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_FORMAT = "esmm-lab/simulated-impression-log@1";
@@ -280,3 +280,15 @@ export function readSimulatedLog(dir: string, options: { days?: number[] } = {})
 }
 
 export { rowsPerDay };
+
+/** Reuses the log in `dir` when its manifest has the same resolved config and seed; generates it otherwise. */
+export function ensureSimulatedLog(config: Partial<SimulatorConfig>, seed: number, dir: string, options: SimulateOptions = {}): { manifest: SimulationManifest; reused: boolean } {
+  const wanted = resolveConfig(config);
+  try {
+    const m = readManifest(dir);
+    if (m.seed === seed && JSON.stringify(m.config) === JSON.stringify(wanted)) return { manifest: m, reused: true };
+  } catch {
+    // no usable log yet
+  }
+  return { manifest: writeSimulatedLog(wanted, seed, dir, options), reused: false };
+}

@@ -1,0 +1,31 @@
+/**
+ * esmm-lab's library: what notebooks, the CLI and the tests use. Notebooks import the compiled
+ * `build/lib/index.js` (tslab compiles cells with the notebook folder as root, so it cannot take ../lib/*.ts).
+ */
+// data: schema, simulator, loaders, preparation
+export * from "./data/schema";
+export { DataError } from "./data/errors";
+export { Rng, deriveSeed } from "./data/random";
+export { DEFAULT_SIMULATOR_CONFIG, resolveConfig } from "./data/simulator-config";
+export type { SimulatorConfig, PlacementConfig } from "./data/simulator-config";
+export { SIMULATED_SCHEMA, createWorld, generateDay } from "./data/simulator";
+export * from "./data/simulated-files";
+export * from "./data/prepare";
+export * from "./data/prepared-files";
+export type { EncodedSplit } from "./data/encoded";
+export { loadAliCcpCsv, loadAliCcpSplits } from "./data/ali-ccp";
+export { loadAliCcpRaw, loadAliCcpRawSplits, ALI_CCP_DEFAULT_FIELDS } from "./data/ali-ccp-raw";
+// metrics and statistics
+export * from "./metrics";
+export * from "./stats";
+// figures, tables and progress in notebooks
+export * from "./plots";
+export { showTable, tableHtml, tableText } from "./notebook/tables";
+export { publishFigure } from "./notebook/figures";
+export { showModelCard, modelDiagramSvg, modelCardText } from "./notebook/model-card";
+// backend, models, training, runs
+export { initBackend, tf, backendInfo, availableBackends } from "./backend";
+export type { BackendInfo, BackendName, TF } from "./backend";
+export * from "./models";
+export * from "./train";
+export * from "./study/run";
