@@ -1,3 +1,4 @@
+import { rng } from "./helpers";
 /**
  * lib/backend: choosing, loading and switching backends; training an embedding model on wasm;
  * and, when the native backend is built (`make native`), native vs wasm parity.
@@ -30,17 +31,6 @@ import { PROJECT_DIR } from "./paths";
 const PROBE = path.join(PROJECT_DIR, "build", "lib", "backend", "probe.js");
 const PARITY_TOL = 1e-5;
 
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function run(
   args: string[],

@@ -1,3 +1,4 @@
+import { rng } from "./helpers";
 /**
  * The six models as data (lib/models): the paper's ablation table derived from the specs, the wiring of
  * each model (which variables each output depends on, which rows and labels each loss reads), numerics at
@@ -37,17 +38,6 @@ before(async () => {
 // ------------------------------------------------------------------------------------------------
 // helpers
 
-/** mulberry32, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const DIMS = { categoricalFields: ["user", "item", "placement"], vocabularySizes: [5, 6, 7], numericFields: ["price", "age"] };
 

@@ -1,3 +1,4 @@
+import { rng } from "./helpers";
 /**
  * The linear-time UnsortedSegmentSum kernel (lib/backend/unsorted-segment-sum.ts) against
  * tfjs's own cpu kernel (the one it replaces) and a naive loop, on cpu and wasm; and the
@@ -19,17 +20,6 @@ import {
 
 const TOL = 1e-5;
 
-/** mulberry32: small seeded PRNG, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   label: string;

@@ -1,3 +1,4 @@
+import { rng } from "./helpers";
 /**
  * The trainer (lib/train): learning on a small synthetic data set with known logistic rules (every model
  * beats the constant base-rate predictor), determinism, flat memory, early stopping restoring the best
@@ -27,17 +28,6 @@ before(async () => {
   backendName = (await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu")).name;
 });
 
-/** mulberry32, uniform in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = ["user", "item", "placement"];
 const VOCAB = [20, 15, 4];
