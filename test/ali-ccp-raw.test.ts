@@ -13,6 +13,7 @@ import { ALI_CCP_DEFAULT_FIELDS, AliCcpRawFields, loadAliCcpRaw, loadAliCcpRawSp
 import { DataError } from "../lib/data/errors";
 import { MISSING_ID } from "../lib/data/schema";
 import { FIXTURES_DIR, SHARED_DIR } from "./paths";
+import { rejectsAt } from "./helpers";
 
 const RAW_DIR = path.join(FIXTURES_DIR, "ali-ccp-raw");
 const SKELETON = path.join(RAW_DIR, "sample_skeleton_train.csv");
@@ -50,16 +51,6 @@ const GOOD_COMMON = `aaaa000000000001,2,${feats(["101", 1, "1.0"], ["121", 2, "1
 const goodSkeletonLine = (id: number, click: number, conversion: number) =>
   `${id},${click},${conversion},aaaa000000000001,1,${feats(["205", 10 + id, "1.0"])}`;
 
-async function rejectsAt(promise: Promise<unknown>, file: string, line: number | undefined, column: string | undefined, pattern?: RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected a DataError, got ${String(err)}`);
-    assert.deepEqual([err.location.file, err.location.line, err.location.column], [file, line, column]);
-    assert.ok(err.message.startsWith(line === undefined ? file : `${file}:${line}`), err.message);
-    if (column !== undefined) assert.ok(err.message.includes(`column "${column}"`), err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 // --- the fixture ---------------------------------------------------------------------------------------
 

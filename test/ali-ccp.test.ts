@@ -11,21 +11,11 @@ import * as path from "node:path";
 import { loadAliCcpCsv, loadAliCcpSplits } from "../lib/data/ali-ccp";
 import { DataError } from "../lib/data/errors";
 import { FIXTURES_DIR, SHARED_DIR } from "./paths";
+import { rejectsAt } from "./helpers";
 
 const SAMPLE_DIR = path.join(SHARED_DIR, "data", "ali-ccp");
 const bad = (name: string) => path.join(FIXTURES_DIR, "bad", name);
 
-/** Asserts that `promise` rejects with a DataError at file/line/column whose message names all three. */
-async function rejectsAt(promise: Promise<unknown>, file: string, line: number | undefined, column: string | undefined, pattern?: RegExp) {
-  await assert.rejects(promise, (err: unknown) => {
-    assert.ok(err instanceof DataError, `expected a DataError, got ${String(err)}`);
-    assert.deepEqual([err.location.file, err.location.line, err.location.column], [file, line, column]);
-    assert.ok(err.message.startsWith(line === undefined ? file : `${file}:${line}`), err.message);
-    if (column !== undefined) assert.ok(err.message.includes(`column "${column}"`), err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 function tempFile(name: string, content: string): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ali-ccp-test-"));

@@ -1,4 +1,3 @@
-import { rng } from "./helpers";
 /**
  * lib/backend: choosing, loading and switching backends; training an embedding model on wasm;
  * and, when the native backend is built (`make native`), native vs wasm parity.
@@ -11,6 +10,7 @@ import { rng } from "./helpers";
  * build/lib/backend/probe.js, or this file itself with ESMM_BACKEND_TEST_CHILD=<backend>, which
  * then prints the parity model's outputs as JSON instead of running tests.
  */
+import { rng } from "./helpers";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";

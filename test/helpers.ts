@@ -1,3 +1,5 @@
+import assert from "node:assert/strict";
+import { DataError } from "../lib/data/errors";
 import { Rng } from "../lib/data/random";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,4 +16,16 @@ export function tempDir(prefix = "esmm-test-"): string {
 export function rng(seed: number): () => number {
   const r = new Rng(seed);
   return () => r.uniform();
+}
+
+/** Asserts that `promise` rejects with a DataError at file/line/column whose message names all three. */
+export async function rejectsAt(promise: Promise<unknown>, file: string, line: number | undefined, column: string | undefined, pattern?: RegExp) {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof DataError, `expected a DataError, got ${String(err)}`);
+    assert.deepEqual([err.location.file, err.location.line, err.location.column], [file, line, column]);
+    assert.ok(err.message.startsWith(line === undefined ? file : `${file}:${line}`), err.message);
+    if (column !== undefined) assert.ok(err.message.includes(`column "${column}"`), err.message);
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  });
 }

@@ -1,4 +1,3 @@
-import { rng } from "./helpers";
 /**
  * The six models as data (lib/models): the paper's ablation table derived from the specs, the wiring of
  * each model (which variables each output depends on, which rows and labels each loss reads), numerics at
@@ -6,6 +5,7 @@ import { rng } from "./helpers";
  *
  * Wiring checks are parametrised over the zoo: one test body per property, run for all six models.
  */
+import { rng } from "./helpers";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";

@@ -1,10 +1,10 @@
-import { rng } from "./helpers";
 /**
  * The linear-time UnsortedSegmentSum kernel (lib/backend/unsorted-segment-sum.ts) against
  * tfjs's own cpu kernel (the one it replaces) and a naive loop, on cpu and wasm; and the
  * gradient of an embedding lookup (tf.gather) against a hand-computed scatter-add.
  * Tolerance for float32 sums: |got - want| <= 1e-5 * max(1, |want|).
  */
+import { rng } from "./helpers";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Tensor } from "@tensorflow/tfjs";

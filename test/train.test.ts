@@ -1,9 +1,9 @@
-import { rng } from "./helpers";
 /**
  * The trainer (lib/train): learning on a small synthetic data set with known logistic rules (every model
  * beats the constant base-rate predictor), determinism, flat memory, early stopping restoring the best
  * epoch, divergence errors, progress reporting, seeded shuffling.
  */
+import { rng } from "./helpers";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { EncodedSplit } from "../lib/data/encoded";
