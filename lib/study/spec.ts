@@ -1,0 +1,88 @@
+/**
+ * What a study is, as data: a grid of variants x models x seeds over prepared data sets.
+ *
+ * A variant is a named set of protocol choices (simulator config, negative keep rate, architecture,
+ * training options such as loss normalisation or patience). The default study has one variant,
+ * "default"; the protocol-sensitivity study (notebook 05) has one variant per level of each factor.
+ * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
+ */
+import type { SimulatorConfig } from "../data/simulator-config";
+import type { Architecture } from "../models";
+import type { TrainConfig } from "../train";
+
+export interface DataSpec {
+  simulator: Partial<SimulatorConfig>;
+  simulatorSeed: number;
+  /** Keep rate of non-clicked training impressions (weight 1/r). */
+  negativeKeepRate: number;
+  /** Days after the test day scored without retraining. */
+  laterDays: number;
+  /** Seed of the downsampling draw (the same for every run on this data, as in the protocol note). */
+  prepareSeed: number;
+}
+
+export interface VariantSpec {
+  name: string;
+  /** Factor this variant belongs to and its level, for the sensitivity figures (e.g. "lossNormalization", "own-rows"). */
+  factor?: string;
+  level?: string | number;
+  data?: Partial<Omit<DataSpec, "simulator">> & { simulator?: Partial<SimulatorConfig> };
+  architecture?: Partial<Architecture>;
+  train?: Partial<Omit<TrainConfig, "seed">>;
+}
+
+export interface StudySpec {
+  name: string;
+  models: string[];
+  seeds: number[];
+  data: DataSpec;
+  architecture?: Partial<Architecture>;
+  train?: Partial<Omit<TrainConfig, "seed">>;
+  variants?: VariantSpec[];
+}
+
+/** One run of the grid, fully resolved. */
+export interface RunSpec {
+  study: string;
+  variant: string;
+  factor?: string;
+  level?: string | number;
+  model: string;
+  seed: number;
+  data: DataSpec;
+  architecture: Partial<Architecture>;
+  train: Partial<Omit<TrainConfig, "seed">>;
+}
+
+export const DEFAULT_DATA_SPEC: DataSpec = {
+  simulator: { impressions: 2_000_000, days: 15 },
+  simulatorSeed: 7,
+  negativeKeepRate: 0.1,
+  laterDays: 2,
+  prepareSeed: 7,
+};
+
+/** Runs in a fixed order: variant, then seed, then model (so a partial study covers every model evenly). */
+export function expandGrid(study: StudySpec): RunSpec[] {
+  const variants = study.variants && study.variants.length > 0 ? study.variants : [{ name: "default" }];
+  const runs: RunSpec[] = [];
+  for (const v of variants) {
+    const data: DataSpec = { ...study.data, ...v.data, simulator: { ...study.data.simulator, ...v.data?.simulator } };
+    for (const seed of study.seeds) {
+      for (const model of study.models) {
+        runs.push({
+          study: study.name,
+          variant: v.name,
+          factor: v.factor,
+          level: v.level,
+          model,
+          seed,
+          data,
+          architecture: { ...study.architecture, ...v.architecture },
+          train: { ...study.train, ...v.train },
+        });
+      }
+    }
+  }
+  return runs;
+}
