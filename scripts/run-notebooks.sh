@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Executes notebooks top to bottom with nbconvert on the project's tslab kernel.
 #   run-notebooks.sh --check NB...   execute into test-artifacts/notebooks/ and fail on any error output
-#   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each)
+#   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each, and one
+#                                    self-contained report reports/esmm-lab-report.html of them all)
 # The profile comes from ESMM_PROFILE (quick | full), which the notebooks read in their first cell.
 set -euo pipefail
 mode=$1; shift
@@ -28,4 +29,9 @@ for nb in "$@"; do
   fi
   echo "   $name: $(( $(date +%s) - start )) s"
 done
+if [ "$mode" = --report ] && [ $status -eq 0 ]; then
+  executed=()
+  for nb in "$@"; do executed+=("$out/$(basename "$nb")"); done
+  "$here/.venv/bin/python" "$here/scripts/build-report.py" "$out/esmm-lab-report.html" "${executed[@]}" 2>>"$out/report.log"
+fi
 exit $status
