@@ -8,13 +8,15 @@ import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
 import { evaluateSpaces, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
-import { fitSpec, predict, TrainOptions, TrainResult } from "../train";
+import { fitSpec, predict, Predictions, TrainOptions, TrainResult } from "../train";
 
 export interface RunOptions {
   model: string;
   seed: number;
   architecture?: Partial<Architecture>;
   train?: TrainOptions;
+  /** Receives the test day's predictions (for prediction files, reliability curves, bootstraps). */
+  onTestPredictions?: (predictions: Predictions) => void;
 }
 
 export interface SplitScore {
@@ -79,7 +81,9 @@ export async function runModel(data: PreparedData, options: RunOptions): Promise
   const { model, result } = await fitSpec(spec, data, { ...options.train, architecture: options.architecture, modelSeed: options.seed });
   const trained = Date.now();
   try {
-    const test = scoreSplit(data.test, predict(model, data.test));
+    const testPredictions = predict(model, data.test);
+    options.onTestPredictions?.(testPredictions);
+    const test = scoreSplit(data.test, testPredictions);
     const later = data.later.map((s) => scoreSplit(s, predict(model, s)));
     const { spec: _spec, ...training } = result;
     void _spec;

@@ -1,0 +1,117 @@
+/** `esmm study`: the grid of models x seeds (x variants), in parallel workers, resumable, shardable. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, UsageError, intOption } from "./args";
+import { DataError } from "../data/errors";
+import { MODEL_NAMES } from "../models/zoo";
+import { formatStudySummary, runStudy } from "../study/runner";
+import { Shard, parseShard } from "../study/shard";
+import type { StudySpec } from "../study/spec";
+import { studyProfile, StudyProfileName } from "../study";
+
+export const studyCommand: Command = {
+  name: "study",
+  summary: "run the grid of models x seeds in parallel workers (resumable JSONL results)",
+  usage: `esmm study [--profile quick|full] [--spec FILE.json] [--models a,b] [--seeds N | --seed-list 1,2,3]
+                 [--results FILE.jsonl] [--workers N] [--shard i/n] [--impressions N] [--epochs N]
+                 [--data-root DIR] [--predictions DIR]
+
+Default: the "full" profile, the six models (${MODEL_NAMES.join(", ")}) x seeds 1-10 on the default
+simulated data (2,000,000 impressions, 15 days, simulator seed 7, negatives kept at rate 0.1), up to 10
+epochs. "quick": 200,000 impressions, seeds 1-2, at most 2 epochs. --spec FILE.json reads a StudySpec
+instead (name, models, seeds, data, architecture, train, variants); the other options override its fields:
+--seeds N means seeds 1..N, --impressions sets the simulated log's size, --epochs the most training epochs.
+
+Each finished run appends one JSON line to FILE.jsonl (default runs/<study>.jsonl, or
+runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predictions to
+<FILE without .jsonl>.predictions/<key>.bin. Runs already in FILE are skipped, so an interrupted study
+resumes where it stopped. --shard i/n runs every n-th run of the grid, starting with the i-th;
+concatenating the shards' files gives the whole study. Each distinct data set is simulated and prepared
+once into the data cache (default data/study/). --workers defaults to the number of CPUs; with more than
+one worker each gets one TensorFlow thread (ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
+backend of the workers.`,
+  options: {
+    profile: { type: "string" },
+    spec: { type: "string" },
+    models: { type: "string" },
+    seeds: { type: "string" },
+    "seed-list": { type: "string" },
+    results: { type: "string" },
+    workers: { type: "string" },
+    shard: { type: "string" },
+    impressions: { type: "string" },
+    epochs: { type: "string" },
+    "data-root": { type: "string" },
+    predictions: { type: "string" },
+  },
+  async run(v) {
+    const cmd = "study";
+    const profile = (v.profile as string | undefined) ?? "full";
+    if (profile !== "quick" && profile !== "full") throw new UsageError(`${cmd}: --profile must be quick or full, got ${JSON.stringify(profile)}`);
+    let spec: StudySpec;
+    if (v.spec !== undefined) {
+      if (v.profile !== undefined) throw new UsageError(`${cmd}: give --profile or --spec, not both`);
+      const file = v.spec as string;
+      if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --spec ${file} does not exist`);
+      try {
+        spec = JSON.parse(fs.readFileSync(file, "utf8")) as StudySpec;
+      } catch (e) {
+        throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
+      }
+      if (!spec || typeof spec.name !== "string" || !Array.isArray(spec.models) || !Array.isArray(spec.seeds) || typeof spec.data !== "object") {
+        throw new DataError({ file }, "not a study spec (needs name, models, seeds, data)");
+      }
+    } else spec = studyProfile(profile as StudyProfileName);
+
+    if (v.models !== undefined) {
+      const names = (v.models as string).split(",").map((s) => s.trim()).filter(Boolean);
+      if (names.length === 0) throw new UsageError(`${cmd}: --models is empty`);
+      spec.models = names.map((n) => {
+        const m = MODEL_NAMES.find((k) => k.toLowerCase() === n.toLowerCase());
+        if (!m) throw new UsageError(`${cmd}: unknown model "${n}" (models: ${MODEL_NAMES.join(", ")})`);
+        return m;
+      });
+    }
+    if (v.seeds !== undefined && v["seed-list"] !== undefined) throw new UsageError(`${cmd}: give --seeds or --seed-list, not both`);
+    if (v.seeds !== undefined) {
+      const n = intOption(v, "seeds", cmd, undefined, 1);
+      spec.seeds = Array.from({ length: n }, (_, i) => i + 1);
+    }
+    if (v["seed-list"] !== undefined) {
+      const seeds = (v["seed-list"] as string).split(",").map((s) => s.trim());
+      if (seeds.length === 0 || seeds.some((s) => !/^-?\d+$/.test(s))) throw new UsageError(`${cmd}: --seed-list must be integers separated by commas, got ${JSON.stringify(v["seed-list"])}`);
+      spec.seeds = [...new Set(seeds.map(Number))];
+    }
+    if (v.impressions !== undefined) {
+      spec.data = { ...spec.data, simulator: { ...spec.data.simulator, impressions: intOption(v, "impressions", cmd, undefined, 1) } };
+    }
+    if (v.epochs !== undefined) spec.train = { ...spec.train, maxEpochs: intOption(v, "epochs", cmd, undefined, 1) };
+    const workers = v.workers === undefined ? undefined : intOption(v, "workers", cmd, undefined, 1);
+    let shard: Shard | undefined;
+    if (v.shard !== undefined) {
+      try {
+        shard = parseShard(v.shard as string);
+      } catch (e) {
+        throw new UsageError(`${cmd}: --shard: ${(e as Error).message}`);
+      }
+    }
+    const results = (v.results as string | undefined) ?? path.join("runs", `${spec.name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
+    if (!results.endsWith(".jsonl")) throw new UsageError(`${cmd}: --results must end in .jsonl, got ${results}`);
+
+    const summary = await runStudy(spec, {
+      results,
+      workers,
+      shard,
+      dataRoot: v["data-root"] as string | undefined,
+      predictionsDir: v.predictions as string | undefined,
+    });
+    console.log(formatStudySummary(summary));
+    if (summary.failed.length > 0) {
+      const first = summary.failed[0];
+      throw new DataError(
+        { file: results },
+        `${summary.failed.length} run(s) failed and were not written (first: ${first.model} seed ${first.seed}, ${first.variant}: ${first.error}); rerun to retry them`,
+      );
+    }
+  },
+};

@@ -1,0 +1,138 @@
+/**
+ * Prepared data sets of a study, simulated and prepared once per distinct DataSpec.
+ *
+ * `ensurePreparedData(spec, root)` returns `<root>/<dataKey>`, a folder that `readPrepared` loads in
+ * milliseconds and that also holds the simulator's `manifest.json` and the `data-spec.json` it was made
+ * from. `dataKey` hashes the resolved DataSpec (simulator config with defaults filled in) and the lib/data
+ * sources, so new simulator or preparation code gets a new folder (old ones can be deleted).
+ *
+ * Safe under races: the data is built in a temporary folder `<root>/.tmp-<dataKey>-<pid>-XXXXXX` and
+ * renamed into place; a process that loses the race discards its copy and uses the winner's. A folder
+ * under its final name is therefore always complete. Temporary folders of dead processes are removed.
+ * The simulated day CSVs are deleted after preparation (the same spec regenerates them byte for byte).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { defaultSplitPlan, prepare } from "../data/prepare";
+import { PREPARED_FILE, writePrepared } from "../data/prepared-files";
+import { MANIFEST_FILE, SimulationManifest, ensureSimulatedLog, readManifest, readSimulatedLog } from "../data/simulated-files";
+import { resolveConfig } from "../data/simulator-config";
+import { canonicalJson, dataCodeVersion, DataManifestSummary, sha256Hex } from "./results";
+import type { DataSpec } from "./spec";
+
+export const DATA_SPEC_FILE = "data-spec.json";
+
+/** 16 hex digits identifying a DataSpec (resolved simulator config) under the current lib/data code. */
+export function dataSpecKey(spec: DataSpec): string {
+  const resolved = { ...spec, simulator: resolveConfig(spec.simulator) };
+  return sha256Hex(`${canonicalJson(resolved)}\n${dataCodeVersion()}`).slice(0, 16);
+}
+
+export function dataCacheDir(spec: DataSpec, root: string): string {
+  return path.join(root, dataSpecKey(spec));
+}
+
+function isComplete(dir: string): boolean {
+  return [PREPARED_FILE, MANIFEST_FILE, DATA_SPEC_FILE].every((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/** The prepared folder of `spec` when it is already in the cache, else undefined. */
+export function findPreparedData(spec: DataSpec, root: string): string | undefined {
+  const dir = dataCacheDir(spec, root);
+  return isComplete(dir) ? dir : undefined;
+}
+
+export interface EnsureDataOptions {
+  /** Keep the simulated day CSVs in `<dir>/log/` (default false). */
+  keepLog?: boolean;
+  /** Called with a short status line ("simulating", "preparing"). */
+  onStatus?: (message: string) => void;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function removeStaleTemps(root: string, key: string): void {
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\.tmp-([0-9a-f]+)-(\d+)-/.exec(name);
+    if (m && m[1] === key && Number(m[2]) !== process.pid && !pidAlive(Number(m[2]))) {
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    }
+  }
+}
+
+/** Simulates and prepares `spec` into `<root>/<dataKey>` unless it is there already; returns that folder. */
+export function ensurePreparedData(spec: DataSpec, root: string, options: EnsureDataOptions = {}): string {
+  const key = dataSpecKey(spec);
+  const dir = path.join(root, key);
+  if (isComplete(dir)) return dir;
+  fs.mkdirSync(root, { recursive: true });
+  removeStaleTemps(root, key);
+  const tmp = fs.mkdtempSync(path.join(root, `.tmp-${key}-${process.pid}-`));
+  try {
+    const logDir = path.join(tmp, "log");
+    options.onStatus?.(`simulating ${spec.simulator.impressions ?? "default"} impressions (data ${key})`);
+    const { manifest } = ensureSimulatedLog(spec.simulator, spec.simulatorSeed, logDir);
+    options.onStatus?.(`preparing data ${key}`);
+    const plan = defaultSplitPlan(manifest.days.length, spec.laterDays);
+    const data = prepare(readSimulatedLog(logDir), { plan, negativeKeepRate: spec.negativeKeepRate, seed: spec.prepareSeed });
+    const manifestBytes = fs.readFileSync(path.join(logDir, MANIFEST_FILE));
+    fs.writeFileSync(path.join(tmp, MANIFEST_FILE), manifestBytes);
+    writePrepared(tmp, data, {
+      kind: "simulated",
+      dataKey: key,
+      seed: manifest.seed,
+      totals: manifest.totals,
+      oracle: manifest.oracle,
+      manifestSha256: sha256Hex(manifestBytes),
+    });
+    if (!options.keepLog) fs.rmSync(logDir, { recursive: true, force: true });
+    // Written last: its presence (with prepared.json and manifest.json) marks a complete folder.
+    fs.writeFileSync(path.join(tmp, DATA_SPEC_FILE), JSON.stringify({ dataKey: key, spec, resolvedSimulator: resolveConfig(spec.simulator) }, null, 1) + "\n");
+    fs.chmodSync(tmp, 0o755); // mkdtemp makes it private
+    try {
+      fs.renameSync(tmp, dir);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if ((code === "ENOTEMPTY" || code === "EEXIST") && isComplete(dir)) {
+        fs.rmSync(tmp, { recursive: true, force: true }); // another process won the race
+      } else if (code === "ENOTEMPTY" || code === "EEXIST") {
+        throw new Error(`data cache: ${dir} exists but is incomplete (not made by esmm-lab?); delete it and retry`);
+      } else throw e;
+    }
+  } catch (e) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  return dir;
+}
+
+export interface PreparedDataInfo {
+  dir: string;
+  manifest: SimulationManifest;
+  summary: DataManifestSummary;
+}
+
+/** The manifest of a cached data folder and the summary that goes into each result record. */
+export function preparedDataInfo(dir: string): PreparedDataInfo {
+  const manifest = readManifest(dir);
+  const bytes = fs.readFileSync(path.join(dir, MANIFEST_FILE));
+  const dataKey = (JSON.parse(fs.readFileSync(path.join(dir, DATA_SPEC_FILE), "utf8")) as { dataKey: string }).dataKey;
+  return {
+    dir,
+    manifest,
+    summary: { dataKey, seed: manifest.seed, totals: manifest.totals, oracle: manifest.oracle, sha256: sha256Hex(bytes) },
+  };
+}

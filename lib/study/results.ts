@@ -1,0 +1,382 @@
+/**
+ * The study's results: one JSON line per finished run, and one binary sidecar per run with the test day's
+ * per-row predictions.
+ *
+ * Results file (JSONL). Only the runner's parent process writes it: each finished run is ONE `fs.writeSync`
+ * of the whole line (with its trailing "\n") on a descriptor opened with "a", then `fsync`. A process
+ * killed at any moment therefore leaves complete lines plus, at worst, one partial last line without "\n".
+ * `readResults` ignores (and reports) such a tail and any line that does not parse, and keeps the first
+ * record of each key; `openResultsWriter` cuts a partial tail off before appending, so a resumed study
+ * never glues a new line onto a broken one. Concatenating the files of several shards gives a valid file.
+ *
+ * Keys. `key` = sha256 of (the RunSpec as JSON with sorted keys, the sha256 of the data's manifest.json,
+ * the code version), so a run is skipped exactly when the same protocol ran on the same data with the same
+ * code. The code version is the sha256 of the compiled sources that decide a run's numbers: `lib/models`,
+ * `lib/train`, `lib/data` (all files, recursively) and `lib/study/run` (`.js` files when running compiled,
+ * `.ts` when running from sources; relative path and content of each, in sorted order). It is not the git
+ * commit, which some clones do not have; any edit to those files (comments included) starts a new set of
+ * keys. The backend is not part of the key: the record's `backend` field says which one ran.
+ *
+ * Predictions sidecar `<dir>/<key>.bin`: the 8 bytes "ESMMPRED", a little-endian uint32 header length H,
+ * H bytes of JSON header (space-padded so the columns start at a multiple of 4), then each column as
+ * little-endian Float32 values, back to back in header order (`pCtcvr`, then `pCtr` and `pCvr` when the
+ * model has them). Written to a temporary file, fsynced and renamed, before the run's JSONL line.
+ */
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ReliabilityBin } from "../metrics";
+import type { RunRecord } from "./run";
+import type { RunSpec } from "./spec";
+
+// ---------------------------------------------------------------------------------------------
+// hashing
+
+/** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : sortKeys(x)));
+  if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) {
+      const x = (v as Record<string, unknown>)[k];
+      if (x !== undefined && typeof x !== "function") out[k] = sortKeys(x);
+    }
+    return out;
+  }
+  return v;
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return crypto.createHash("sha256").update(data).digest("hex");
+}
+
+/** sha256 over the files below `dirs` (and the single `files`) with extension `ext`, relative to `base`. */
+export function hashSources(base: string, entries: string[], ext: string): string {
+  const files: string[] = [];
+  const walk = (p: string) => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) for (const f of fs.readdirSync(p)) walk(path.join(p, f));
+    else if (p.endsWith(ext) && !p.endsWith(".d.ts")) files.push(p);
+  };
+  for (const e of entries) walk(path.join(base, e));
+  const h = crypto.createHash("sha256");
+  for (const f of [...new Set(files)].sort()) {
+    h.update(path.relative(base, f).split(path.sep).join("/")).update("\0").update(fs.readFileSync(f)).update("\0");
+  }
+  return h.digest("hex");
+}
+
+const SOURCE_EXT = path.extname(__filename) === ".ts" ? ".ts" : ".js";
+const LIB_DIR = path.resolve(__dirname, "..");
+let codeVersionCache: string | undefined;
+let dataCodeVersionCache: string | undefined;
+
+/** sha256 of the sources that decide a run's numbers: lib/models, lib/train, lib/data, lib/study/run. */
+export function codeVersion(): string {
+  codeVersionCache ??= hashSources(LIB_DIR, ["models", "train", "data", `study/run${SOURCE_EXT}`], SOURCE_EXT);
+  return codeVersionCache;
+}
+
+/** sha256 of lib/data alone: part of the data cache's key (new simulator code, new cached data). */
+export function dataCodeVersion(): string {
+  dataCodeVersionCache ??= hashSources(LIB_DIR, ["data"], SOURCE_EXT);
+  return dataCodeVersionCache;
+}
+
+/** The key of one run: sha256 of its RunSpec (sorted-key JSON), the data manifest's sha256 and the code version. */
+export function runKey(run: RunSpec, manifestSha256: string, code: string = codeVersion()): string {
+  return sha256Hex(`${canonicalJson(computation(run))}\n${manifestSha256}\n${code}`);
+}
+
+/**
+ * What a run computes: its labels (study, variant, factor, level) left out, so that the same run in two
+ * variants (e.g. the default level of every sensitivity factor) has one key and is trained once.
+ */
+export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "factor" | "level"> {
+  const { study: _s, variant: _v, factor: _f, level: _l, ...rest } = run;
+  void _s, _v, _f, _l;
+  return rest;
+}
+
+/** For each run of a grid, the record that computed it (matched on `computation`), if any. */
+export function matchRecords<R extends { config: RunSpec }>(grid: RunSpec[], records: R[]): { run: RunSpec; record: R | undefined }[] {
+  const byComputation = new Map<string, R>();
+  for (const r of records) {
+    const k = canonicalJson(computation(r.config));
+    if (!byComputation.has(k)) byComputation.set(k, r);
+  }
+  return grid.map((run) => ({ run, record: byComputation.get(canonicalJson(computation(run))) }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// records
+
+export interface DataManifestSummary {
+  /** Key of the data cache folder (hash of the resolved DataSpec and of lib/data). */
+  dataKey: string;
+  /** Simulator seed. */
+  seed: number;
+  totals: { impressions: number; clicks: number; conversions: number; ctr: number; cvr: number; ctcvr: number };
+  /** Oracle cross-entropies over the whole log. */
+  oracle: { ctr: number; cvr: number; ctcvr: number };
+  /** sha256 of the data's manifest.json. */
+  sha256: string;
+}
+
+/** One line of the results file. NaN metrics (undefined, e.g. AUC without positives) are stored as null. */
+export interface StudyRecord extends RunRecord {
+  key: string;
+  study: string;
+  variant: string;
+  factor?: string;
+  level?: string | number;
+  model: string;
+  seed: number;
+  config: RunSpec;
+  dataManifest: DataManifestSummary;
+  codeVersion: string;
+  /** Reliability curve of pCTCVR on the test day (10 equal-width bins, weighted). */
+  reliability: ReliabilityBin[];
+  /** Sidecar file name (relative to the predictions folder) and its columns. */
+  predictions: { file: string; rows: number; columns: string[] };
+  /** Worker that ran it: pid and its thread settings (they change timings, not the key). */
+  runtime: { pid: number; threads: Record<string, string | undefined> };
+  /** ISO time the run finished. */
+  finishedAt: string;
+}
+
+export interface ResultsProblem {
+  /** 1-based line number. */
+  line: number;
+  reason: string;
+}
+
+export interface ResultsRead {
+  /** First record of each key, in file order. */
+  records: StudyRecord[];
+  byKey: Map<string, StudyRecord>;
+  /** Lines that were ignored: unparsable, not a record, or a partial last line. */
+  problems: ResultsProblem[];
+  /** Bytes of a final line without "\n" (0 when the file ends cleanly). */
+  partialTailBytes: number;
+  /** Lines whose key was already seen (ignored). */
+  duplicates: number;
+}
+
+/** Reads a results file; never throws on its content (a missing file reads as empty). */
+export function readResults(file: string): ResultsRead {
+  const out: ResultsRead = { records: [], byKey: new Map(), problems: [], partialTailBytes: 0, duplicates: 0 };
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return out;
+    out.problems.push({ line: 0, reason: `cannot read: ${(e as Error).message}` });
+    return out;
+  }
+  const lines = text.split("\n");
+  const tail = lines.pop() ?? "";
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch (e) {
+      out.problems.push({ line: i + 1, reason: `not JSON (${(e as Error).message})` });
+      return;
+    }
+    const r = rec as Partial<StudyRecord>;
+    if (!r || typeof r !== "object" || typeof r.key !== "string" || typeof r.model !== "string" || typeof r.test !== "object") {
+      out.problems.push({ line: i + 1, reason: "not a study record (no key, model or test)" });
+      return;
+    }
+    if (out.byKey.has(r.key)) {
+      out.duplicates++;
+      return;
+    }
+    out.byKey.set(r.key, r as StudyRecord);
+    out.records.push(r as StudyRecord);
+  });
+  if (tail !== "") {
+    out.partialTailBytes = Buffer.byteLength(tail);
+    out.problems.push({ line: lines.length + 1, reason: `partial last line without newline (${out.partialTailBytes} bytes)` });
+  }
+  return out;
+}
+
+export interface ResultsWriter {
+  readonly file: string;
+  /** Bytes of a partial last line cut off when the file was opened. */
+  readonly repairedBytes: number;
+  /** Appends one record as one line (one write, then fsync). */
+  append(record: StudyRecord): void;
+  close(): void;
+}
+
+/**
+ * Opens `file` for appending (creating it and its folder). A final line without "\n" (left by a process
+ * killed mid-write) is cut off first, so the next line starts on a line of its own.
+ */
+export function openResultsWriter(file: string): ResultsWriter {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const repairedBytes = cutPartialTail(file);
+  const fd = fs.openSync(file, "a");
+  let open = true;
+  return {
+    file,
+    repairedBytes,
+    append(record) {
+      if (!open) throw new Error(`results file ${file} is closed`);
+      const bytes = Buffer.from(JSON.stringify(record) + "\n", "utf8");
+      let written = fs.writeSync(fd, bytes, 0, bytes.length);
+      // A regular file takes the whole buffer in one write; a short write means a full disk: finish the
+      // line (or fail) rather than leave a partial one behind.
+      while (written < bytes.length) written += fs.writeSync(fd, bytes, written, bytes.length - written);
+      fs.fsyncSync(fd);
+    },
+    close() {
+      if (open) fs.closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+/** Truncates `file` after its last "\n" when it does not end with one; returns the bytes removed. */
+function cutPartialTail(file: string): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r+");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return 0;
+    throw e;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    let end = size;
+    // Scan backwards for the last newline.
+    while (end > 0) {
+      const start = Math.max(0, end - chunk.length);
+      const n = fs.readSync(fd, chunk, 0, end - start, start);
+      const idx = chunk.subarray(0, n).lastIndexOf(0x0a);
+      if (idx >= 0) {
+        const keep = start + idx + 1;
+        if (keep < size) {
+          fs.ftruncateSync(fd, keep);
+          fs.fsyncSync(fd);
+        }
+        return size - keep;
+      }
+      end = start;
+    }
+    fs.ftruncateSync(fd, 0);
+    fs.fsyncSync(fd);
+    return size;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Default predictions folder of a results file: `runs/x.jsonl` -> `runs/x.predictions`. */
+export function defaultPredictionsDir(resultsFile: string): string {
+  return resultsFile.replace(/\.jsonl$/i, "") + ".predictions";
+}
+
+// ---------------------------------------------------------------------------------------------
+// predictions sidecar
+
+const MAGIC = "ESMMPRED";
+export const PREDICTIONS_FORMAT = "esmm-lab/predictions@1";
+
+export interface PredictionsHeader {
+  format: string;
+  key: string;
+  /** Split the rows belong to ("test") and its days. */
+  split: string;
+  days: number[];
+  rows: number;
+  columns: string[];
+  /** Data the rows come from: the data cache key and the manifest's sha256 (rows in prepared order). */
+  dataKey: string;
+  manifestSha256: string;
+}
+
+export interface StoredPredictions {
+  header: PredictionsHeader;
+  pCtcvr: Float32Array;
+  pCtr?: Float32Array;
+  pCvr?: Float32Array;
+}
+
+export function predictionsFile(dir: string, key: string): string {
+  return path.join(dir, `${key}.bin`);
+}
+
+/** Writes `<dir>/<key>.bin` atomically (temporary file, fsync, rename); returns its path. */
+export function writePredictions(
+  dir: string,
+  meta: Omit<PredictionsHeader, "format" | "rows" | "columns">,
+  preds: { pCtcvr: ArrayLike<number>; pCtr?: ArrayLike<number>; pCvr?: ArrayLike<number> },
+): string {
+  const cols: [string, ArrayLike<number>][] = [["pCtcvr", preds.pCtcvr]];
+  if (preds.pCtr) cols.push(["pCtr", preds.pCtr]);
+  if (preds.pCvr) cols.push(["pCvr", preds.pCvr]);
+  const rows = preds.pCtcvr.length;
+  for (const [name, a] of cols) if (a.length !== rows) throw new Error(`writePredictions: ${name} has ${a.length} rows, pCtcvr ${rows}`);
+  const header: PredictionsHeader = { format: PREDICTIONS_FORMAT, ...meta, rows, columns: cols.map(([n]) => n) };
+  let json = JSON.stringify(header);
+  while ((12 + Buffer.byteLength(json)) % 4 !== 0) json += " ";
+  const head = Buffer.alloc(12);
+  head.write(MAGIC, 0, "latin1");
+  head.writeUInt32LE(Buffer.byteLength(json), 8);
+  const body = Buffer.alloc(rows * 4 * cols.length);
+  cols.forEach(([, a], k) => {
+    for (let i = 0; i < rows; i++) body.writeFloatLE(a[i], (k * rows + i) * 4);
+  });
+  fs.mkdirSync(dir, { recursive: true });
+  const final = predictionsFile(dir, meta.key);
+  const tmp = `${final}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
+  const fd = fs.openSync(tmp, "w");
+  try {
+    for (const b of [head, Buffer.from(json, "utf8"), body]) {
+      let off = 0;
+      while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, final);
+  return final;
+}
+
+/** Reads `<dir>/<key>.bin` (throws when missing or malformed). */
+export function readPredictions(dir: string, key: string): StoredPredictions {
+  const file = predictionsFile(dir, key);
+  const bytes = fs.readFileSync(file);
+  if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC) throw new Error(`${file}: not a predictions file (no ${MAGIC} magic)`);
+  const h = bytes.readUInt32LE(8);
+  if (12 + h > bytes.length) throw new Error(`${file}: truncated header`);
+  const header = JSON.parse(bytes.toString("utf8", 12, 12 + h)) as PredictionsHeader;
+  if (header.format !== PREDICTIONS_FORMAT) throw new Error(`${file}: format ${JSON.stringify(header.format)}, expected ${PREDICTIONS_FORMAT}`);
+  const expected = 12 + h + header.rows * 4 * header.columns.length;
+  if (bytes.length !== expected) throw new Error(`${file}: ${bytes.length} bytes, header says ${expected}`);
+  const out: Partial<Record<string, Float32Array>> = {};
+  header.columns.forEach((name, k) => {
+    const a = new Float32Array(header.rows);
+    const start = 12 + h + k * header.rows * 4;
+    for (let i = 0; i < header.rows; i++) a[i] = bytes.readFloatLE(start + i * 4);
+    out[name] = a;
+  });
+  return { header, pCtcvr: out.pCtcvr!, pCtr: out.pCtr, pCvr: out.pCvr };
+}

@@ -1,0 +1,75 @@
+/**
+ * The protocol-sensitivity study (notebook 05): for each protocol choice the paper does not report, a few
+ * levels, each a variant of the default study. ../shared/notes/study-protocol.md measured that these choices
+ * decide the outcome; here every one is a named option with its default stated.
+ *
+ * | factor              | option                                   | default        | levels (full)            |
+ * |---------------------|------------------------------------------|----------------|--------------------------|
+ * | lossNormalization   | train.lossNormalization                  | batch-weight   | own-rows, batch-weight, batch-rows |
+ * | negativeKeepRate    | data.negativeKeepRate                    | 0.1            | 0.05, 0.1, 0.3           |
+ * | embeddingDim        | architecture.embeddingDim                | 8              | 4, 8, 16                 |
+ * | patience            | train.patience                           | 2              | 1, 2, 4                  |
+ * | users               | data.simulator.users (entity density)    | 2,000          | 500, 2,000, 20,000       |
+ * | conversionRate      | data.simulator.targetCvr                 | 0.07           | 0.03, 0.07, 0.12         |
+ * | testDaySize         | data.simulator.impressions (x 1/15 a day)| 2,000,000      | 1M, 2M, 4M               |
+ *
+ * The level equal to the default is the same run in every factor (runs are keyed by what they compute, not
+ * by the variant's name), so it is trained once.
+ */
+import { DEFAULT_DATA_SPEC, StudySpec, VariantSpec } from "./spec";
+import { DEFAULT_LOSS_NORMALIZATION } from "../models";
+
+export interface Factor {
+  name: string;
+  option: string;
+  defaultLevel: string | number;
+  levels: (string | number)[];
+  variant(level: string | number): Omit<VariantSpec, "name" | "factor" | "level">;
+}
+
+export const SENSITIVITY_FACTORS: Factor[] = [
+  {
+    name: "lossNormalization",
+    option: "train.lossNormalization",
+    defaultLevel: DEFAULT_LOSS_NORMALIZATION,
+    levels: ["own-rows", "batch-weight", "batch-rows"],
+    variant: (l) => ({ train: { lossNormalization: l as "own-rows" } }),
+  },
+  { name: "negativeKeepRate", option: "data.negativeKeepRate", defaultLevel: 0.1, levels: [0.05, 0.1, 0.3], variant: (l) => ({ data: { negativeKeepRate: Number(l) } }) },
+  { name: "embeddingDim", option: "architecture.embeddingDim", defaultLevel: 8, levels: [4, 8, 16], variant: (l) => ({ architecture: { embeddingDim: Number(l) } }) },
+  { name: "patience", option: "train.patience", defaultLevel: 2, levels: [1, 2, 4], variant: (l) => ({ train: { patience: Number(l) } }) },
+  { name: "users", option: "data.simulator.users", defaultLevel: 2000, levels: [500, 2000, 20000], variant: (l) => ({ data: { simulator: { users: Number(l) } } }) },
+  { name: "conversionRate", option: "data.simulator.targetCvr", defaultLevel: 0.07, levels: [0.03, 0.07, 0.12], variant: (l) => ({ data: { simulator: { targetCvr: Number(l) } } }) },
+  {
+    name: "testDaySize",
+    option: "data.simulator.impressions",
+    defaultLevel: 2_000_000,
+    levels: [1_000_000, 2_000_000, 4_000_000],
+    variant: (l) => ({ data: { simulator: { impressions: Number(l) } } }),
+  },
+];
+
+export const SIX_MODELS = ["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP"];
+
+/** The sensitivity grid: every factor at every level, six models, `seeds` seeds. */
+export function sensitivityStudy(profile: "quick" | "full"): StudySpec {
+  const quick = profile === "quick";
+  const factors = quick ? SENSITIVITY_FACTORS.filter((f) => f.name === "lossNormalization" || f.name === "negativeKeepRate") : SENSITIVITY_FACTORS;
+  const variants: VariantSpec[] = factors.flatMap((f) =>
+    (quick ? f.levels.slice(0, 2) : f.levels).map((level) => ({ name: `${f.name}=${level}`, factor: f.name, level, ...scaleForQuick(f.variant(level), quick) })),
+  );
+  return {
+    name: "protocol-sensitivity",
+    models: SIX_MODELS,
+    seeds: quick ? [1, 2] : [1, 2, 3, 4, 5],
+    data: quick ? { ...DEFAULT_DATA_SPEC, simulator: { impressions: 200_000, days: 15 } } : DEFAULT_DATA_SPEC,
+    train: quick ? { maxEpochs: 2 } : {},
+    variants,
+  };
+}
+
+/** In the quick profile the data stay small whatever the level says about impressions. */
+function scaleForQuick(v: Omit<VariantSpec, "name" | "factor" | "level">, quick: boolean): Omit<VariantSpec, "name" | "factor" | "level"> {
+  if (!quick || !v.data?.simulator?.impressions) return v;
+  return { ...v, data: { ...v.data, simulator: { ...v.data.simulator, impressions: v.data.simulator.impressions / 10 } } };
+}
