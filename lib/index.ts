@@ -29,3 +29,7 @@ export type { BackendInfo, BackendName, TF } from "./backend";
 export * from "./models";
 export * from "./train";
 export * from "./study/run";
+export * from "./study";
+export * from "./study/sensitivity";
+export * from "./study/summary";
+export * from "./study/findings";

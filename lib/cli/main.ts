@@ -7,9 +7,11 @@ import { simulateCommand } from "./simulate";
 import { prepareCommand } from "./prepare";
 import { trainCommand } from "./train";
 import { benchCommand } from "./bench";
+import { studyCommand } from "./study";
+import { statsCommand } from "./stats";
 import { DataError } from "../data/errors";
 
-export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand];
+export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, statsCommand];
 
 function overview(): string {
   return [

@@ -6,3 +6,4 @@ export * from "./ttest";
 export * from "./multiple-testing";
 export * from "./summary";
 export * from "./pairwise";
+export * from "./bootstrap";

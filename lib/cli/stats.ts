@@ -1,0 +1,133 @@
+/** `esmm stats`: the per-model table and the paper's findings from a study's results (JSON Lines). */
+import * as fs from "node:fs";
+import { Command, UsageError, numberOption, requireString } from "./args";
+import { DataError } from "../data/errors";
+import { tableText } from "../notebook/tables";
+import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
+import { evaluateFindings, findingsText } from "../study/findings";
+
+export interface ReadResults {
+  results: StudyResult[];
+  /** 1-based numbers of non-blank lines that are not JSON (e.g. a partial last line of a running study). */
+  unparsedLines: number[];
+  /** 1-based numbers of JSON lines that are not run records (no model, seed or test.metrics.ctcvr). */
+  otherLines: number[];
+}
+
+function isRunRecord(x: unknown): x is StudyResult {
+  if (typeof x !== "object" || x === null) return false;
+  const r = x as Record<string, unknown>;
+  const test = r.test as { metrics?: { ctcvr?: unknown } } | undefined;
+  return typeof r.model === "string" && typeof r.seed === "number" && typeof test?.metrics?.ctcvr === "object" && test.metrics.ctcvr !== null;
+}
+
+/** Reads a study's JSON Lines results, skipping (and counting) lines that do not parse or are not runs. */
+export function readResultsJsonl(file: string): ReadResults {
+  const lines = fs.readFileSync(file, "utf8").split("\n");
+  const results: StudyResult[] = [];
+  const unparsedLines: number[] = [];
+  const otherLines: number[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      unparsedLines.push(i + 1);
+      return;
+    }
+    if (isRunRecord(value)) results.push(value);
+    else otherLines.push(i + 1);
+  });
+  return { results, unparsedLines, otherLines };
+}
+
+function lineList(lines: number[]): string {
+  return lines.length <= 5 ? lines.join(", ") : `${lines.slice(0, 5).join(", ")}, ...`;
+}
+
+function headline(s: StudySummary): string {
+  const seeds = [...new Set(s.models.map((m) => m.n))];
+  const days = s.days.length > 0 ? ` (day${s.days.length > 1 ? "s" : ""} ${s.days.join(", ")})` : "";
+  const conv = s.conversions
+    ? s.conversions.differ
+      ? `conversions ${s.conversions.min}-${s.conversions.max} (they differ across runs)`
+      : `${s.conversions.min} conversions (the same in every run)`
+    : "conversions not recorded";
+  return (
+    `variant ${s.variant}${s.factor !== undefined ? ` (${s.factor} = ${s.level})` : ""}; ${s.split}${days}: ${conv}; ` +
+    `${s.label}, ${s.higherIsBetter ? "higher" : "lower"} is better; ${seeds.length === 1 ? `${seeds[0]} runs per model` : `${seeds.join("/")} runs per model`}; ` +
+    `% vs ${s.baseline} (positive = better) ± se; better than at Welch p < ${s.alpha} (raw, as in the paper) and Holm-adjusted`
+  );
+}
+
+export const statsCommand: Command = {
+  name: "stats",
+  summary: "per-model table, Welch tests and the paper's findings from a study's results",
+  usage: `esmm stats --results FILE.jsonl [--metric ctcvr.logLoss] [--variant NAME] [--split test|later:I]
+                 [--baseline IP] [--alpha 0.01] [--json]
+
+FILE.jsonl holds one finished run per line (the study runner's output); lines that do not parse (a partial
+last line while a study runs) are skipped and counted. --metric is SPACE.METRIC with SPACE ctcvr, cvr or ctr
+and METRIC logLoss, normalizedEntropy, ece (lower is better), rocAuc or prAuc (higher is better). --variant
+is required when the file holds several variants. The table: per model n, mean, se, % change vs the
+baseline's mean (positive = better) ± se, the models it beats at Welch p < alpha (raw p, as in the paper)
+and at Holm-adjusted p < alpha, conversions on the split, parameters, gap to the oracle's cross-entropy.
+Then the paper's findings, each holding, not holding or inconclusive (rules: lib/study/findings.ts).
+--json prints one object: {file, runs, unparsedLines, otherLines, summary, findings}.`,
+  options: {
+    results: { type: "string" },
+    metric: { type: "string" },
+    variant: { type: "string" },
+    split: { type: "string" },
+    baseline: { type: "string" },
+    alpha: { type: "string" },
+    json: { type: "boolean" },
+  },
+  async run(v) {
+    const cmd = "stats";
+    const file = requireString(v, "results", cmd);
+    const metric = (v.metric as string | undefined) ?? "ctcvr.logLoss";
+    const split = (v.split as string | undefined) ?? "test";
+    const alpha = numberOption(v, "alpha", cmd, 0.01)!;
+    if (!(alpha > 0 && alpha < 1)) throw new UsageError(`${cmd}: --alpha must be in (0, 1), got ${alpha}`);
+    for (const [name, check] of [["metric", () => parseMetric(metric)], ["split", () => parseSplit(split)]] as const) {
+      try {
+        check();
+      } catch (e) {
+        throw new UsageError(`${cmd}: --${name}: ${(e as Error).message}`);
+      }
+    }
+    if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --results ${file} does not exist`);
+    if (!fs.statSync(file).isFile()) throw new UsageError(`${cmd}: --results ${file} is not a file`);
+
+    const read = readResultsJsonl(file);
+    if (read.unparsedLines.length > 0) {
+      console.error(`${cmd}: skipped ${read.unparsedLines.length} line(s) of ${file} that do not parse as JSON (line ${lineList(read.unparsedLines)}; a partial last line is normal while a study runs)`);
+    }
+    if (read.otherLines.length > 0) {
+      console.error(`${cmd}: skipped ${read.otherLines.length} JSON line(s) of ${file} that are not run records (line ${lineList(read.otherLines)})`);
+    }
+    if (read.results.length === 0) throw new DataError({ file }, `no run records (${read.unparsedLines.length + read.otherLines.length} line(s) skipped)`);
+
+    let summary: StudySummary;
+    try {
+      summary = summarizeStudy(read.results, { metric, split, alpha, variant: v.variant as string | undefined, baseline: v.baseline as string | undefined });
+    } catch (e) {
+      throw new UsageError(`${cmd}: ${(e as Error).message}${/variants/.test((e as Error).message) ? " with --variant" : ""}`);
+    }
+    const findings = evaluateFindings(summary);
+    if (v.json) {
+      console.log(JSON.stringify({ file, runs: summary.runs, unparsedLines: read.unparsedLines.length, otherLines: read.otherLines.length, summary, findings }));
+      return;
+    }
+    const skipped = read.unparsedLines.length + read.otherLines.length;
+    console.log(`${file}: ${read.results.length} run record(s)${skipped > 0 ? `, ${skipped} line(s) skipped` : ""}; ${summary.runs} run(s) summarised`);
+    console.log(headline(summary));
+    console.log("");
+    console.log(tableText(summaryRows(summary)));
+    if (summary.notes.length > 0) console.log("\n" + summary.notes.map((n) => `note: ${n}`).join("\n"));
+    console.log("");
+    console.log(findingsText(findings, { title: `Findings (${summary.label}, ${summary.split}, raw Welch p < ${summary.alpha}):` }));
+  },
+};
