@@ -145,6 +145,7 @@ export interface StudyRecord extends RunRecord {
   dataManifest: DataManifestSummary;
   codeVersion: string;
   /** Reliability curve of pCTCVR on the test day (10 equal-width bins, weighted). */
+  /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 %. */
   reliability: ReliabilityBin[];
   /** Sidecar file name (relative to the predictions folder) and its columns. */
   predictions: { file: string; rows: number; columns: string[] };

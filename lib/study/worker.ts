@@ -57,7 +57,7 @@ export async function executeRun(job: Extract<WorkerJob, { type: "run" }>): Prom
   const test = data.test;
   const label = new Float32Array(test.size);
   for (let i = 0; i < test.size; i++) label[i] = test.click[i] * test.conversion[i];
-  const reliability = reliabilityCurve(label, testPredictions.pCtcvr, test.weight, 10);
+  const reliability = reliabilityCurve(label, testPredictions.pCtcvr, test.weight, { bins: 10, strategy: "quantile" });
   const file = writePredictions(
     job.predictionsDir,
     { key, split: test.name, days: [...new Set(test.day)], dataKey: job.dataManifest.dataKey, manifestSha256: job.dataManifest.sha256 },
