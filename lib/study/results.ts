@@ -22,6 +22,9 @@
  * little-endian Float32 values, back to back in header order (`pCtcvr`, then `pCtr` and `pCvr` when the
  * model has them). Written to a temporary file, fsynced and renamed, before the run's JSONL line.
  */
+import { resolveConfig } from "../data/simulator-config";
+import { resolveArchitecture } from "../models/spec";
+import { DEFAULT_TRAIN_CONFIG } from "../train/trainer";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -102,9 +105,14 @@ export function runKey(run: RunSpec, manifestSha256: string, code: string = code
  * variants (e.g. the default level of every sensitivity factor) has one key and is trained once.
  */
 export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "factor" | "level"> {
-  const { study: _s, variant: _v, factor: _f, level: _l, ...rest } = run;
-  void _s, _v, _f, _l;
-  return rest;
+  // defaults filled in, so that an option set to its default value names the same run as one left unset
+  return {
+    model: run.model,
+    seed: run.seed,
+    data: { ...run.data, simulator: resolveConfig(run.data.simulator) },
+    architecture: resolveArchitecture(run.architecture),
+    train: { ...DEFAULT_TRAIN_CONFIG, ...run.train },
+  };
 }
 
 /** For each run of a grid, the record that computed it (matched on `computation`), if any. */

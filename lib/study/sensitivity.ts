@@ -16,7 +16,10 @@
  * The level equal to the default is the same run in every factor (runs are keyed by what they compute, not
  * by the variant's name), so it is trained once.
  */
-import { DEFAULT_DATA_SPEC, StudySpec, VariantSpec } from "./spec";
+import { DEFAULT_DATA_SPEC, expandGrid, RunSpec, StudySpec, VariantSpec } from "./spec";
+import { matchRecords } from "./results";
+import { StudyResult, StudySummary, summarizeStudy } from "./summary";
+import { FindingAcrossLevels, findingsAcrossLevels } from "./findings";
 import { DEFAULT_LOSS_NORMALIZATION } from "../models";
 
 export interface Factor {
@@ -72,4 +75,59 @@ export function sensitivityStudy(profile: "quick" | "full"): StudySpec {
 function scaleForQuick(v: Omit<VariantSpec, "name" | "factor" | "level">, quick: boolean): Omit<VariantSpec, "name" | "factor" | "level"> {
   if (!quick || !v.data?.simulator?.impressions) return v;
   return { ...v, data: { ...v.data, simulator: { ...v.data.simulator, impressions: v.data.simulator.impressions / 10 } } };
+}
+
+/** Records relabelled with the grid's variants: a run shared by several variants counts in each. */
+export function recordsByVariant<R extends StudyResult & { config: RunSpec }>(study: StudySpec, records: R[]): R[] {
+  return matchRecords(expandGrid(study), records)
+    .filter((m): m is { run: RunSpec; record: R } => m.record !== undefined)
+    .map(({ run, record }) => ({ ...record, variant: run.variant, factor: run.factor, level: run.level }));
+}
+
+export interface FactorResult {
+  factor: Factor;
+  /** Per level (in the factor's order), the summary of the chosen metric. */
+  summaries: Map<string, StudySummary>;
+  findings: FindingAcrossLevels[];
+}
+
+/** For each factor of the study: summaries per level and whether each of the paper's findings holds at every level, some or none. */
+export function sensitivityResults<R extends StudyResult & { config: RunSpec }>(
+  study: StudySpec,
+  records: R[],
+  options: { metric?: string; alpha?: number } = {},
+): FactorResult[] {
+  const labelled = recordsByVariant(study, records);
+  const factorNames = [...new Set((study.variants ?? []).map((v) => v.factor).filter((f): f is string => f !== undefined))];
+  return factorNames.map((name) => {
+    const factor = SENSITIVITY_FACTORS.find((f) => f.name === name) ?? { name, option: name, defaultLevel: "", levels: [], variant: () => ({}) };
+    const summaries = new Map<string, StudySummary>();
+    for (const v of (study.variants ?? []).filter((x) => x.factor === name)) {
+      const rows = labelled.filter((r) => r.variant === v.name);
+      if (rows.length === 0) continue;
+      summaries.set(String(v.level), summarizeStudy(rows, { variant: v.name, metric: options.metric ?? "ctcvr.logLoss", alpha: options.alpha ?? 0.01 }));
+    }
+    return { factor, summaries, findings: findingsAcrossLevels(summaries, {}) };
+  });
+}
+
+/** The closing table: one row per finding, one column per factor, each cell every / some / none. */
+export function sensitivityTable(results: FactorResult[]): Record<string, string>[] {
+  if (results.length === 0) return [];
+  return results[0].findings.map((f, k) => {
+    const row: Record<string, string> = { finding: f.claim };
+    for (const r of results) {
+      const x = r.findings[k];
+      row[r.factor.name] = x.verdict === "every" ? "every level" : x.verdict === "some" ? `some (${x.holdsAt.join(", ")})` : "none";
+    }
+    return row;
+  });
+}
+
+/** The same table as markdown, for the README's "What the conclusions depend on" section. */
+export function sensitivityMarkdown(results: FactorResult[]): string {
+  const rows = sensitivityTable(results);
+  if (rows.length === 0) return "";
+  const cols = Object.keys(rows[0]);
+  return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${cols.map((c) => r[c]).join(" | ")} |`)].join("\n");
 }

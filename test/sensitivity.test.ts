@@ -1,0 +1,74 @@
+/**
+ * The sensitivity study's closing table is computed, not typed in: synthetic results with known verdicts go in,
+ * the table's verdicts come out. A run shared by two variants (the default level of every factor) is stored once
+ * and counts in both.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { computation, canonicalJson } from "../lib/study/results";
+import { expandGrid, RunSpec } from "../lib/study/spec";
+import { sensitivityResults, sensitivityStudy, sensitivityTable, recordsByVariant } from "../lib/study/sensitivity";
+
+/** Mean CTCVR cross-entropy per model: IPSP beats IP only with batch-weight normalisation; ESP always loses. */
+function meanLoss(run: RunSpec): number {
+  const ownRows = run.train.lossNormalization === "own-rows";
+  const base: Record<string, number> = { IP: 0.01, ESMM: 0.0098, "ESMM-NS": 0.0099, "ESSP-Split": 0.0099, IPSP: ownRows ? 0.0103 : 0.0098, ESP: 0.0102 };
+  return base[run.model];
+}
+
+function syntheticRecords(runs: RunSpec[]) {
+  const seen = new Set<string>();
+  const records = [];
+  for (const run of runs) {
+    const k = canonicalJson(computation(run));
+    if (seen.has(k)) continue; // one record per computation, as the runner writes them
+    seen.add(k);
+    const noise = ((run.seed * 7919) % 11) / 11 - 0.5; // deterministic, mean ~0, spread 1
+    const logLoss = meanLoss(run) * (1 + 0.001 * noise);
+    records.push({
+      key: k,
+      model: run.model,
+      seed: run.seed,
+      variant: run.variant,
+      factor: run.factor,
+      level: run.level,
+      config: run,
+      test: { split: "test", days: [12], rows: 1000, conversions: 150, metrics: { ctcvr: { logLoss, prAuc: 0.1, rocAuc: 0.8 } }, oracle: { ctcvr: 0.009, ctr: 0.06, cvr: 0.2 } },
+      later: [],
+      training: { parameters: { total: 1000 } },
+    });
+  }
+  return records;
+}
+
+test("the closing table's verdicts follow the results, and shared default runs count in every factor", () => {
+  const study = { ...sensitivityStudy("quick"), seeds: [1, 2, 3, 4, 5, 6] };
+  const grid = expandGrid(study);
+  const records = syntheticRecords(grid);
+  // the default level of both factors is one computation: fewer records than grid cells
+  assert.equal(records.length, grid.length - study.models.length * study.seeds.length);
+  assert.equal(recordsByVariant(study, records as never).length, grid.length);
+  const results = sensitivityResults(study, records as never, { alpha: 0.01 });
+  assert.deepEqual(results.map((r) => r.factor.name), ["lossNormalization", "negativeKeepRate"]);
+  const table = sensitivityTable(results);
+  const row = (id: string) => table[results[0].findings.findIndex((f) => f.id === id)];
+  assert.equal(row("sharing-helps").lossNormalization, "some (batch-weight)");
+  assert.equal(row("sharing-helps").negativeKeepRate, "every level");
+  assert.equal(row("esp-worse-than-ip").lossNormalization, "every level");
+  assert.equal(row("esmm-ns-better-than-ip").negativeKeepRate, "every level");
+});
+
+test("when IP wins at every level, no 'better than IP' finding holds anywhere", () => {
+  const study = { ...sensitivityStudy("quick"), seeds: [1, 2, 3, 4, 5, 6] };
+  const records = syntheticRecords(expandGrid(study)).map((r) => ({
+    ...r,
+    test: { ...r.test, metrics: { ctcvr: { ...r.test.metrics.ctcvr, logLoss: r.model === "IP" ? 0.008 : r.test.metrics.ctcvr.logLoss } } },
+  }));
+  const results = sensitivityResults(study, records as never);
+  const table = sensitivityTable(results);
+  for (const id of ["sharing-helps", "esmm-ns-better-than-ip"]) {
+    const r = table[results[0].findings.findIndex((f) => f.id === id)];
+    assert.equal(r.lossNormalization, "none");
+    assert.equal(r.negativeKeepRate, "none");
+  }
+});
