@@ -1,7 +1,7 @@
 # esmm-lab: every target installs what it needs, idempotently (stamp files), so a fresh clone needs only
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, CLI checks, notebooks under nbconvert on the quick profile)
-# Other targets: make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
+# Other targets: make sensitivity (reproduce + notebook 05), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
 # make bench-simulate, make clean-notebooks.
 
 SHELL := /bin/bash
@@ -11,11 +11,13 @@ VENV := .venv
 JUPYTER := $(VENV)/bin/jupyter
 TSLAB := $(abspath node_modules/.bin/tslab)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+# make reproduce: the paper (01-04). The protocol-sensitivity study (05, 450 runs in its full profile) is `make sensitivity`.
+REPORT_NOTEBOOKS := $(filter-out notebooks/05-%,$(NOTEBOOKS))
 DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-unit test-notebooks reproduce lab native system data bench-simulate clean-notebooks clean
+.PHONY: setup build test test-unit test-notebooks reproduce sensitivity lab native system data bench-simulate clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -59,7 +61,11 @@ test-notebooks: setup build
 
 reproduce: setup build
 	-@bash scripts/install-native.sh
-	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(NOTEBOOKS)
+	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS)
+
+sensitivity: setup build
+	-@bash scripts/install-native.sh
+	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/05-protocol-sensitivity.ipynb
 
 lab: setup build
 	$(JUPYTER) lab --notebook-dir=notebooks
