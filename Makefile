@@ -17,7 +17,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-unit test-notebooks reproduce sensitivity lab native system data bench-simulate clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity lab native system data bench-simulate clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -52,6 +52,14 @@ data: $(DEFAULT_DATA)/manifest.json
 test: setup build
 	node --test --test-concurrency=1 build/test/
 	ESMM_PROFILE=quick bash scripts/run-notebooks.sh --check $(NOTEBOOKS)
+	ESMM_E2E=1 node --test --test-concurrency=1 build/test/e2e/
+
+# JupyterLab, the HTML reports and the PDF in headless Chromium (quick profile); screenshots in test-artifacts/e2e/
+test-browser: setup build
+	ESMM_E2E=1 node --test --test-concurrency=1 build/test/e2e/
+
+report-pdf: setup build
+	node scripts/report-pdf.js reports/esmm-lab-report.html
 
 test-unit: build
 	node --test --test-concurrency=1 build/test/

@@ -47,6 +47,7 @@ def main() -> None:
     tmp = out.with_suffix(".ipynb")
     nbformat.write(report, tmp)
     subprocess.run([str(Path(sys.executable).parent / "jupyter"), "nbconvert", "--to", "html", "--output", out.stem,
+                    "--HTMLExporter.require_js_url=data:,", "--HTMLExporter.mathjax_url=data:,",
                     "--output-dir", str(out.parent), str(tmp)], check=True)
     tmp.unlink()
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB, {len(sources)} notebooks)")

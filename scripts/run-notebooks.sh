@@ -25,7 +25,9 @@ for nb in "$@"; do
   fi
   "$here/.venv/bin/python" "$here/scripts/check-notebook-outputs.py" "$out/$name.ipynb" || status=1
   if [ "$mode" = --report ]; then
-    "$jupyter" nbconvert --to html --output-dir "$out" "$out/$name.ipynb" 2>>"$out/$name.log"
+    # require.js and MathJax would come from a CDN: the reports must work offline (charts need neither)
+    "$jupyter" nbconvert --to html --HTMLExporter.require_js_url='data:,' --HTMLExporter.mathjax_url='data:,' \
+      --output-dir "$out" "$out/$name.ipynb" 2>>"$out/$name.log"
   fi
   echo "   $name: $(( $(date +%s) - start )) s"
 done

@@ -8,7 +8,7 @@ import { readManifest, readSimulatedLog } from "../data/simulated-files";
 import { defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
-import { createProgress, Progress } from "../plots/progress";
+import { epochProgressBars } from "../train";
 
 export const trainCommand: Command = {
   name: "train",
@@ -57,7 +57,6 @@ all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter 
     }
     const info = await initBackend(backend as "auto");
     console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);
-    let bar: Progress | undefined;
     const record = await runModel(data, {
       model,
       seed,
@@ -67,11 +66,7 @@ all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter 
         learningRate: numberOption(v, "learning-rate", cmd),
         patience: v.patience === undefined ? undefined : intOption(v, "patience", cmd, undefined, 0),
         lossNormalization: norm as LossNormalization | undefined,
-        onProgress: (p) => {
-          if (p.batch === 1 || !bar) bar = createProgress({ total: p.totalBatches, label: `epoch ${p.epoch}/${p.maxEpochs}`, unit: "batches" });
-          bar.tick(p.batch - bar.value, { loss: p.loss.toFixed(5), "ex/s": Math.round(p.examplesPerSecond) });
-          if (p.batch === p.totalBatches) bar.done();
-        },
+        onProgress: epochProgressBars(),
       },
     });
     fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });

@@ -4,3 +4,4 @@ export * from "./batches";
 export * from "./early-stopping";
 export * from "./evaluate";
 export * from "./trainer";
+export * from "./progress-bar";
