@@ -2,7 +2,7 @@
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, CLI checks, notebooks under nbconvert on the quick profile)
 # Other targets: make sensitivity (reproduce + notebook 05), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
-# make bench-simulate, make clean-notebooks.
+# make bench (training speed, PyTorch side by side), make bench-parallel, make bench-simulate, make clean-notebooks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,7 +17,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity lab native system data bench-simulate clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity lab native system data bench bench-parallel bench-simulate clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -77,6 +77,16 @@ sensitivity: setup build
 
 lab: setup build
 	$(JUPYTER) lab --notebook-dir=notebooks
+
+# Training throughput per backend and batch size, PyTorch (installed into .venv on first use) in the same run.
+bench: $(VENV)/.installed build
+	-@bash scripts/install-native.sh
+	node bin/esmm.js bench --backend tensorflow,wasm --batch 1024,4096 --count --peer torch --peer-threads 1 --repeat 3
+
+# Worker processes x compute threads (what the study runner's default is chosen from).
+bench-parallel: build
+	-@bash scripts/install-native.sh
+	node bin/esmm.js bench --backend tensorflow,wasm --batch 1024,4096 --parallel 1x1,1x2,2x1 --repeat 3
 
 bench-simulate: build
 	node build/bench/simulate.js

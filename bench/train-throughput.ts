@@ -1,19 +1,32 @@
 /**
  * Benchmark child process: training examples/s of ESMM on the reference shape (8 categorical fields of
  * vocabulary 1,000, embedding 8, shared 128-64, heads 32-16-1) with one backend and one batch size.
- * Prints one JSON line. `esmm bench` runs one such process per backend (backends cannot switch in a process).
- * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES]
+ * Prints one JSON line. `esmm bench` runs one such process per backend (backends cannot switch in a process),
+ * and several at once for `--parallel`.
+ *
+ * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count]
+ * Output: {backend, batch, examplesPerSec, threads, cpuPercent, osThreads?, epochRates, kernelsPerStep?, tfOpsPerStep?}
+ * - examplesPerSec: best of epochs 2..N (epoch 1 warms up: kernel setup, first allocations); default N = 3.
+ * - threads: the backend's compute threads (tensorflow: TF_NUM_INTRAOP_THREADS when set, else the CPUs).
+ * - cpuPercent: process CPU time / wall time over epochs 2..N (100 = one core busy): shows how many
+ *   threads the backend really keeps busy (on a loaded machine, also how much CPU the process got).
+ * - osThreads (Linux): the process' threads at the end: shows whether TF_NUM_INTRAOP_THREADS /
+ *   TF_NUM_INTEROP_THREADS were honoured (tensorflow creates one thread per pool slot).
+ * - with --count: tfjs kernels per training step (every kernel the engine runs, nested ones included),
+ *   and on tensorflow the TensorFlow ops per step (what tfjs-node executes), counted as the difference
+ *   between a 2k-batch and a k-batch epoch (evaluation, sync and setup cancel out).
  */
-import { initBackend } from "../lib/backend";
+import * as fs from "node:fs";
+import { initBackend, tf } from "../lib/backend";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
-import { getModelSpec } from "../lib/models";
-import { fitSpec } from "../lib/train";
+import { buildModel, getModelSpec, inputDimsOf } from "../lib/models";
+import { fitSpec, trainModel } from "../lib/train";
 
 const FIELDS = 8;
 const VOCAB = 1000;
 
-function syntheticSplit(name: string, rows: number, seed: number): EncodedSplit {
+export function syntheticSplit(name: string, rows: number, seed: number): EncodedSplit {
   const rng = new Rng(seed);
   const categorical = Int32Array.from({ length: rows * FIELDS }, () => rng.int(VOCAB));
   const click = Float32Array.from({ length: rows }, () => (rng.bernoulli(0.2) ? 1 : 0));
@@ -33,21 +46,133 @@ function syntheticSplit(name: string, rows: number, seed: number): EncodedSplit 
   };
 }
 
+interface Counters {
+  kernels: number;
+  tfOps: number;
+}
+
+/** Counts engine kernels (and tfjs-node's TensorFlow op executions) while `f` runs. */
+async function counting(f: () => Promise<void>): Promise<Counters> {
+  const t = tf();
+  const engine = t.engine() as unknown as { runKernelFunc(cfg: { kernelName?: string }): unknown };
+  const backend = t.backend() as unknown as Record<string, unknown>;
+  const c: Counters = { kernels: 0, tfOps: 0 };
+  const runKernelFunc = engine.runKernelFunc;
+  engine.runKernelFunc = function (cfg) {
+    if (cfg.kernelName) c.kernels++;
+    return runKernelFunc.call(this, cfg);
+  };
+  const wrapped: [string, unknown][] = [];
+  for (const name of ["executeSingleOutput", "executeMultipleOutputs"]) {
+    const orig = backend[name];
+    if (typeof orig !== "function") continue;
+    wrapped.push([name, orig]);
+    backend[name] = function (this: unknown, ...args: unknown[]) {
+      c.tfOps++;
+      return (orig as (...a: unknown[]) => unknown).apply(this, args);
+    };
+  }
+  try {
+    await f();
+  } finally {
+    engine.runKernelFunc = runKernelFunc;
+    for (const [name, orig] of wrapped) backend[name] = orig;
+  }
+  return c;
+}
+
+/** Kernels (and TensorFlow ops) per training step at `batch` rows. */
+async function opsPerStep(batch: number): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
+  const k = 5;
+  const validation = syntheticSplit("validation", 8, 2);
+  const run = async (batches: number) => {
+    const train = syntheticSplit("train", batch * batches, 3);
+    const model = buildModel(getModelSpec("ESMM"), inputDimsOf(train), { seed: 1 });
+    try {
+      return await counting(async () => {
+        await trainModel(model, { train, validation }, { batchSize: batch, maxEpochs: 1, syncEvery: 1000 });
+      });
+    } finally {
+      model.dispose();
+    }
+  };
+  await run(k); // warm-up (kernel registration, caches)
+  const a = await run(k);
+  const b = await run(2 * k);
+  const kernelsPerStep = (b.kernels - a.kernels) / k;
+  return b.tfOps > 0 ? { kernelsPerStep, tfOpsPerStep: (b.tfOps - a.tfOps) / k } : { kernelsPerStep };
+}
+
+/** Threads of this process (Linux /proc), or undefined. */
+function osThreads(): number | undefined {
+  try {
+    const m = /^Threads:\s+(\d+)/m.exec(fs.readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main() {
-  const [backend, batchArg, batchesArg] = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const flag = (name: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    args.splice(i, 1);
+    return true;
+  };
+  const option = (name: string) => {
+    const i = args.indexOf(name);
+    if (i < 0) return undefined;
+    const v = args[i + 1];
+    args.splice(i, 2);
+    return v;
+  };
+  const count = flag("--count") === true;
+  const epochs = Number(option("--epochs") ?? 3);
+  const [backend, batchArg, batchesArg] = args;
   const batch = Number(batchArg ?? 1024);
   const batches = Number(batchesArg ?? 40);
+  if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(batches) || batches < 1 || !Number.isInteger(epochs) || epochs < 2) {
+    throw new Error("usage: train-throughput.js BACKEND BATCH [BATCHES] [--epochs N>=2] [--count]");
+  }
   const info = await initBackend((backend ?? "auto") as "auto");
   const train = syntheticSplit("train", batch * batches, 1);
   const validation = syntheticSplit("validation", 1024, 2);
-  const { model, result } = await fitSpec(getModelSpec("ESMM"), { train, validation }, { batchSize: batch, maxEpochs: 3, patience: 10, modelSeed: 1 });
+  let cpuStart = process.cpuUsage();
+  let wallStart = performance.now();
+  let cpuPercent = 0;
+  const { model, result } = await fitSpec(
+    getModelSpec("ESMM"),
+    { train, validation },
+    {
+      batchSize: batch,
+      maxEpochs: epochs,
+      patience: epochs + 1,
+      modelSeed: 1,
+      onEpochEnd: (e) => {
+        if (e.epoch === 1) {
+          cpuStart = process.cpuUsage();
+          wallStart = performance.now();
+        } else if (e.epoch === epochs) {
+          const used = process.cpuUsage(cpuStart);
+          cpuPercent = Math.round((100 * (used.user + used.system)) / 1000 / (performance.now() - wallStart));
+        }
+      },
+    },
+  );
   model.dispose();
-  // epoch 1 includes warm-up (kernel compilation, first allocations): report the best later epoch
-  const examplesPerSec = Math.max(...result.epochs.slice(1).map((e) => e.examplesPerSecond));
-  console.log(JSON.stringify({ backend: info.name, batch, examplesPerSec: Math.round(examplesPerSec), threads: info.threads ?? 1 }));
+  const epochRates = result.epochs.map((e) => Math.round(e.examplesPerSecond));
+  const examplesPerSec = Math.max(...epochRates.slice(1));
+  const envThreads = Number(process.env.TF_NUM_INTRAOP_THREADS);
+  const threads = info.name === "tensorflow" && Number.isInteger(envThreads) && envThreads > 0 ? envThreads : (info.threads ?? 1);
+  const counts = count ? await opsPerStep(batch) : {};
+  console.log(JSON.stringify({ backend: info.name, batch, examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
 }
 
-main().catch((e) => {
-  console.error(e instanceof Error ? e.message : String(e));
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}

@@ -1,21 +1,66 @@
-/** `esmm bench`: training examples/s per backend that loads here and per batch size (a benchmark, not a test). */
-import { spawnSync } from "node:child_process";
+/**
+ * `esmm bench`: training examples/s per backend that loads here and per batch size (a benchmark, not a
+ * test); optionally next to PyTorch on the same shape (`--peer torch`) and for several training
+ * processes at once (`--parallel`).
+ */
+import { spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, UsageError } from "./args";
-import { availableBackends, BACKEND_NAMES, BackendName } from "../backend";
+import { availableBackends, BACKEND_NAMES, BackendName, projectRoot } from "../backend";
+import { threadEnv } from "../backend/parallelism";
+
+interface ChildResult {
+  backend: string;
+  batch: number;
+  examplesPerSec: number;
+  threads: number;
+  cpuPercent: number;
+  kernelsPerStep?: number;
+  tfOpsPerStep?: number;
+}
+
+interface TorchResult {
+  batch: number;
+  examplesPerSec: number;
+  threads: number;
+  torch: string;
+}
 
 export const benchCommand: Command = {
   name: "bench",
   summary: "training examples/s of each backend on the reference shape",
-  usage: `esmm bench [--batch 1024[,4096,...]] [--backend NAME[,NAME]] [--batches N] [--json]
+  usage: `esmm bench [--batch 1024[,4096,...]] [--backend NAME[,NAME]] [--batches N] [--repeat N] [--count]
+           [--peer torch [--peer-threads N]] [--parallel WxT[,WxT...]] [--json]
 
 Reference shape: ESMM losses, 8 categorical fields (vocabulary 1,000), embedding 8, shared layers 128-64,
-heads 32-16-1. Each backend runs in its own process; the rate is the best of epochs 2-3 (epoch 1 warms up).
---json prints one object per line: {backend, batch, examplesPerSec}.`,
+heads 32-16-1. Each backend runs in its own process (bench/train-throughput.js); the rate is the best of
+epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
+
+--repeat N      run every measurement N times, interleaved (backends, batch sizes, peer in turn), and
+                report medians (the machine's other load makes single runs noisy). Default 1.
+--count         also report tfjs kernels per training step (and TensorFlow ops per step on tensorflow).
+--peer torch    also run bench/torch_bench.py (same model, losses, Adam, data; 2 threads) in the project's
+                .venv, installing PyTorch there first when it is missing
+                (.venv/bin/pip install --retries 0 -r bench/requirements-torch.txt), and print
+                ratio = examples/s / torch examples/s per batch size. --peer-threads N: PyTorch's threads
+                (default 2). On a machine other processes keep busy, PyTorch's 2 OpenMP threads spin-wait
+                for each other and its rate collapses (10-40x slower in some runs); 1 thread stays stable.
+--parallel WxT  instead: W training processes at once, each with T compute threads
+                (TF_NUM_INTRAOP_THREADS=T etc.; wasm and cpu always run 1 thread), e.g. 1x2,2x1; reports
+                the total examples/s of the W processes (median over --repeat).
+--json          one object per line: {backend, batch, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
+                tfOpsPerStep][, torchExamplesPerSec, ratio]}; with --parallel {backend, batch, workers,
+                threadsPerWorker, totalExamplesPerSec, perWorker}.`,
   options: {
     batch: { type: "string" },
     backend: { type: "string" },
     batches: { type: "string" },
+    repeat: { type: "string" },
+    count: { type: "boolean" },
+    peer: { type: "string" },
+    "peer-threads": { type: "string" },
+    parallel: { type: "string" },
     json: { type: "boolean" },
   },
   async run(v) {
@@ -24,8 +69,11 @@ heads 32-16-1. Each backend runs in its own process; the rate is the best of epo
       if (!Number.isInteger(n) || n < 1) throw new UsageError(`bench: --batch takes positive integers, got ${JSON.stringify(b)}`);
       return n;
     });
-    const steps = v.batches === undefined ? 40 : Number(v.batches);
-    if (!Number.isInteger(steps) || steps < 1) throw new UsageError(`bench: --batches must be a positive integer`);
+    const steps = positiveInt(v.batches, "batches", 40);
+    const repeat = positiveInt(v.repeat, "repeat", 1);
+    if (v.peer !== undefined && v.peer !== "torch") throw new UsageError(`bench: --peer takes "torch", got ${JSON.stringify(v.peer)}`);
+    const parallel = typeof v.parallel === "string" ? parseParallel(v.parallel) : undefined;
+    if (parallel && v.peer) throw new UsageError("bench: --parallel and --peer are separate measurements; run them one at a time");
     let backends = await availableBackends();
     if (typeof v.backend === "string") {
       const wanted = v.backend.split(",");
@@ -33,19 +81,173 @@ heads 32-16-1. Each backend runs in its own process; the rate is the best of epo
       backends = backends.filter((b) => wanted.includes(b));
     }
     const child = path.join(__dirname, "..", "..", "bench", "train-throughput.js");
-    if (!v.json) console.log(`${"backend".padEnd(12)}${"batch".padStart(7)}${"examples/s".padStart(14)}`);
-    for (const backend of backends) {
-      for (const batch of batches) {
-        const r = spawnSync(process.execPath, [child, backend, String(batch), String(steps)], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
-        const line = r.stdout.trim().split("\n").pop() ?? "";
-        if (r.status !== 0 || !line.startsWith("{")) {
-          console.error(`bench: ${backend} batch ${batch} failed: ${r.stderr.trim().split("\n").pop()}`);
-          continue;
+    const json = v.json === true;
+
+    if (parallel) {
+      await runParallel(child, backends, batches, steps, repeat, parallel, json);
+      return;
+    }
+
+    const peerThreads = positiveInt(v["peer-threads"], "peer-threads", 2);
+    const python = v.peer === "torch" ? ensureTorch() : undefined;
+    const results = new Map<string, ChildResult[]>();
+    const torchRuns = new Map<number, TorchResult[]>();
+    for (let rep = 0; rep < repeat; rep++) {
+      for (const backend of backends) {
+        for (const batch of batches) {
+          const args = [child, backend, String(batch), String(steps), ...(v.count && rep === 0 ? ["--count"] : [])];
+          const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+          const line = r.stdout.trim().split("\n").pop() ?? "";
+          if (r.status !== 0 || !line.startsWith("{")) {
+            console.error(`bench: ${backend} batch ${batch} failed: ${r.stderr.trim().split("\n").pop()}`);
+            continue;
+          }
+          const res = JSON.parse(line) as ChildResult;
+          const key = `${res.backend}/${batch}`;
+          results.set(key, [...(results.get(key) ?? []), res]);
         }
-        const res = JSON.parse(line) as { backend: string; batch: number; examplesPerSec: number };
-        if (v.json) console.log(JSON.stringify({ backend: res.backend, batch: res.batch, examplesPerSec: res.examplesPerSec }));
-        else console.log(`${res.backend.padEnd(12)}${String(res.batch).padStart(7)}${res.examplesPerSec.toLocaleString("en-US").padStart(14)}`);
       }
+      if (python) {
+        for (const t of runTorch(python, batches, steps, peerThreads)) torchRuns.set(t.batch, [...(torchRuns.get(t.batch) ?? []), t]);
+      }
+    }
+
+    const torchRate = new Map([...torchRuns].map(([b, runs]) => [b, median(runs.map((r) => r.examplesPerSec))]));
+    const counted = [...results.values()].some((runs) => runs[0].kernelsPerStep !== undefined);
+    if (!json) {
+      let head = `${"backend".padEnd(12)}${"batch".padStart(7)}${"examples/s".padStart(14)}`;
+      if (counted) head += `${"kernels/step".padStart(14)}${"TF ops/step".padStart(13)}`;
+      if (python) head += `${"torch ex/s".padStart(14)}${"ratio".padStart(8)}`;
+      console.log(head + (repeat > 1 ? `   (medians of ${repeat} runs)` : ""));
+    }
+    for (const runs of results.values()) {
+      const first = runs[0];
+      const rate = Math.round(median(runs.map((r) => r.examplesPerSec)));
+      const torch = torchRate.get(first.batch);
+      const ratio = torch ? +(rate / torch).toFixed(3) : undefined;
+      if (json) {
+        const out: Record<string, unknown> = { backend: first.backend, batch: first.batch, examplesPerSec: rate, threads: first.threads, cpuPercent: median(runs.map((r) => r.cpuPercent)) };
+        if (first.kernelsPerStep !== undefined) out.kernelsPerStep = first.kernelsPerStep;
+        if (first.tfOpsPerStep !== undefined) out.tfOpsPerStep = first.tfOpsPerStep;
+        if (python) Object.assign(out, { torchExamplesPerSec: torch === undefined ? null : Math.round(torch), ratio: ratio ?? null });
+        console.log(JSON.stringify(out));
+        continue;
+      }
+      let row = `${first.backend.padEnd(12)}${String(first.batch).padStart(7)}${fmt(rate).padStart(14)}`;
+      if (counted) row += `${String(first.kernelsPerStep ?? "").padStart(14)}${String(first.tfOpsPerStep ?? "-").padStart(13)}`;
+      if (python) row += `${(torch ? fmt(Math.round(torch)) : "failed").padStart(14)}${(ratio !== undefined ? ratio.toFixed(2) : "-").padStart(8)}`;
+      console.log(row);
     }
   },
 };
+
+function positiveInt(v: unknown, name: string, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`bench: --${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+function parseParallel(s: string): { workers: number; threads: number }[] {
+  return s.split(",").map((part) => {
+    const m = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`bench: --parallel takes WORKERSxTHREADS items like 2x1, got ${JSON.stringify(part)}`);
+    return { workers: Number(m[1]), threads: Number(m[2]) };
+  });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+/** W bench children at once, each with `threads` compute threads; total examples/s per (backend, batch, WxT). */
+async function runParallel(
+  child: string,
+  backends: BackendName[],
+  batches: number[],
+  steps: number,
+  repeat: number,
+  configs: { workers: number; threads: number }[],
+  json: boolean,
+): Promise<void> {
+  const totals = new Map<string, { backend: string; batch: number; workers: number; threads: number; runs: number[][] }>();
+  for (let rep = 0; rep < repeat; rep++) {
+    for (const backend of backends) {
+      for (const batch of batches) {
+        for (const { workers, threads } of configs) {
+          const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...threadEnv(threads) };
+          const runs = await Promise.all(
+            Array.from({ length: workers }, () => runChild(process.execPath, [child, backend, String(batch), String(steps), "--epochs", "4"], env)),
+          );
+          const ok = runs.filter((r): r is ChildResult => r !== undefined);
+          if (ok.length < workers) {
+            console.error(`bench: ${backend} batch ${batch} ${workers}x${threads}: ${workers - ok.length} worker(s) failed`);
+            continue;
+          }
+          const key = `${backend}/${batch}/${workers}x${threads}`;
+          const entry = totals.get(key) ?? { backend, batch, workers, threads, runs: [] };
+          entry.runs.push(ok.map((r) => r.examplesPerSec));
+          totals.set(key, entry);
+        }
+      }
+    }
+  }
+  if (!json) console.log(`${"backend".padEnd(12)}${"batch".padStart(7)}${"workers x threads".padStart(19)}${"total ex/s".padStart(13)}   per worker${repeat > 1 ? ` (medians of ${repeat} runs)` : ""}`);
+  for (const e of totals.values()) {
+    const total = Math.round(median(e.runs.map((r) => r.reduce((a, b) => a + b, 0))));
+    const perWorker = e.runs[0].map((_, i) => Math.round(median(e.runs.map((r) => r[i]))));
+    const threadsPerWorker = e.backend === "tensorflow" ? e.threads : 1;
+    if (json) console.log(JSON.stringify({ backend: e.backend, batch: e.batch, workers: e.workers, threadsPerWorker, totalExamplesPerSec: total, perWorker }));
+    else console.log(`${e.backend.padEnd(12)}${String(e.batch).padStart(7)}${`${e.workers} x ${threadsPerWorker}`.padStart(19)}${fmt(total).padStart(13)}   ${perWorker.map(fmt).join(", ")}`);
+  }
+}
+
+function runChild(exec: string, args: string[], env: NodeJS.ProcessEnv): Promise<ChildResult | undefined> {
+  return new Promise((resolve) => {
+    const p = spawn(exec, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.stderr.resume();
+    p.on("close", (code) => {
+      const line = out.trim().split("\n").pop() ?? "";
+      resolve(code === 0 && line.startsWith("{") ? (JSON.parse(line) as ChildResult) : undefined);
+    });
+  });
+}
+
+/** The project venv's python with PyTorch importable (installed from bench/requirements-torch.txt when missing). */
+function ensureTorch(): string {
+  const root = projectRoot();
+  const python = path.join(root, ".venv", "bin", "python");
+  const pip = path.join(root, ".venv", "bin", "pip");
+  if (!fs.existsSync(python)) throw new UsageError(`bench --peer torch: no virtualenv at ${python} (run \`make setup\` first)`);
+  const probe = () => spawnSync(python, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8" });
+  let r = probe();
+  if (r.status !== 0) {
+    const req = path.join(root, "bench", "requirements-torch.txt");
+    console.error(`bench: installing PyTorch into .venv (${path.relative(root, req)})`);
+    const install = spawnSync(pip, ["install", "--retries", "0", "-r", req], { stdio: ["ignore", "inherit", "inherit"] });
+    if (install.status !== 0) throw new Error(`bench --peer torch: pip install -r ${req} failed (exit ${install.status})`);
+    r = probe();
+    if (r.status !== 0) throw new Error(`bench --peer torch: torch still not importable: ${r.stderr.trim().split("\n").pop()}`);
+  }
+  return python;
+}
+
+function runTorch(python: string, batches: number[], steps: number, threads: number): TorchResult[] {
+  const script = path.join(projectRoot(), "bench", "torch_bench.py");
+  const r = spawnSync(python, [script, "--batch", batches.join(","), "--batches", String(steps), "--threads", String(threads)], { encoding: "utf8" });
+  if (r.status !== 0) {
+    console.error(`bench: torch peer failed: ${r.stderr.trim().split("\n").pop()}`);
+    return [];
+  }
+  return r.stdout
+    .trim()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as TorchResult);
+}

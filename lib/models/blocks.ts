@@ -1,6 +1,7 @@
 /**
  * Building blocks with low-level ops: a store of named variables, embedding tables (one per categorical
- * field), and MLP towers (dense + optional batch norm + ReLU, ending in an optional 1-unit logit layer).
+ * field, looked up together: one gather from the tables stacked along axis 0), and MLP towers (dense +
+ * optional batch norm + ReLU, ending in an optional 1-unit logit layer).
  *
  * Initialisation (study protocol): embeddings uniform in +-embeddingInitScale (0.05), dense kernels
  * glorot-uniform, biases zero, batch-norm gamma 1 / beta 0; every initialiser is seeded from the model seed
@@ -8,6 +9,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
+import { denseBackward, denseForward, gatherRows, scatterAddRows } from "./fast-ops";
 
 let instanceCounter = 0;
 
@@ -67,10 +69,15 @@ export class VariableStore {
   }
 }
 
-/** Inputs of a forward pass. */
+/** Inputs of a forward pass. Give the categorical indices as `categoricalMatrix` or as `categorical`. */
 export interface ModelInputs {
   /** One int32 [batch] tensor per categorical field, values in [0, vocabularySize). */
-  categorical: tfjs.Tensor1D[];
+  categorical?: tfjs.Tensor1D[];
+  /**
+   * The same indices as one int32 [batch, fields] tensor, row-major (what lib/train builds: one upload
+   * instead of one per field). Used when present.
+   */
+  categoricalMatrix?: tfjs.Tensor2D;
   /** float32 [batch, numericFields]; absent when there are no numeric fields. */
   numeric?: tfjs.Tensor2D;
 }
@@ -80,6 +87,10 @@ export interface EmbeddingBlock {
   tables: tfjs.Variable[];
   /** Width of the concatenated input (fields * dim + numeric fields). */
   outputDim: number;
+  /** Embedding size. */
+  dim: number;
+  /** First row of each field's table in the tables stacked along axis 0 (prefix sums of the vocabulary sizes). */
+  offsets: number[];
 }
 
 export function createEmbeddings(
@@ -98,13 +109,68 @@ export function createEmbeddings(
       tf().randomUniform([vocabularySizes[f], dim], -initScale, initScale, "float32", store.seedFor(name)),
     );
   });
-  return { scope, tables, outputDim: fields.length * dim + numericCount };
+  const offsets: number[] = [];
+  let rows = 0;
+  for (const v of vocabularySizes) {
+    offsets.push(rows);
+    rows += v;
+  }
+  return { scope, tables, outputDim: fields.length * dim + numericCount, dim, offsets };
 }
 
-/** Embeddings of every field, concatenated with the numeric inputs: [batch, outputDim]. */
-export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs): tfjs.Tensor2D {
+/** Number of rows of `inputs` and of categorical fields it carries. */
+export function inputShape(inputs: ModelInputs): { rows: number; fields: number } {
+  if (inputs.categoricalMatrix) return { rows: inputs.categoricalMatrix.shape[0], fields: inputs.categoricalMatrix.shape[1] };
+  const c = inputs.categorical ?? [];
+  return { rows: c.length > 0 ? c[0].shape[0] : inputs.numeric ? inputs.numeric.shape[0] : 0, fields: c.length };
+}
+
+/**
+ * Row indices into the stacked tables of `block`, one per (row, field), row-major, as a column:
+ * [batch * fields, 1] int32 (index + offset of its field). Shared by every block with the same offsets.
+ */
+export function stackedIndices(block: EmbeddingBlock, inputs: ModelInputs): tfjs.Tensor2D {
   const t = tf();
-  const parts: tfjs.Tensor2D[] = block.tables.map((table, f) => t.gather(table, inputs.categorical[f]) as tfjs.Tensor2D);
+  const { rows, fields } = inputShape(inputs);
+  const matrix = inputs.categoricalMatrix ?? (t.stack(inputs.categorical!, 1) as tfjs.Tensor2D);
+  const shifted = block.offsets.some((o) => o !== 0) ? t.add(matrix, t.tensor1d(block.offsets, "int32")) : matrix;
+  return t.reshape(shifted, [rows * fields, 1]) as tfjs.Tensor2D;
+}
+
+/**
+ * Embedding lookup as one op: rows `indices` ([n, 1]) of `table`, whose gradient is one scatter-add into
+ * the table's shape (tfjs' own gather gradient adds two Transpose and two Reshape kernels per call).
+ */
+export function lookupRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.Tensor2D {
+  const t = tf();
+  const rows = table.shape[0];
+  const op = t.customGrad((tableIn, save) => {
+    // The indices are not an input of the op: keep them for the backward pass through `save` (the forward
+    // pass' intermediates are disposed before it runs).
+    (save as tfjs.GradSaveFunc)([indices]);
+    return {
+      value: gatherRows(tableIn as tfjs.Tensor2D, indices),
+      gradFunc: (dy, saved) => [scatterAddRows(dy as tfjs.Tensor2D, saved[0] as tfjs.Tensor2D, rows)],
+    };
+  });
+  return op(table) as tfjs.Tensor2D;
+}
+
+/**
+ * Embeddings of every field, concatenated with the numeric inputs: [batch, outputDim]. One gather from the
+ * tables stacked along axis 0 (`stacked`, when the caller holds them stacked already, else a concat of
+ * the block's tables), with per-field row offsets; `indices` as from `stackedIndices` (computed when absent).
+ */
+export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs, stacked?: tfjs.Tensor2D, indices?: tfjs.Tensor2D): tfjs.Tensor2D {
+  const t = tf();
+  const { rows, fields } = inputShape(inputs);
+  const parts: tfjs.Tensor2D[] = [];
+  if (block.tables.length > 0) {
+    if (fields !== block.tables.length) throw new Error(`embeddings ${block.scope}: ${block.tables.length} tables but ${fields} categorical inputs`);
+    const table = stacked ?? (block.tables.length === 1 ? block.tables[0] : (t.concat(block.tables, 0) as tfjs.Tensor2D));
+    const idx = indices ?? stackedIndices(block, inputs);
+    parts.push(t.reshape(lookupRows(table as tfjs.Tensor2D, idx), [rows, fields * block.dim]) as tfjs.Tensor2D);
+  }
   if (inputs.numeric && inputs.numeric.shape[1] > 0) parts.push(inputs.numeric);
   if (parts.length === 0) throw new Error(`embeddings ${block.scope}: no input fields`);
   return parts.length === 1 ? parts[0] : (t.concat(parts, 1) as tfjs.Tensor2D);
@@ -171,34 +237,29 @@ export function createMlp(
 }
 
 /**
- * Dense layer y = act(x W + b) with a hand-written gradient whose matrix products are all untransposed:
- * dx = dz transpose(W), dW = transpose(x) dz, db = sum(dz). Same values as tfjs' own gradient of
- * matMul (test/models.test.ts checks), but the wasm backend of tfjs 4.22 runs matMul with
- * transposeA/transposeB (what tfjs' MatMul gradient uses) 5-8x slower than an explicit transpose
- * followed by a plain matMul, and the backward pass is two thirds of a training step.
+ * Dense layer y = act(x W + b) as one op with a hand-written gradient: dx = dz W^T, dW = x^T dz,
+ * db = sum over rows of dz, dz = dy * (y > 0) for ReLU. Same values as tfjs' own gradient of
+ * matMul + bias + relu (test/models.test.ts checks). Forward and backward run the cheapest kernels of
+ * the current backend (./fast-ops.ts: `_FusedMatMul` on wasm/cpu, TensorFlow's BatchMatMulV2 / BiasAdd /
+ * ReluGrad / BiasAddGrad on native, explicit transposes on wasm, whose transposed matMul is 5-8x slower).
  * Saved tensors go through `save` (tfjs disposes a custom op's forward intermediates).
  */
 export function dense(x: tfjs.Tensor2D, kernel: tfjs.Tensor2D, bias: tfjs.Tensor1D | undefined, relu: boolean): tfjs.Tensor2D {
   const t = tf();
-  const backward = (dy: tfjs.Tensor2D, xs: tfjs.Tensor2D, w: tfjs.Tensor2D, out: tfjs.Tensor2D): tfjs.Tensor[] => {
-    const dz = relu ? (t.mul(dy, t.step(out)) as tfjs.Tensor2D) : dy;
-    const grads: tfjs.Tensor[] = [t.matMul(dz, t.transpose(w)), t.matMul(t.transpose(xs), dz)];
-    if (bias) grads.push(t.sum(dz, 0));
-    return grads;
-  };
-  const activation = relu ? "relu" : "linear";
+  const gradFunc = (dy: tfjs.Tensor | tfjs.Tensor[], saved: tfjs.Tensor[]): tfjs.Tensor[] =>
+    denseBackward(dy as tfjs.Tensor2D, saved[0] as tfjs.Tensor2D, saved[1] as tfjs.Tensor2D, saved[2] as tfjs.Tensor2D, relu, bias !== undefined);
   if (bias) {
     const op = t.customGrad((xi, wi, bi, save) => {
-      const out = t.fused.matMul({ a: xi as tfjs.Tensor2D, b: wi as tfjs.Tensor2D, bias: bi as tfjs.Tensor1D, activation });
+      const out = denseForward(xi as tfjs.Tensor2D, wi as tfjs.Tensor2D, bi as tfjs.Tensor1D, relu);
       (save as tfjs.GradSaveFunc)([xi as tfjs.Tensor2D, wi as tfjs.Tensor2D, out]);
-      return { value: out, gradFunc: (dy, saved) => backward(dy as tfjs.Tensor2D, saved[0] as tfjs.Tensor2D, saved[1] as tfjs.Tensor2D, saved[2] as tfjs.Tensor2D) };
+      return { value: out, gradFunc };
     });
     return op(x, kernel, bias) as tfjs.Tensor2D;
   }
   const op = t.customGrad((xi, wi, save) => {
-    const out = t.fused.matMul({ a: xi as tfjs.Tensor2D, b: wi as tfjs.Tensor2D, activation });
+    const out = denseForward(xi as tfjs.Tensor2D, wi as tfjs.Tensor2D, undefined, relu);
     (save as tfjs.GradSaveFunc)([xi as tfjs.Tensor2D, wi as tfjs.Tensor2D, out]);
-    return { value: out, gradFunc: (dy, saved) => backward(dy as tfjs.Tensor2D, saved[0] as tfjs.Tensor2D, saved[1] as tfjs.Tensor2D, saved[2] as tfjs.Tensor2D) };
+    return { value: out, gradFunc };
   });
   return op(x, kernel) as tfjs.Tensor2D;
 }

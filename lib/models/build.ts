@@ -21,7 +21,9 @@ import {
   applyMlp,
   createEmbeddings,
   createMlp,
+  inputShape,
   squeezeLogit,
+  stackedIndices,
 } from "./blocks";
 import { ModelOutputs } from "./losses";
 import { Architecture, InputDims, ModelSpec, TaskOutput, outputsOf, resolveArchitecture, validateSpec } from "./spec";
@@ -57,12 +59,32 @@ export interface MultiTaskModel {
   /** Local names of the variables each output depends on (declared by construction). */
   taskVariables(task: TaskOutput): string[];
   forward(inputs: ModelInputs, training: boolean): ModelOutputs;
+  /**
+   * The training loop's view of the model (lib/train): each embedding block's tables stacked into one
+   * variable, so that a step differentiates and updates one tensor per block instead of one per field
+   * (no per-step concat of the tables nor split of their gradient). Call `sync()` before using the model
+   * itself (forward, getWeights, ...), and `dispose()` at the end.
+   */
+  trainingView(): TrainingView;
   parameterCount(): ParameterCount;
   /** Copies of every variable's value (caller disposes, or hands back to setWeights). */
   getWeights(): Map<string, tfjs.Tensor>;
   setWeights(weights: ReadonlyMap<string, tfjs.Tensor>): void;
   dispose(): void;
 }
+
+export interface TrainingView {
+  /** What a training step differentiates and updates: one stacked table per embedding block, then every trainable dense / batch-norm variable. */
+  readonly variables: tfjs.Variable[];
+  /** Same function as the model's forward, reading the stacked tables. */
+  forward(inputs: ModelInputs, training: boolean): ModelOutputs;
+  /** Copies the stacked tables into the model's per-field embedding variables. */
+  sync(): void;
+  /** Disposes the stacked tables (does not sync). */
+  dispose(): void;
+}
+
+let viewCounter = 0;
 
 export interface BuildOptions {
   architecture?: Partial<Architecture>;
@@ -126,18 +148,26 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     return [...store.infos.values()].filter((i) => owners.has(i.owner)).map((i) => i.name);
   };
 
-  const forward = (inputs: ModelInputs, training: boolean): ModelOutputs => {
+  type TableSource = (block: EmbeddingBlock) => tfjs.Tensor2D | undefined;
+  const forwardWith = (inputs: ModelInputs, training: boolean, stackedTable: TableSource): ModelOutputs => {
     const t = tf();
-    if (inputs.categorical.length !== dims.categoricalFields.length) {
-      throw new Error(`model "${spec.name}": expected ${dims.categoricalFields.length} categorical inputs, got ${inputs.categorical.length}`);
+    const { fields } = inputShape(inputs);
+    if (fields !== dims.categoricalFields.length) {
+      throw new Error(`model "${spec.name}": expected ${dims.categoricalFields.length} categorical inputs, got ${fields}`);
     }
+    // Every block has the same fields, hence the same offsets: one index tensor for all towers.
+    let indices: tfjs.Tensor2D | undefined;
+    const embed = (block: EmbeddingBlock) => {
+      if (block.tables.length > 0) indices ??= stackedIndices(block, inputs);
+      return applyEmbeddings(block, inputs, stackedTable(block), indices);
+    };
     const logits = new Map<TaskOutput, tfjs.Tensor1D>();
     if (trunk) {
-      const h = applyMlp(trunk.mlp, applyEmbeddings(trunk.embeddings, inputs), training);
+      const h = applyMlp(trunk.mlp, embed(trunk.embeddings), training);
       for (const [task, head] of heads) logits.set(task, squeezeLogit(applyMlp(head, h, training)));
     } else {
       for (const [task, tower] of towers) {
-        logits.set(task, squeezeLogit(applyMlp(tower.mlp, applyEmbeddings(tower.embeddings, inputs), training)));
+        logits.set(task, squeezeLogit(applyMlp(tower.mlp, embed(tower.embeddings), training)));
       }
     }
     const out: Partial<ModelOutputs> = {};
@@ -159,6 +189,39 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
       out.pCtcvr = t.sigmoid(ctcvr!);
     }
     return out as ModelOutputs;
+  };
+  const forward = (inputs: ModelInputs, training: boolean): ModelOutputs => forwardWith(inputs, training, () => undefined);
+
+  const blocks = (): EmbeddingBlock[] => (trunk ? [trunk.embeddings] : [...towers.values()].map((x) => x.embeddings));
+
+  const trainingView = (): TrainingView => {
+    const t = tf();
+    const id = ++viewCounter;
+    const stacked = new Map<EmbeddingBlock, tfjs.Variable>();
+    const embeddingVars = new Set<tfjs.Variable>();
+    for (const block of blocks()) {
+      if (block.tables.length === 0) continue;
+      const value = t.tidy(() => (block.tables.length === 1 ? t.clone(block.tables[0]) : t.concat(block.tables, 0)));
+      stacked.set(block, t.variable(value, true, `${store.prefix}/${block.scope}/stacked#${id}`));
+      value.dispose();
+      for (const v of block.tables) embeddingVars.add(v);
+    }
+    const variables = [...stacked.values(), ...trainableList.filter((v) => !embeddingVars.has(v))];
+    return {
+      variables,
+      forward: (inputs, training) => forwardWith(inputs, training, (block) => stacked.get(block) as tfjs.Tensor2D | undefined),
+      sync() {
+        for (const [block, table] of stacked) {
+          const parts = t.split(table, block.tables.map((v) => v.shape[0]), 0);
+          block.tables.forEach((v, i) => v.assign(parts[i]));
+          for (const p of parts) p.dispose();
+        }
+      },
+      dispose() {
+        for (const v of stacked.values()) v.dispose();
+        stacked.clear();
+      },
+    };
   };
 
   const parameterCount = (): ParameterCount => {
@@ -198,6 +261,7 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     trainableVariables: () => trainableList,
     taskVariables,
     forward,
+    trainingView,
     parameterCount,
     getWeights() {
       const t = tf();

@@ -8,21 +8,21 @@
  *   the file's crash safety). A partial last line left by a killed runner is cut off before appending.
  * - Data: each distinct DataSpec is simulated and prepared once into `<dataRoot>/<dataKey>` (data-cache.ts),
  *   by a worker, while other workers train on data that is ready; workers load it with `readPrepared`.
- * - Workers: `child_process.fork` of the compiled worker.js, default `os.availableParallelism()` of them
- *   (never more than there are runs). Each does one job at a time and gets the next when it answers;
+ * - Workers: `child_process.fork` of the compiled worker.js, default one per core (never more than there
+ *   are runs). Each does one job at a time and gets the next when it answers;
  *   runs are handed out in grid order. The backend is chosen in the worker by `initBackend()`.
- * - Threads: with more than one worker, each worker gets TF_NUM_INTRAOP_THREADS=1, TF_NUM_INTEROP_THREADS=1
- *   and OMP_NUM_THREADS=1 (values already set in the environment are kept); ESMM_WORKER_THREADS=N sets all
- *   three to N whatever the worker count. tfjs-node's TensorFlow honours TF_NUM_INTRAOP_THREADS (one
- *   compute thread per worker, measured: a 1500x1500 matmul slows from 0.79 s to 1.35 s with =1) and
- *   TF_NUM_INTEROP_THREADS (its inter-op pool shrinks from 2 to 1 thread); the wasm and cpu backends run
- *   on one thread anyway. Different thread counts can change the last bits of the results.
+ * - Workers x threads: `recommendedParallelism` (backend/parallelism.ts, chosen from `esmm bench --parallel`
+ *   measurements): one worker per core, one compute thread each, for every backend. Each worker gets
+ *   TF_NUM_INTRAOP_THREADS=1, TF_NUM_INTEROP_THREADS=1 and OMP_NUM_THREADS=1 (values already set in the
+ *   environment are kept); ESMM_WORKER_THREADS=N sets all three to N. A step is ~150 small ops, so one
+ *   thread beats two even for a single process (123k vs 93k examples/s at batch 1024 on tensorflow), and
+ *   two single-threaded workers beat one two-threaded one (274k vs 95k in total). The wasm and cpu
+ *   backends run on one thread anyway. Different thread counts can change the last bits of the results.
  * - Shards (`shard: {index, count}`): run j of the grid goes to shard (j mod n) + 1 (shard.ts).
  * - Only this process writes the results file; workers write the predictions sidecars (before the line).
  */
 import { ChildProcess, fork } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../backend";
 import { getModelSpec } from "../models/zoo";
@@ -40,7 +40,8 @@ import {
 } from "./results";
 import { formatShard, Shard, shardOf } from "./shard";
 import { DataSpec, expandGrid, RunSpec, StudySpec } from "./spec";
-import { THREAD_ENV_VARS, WorkerJob, WorkerReply } from "./worker";
+import { WorkerJob, WorkerReply } from "./worker";
+import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/parallelism";
 
 export interface RunFailure {
   key?: string;
@@ -65,7 +66,7 @@ export interface StudyProgress {
 export interface RunStudyOptions {
   /** Results file (.jsonl); created when missing, appended to otherwise. */
   results: string;
-  /** Worker processes; default os.availableParallelism() (at most one per remaining run). */
+  /** Worker processes; default one per core (at most one per remaining run). */
   workers?: number;
   /** This machine's share of the grid (1-based index). */
   shard?: Shard;
@@ -104,21 +105,22 @@ export interface StudyRunSummary {
   aborted: boolean;
 }
 
-/** Environment of a worker: one thread per worker when several share the machine (see the header). */
-export function workerEnv(workers: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+/** Environment of a worker: the recommended threads per worker (see the header), unless set already. */
+export function workerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   const override = base.ESMM_WORKER_THREADS?.trim();
   if (override) {
     if (!/^[1-9]\d*$/.test(override)) throw new Error(`ESMM_WORKER_THREADS must be a positive integer, got ${JSON.stringify(override)}`);
-    for (const k of THREAD_ENV_VARS) env[k] = override;
-  } else if (workers > 1) {
-    for (const k of THREAD_ENV_VARS) if (env[k] === undefined || env[k] === "") env[k] = "1";
+    Object.assign(env, threadEnv(Number(override)));
+  } else {
+    for (const [k, v] of Object.entries(recommendedParallelism("tensorflow").env)) if (env[k] === undefined || env[k] === "") env[k] = v;
   }
   return env;
 }
 
+/** One worker per core (recommendedParallelism; the same for every backend). */
 export function defaultWorkers(): number {
-  return typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length;
+  return recommendedParallelism("tensorflow").workers;
 }
 
 export function defaultDataRoot(): string {
@@ -240,7 +242,7 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
 
   const nWorkers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), queue.length));
   summary.workers = nWorkers;
-  const env = workerEnv(nWorkers);
+  const env = workerEnv();
   const script = workerScript();
   const writer = openResultsWriter(resultsFile);
   summary.repairedBytes = writer.repairedBytes;

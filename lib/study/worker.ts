@@ -18,9 +18,8 @@ import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
 import { runModel } from "./run";
 import type { DataSpec, RunSpec } from "./spec";
 import * as path from "node:path";
+import { THREAD_ENV_VARS } from "../backend/parallelism";
 
-/** Environment variables that set a worker's thread counts (recorded with each run). */
-export const THREAD_ENV_VARS = ["TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"] as const;
 
 export type WorkerJob =
   | { type: "prepare"; jobId: number; dataSpec: DataSpec; root: string }

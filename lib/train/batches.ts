@@ -10,6 +10,8 @@ import { RandomGenerator, shuffledIndices } from "./random";
 export interface BatchArrays {
   size: number;
   categorical: Int32Array[];
+  /** The same indices row-major (size x fields), when the batch was cut from a split (one upload). */
+  categoricalRows?: Int32Array;
   /** size x numericFields, row-major. */
   numeric: Float32Array;
   numericCount: number;
@@ -24,6 +26,7 @@ export function gatherRows(split: EncodedSplit, rows: ArrayLike<number>): BatchA
   const nf = split.categoricalFields.length;
   const nn = split.numericFields.length;
   const categorical = Array.from({ length: nf }, () => new Int32Array(n));
+  const categoricalRows = new Int32Array(n * nf);
   const numeric = new Float32Array(n * nn);
   const click = new Float32Array(n);
   const conversion = new Float32Array(n);
@@ -31,14 +34,18 @@ export function gatherRows(split: EncodedSplit, rows: ArrayLike<number>): BatchA
   for (let i = 0; i < n; i++) {
     const r = rows[i];
     const cBase = r * nf;
-    for (let f = 0; f < nf; f++) categorical[f][i] = split.categorical[cBase + f];
+    for (let f = 0; f < nf; f++) {
+      const v = split.categorical[cBase + f];
+      categorical[f][i] = v;
+      categoricalRows[i * nf + f] = v;
+    }
     const nBase = r * nn;
     for (let f = 0; f < nn; f++) numeric[i * nn + f] = split.numeric[nBase + f];
     click[i] = split.click[r];
     conversion[i] = split.conversion[r];
     weight[i] = split.weight[r];
   }
-  return { size: n, categorical, numeric, numericCount: nn, click, conversion, weight };
+  return { size: n, categorical, categoricalRows, numeric, numericCount: nn, click, conversion, weight };
 }
 
 /** Contiguous rows [start, end) of `split`. */
@@ -54,6 +61,7 @@ export function sliceRows(split: EncodedSplit, start: number, end: number): Batc
   return {
     size: n,
     categorical,
+    categoricalRows: split.categorical.subarray(start * nf, end * nf),
     numeric: split.numeric.slice(start * nn, end * nn),
     numericCount: nn,
     click: split.click.slice(start, end),
@@ -65,8 +73,14 @@ export function sliceRows(split: EncodedSplit, start: number, end: number): Batc
 /** Model inputs of a batch (call inside tf.tidy). */
 export function inputTensors(b: BatchArrays): ModelInputs {
   const t = tf();
+  const nf = b.categorical.length;
+  let rows = b.categoricalRows;
+  if (!rows || rows.length !== b.size * nf) {
+    rows = new Int32Array(b.size * nf);
+    for (let f = 0; f < nf; f++) for (let i = 0; i < b.size; i++) rows[i * nf + f] = b.categorical[f][i];
+  }
   return {
-    categorical: b.categorical.map((c) => t.tensor1d(c, "int32")),
+    categoricalMatrix: t.tensor2d(rows, [b.size, nf], "int32"),
     numeric: b.numericCount > 0 ? t.tensor2d(b.numeric, [b.size, b.numericCount], "float32") : undefined,
   };
 }

@@ -1,10 +1,12 @@
 /**
  * The training loop shared by all six models.
  *
- * One Adam optimizer over all trainable variables; one `optimizer.minimize` per batch over the spec's total
- * loss (a pure function of the batch). IP's two networks are two towers of one model: they see the same
- * batches, are stepped in the same loop (their variables are disjoint, so this equals two optimizers) and
- * stop together, on the validation split's weighted CTCVR log loss of pCTR * pCVR.
+ * One Adam optimizer (./adam.ts) over all trainable variables; one step per batch over the spec's total
+ * loss (a pure function of the batch), on the model's training view (its embedding tables stacked into one
+ * variable per block, synced back into the model's per-field tables at the end of every epoch, before the
+ * evaluation). IP's two networks are two towers of one model: they see the same batches, are stepped in
+ * the same loop (their variables are disjoint, so this equals two optimizers) and stop together, on the
+ * validation split's weighted CTCVR log loss of pCTR * pCVR.
  *
  * Per epoch: a seeded shuffle (pure-rand xoroshiro128+), the batches, then predictions on the validation
  * split and its weighted CTCVR log loss; early stopping with patience, restoring the best epoch's weights.
@@ -30,6 +32,7 @@ import { BatchArrays, batchCount, checkSplit, inputTensors, labelTensors, shuffl
 import { EarlyStopping } from "./early-stopping";
 import { SplitLosses, predict, splitLosses } from "./evaluate";
 import { createRng } from "./random";
+import { Adam, defaultAdamGrouping } from "./adam";
 
 export interface TrainConfig {
   /** Seed of the shuffling. Default: the model's seed. */
@@ -194,8 +197,24 @@ export async function trainModel(
   if (train.size === 0) throw new Error(`model "${name}": training split "${train.name}" is empty`);
   if (validation.size === 0) throw new Error(`model "${name}": validation split "${validation.name}" is empty`);
 
-  const varList = model.trainableVariables();
-  const optimizer = t.train.adam(config.learningRate, config.adamBeta1, config.adamBeta2, config.adamEpsilon);
+  // The step works on the model's training view (embedding tables stacked, one tensor per block) and
+  // updates it with ./adam.ts; the view is synced into the model before every evaluation.
+  const view = model.trainingView();
+  const varList = view.variables;
+  let optimizer: Adam;
+  try {
+    optimizer = new Adam(varList, {
+      learningRate: config.learningRate,
+      beta1: config.adamBeta1,
+      beta2: config.adamBeta2,
+      epsilon: config.adamEpsilon,
+      grouping: defaultAdamGrouping(),
+    });
+  } catch (e) {
+    view.dispose();
+    throw e;
+  }
+  let unsynced = false;
   const rng = createRng(config.seed);
   const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
   const totalBatches = batchCount(train.size, config.batchSize);
@@ -211,8 +230,18 @@ export async function trainModel(
     t.tidy(() => {
       const inputs = inputTensors(batch);
       const labels = labelTensors(batch);
-      const loss = () => totalLoss(model.spec, model.forward(inputs, true), labels, config.lossNormalization);
-      return optimizer.minimize(loss, true, varList) as tfjs.Scalar;
+      const loss = () => totalLoss(model.spec, view.forward(inputs, true), labels, config.lossNormalization);
+      const { value, grads } = t.variableGrads(loss, varList);
+      optimizer.apply(
+        varList.map((v) => {
+          const g = grads[v.name];
+          // Every trainable variable feeds some loss term (validateSpec); a missing gradient is a bug.
+          if (!g) throw new Error(`model "${name}": variable ${v.name} received no gradient`);
+          return g;
+        }),
+      );
+      unsynced = true;
+      return value;
     });
 
   try {
@@ -255,6 +284,8 @@ export async function trainModel(
         if (pending.length >= config.syncEvery) await sync();
       }
       await sync();
+      view.sync();
+      unsynced = false;
       const epochTrainSeconds = now() - epochStart;
       trainSeconds += epochTrainSeconds;
 
@@ -294,6 +325,9 @@ export async function trainModel(
       restoredBest = true;
     }
   } finally {
+    // After an error mid-epoch the model gets the weights of the last step, as with a plain optimizer.
+    if (unsynced) view.sync();
+    view.dispose();
     if (best) for (const w of best.values()) w.dispose();
     optimizer.dispose();
   }
