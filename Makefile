@@ -81,7 +81,7 @@ lab: setup build
 # Training throughput per backend and batch size, PyTorch (installed into .venv on first use) in the same run.
 bench: $(VENV)/.installed build
 	-@bash scripts/install-native.sh
-	node bin/esmm.js bench --backend tensorflow,wasm --batch 1024,4096 --count --peer torch --peer-threads 1 --repeat 3
+	node bin/esmm.js bench --backend tensorflow,wasm --batch 1024,4096 --count --peer torch --repeat 3
 
 # Worker processes x compute threads (what the study runner's default is chosen from).
 bench-parallel: build

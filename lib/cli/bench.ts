@@ -31,7 +31,7 @@ export const benchCommand: Command = {
   name: "bench",
   summary: "training examples/s of each backend on the reference shape",
   usage: `esmm bench [--batch 1024[,4096,...]] [--backend NAME[,NAME]] [--batches N] [--repeat N] [--count]
-           [--peer torch [--peer-threads N]] [--parallel WxT[,WxT...]] [--json]
+           [--threads N] [--peer torch [--peer-threads N]] [--parallel WxT[,WxT...]] [--json]
 
 Reference shape: ESMM losses, 8 categorical fields (vocabulary 1,000), embedding 8, shared layers 128-64,
 heads 32-16-1. Each backend runs in its own process (bench/train-throughput.js); the rate is the best of
@@ -40,11 +40,14 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 --repeat N      run every measurement N times, interleaved (backends, batch sizes, peer in turn), and
                 report medians (the machine's other load makes single runs noisy). Default 1.
 --count         also report tfjs kernels per training step (and TensorFlow ops per step on tensorflow).
+--threads N     compute threads of the tfjs process (TF_NUM_INTRAOP_THREADS=N etc.; wasm and cpu always run
+                1). Default 1: TensorFlow is fastest with one thread here (a step is ~150 small ops; measured
+                166k examples/s at batch 1024 with 1 thread, 100k with 2), and it is what study workers use.
 --peer torch    also run bench/torch_bench.py (same model, losses, Adam, data; 2 threads) in the project's
                 .venv, installing PyTorch there first when it is missing
                 (.venv/bin/pip install --retries 0 -r bench/requirements-torch.txt), and print
                 ratio = examples/s / torch examples/s per batch size. --peer-threads N: PyTorch's threads
-                (default 2). On a machine other processes keep busy, PyTorch's 2 OpenMP threads spin-wait
+                (default 2, PyTorch's fastest here: 291k vs 206k with 1). On a machine other processes keep busy, PyTorch's 2 OpenMP threads spin-wait
                 for each other and its rate collapses (10-40x slower in some runs); 1 thread stays stable.
 --parallel WxT  instead: W training processes at once, each with T compute threads
                 (TF_NUM_INTRAOP_THREADS=T etc.; wasm and cpu always run 1 thread), e.g. 1x2,2x1; reports
@@ -60,6 +63,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     count: { type: "boolean" },
     peer: { type: "string" },
     "peer-threads": { type: "string" },
+    threads: { type: "string" },
     parallel: { type: "string" },
     json: { type: "boolean" },
   },
@@ -89,6 +93,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     }
 
     const peerThreads = positiveInt(v["peer-threads"], "peer-threads", 2);
+    const threads = positiveInt(v.threads, "threads", 1);
     const python = v.peer === "torch" ? ensureTorch() : undefined;
     const results = new Map<string, ChildResult[]>();
     const torchRuns = new Map<number, TorchResult[]>();
@@ -96,7 +101,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
       for (const backend of backends) {
         for (const batch of batches) {
           const args = [child, backend, String(batch), String(steps), ...(v.count && rep === 0 ? ["--count"] : [])];
-          const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+          const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...threadEnv(threads) } });
           const line = r.stdout.trim().split("\n").pop() ?? "";
           if (r.status !== 0 || !line.startsWith("{")) {
             console.error(`bench: ${backend} batch ${batch} failed: ${r.stderr.trim().split("\n").pop()}`);
@@ -119,6 +124,8 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
       if (counted) head += `${"kernels/step".padStart(14)}${"TF ops/step".padStart(13)}`;
       if (python) head += `${"torch ex/s".padStart(14)}${"ratio".padStart(8)}`;
       console.log(head + (repeat > 1 ? `   (medians of ${repeat} runs)` : ""));
+      const tfThreads = backends.includes("tensorflow") ? `tensorflow ${threads} thread(s), wasm 1` : "1 thread";
+      process.stderr.write(`bench: tfjs ${tfThreads}${python ? `; PyTorch ${peerThreads} thread(s)` : ""}\n`);
     }
     for (const runs of results.values()) {
       const first = runs[0];
@@ -129,7 +136,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
         const out: Record<string, unknown> = { backend: first.backend, batch: first.batch, examplesPerSec: rate, threads: first.threads, cpuPercent: median(runs.map((r) => r.cpuPercent)) };
         if (first.kernelsPerStep !== undefined) out.kernelsPerStep = first.kernelsPerStep;
         if (first.tfOpsPerStep !== undefined) out.tfOpsPerStep = first.tfOpsPerStep;
-        if (python) Object.assign(out, { torchExamplesPerSec: torch === undefined ? null : Math.round(torch), ratio: ratio ?? null });
+        if (python) Object.assign(out, { torchThreads: peerThreads, torchExamplesPerSec: torch === undefined ? null : Math.round(torch), ratio: ratio ?? null });
         console.log(JSON.stringify(out));
         continue;
       }
