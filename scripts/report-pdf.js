@@ -37,8 +37,8 @@ async function main(argv) {
   }
   if (inputs.length === 0 || (out && inputs.length > 1) || (out === undefined && argv.includes("--out"))) usage(2);
   const { chromium } = require("playwright-core");
-  const { findChromium } = require(path.join(__dirname, "..", "build", "lib", "plots", "export.js"));
-  const browser = await chromium.launch({ executablePath: findChromium(), args: pdf.CHROMIUM_ARGS });
+  const { CHROMIUM_ARGS, findChromium } = require(path.join(__dirname, "..", "build", "lib", "plots", "export.js"));
+  const browser = await chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
   let status = 0;
   try {
     for (const html of inputs) {

@@ -125,12 +125,34 @@ function rowWeights(term: LossTerm, labels: LabelTensors): tfjs.Tensor1D {
   return term.space === "clicks" ? (tf().mul(labels.weight, labels.click) as tfjs.Tensor1D) : labels.weight;
 }
 
+/**
+ * The denominator of a loss term with row weights `w` (the term's sample weights, zero outside its space):
+ * "own-rows" the term's own total weight, "batch-weight" the batch's total sample weight (computed once per
+ * batch), "batch-rows" the batch's row count.
+ */
+function lossDenominators(normalization: LossNormalization, labels: LabelTensors): (w: tfjs.Tensor1D) => tfjs.Scalar {
+  const t = tf();
+  switch (normalization) {
+    case "own-rows":
+      return (w) => t.maximum(t.sum(w), 1e-12) as tfjs.Scalar;
+    case "batch-weight": {
+      let batchWeight: tfjs.Scalar | undefined;
+      return () => (batchWeight ??= t.maximum(t.sum(labels.weight), 1e-12) as tfjs.Scalar);
+    }
+    case "batch-rows": {
+      const rows = Math.max(labels.weight.shape[0], 1);
+      return () => t.scalar(rows);
+    }
+    default:
+      throw new Error(`unknown loss normalization "${String(normalization)}"; use one of own-rows, batch-weight, batch-rows`);
+  }
+}
+
 /** Every loss term of `spec`, normalised per `normalization`. */
 export function lossTerms(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): TermValue[] {
   const t = tf();
   const cache = new Map<TaskOutput, LogProbs>();
-  const batchRows = labels.weight.shape[0];
-  let batchWeight: tfjs.Scalar | undefined;
+  const denominatorOf = lossDenominators(normalization, labels);
   return spec.losses.map((term) => {
     let lp = cache.get(term.output);
     if (!lp) {
@@ -142,21 +164,7 @@ export function lossTerms(spec: ModelSpec, outputs: ModelOutputs, labels: LabelT
     const ce = t.neg(t.add(t.mul(y, lp.logP), t.mul(t.sub(1, y), lp.log1mP)));
     const w = rowWeights(term, labels);
     const numerator = t.sum(t.mul(w, ce));
-    let denominator: tfjs.Scalar;
-    switch (normalization) {
-      case "own-rows":
-        denominator = t.maximum(t.sum(w), 1e-12) as tfjs.Scalar;
-        break;
-      case "batch-weight":
-        batchWeight ??= t.maximum(t.sum(labels.weight), 1e-12) as tfjs.Scalar;
-        denominator = batchWeight;
-        break;
-      case "batch-rows":
-        denominator = t.scalar(Math.max(batchRows, 1));
-        break;
-      default:
-        throw new Error(`unknown loss normalization "${String(normalization)}"; use one of own-rows, batch-weight, batch-rows`);
-    }
+    const denominator = denominatorOf(w);
     return { term, name: lossTermName(term), value: t.div(numerator, denominator) as tfjs.Scalar };
   });
 }
@@ -181,7 +189,6 @@ const LOGIT_KEY: Record<TaskOutput, "ctrLogit" | "cvrLogit" | "ctcvrLogit"> = { 
  */
 export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): tfjs.Scalar {
   const t = tf();
-  const batchRows = labels.weight.shape[0];
 
   // Label side (no gradient): labels, 1 - label, per-term row weights scaled by weight / denominator.
   const ys = new Map<LabelName, tfjs.Tensor1D>();
@@ -202,28 +209,14 @@ export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelT
     if (!w) spaceWeights.set(term.space, (w = rowWeights(term, labels)));
     return w;
   };
-  let batchWeight: tfjs.Scalar | undefined;
+  const denominatorOf = lossDenominators(normalization, labels);
   const scaledWeights = new Map<string, tfjs.Tensor1D>();
   const scaled = (term: LossTerm) => {
     const key = `${term.space}|${term.weight}`;
     let W = scaledWeights.get(key);
     if (W) return W;
     const w = weightsOf(term);
-    let denominator: tfjs.Scalar;
-    switch (normalization) {
-      case "own-rows":
-        denominator = t.maximum(t.sum(w), 1e-12) as tfjs.Scalar;
-        break;
-      case "batch-weight":
-        batchWeight ??= t.maximum(t.sum(labels.weight), 1e-12) as tfjs.Scalar;
-        denominator = batchWeight;
-        break;
-      case "batch-rows":
-        denominator = t.scalar(Math.max(batchRows, 1));
-        break;
-      default:
-        throw new Error(`unknown loss normalization "${String(normalization)}"; use one of own-rows, batch-weight, batch-rows`);
-    }
+    const denominator = denominatorOf(w);
     W = t.mul(w, t.div(term.weight, denominator)) as tfjs.Tensor1D;
     scaledWeights.set(key, W);
     return W;

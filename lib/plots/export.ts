@@ -39,7 +39,8 @@ export interface FigureExporterOptions {
 }
 
 const CANDIDATES = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
-const LAUNCH_ARGS = [
+/** Chromium flags for headless, offline use (figure export, the PDF report, the browser tests). */
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-gpu",
   "--disable-quic",
@@ -202,7 +203,7 @@ async function startSession(): Promise<Session> {
   try {
     browser = await chromium.launch({
       executablePath,
-      args: LAUNCH_ARGS,
+      args: CHROMIUM_ARGS,
       // In a Jupyter kernel SIGINT means "interrupt the cell", not "exit": leave it alone.
       handleSIGINT: !inKernel(),
       timeout: 60_000,

@@ -14,17 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { findChromium } from "../plots/export";
-
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+import { CHROMIUM_ARGS, findChromium } from "../plots/export";
 
 export interface PdfExportOptions {
   /** Chromium executable; default as for figure export ($CHROMIUM_PATH, else /usr/bin/chromium, ...). */

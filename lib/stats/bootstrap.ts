@@ -123,6 +123,11 @@ function drawRows(rng: Rng, idx: Int32Array): void {
   for (let i = 0; i < n; i++) idx[i] = rng.int(n);
 }
 
+/** out[i] = source[idx[i]]: one column of a resample. */
+function gather(source: ArrayLike<number>, idx: Int32Array, out: Float64Array): void {
+  for (let i = 0; i < idx.length; i++) out[i] = source[idx[i]];
+}
+
 export function bootstrapMetric(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
@@ -141,12 +146,9 @@ export function bootstrapMetric(
   const draws = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     drawRows(rng, idx);
-    for (let i = 0; i < n; i++) {
-      const j = idx[i];
-      ys[i] = y[j];
-      ps[i] = p[j];
-      if (ws) ws[i] = w![j];
-    }
+    gather(y, idx, ys);
+    gather(p, idx, ps);
+    if (ws) gather(w!, idx, ws);
     draws[b] = metricFn(ys, ps, ws);
   }
   return summarizeDraws(estimate, draws, resamples, alpha);
@@ -178,13 +180,10 @@ export function bootstrapPercentChange(
   const draws = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     drawRows(rng, idx);
-    for (let i = 0; i < n; i++) {
-      const j = idx[i];
-      ys[i] = y[j];
-      pm[i] = pModel[j];
-      pb[i] = pBaseline[j];
-      if (ws) ws[i] = w![j];
-    }
+    gather(y, idx, ys);
+    gather(pModel, idx, pm);
+    gather(pBaseline, idx, pb);
+    if (ws) gather(w!, idx, ws);
     // A zero or undefined baseline makes the percent change undefined (NaN), counted as undefined.
     const base = metricFn(ys, pb, ws);
     draws[b] = base === 0 ? NaN : percentChange(metricFn(ys, pm, ws), base, higherIsBetter);

@@ -141,18 +141,12 @@ export interface DataManifestSummary {
 }
 
 /** One line of the results file. NaN metrics (undefined, e.g. AUC without positives) are stored as null. */
-export interface StudyRecord extends RunRecord {
+export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant" | "factor" | "level" | "model" | "seed"> {
   key: string;
-  study: string;
-  variant: string;
-  factor?: string;
-  level?: string | number;
-  model: string;
-  seed: number;
+  /** The whole run as resolved; its study, variant, factor, level, model and seed are also at the top level. */
   config: RunSpec;
   dataManifest: DataManifestSummary;
   codeVersion: string;
-  /** Reliability curve of pCTCVR on the test day (10 equal-width bins, weighted). */
   /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 %. */
   reliability: ReliabilityBin[];
   /** Sidecar file name (relative to the predictions folder) and its columns. */

@@ -30,6 +30,7 @@
  * on a day without conversions, or a missing later day) is left out of that model's values and counted
  * in `undefinedRuns`.
  */
+import type { ReliabilityBin } from "../metrics/calibration";
 import type { SpaceName } from "../metrics/spaces";
 import { PairwiseComparison, Summary, pairwiseComparisons, percentChangeVsBaseline, summarize } from "../stats";
 
@@ -57,16 +58,6 @@ export interface StudySplitScore {
   oracle?: { ctcvr: number; ctr: number; cvr: number };
 }
 
-/** One bin of a reliability curve (lib/metrics ReliabilityBin fits). */
-export interface ReliabilityBinLike {
-  lo: number;
-  hi: number;
-  count: number;
-  weight: number;
-  meanPredicted: number;
-  observedRate: number;
-}
-
 /** One finished run of a study. */
 export interface StudyResult {
   model: string;
@@ -79,7 +70,7 @@ export interface StudyResult {
   later?: StudySplitScore[];
   training?: { parameters?: { total: number } };
   /** Reliability curve of the run (as recorded by the runner: test day, CTCVR space). */
-  reliability?: ReliabilityBinLike[];
+  reliability?: ReliabilityBin[];
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -249,18 +240,9 @@ export interface ModelSummary extends Summary {
   betterThanHolm: string[];
 }
 
-export interface StudyComparison {
-  a: string;
-  b: string;
-  meanA: number;
-  meanB: number;
-  /** Welch t of a vs b (positive when mean a > mean b), df, two-sided p, Holm-adjusted p. */
-  t: number;
-  df: number;
-  p: number;
-  pHolm: number;
-  /** a's mean is better and p < alpha (raw) / pHolm < alpha. */
-  aBetter: boolean;
+/** A pairwise Welch comparison (raw p decides `aBetter`), with the Holm-adjusted verdict beside it. */
+export interface StudyComparison extends PairwiseComparison {
+  /** a's mean is better and pHolm < alpha. */
   aBetterHolm: boolean;
 }
 
@@ -383,7 +365,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
     const adjusted = pairwiseComparisons(groups, { alpha, higherIsBetter: ref.higherIsBetter, adjust: "holm" });
     raw.comparisons.forEach((c: PairwiseComparison, k) => {
       const h = adjusted.comparisons[k];
-      comparisons.push({ a: c.a, b: c.b, meanA: c.meanA, meanB: c.meanB, t: c.t, df: c.df, p: c.p, pHolm: c.pHolm, aBetter: c.aBetter, aBetterHolm: h.aBetter });
+      comparisons.push({ ...c, aBetterHolm: h.aBetter });
     });
     for (const m of testable) {
       m.betterThan = raw.betterThan[m.model];
@@ -548,7 +530,7 @@ export interface ModelCalibration {
    * non-empty bin k (the curve of all runs' predictions put together); lo / hi are the smallest lo and
    * largest hi of bin k. Empty pooled bins have NaN means. Undefined when no run recorded a curve.
    */
-  reliability?: ReliabilityBinLike[];
+  reliability?: ReliabilityBin[];
   /** Runs whose curve was pooled, and whether their bin edges agree (they do for uniform bins). */
   reliabilityRuns: number;
   binEdgesAgree: boolean;
@@ -561,10 +543,10 @@ export interface CalibrationSummary {
   models: ModelCalibration[];
 }
 
-function poolReliability(curves: ReliabilityBinLike[][]): { bins: ReliabilityBinLike[]; agree: boolean } {
+function poolReliability(curves: ReliabilityBin[][]): { bins: ReliabilityBin[]; agree: boolean } {
   const k = Math.max(...curves.map((c) => c.length));
   let agree = curves.every((c) => c.length === k);
-  const bins: ReliabilityBinLike[] = [];
+  const bins: ReliabilityBin[] = [];
   for (let b = 0; b < k; b++) {
     let lo = Infinity;
     let hi = -Infinity;
@@ -605,7 +587,7 @@ export function calibrationSummary(results: readonly StudyResult[], options: Cal
     models: sel.models.map((model) => {
       const runs = sel.runs.filter((r) => r.model === model);
       const ratios = runs.map((r) => metricOf(splitOf(r, later), ref)).filter((v) => Number.isFinite(v));
-      const curves = runs.map((r) => r.reliability).filter((c): c is ReliabilityBinLike[] => Array.isArray(c) && c.length > 0);
+      const curves = runs.map((r) => r.reliability).filter((c): c is ReliabilityBin[] => Array.isArray(c) && c.length > 0);
       const pooled = curves.length > 0 ? poolReliability(curves) : undefined;
       return {
         model,

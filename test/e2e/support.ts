@@ -13,6 +13,8 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { CHROMIUM_ARGS, findChromium } from "../../lib/plots/export";
+import { blockNetwork } from "../../lib/report/pdf";
 import { PROJECT_DIR } from "../paths";
 
 export { PROJECT_DIR };
@@ -105,45 +107,13 @@ export function log(message: string): void {
 // ---------------------------------------------------------------------------------------------
 // Browser
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 export async function launchBrowser(): Promise<Browser> {
   const { chromium } = await import("playwright-core");
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  return chromium.launch({ executablePath: findChromium(), args: CHROMIUM_ARGS });
 }
 
-/** URLs a page may load: local files, inline data and 127.0.0.1. */
-export function isLocalUrl(url: string): boolean {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    return false;
-  }
-  if (["file:", "data:", "blob:", "about:"].includes(u.protocol)) return true;
-  return ["http:", "https:", "ws:", "wss:"].includes(u.protocol) && u.hostname === "127.0.0.1";
-}
-
-/** Fails (aborts) every request of the context that would leave the machine, and records it. */
-export async function guardOffline(context: BrowserContext): Promise<string[]> {
-  const leaked: string[] = [];
-  await context.route("**/*", (route) => {
-    const url = route.request().url();
-    if (isLocalUrl(url)) return route.continue();
-    leaked.push(url);
-    return route.abort("blockedbyclient");
-  });
-  return leaked;
-}
+/** Fails (aborts) every request of the context that would leave the machine, and records it (the library's guard). */
+export const guardOffline: (context: BrowserContext) => Promise<string[]> = blockNetwork;
 
 // ---------------------------------------------------------------------------------------------
 // JupyterLab server
