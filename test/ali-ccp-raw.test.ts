@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { ALI_CCP_DEFAULT_FIELDS, AliCcpRawFields, loadAliCcpRaw, loadAliCcpRawSplits } from "../lib/data/ali-ccp-raw";
 import { DataError } from "../lib/data/errors";
 import { MISSING_ID } from "../lib/data/schema";
-import { FIXTURES_DIR, SHARED_DIR } from "./paths";
+import { FIXTURES_DIR } from "./paths";
 import { rejectsAt } from "./helpers";
 
 const RAW_DIR = path.join(FIXTURES_DIR, "ali-ccp-raw");
@@ -104,7 +104,7 @@ test("fixture: multiValued 'last' keeps the last feature (as the upstream prepro
 
 test("fixture with the default fields: same columns as the processed sample files", async () => {
   const log = await loadAliCcpRaw(SKELETON, COMMON);
-  const header = fs.readFileSync(path.join(SHARED_DIR, "data", "ali-ccp", "ali_ccp_train_sample.csv"), "utf8").split("\n")[0].split(",");
+  const header = fs.readFileSync(path.join(FIXTURES_DIR, "ali-ccp", "ali_ccp_train_sample.csv"), "utf8").split("\n")[0].split(",");
   assert.deepEqual([...log.schema.categorical, ...log.schema.numeric], header.slice(2));
   assert.deepEqual(log.schema.categorical, ALI_CCP_DEFAULT_FIELDS.categorical);
   assert.deepEqual(log.day.every((d) => d === 0), true);

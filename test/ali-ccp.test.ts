@@ -1,5 +1,5 @@
 /**
- * Tests of the processed Ali-CCP CSV loader (lib/data/ali-ccp.ts): the shared sample's counts and values,
+ * Tests of the processed Ali-CCP CSV loader (lib/data/ali-ccp.ts): the sample's counts (test/fixtures/ali-ccp/) and values,
  * the day mapping of the splits, line endings, and one test per kind of bad input (error names file,
  * 1-based line and column). Bad fixtures live in test/fixtures/bad/ali-ccp-*.csv.
  */
@@ -10,10 +10,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { loadAliCcpCsv, loadAliCcpSplits } from "../lib/data/ali-ccp";
 import { DataError } from "../lib/data/errors";
-import { FIXTURES_DIR, SHARED_DIR } from "./paths";
+import { FIXTURES_DIR } from "./paths";
 import { rejectsAt } from "./helpers";
 
-const SAMPLE_DIR = path.join(SHARED_DIR, "data", "ali-ccp");
+const SAMPLE_DIR = path.join(FIXTURES_DIR, "ali-ccp");
 const bad = (name: string) => path.join(FIXTURES_DIR, "bad", name);
 
 

@@ -1,12 +1,12 @@
 /**
- * lib/metrics against scikit-learn reference values (read from the shared reference file, case by case)
+ * lib/metrics against scikit-learn reference values (read from test/fixtures/reference/, case by case)
  * and known answers computed by hand.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SHARED_DIR } from "./paths";
+import { FIXTURES_DIR } from "./paths";
 import {
   MetricInputError,
   calibrationRatio,
@@ -36,7 +36,7 @@ interface MetricsCase {
   pr_auc_average_precision_weighted: number;
 }
 
-const REFERENCE = path.join(SHARED_DIR, "reference", "stats_metrics_cases.json");
+const REFERENCE = path.join(FIXTURES_DIR, "reference", "stats_metrics_cases.json");
 const cases: MetricsCase[] = JSON.parse(fs.readFileSync(REFERENCE, "utf8")).metrics;
 
 function close(actual: number, expected: number, tol: number, what: string): void {

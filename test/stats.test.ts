@@ -1,11 +1,11 @@
 /**
- * lib/stats against scipy / Holm reference values (read from the shared reference file) and known answers.
+ * lib/stats against scipy / Holm reference values (read from test/fixtures/reference/) and known answers.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { SHARED_DIR } from "./paths";
+import { FIXTURES_DIR } from "./paths";
 import { holm, pairwiseComparisons, percentChangeVsBaseline, studentTTest, summarize, tQuantile, welchTTest } from "../lib/stats";
 
 interface TTestCase {
@@ -20,7 +20,7 @@ interface HolmCase {
   holm_adjusted: number[];
 }
 
-const REFERENCE = path.join(SHARED_DIR, "reference", "stats_metrics_cases.json");
+const REFERENCE = path.join(FIXTURES_DIR, "reference", "stats_metrics_cases.json");
 const reference = JSON.parse(fs.readFileSync(REFERENCE, "utf8")) as {
   welch_ttest: TTestCase[];
   student_ttest: TTestCase[];
