@@ -1,6 +1,6 @@
 /**
  * Loader for the processed Ali-CCP CSV layout (torch-rechub's `preprocess_ali_ccp.py` output, as in
- * /work/shared/data/ali-ccp/): a header row, label columns `click` and `purchase`, sparse integer id
+ * test/fixtures/ali-ccp/): a header row, label columns `click` and `purchase`, sparse integer id
  * columns (e.g. `101`, `205`, `109_14`) and dense float columns whose names start with `D` (e.g. `D508`).
  *
  * Mapping to an ImpressionLog:
@@ -100,7 +100,7 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
   return finishLog(buffers!, header.schema, file, day, report);
 }
 
-/** The sample file names of /work/shared/data/ali-ccp/ and the day each split is mapped to. */
+/** The sample file names of test/fixtures/ali-ccp/ and the day each split is mapped to. */
 export const ALI_CCP_SAMPLE_FILES = {
   train: { file: "ali_ccp_train_sample.csv", day: 0 },
   val: { file: "ali_ccp_val_sample.csv", day: 1 },

@@ -126,7 +126,7 @@ function fitScaler(field: string, values: Float32Array, weight: Float32Array): N
 
 export interface PrepareOptions {
   plan: SplitPlan;
-  /** Keep rate r of non-clicked training impressions (weight 1/r). Default 0.1, as in the protocol note. */
+  /** Keep rate r of non-clicked training impressions (weight 1/r). Default 0.1, as in docs/protocol-facts.md. */
   negativeKeepRate?: number;
   /** Downsample the validation day too (default false: evaluation days are kept whole). */
   downsampleValidation?: boolean;

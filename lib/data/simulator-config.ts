@@ -2,7 +2,7 @@
  * Configuration of the impression-log simulator, with defaults in the paper's regime.
  *
  * Every size and rate is a field here; `resolveConfig` fills in defaults and checks ranges, naming the
- * field at fault. The defaults follow ../shared/notes/study-protocol.md: about 2,000 users for 2 million
+ * field at fault. The defaults follow docs/protocol-facts.md (data per entity): about 2,000 users for 2 million
  * impressions (sparser entities turn the study into one about overfitting), CTR about 1.5 %,
  * conversions about 7 % of clicks, and one placement (the in-game network) with many accidental clicks.
  */

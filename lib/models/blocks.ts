@@ -3,7 +3,7 @@
  * field, looked up together: one gather from the tables stacked along axis 0), and MLP towers (dense +
  * optional batch norm + ReLU, ending in an optional 1-unit logit layer).
  *
- * Initialisation (study protocol): embeddings uniform in +-embeddingInitScale (0.05), dense kernels
+ * Initialisation (as in docs/protocol-facts.md): embeddings uniform in +-embeddingInitScale (0.05), dense kernels
  * glorot-uniform, biases zero, batch-norm gamma 1 / beta 0; every initialiser is seeded from the model seed
  * and the variable's local name, so two towers never start from the same draw and a seed reproduces a model.
  */

@@ -26,7 +26,7 @@ export interface LossTerm {
 }
 
 /**
- * How each loss term's weighted sum of per-row cross-entropies is turned into a mean (study protocol, point 2):
+ * How each loss term's weighted sum of per-row cross-entropies is turned into a mean (docs/protocol-facts.md, loss normalisation of IPSP):
  *
  * - `"own-rows"`: divided by the total sample weight of the term's own rows (CTR: all rows; CVR on
  *   clicks: the clicked rows). Each term is a proper weighted mean, but a clicked row then pulls much harder

@@ -1,7 +1,7 @@
 /**
  * Bootstrap over test rows: a second error bar next to the seed-to-seed one. Seeds cover initialisation
  * and shuffling only; the test day's own sampling noise (a few hundred conversions) is what the
- * bootstrap measures (see ../shared/notes/study-protocol.md, point 3).
+ * bootstrap measures (see docs/protocol-facts.md, test-set size).
  *
  * - bootstrapMetric(y, p, w, metricFn, {resamples, seed, alpha}): B resamples of the n test rows drawn
  *   with replacement (row i of a resample is row floor(u * n) of the data, u from the project's seeded

@@ -1,6 +1,6 @@
 /**
  * The protocol-sensitivity study (notebook 05): for each protocol choice the paper does not report, a few
- * levels, each a variant of the default study. ../shared/notes/study-protocol.md measured that these choices
+ * levels, each a variant of the default study. docs/protocol-facts.md records the measurement that these choices
  * decide the outcome; here every one is a named option with its default stated.
  *
  * | factor              | option                                   | default        | levels (full)            |

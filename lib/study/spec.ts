@@ -17,7 +17,7 @@ export interface DataSpec {
   negativeKeepRate: number;
   /** Days after the test day scored without retraining. */
   laterDays: number;
-  /** Seed of the downsampling draw (the same for every run on this data, as in the protocol note). */
+  /** Seed of the downsampling draw (the same for every run on this data, as in docs/protocol-facts.md). */
   prepareSeed: number;
 }
 
