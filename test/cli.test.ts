@@ -41,6 +41,22 @@ test("--help on every command, exit 0", () => {
     assert.match(r.stdout, new RegExp(`usage: esmm ${cmd}`));
   }
   assert.equal(run("--help").status, 0);
+  assert.match(run("simulate", "--help").stdout, /\[--evaluation-days K\] \[--evaluation-multiplier M\]/);
+});
+
+test("esmm simulate --evaluation-multiplier 3 then esmm prepare: a 3x test day, and a plan holding out other days exits 2", () => {
+  const dir = tempDir();
+  const sim = run("simulate", "--impressions", "15000", "--days", "15", "--users", "300", "--ads", "80", "--evaluation-multiplier", "3", "--out", dir);
+  assert.equal(sim.status, 0, sim.stderr);
+  const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
+  assert.deepEqual(m.days.map((d: { impressions: number }) => d.impressions), [...Array(11).fill(1000), 3000, 3000, 3000, 3000]);
+  const ok = run("prepare", "--data", dir, "--out", path.join(dir, "prepared"));
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /test\s+days 12\s+rows\s+3000 /);
+  const bad = run("prepare", "--data", dir, "--out", path.join(dir, "prepared-3"), "--later-days", "3");
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^esmm: prepare: the simulated log scales 4 days \(evaluationDays = 4.* holds out 5 days/);
+  assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
 });
 
 test("bad arguments: non-zero exit and a one-line reason", () => {
@@ -48,6 +64,9 @@ test("bad arguments: non-zero exit and a one-line reason", () => {
     [["simulate", "--impressions", "abc", "--out", "x"], /--impressions must be an integer/],
     [["simulate", "--days", "3"], /--out is required/],
     [["simulate", "--out", tempDir(), "--target-ctr", "7"], /targetCtr/],
+    [["simulate", "--out", tempDir(), "--evaluation-multiplier", "0.5"], /evaluationMultiplier = 0\.5: must be a finite number >= 1/],
+    [["simulate", "--out", tempDir(), "--evaluation-multiplier", "many"], /--evaluation-multiplier must be a number/],
+    [["simulate", "--out", tempDir(), "--days", "3", "--evaluation-days", "4"], /evaluationDays = 4: must be an integer in \[0, days = 3\]/],
     [["simulate", "--frobnicate"], /Unknown option '--frobnicate'/],
     [["prepare", "--data", tempDir(), "--out", "x"], /no manifest\.json/],
     [["nonsense"], /unknown command "nonsense"/],
@@ -55,6 +74,7 @@ test("bad arguments: non-zero exit and a one-line reason", () => {
   for (const [args, pattern] of cases) {
     const r = run(...args);
     assert.notEqual(r.status, 0, args.join(" "));
+    if (args.some((a) => a.startsWith("--evaluation-"))) assert.equal(r.status, 2, args.join(" ")); // usage errors
     assert.match(r.stderr, pattern);
     assert.equal(r.stderr.trim().split("\n").length, 1, `more than one line: ${r.stderr}`);
   }

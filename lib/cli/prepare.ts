@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { Command, UsageError, intOption, numberOption, requireString } from "./args";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { defaultSplitPlan, prepare } from "../data/prepare";
+import { checkEvaluationScaling, defaultSplitPlan, prepare } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
 
 export const prepareCommand: Command = {
@@ -12,7 +12,9 @@ export const prepareCommand: Command = {
 
 Reads the simulated log in DIR (from \`esmm simulate\`) and writes OUT/prepared.json plus one binary file
 per split: train days (negatives kept at rate R, weight 1/R; default 0.1), a validation day, a test day and
-K later days (default 2). Vocabularies are fitted on the kept training rows only (index 0 = unseen id).`,
+K later days (default 2). Vocabularies are fitted on the kept training rows only (index 0 = unseen id).
+A log simulated with --evaluation-multiplier other than 1 must have its scaled days (--evaluation-days,
+default 4) be exactly the validation, test and later days, i.e. K = evaluation days - 2; else exit 2.`,
   options: {
     data: { type: "string" },
     out: { type: "string" },
@@ -28,14 +30,16 @@ K later days (default 2). Vocabularies are fitted on the kept training rows only
     if (!(keepRate > 0 && keepRate <= 1)) throw new UsageError(`${cmd}: --keep-rate must be in (0, 1], got ${keepRate}`);
     const seed = intOption(v, "seed", cmd, 1);
     const manifest = readManifest(data);
+    const laterDays = intOption(v, "later-days", cmd, 2);
     let plan;
     try {
-      plan = defaultSplitPlan(manifest.days.length, intOption(v, "later-days", cmd, 2));
+      plan = defaultSplitPlan(manifest.days.length, laterDays);
+      checkEvaluationScaling(plan, manifest.config);
     } catch (e) {
       throw new UsageError(`${cmd}: ${(e as Error).message}`);
     }
     const log = readSimulatedLog(data);
-    const prepared = prepare(log, { plan, negativeKeepRate: keepRate, seed });
+    const prepared = prepare(log, { plan, negativeKeepRate: keepRate, seed, simulator: manifest.config });
     writePrepared(out, prepared, { kind: "simulated", dir: path.resolve(data), seed: manifest.seed, totals: manifest.totals, oracle: manifest.oracle });
     for (const s of prepared.report.splits) {
       console.log(`${s.name.padEnd(10)} days ${s.days.join(",").padEnd(22)} rows ${String(s.rows).padStart(9)}  clicks ${String(s.clicks).padStart(6)}  conversions ${String(s.conversions).padStart(5)}`);

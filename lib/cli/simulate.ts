@@ -8,10 +8,14 @@ export const simulateCommand: Command = {
   name: "simulate",
   summary: "generate the simulated impression log (the default data set)",
   usage: `esmm simulate --out DIR [--impressions N] [--days D] [--seed S] [--users N] [--ads N]
-               [--target-ctr R] [--target-cvr R] [--shared-factor-share S] [--config FILE.json]
+               [--target-ctr R] [--target-cvr R] [--shared-factor-share S]
+               [--evaluation-days K] [--evaluation-multiplier M] [--config FILE.json]
 
 Writes DIR/day-00.csv ... and DIR/manifest.json (config, seed, counts, rates, oracle cross-entropies).
 Same seed and config give byte-identical files. Defaults: 2,000,000 impressions, 15 days, seed 7.
+--evaluation-multiplier M (a number >= 1, default 1) gives each of the last K days (--evaluation-days,
+default 4: validation, test and 2 later days) round(M x N/D) rows. Training days keep N/D rows, byte-identical
+to M = 1, and a scaled day starts with the unscaled day's rows (N counts impressions at M = 1).
 --config takes a JSON object of simulator options (see lib/data/simulator-config.ts); flags override it.`,
   options: {
     out: { type: "string" },
@@ -23,6 +27,8 @@ Same seed and config give byte-identical files. Defaults: 2,000,000 impressions,
     "target-ctr": { type: "string" },
     "target-cvr": { type: "string" },
     "shared-factor-share": { type: "string" },
+    "evaluation-days": { type: "string" },
+    "evaluation-multiplier": { type: "string" },
     config: { type: "string" },
   },
   async run(v) {
@@ -46,6 +52,8 @@ Same seed and config give byte-identical files. Defaults: 2,000,000 impressions,
     set("targetCtr", numberOption(v, "target-ctr", cmd));
     set("targetCvr", numberOption(v, "target-cvr", cmd));
     set("sharedFactorShare", numberOption(v, "shared-factor-share", cmd));
+    set("evaluationDays", v["evaluation-days"] === undefined ? undefined : intOption(v, "evaluation-days", cmd, undefined, 0));
+    set("evaluationMultiplier", numberOption(v, "evaluation-multiplier", cmd));
     const seed = intOption(v, "seed", cmd, 7);
     const started = Date.now();
     let manifest;

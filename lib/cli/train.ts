@@ -5,7 +5,7 @@ import { Command, UsageError, intOption, numberOption, requireString } from "./a
 import { initBackend } from "../backend";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
+import { checkEvaluationScaling, defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
 import { epochProgressBars } from "../train";
@@ -53,7 +53,13 @@ all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter 
     if (isPreparedDir(dataDir)) data = readPrepared(dataDir);
     else {
       const manifest = readManifest(dataDir);
-      data = prepare(readSimulatedLog(dataDir), { plan: defaultSplitPlan(manifest.days.length), negativeKeepRate: numberOption(v, "keep-rate", cmd, 0.1), seed: 1 });
+      const plan = defaultSplitPlan(manifest.days.length);
+      try {
+        checkEvaluationScaling(plan, manifest.config);
+      } catch (e) {
+        throw new UsageError(`${cmd}: ${(e as Error).message}`);
+      }
+      data = prepare(readSimulatedLog(dataDir), { plan, negativeKeepRate: numberOption(v, "keep-rate", cmd, 0.1), seed: 1, simulator: manifest.config });
     }
     const info = await initBackend(backend as "auto");
     console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);

@@ -1,7 +1,8 @@
 /**
  * Preparation of an impression log for training, as in the paper:
  *  1. past-vs-future split by day: training days, a validation day (early stopping), a test day, and
- *     later days for the temporal-shift evaluation; no day is in two splits;
+ *     later days for the temporal-shift evaluation; no day is in two splits; when the simulator enlarged
+ *     its last days (evaluationMultiplier), those days must be exactly the held-out ones;
  *  2. negative downsampling of the training days: every clicked impression kept, non-clicked ones kept
  *     with probability r and weighted 1/r, so weighted sums stay unbiased estimates of full-data sums;
  *     evaluation days are kept whole by default (weight 1);
@@ -46,6 +47,35 @@ export function checkSplitPlan(plan: SplitPlan): void {
   if (!(lastTrain < plan.validationDay && plan.validationDay < plan.testDay && plan.laterDays.every((d) => d > plan.testDay))) {
     throw new Error(`split plan must run past to future (train < validation < test < later): ${JSON.stringify(plan)}`);
   }
+}
+
+/** The part of a simulated log's config (its manifest's `config`) that says which days were scaled. */
+export interface EvaluationScaling {
+  days: number;
+  /** Missing in manifests written before the option existed: read as multiplier 1. */
+  evaluationDays?: number;
+  evaluationMultiplier?: number;
+}
+
+/**
+ * Throws (one line naming both day counts) when a simulated log's scaled days, the last `evaluationDays`
+ * days at `evaluationMultiplier` != 1, are not exactly the plan's validation, test and later days: a scaled
+ * training day or an unscaled evaluation day would change what the multiplier is meant to leave alone.
+ * With multiplier 1 (or missing) every plan passes.
+ */
+export function checkEvaluationScaling(plan: SplitPlan, sim: EvaluationScaling): void {
+  const multiplier = sim.evaluationMultiplier ?? 1;
+  if (multiplier === 1) return;
+  const scaledCount = sim.evaluationDays ?? 0;
+  const scaled = Array.from({ length: scaledCount }, (_, i) => sim.days - scaledCount + i);
+  const heldOut = [plan.validationDay, plan.testDay, ...plan.laterDays].sort((a, b) => a - b);
+  if (scaled.length === heldOut.length && scaled.every((d, i) => d === heldOut[i])) return;
+  throw new Error(
+    `the simulated log scales ${scaledCount} days (evaluationDays = ${scaledCount}, days ${scaled.join(",") || "none"}, ` +
+      `evaluationMultiplier = ${multiplier}) but the split plan holds out ${heldOut.length} days (validation, test and ` +
+      `${plan.laterDays.length} later: days ${heldOut.join(",")}); they must be the same days ` +
+      `(simulate with evaluationDays = ${heldOut.length}${scaledCount >= 2 ? `, or use ${scaledCount - 2} later days` : ""})`,
+  );
 }
 
 export interface DownsampleResult {
@@ -133,6 +163,11 @@ export interface PrepareOptions {
   /** Ids seen fewer times than this on the kept training rows go to the OOV bucket. Default 1. */
   minCount?: number;
   seed: number;
+  /**
+   * The simulated log's config (manifest `config`), when the log is simulated: `prepare` throws unless its
+   * scaled days are the plan's held-out days (see `checkEvaluationScaling`).
+   */
+  simulator?: EvaluationScaling;
 }
 
 export interface PreparedData {
@@ -191,10 +226,15 @@ function encodeSplit(name: string, log: ImpressionLog, weight: Float32Array, voc
   return { split, oovRate };
 }
 
-/** Splits, downsamples, fits vocabularies and scalers on training rows, and encodes every split. */
+/**
+ * Splits, downsamples, fits vocabularies and scalers on training rows, and encodes every split. Throws when
+ * the plan uses a day twice, runs backwards, names a day the log lacks, or (with `options.simulator`) does
+ * not hold out exactly the simulator's scaled days.
+ */
 export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedData {
   const { plan, seed } = options;
   checkSplitPlan(plan);
+  if (options.simulator) checkEvaluationScaling(plan, options.simulator);
   const keepRate = options.negativeKeepRate ?? 0.1;
   const present = new Set(log.day);
   for (const d of [...plan.trainDays, plan.validationDay, plan.testDay, ...plan.laterDays]) {

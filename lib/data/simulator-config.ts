@@ -17,8 +17,25 @@ export interface PlacementConfig {
 }
 
 export interface SimulatorConfig {
+  /**
+   * Impressions of the log at evaluationMultiplier 1: each day has impressions / days rows (the remainder
+   * spread over the first days). Training days always have this many rows, and user activity is computed
+   * from it; only the last `evaluationDays` days grow with `evaluationMultiplier`.
+   */
   impressions: number;
   days: number;
+  /**
+   * How many days at the end of the log are held-out days (the validation, test and later days of
+   * `defaultSplitPlan(days, evaluationDays - 2)` in ./prepare.ts): integer in [0, days]. Default 4
+   * (validation + test + 2 later days), or `days` when the log has fewer than 4 days.
+   */
+  evaluationDays: number;
+  /**
+   * Each of the last `evaluationDays` days holds Math.round(multiplier x its rows at multiplier 1); a number
+   * >= 1, default 1 (every day the same size). A scaled day's first rows are exactly the unscaled day's rows,
+   * and training days do not change, so the multiplier only enlarges the evaluation sample.
+   */
+  evaluationMultiplier: number;
   users: number;
   /** Zipf exponent of user activity: user k draws impressions in proportion to 1/k^s. */
   userZipfExponent: number;
@@ -58,6 +75,8 @@ export interface SimulatorConfig {
 export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
   impressions: 2_000_000,
   days: 15,
+  evaluationDays: 4,
+  evaluationMultiplier: 1,
   users: 2_000,
   userZipfExponent: 1.0,
   ads: 600,
@@ -98,12 +117,16 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
     if (!(key in DEFAULT_SIMULATOR_CONFIG)) throw new Error(`unknown simulator option "${key}"`);
   }
   const c: SimulatorConfig = { ...DEFAULT_SIMULATOR_CONFIG, ...partial };
+  // a log shorter than the default's held-out days holds out all of them unless told otherwise
+  if (partial.evaluationDays === undefined) c.evaluationDays = Math.min(DEFAULT_SIMULATOR_CONFIG.evaluationDays, c.days);
   const check = (ok: boolean, field: keyof SimulatorConfig, rule: string) => {
     if (!ok) throw new Error(`simulator option ${field} = ${JSON.stringify(c[field])}: must be ${rule}`);
   };
   const isInt = (v: number, min: number) => Number.isInteger(v) && v >= min;
   check(isInt(c.impressions, 1), "impressions", "an integer >= 1");
   check(isInt(c.days, 1), "days", "an integer >= 1");
+  check(isInt(c.evaluationDays, 0) && c.evaluationDays <= c.days, "evaluationDays", `an integer in [0, days = ${c.days}]`);
+  check(typeof c.evaluationMultiplier === "number" && c.evaluationMultiplier >= 1 && Number.isFinite(c.evaluationMultiplier), "evaluationMultiplier", "a finite number >= 1");
   check(isInt(c.users, 1), "users", "an integer >= 1");
   check(isInt(c.ads, 1), "ads", "an integer >= 1");
   check(isInt(c.advertisers, 1), "advertisers", "an integer >= 1");

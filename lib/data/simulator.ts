@@ -20,6 +20,8 @@
  *
  * Everything is drawn from streams derived from the seed (world, pilot, one per day), so the same seed and
  * config give the same rows; a day is generated in fixed-size chunks, so memory does not grow with rows.
+ * The last `evaluationDays` days can hold `evaluationMultiplier` times a training day's rows (a bigger
+ * evaluation sample): the world, the intercepts and the training days do not depend on either option.
  */
 import { AliasTable, Rng, deriveSeed, zipfWeights } from "./random";
 import { SimulatorConfig, resolveConfig } from "./simulator-config";
@@ -109,7 +111,7 @@ export function createWorld(partialConfig: Partial<SimulatorConfig>, seed: numbe
   const userOs = Int32Array.from({ length: config.users }, () => osAlias.draw(rng));
   const zipf = zipfWeights(config.users, config.userZipfExponent);
   const zipfTotal = zipf.reduce((s, v) => s + v, 0);
-  const impressionsPerDay = config.impressions / config.days;
+  const impressionsPerDay = config.impressions / config.days; // a training day's size, whatever evaluationMultiplier is
   const userActivity = Float32Array.from(zipf, (w) => Math.log1p((w / zipfTotal) * impressionsPerDay));
   const userClickFactors = Array.from({ length: config.users }, () => normalVector(rng, dim, factorSd));
   const userConversionFactors = Array.from({ length: config.users }, () => normalVector(rng, dim, factorSd));
@@ -212,7 +214,7 @@ function solveIntercepts(w: World): void {
   const placements = new Int32Array(n);
   const logits: Logits = { click: 0, conversion: 0 };
   for (let i = 0; i < n; i++) {
-    const day = rng.int(c.days);
+    const day = rng.int(c.days); // uniform over days whatever their size, so evaluationMultiplier leaves the intercepts alone
     const ads = liveAds(w, day);
     const ad = ads.ids[ads.alias.draw(rng)];
     placements[i] = w.placementAlias.draw(rng);
@@ -270,16 +272,26 @@ function liveAds(w: World, day: number): { ids: Int32Array; alias: AliasTable } 
   return entry;
 }
 
-/** Rows of each day: impressions / days, the remainder spread over the first days. */
+/**
+ * Rows of each day, length `days`: impressions / days, the remainder spread over the first days; each of
+ * the last `evaluationDays` days then holds Math.round(evaluationMultiplier x its rows). With multiplier 1
+ * the days sum to `impressions`. `config` is a resolved config (see `resolveConfig`).
+ */
 export function rowsPerDay(config: SimulatorConfig): number[] {
   const base = Math.floor(config.impressions / config.days);
   const extra = config.impressions - base * config.days;
-  return Array.from({ length: config.days }, (_, d) => base + (d < extra ? 1 : 0));
+  const firstScaled = config.days - config.evaluationDays;
+  return Array.from({ length: config.days }, (_, d) => {
+    const rows = base + (d < extra ? 1 : 0);
+    return d >= firstScaled ? Math.round(rows * config.evaluationMultiplier) : rows;
+  });
 }
 
 /**
- * Generates day `day` in chunks of at most `chunkSize` rows. The rows of a day depend only on the seed,
- * the config and the day, not on the chunk size or on other days.
+ * Generates day `day` in chunks of at most `chunkSize` rows (`rowsPerDay(config)[day]` rows in all). The
+ * rows of a day depend only on the seed, the config and the day, not on the chunk size or on other days;
+ * they come from the day's stream in order, so a day scaled by `evaluationMultiplier` starts with exactly
+ * the rows of the unscaled day.
  */
 export function* generateDay(w: World, day: number, chunkSize = 65_536): Generator<SimulatedChunk> {
   const total = rowsPerDay(w.config)[day];

@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { defaultSplitPlan, prepare } from "../data/prepare";
+import { checkEvaluationScaling, defaultSplitPlan, prepare } from "../data/prepare";
 import { PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { MANIFEST_FILE, SimulationManifest, ensureSimulatedLog, readManifest, readSimulatedLog } from "../data/simulated-files";
 import { resolveConfig } from "../data/simulator-config";
@@ -73,11 +73,17 @@ function removeStaleTemps(root: string, key: string): void {
   }
 }
 
-/** Simulates and prepares `spec` into `<root>/<dataKey>` unless it is there already; returns that folder. */
+/**
+ * Simulates and prepares `spec` into `<root>/<dataKey>` unless it is there already; returns that folder.
+ * Throws before simulating when the simulator's scaled evaluation days are not the default split plan's
+ * held-out days (evaluationDays vs laterDays + 2, see `checkEvaluationScaling`).
+ */
 export function ensurePreparedData(spec: DataSpec, root: string, options: EnsureDataOptions = {}): string {
   const key = dataSpecKey(spec);
   const dir = path.join(root, key);
   if (isComplete(dir)) return dir;
+  const resolved = resolveConfig(spec.simulator);
+  checkEvaluationScaling(defaultSplitPlan(resolved.days, spec.laterDays), resolved); // before minutes of simulation
   fs.mkdirSync(root, { recursive: true });
   removeStaleTemps(root, key);
   const tmp = fs.mkdtempSync(path.join(root, `.tmp-${key}-${process.pid}-`));
@@ -87,7 +93,7 @@ export function ensurePreparedData(spec: DataSpec, root: string, options: Ensure
     const { manifest } = ensureSimulatedLog(spec.simulator, spec.simulatorSeed, logDir);
     options.onStatus?.(`preparing data ${key}`);
     const plan = defaultSplitPlan(manifest.days.length, spec.laterDays);
-    const data = prepare(readSimulatedLog(logDir), { plan, negativeKeepRate: spec.negativeKeepRate, seed: spec.prepareSeed });
+    const data = prepare(readSimulatedLog(logDir), { plan, negativeKeepRate: spec.negativeKeepRate, seed: spec.prepareSeed, simulator: manifest.config });
     const manifestBytes = fs.readFileSync(path.join(logDir, MANIFEST_FILE));
     fs.writeFileSync(path.join(tmp, MANIFEST_FILE), manifestBytes);
     writePrepared(tmp, data, {

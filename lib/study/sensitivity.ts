@@ -11,7 +11,7 @@
  * | patience            | train.patience                           | 2              | 1, 2, 4                  |
  * | users               | data.simulator.users (entity density)    | 2,000          | 500, 2,000, 20,000       |
  * | conversionRate      | data.simulator.targetCvr                 | 0.07           | 0.03, 0.07, 0.12         |
- * | testDaySize         | data.simulator.impressions (x 1/15 a day)| 2,000,000      | 1M, 2M, 4M               |
+ * | testDaySize         | data.simulator.evaluationMultiplier      | 1              | 1, 4, 10                 |
  *
  * The level equal to the default is the same run in every factor (runs are keyed by what they compute, not
  * by the variant's name), so it is trained once.
@@ -45,10 +45,10 @@ export const SENSITIVITY_FACTORS: Factor[] = [
   { name: "conversionRate", option: "data.simulator.targetCvr", defaultLevel: 0.07, levels: [0.03, 0.07, 0.12], variant: (l) => ({ data: { simulator: { targetCvr: Number(l) } } }) },
   {
     name: "testDaySize",
-    option: "data.simulator.impressions",
-    defaultLevel: 2_000_000,
-    levels: [1_000_000, 2_000_000, 4_000_000],
-    variant: (l) => ({ data: { simulator: { impressions: Number(l) } } }),
+    option: "data.simulator.evaluationMultiplier",
+    defaultLevel: 1,
+    levels: [1, 4, 10],
+    variant: (l) => ({ data: { simulator: { evaluationMultiplier: Number(l) } } }),
   },
 ];
 
