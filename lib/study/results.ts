@@ -151,7 +151,7 @@ export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant
   config: RunSpec;
   dataManifest: DataManifestSummary;
   codeVersion: string;
-  /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 %. */
+  /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 % (ECE_BINNING, the bins of `ece`). */
   reliability: ReliabilityBin[];
   /** Sidecar file name (relative to the predictions folder) and its columns. */
   predictions: { file: string; rows: number; columns: string[] };
