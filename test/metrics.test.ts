@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIXTURES_DIR } from "./paths";
 import {
+  ECE_BINNING,
   MetricInputError,
   calibrationRatio,
   calibrationRatioResult,
@@ -135,15 +136,50 @@ test("calibration ratio and ECE: hand-computed values", () => {
   const p = [0.1, 0.2, 0.8, 0.9];
   close(calibrationRatio(y, p), 2 / 2, 1e-15, "ratio");
   close(calibrationRatio(y, p, [1, 2, 1, 1]), (0.1 + 0.4 + 0.8 + 0.9) / 3, 1e-15, "weighted ratio");
-  // 2 bins: [0, .5) mean p .15 vs rate .5; [.5, 1] mean p .85 vs rate .5 -> ECE .35
-  close(expectedCalibrationError(y, p, undefined, 2), 0.35, 1e-12, "ECE 2 bins");
-  // Weighted, 2 bins: bin 0 weights (1, 3): mean p (0.1 + 0.6)/4 = .175, rate 3/4 -> |.575| * 4/6;
+  // 2 equal-width bins: [0, .5) mean p .15 vs rate .5; [.5, 1] mean p .85 vs rate .5 -> ECE .35
+  const halves = { bins: 2, strategy: "uniform" } as const;
+  close(expectedCalibrationError(y, p, undefined, halves), 0.35, 1e-12, "ECE 2 bins");
+  // Weighted, 2 equal-width bins: bin 0 weights (1, 3): mean p (0.1 + 0.6)/4 = .175, rate 3/4 -> |.575| * 4/6;
   // bin 1 weights (1, 1): mean p .85, rate .5 -> .35 * 2/6.
-  close(expectedCalibrationError(y, p, [1, 3, 1, 1], 2), (0.575 * 4 + 0.35 * 2) / 6, 1e-12, "weighted ECE");
-  // Default 10 bins: every row alone in its bin -> mean |p - y| = (.1 + .8 + .8 + .1) / 4
+  close(expectedCalibrationError(y, p, [1, 3, 1, 1], halves), (0.575 * 4 + 0.35 * 2) / 6, 1e-12, "weighted ECE");
+  // A bare 2 means 2 equal-mass bins: rows (.1, .2) and (.8, .9) here too (weights 1 each), so .35 again.
+  close(expectedCalibrationError(y, p, undefined, 2), 0.35, 1e-12, "ECE 2 equal-mass bins");
+  // Default 10 equal-mass bins: every row alone in its bin -> mean |p - y| = (.1 + .8 + .8 + .1) / 4
   close(expectedCalibrationError(y, p), 0.45, 1e-12, "ECE 10 bins");
   // A perfectly calibrated bin scores 0.
   close(expectedCalibrationError([1, 0, 0, 0], [0.25, 0.25, 0.25, 0.25]), 0, 1e-15, "calibrated");
+});
+
+test("ECE: 10 equal-mass bins by default, which tell apart predictions that equal-width bins lump together", () => {
+  // 20 rows, one conversion; ten rows predict .02, ten .08 (rates of the study's pCTCVR).
+  // Equal width: all 20 rows in [0, .1): mean p .05 vs rate 1/20 = .05 -> ECE 0, whichever row converts.
+  // Equal mass: each run of ties stays in one bin (bins 0 and 5 of 10), half the weight each.
+  const p = [...Array<number>(10).fill(0.02), ...Array<number>(10).fill(0.08)];
+  const ranked = p.map((_, i) => (i === 19 ? 1 : 0)); // converts among the .08 rows: |.02 - 0| / 2 + |.08 - .1| / 2 = .02
+  const inverted = p.map((_, i) => (i === 0 ? 1 : 0)); // converts among the .02 rows: |.02 - .1| / 2 + |.08 - 0| / 2 = .08
+  const equalWidth = { bins: 10, strategy: "uniform" } as const;
+  close(expectedCalibrationError(ranked, p), 0.02, 1e-12, "equal-mass, ranked");
+  close(expectedCalibrationError(inverted, p), 0.08, 1e-12, "equal-mass, inverted");
+  close(expectedCalibrationError(ranked, p, undefined, equalWidth), 0, 1e-12, "equal-width, ranked");
+  close(expectedCalibrationError(inverted, p, undefined, equalWidth), 0, 1e-12, "equal-width, inverted");
+  assert.equal(expectedCalibrationError(inverted, p, undefined, 10), expectedCalibrationError(inverted, p), "a bare 10 is 10 equal-mass bins");
+  assert.deepEqual(ECE_BINNING, { bins: 10, strategy: "quantile" });
+
+  // Weights set the mass: four distinct predictions, weights (6, 2, 2, 2) of 12. Equal mass: bins
+  // floor(10 * weightBefore / 12) = 0, 5, 6, 8, one row each -> sum w |p - y| / 12 = (6 * .01 + 2 * .97 + 2 * .05
+  // + 2 * .07) / 12 = 2.24 / 12. Equal width: one bin, mean p .36 / 12 = .03 vs rate 2 / 12.
+  const wy = [0, 1, 0, 0];
+  const wp = [0.01, 0.03, 0.05, 0.07];
+  const ww = [6, 2, 2, 2];
+  close(expectedCalibrationError(wy, wp, ww), 2.24 / 12, 1e-12, "weighted equal-mass");
+  close(expectedCalibrationError(wy, wp, ww, equalWidth), 2 / 12 - 0.03, 1e-12, "weighted equal-width");
+
+  // evaluateSpaces reports the same equal-mass ECE in every space; eceBinning overrides it.
+  const report = evaluateSpaces({ click: Array<number>(20).fill(1), conversion: inverted, pCtcvr: p, pCvr: p, pCtr: p.map(() => 0.5) });
+  close(report.ctcvr.ece, 0.08, 1e-12, "CTCVR space");
+  close(report.cvr!.ece, 0.08, 1e-12, "CVR space");
+  close(report.ctr!.ece, 0.5, 1e-12, "CTR space: one tie run, |.5 - 1|");
+  close(evaluateSpaces({ click: Array<number>(20).fill(1), conversion: inverted, pCtcvr: p }, { eceBinning: equalWidth }).ctcvr.ece, 0, 1e-12, "override");
 });
 
 test("reliability curve: equal-width edges k/B, p = 1 in the last bin, empty bins NaN", () => {

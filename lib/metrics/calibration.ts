@@ -11,7 +11,15 @@
  *     "quantile" equal-mass bins: rows sorted by p, a run of tied p goes to bin
  *                floor(B * weightBefore / totalWeight), so ties never straddle bins and bins carry
  *                about 1/B of the weight each. Only non-empty bins are returned (lo/hi = their min/max p).
- * - expectedCalibrationError = sum over non-empty bins of (W_b / W) |meanPredicted_b - observedRate_b|.
+ * - expectedCalibrationError = sum over non-empty bins of (W_b / W) |meanPredicted_b - observedRate_b|, with
+ *   W_b the bin's weight and W the total, over the bins of reliabilityCurve (one binning code for both).
+ *   Its bins: ECE_BINNING (10 equal-mass bins, as in the study's reliability diagrams) for whatever the
+ *   caller does not give: a bare number n means n equal-mass bins, `{ strategy: "uniform" }` equal-width
+ *   ones (reliabilityCurve on its own defaults to equal-width). Why equal mass: with pCTCVR below 0.01
+ *   nearly all the weight falls in the first equal-width bin [0, 0.1), and the ECE shrinks to
+ *   |weighted mean p - weighted base rate| (what the calibration ratio already says), blind to how
+ *   predicted and observed rates differ across the predictions; equal-mass bins carry about 1/10 of the
+ *   weight each wherever the predictions lie.
  *
  * Weights follow the same rules as everywhere in lib/metrics (see result.ts).
  */
@@ -46,6 +54,9 @@ export interface BinningOptions {
   /** Default "uniform" (equal width over [0, 1]). */
   strategy?: BinningStrategy;
 }
+
+/** The binning of the expected calibration error and of the study's reliability diagrams: 10 equal-mass bins. */
+export const ECE_BINNING: Readonly<Required<BinningOptions>> = Object.freeze({ bins: 10, strategy: "quantile" });
 
 export interface ReliabilityBin {
   /** Lower / upper edge: k/B and (k+1)/B for uniform bins; min / max p in the bin for quantile bins. */
@@ -144,13 +155,20 @@ export function reliabilityCurve(
   return out;
 }
 
+/**
+ * Expected calibration error (see the header) of labels y (0/1), predictions p (in [0, 1]) and weights w
+ * (all 1 when omitted), all of one length. `binning`: a bin count or BinningOptions, what is not given taken
+ * from ECE_BINNING (10 equal-mass bins). NaN with a reason when there are no rows or the total weight is 0;
+ * throws MetricInputError on invalid inputs, Error on a bin count that is not a positive integer or an
+ * unknown strategy.
+ */
 export function expectedCalibrationErrorResult(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
   w?: ArrayLike<number>,
-  binning: number | BinningOptions = 10,
+  binning: number | BinningOptions = ECE_BINNING,
 ): MetricResult {
-  const curve = reliabilityCurve(y, p, w, binning);
+  const curve = reliabilityCurve(y, p, w, eceBinning(binning));
   let total = 0;
   for (const b of curve) total += b.weight;
   const empty = emptyReason(y.length, total);
@@ -162,12 +180,18 @@ export function expectedCalibrationErrorResult(
   return defined(ece);
 }
 
-/** Expected calibration error; `binning` is the bin count (default 10, equal width) or BinningOptions. */
+/** The ECE's binning: `binning` with what it leaves out taken from ECE_BINNING (a number is a bin count). */
+function eceBinning(binning: number | BinningOptions): BinningOptions {
+  const opts = typeof binning === "number" ? { bins: binning } : binning;
+  return { bins: opts.bins ?? ECE_BINNING.bins, strategy: opts.strategy ?? ECE_BINNING.strategy };
+}
+
+/** expectedCalibrationErrorResult's value (default 10 equal-mass bins, ECE_BINNING); NaN when undefined. */
 export function expectedCalibrationError(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
   w?: ArrayLike<number>,
-  binning: number | BinningOptions = 10,
+  binning: number | BinningOptions = ECE_BINNING,
 ): number {
   return expectedCalibrationErrorResult(y, p, w, binning).value;
 }

@@ -12,7 +12,8 @@
  * Keys. `key` = sha256 of (the RunSpec as JSON with sorted keys, the sha256 of the data's manifest.json,
  * the code version), so a run is skipped exactly when the same protocol ran on the same data with the same
  * code. The code version is the sha256 of the compiled sources that decide a run's numbers: `lib/models`,
- * `lib/train`, `lib/data` (all files, recursively) and `lib/study/run` (`.js` files when running compiled,
+ * `lib/train`, `lib/data`, `lib/metrics` (all files, recursively; the metrics decide the numbers a record
+ * holds, so a new metric definition gives new keys) and `lib/study/run` (`.js` files when running compiled,
  * `.ts` when running from sources; relative path and content of each, in sorted order). It is not the git
  * commit, which some clones do not have; any edit to those files (comments included) starts a new set of
  * keys. The backend is not part of the key: the record's `backend` field says which one ran.
@@ -83,9 +84,12 @@ const LIB_DIR = path.resolve(__dirname, "..");
 let codeVersionCache: string | undefined;
 let dataCodeVersionCache: string | undefined;
 
-/** sha256 of the sources that decide a run's numbers: lib/models, lib/train, lib/data, lib/study/run. */
+/**
+ * sha256 of the sources that decide a run's numbers: lib/models, lib/train, lib/data, lib/metrics (what a
+ * record's metrics and reliability curve mean) and lib/study/run. 64 hex characters; computed once per process.
+ */
 export function codeVersion(): string {
-  codeVersionCache ??= hashSources(LIB_DIR, ["models", "train", "data", `study/run${SOURCE_EXT}`], SOURCE_EXT);
+  codeVersionCache ??= hashSources(LIB_DIR, ["models", "train", "data", "metrics", `study/run${SOURCE_EXT}`], SOURCE_EXT);
   return codeVersionCache;
 }
 
@@ -147,7 +151,7 @@ export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant
   config: RunSpec;
   dataManifest: DataManifestSummary;
   codeVersion: string;
-  /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 %. */
+  /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 % (ECE_BINNING, the bins of `ece`). */
   reliability: ReliabilityBin[];
   /** Sidecar file name (relative to the predictions folder) and its columns. */
   predictions: { file: string; rows: number; columns: string[] };

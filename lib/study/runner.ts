@@ -20,48 +20,28 @@
  *   backends run on one thread anyway. Different thread counts can change the last bits of the results.
  * - Shards (`shard: {index, count}`): run j of the grid goes to shard (j mod n) + 1 (shard.ts).
  * - Only this process writes the results file; workers write the predictions sidecars (before the line).
+ *
+ * Parts: runner-pool.ts (the worker processes: fork, stderr, deaths and replacements, exit), runner-data.ts
+ * (each data set missing / preparing / ready / failed, run keys, runs already done), runner-scheduler.ts
+ * (the next job for an idle worker), runner-report.ts (progress bar, onProgress, the summary). `runStudy`
+ * below sets them up and connects them.
  */
-import { ChildProcess, fork } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { projectRoot } from "../backend";
-import { getModelSpec } from "../models/zoo";
-import { createProgress, formatDuration, Progress } from "../plots/progress";
-import { dataSpecKey, findPreparedData, preparedDataInfo, PreparedDataInfo } from "./data-cache";
-import {
-  codeVersion,
-  DataManifestSummary,
-  defaultPredictionsDir,
-  openResultsWriter,
-  readResults,
-  ResultsProblem,
-  runKey,
-  StudyRecord,
-} from "./results";
-import { formatShard, Shard, shardOf } from "./shard";
-import { DataSpec, expandGrid, RunSpec, StudySpec } from "./spec";
-import { WorkerJob, WorkerReply } from "./worker";
 import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/parallelism";
+import { getModelSpec } from "../models/zoo";
+import { codeVersion, defaultPredictionsDir, openResultsWriter, readResults, ResultsWriter } from "./results";
+import { DataTracker } from "./runner-data";
+import { JobMessage, WorkerPool, workerScript } from "./runner-pool";
+import { StudyProgress, StudyReporter, StudyRunSummary } from "./runner-report";
+import { Job, Scheduler } from "./runner-scheduler";
+import { formatShard, Shard, shardOf } from "./shard";
+import { expandGrid, StudySpec } from "./spec";
+import type { WorkerReply } from "./worker";
 
-export interface RunFailure {
-  key?: string;
-  variant: string;
-  model: string;
-  seed: number;
-  error: string;
-}
-
-export interface StudyProgress {
-  /** Runs finished (written) in this session, failed in this session, found already done. */
-  done: number;
-  failed: number;
-  skipped: number;
-  /** Runs this session set out to do (the shard's grid minus those already in the results file). */
-  total: number;
-  /** The run just finished or failed. */
-  record?: StudyRecord;
-  failure?: RunFailure;
-}
+export { formatStudySummary } from "./runner-report";
+export type { RunFailure, StudyProgress, StudyRunSummary } from "./runner-report";
+export { workerScript } from "./runner-pool";
 
 export interface RunStudyOptions {
   /** Results file (.jsonl); created when missing, appended to otherwise. */
@@ -84,28 +64,10 @@ export interface RunStudyOptions {
   signal?: AbortSignal;
 }
 
-export interface StudyRunSummary {
-  study: string;
-  results: string;
-  predictionsDir: string;
-  /** Runs in this shard's grid (all runs without a shard). */
-  total: number;
-  /** Written in this session. */
-  done: number;
-  /** Already in the results file. */
-  skipped: number;
-  failed: RunFailure[];
-  /** The records written in this session, in the order they finished. */
-  records: StudyRecord[];
-  wallSeconds: number;
-  workers: number;
-  /** Bytes of a partial last line that were cut off, and lines of the results file that were ignored. */
-  repairedBytes: number;
-  ignoredLines: ResultsProblem[];
-  aborted: boolean;
-}
-
-/** Environment of a worker: the recommended threads per worker (see the header), unless set already. */
+/**
+ * Environment of a worker: the recommended threads per worker (see the header), unless set already.
+ * Throws when ESMM_WORKER_THREADS is set to anything but a positive integer.
+ */
 export function workerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   const override = base.ESMM_WORKER_THREADS?.trim();
@@ -123,20 +85,12 @@ export function defaultWorkers(): number {
   return recommendedParallelism("tensorflow").workers;
 }
 
+/** <project>/data/study. */
 export function defaultDataRoot(): string {
   return path.join(projectRoot(), "data", "study");
 }
 
-/** The compiled worker script (next to this file when compiled, else under <project>/build). */
-export function workerScript(): string {
-  const beside = path.join(__dirname, "worker.js");
-  if (fs.existsSync(beside)) return beside;
-  const built = path.join(projectRoot(), "build", "lib", "study", "worker.js");
-  if (fs.existsSync(built)) return built;
-  throw new Error(`study worker not found (${beside}); compile the library first (npm run build)`);
-}
-
-/** The study with canonical model names (checked against the zoo). */
+/** The study with canonical model names (checked against the zoo). Throws on a missing name, no models or seeds, a non-integer seed, an unknown model. */
 export function normalizeStudy(spec: StudySpec): StudySpec {
   if (!spec.name) throw new Error("study: name is required");
   if (!spec.models.length) throw new Error(`study ${spec.name}: no models`);
@@ -145,30 +99,12 @@ export function normalizeStudy(spec: StudySpec): StudySpec {
   return { ...spec, models: spec.models.map((m) => getModelSpec(m).name) };
 }
 
-/** Lines from a worker's stderr that are noise (TensorFlow's start-up banner). */
-const NOISE = [/All log messages before absl::InitializeLog/, /oneDNN custom operations are on/, /cpu_feature_guard|This TensorFlow binary is optimized/, /To enable the following instructions/];
-
-interface Item {
-  index: number;
-  run: RunSpec;
-  dataKey: string;
-  key?: string;
-}
-
-type DataState =
-  | { status: "missing"; spec: DataSpec; summary?: DataManifestSummary }
-  | { status: "preparing"; spec: DataSpec; summary?: DataManifestSummary }
-  | { status: "ready"; spec: DataSpec; info: PreparedDataInfo; summary: DataManifestSummary }
-  | { status: "failed"; spec: DataSpec; error: string };
-
-interface Worker {
-  proc: ChildProcess;
-  job?: WorkerJob & { item?: Item };
-  stderrTail: string[];
-  exited: boolean;
-}
-
-/** Runs the study's grid (or a shard of it), skipping runs already in `options.results`. */
+/**
+ * Runs the study's grid (or a shard of it), skipping runs already in `options.results`. Rejects before any
+ * worker starts on an invalid study or shard, a bad ESMM_WORKER_THREADS, a missing worker script or a
+ * results file that cannot be opened, and mid-study when the results file cannot be written (the workers
+ * are killed first). A failed run does not reject: it is listed in the summary's `failed`.
+ */
 export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promise<StudyRunSummary> {
   const started = Date.now();
   const study = normalizeStudy(spec);
@@ -179,200 +115,128 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const code = codeVersion();
   const shardTag = options.shard ? ` shard ${formatShard(options.shard)}` : "";
 
+  // What is to do: the shard's grid minus the runs in the results file, as far as their keys are known.
   const grid = shardOf(expandGrid(study), options.shard);
   const existing = readResults(resultsFile);
   for (const p of existing.problems) log(`study: ${resultsFile}:${p.line}: ignored (${p.reason})`);
-
-  // What is known about each data set: cached folder, or at least its manifest hash from earlier records.
-  const fromResults = new Map<string, DataManifestSummary>();
-  for (const r of existing.records) if (r.dataManifest?.dataKey) fromResults.set(r.dataManifest.dataKey, r.dataManifest);
-  const data = new Map<string, DataState>();
-  const items: Item[] = [];
-  for (const { index, item: run } of grid) {
-    const dataKey = dataSpecKey(run.data);
-    if (!data.has(dataKey)) {
-      const dir = findPreparedData(run.data, dataRoot);
-      if (dir) {
-        const info = preparedDataInfo(dir);
-        data.set(dataKey, { status: "ready", spec: run.data, info, summary: info.summary });
-      } else data.set(dataKey, { status: "missing", spec: run.data, summary: fromResults.get(dataKey) });
-    }
-    items.push({ index, run, dataKey });
-  }
-
-  const seen = new Set<string>();
-  let skipped = 0;
-  /** Resolves keys where the data's manifest is known; drops runs already done. */
-  const resolveKeys = (list: Item[]): Item[] =>
-    list.filter((it) => {
-      if (it.key) return true;
-      const d = data.get(it.dataKey)!;
-      const summary = d.status === "failed" ? undefined : d.summary;
-      if (!summary) return true;
-      it.key = runKey(it.run, summary.sha256, code);
-      if (existing.byKey.has(it.key) || seen.has(it.key)) {
-        skipped++;
-        return false;
-      }
-      seen.add(it.key);
-      return true;
-    });
-  let queue = resolveKeys(items);
-  const total = queue.length;
-
-  const summary: StudyRunSummary = {
+  const data = new DataTracker(existing, dataRoot, code);
+  const scheduler = new Scheduler(data, data.plan(grid));
+  const todo = scheduler.pending;
+  const reporter = new StudyReporter({
     study: study.name,
     results: resultsFile,
     predictionsDir,
-    total: grid.length,
-    done: 0,
-    skipped,
-    failed: [],
-    records: [],
-    wallSeconds: 0,
-    workers: 0,
-    repairedBytes: 0,
+    gridRuns: grid.length,
+    skipped: data.skipped,
+    todo,
     ignoredLines: existing.problems,
-    aborted: false,
-  };
-  if (queue.length === 0) {
-    summary.wallSeconds = (Date.now() - started) / 1000;
-    return summary;
-  }
+    started,
+    log,
+    onProgress: options.onProgress,
+  });
+  if (todo === 0) return reporter.finish();
 
-  const nWorkers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), queue.length));
-  summary.workers = nWorkers;
+  const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), todo));
+  reporter.summary.workers = workers;
   const env = workerEnv();
   const script = workerScript();
   const writer = openResultsWriter(resultsFile);
-  summary.repairedBytes = writer.repairedBytes;
+  reporter.summary.repairedBytes = writer.repairedBytes;
   if (writer.repairedBytes > 0) log(`study: cut a partial last line (${writer.repairedBytes} bytes) off ${resultsFile}`);
   log(
-    `study ${study.name}${shardTag}: ${grid.length} runs, ${skipped} already done, ${queue.length} to run on ${nWorkers} worker(s)` +
+    `study ${study.name}${shardTag}: ${grid.length} runs, ${data.skipped} already done, ${todo} to run on ${workers} worker(s)` +
       ` (threads ${THREAD_ENV_VARS.map((k) => `${k}=${env[k] ?? "default"}`).join(" ")}); results ${resultsFile}`,
   );
+  if (options.progress !== false) reporter.showBar(`study ${study.name}${shardTag}`);
 
-  let bar: Progress | undefined = options.progress === false ? undefined : createProgress({ total, label: `study ${study.name}${shardTag}`, unit: "run" });
-  const report = (extra: Partial<StudyProgress>) => {
-    options.onProgress?.({ done: summary.done, failed: summary.failed.length, skipped: summary.skipped, total, ...extra });
-  };
+  return drive({ scheduler, reporter, writer, log, signal: options.signal, workers, script, env, paths: { code, predictionsDir, dataRoot } });
+}
 
+/** What a job's worker message needs beside the job: the code version and the folders. */
+interface JobPaths {
+  code: string;
+  predictionsDir: string;
+  dataRoot: string;
+}
+
+/** The worker message of a job (its id is the pool's). */
+function jobMessage(job: Job, p: JobPaths): JobMessage {
+  if (job.type === "prepare") return { type: "prepare", dataSpec: job.spec, root: p.dataRoot };
+  const { run, data } = job;
+  return { type: "run", key: run.key!, run: run.run, dataDir: data.info.dir, dataManifest: data.summary, codeVersion: p.code, predictionsDir: p.predictionsDir };
+}
+
+interface Session {
+  scheduler: Scheduler;
+  reporter: StudyReporter;
+  /** Open; closed by the session. */
+  writer: ResultsWriter;
+  log: (line: string) => void;
+  signal?: AbortSignal;
+  /** Workers to start, their script and environment. */
+  workers: number;
+  script: string;
+  env: NodeJS.ProcessEnv;
+  paths: JobPaths;
+}
+
+/**
+ * The session's loop: start the workers, give each idle one the scheduler's next job, record each answer,
+ * until nothing is queued or in hand (or the signal aborts, or the results file cannot be written, or no
+ * worker is left). Closes the results writer; resolves with the summary once every worker has exited.
+ */
+function drive(s: Session): Promise<StudyRunSummary> {
+  const { scheduler, reporter, writer, log, signal } = s;
   return new Promise<StudyRunSummary>((resolve, reject) => {
-    const workers: Worker[] = [];
-    let jobIds = 0;
-    let crashes = 0;
     let finished = false;
-
-    const failItem = (it: Item, error: string) => {
-      const failure: RunFailure = { key: it.key, variant: it.run.variant, model: it.run.model, seed: it.run.seed, error };
-      summary.failed.push(failure);
-      log(`study: ${it.run.model} seed ${it.run.seed} (${it.run.variant}) failed: ${error}`);
-      bar?.tick(1, `${it.run.model} seed ${it.run.seed} FAILED`);
-      report({ failure });
-    };
 
     const finish = (error?: unknown) => {
       if (finished) return;
       finished = true;
-      options.signal?.removeEventListener("abort", onAbort);
-      for (const w of workers) {
-        if (w.exited) continue;
-        if (summary.aborted || error) w.proc.kill("SIGTERM");
-        else if (w.proc.connected) w.proc.disconnect();
-      }
+      signal?.removeEventListener("abort", onAbort);
+      const exited = pool.close(reporter.summary.aborted || error ? "kill" : "disconnect");
       writer.close();
-      summary.wallSeconds = (Date.now() - started) / 1000;
-      bar?.done(`${summary.done} done, ${summary.skipped} skipped, ${summary.failed.length} failed in ${formatDuration(summary.wallSeconds)}`);
-      bar = undefined;
+      reporter.finish();
       // Wait for the workers to go, so callers (and tests) see no stray processes.
-      Promise.all(workers.map((w) => (w.exited ? undefined : new Promise((r) => w.proc.once("exit", r))))).then(() =>
-        error ? reject(error) : resolve(summary),
-      );
+      void exited.then(() => (error ? reject(error) : resolve(reporter.summary)));
     };
 
     const onAbort = () => {
-      summary.aborted = true;
+      reporter.summary.aborted = true;
       finish();
-    };
-    if (options.signal?.aborted) return onAbort();
-    options.signal?.addEventListener("abort", onAbort);
-
-    const send = (w: Worker, job: WorkerJob & { item?: Item }) => {
-      w.job = job;
-      const { item: _item, ...message } = job as WorkerJob & { item?: Item };
-      void _item;
-      w.proc.send(message);
     };
 
     const dispatch = () => {
       if (finished) return;
-      for (const w of workers) {
-        if (w.job || w.exited) continue;
-        let pick = queue.findIndex((it) => data.get(it.dataKey)!.status === "ready");
-        if (pick >= 0) {
-          const it = queue[pick];
-          queue.splice(pick, 1);
-          const d = data.get(it.dataKey) as Extract<DataState, { status: "ready" }>;
-          send(w, { type: "run", jobId: ++jobIds, key: it.key!, run: it.run, dataDir: d.info.dir, dataManifest: d.summary, codeVersion: code, predictionsDir, item: it });
-          continue;
+      for (const w of pool.idle()) {
+        const job = scheduler.next();
+        if (!job) break; // every queued run waits on data being prepared
+        if (job.type === "prepare") {
+          log(`study: preparing data ${job.dataKey} (${job.spec.simulator.impressions ?? "default"} impressions, simulator seed ${job.spec.simulatorSeed}) in ${s.paths.dataRoot}`);
         }
-        pick = queue.findIndex((it) => data.get(it.dataKey)!.status === "missing");
-        if (pick >= 0) {
-          const it = queue[pick];
-          const d = data.get(it.dataKey)!;
-          data.set(it.dataKey, { ...d, status: "preparing" } as DataState);
-          log(`study: preparing data ${it.dataKey} (${d.spec.simulator.impressions ?? "default"} impressions, simulator seed ${d.spec.simulatorSeed}) in ${dataRoot}`);
-          send(w, { type: "prepare", jobId: ++jobIds, dataSpec: d.spec, root: dataRoot, item: { ...it } });
-        }
+        pool.send(w, jobMessage(job, s.paths), job);
       }
-      if (queue.length === 0 && workers.every((w) => !w.job)) finish();
-      else if (workers.every((w) => w.exited)) {
-        for (const it of queue) failItem(it, "no worker left");
-        queue = [];
+      if (scheduler.pending === 0 && !pool.busy) finish();
+      else if (pool.allExited) {
+        for (const r of scheduler.drain()) reporter.runFailed(r, "no worker left");
         finish();
       }
     };
 
-    const onReply = (w: Worker, reply: WorkerReply) => {
-      const job = w.job;
-      if (!job || job.jobId !== reply.jobId) return;
-      w.job = undefined;
+    const onReply = (job: Job, reply: WorkerReply) => {
       try {
         if (job.type === "prepare") {
-          const dataKey = job.item!.dataKey;
-          const d = data.get(dataKey)!;
           if (reply.type === "prepared") {
-            const known = d.status === "failed" ? undefined : d.summary;
-            data.set(dataKey, { status: "ready", spec: d.spec, info: reply.info, summary: reply.info.summary });
-            const before = skipped;
-            const waiting = queue.filter((it) => it.dataKey === dataKey);
-            if (known && known.sha256 !== reply.info.summary.sha256) {
-              // The earlier records' manifest differs from the regenerated one: their keys do not apply.
-              for (const it of waiting) if (it.key) seen.delete(it.key), (it.key = undefined);
-            }
-            const keep = new Set(resolveKeys(waiting));
-            queue = queue.filter((it) => it.dataKey !== dataKey || keep.has(it));
-            if (skipped > before) {
-              summary.skipped = skipped;
-              bar?.tick(skipped - before, `${skipped - before} already done`);
-            }
+            const found = scheduler.dataReady(job.dataKey, reply.info);
+            if (found > 0) reporter.foundDone(found);
           } else {
-            data.set(dataKey, { status: "failed", spec: d.spec, error: reply.type === "failed" ? reply.error : "unexpected reply" });
-            const lost = queue.filter((it) => it.dataKey === dataKey);
-            queue = queue.filter((it) => it.dataKey !== dataKey);
-            for (const it of lost) failItem(it, `data preparation failed: ${reply.type === "failed" ? reply.error : "?"}`);
+            const lost = scheduler.dataFailed(job.dataKey, reply.type === "failed" ? reply.error : "unexpected reply");
+            for (const r of lost) reporter.runFailed(r, `data preparation failed: ${reply.type === "failed" ? reply.error : "?"}`);
           }
-        } else {
-          const it = job.item!;
-          if (reply.type === "done") {
-            writer.append(reply.record);
-            summary.done++;
-            summary.records.push(reply.record);
-            const m = reply.record.test.metrics.ctcvr;
-            bar?.tick(1, `${it.run.model} seed ${it.run.seed}${it.run.variant === "default" ? "" : ` ${it.run.variant}`}: CTCVR ${Number(m.logLoss).toFixed(6)}`);
-            report({ record: reply.record });
-          } else failItem(it, reply.type === "failed" ? reply.error : "unexpected reply");
-        }
+        } else if (reply.type === "done") {
+          writer.append(reply.record);
+          reporter.runDone(job.run, reply.record);
+        } else reporter.runFailed(job.run, reply.type === "failed" ? reply.error : "unexpected reply");
       } catch (e) {
         finish(e); // e.g. the results file cannot be written: stop rather than lose runs silently
         return;
@@ -380,59 +244,17 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
       dispatch();
     };
 
-    const spawn = (): Worker => {
-      const proc = fork(script, [], {
-        env,
-        stdio: ["ignore", "inherit", "pipe", "ipc"],
-        // Only memory limits carry over: the parent's other flags (e.g. node --test's) are not the worker's.
-        execArgv: process.execArgv.filter((a) => a.startsWith("--max-old-space-size")),
-      });
-      const w: Worker = { proc, stderrTail: [], exited: false };
-      let partial = "";
-      proc.stderr!.setEncoding("utf8");
-      proc.stderr!.on("data", (chunk: string) => {
-        const lines = (partial + chunk).split("\n");
-        partial = lines.pop() ?? "";
-        for (const line of lines) {
-          if (NOISE.some((re) => re.test(line))) continue;
-          w.stderrTail.push(line);
-          if (w.stderrTail.length > 20) w.stderrTail.shift();
-          process.stderr.write(`[worker ${proc.pid}] ${line}\n`);
-        }
-      });
-      proc.on("message", (reply: WorkerReply) => onReply(w, reply));
-      proc.on("error", (e) => log(`study: worker ${proc.pid}: ${e.message}`));
-      proc.on("exit", (code, signal) => {
-        w.exited = true;
-        if (finished) return;
-        const job = w.job;
-        w.job = undefined;
-        const why = `worker ${proc.pid} exited (${signal ?? `code ${code}`})${w.stderrTail.length ? `: ${w.stderrTail.slice(-3).join(" | ")}` : ""}`;
-        if (job?.type === "run") failItem(job.item!, why);
-        else if (job?.type === "prepare") {
-          const dataKey = job.item!.dataKey;
-          const d = data.get(dataKey)!;
-          data.set(dataKey, { status: "failed", spec: d.spec, error: why });
-          const lost = queue.filter((it) => it.dataKey === dataKey);
-          queue = queue.filter((it) => it.dataKey !== dataKey);
-          for (const it of lost) failItem(it, `data preparation failed: ${why}`);
-        }
-        crashes++;
-        if (queue.length > 0 && crashes <= nWorkers + 2) workers.push(spawn());
-        dispatch();
-      });
-      return w;
+    const onExit = (job: Job | undefined, why: string) => {
+      if (job?.type === "run") reporter.runFailed(job.run, why);
+      else if (job?.type === "prepare") for (const r of scheduler.dataFailed(job.dataKey, why)) reporter.runFailed(r, `data preparation failed: ${why}`);
+      if (scheduler.pending > 0) pool.respawn();
+      dispatch();
     };
 
-    for (let i = 0; i < nWorkers; i++) workers.push(spawn());
+    const pool = new WorkerPool<Job>({ script: s.script, env: s.env, size: s.workers, log, onReply, onExit });
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort);
+    pool.start();
     dispatch();
   });
-}
-
-/** One line: "study NAME: 12 runs done, 48 skipped, 0 failed in 3:05 (results FILE)". */
-export function formatStudySummary(s: StudyRunSummary): string {
-  return (
-    `study ${s.study}: ${s.done} run${s.done === 1 ? "" : "s"} done, ${s.skipped} skipped, ${s.failed.length} failed` +
-    `${s.aborted ? " (aborted)" : ""} in ${formatDuration(s.wallSeconds)} wall time, ${s.workers} worker(s) (results ${s.results})`
-  );
 }

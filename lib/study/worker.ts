@@ -11,7 +11,7 @@
  */
 import type { PreparedData } from "../data/prepare";
 import { readPrepared } from "../data/prepared-files";
-import { reliabilityCurve } from "../metrics";
+import { ECE_BINNING, reliabilityCurve } from "../metrics";
 import type { Predictions } from "../train";
 import { ensurePreparedData, preparedDataInfo, PreparedDataInfo } from "./data-cache";
 import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
@@ -56,7 +56,7 @@ export async function executeRun(job: Extract<WorkerJob, { type: "run" }>): Prom
   const test = data.test;
   const label = new Float32Array(test.size);
   for (let i = 0; i < test.size; i++) label[i] = test.click[i] * test.conversion[i];
-  const reliability = reliabilityCurve(label, testPredictions.pCtcvr, test.weight, { bins: 10, strategy: "quantile" });
+  const reliability = reliabilityCurve(label, testPredictions.pCtcvr, test.weight, ECE_BINNING); // the ECE's bins
   const file = writePredictions(
     job.predictionsDir,
     { key, split: test.name, days: [...new Set(test.day)], dataKey: job.dataManifest.dataKey, manifestSha256: job.dataManifest.sha256 },
