@@ -11,3 +11,4 @@ export * from "./summary";
 export * from "./pairwise";
 export * from "./bootstrap";
 export * from "./inference";
+export * from "./variance-tests";
