@@ -12,3 +12,5 @@ export * from "./pairwise";
 export * from "./bootstrap";
 export * from "./inference";
 export * from "./variance-tests";
+export * from "./noncentral-t";
+export * from "./power";
