@@ -58,6 +58,16 @@ test("esmm simulate --evaluation-multiplier 3 then esmm prepare: a 3x test day, 
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^esmm: prepare: the simulated log scales 3 days \(evaluationDays = 3.* scores 4 days after training.*--evaluation-days 4, i\.e\. later days \+ 1/);
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  // --evaluation-days 4 would scale the validation day too: refused by prepare and by train on the raw log
+  const dir4 = tempDir();
+  const sim4 = run("simulate", "--impressions", "15000", "--days", "15", "--users", "300", "--ads", "80", "--evaluation-multiplier", "3", "--evaluation-days", "4", "--out", dir4);
+  assert.equal(sim4.status, 0, sim4.stderr);
+  for (const args of [["prepare", "--data", dir4, "--out", path.join(dir4, "prepared")], ["train", "--model", "IP", "--seed", "1", "--data", dir4, "--out", path.join(dir4, "r.json")]]) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^esmm: ${args[0]}: the simulated log scales 4 days .*including the validation day 11\\).*--evaluation-days 3`));
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
 });
 
 test("bad arguments: non-zero exit and a one-line reason", () => {
