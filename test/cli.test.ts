@@ -44,19 +44,30 @@ test("--help on every command, exit 0", () => {
   assert.match(run("simulate", "--help").stdout, /\[--evaluation-days K\] \[--evaluation-multiplier M\]/);
 });
 
-test("esmm simulate --evaluation-multiplier 3 then esmm prepare: a 3x test day, and a plan holding out other days exits 2", () => {
+test("esmm simulate --evaluation-multiplier 3 then esmm prepare: a 3x test day, an unscaled validation day, and a plan scoring other days exits 2", () => {
   const dir = tempDir();
   const sim = run("simulate", "--impressions", "15000", "--days", "15", "--users", "300", "--ads", "80", "--evaluation-multiplier", "3", "--out", dir);
   assert.equal(sim.status, 0, sim.stderr);
   const m = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
-  assert.deepEqual(m.days.map((d: { impressions: number }) => d.impressions), [...Array(11).fill(1000), 3000, 3000, 3000, 3000]);
+  assert.deepEqual(m.days.map((d: { impressions: number }) => d.impressions), [...Array(12).fill(1000), 3000, 3000, 3000]);
   const ok = run("prepare", "--data", dir, "--out", path.join(dir, "prepared"));
   assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /validation\s+days 11\s+rows\s+1000 /);
   assert.match(ok.stdout, /test\s+days 12\s+rows\s+3000 /);
   const bad = run("prepare", "--data", dir, "--out", path.join(dir, "prepared-3"), "--later-days", "3");
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^esmm: prepare: the simulated log scales 4 days \(evaluationDays = 4.* holds out 5 days/);
+  assert.match(bad.stderr, /^esmm: prepare: the simulated log scales 3 days \(evaluationDays = 3.* scores 4 days after training.*--evaluation-days 4, i\.e\. later days \+ 1/);
   assert.equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  // --evaluation-days 4 would scale the validation day too: refused by prepare and by train on the raw log
+  const dir4 = tempDir();
+  const sim4 = run("simulate", "--impressions", "15000", "--days", "15", "--users", "300", "--ads", "80", "--evaluation-multiplier", "3", "--evaluation-days", "4", "--out", dir4);
+  assert.equal(sim4.status, 0, sim4.stderr);
+  for (const args of [["prepare", "--data", dir4, "--out", path.join(dir4, "prepared")], ["train", "--model", "IP", "--seed", "1", "--data", dir4, "--out", path.join(dir4, "r.json")]]) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`^esmm: ${args[0]}: the simulated log scales 4 days .*including the validation day 11\\).*--evaluation-days 3`));
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
 });
 
 test("bad arguments: non-zero exit and a one-line reason", () => {

@@ -1,8 +1,9 @@
 /**
  * A bigger evaluation sample that changes nothing else: `evaluationMultiplier` enlarges the last
- * `evaluationDays` days of the simulated log, while the training days, the world and the prepared training
- * split stay identical to multiplier 1; preparation refuses a split plan whose held-out days are not the
- * scaled days.
+ * `evaluationDays` days of the simulated log, the test and later days scored after training, while the
+ * world, the training days and the validation day (early stopping), hence the prepared training and
+ * validation splits, stay identical to multiplier 1, so the trained model does not change; preparation
+ * refuses a split plan whose test and later days are not exactly the scaled days.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -18,7 +19,7 @@ import { SENSITIVITY_FACTORS, sensitivityStudy } from "../lib/study/sensitivity"
 import { computation, canonicalJson } from "../lib/study/results";
 import { tempDir } from "./helpers";
 
-/** 60,000 impressions over 15 days: 4,000 rows a day at multiplier 1; days 11-14 are held out. */
+/** 60,000 impressions over 15 days: 4,000 rows a day at multiplier 1; train 0-10, validation 11, test 12, later 13-14. */
 const WORLD = { impressions: 60_000, days: 15, users: 300, ads: 80 };
 const BASE = 4_000;
 const SEED = 5;
@@ -39,29 +40,32 @@ const prefix = (cols: Record<string, number[]>, n: number) => Object.fromEntries
 
 test("rowsPerDay: the last evaluationDays days hold round(multiplier x base) rows, the others are unchanged", () => {
   assert.deepEqual(rowsPerDay(resolveConfig(WORLD)), Array(15).fill(BASE));
-  assert.deepEqual(rowsPerDay(resolveConfig({ ...WORLD, evaluationMultiplier: 3 })), [...Array(11).fill(BASE), ...Array(4).fill(3 * BASE)]);
+  // default: the test day 12 and the later days 13-14; the validation day 11 keeps its rows
+  assert.deepEqual(rowsPerDay(resolveConfig({ ...WORLD, evaluationMultiplier: 3 })), [...Array(12).fill(BASE), ...Array(3).fill(3 * BASE)]);
   // 60,007 / 15: days 0-6 have 4,001 rows; 9 scaled days from day 6, x 2.5: round(10,002.5) = 10,003, then 10,000
   assert.deepEqual(rowsPerDay(resolveConfig({ ...WORLD, impressions: 60_007, evaluationDays: 9, evaluationMultiplier: 2.5 })), [
     ...Array(6).fill(4_001), 10_003, ...Array(8).fill(10_000),
   ]);
   assert.deepEqual(rowsPerDay(resolveConfig({ ...WORLD, evaluationDays: 0, evaluationMultiplier: 10 })), Array(15).fill(BASE));
-  // the default 2M log: 133,334 rows on days 0-4, 133,333 after; x 10 on days 11-14
+  // the default 2M log: 133,334 rows on days 0-4, 133,333 after; x 10 on days 12-14 only
   const full = rowsPerDay(resolveConfig({ evaluationMultiplier: 10 }));
-  assert.deepEqual(full.slice(10), [133_333, 1_333_330, 1_333_330, 1_333_330, 1_333_330]);
-  assert.equal(full.slice(0, 11).reduce((s, v) => s + v, 0), 11 * 133_333 + 5);
+  assert.deepEqual(full.slice(10), [133_333, 133_333, 1_333_330, 1_333_330, 1_333_330]);
+  assert.equal(full.slice(0, 12).reduce((s, v) => s + v, 0), 12 * 133_333 + 5);
 });
 
-test("the options are range-checked by name, and a log shorter than 4 days holds out all its days by default", () => {
+test("the options are range-checked by name; evaluationDays defaults to 3, or to days for a log shorter than 3 days", () => {
   assert.throws(() => resolveConfig({ days: 15, evaluationDays: 16 }), /^Error: simulator option evaluationDays = 16: must be an integer in \[0, days = 15\]$/);
   assert.throws(() => resolveConfig({ evaluationDays: 1.5 }), /evaluationDays = 1\.5/);
   assert.throws(() => resolveConfig({ evaluationMultiplier: 0.5 }), /^Error: simulator option evaluationMultiplier = 0\.5: must be a finite number >= 1$/);
   assert.throws(() => resolveConfig({ evaluationMultiplier: "3" as never }), /evaluationMultiplier = "3"/);
   assert.equal(resolveConfig({ days: 2 }).evaluationDays, 2);
-  assert.equal(resolveConfig({}).evaluationDays, 4);
+  assert.equal(resolveConfig({ days: 3 }).evaluationDays, 3);
+  assert.equal(resolveConfig({ days: 4 }).evaluationDays, 3);
+  assert.equal(resolveConfig({}).evaluationDays, 3);
   assert.equal(resolveConfig({}).evaluationMultiplier, 1);
 });
 
-test("multiplier 3: training days identical in every column, evaluation days 3x as long and starting with the unscaled day", () => {
+test("multiplier 3: training days and the validation day identical in every column, test and later days 3x as long and starting with the unscaled day", () => {
   const plain = createWorld(WORLD, SEED);
   const scaled = createWorld({ ...WORLD, evaluationMultiplier: 3 }, SEED);
   assert.equal(scaled.clickIntercept, plain.clickIntercept);
@@ -71,8 +75,8 @@ test("multiplier 3: training days identical in every column, evaluation days 3x 
     const a = dayColumns(plain, day);
     const b = dayColumns(scaled, day);
     assert.equal(a.user.length, BASE);
-    if (day < 11) {
-      assert.deepEqual(b, a, `training day ${day} differs`);
+    if (day < 12) {
+      assert.deepEqual(b, a, `${day === 11 ? "validation" : "training"} day ${day} differs`);
     } else {
       assert.equal(b.user.length, 3 * BASE, `day ${day}`);
       assert.deepEqual(prefix(b, BASE), a, `day ${day}: the first ${BASE} rows differ from the unscaled day`);
@@ -81,17 +85,17 @@ test("multiplier 3: training days identical in every column, evaluation days 3x 
   }
 });
 
-test("multiplier 3 on files: training day CSVs byte-identical, evaluation day CSVs extend the unscaled ones; prepare keeps the train split", () => {
+test("multiplier 3 on files: training and validation day CSVs byte-identical, test and later day CSVs extend the unscaled ones; prepare keeps the train and validation splits", () => {
   const [dirA, dirB] = [tempDir(), tempDir()];
   const mA = writeSimulatedLog(WORLD, SEED, dirA);
   const mB = writeSimulatedLog({ ...WORLD, evaluationMultiplier: 3 }, SEED, dirB);
   assert.equal(mA.totals.impressions, 60_000);
-  assert.equal(mB.totals.impressions, 11 * BASE + 4 * 3 * BASE);
-  assert.deepEqual(mB.days.slice(0, 11), mA.days.slice(0, 11));
+  assert.equal(mB.totals.impressions, 12 * BASE + 3 * 3 * BASE);
+  assert.deepEqual(mB.days.slice(0, 12), mA.days.slice(0, 12));
   for (let day = 0; day < 15; day++) {
     const a = fs.readFileSync(path.join(dirA, dayFileName(day)), "utf8");
     const b = fs.readFileSync(path.join(dirB, dayFileName(day)), "utf8");
-    if (day < 11) assert.equal(b, a, `day ${day} file differs`);
+    if (day < 12) assert.equal(b, a, `day ${day} file differs`);
     else {
       assert.ok(b.startsWith(a), `day ${day}: file does not start with the unscaled day's file`);
       assert.equal(b.split("\n").length - 2, 3 * BASE); // header and final newline
@@ -102,10 +106,12 @@ test("multiplier 3 on files: training day CSVs byte-identical, evaluation day CS
   const pA = prepare(readSimulatedLog(dirA), { plan, seed: 3, simulator: mA.config });
   const pB = prepare(readSimulatedLog(dirB), { plan, seed: 3, simulator: mB.config });
   assert.deepEqual(pB.train, pA.train); // encoded arrays, labels, weights, days, true probabilities
+  assert.deepEqual(pB.validation, pA.validation); // early stopping sees the same day, so the same epoch is kept
+  assert.equal(pA.validation.size, BASE);
   assert.deepEqual(pB.vocabularies, pA.vocabularies);
   assert.deepEqual(pB.scalers, pA.scalers);
   assert.deepEqual(pB.report.downsampling, pA.report.downsampling);
-  for (const [a, b] of [[pA.validation, pB.validation], [pA.test, pB.test], ...pA.later.map((l, i) => [l, pB.later[i]])]) {
+  for (const [a, b] of [[pA.test, pB.test], ...pA.later.map((l, i) => [l, pB.later[i]])]) {
     assert.equal(a.size, BASE);
     assert.equal(b.size, 3 * BASE, b.name);
     const nCat = a.categoricalFields.length;
@@ -116,29 +122,35 @@ test("multiplier 3 on files: training day CSVs byte-identical, evaluation day CS
   }
 });
 
-test("a plan whose held-out days are not the scaled days is refused, naming both counts", () => {
-  const sim = resolveConfig({ ...WORLD, evaluationMultiplier: 3 }); // days 11-14 scaled
+test("a plan whose test and later days are not the scaled days, or a scaled validation day, is refused, naming both counts", () => {
+  const sim = resolveConfig({ ...WORLD, evaluationMultiplier: 3 }); // days 12-14 scaled
   assert.doesNotThrow(() => checkEvaluationScaling(defaultSplitPlan(15, 2), sim));
   assert.throws(
     () => checkEvaluationScaling(defaultSplitPlan(15, 3), sim),
-    /^Error: the simulated log scales 4 days \(evaluationDays = 4, days 11,12,13,14, evaluationMultiplier = 3\) but the split plan holds out 5 days \(validation, test and 3 later: days 10,11,12,13,14\); they must be the same days \(simulate with evaluationDays = 5, or use 2 later days\)$/,
+    /^Error: the simulated log scales 3 days \(evaluationDays = 3, days 12,13,14, evaluationMultiplier = 3\) but the split plan scores 4 days after training \(test and 3 later: days 11,12,13,14\); they must be the same days and the validation day must not be scaled \(simulate with --evaluation-days 4, i\.e\. later days \+ 1, or use 2 later days\)$/,
   );
-  assert.throws(() => checkEvaluationScaling(defaultSplitPlan(15, 1), sim), /scales 4 days .* holds out 3 days/);
+  assert.throws(() => checkEvaluationScaling(defaultSplitPlan(15, 1), sim), /scales 3 days .* scores 2 days after training .*--evaluation-days 2/);
+  // the old meaning (validation, test and later days scaled): the validation day is named
+  const withValidation = resolveConfig({ ...WORLD, evaluationDays: 4, evaluationMultiplier: 3 });
+  assert.throws(
+    () => checkEvaluationScaling(defaultSplitPlan(15, 2), withValidation),
+    /^Error: the simulated log scales 4 days \(evaluationDays = 4, days 11,12,13,14, evaluationMultiplier = 3, including the validation day 11\) but the split plan scores 3 days after training .*--evaluation-days 3, i\.e\. later days \+ 1, or use 3 later days\)$/,
+  );
   // same count, other days: a plan with a gap before the later days
-  assert.throws(() => checkEvaluationScaling({ trainDays: [0, 1, 2], validationDay: 10, testDay: 11, laterDays: [12, 14] }, sim), /scales 4 days .* holds out 4 days/);
+  assert.throws(() => checkEvaluationScaling({ trainDays: [0, 1, 2], validationDay: 10, testDay: 11, laterDays: [12, 14] }, sim), /scales 3 days .* scores 3 days/);
   // multiplier 1, or a manifest written before the option existed: any plan
   assert.doesNotThrow(() => checkEvaluationScaling(defaultSplitPlan(15, 3), resolveConfig(WORLD)));
   assert.doesNotThrow(() => checkEvaluationScaling(defaultSplitPlan(15, 3), { days: 15 }));
 
   const dir = tempDir();
   const m = writeSimulatedLog({ ...WORLD, impressions: 15_000, evaluationMultiplier: 2 }, SEED, dir);
-  assert.throws(() => prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(15, 3), seed: 1, simulator: m.config }), /scales 4 days .* holds out 5 days/);
+  assert.throws(() => prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(15, 3), seed: 1, simulator: m.config }), /scales 3 days .* scores 4 days/);
 
   const root = tempDir();
   const spec = { ...DEFAULT_DATA_SPEC, simulator: { ...WORLD, evaluationMultiplier: 3 }, laterDays: 1 };
   const status: string[] = [];
-  assert.throws(() => ensurePreparedData(spec, root, { onStatus: (s) => status.push(s) }), /scales 4 days .* holds out 3 days/);
-  assert.deepEqual(status, [], "refused after simulating, not before");
+  assert.throws(() => ensurePreparedData(spec, root, { onStatus: (s) => status.push(s) }), /scales 3 days .* scores 2 days/);
+  assert.deepEqual(status, [], "refused before simulating");
   assert.deepEqual(fs.readdirSync(root), []);
 });
 

@@ -14,7 +14,7 @@ Reads the simulated log in DIR (from \`esmm simulate\`) and writes OUT/prepared.
 per split: train days (negatives kept at rate R, weight 1/R; default 0.1), a validation day, a test day and
 K later days (default 2). Vocabularies are fitted on the kept training rows only (index 0 = unseen id).
 A log simulated with --evaluation-multiplier other than 1 must have its scaled days (--evaluation-days,
-default 4) be exactly the validation, test and later days, i.e. K = evaluation days - 2; else exit 2.`,
+default 3) be exactly the test and later days, never the validation day: K = evaluation days - 1; else exit 2.`,
   options: {
     data: { type: "string" },
     out: { type: "string" },

@@ -14,8 +14,9 @@ export const simulateCommand: Command = {
 Writes DIR/day-00.csv ... and DIR/manifest.json (config, seed, counts, rates, oracle cross-entropies).
 Same seed and config give byte-identical files. Defaults: 2,000,000 impressions, 15 days, seed 7.
 --evaluation-multiplier M (a number >= 1, default 1) gives each of the last K days (--evaluation-days,
-default 4: validation, test and 2 later days) round(M x N/D) rows. Training days keep N/D rows, byte-identical
-to M = 1, and a scaled day starts with the unscaled day's rows (N counts impressions at M = 1).
+default 3: the test day and 2 later days, the days scored after training) round(M x N/D) rows. Training days
+and the validation day keep N/D rows, byte-identical to M = 1, so the trained model does not change; a scaled
+day starts with the unscaled day's rows (N counts impressions at M = 1).
 --config takes a JSON object of simulator options (see lib/data/simulator-config.ts); flags override it.`,
   options: {
     out: { type: "string" },

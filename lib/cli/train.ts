@@ -20,7 +20,9 @@ export const trainCommand: Command = {
 Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
 simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default 0.1). Early stopping uses the
 validation day only. FILE.json holds the run's config, metrics on the test day and later days (CTCVR over
-all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.`,
+all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.
+A simulated log with --evaluation-multiplier other than 1, prepared on the fly (2 later days), must scale
+exactly the test and 2 later days (--evaluation-days 3, the default), never the validation day; else exit 2.`,
   options: {
     model: { type: "string" },
     data: { type: "string" },

@@ -2,7 +2,8 @@
  * Preparation of an impression log for training, as in the paper:
  *  1. past-vs-future split by day: training days, a validation day (early stopping), a test day, and
  *     later days for the temporal-shift evaluation; no day is in two splits; when the simulator enlarged
- *     its last days (evaluationMultiplier), those days must be exactly the held-out ones;
+ *     its last days (evaluationMultiplier), those days must be exactly the test and later days (the days
+ *     scored after training), so the training and validation days, hence the trained model, are unchanged;
  *  2. negative downsampling of the training days: every clicked impression kept, non-clicked ones kept
  *     with probability r and weighted 1/r, so weighted sums stay unbiased estimates of full-data sums;
  *     evaluation days are kept whole by default (weight 1);
@@ -59,8 +60,9 @@ export interface EvaluationScaling {
 
 /**
  * Throws (one line naming both day counts) when a simulated log's scaled days, the last `evaluationDays`
- * days at `evaluationMultiplier` != 1, are not exactly the plan's validation, test and later days: a scaled
- * training day or an unscaled evaluation day would change what the multiplier is meant to leave alone.
+ * days at `evaluationMultiplier` != 1, are not exactly the plan's test and later days, the days scored after
+ * training. A scaled training day or a scaled validation day would change the trained model (the validation
+ * day drives early stopping), and an unscaled test or later day would not get the bigger sample.
  * With multiplier 1 (or missing) every plan passes.
  */
 export function checkEvaluationScaling(plan: SplitPlan, sim: EvaluationScaling): void {
@@ -68,13 +70,15 @@ export function checkEvaluationScaling(plan: SplitPlan, sim: EvaluationScaling):
   if (multiplier === 1) return;
   const scaledCount = sim.evaluationDays ?? 0;
   const scaled = Array.from({ length: scaledCount }, (_, i) => sim.days - scaledCount + i);
-  const heldOut = [plan.validationDay, plan.testDay, ...plan.laterDays].sort((a, b) => a - b);
-  if (scaled.length === heldOut.length && scaled.every((d, i) => d === heldOut[i])) return;
+  const scored = [plan.testDay, ...plan.laterDays].sort((a, b) => a - b);
+  if (scaled.length === scored.length && scaled.every((d, i) => d === scored[i])) return;
+  const validationScaled = scaled.includes(plan.validationDay) ? `, including the validation day ${plan.validationDay}` : "";
   throw new Error(
     `the simulated log scales ${scaledCount} days (evaluationDays = ${scaledCount}, days ${scaled.join(",") || "none"}, ` +
-      `evaluationMultiplier = ${multiplier}) but the split plan holds out ${heldOut.length} days (validation, test and ` +
-      `${plan.laterDays.length} later: days ${heldOut.join(",")}); they must be the same days ` +
-      `(simulate with evaluationDays = ${heldOut.length}${scaledCount >= 2 ? `, or use ${scaledCount - 2} later days` : ""})`,
+      `evaluationMultiplier = ${multiplier}${validationScaled}) but the split plan scores ${scored.length} days after training ` +
+      `(test and ${plan.laterDays.length} later: days ${scored.join(",")}); they must be the same days and the validation day ` +
+      `must not be scaled (simulate with --evaluation-days ${scored.length}, i.e. later days + 1` +
+      `${scaledCount >= 1 ? `, or use ${scaledCount - 1} later days` : ""})`,
   );
 }
 
@@ -165,7 +169,7 @@ export interface PrepareOptions {
   seed: number;
   /**
    * The simulated log's config (manifest `config`), when the log is simulated: `prepare` throws unless its
-   * scaled days are the plan's held-out days (see `checkEvaluationScaling`).
+   * scaled days are the plan's test and later days (see `checkEvaluationScaling`).
    */
   simulator?: EvaluationScaling;
 }
@@ -228,8 +232,8 @@ function encodeSplit(name: string, log: ImpressionLog, weight: Float32Array, voc
 
 /**
  * Splits, downsamples, fits vocabularies and scalers on training rows, and encodes every split. Throws when
- * the plan uses a day twice, runs backwards, names a day the log lacks, or (with `options.simulator`) does
- * not hold out exactly the simulator's scaled days.
+ * the plan uses a day twice, runs backwards, names a day the log lacks, or (with `options.simulator`) its
+ * test and later days are not exactly the simulator's scaled days.
  */
 export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedData {
   const { plan, seed } = options;

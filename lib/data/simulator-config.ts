@@ -19,21 +19,23 @@ export interface PlacementConfig {
 export interface SimulatorConfig {
   /**
    * Impressions of the log at evaluationMultiplier 1: each day has impressions / days rows (the remainder
-   * spread over the first days). Training days always have this many rows, and user activity is computed
-   * from it; only the last `evaluationDays` days grow with `evaluationMultiplier`.
+   * spread over the first days). Training days and the validation day always have this many rows, and user
+   * activity is computed from it; only the last `evaluationDays` days grow with `evaluationMultiplier`.
    */
   impressions: number;
   days: number;
   /**
-   * How many days at the end of the log are held-out days (the validation, test and later days of
-   * `defaultSplitPlan(days, evaluationDays - 2)` in ./prepare.ts): integer in [0, days]. Default 4
-   * (validation + test + 2 later days), or `days` when the log has fewer than 4 days.
+   * How many days at the end of the log are scored after training: the test day and the later days of
+   * `defaultSplitPlan(days, evaluationDays - 1)` in ./prepare.ts (not the validation day, which drives early
+   * stopping): integer in [0, days]. Default 3 (test + 2 later days), or `days` when the log has fewer
+   * than 3 days.
    */
   evaluationDays: number;
   /**
    * Each of the last `evaluationDays` days holds Math.round(multiplier x its rows at multiplier 1); a number
    * >= 1, default 1 (every day the same size). A scaled day's first rows are exactly the unscaled day's rows,
-   * and training days do not change, so the multiplier only enlarges the evaluation sample.
+   * and the training days and the validation day do not change, so a run trains the same model as at
+   * multiplier 1 and is only scored on more rows.
    */
   evaluationMultiplier: number;
   users: number;
@@ -75,7 +77,7 @@ export interface SimulatorConfig {
 export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
   impressions: 2_000_000,
   days: 15,
-  evaluationDays: 4,
+  evaluationDays: 3,
   evaluationMultiplier: 1,
   users: 2_000,
   userZipfExponent: 1.0,
@@ -117,7 +119,7 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
     if (!(key in DEFAULT_SIMULATOR_CONFIG)) throw new Error(`unknown simulator option "${key}"`);
   }
   const c: SimulatorConfig = { ...DEFAULT_SIMULATOR_CONFIG, ...partial };
-  // a log shorter than the default's held-out days holds out all of them unless told otherwise
+  // a log shorter than the default's scored days scores all of them unless told otherwise
   if (partial.evaluationDays === undefined) c.evaluationDays = Math.min(DEFAULT_SIMULATOR_CONFIG.evaluationDays, c.days);
   const check = (ok: boolean, field: keyof SimulatorConfig, rule: string) => {
     if (!ok) throw new Error(`simulator option ${field} = ${JSON.stringify(c[field])}: must be ${rule}`);

@@ -20,8 +20,9 @@
  *
  * Everything is drawn from streams derived from the seed (world, pilot, one per day), so the same seed and
  * config give the same rows; a day is generated in fixed-size chunks, so memory does not grow with rows.
- * The last `evaluationDays` days can hold `evaluationMultiplier` times a training day's rows (a bigger
- * evaluation sample): the world, the intercepts and the training days do not depend on either option.
+ * The last `evaluationDays` days (the test and later days) can hold `evaluationMultiplier` times a training
+ * day's rows (a bigger evaluation sample): the world, the intercepts, the training days and the validation
+ * day do not depend on either option.
  */
 import { AliasTable, Rng, deriveSeed, zipfWeights } from "./random";
 import { SimulatorConfig, resolveConfig } from "./simulator-config";

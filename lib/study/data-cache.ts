@@ -75,8 +75,8 @@ function removeStaleTemps(root: string, key: string): void {
 
 /**
  * Simulates and prepares `spec` into `<root>/<dataKey>` unless it is there already; returns that folder.
- * Throws before simulating when the simulator's scaled evaluation days are not the default split plan's
- * held-out days (evaluationDays vs laterDays + 2, see `checkEvaluationScaling`).
+ * Throws before simulating when the simulator's scaled days are not the default split plan's test and
+ * later days (evaluationDays vs laterDays + 1, see `checkEvaluationScaling`).
  */
 export function ensurePreparedData(spec: DataSpec, root: string, options: EnsureDataOptions = {}): string {
   const key = dataSpecKey(spec);
