@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIXTURES_DIR } from "./paths";
-import { holm, pairwiseComparisons, percentChangeVsBaseline, studentTTest, summarize, tQuantile, welchTTest } from "../lib/stats";
+import { holm, pairwiseComparisons, percentBetter, percentOfBaseline, studentTTest, summarize, tQuantile, welchTTest } from "../lib/stats";
 
 interface TTestCase {
   a: number[];
@@ -133,10 +133,12 @@ test("summarize: mean, sample sd, se and the t-based 95% CI", () => {
   assert.ok(Number.isNaN(summarize([]).mean));
 });
 
-test("percentChangeVsBaseline: positive when the loss is lower than the baseline", () => {
-  assert.deepEqual(percentChangeVsBaseline([0.9, 1, 1.1], 1).map((v) => Math.round(v * 1e12) / 1e12), [10, 0, -10]);
-  close(percentChangeVsBaseline([0.45], 0.5)[0], 10, 1e-12, "10% better");
-  assert.throws(() => percentChangeVsBaseline([1], 0), /non-zero/);
+test("percentBetter / percentOfBaseline: positive = better, for losses and for AUCs", () => {
+  assert.deepEqual([0.9, 1, 1.1].map((v) => Math.round(percentBetter(v, 1, false) * 1e12) / 1e12 + 0), [10, 0, -10]);
+  close(percentBetter(0.45, 0.5, false), 10, 1e-12, "a loss 10 % lower");
+  close(percentBetter(0.55, 0.5, true), 10, 1e-12, "an AUC 10 % higher");
+  close(percentOfBaseline(-0.05, 0.5, false), 10, 1e-12, "a loss difference of -0.05 on 0.5");
+  assert.ok(Number.isNaN(percentBetter(1, 0, false)) && Number.isNaN(percentBetter(1, NaN, true)));
 });
 
 test("pairwiseComparisons: Welch per pair, Holm over unordered pairs, better-than lists", () => {

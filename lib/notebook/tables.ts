@@ -3,6 +3,7 @@
  * (terminals, plain-text exports). Accepts an array of row objects or a danfojs DataFrame.
  */
 import { kernelDisplayWriter } from "../plots/kernel";
+import { formatNumber } from "./format";
 
 export type Row = Record<string, unknown>;
 /** A danfojs DataFrame, or anything with column names and row arrays. */
@@ -25,13 +26,9 @@ function rowsOf(table: Row[] | FrameLike): { columns: string[]; rows: unknown[][
   return { columns: table.columns, rows: table.values.map((r) => (Array.isArray(r) ? r : [r])) };
 }
 
+/** A table cell: numbers by formatNumber (lib/notebook/format.ts), null and undefined as "". */
 export function formatCell(v: unknown, digits = 4): string {
-  if (typeof v === "number") {
-    if (Number.isNaN(v)) return "NaN";
-    if (Number.isInteger(v)) return v.toLocaleString("en-US");
-    const a = Math.abs(v);
-    return a !== 0 && (a < 1e-4 || a >= 1e6) ? v.toExponential(digits - 1) : String(Number(v.toPrecision(digits)));
-  }
+  if (typeof v === "number") return formatNumber(v, digits);
   if (v === undefined || v === null) return "";
   return String(v);
 }

@@ -17,13 +17,14 @@
  * - bootstrapPercentChange(y, w, pModel, pBaseline, metricFn, opts): paired bootstrap of the percent
  *   change of a model over a baseline on the same rows: each resample draws ONE set of rows and scores
  *   both predictors on it, so the noise the two share (which rows are in the test day) cancels.
- *   Percent change as in the study tables, positive = better:
- *     lower-is-better metrics (default, losses):   100 * (base - model) / base
- *     higherIsBetter: true (AUCs):                 100 * (model - base) / base
+ *   Percent change as in the study tables (lib/stats percentBetter), positive = better:
+ *     lower-is-better metrics (default, losses):   100 * (base - model) / |base|
+ *     higherIsBetter: true (AUCs):                 100 * (model - base) / |base|
  *
  * Same seed, same data -> the same numbers. Cost: B metric evaluations on n rows (buffers reused).
  */
 import { Rng } from "../data/random";
+import { percentBetter } from "./summary";
 
 /** A metric of labels, predictions and optional weights, e.g. lib/metrics logLoss or prAuc. */
 export type MetricFn = (y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>) => number;
@@ -154,9 +155,6 @@ export function bootstrapMetric(
   return summarizeDraws(estimate, draws, resamples, alpha);
 }
 
-function percentChange(model: number, base: number, higherIsBetter: boolean): number {
-  return higherIsBetter ? (100 * (model - base)) / base : (100 * (base - model)) / base;
-}
 
 export function bootstrapPercentChange(
   y: ArrayLike<number>,
@@ -186,8 +184,8 @@ export function bootstrapPercentChange(
     if (ws) gather(w!, idx, ws);
     // A zero or undefined baseline makes the percent change undefined (NaN), counted as undefined.
     const base = metricFn(ys, pb, ws);
-    draws[b] = base === 0 ? NaN : percentChange(metricFn(ys, pm, ws), base, higherIsBetter);
+    draws[b] = percentBetter(metricFn(ys, pm, ws), base, higherIsBetter);
   }
-  const estimate = baseline === 0 ? NaN : percentChange(model, baseline, higherIsBetter);
+  const estimate = percentBetter(model, baseline, higherIsBetter);
   return { ...summarizeDraws(estimate, draws, resamples, alpha), model, baseline };
 }

@@ -6,8 +6,12 @@
  * - tQuantile(prob, df): @stdlib/stats-base-dists-t-quantile is NOT installed, so the quantile is the
  *   inverse of the installed @stdlib Student-t CDF, found by bisection to full double precision
  *   (accurate to the CDF's own accuracy; checked against closed forms for df = 1 and 2 in the tests).
- * - percentChangeVsBaseline(values, baselineMean): 100 * (baseline - x) / baseline, for losses such as
- *   cross-entropy, so positive = better than the baseline.
+ * - percentOfBaseline(delta, baseline, higherIsBetter) and percentBetter(value, baseline, higherIsBetter):
+ *   THE percent-vs-baseline arithmetic of the project (tables, figures, findings, bootstrap, sensitivity):
+ *   a difference delta = value - baseline in percent of |baseline|, signed so that positive = better:
+ *     lower-is-better metrics (losses such as cross-entropy):  100 * (baseline - value) / |baseline|
+ *     higher-is-better metrics (AUCs):                          100 * (value - baseline) / |baseline|
+ *   NaN when the baseline is 0 or not finite.
  */
 import { mean } from "./simple-statistics";
 import tCdf = require("@stdlib/stats-base-dists-t-cdf");
@@ -57,10 +61,16 @@ export function summarize(values: ArrayLike<number>): Summary {
   return { n, mean: m, sd, se, ci95: [m - half, m + half] };
 }
 
-/** Percent improvement of each value over a baseline mean, for lower-is-better metrics (positive = better). */
-export function percentChangeVsBaseline(values: ArrayLike<number>, baselineMean: number): number[] {
-  if (!Number.isFinite(baselineMean) || baselineMean === 0) {
-    throw new Error(`percentChangeVsBaseline: baseline mean must be finite and non-zero, got ${baselineMean}`);
-  }
-  return Array.from(values, (x) => (100 * (baselineMean - x)) / baselineMean);
+/**
+ * A difference `delta` (metric units, value - baseline) in percent of |baseline|, positive = better: the
+ * sign is flipped for lower-is-better metrics. NaN when the baseline is 0 or not finite.
+ */
+export function percentOfBaseline(delta: number, baseline: number, higherIsBetter: boolean): number {
+  if (!Number.isFinite(baseline) || baseline === 0) return NaN;
+  return ((higherIsBetter ? 100 : -100) * delta) / Math.abs(baseline);
+}
+
+/** Percent by which `value` is better than `baseline` (positive = better): percentOfBaseline(value - baseline, ...). */
+export function percentBetter(value: number, baseline: number, higherIsBetter: boolean): number {
+  return percentOfBaseline(value - baseline, baseline, higherIsBetter);
 }

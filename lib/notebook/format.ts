@@ -1,0 +1,34 @@
+/**
+ * Number formats, defined once for tables, findings, the CLI and notebooks:
+ *
+ * - formatNumber(x, digits = 4): `digits` significant digits; exponent notation below 1e-4 or from 1e6 on
+ *   (so a cross-entropy of 0.007388 reads 0.007388 and a standard error of 2.2e-5 reads 2.2e-5); integers
+ *   with thousands separators; "" for undefined, "NaN" for NaN.
+ * - formatPercent(x, se?): a signed percent with two decimals, "+1.07 %", with " ± 0.16" when an se is given.
+ * - formatP(p): a p-value with two significant digits, exponent notation below 1e-3 ("3.5e-9", "0.16").
+ */
+
+/** `digits` significant digits (exponent notation below 1e-4 and from 1e6 on); integers as 12,345. */
+export function formatNumber(x: number | undefined, digits = 4): string {
+  if (x === undefined) return "";
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return x.toLocaleString("en-US");
+  const a = Math.abs(x);
+  if (a !== 0 && (a < 1e-4 || a >= 1e6)) return x.toExponential(digits - 1);
+  return String(Number(x.toPrecision(digits)));
+}
+
+/** "+1.07 %" (two decimals, explicit sign), with " ± 0.16" when `se` is a number; "" for NaN. */
+export function formatPercent(x: number, se?: number): string {
+  if (Number.isNaN(x)) return "";
+  const sign = x > 0 ? "+" : "";
+  return `${sign}${x.toFixed(2)} %` + (se === undefined || Number.isNaN(se) ? "" : ` ± ${se.toFixed(2)}`);
+}
+
+/** A p-value with two significant digits; exponent notation below 1e-3; "0" for an exact 0. */
+export function formatP(p: number): string {
+  if (Number.isNaN(p)) return "NaN";
+  if (p === 0) return "0";
+  return p < 1e-3 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
+}
