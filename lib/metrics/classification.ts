@@ -41,6 +41,24 @@ function clip(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
 
+/** One row's log loss, sklearn's way: -log of the clipped probability of the observed label. */
+function rowLogLoss(y: number, p: number, eps: number): number {
+  // sklearn builds the two columns [1 - p, p] and clips each to [eps, 1 - eps].
+  return y === 1 ? -Math.log(clip(p, eps, 1 - eps)) : -Math.log(clip(1 - p, eps, 1 - eps));
+}
+
+/**
+ * Per-row log losses (nats), length n: the terms whose weighted mean is logLoss (same clipping). For
+ * resampling: a resample's log loss is the weighted mean of these terms over the drawn rows.
+ */
+export function logLossPerRow(y: ArrayLike<number>, p: ArrayLike<number>, options: LogLossOptions = {}): Float64Array {
+  checkBinaryInputs("logLossPerRow", y, p, undefined);
+  const eps = options.eps ?? LOG_LOSS_EPS;
+  const out = new Float64Array(y.length);
+  for (let i = 0; i < y.length; i++) out[i] = rowLogLoss(y[i], p[i], eps);
+  return out;
+}
+
 export function logLossResult(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
@@ -53,9 +71,7 @@ export function logLossResult(
   let total = 0;
   for (let i = 0; i < y.length; i++) {
     const wi = weightAt(w, i);
-    // sklearn builds the two columns [1 - p, p] and clips each to [eps, 1 - eps].
-    const loss = y[i] === 1 ? -Math.log(clip(p[i], eps, 1 - eps)) : -Math.log(clip(1 - p[i], eps, 1 - eps));
-    sum += wi * loss;
+    sum += wi * rowLogLoss(y[i], p[i], eps);
     total += wi;
   }
   const empty = emptyReason(y.length, total);

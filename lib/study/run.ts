@@ -2,11 +2,17 @@
  * One run of the study: train one model of the zoo on a prepared data set with one seed, then score it on
  * the test day and on each later day (temporal shift, no retraining), in every evaluation space, next to
  * the simulator's oracle where the truth is known. `esmm train` and the study runner both use it.
+ *
+ * Test folds. The test day's rows are dealt into TEST_FOLDS = 12 folds (row i to fold i mod 12; rows are in
+ * the order the simulator drew the impressions, so the folds are random shares of the day) and the run
+ * records, per fold, the sum of its CTCVR log-loss terms and of its weights. A study with S seeds per data
+ * set can then score each seed on its own disjoint share of the test day (lib/study/compare.ts), which makes
+ * the test rows' sampling noise part of the seed-to-seed spread a paired t test sees.
  */
 import { backendInfo, initBackend } from "../backend";
 import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
-import { evaluateSpaces, SpacesReport } from "../metrics";
+import { evaluateSpaces, logLossPerRow, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
 import { fitSpec, predict, Predictions, TrainOptions, TrainResult } from "../train";
 
@@ -19,12 +25,23 @@ export interface RunOptions {
   onTestPredictions?: (predictions: Predictions) => void;
 }
 
+export const TEST_FOLDS = 12;
+
+/** Per fold f (rows i with i mod folds = f): sum of CTCVR log-loss terms (nats) and sum of weights. */
+export interface FoldScores {
+  folds: number;
+  logLossSum: number[];
+  weightSum: number[];
+}
+
 export interface SplitScore {
   split: string;
   days: number[];
   rows: number;
   conversions: number;
   metrics: SpacesReport;
+  /** CTCVR log loss by fold (the test split only). */
+  ctcvrFolds?: FoldScores;
   /** Cross-entropies of the true probabilities on the same rows (simulated data only). */
   oracle?: { ctcvr: number; ctr: number; cvr: number };
 }
@@ -62,13 +79,27 @@ function oracleOf(split: EncodedSplit): SplitScore["oracle"] {
   return { ctcvr: ctcvr / w, ctr: ctr / w, cvr: cvr / clicksW };
 }
 
-export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict>): SplitScore {
+/** CTCVR log loss per fold: the same terms as logLoss (logLossPerRow), summed by row index mod `folds`. */
+export function foldScores(split: EncodedSplit, pCtcvr: ArrayLike<number>, folds = TEST_FOLDS): FoldScores {
+  const label = Float64Array.from(split.conversion, (c, i) => c * split.click[i]);
+  const terms = logLossPerRow(label, pCtcvr);
+  const logLossSum = new Array<number>(folds).fill(0);
+  const weightSum = new Array<number>(folds).fill(0);
+  for (let i = 0; i < split.size; i++) {
+    logLossSum[i % folds] += split.weight[i] * terms[i];
+    weightSum[i % folds] += split.weight[i];
+  }
+  return { folds, logLossSum, weightSum };
+}
+
+export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict>, options: { folds?: boolean } = {}): SplitScore {
   return {
     split: split.name,
     days: [...new Set(split.day)],
     rows: split.size,
     conversions: split.conversion.reduce((s, v) => s + v, 0),
     metrics: evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr }),
+    ctcvrFolds: options.folds ? foldScores(split, preds.pCtcvr) : undefined,
     oracle: oracleOf(split),
   };
 }
@@ -83,7 +114,7 @@ export async function runModel(data: PreparedData, options: RunOptions): Promise
   try {
     const testPredictions = predict(model, data.test);
     options.onTestPredictions?.(testPredictions);
-    const test = scoreSplit(data.test, testPredictions);
+    const test = scoreSplit(data.test, testPredictions, { folds: true });
     const later = data.later.map((s) => scoreSplit(s, predict(model, s)));
     const { spec: _spec, ...training } = result;
     void _spec;

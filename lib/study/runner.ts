@@ -95,7 +95,12 @@ export function normalizeStudy(spec: StudySpec): StudySpec {
   if (!spec.name) throw new Error("study: name is required");
   if (!spec.models.length) throw new Error(`study ${spec.name}: no models`);
   if (!spec.seeds.length) throw new Error(`study ${spec.name}: no seeds`);
-  for (const s of spec.seeds) if (!Number.isInteger(s)) throw new Error(`study ${spec.name}: seeds must be integers, got ${s}`);
+  for (const [what, list] of [["seeds", spec.seeds], ["worlds", spec.worlds ?? []], ["draws", spec.draws ?? []]] as const) {
+    for (const s of list) if (!Number.isInteger(s)) throw new Error(`study ${spec.name}: ${what} must be integers, got ${s}`);
+    if (new Set(list).size !== list.length) throw new Error(`study ${spec.name}: ${what} repeat a value (${list.join(", ")})`);
+  }
+  if (spec.worlds && spec.worlds.length === 0) throw new Error(`study ${spec.name}: worlds is empty (leave it out for the data's single simulator seed)`);
+  if (spec.draws && spec.draws.length === 0) throw new Error(`study ${spec.name}: draws is empty (leave it out for the data's single downsampling seed)`);
   return { ...spec, models: spec.models.map((m) => getModelSpec(m).name) };
 }
 

@@ -4,6 +4,16 @@
  * A variant is a named set of protocol choices (simulator config, negative keep rate, architecture,
  * training options such as loss normalisation or patience). The default study has one variant,
  * "default"; the protocol-sensitivity study (notebook 05) has one variant per level of each factor.
+ *
+ * Replicates. Three sources of noise are crossed in the grid, each with its own seeds:
+ *   worlds   simulator seeds (`data.simulatorSeed`): a new set of users and ads, a new log, its own test day;
+ *   draws    downsampling seeds (`data.prepareSeed`): which non-clicked training rows are kept;
+ *   seeds    model seeds: initial weights and batch order. Runs with the same seed on the same data share
+ *            their batch order, and models of the same shape (IP and ESMM-NS; IPSP and ESMM) start from
+ *            identical weights, so comparisons are paired by seed (lib/study/compare.ts).
+ * A (world, draw) pair is one prepared data set, a "data replicate"; `worlds` and `draws` default to the
+ * single values in `data`, which is the paper's design (one data set, many model seeds).
+ *
  * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
  */
 import type { SimulatorConfig } from "../data/simulator-config";
@@ -39,6 +49,10 @@ export interface StudySpec {
   architecture?: Partial<Architecture>;
   train?: Partial<Omit<TrainConfig, "seed">>;
   variants?: VariantSpec[];
+  /** Simulator seeds, one simulated world each (default: [data.simulatorSeed]). */
+  worlds?: number[];
+  /** Downsampling seeds, crossed with the worlds (default: [data.prepareSeed]). */
+  draws?: number[];
 }
 
 /** One run of the grid, fully resolved. */
@@ -62,25 +76,36 @@ export const DEFAULT_DATA_SPEC: DataSpec = {
   prepareSeed: 7,
 };
 
-/** Runs in a fixed order: variant, then seed, then model (so a partial study covers every model evenly). */
+/**
+ * Runs in a fixed order: variant, world, draw, then seed, then model (so the runs of one data set come
+ * together, and a partial study covers every model evenly). A variant that sets `data.simulatorSeed` or
+ * `data.prepareSeed` itself overrides the study's worlds or draws.
+ */
 export function expandGrid(study: StudySpec): RunSpec[] {
   const variants = study.variants && study.variants.length > 0 ? study.variants : [{ name: "default" }];
   const runs: RunSpec[] = [];
-  for (const v of variants) {
-    const data: DataSpec = { ...study.data, ...v.data, simulator: { ...study.data.simulator, ...v.data?.simulator } };
-    for (const seed of study.seeds) {
-      for (const model of study.models) {
-        runs.push({
-          study: study.name,
-          variant: v.name,
-          factor: v.factor,
-          level: v.level,
-          model,
-          seed,
-          data,
-          architecture: { ...study.architecture, ...v.architecture },
-          train: { ...study.train, ...v.train },
-        });
+  for (const v of variants as VariantSpec[]) {
+    const base: DataSpec = { ...study.data, ...v.data, simulator: { ...study.data.simulator, ...v.data?.simulator } };
+    const worlds = v.data?.simulatorSeed !== undefined ? [base.simulatorSeed] : (study.worlds ?? [base.simulatorSeed]);
+    const draws = v.data?.prepareSeed !== undefined ? [base.prepareSeed] : (study.draws ?? [base.prepareSeed]);
+    for (const world of worlds) {
+      for (const draw of draws) {
+        const data: DataSpec = { ...base, simulatorSeed: world, prepareSeed: draw };
+        for (const seed of study.seeds) {
+          for (const model of study.models) {
+            runs.push({
+              study: study.name,
+              variant: v.name,
+              factor: v.factor,
+              level: v.level,
+              model,
+              seed,
+              data,
+              architecture: { ...study.architecture, ...v.architecture },
+              train: { ...study.train, ...v.train },
+            });
+          }
+        }
       }
     }
   }
