@@ -33,3 +33,7 @@ export * from "./study";
 export * from "./study/sensitivity";
 export * from "./study/summary";
 export * from "./study/findings";
+export * from "./study/compare";
+export * from "./study/components";
+export * from "./study/replicate-scores";
+export { formatNumber, formatPercent, formatP } from "./notebook/format";

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
-import { summarize } from "../lib/stats";
+import { pairedTTest, summarize, welchTTest } from "../lib/stats";
 import type { RunRecord } from "../lib/study/run";
 import {
   StudyResult,
@@ -40,6 +40,8 @@ interface Spec {
   sd: number;
   rotation?: number;
   seeds?: number;
+  /** Added to every seed number (distinct seed sets force an unpaired, Welch comparison). */
+  seedOffset?: number;
   variant?: string;
   parameters?: number;
   conversions?: number;
@@ -51,7 +53,7 @@ function runs(spec: Spec): StudyResult[] {
   const z = pattern(spec.rotation ?? 0).slice(0, spec.seeds ?? Z.length);
   return z.map((zi, k) => ({
     model: spec.model,
-    seed: k + 1,
+    seed: k + 1 + (spec.seedOffset ?? 0),
     variant: spec.variant ?? "default",
     test: {
       split: "test",
@@ -82,7 +84,7 @@ test("per-model numbers: summarize, % vs IP and its se, conversions, oracle gap,
   assert.equal(s.metric, "ctcvr.logLoss");
   assert.equal(s.label, "CTCVR cross-entropy");
   assert.equal(s.higherIsBetter, false);
-  assert.deepEqual([s.split, s.days, s.variant, s.baseline, s.alpha, s.runs], ["test", [12], "default", "IP", 0.01, 12]);
+  assert.deepEqual([s.split, s.days, s.variant, s.baseline, s.alpha, s.runCount, s.replicates], ["test", [12], "default", "IP", 0.01, 12, 1]);
   assert.deepEqual(s.conversions, { min: 140, max: 140, differ: false });
   const [ip, esmm] = s.models;
   assert.deepEqual([ip.model, esmm.model], ["IP", "ESMM"]);
@@ -91,20 +93,30 @@ test("per-model numbers: summarize, % vs IP and its se, conversions, oracle gap,
   close(esmm.mean, 0.0074);
   close(esmm.sd, 2e-5, 1e-9);
   close(esmm.percentVsBaseline, (100 * (0.0075 - 0.0074)) / 0.0075, 1e-9);
-  close(esmm.percentVsBaselineSe, (100 * esmm.se) / ip.mean);
+  // Paired by seed: the se of the mean per-seed difference, in percent of IP's mean (scipy's ttest_rel).
+  const ipValues = results.filter((r) => r.model === "IP").map((r) => r.test.metrics.ctcvr.logLoss);
+  const esmmValues = results.filter((r) => r.model === "ESMM").map((r) => r.test.metrics.ctcvr.logLoss);
+  const paired = pairedTTest(ipValues, esmmValues);
+  close(esmm.percentVsBaselineSe, (100 * paired.se) / ip.mean);
+  assert.equal(esmm.vsBaseline!.design, "paired");
+  close(esmm.vsBaseline!.p, paired.p, 1e-9);
+  // IP's own error bar: its se in percent of its mean.
+  close(ip.ownSePercent, (100 * ip.se) / ip.mean);
   assert.equal(ip.percentVsBaseline, 0);
+  assert.ok(Number.isNaN(ip.percentVsBaselineSe));
   close(esmm.oracleGap!, 0.0074 - 0.0056, 1e-9);
   assert.deepEqual([esmm.conversions, esmm.conversionsDiffer, esmm.parameters, esmm.parametersDiffer], [140, false, 42_322, false]);
   assert.deepEqual(esmm.seeds, [1, 2, 3, 4, 5, 6]);
   // ESMM is lower by ~10 se: better than IP at raw and Holm p.
   assert.deepEqual([esmm.betterThan, esmm.betterThanHolm, ip.betterThan], [["IP"], ["IP"], []]);
   const c = s.comparisons.find((x) => x.a === "ESMM" && x.b === "IP")!;
-  assert.ok(c.t < 0 && c.p < 1e-3 && c.aBetter && c.aBetterHolm, JSON.stringify(c));
+  assert.ok(c.t > 0 && c.estimate > 0 && c.p < 1e-3 && c.aBetter && c.aBetterHolm, JSON.stringify(c)); // t > 0: a (ESMM) is better
   assert.deepEqual(s.notes, []);
 
   const rows = summaryRows(s);
   assert.equal(rows[1].model, "ESMM");
-  assert.equal(rows[1]["vs IP"], `+1.33 % ± ${esmm.percentVsBaselineSe.toFixed(2)}`);
+  assert.equal(rows[1]["vs IP ± se(diff)"], `+1.33 % ± ${esmm.percentVsBaselineSe.toFixed(2)}`);
+  assert.equal(rows[1].test, "paired");
   assert.equal(rows[1]["better than (p<0.01)"], "IP");
   assert.equal(rows[0]["better than (Holm)"], "-");
 });
@@ -139,7 +151,7 @@ test("model order: first appearance, or a given list first; duplicates: the firs
   const rerun = { ...esmm[0], test: { ...esmm[0].test, metrics: { ctcvr: { logLoss: 0.009 } } } };
   const s = summarizeStudy([...interleaved, rerun]);
   assert.equal(s.duplicatesDropped, 1);
-  assert.equal(s.runs, 18);
+  assert.equal(s.runCount, 18);
   const values = s.models.find((m) => m.model === "ESMM")!.values;
   assert.equal(values.length, 6);
   assert.ok(!values.includes(0.009));
@@ -161,7 +173,7 @@ test("variants: one must be chosen when there are several; summarizeByVariant ke
   assert.throws(() => summarizeStudy(results), /2 variants \(own-rows, batch-weight\)/);
   assert.throws(() => summarizeStudy(results, { variant: "nope" }), /no results for variant "nope"/);
   const s = summarizeStudy(results, { variant: "batch-weight" });
-  assert.deepEqual([s.variant, s.factor, s.level, s.runs], ["batch-weight", "lossNormalization", "batch-weight", 12]);
+  assert.deepEqual([s.variant, s.factor, s.level, s.runCount], ["batch-weight", "lossNormalization", "batch-weight", 12]);
   assert.ok(s.models[1].percentVsBaseline > 0);
   const byVariant = summarizeByVariant(results);
   assert.deepEqual([...byVariant.keys()], ["own-rows", "batch-weight"]);
@@ -174,14 +186,22 @@ test("variants: one must be chosen when there are several; summarizeByVariant ke
 
 test("better than at raw p < alpha vs Holm-adjusted: they differ when a pair is significant only before adjustment", () => {
   // A vs B: Welch p about 0.006 (< 0.01); with 6 pairs, 3 of them far smaller, Holm multiplies it by 3.
+  // Every model has its own seeds, so every comparison is unpaired (Welch).
   const results = [
     ...runs({ model: "A", mean: 1.0, sd: 0.1, rotation: 0 }),
-    ...runs({ model: "B", mean: 1.2, sd: 0.1, rotation: 1 }),
-    ...runs({ model: "D", mean: 1.0, sd: 0.1, rotation: 0 }),
-    ...runs({ model: "C", mean: 3.0, sd: 0.1, rotation: 2 }),
+    ...runs({ model: "B", mean: 1.2, sd: 0.1, rotation: 1, seedOffset: 10 }),
+    ...runs({ model: "D", mean: 1.0, sd: 0.1, rotation: 0, seedOffset: 20 }),
+    ...runs({ model: "C", mean: 3.0, sd: 0.1, rotation: 2, seedOffset: 30 }),
   ];
   const s = summarizeStudy(results, { baseline: "A" });
   const ab = s.comparisons.find((c) => c.a === "A" && c.b === "B")!;
+  assert.equal(ab.design, "welch");
+  const welch = welchTTest(
+    results.filter((r) => r.model === "A").map((r) => r.test.metrics.ctcvr.logLoss),
+    results.filter((r) => r.model === "B").map((r) => r.test.metrics.ctcvr.logLoss),
+  );
+  close(ab.p, welch.p, 1e-9);
+  close(ab.df, welch.df, 1e-9);
   assert.ok(ab.p < 0.01 && ab.pHolm >= 0.01, `p ${ab.p}, Holm ${ab.pHolm}`);
   assert.ok(ab.aBetter && !ab.aBetterHolm);
   const a = s.models.find((m) => m.model === "A")!;
@@ -205,7 +225,7 @@ test("runs with one seed, undefined values and differing conversions are reporte
   assert.deepEqual(s.conversions, { min: 140, max: 150, differ: true });
   const notes = s.notes.join("\n");
   assert.match(notes, /IP: 1 run\(s\) without a defined ctcvr\.logLoss/);
-  assert.match(notes, /no t tests for ESP/);
+  assert.match(notes, /no tests for ESP/);
   assert.match(notes, /ESP: parameter counts differ/);
   assert.match(notes, /conversions on test differ across runs \(140-150\)/);
   assert.equal(summaryRows(s)[0].conversions, "140-150");
@@ -227,7 +247,9 @@ test("temporalShift: % vs IP on the test day and on each later day, against IP's
   close(esmm[0].percentVsBaseline, (100 * 0.0001) / 0.0075, 1e-9);
   close(esmm[1].percentVsBaseline, (100 * 0.0002) / 0.008, 1e-9);
   close(esmm[2].percentVsBaseline, (100 * -0.0003) / 0.009, 1e-9);
-  close(esmm[2].percentVsBaselineSe, (100 * esmm[2].se) / 0.009, 1e-9);
+  // The se of the day's paired difference, in percent of IP's mean on that day.
+  const day = (model: string) => results.filter((r) => r.model === model).map((r) => r.later![1].metrics.ctcvr.logLoss);
+  close(esmm[2].percentVsBaselineSe, (100 * pairedTTest(day("IP"), day("ESMM")).se) / 0.009, 1e-9);
   assert.ok(t.models[0].points.every((p) => p.percentVsBaseline === 0 && p.n === 6));
   // A single later split on request.
   close(summarizeStudy(results, { split: "later:1" }).models[1].mean, 0.0093, 1e-9);
@@ -288,15 +310,19 @@ test("esmm stats: table and findings from a JSONL file with a partial last line"
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /skipped 1 line\(s\) .* that do not parse as JSON \(line 37;/);
   assert.match(r.stdout, /36 run record\(s\), 1 line\(s\) skipped/);
-  assert.match(r.stdout, /test \(day 12\): 140 conversions \(the same in every run\)/);
-  assert.match(r.stdout, /IPSP\s+6\s+0\.0074\s+4\.1e-6\s+\+1\.33 % ± 0\.05\s+IP ESMM-NS ESSP-Split ESP\s+IP ESMM-NS ESSP-Split ESP\s+140\s+1,000\s+0\.0018\n/);
-  assert.match(r.stdout, /5 of 5 findings of the paper hold here\./);
+  assert.match(r.stdout, /test \(day 12\): 140 conversions; .*one data set, 6 runs per model: comparisons paired by seed/);
+  // IPSP vs IP paired by seed: +1.33 % ± 0.09 (the se of the per-seed difference), p = 2.2e-5, MDE 0.45 %.
+  assert.match(r.stdout, /IPSP\s+6\s+0\.0074\s+4\.1e-6\s+\+1\.33 % ± 0\.09\s+paired\s+2\.2e-5\s+0\.45 %\s+IP ESMM-NS ESSP-Split ESP\s+IP ESMM-NS ESSP-Split ESP\s+140\s+1,000\s+0\.0018\n/);
+  assert.match(r.stdout, /Of the paper's 9 findings tested here: 7 hold, 0 contradicted, 2 inconclusive\./);
   assert.match(r.stdout, /- \*\*ESP is worse than IP \(higher CTCVR cross-entropy\)\*\*: holds\./);
+  // ESMM's sd is twice IPSP's, but 6 seeds cannot tell (Brown-Forsythe p = 0.22): inconclusive, not "does not hold".
+  assert.match(r.stdout, /\*\*ESMM varies more over seeds than IPSP \(CTCVR cross-entropy\)\*\*: inconclusive\..*Brown-Forsythe F = 1\.67, df 1, 10, p = 0\.22/);
 
   const j = esmmCli("stats", "--results", file, "--json", "--metric", "ctcvr.prAuc", "--alpha", "0.05");
   assert.equal(j.status, 0, j.stderr);
   const out = JSON.parse(j.stdout);
-  assert.deepEqual([out.runs, out.unparsedLines, out.summary.metric, out.summary.alpha, out.findings.length], [36, 1, "ctcvr.prAuc", 0.05, 5]);
+  assert.deepEqual([out.runs, out.unparsedLines, out.summary.metric, out.summary.alpha, out.findings.length], [36, 1, "ctcvr.prAuc", 0.05, 9]);
+  for (const f of out.findings) assert.deepEqual(Object.keys(f).slice(0, 4), ["id", "kind", "claim", "method"]);
 });
 
 test("esmm stats: --help, and bad arguments give one line and a non-zero exit", () => {
@@ -313,6 +339,7 @@ test("esmm stats: --help, and bad arguments give one line and a non-zero exit", 
     [["stats", "--results", "/nonexistent/r.jsonl"], /does not exist/, 2],
     [["stats", "--results", good, "--alpha", "2"], /--alpha must be in \(0, 1\)/, 2],
     [["stats", "--results", good, "--alpha", "x"], /--alpha must be a number/, 2],
+    [["stats", "--results", good, "--margin", "0"], /--margin must be a positive percent/, 2],
     [["stats", "--results", good, "--metric", "ctcvr.nope"], /--metric: unknown metric "nope"/, 2],
     [["stats", "--results", good, "--split", "later"], /--split: split must be/, 2],
     [["stats", "--results", good, "--variant", "x"], /no results for variant "x"/, 2],

@@ -4,7 +4,7 @@ import { Command, UsageError, numberOption, requireString } from "./args";
 import { DataError } from "../data/errors";
 import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
-import { evaluateFindings, findingsText } from "../study/findings";
+import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
 
 export interface ReadResults {
   results: StudyResult[];
@@ -47,17 +47,24 @@ function lineList(lines: number[]): string {
 }
 
 function headline(s: StudySummary): string {
-  const seeds = [...new Set(s.models.map((m) => m.n))];
+  const runsPerModel = [...new Set(s.models.map((m) => m.n))];
   const days = s.days.length > 0 ? ` (day${s.days.length > 1 ? "s" : ""} ${s.days.join(", ")})` : "";
   const conv = s.conversions
     ? s.conversions.differ
-      ? `conversions ${s.conversions.min}-${s.conversions.max} (they differ across runs)`
-      : `${s.conversions.min} conversions (the same in every run)`
+      ? `conversions ${s.conversions.min}-${s.conversions.max}${s.replicates > 1 ? " over the data replicates" : " (they differ across runs)"}`
+      : `${s.conversions.min} conversions`
     : "conversions not recorded";
+  const seeds = `${s.seedsPerReplicate[0]}${s.seedsPerReplicate[1] !== s.seedsPerReplicate[0] ? `-${s.seedsPerReplicate[1]}` : ""}`;
+  const design =
+    s.replicates > 1
+      ? s.unit === "replicate"
+        ? `${s.replicates} data replicates (worlds x draws) x ${seeds} seeds: across worlds, one value per replicate (t over replicates)`
+        : `${s.replicates} data replicates (worlds x draws) x ${seeds} seeds: on these data sets, paired by seed within each`
+      : `one data set, ${runsPerModel.join("/")} runs per model: comparisons paired by seed (Welch where seeds differ)`;
   return (
     `variant ${s.variant}${s.factor !== undefined ? ` (${s.factor} = ${s.level})` : ""}; ${s.split}${days}: ${conv}; ` +
-    `${s.label}, ${s.higherIsBetter ? "higher" : "lower"} is better; ${seeds.length === 1 ? `${seeds[0]} runs per model` : `${seeds.join("/")} runs per model`}; ` +
-    `% vs ${s.baseline} (positive = better) ± se; better than at Welch p < ${s.alpha} (raw, as in the paper) and Holm-adjusted`
+    `${s.label}, ${s.higherIsBetter ? "higher" : "lower"} is better; ${design}; ` +
+    `% vs ${s.baseline} (positive = better) ± se of the difference; better than at p < ${s.alpha} (raw, as in the paper) and Holm-adjusted`
   );
 }
 
@@ -65,16 +72,24 @@ export const statsCommand: Command = {
   name: "stats",
   summary: "per-model table, Welch tests and the paper's findings from a study's results",
   usage: `esmm stats --results FILE.jsonl [--metric ctcvr.logLoss] [--variant NAME] [--split test|later:I]
-                 [--baseline IP] [--alpha 0.01] [--json]
+                 [--baseline IP] [--alpha 0.01] [--margin 0.5] [--unit seed|replicate] [--json]
 
 FILE.jsonl holds one finished run per line (the study runner's output); lines that do not parse (a partial
 last line while a study runs) are skipped and counted. --metric is SPACE.METRIC with SPACE ctcvr, cvr or ctr
 and METRIC logLoss, normalizedEntropy, ece (lower is better), rocAuc or prAuc (higher is better). --variant
-is required when the file holds several variants. The table: per model n, mean, se, % change vs the
-baseline's mean (positive = better) ± se, the models it beats at Welch p < alpha (raw p, as in the paper)
-and at Holm-adjusted p < alpha, conversions on the split, parameters, gap to the oracle's cross-entropy.
-Then the paper's findings, each holding, not holding or inconclusive (rules: lib/study/findings.ts).
---json prints one object: {file, runs, unparsedLines, otherLines, summary, findings}.`,
+is required when the file holds several variants. The table: per model n, mean, se, % vs the baseline's
+mean (positive = better) ± the standard error of the difference, how it was tested (paired by seed with one
+data set; one value per data replicate with several worlds/draws; Welch where seeds differ), its p, the
+minimum detectable effect at power 0.8, the models it beats at p < alpha (raw p, as in the paper) and at
+Holm-adjusted p < alpha, conversions, parameters, gap to the oracle's cross-entropy. Then the paper's
+findings, each holds, contradicted (evidence against it: significance the other way, or equivalence within
+--margin percent of the baseline's mean, default ${DEFAULT_EQUIVALENCE_MARGIN}) or inconclusive (rules: lib/study/findings.ts).
+--unit seed (default) compares the models on these data sets: paired by seed within each data replicate
+(world x draw), each seed scored on its own share of the test day when the runs recorded test folds, so
+seeds and test rows are both noise; --unit replicate asks whether a finding holds across simulated worlds:
+one value per data replicate, a t test over replicates (needs two or more).
+--json prints one object: {file, runs, unparsedLines, otherLines, summary, findings}, each finding
+{id, claim, verdict, p, pAgainst, method, reason, evidence, tests, estimate, se, mde, alpha, margin}.`,
   options: {
     results: { type: "string" },
     metric: { type: "string" },
@@ -82,6 +97,8 @@ Then the paper's findings, each holding, not holding or inconclusive (rules: lib
     split: { type: "string" },
     baseline: { type: "string" },
     alpha: { type: "string" },
+    margin: { type: "string" },
+    unit: { type: "string" },
     json: { type: "boolean" },
   },
   async run(v) {
@@ -91,6 +108,10 @@ Then the paper's findings, each holding, not holding or inconclusive (rules: lib
     const split = (v.split as string | undefined) ?? "test";
     const alpha = numberOption(v, "alpha", cmd, 0.01)!;
     if (!(alpha > 0 && alpha < 1)) throw new UsageError(`${cmd}: --alpha must be in (0, 1), got ${alpha}`);
+    const margin = numberOption(v, "margin", cmd, DEFAULT_EQUIVALENCE_MARGIN)!;
+    if (!(margin > 0 && Number.isFinite(margin))) throw new UsageError(`${cmd}: --margin must be a positive percent of the baseline's mean, got ${margin}`);
+    const unit = (v.unit as string | undefined) ?? "seed";
+    if (unit !== "seed" && unit !== "replicate") throw new UsageError(`${cmd}: --unit must be seed or replicate, got ${JSON.stringify(unit)}`);
     for (const [name, check] of [["metric", () => parseMetric(metric)], ["split", () => parseSplit(split)]] as const) {
       try {
         check();
@@ -112,22 +133,22 @@ Then the paper's findings, each holding, not holding or inconclusive (rules: lib
 
     let summary: StudySummary;
     try {
-      summary = summarizeStudy(read.results, { metric, split, alpha, variant: v.variant as string | undefined, baseline: v.baseline as string | undefined });
+      summary = summarizeStudy(read.results, { metric, split, alpha, unit, variant: v.variant as string | undefined, baseline: v.baseline as string | undefined });
     } catch (e) {
       throw new UsageError(`${cmd}: ${(e as Error).message}${/variants/.test((e as Error).message) ? " with --variant" : ""}`);
     }
-    const findings = evaluateFindings(summary);
+    const findings = evaluateFindings(summary, { margin });
     if (v.json) {
-      console.log(JSON.stringify({ file, runs: summary.runs, unparsedLines: read.unparsedLines.length, otherLines: read.otherLines.length, summary, findings }));
+      console.log(JSON.stringify({ file, runs: summary.runCount, unparsedLines: read.unparsedLines.length, otherLines: read.otherLines.length, summary, findings }));
       return;
     }
     const skipped = read.unparsedLines.length + read.otherLines.length;
-    console.log(`${file}: ${read.results.length} run record(s)${skipped > 0 ? `, ${skipped} line(s) skipped` : ""}; ${summary.runs} run(s) summarised`);
+    console.log(`${file}: ${read.results.length} run record(s)${skipped > 0 ? `, ${skipped} line(s) skipped` : ""}; ${summary.runCount} run(s) summarised`);
     console.log(headline(summary));
     console.log("");
     console.log(tableText(summaryRows(summary)));
     if (summary.notes.length > 0) console.log("\n" + summary.notes.map((n) => `note: ${n}`).join("\n"));
     console.log("");
-    console.log(findingsText(findings, { title: `Findings (${summary.label}, ${summary.split}, raw Welch p < ${summary.alpha}):` }));
+    console.log(findingsText(findings, { title: `Findings (${summary.label}, ${summary.split}, alpha ${summary.alpha}, equivalence margin ±${margin} % of ${summary.baseline}'s mean):` }));
   },
 };

@@ -1,356 +1,524 @@
 /**
- * The paper's findings as functions of a study summary (lib/study/summary.ts), each returning
- * `{ id, claim, holds, reason, evidence, values }` with `holds` true, false or "inconclusive", decided
- * by the rules below from the summary's numbers only. `FINDING_RULES` lists the same rules as data, for
- * notebooks; `findingsText` renders the verdicts as markdown sentences built from the numbers.
+ * The paper's findings, each stated once as data (id, test kind, models) and tested as the paper states it,
+ * with a three-way verdict:
  *
- * Conventions shared by every rule:
- * - "better" follows the summary's metric: lower for cross-entropy / NE / ECE, higher for ROC-AUC and
- *   PR-AUC. The findings are stated for the paper's metric (CTCVR cross-entropy on the test day) but
- *   are evaluated on whichever metric and split the summary holds; the claims name it.
- * - IP is always the model named "IP" (whatever baseline the summary normalised by). Percent changes
- *   vs IP are recomputed here: g(X) = 100 (mean_IP - mean_X) / mean_IP for lower-is-better metrics,
- *   100 (mean_X - mean_IP) / mean_IP for higher-is-better ones (positive = X better than IP), with
- *   se 100 se_X / |mean_IP|.
- * - p is the two-sided Welch t-test p-value of the pair from the summary's comparisons: the RAW p by
- *   default, as in the paper ("better than" at p < alpha); `{ pValue: "holm" }` uses the Holm-adjusted
- *   p of the summary's table instead. alpha is the summary's alpha (default 0.01).
- * - A directional claim ("X better than IP") HOLDS when the means point the claimed way and p < alpha;
- *   it DOES NOT HOLD when the means do not point the claimed way (whatever p: the data contradict the
- *   direction); it is INCONCLUSIVE when the means point the claimed way but p >= alpha (too little
- *   evidence), or when a model it needs has fewer than 2 defined runs (no test possible).
+ *   holds         the data support the claim at alpha;
+ *   contradicted  the data are evidence AGAINST it at alpha: significance in the other direction, or,
+ *                 where the claim is a difference, equivalence shown (a difference inside the margin);
+ *   inconclusive  neither: "not significant" never reads as "does not hold".
  *
- * The rules (ids as in FINDING_RULES):
- *   esp-worse-than-ip      ESP's mean is worse than IP's (higher cross-entropy) and p(ESP, IP) < alpha.
- *   sharing-helps          IPSP's mean is better than IP's and p(IPSP, IP) < alpha (hard parameter
- *                          sharing alone helps).
- *   esmm-ns-better-than-ip ESMM-NS's mean is better than IP's and p(ESMM-NS, IP) < alpha (entire space
- *                          + weighted CVR, without sharing, helps).
- *   esmm-close-to-ipsp     p(ESMM, IPSP) >= alpha (no significant difference) AND sd(ESMM) > sd(IPSP)
- *                          (sample sds over seeds). Does not hold when p < alpha or sd(ESMM) <= sd(IPSP);
- *                          inconclusive only when either model has < 2 defined runs.
- *   gains-not-additive     interaction I = g(ESMM) - (g(ESMM-NS) + g(IPSP)), in percent of IP's mean;
- *                          it equals 100/|mean_IP| times the 2x2 factorial interaction contrast
- *                          +-(mean_ESMM - mean_ESMM-NS - mean_IPSP + mean_IP) (sign so that I > 0 means
- *                          ESMM gains more than the sum). Its se is 100/|mean_IP| sqrt(se_ESMM^2 +
- *                          se_ESMM-NS^2 + se_IPSP^2 + se_IP^2) (independent runs; IP's se enters because
- *                          IP's mean appears in the contrast), its df Welch-Satterthwaite
- *                          (sum se_k^2)^2 / sum(se_k^4 / (n_k - 1)), p = two-sided t p-value of I / se.
- *                          HOLDS when I < 0 and p < alpha (ESMM's gain is significantly less than the
- *                          sum of the gains of its two ingredients); DOES NOT HOLD when I >= 0;
- *                          INCONCLUSIVE when I < 0 but p >= alpha, or a model has < 2 defined runs.
- *                          (No Holm family: one contrast, raw p in both modes.)
+ * The claim and the reason printed for each finding are derived from its rule and its numbers, never
+ * typed a second time. Every comparison is the design-aware contrast of lib/study/compare.ts at the
+ * summary's unit ("seed": paired by seed within each data set, each seed on its own share of the test day
+ * when the runs recorded test folds; "replicate": one value per data replicate, across worlds), in percent
+ * of the baseline's (IP's) mean, positive = better; alpha defaults to the summary's (0.01, as in the paper); the
+ * margin of equivalence and non-inferiority defaults to 0.5 % of IP's mean (`margin` option).
  *
- * findingsAcrossLevels(summariesByLevel): evaluates the findings at every level of a sensitivity
- * factor and, per finding, says whether it holds at every level, at some, or at none (inconclusive
- * levels count as "not holding"), listing the levels in each state.
+ * Test kinds (a small registry, FINDING_KINDS; a new kind enters there):
+ *   difference        "A is better (worse) than B". For: two-sided t of the difference, in the claimed
+ *                     direction. Against: two-sided t in the other direction; or TOST equivalence within
+ *                     +-margin (Schuirmann 1987). Holds wins over equivalence (a significant difference
+ *                     smaller than the margin holds, and the reason says it is inside the margin).
+ *   at-least-as-good  "A is at least as good as B". For: non-inferiority, one-sided t of H0: A worse by
+ *                     margin or more. Against: two-sided t, A significantly worse (this wins).
+ *   equivalent        "A is equivalent to B". For: TOST within +-margin. Against: the difference lies beyond
+ *                     the margin (one-sided t against the nearer bound, doubled: the (1 - alpha) interval
+ *                     lies outside +-margin).
+ *   more-variable     "A varies more over seeds than B". For / against: the Brown-Forsythe test (absolute
+ *                     deviations from the median within each data replicate), with the sd ratio > 1 / < 1.
+ *   best              "A is the best model". For: A non-inferior to EVERY other model (an intersection-union
+ *                     test: each at alpha, no adjustment needed, Berger 1982; its p is the largest).
+ *                     Against: SOME other model significantly better than A, Holm-adjusted over the others
+ *                     (a union of hypotheses, so multiplicity is controlled). Against wins.
+ *   not-additive      "The gains are not additive": I = g(combined) - g(part 1) - g(part 2), g = % better
+ *                     than the baseline, i.e. the 2x2 interaction contrast, paired like any contrast. For:
+ *                     two-sided t of I = 0. Against: TOST, I within +-margin. For wins.
+ *
+ * Multiplicity. `evaluateFindings` decides each finding at alpha on its own tests, as the paper does for
+ * its own comparisons (only `best` adjusts, within itself). `findingsAcrossLevels` / the sensitivity grid
+ * adjust every test of the grid together (Holm over all of them) before deciding: `decideFindings`.
  */
-import { twoSidedP } from "../stats";
-import { ModelSummary, StudySummary, comparison, modelSummary } from "./summary";
+import {
+  TEstimate,
+  equivalenceOfEstimate,
+  holm,
+  nonInferiorityOfEstimate,
+  oneSidedTTest,
+} from "../stats";
+import { formatNumber, formatP, formatPercent } from "../notebook/format";
+import { ContrastEstimate, contrastEstimate, differenceEstimate, spreadComparison } from "./compare";
+import { StudySummary, designText } from "./summary";
 
-export type Verdict = boolean | "inconclusive";
+export type Verdict = "holds" | "contradicted" | "inconclusive";
+export const VERDICTS: readonly Verdict[] = ["holds", "contradicted", "inconclusive"];
 
-export type FindingId = "esp-worse-than-ip" | "sharing-helps" | "esmm-ns-better-than-ip" | "esmm-close-to-ipsp" | "gains-not-additive";
+export type FindingId =
+  | "esp-worse-than-ip"
+  | "essp-split-better-than-esp"
+  | "ipsp-better-than-ip"
+  | "ipsp-best"
+  | "esmm-ns-better-than-ip"
+  | "esmm-ns-vs-essp-split"
+  | "esmm-equivalent-to-ipsp"
+  | "esmm-more-variable-than-ipsp"
+  | "gains-not-additive";
 
-export interface Finding {
-  id: FindingId;
-  /** The claim, naming the metric. */
-  claim: string;
-  holds: Verdict;
-  /** Why the verdict follows from the numbers (one clause, computed). */
-  reason: string;
-  /** The numbers the verdict rests on. */
-  evidence: string;
-  /** The same numbers, for tables and tests. */
-  values: Record<string, number>;
-}
+export type FindingTest =
+  | { kind: "difference"; model: string; direction: "better" | "worse"; than: string }
+  | { kind: "at-least-as-good"; model: string; than: string }
+  | { kind: "equivalent"; model: string; to: string }
+  | { kind: "more-variable"; model: string; than: string }
+  | { kind: "best"; model: string }
+  | { kind: "not-additive"; combined: string; parts: [string, string]; baseline: string };
 
 export interface FindingRule {
   id: FindingId;
-  claim: string;
-  models: string[];
-  holds: string;
-  doesNotHold: string;
-  inconclusive: string;
+  test: FindingTest;
 }
 
-/** The rules of the findings, as data (see the file comment for the shared conventions). */
+/** The paper's findings (O'Brien et al., RecSys'21, Section 5 and Figure 3), as rules. */
 export const FINDING_RULES: readonly FindingRule[] = [
-  {
-    id: "esp-worse-than-ip",
-    claim: "ESP is worse than IP",
-    models: ["ESP", "IP"],
-    holds: "ESP's mean is worse than IP's (higher cross-entropy) and Welch p(ESP, IP) < alpha",
-    doesNotHold: "ESP's mean is as good as or better than IP's",
-    inconclusive: "ESP's mean is worse but p >= alpha, or ESP or IP has fewer than 2 defined runs",
-  },
-  {
-    id: "sharing-helps",
-    claim: "Hard parameter sharing helps: IPSP is better than IP",
-    models: ["IPSP", "IP"],
-    holds: "IPSP's mean is better than IP's and Welch p(IPSP, IP) < alpha",
-    doesNotHold: "IPSP's mean is as good as or worse than IP's",
-    inconclusive: "IPSP's mean is better but p >= alpha, or IPSP or IP has fewer than 2 defined runs",
-  },
-  {
-    id: "esmm-ns-better-than-ip",
-    claim: "ESMM-NS is better than IP",
-    models: ["ESMM-NS", "IP"],
-    holds: "ESMM-NS's mean is better than IP's and Welch p(ESMM-NS, IP) < alpha",
-    doesNotHold: "ESMM-NS's mean is as good as or worse than IP's",
-    inconclusive: "ESMM-NS's mean is better but p >= alpha, or ESMM-NS or IP has fewer than 2 defined runs",
-  },
-  {
-    id: "esmm-close-to-ipsp",
-    claim: "ESMM is close to IPSP, with larger variance",
-    models: ["ESMM", "IPSP"],
-    holds: "Welch p(ESMM, IPSP) >= alpha and sd(ESMM) > sd(IPSP) over seeds",
-    doesNotHold: "p(ESMM, IPSP) < alpha, or sd(ESMM) <= sd(IPSP)",
-    inconclusive: "ESMM or IPSP has fewer than 2 defined runs",
-  },
-  {
-    id: "gains-not-additive",
-    claim: "The gains are not additive: ESMM gains less over IP than ESMM-NS and IPSP together",
-    models: ["ESMM", "ESMM-NS", "IPSP", "IP"],
-    holds:
-      "I = g(ESMM) - (g(ESMM-NS) + g(IPSP)) < 0 (g = % better than IP) and its Welch-Satterthwaite t test " +
-      "(se from all four models' se, IP's included) has p < alpha",
-    doesNotHold: "I >= 0: ESMM gains at least the sum of the two gains",
-    inconclusive: "I < 0 but p >= alpha, or one of the four models has fewer than 2 defined runs",
-  },
+  { id: "esp-worse-than-ip", test: { kind: "difference", model: "ESP", direction: "worse", than: "IP" } },
+  { id: "essp-split-better-than-esp", test: { kind: "difference", model: "ESSP-Split", direction: "better", than: "ESP" } },
+  { id: "ipsp-better-than-ip", test: { kind: "difference", model: "IPSP", direction: "better", than: "IP" } },
+  { id: "ipsp-best", test: { kind: "best", model: "IPSP" } },
+  { id: "esmm-ns-better-than-ip", test: { kind: "difference", model: "ESMM-NS", direction: "better", than: "IP" } },
+  { id: "esmm-ns-vs-essp-split", test: { kind: "at-least-as-good", model: "ESMM-NS", than: "ESSP-Split" } },
+  { id: "esmm-equivalent-to-ipsp", test: { kind: "equivalent", model: "ESMM", to: "IPSP" } },
+  { id: "esmm-more-variable-than-ipsp", test: { kind: "more-variable", model: "ESMM", than: "IPSP" } },
+  { id: "gains-not-additive", test: { kind: "not-additive", combined: "ESMM", parts: ["ESMM-NS", "IPSP"], baseline: "IP" } },
 ];
 
-export interface FindingOptions {
-  /** Which p decides significance in the pairwise rules: "raw" (default, as in the paper) or "holm". */
-  pValue?: "raw" | "holm";
+/** One test a verdict rests on. */
+export interface FindingTestResult {
+  /** "for": all must reject for `holds`; "against": any rejecting gives `contradicted`. */
+  role: "for" | "against";
+  /** What is tested, in words (derived), e.g. "ESP worse than IP (two-sided t, claimed direction)". */
+  name: string;
+  statistic: number;
+  df: number;
+  /** Raw p; 1 for a directional test whose estimate points the other way (`applies` false). */
+  p: number;
+  /** p after the multiplicity adjustment in force (= p when none). */
+  pAdjusted: number;
+  /** False for a directional test whose estimate points the other way: it cannot reject. */
+  applies: boolean;
 }
+
+export interface Finding {
+  id: FindingId;
+  kind: FindingTest["kind"];
+  /** The claim in words, naming the metric (derived from the rule). */
+  claim: string;
+  /** How the claim is tested (derived from the rule, the design and the parameters). */
+  method: string;
+  verdict: Verdict;
+  /** The p of the claim's own test: the difference's two-sided p; non-inferiority, TOST, Brown-Forsythe or interaction p; for `best` the intersection-union p (largest). */
+  p: number;
+  /** The smallest adjusted p of the tests against the claim. */
+  pAgainst: number;
+  /** Why the verdict follows (computed). */
+  reason: string;
+  /** The numbers the verdict rests on, in a sentence. */
+  evidence: string;
+  tests: FindingTestResult[];
+  /** The estimate behind the claim in percent of the baseline's mean (difference, interaction, sd ratio for more-variable). */
+  estimate: number;
+  se: number;
+  /** Minimum detectable effect of the claim's comparison (two-sided alpha, power 0.8), percent. */
+  mde: number;
+  alpha: number;
+  margin: number;
+  /** Numbers for tables and tests. */
+  values: Record<string, number>;
+}
+
+export interface FindingOptions {
+  /** Equivalence / non-inferiority margin in percent of the baseline's mean (default 0.5). */
+  margin?: number;
+  /** Significance level (default: the summary's alpha). */
+  alpha?: number;
+}
+
+export const DEFAULT_EQUIVALENCE_MARGIN = 0.5;
 
 // ---------------------------------------------------------------------------------------------------
-// Formatting of numbers in reasons and evidence.
-
-function fmt(x: number, digits = 4): string {
-  if (Number.isNaN(x)) return "NaN";
-  if (!Number.isFinite(x)) return String(x);
-  const a = Math.abs(x);
-  if (a !== 0 && (a < 1e-3 || a >= 1e6)) return x.toExponential(digits - 1);
-  return String(Number(x.toPrecision(digits)));
-}
-
-function fmtPct(x: number): string {
-  if (Number.isNaN(x)) return "NaN %";
-  return `${x > 0 ? "+" : ""}${x.toFixed(2)} %`;
-}
-
-function fmtP(p: number): string {
-  if (Number.isNaN(p)) return "NaN";
-  if (p === 0) return "0";
-  return p < 1e-3 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
-}
-
-const IP = "IP";
+// The kinds: claim text, method text, and the tests from a summary.
 
 interface Ctx {
   s: StudySummary;
   alpha: number;
-  useHolm: boolean;
+  margin: number;
 }
 
-function describe(m: ModelSummary): string {
-  return `${m.model} ${fmt(m.mean)} ± ${fmt(m.se, 2)} (sd ${fmt(m.sd, 2)}, n = ${m.n})`;
+interface Evaluation {
+  tests: Omit<FindingTestResult, "pAdjusted">[];
+  p: number;
+  estimate: number;
+  se: number;
+  mde: number;
+  evidence: string;
+  values: Record<string, number>;
+  /** Extra words for the reason, e.g. "inside the margin". */
+  note?: string;
 }
 
-/** Percent better than IP (positive = better) and its se. */
-function gainVsIp(ctx: Ctx, m: ModelSummary, ip: ModelSummary): { g: number; se: number } {
-  const base = ip.mean;
-  if (!Number.isFinite(base) || base === 0) return { g: NaN, se: NaN };
-  const g = ctx.s.higherIsBetter ? (100 * (m.mean - base)) / base : (100 * (base - m.mean)) / base;
-  return { g, se: (100 * m.se) / Math.abs(base) };
+interface FindingKind<T extends FindingTest> {
+  models(t: T): string[];
+  claim(t: T, ctx: Ctx): string;
+  method(t: T, ctx: Ctx): string;
+  evaluate(t: T, ctx: Ctx): Evaluation;
+  /** Which verdict wins when tests for and against both reject. */
+  precedence: "holds" | "contradicted";
 }
 
-/** The models of a rule, or the reason it cannot be tested. */
-function need(ctx: Ctx, names: string[]): { models: ModelSummary[] } | { missing: string } {
-  const models: ModelSummary[] = [];
-  for (const name of names) {
-    const m = modelSummary(ctx.s, name);
-    if (!m || m.n === 0) return { missing: `${name} has no defined runs` };
-    if (m.n < 2) return { missing: `${name} has only ${m.n} defined run (a t test needs at least 2 per model)` };
-    models.push(m);
+function metricWords(ctx: Ctx): string {
+  return ctx.s.label;
+}
+
+function better(ctx: Ctx): string {
+  return ctx.s.higherIsBetter ? "higher" : "lower";
+}
+
+function compareOpts(ctx: Ctx) {
+  return { higherIsBetter: ctx.s.higherIsBetter, baseline: ctx.s.baseline, alpha: ctx.alpha, powerAnalysis: ctx.s.powerAnalysis, unit: ctx.s.unit };
+}
+
+/** A two-sided test counted only when the estimate points the given way (else p = 1, applies = false). */
+function directional(c: ContrastEstimate, positive: boolean): { p: number; applies: boolean } {
+  if (Number.isNaN(c.p)) return { p: NaN, applies: true };
+  const applies = positive ? c.estimate > 0 : c.estimate < 0;
+  return { p: applies ? c.p : 1, applies };
+}
+
+function estimateEvidence(what: string, c: ContrastEstimate): string {
+  return `${what} ${formatPercent(c.estimate, c.se)} (${designText(c)}; two-sided p = ${formatP(c.p)}; MDE ${formatNumber(c.mde, 3)} %)`;
+}
+
+/** An estimate the t tests accept (a model with one run, or none, gives NaN: no test). */
+function usable(e: TEstimate): boolean {
+  return Number.isFinite(e.estimate) && Number.isFinite(e.se) && e.se >= 0 && e.df > 0;
+}
+
+const NO_TEST = { t: NaN, p: NaN };
+
+function tost(c: TEstimate, margin: number): { p: number; lower: { t: number }; upper: { t: number } } {
+  return usable(c) ? equivalenceOfEstimate(c, margin) : { p: NaN, lower: NO_TEST, upper: NO_TEST };
+}
+
+function nonInferiority(c: TEstimate, margin: number): { t: number; p: number } {
+  return usable(c) ? nonInferiorityOfEstimate(c, margin, "greater") : NO_TEST;
+}
+
+function oneSided(c: TEstimate, nullValue: number, alternative: "greater" | "less"): { t: number; p: number } {
+  return usable(c) ? oneSidedTTest(c, nullValue, alternative) : NO_TEST;
+}
+
+const difference: FindingKind<Extract<FindingTest, { kind: "difference" }>> = {
+  models: (t) => [t.model, t.than],
+  claim: (t, ctx) => `${t.model} is ${t.direction} than ${t.than} (${t.direction === "better" ? better(ctx) : ctx.s.higherIsBetter ? "lower" : "higher"} ${metricWords(ctx)})`,
+  method: (t, ctx) =>
+    `holds when the two-sided t test of ${t.model} vs ${t.than} has p < ${ctx.alpha} in the claimed direction; contradicted when it has p < ${ctx.alpha} ` +
+    `the other way, or when TOST shows the two within ±${ctx.margin} % of ${ctx.s.baseline}'s mean`,
+  evaluate(t, ctx) {
+    const c = differenceEstimate(ctx.s.runs, t.model, t.than, compareOpts(ctx));
+    const claimedPositive = t.direction === "better";
+    const eq = tost(c, ctx.margin);
+    const inside = Math.abs(c.estimate) < ctx.margin;
+    return {
+      tests: [
+        { role: "for", name: `${t.model} ${t.direction} than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, claimedPositive) },
+        { role: "against", name: `${t.model} ${t.direction === "better" ? "worse" : "better"} than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, !claimedPositive) },
+        { role: "against", name: `${t.model} equivalent to ${t.than} within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
+      ],
+      p: c.p,
+      estimate: c.estimate,
+      se: c.se,
+      mde: c.mde,
+      evidence: estimateEvidence(`${t.model} vs ${t.than}`, c) + `; TOST p = ${formatP(eq.p)}`,
+      values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, tostP: eq.p, mde: c.mde, units: c.units },
+      note: inside ? `the difference is inside the ±${ctx.margin} % margin` : undefined,
+    };
+  },
+  precedence: "holds",
+};
+
+const atLeastAsGood: FindingKind<Extract<FindingTest, { kind: "at-least-as-good" }>> = {
+  models: (t) => [t.model, t.than],
+  claim: (t, ctx) => `${t.model} is at least as good as ${t.than} (${metricWords(ctx)} not worse by ${ctx.margin} % of ${ctx.s.baseline}'s mean or more)`,
+  method: (t, ctx) =>
+    `holds when the one-sided non-inferiority t test (H0: ${t.model} worse by ≥ ${ctx.margin} %) has p < ${ctx.alpha} and ${t.model} is not significantly worse; ` +
+    `contradicted when the two-sided t test shows ${t.model} worse at p < ${ctx.alpha}`,
+  evaluate(t, ctx) {
+    const c = differenceEstimate(ctx.s.runs, t.model, t.than, compareOpts(ctx));
+    const ni = nonInferiority(c, ctx.margin);
+    return {
+      tests: [
+        { role: "for", name: `${t.model} not worse than ${t.than} by ${ctx.margin} % or more (one-sided non-inferiority t)`, statistic: ni.t, df: c.df, p: ni.p, applies: true },
+        { role: "against", name: `${t.model} worse than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, false) },
+      ],
+      p: ni.p,
+      estimate: c.estimate,
+      se: c.se,
+      mde: c.mde,
+      evidence: estimateEvidence(`${t.model} vs ${t.than}`, c) + `; non-inferiority p = ${formatP(ni.p)}`,
+      values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, nonInferiorityP: ni.p, mde: c.mde, units: c.units },
+    };
+  },
+  precedence: "contradicted",
+};
+
+const equivalent: FindingKind<Extract<FindingTest, { kind: "equivalent" }>> = {
+  models: (t) => [t.model, t.to],
+  claim: (t, ctx) => `${t.model} is equivalent to ${t.to} (${metricWords(ctx)} within ±${ctx.margin} % of ${ctx.s.baseline}'s mean)`,
+  method: (t, ctx) =>
+    `holds when two one-sided t tests (TOST) put the difference inside ±${ctx.margin} % at p < ${ctx.alpha}; contradicted when the ` +
+    `${100 * (1 - ctx.alpha)} % interval of the difference lies outside ±${ctx.margin} %`,
+  evaluate(t, ctx) {
+    const c = differenceEstimate(ctx.s.runs, t.model, t.to, compareOpts(ctx));
+    const eq = tost(c, ctx.margin);
+    const outward = c.estimate >= 0 ? oneSided(c, ctx.margin, "greater") : oneSided(c, -ctx.margin, "less");
+    return {
+      tests: [
+        { role: "for", name: `${t.model} within ±${ctx.margin} % of ${t.to} (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
+        { role: "against", name: `${t.model} and ${t.to} differ by more than ${ctx.margin} % (one-sided t beyond the nearer bound, doubled)`, statistic: outward.t, df: c.df, p: Number.isNaN(outward.p) ? NaN : Math.min(1, 2 * outward.p), applies: true },
+      ],
+      p: eq.p,
+      estimate: c.estimate,
+      se: c.se,
+      mde: c.mde,
+      evidence: estimateEvidence(`${t.model} vs ${t.to}`, c) + `; TOST p = ${formatP(eq.p)}`,
+      values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, tostP: eq.p, mde: c.mde, units: c.units },
+    };
+  },
+  precedence: "holds",
+};
+
+const moreVariable: FindingKind<Extract<FindingTest, { kind: "more-variable" }>> = {
+  models: (t) => [t.model, t.than],
+  claim: (t, ctx) => `${t.model} varies more over seeds than ${t.than} (${metricWords(ctx)})`,
+  method: (t, ctx) =>
+    `Brown-Forsythe test of the seed-to-seed spread (absolute deviations from the median within each data replicate): holds when p < ${ctx.alpha} ` +
+    `and ${t.model}'s sd is the larger, contradicted when p < ${ctx.alpha} and it is the smaller`,
+  evaluate(t, ctx) {
+    const v = spreadComparison(ctx.s.runs, t.model, t.than, { baseline: ctx.s.baseline, unit: ctx.s.unit });
+    const larger = v.sdRatio > 1;
+    const p = v.p;
+    return {
+      tests: [
+        { role: "for", name: `${t.model}'s spread larger than ${t.than}'s (Brown-Forsythe)`, statistic: v.statistic, df: v.df2, p: Number.isNaN(p) ? NaN : larger ? p : 1, applies: larger || Number.isNaN(p) },
+        { role: "against", name: `${t.model}'s spread smaller than ${t.than}'s (Brown-Forsythe)`, statistic: v.statistic, df: v.df2, p: Number.isNaN(p) ? NaN : larger ? 1 : p, applies: !larger || Number.isNaN(p) },
+      ],
+      p,
+      estimate: v.sdRatio,
+      se: NaN,
+      mde: NaN,
+      evidence:
+        `sd over seeds ${t.model} ${formatNumber(v.sdA, 3)} %, ${t.than} ${formatNumber(v.sdB, 3)} % of ${ctx.s.baseline}'s mean (ratio ${formatNumber(v.sdRatio, 3)}; ` +
+        `${v.nA} and ${v.nB} runs over ${v.replicates} data replicate(s)); Brown-Forsythe F = ${formatNumber(v.statistic, 3)}, df ${v.df1}, ${formatNumber(v.df2, 3)}, p = ${formatP(p)}`,
+      values: { sdA: v.sdA, sdB: v.sdB, sdRatio: v.sdRatio, statistic: v.statistic, df1: v.df1, df2: v.df2, p },
+    };
+  },
+  precedence: "holds",
+};
+
+const best: FindingKind<Extract<FindingTest, { kind: "best" }>> = {
+  models: (t) => [t.model],
+  claim: (t, ctx) => `${t.model} is the best model: at least as good as every other model (${metricWords(ctx)}, within ${ctx.margin} % of ${ctx.s.baseline}'s mean)`,
+  method: (t, ctx) =>
+    `holds when ${t.model} is non-inferior (one-sided t, margin ${ctx.margin} %) to every other model at p < ${ctx.alpha} (intersection-union test) and none is ` +
+    `significantly better; contradicted when some model is better than ${t.model} at Holm-adjusted p < ${ctx.alpha} (two-sided t)`,
+  evaluate(t, ctx) {
+    const others = ctx.s.models.map((m) => m.model).filter((m) => m !== t.model && ctx.s.runs.some((r) => r.model === m));
+    const comparisons = others.map((o) => ({ o, c: differenceEstimate(ctx.s.runs, t.model, o, compareOpts(ctx)) }));
+    const ni = comparisons.map(({ o, c }) => ({ o, c, ni: nonInferiority(c, ctx.margin) }));
+    const tests: Omit<FindingTestResult, "pAdjusted">[] = [
+      ...ni.map(({ o, c, ni: x }) => ({ role: "for" as const, name: `${t.model} not worse than ${o} by ${ctx.margin} % or more (non-inferiority t)`, statistic: x.t, df: c.df, p: x.p, applies: true })),
+      ...comparisons.map(({ o, c }) => ({ role: "against" as const, name: `${o} better than ${t.model} (two-sided t)`, statistic: -c.t, df: c.df, ...directional(c, false) })),
+    ];
+    const iut = ni.length === 0 ? NaN : Math.max(...ni.map((x) => x.ni.p));
+    const worst = comparisons.reduce<{ o: string; c: ContrastEstimate } | undefined>((w, x) => (w === undefined || x.c.estimate < w.c.estimate ? x : w), undefined);
+    return {
+      tests,
+      p: iut,
+      estimate: worst?.c.estimate ?? NaN,
+      se: worst?.c.se ?? NaN,
+      mde: worst?.c.mde ?? NaN,
+      evidence: comparisons.map(({ o, c }) => `vs ${o} ${formatPercent(c.estimate, c.se)} (p = ${formatP(c.p)})`).join("; "),
+      values: Object.fromEntries(comparisons.flatMap(({ o, c }) => [[`vs ${o}`, c.estimate], [`se vs ${o}`, c.se], [`p vs ${o}`, c.p]])),
+    };
+  },
+  precedence: "contradicted",
+};
+
+const notAdditive: FindingKind<Extract<FindingTest, { kind: "not-additive" }>> = {
+  models: (t) => [t.combined, ...t.parts, t.baseline],
+  claim: (t, ctx) =>
+    `The gains are not additive: ${t.combined}'s gain over ${t.baseline} differs from ${t.parts[0]}'s gain plus ${t.parts[1]}'s (${metricWords(ctx)})`,
+  method: (t, ctx) =>
+    `interaction I = g(${t.combined}) - g(${t.parts[0]}) - g(${t.parts[1]}), g = % better than ${t.baseline}: holds when the two-sided t test of I has p < ${ctx.alpha}; ` +
+    `contradicted when TOST puts I inside ±${ctx.margin} % at p < ${ctx.alpha}`,
+  evaluate(t, ctx) {
+    // g(C) - g(P1) - g(P2) in percent = -(C - P1 - P2 + B) scaled: the contrast {C: 1, P1: -1, P2: -1, B: 1}.
+    const c = contrastEstimate(ctx.s.runs, { [t.combined]: 1, [t.parts[0]]: -1, [t.parts[1]]: -1, [t.baseline]: 1 }, compareOpts(ctx));
+    const eq = tost(c, ctx.margin);
+    return {
+      tests: [
+        { role: "for", name: `interaction I ≠ 0 (two-sided t)`, statistic: c.t, df: c.df, p: c.p, applies: true },
+        { role: "against", name: `interaction I within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
+      ],
+      p: c.p,
+      estimate: c.estimate,
+      se: c.se,
+      mde: c.mde,
+      evidence: estimateEvidence("I", c) + `; TOST p = ${formatP(eq.p)}`,
+      values: { interaction: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, tostP: eq.p, mde: c.mde, units: c.units },
+    };
+  },
+  precedence: "holds",
+};
+
+/** The registry of test kinds. */
+export const FINDING_KINDS: { [K in FindingTest["kind"]]: FindingKind<Extract<FindingTest, { kind: K }>> } = {
+  difference,
+  "at-least-as-good": atLeastAsGood,
+  equivalent,
+  "more-variable": moreVariable,
+  best,
+  "not-additive": notAdditive,
+};
+
+function kindOf<T extends FindingTest>(t: T): FindingKind<T> {
+  return FINDING_KINDS[t.kind] as unknown as FindingKind<T>;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Deciding.
+
+/** The verdict from a finding's tests at alpha (adjusted p's). */
+export function decideVerdict(tests: readonly FindingTestResult[], alpha: number, precedence: "holds" | "contradicted"): Verdict {
+  const support = tests.filter((x) => x.role === "for");
+  const against = tests.filter((x) => x.role === "against");
+  const holds = support.length > 0 && support.every((x) => x.pAdjusted < alpha);
+  const contradicted = against.some((x) => x.pAdjusted < alpha);
+  if (holds && contradicted) return precedence;
+  return holds ? "holds" : contradicted ? "contradicted" : "inconclusive";
+}
+
+function reasonOf(f: Pick<Finding, "verdict" | "tests" | "alpha">, note?: string): string {
+  const pText = (x: FindingTestResult) => (x.pAdjusted === x.p || Number.isNaN(x.p) ? `p = ${formatP(x.p)}` : `p = ${formatP(x.p)}, Holm-adjusted ${formatP(x.pAdjusted)}`);
+  const list = (xs: FindingTestResult[]) => xs.map((x) => `${x.name}: ${pText(x)}`).join("; ") || "none applies";
+  const support = f.tests.filter((x) => x.role === "for");
+  const against = f.tests.filter((x) => x.role === "against" && x.applies);
+  const opposite = f.tests.filter((x) => x.role === "for" && !x.applies);
+  const rejecting = against.filter((x) => x.pAdjusted < f.alpha);
+  let text: string;
+  if (f.verdict === "holds") text = `${support.length > 1 ? "every test for the claim rejects" : "the test for the claim rejects"} at alpha = ${f.alpha} (${list(support)})`;
+  else if (f.verdict === "contradicted") text = `evidence against the claim at alpha = ${f.alpha} (${list(rejecting)})`;
+  else {
+    const missing = f.tests.every((x) => Number.isNaN(x.p));
+    text = missing
+      ? "no test possible (a model it needs has too few runs)"
+      : opposite.length > 0
+        ? `the estimate points against the claim, but not significantly at alpha = ${f.alpha} (${list(against)})`
+        : `no test decides at alpha = ${f.alpha} (for: ${list(support.filter((x) => !(x.pAdjusted < f.alpha)))}; against: ${list(against)})`;
   }
-  return { models };
+  return note ? `${text}; ${note}` : text;
 }
 
-function inconclusiveFinding(id: FindingId, claim: string, missing: string): Finding {
-  return { id, claim, holds: "inconclusive", reason: missing, evidence: "not enough runs", values: {} };
-}
-
-function pairP(ctx: Ctx, a: string, b: string): { p: number; pRaw: number; pHolm: number; t: number; df: number } {
-  const c = comparison(ctx.s, a, b);
-  if (!c) return { p: NaN, pRaw: NaN, pHolm: NaN, t: NaN, df: NaN };
-  return { p: ctx.useHolm ? c.pHolm : c.p, pRaw: c.p, pHolm: c.pHolm, t: c.t, df: c.df };
-}
-
-function pWord(ctx: Ctx): string {
-  return ctx.useHolm ? "Holm-adjusted p" : "Welch p";
-}
-
-/** "X is better (or worse) than IP": the shared directional rule. */
-function versusIp(ctx: Ctx, id: FindingId, model: string, claimBetter: boolean): Finding {
-  const lowerHigher = ctx.s.higherIsBetter ? (claimBetter ? "higher" : "lower") : claimBetter ? "lower" : "higher";
-  const claim = `${model} is ${claimBetter ? "better" : "worse"} than ${IP} (${lowerHigher} ${ctx.s.label})`;
-  const got = need(ctx, [model, IP]);
-  if ("missing" in got) return inconclusiveFinding(id, claim, got.missing);
-  const [m, ip] = got.models;
-  const { g, se } = gainVsIp(ctx, m, ip);
-  const { p, pRaw, pHolm, t, df } = pairP(ctx, model, IP);
-  const better = ctx.s.higherIsBetter ? m.mean > ip.mean : m.mean < ip.mean;
-  const worse = ctx.s.higherIsBetter ? m.mean < ip.mean : m.mean > ip.mean;
-  const directionOk = claimBetter ? better : worse;
-  const significant = p < ctx.alpha;
-  const holds: Verdict = !directionOk ? false : significant ? true : "inconclusive";
-  const diff = better ? `${Math.abs(g).toFixed(2)} % better than` : worse ? `${Math.abs(g).toFixed(2)} % worse than` : "equal to";
-  const pText = `${pWord(ctx)} = ${fmtP(p)} ${significant ? "<" : ">="} alpha = ${ctx.alpha}`;
-  const reason = directionOk
-    ? `${model}'s mean ${ctx.s.label} is ${diff} ${IP}'s, ${significant ? "" : "but "}${pText}`
-    : `${model}'s mean ${ctx.s.label} is ${diff} ${IP}'s (${pText})`;
-  const evidence = `${describe(m)}; ${describe(ip)}; ${model} vs ${IP} ${fmtPct(g)} ± ${se.toFixed(2)}; Welch t = ${fmt(t, 3)}, df = ${fmt(df, 3)}, p = ${fmtP(pRaw)} (Holm ${fmtP(pHolm)})`;
-  return {
-    id,
+function build(rule: FindingRule, ctx: Ctx, adjust: (tests: Omit<FindingTestResult, "pAdjusted">[]) => number[]): Finding {
+  const kind = kindOf(rule.test);
+  const claim = kind.claim(rule.test, ctx);
+  const method = kind.method(rule.test, ctx);
+  const missing = kind.models(rule.test).filter((m) => !ctx.s.runs.some((r) => r.model === m));
+  const ev: Evaluation =
+    missing.length > 0
+      ? { tests: [], p: NaN, estimate: NaN, se: NaN, mde: NaN, evidence: `no runs of ${missing.join(", ")}`, values: {} }
+      : kind.evaluate(rule.test, ctx);
+  const pAdj = adjust(ev.tests);
+  const tests: FindingTestResult[] = ev.tests.map((x, k) => ({ ...x, pAdjusted: pAdj[k] }));
+  const verdict = missing.length > 0 ? "inconclusive" : decideVerdict(tests, ctx.alpha, kind.precedence);
+  const against = tests.filter((x) => x.role === "against").map((x) => x.pAdjusted);
+  const f: Finding = {
+    id: rule.id,
+    kind: rule.test.kind,
     claim,
-    holds,
-    reason,
-    evidence,
-    values: { mean: m.mean, meanIp: ip.mean, percentVsIp: g, percentVsIpSe: se, t, df, p: pRaw, pHolm, alpha: ctx.alpha },
+    method,
+    verdict,
+    p: ev.p,
+    pAgainst: against.length > 0 ? Math.min(...against.map((p) => (Number.isNaN(p) ? 1 : p))) : NaN,
+    reason: "",
+    evidence: ev.evidence,
+    tests,
+    estimate: ev.estimate,
+    se: ev.se,
+    mde: ev.mde,
+    alpha: ctx.alpha,
+    margin: ctx.margin,
+    values: ev.values,
   };
+  f.reason = missing.length > 0 ? `no test possible: no runs of ${missing.join(", ")}` : reasonOf(f, ev.note);
+  return f;
 }
 
 function context(summary: StudySummary, options: FindingOptions): Ctx {
-  return { s: summary, alpha: summary.alpha, useHolm: options.pValue === "holm" };
+  const margin = options.margin ?? DEFAULT_EQUIVALENCE_MARGIN;
+  if (!(margin > 0)) throw new Error(`findings: margin must be > 0 (percent of ${summary.baseline}'s mean), got ${margin}`);
+  const alpha = options.alpha ?? summary.alpha;
+  if (!(alpha > 0 && alpha < 1)) throw new Error(`findings: alpha must be in (0, 1), got ${alpha}`);
+  return { s: summary, alpha, margin };
 }
 
-/** ESP's mean is worse than IP's and p < alpha (see FINDING_RULES). */
-export function espWorseThanIp(summary: StudySummary, options: FindingOptions = {}): Finding {
-  return versusIp(context(summary, options), "esp-worse-than-ip", "ESP", false);
-}
-
-/** IPSP's mean is better than IP's and p < alpha: hard parameter sharing helps. */
-export function sharingHelps(summary: StudySummary, options: FindingOptions = {}): Finding {
-  const f = versusIp(context(summary, options), "sharing-helps", "IPSP", true);
-  return { ...f, claim: `Hard parameter sharing helps: ${f.claim}` };
-}
-
-/** ESMM-NS's mean is better than IP's and p < alpha. */
-export function esmmNsBetterThanIp(summary: StudySummary, options: FindingOptions = {}): Finding {
-  return versusIp(context(summary, options), "esmm-ns-better-than-ip", "ESMM-NS", true);
-}
-
-/** p(ESMM, IPSP) >= alpha and sd(ESMM) > sd(IPSP). */
-export function esmmCloseToIpsp(summary: StudySummary, options: FindingOptions = {}): Finding {
-  const ctx = context(summary, options);
-  const id: FindingId = "esmm-close-to-ipsp";
-  const claim = `ESMM is close to IPSP (no significant difference in ${ctx.s.label}) with a larger spread over seeds`;
-  const got = need(ctx, ["ESMM", "IPSP"]);
-  if ("missing" in got) return inconclusiveFinding(id, claim, got.missing);
-  const [e, i] = got.models;
-  const { p, pRaw, pHolm, t, df } = pairP(ctx, "ESMM", "IPSP");
-  const close = !(p < ctx.alpha); // NaN p (identical constant samples) counts as no difference
-  const wider = e.sd > i.sd;
-  const holds = close && wider;
-  const diffPct = Number.isFinite(i.mean) && i.mean !== 0 ? (100 * (e.mean - i.mean)) / Math.abs(i.mean) : NaN;
-  const ratio = e.sd / i.sd;
-  const parts = [
-    `the means differ by ${Math.abs(diffPct).toFixed(2)} % of IPSP's with ${pWord(ctx)} = ${fmtP(p)} ${close ? ">=" : "<"} alpha = ${ctx.alpha}`,
-    `ESMM's sd is ${fmt(ratio, 3)} times IPSP's (${fmt(e.sd, 2)} vs ${fmt(i.sd, 2)})`,
-  ];
-  // When it holds, both conditions; when it does not, the condition(s) that failed.
-  const reason = holds ? parts.join(", and ") : parts.filter((_, k) => (k === 0 ? !close : !wider)).join(", and ");
-  const evidence = `${describe(e)}; ${describe(i)}; Welch t = ${fmt(t, 3)}, df = ${fmt(df, 3)}, p = ${fmtP(pRaw)} (Holm ${fmtP(pHolm)}); sd ratio ESMM/IPSP ${fmt(ratio, 3)}`;
-  return {
-    id,
-    claim,
-    holds,
-    reason,
-    evidence,
-    values: { meanEsmm: e.mean, meanIpsp: i.mean, sdEsmm: e.sd, sdIpsp: i.sd, sdRatio: ratio, t, df, p: pRaw, pHolm, alpha: ctx.alpha },
+/** Holm within the `against` tests of a `best` finding (a union over the other models); raw p otherwise. */
+function withinFinding(rule: FindingRule) {
+  return (tests: Omit<FindingTestResult, "pAdjusted">[]): number[] => {
+    if (rule.test.kind !== "best") return tests.map((x) => x.p);
+    const idx = tests.map((x, k) => (x.role === "against" ? k : -1)).filter((k) => k >= 0);
+    const adj = holm(idx.map((k) => tests[k].p));
+    const out = tests.map((x) => x.p);
+    idx.forEach((k, j) => (out[k] = adj[j]));
+    return out;
   };
 }
 
-/** I = g(ESMM) - (g(ESMM-NS) + g(IPSP)) < 0 with a Welch-Satterthwaite t test at alpha. */
-export function gainsNotAdditive(summary: StudySummary, options: FindingOptions = {}): Finding {
+/** Every finding of FINDING_RULES (or `rules`) on one summary, each decided on its own tests at alpha. */
+export function evaluateFindings(summary: StudySummary, options: FindingOptions = {}, rules: readonly FindingRule[] = FINDING_RULES): Finding[] {
   const ctx = context(summary, options);
-  const id: FindingId = "gains-not-additive";
-  const claim = `The gains are not additive: ESMM's gain over IP in ${ctx.s.label} is less than ESMM-NS's gain plus IPSP's gain`;
-  const got = need(ctx, ["ESMM", "ESMM-NS", "IPSP", IP]);
-  if ("missing" in got) return inconclusiveFinding(id, claim, got.missing);
-  const [e, ns, sp, ip] = got.models;
-  const gE = gainVsIp(ctx, e, ip);
-  const gNs = gainVsIp(ctx, ns, ip);
-  const gSp = gainVsIp(ctx, sp, ip);
-  const interaction = gE.g - (gNs.g + gSp.g);
-  const scale = 100 / Math.abs(ip.mean);
-  const v = [e, ns, sp, ip].map((m) => (m.se * scale) ** 2);
-  const se = Math.sqrt(v.reduce((a, b) => a + b, 0));
-  const df = (se * se) ** 2 / [e, ns, sp, ip].reduce((acc, m, k) => acc + (v[k] * v[k]) / (m.n - 1), 0);
-  const t = interaction / se;
-  const p = se > 0 ? twoSidedP(t, df) : interaction === 0 ? NaN : 0;
-  const significant = p < ctx.alpha;
-  const holds: Verdict = !(interaction < 0) ? false : significant ? true : "inconclusive";
-  const sum = gNs.g + gSp.g;
-  const cmp = interaction < 0 ? "less than" : interaction > 0 ? "more than" : "exactly";
-  const pText = `p = ${fmtP(p)} ${significant ? "<" : ">="} alpha = ${ctx.alpha}`;
-  const reason =
-    `ESMM's gain over IP, ${fmtPct(gE.g)}, is ${cmp} the sum ${fmtPct(sum)} of ESMM-NS's ${fmtPct(gNs.g)} and IPSP's ${fmtPct(gSp.g)} ` +
-    `(I = ${fmtPct(interaction)} ± ${se.toFixed(2)}, ${interaction < 0 && !significant ? "not significant: " : ""}${pText})`;
-  const evidence =
-    `g(ESMM) ${fmtPct(gE.g)} ± ${gE.se.toFixed(2)}, g(ESMM-NS) ${fmtPct(gNs.g)} ± ${gNs.se.toFixed(2)}, g(IPSP) ${fmtPct(gSp.g)} ± ${gSp.se.toFixed(2)}; ` +
-    `I = ${fmtPct(interaction)} ± ${se.toFixed(2)}, t = ${fmt(t, 3)}, df = ${fmt(df, 3)}, p = ${fmtP(p)}; n = ${[e, ns, sp, ip].map((m) => `${m.model} ${m.n}`).join(", ")}`;
-  return {
-    id,
-    claim,
-    holds,
-    reason,
-    evidence,
-    values: { gainEsmm: gE.g, gainEsmmNs: gNs.g, gainIpsp: gSp.g, interaction, interactionSe: se, t, df, p, alpha: ctx.alpha },
-  };
+  return rules.map((rule) => build(rule, ctx, withinFinding(rule)));
 }
 
-const FINDING_FUNCTIONS: Record<FindingId, (s: StudySummary, o?: FindingOptions) => Finding> = {
-  "esp-worse-than-ip": espWorseThanIp,
-  "sharing-helps": sharingHelps,
-  "esmm-ns-better-than-ip": esmmNsBetterThanIp,
-  "esmm-close-to-ipsp": esmmCloseToIpsp,
-  "gains-not-additive": gainsNotAdditive,
-};
-
-/** All findings, in FINDING_RULES order. */
-export function evaluateFindings(summary: StudySummary, options: FindingOptions = {}): Finding[] {
-  return FINDING_RULES.map((r) => FINDING_FUNCTIONS[r.id](summary, options));
-}
-
-export function verdictText(holds: Verdict): string {
-  return holds === true ? "holds" : holds === false ? "does not hold" : "inconclusive";
+/**
+ * Re-decides findings with every test of all of them adjusted together (Holm over the whole family):
+ * the multiplicity control of a grid of findings (sensitivity levels). Returns new findings; their
+ * `tests[].pAdjusted`, verdicts and reasons reflect the adjustment.
+ */
+export function decideFindings(findings: readonly Finding[]): Finding[] {
+  const all = findings.flatMap((f, i) => f.tests.map((x, k) => ({ i, k, p: x.p })));
+  const adj = holm(all.map((x) => x.p));
+  const out = findings.map((f) => ({ ...f, tests: f.tests.map((x) => ({ ...x })) }));
+  all.forEach(({ i, k }, j) => (out[i].tests[k].pAdjusted = adj[j]));
+  for (const f of out) {
+    if (f.tests.length === 0) continue;
+    const kind = FINDING_KINDS[f.kind];
+    f.verdict = decideVerdict(f.tests, f.alpha, kind.precedence);
+    const against = f.tests.filter((x) => x.role === "against").map((x) => x.pAdjusted);
+    f.pAgainst = against.length > 0 ? Math.min(...against.map((p) => (Number.isNaN(p) ? 1 : p))) : NaN;
+    f.reason = reasonOf(f);
+  }
+  return out;
 }
 
 /**
  * Markdown: a count line, then one bullet per finding: the claim, the verdict, the computed reason and
- * the numbers. `title` (optional) is put first as a sentence, e.g. the metric, split and seeds.
+ * the numbers. `title` (optional) is put first, e.g. the metric, design and alpha.
  */
 export function findingsText(findings: readonly Finding[], options: { title?: string } = {}): string {
-  const count = (v: Verdict) => findings.filter((f) => f.holds === v).length;
-  const held = count(true);
-  const failed = count(false);
-  const open = count("inconclusive");
+  const count = (v: Verdict) => findings.filter((f) => f.verdict === v).length;
   const lines: string[] = [];
   if (options.title) lines.push(options.title, "");
-  lines.push(
-    `${held} of ${findings.length} finding${findings.length === 1 ? "" : "s"} of the paper ${held === 1 ? "holds" : "hold"} here` +
-      (failed > 0 ? `, ${failed} ${failed === 1 ? "does" : "do"} not` : "") +
-      (open > 0 ? `, ${open} ${open === 1 ? "is" : "are"} inconclusive` : "") +
-      ".",
-    "",
-  );
-  for (const f of findings) {
-    lines.push(`- **${f.claim}**: ${verdictText(f.holds)}. ${capitalize(f.reason)}. _(${f.evidence})_`);
-  }
+  const parts = [`${count("holds")} hold`, `${count("contradicted")} contradicted`, `${count("inconclusive")} inconclusive`];
+  lines.push(`Of the paper's ${findings.length} findings tested here: ${parts.join(", ")}.`, "");
+  for (const f of findings) lines.push(`- **${f.claim}**: ${f.verdict}. ${capitalize(f.reason)}. _(${f.evidence})_`);
   return lines.join("\n");
 }
 
@@ -358,66 +526,83 @@ function capitalize(s: string): string {
   return s.length === 0 ? s : s[0].toUpperCase() + s.slice(1);
 }
 
+/** Plain rows, one per finding: id, claim, verdict, p, estimate ± se, MDE. */
+export function findingsRows(findings: readonly Finding[]): Record<string, string>[] {
+  return findings.map((f) => ({
+    id: f.id,
+    claim: f.claim,
+    verdict: f.verdict,
+    p: formatP(f.p),
+    "p against": formatP(f.pAgainst),
+    estimate: f.kind === "more-variable" ? `sd ratio ${formatNumber(f.estimate, 3)}` : formatPercent(f.estimate, f.se),
+    "MDE (80 %)": Number.isFinite(f.mde) ? `${f.mde.toFixed(2)} %` : "",
+  }));
+}
+
 // ---------------------------------------------------------------------------------------------------
-// Across the levels of a sensitivity factor.
+// Across the levels of a sensitivity factor (or any set of summaries).
 
 export interface FindingAcrossLevels {
   id: FindingId;
   claim: string;
-  /** "every": holds at every level; "some": at some but not all; "none": at no level. */
-  verdict: "every" | "some" | "none";
   levels: string[];
-  holdsAt: string[];
-  failsAt: string[];
-  inconclusiveAt: string[];
-  /** The per-level findings, in level order. */
+  /** Per level, the finding after the grid's multiplicity adjustment. */
   perLevel: { level: string; finding: Finding }[];
-  /** One sentence, e.g. "holds at some levels: a, b (does not hold at c; inconclusive at d)". */
+  holdsAt: string[];
+  contradictedAt: string[];
+  inconclusiveAt: string[];
+  /** e.g. "holds at 2000, 20000; contradicted at 500". */
   text: string;
 }
 
+function levelEntries(
+  summariesByLevel: ReadonlyMap<string | number, StudySummary> | Readonly<Record<string, StudySummary>>,
+): [string, StudySummary][] {
+  return summariesByLevel instanceof Map
+    ? [...summariesByLevel.entries()].map(([k, v]) => [String(k), v])
+    : Object.entries(summariesByLevel as Record<string, StudySummary>);
+}
+
 /**
- * Per finding, whether it holds at every level, at some or at none. Levels are the keys, in the Map's
- * order (or the object's key order: note that JavaScript puts integer-like keys such as "2" first;
- * use a Map to keep another order).
+ * Per finding, its verdict at every level, with all tests of all findings at all levels adjusted together
+ * (Holm over the whole grid: decideFindings). Levels in the Map's order (an object's integer-like keys
+ * come first in JavaScript: use a Map to keep another order).
  */
 export function findingsAcrossLevels(
   summariesByLevel: ReadonlyMap<string | number, StudySummary> | Readonly<Record<string, StudySummary>>,
   options: FindingOptions = {},
 ): FindingAcrossLevels[] {
-  const entries: [string, StudySummary][] =
-    summariesByLevel instanceof Map
-      ? [...summariesByLevel.entries()].map(([k, v]) => [String(k), v])
-      : Object.entries(summariesByLevel as Record<string, StudySummary>);
-  const levels = entries.map(([k]) => k);
-  const perLevel = entries.map(([level, s]) => ({ level, findings: evaluateFindings(s, options) }));
+  const entries = levelEntries(summariesByLevel);
+  const raw = entries.map(([level, s]) => ({ level, findings: evaluateFindings(s, options) }));
+  const decided = decideFindings(raw.flatMap((r) => r.findings));
+  const n = FINDING_RULES.length;
   return FINDING_RULES.map((rule, k) => {
-    const rows = perLevel.map(({ level, findings }) => ({ level, finding: findings[k] }));
-    const holdsAt = rows.filter((r) => r.finding.holds === true).map((r) => r.level);
-    const failsAt = rows.filter((r) => r.finding.holds === false).map((r) => r.level);
-    const inconclusiveAt = rows.filter((r) => r.finding.holds === "inconclusive").map((r) => r.level);
-    const verdict = levels.length > 0 && holdsAt.length === levels.length ? "every" : holdsAt.length === 0 ? "none" : "some";
-    const others = [
-      failsAt.length > 0 ? `does not hold at ${failsAt.join(", ")}` : "",
-      inconclusiveAt.length > 0 ? `inconclusive at ${inconclusiveAt.join(", ")}` : "",
-    ].filter((x) => x !== "");
-    const text =
-      verdict === "every"
-        ? `holds at every level (${holdsAt.join(", ")})`
-        : verdict === "some"
-          ? `holds at some levels: ${holdsAt.join(", ")} (${others.join("; ")})`
-          : `holds at no level` + (others.length > 0 ? ` (${others.join("; ")})` : "");
-    return { id: rule.id, claim: rows[0]?.finding.claim ?? rule.claim, verdict, levels, holdsAt, failsAt, inconclusiveAt, perLevel: rows, text };
+    const perLevel = raw.map((r, i) => ({ level: r.level, finding: decided[i * n + k] }));
+    return acrossLevels(rule.id, perLevel);
   });
 }
 
-const VERDICT_WORDS = { every: "holds at every level", some: "holds at some levels", none: "holds at no level" } as const;
+/** Groups per-level findings of one id into holds / contradicted / inconclusive lists and a sentence. */
+export function acrossLevels(id: FindingId, perLevel: { level: string; finding: Finding }[]): FindingAcrossLevels {
+  const at = (v: Verdict) => perLevel.filter((r) => r.finding.verdict === v).map((r) => r.level);
+  const holdsAt = at("holds");
+  const contradictedAt = at("contradicted");
+  const inconclusiveAt = at("inconclusive");
+  const text = [
+    holdsAt.length > 0 ? `holds at ${holdsAt.join(", ")}` : "",
+    contradictedAt.length > 0 ? `contradicted at ${contradictedAt.join(", ")}` : "",
+    inconclusiveAt.length > 0 ? `inconclusive at ${inconclusiveAt.join(", ")}` : "",
+  ]
+    .filter((x) => x !== "")
+    .join("; ");
+  return { id, claim: perLevel[0]?.finding.claim ?? id, levels: perLevel.map((r) => r.level), perLevel, holdsAt, contradictedAt, inconclusiveAt, text };
+}
 
 /** Markdown table of findingsAcrossLevels: one row per finding. */
 export function findingsAcrossLevelsText(rows: readonly FindingAcrossLevels[]): string {
   return [
-    "| finding | verdict | holds at | does not hold at | inconclusive at |",
-    "|---|---|---|---|---|",
-    ...rows.map((r) => `| ${r.claim} | ${VERDICT_WORDS[r.verdict]} | ${r.holdsAt.join(", ") || "-"} | ${r.failsAt.join(", ") || "-"} | ${r.inconclusiveAt.join(", ") || "-"} |`),
+    "| finding | holds at | contradicted at | inconclusive at |",
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.claim} | ${r.holdsAt.join(", ") || "-"} | ${r.contradictedAt.join(", ") || "-"} | ${r.inconclusiveAt.join(", ") || "-"} |`),
   ].join("\n");
 }

@@ -19,7 +19,7 @@
 import { DEFAULT_DATA_SPEC, expandGrid, RunSpec, StudySpec, VariantSpec } from "./spec";
 import { matchRecords } from "./results";
 import { StudyResult, StudySummary, summarizeStudy } from "./summary";
-import { FindingAcrossLevels, findingsAcrossLevels } from "./findings";
+import { FINDING_RULES, Finding, FindingAcrossLevels, Verdict, acrossLevels, decideFindings, evaluateFindings } from "./findings";
 import { DEFAULT_LOSS_NORMALIZATION } from "../models";
 
 export interface Factor {
@@ -88,18 +88,25 @@ export interface FactorResult {
   factor: Factor;
   /** Per level (in the factor's order), the summary of the chosen metric. */
   summaries: Map<string, StudySummary>;
+  /** Per finding, its verdict at every level, after the whole grid's multiplicity adjustment. */
   findings: FindingAcrossLevels[];
 }
 
-/** For each factor of the study: summaries per level and whether each of the paper's findings holds at every level, some or none. */
+/**
+ * For each factor of the study: summaries per level and each of the paper's findings at every level,
+ * three-way (holds / contradicted / inconclusive). Multiplicity is controlled across the whole grid: every
+ * test behind every verdict (all findings x all distinct levels of all factors; the default level, shared
+ * by every factor, counted once) is Holm-adjusted together before deciding (findings.ts decideFindings),
+ * so the chance that any "holds" or "contradicted" cell of the table is wrong stays below alpha.
+ */
 export function sensitivityResults<R extends StudyResult & { config: RunSpec }>(
   study: StudySpec,
   records: R[],
-  options: { metric?: string; alpha?: number } = {},
+  options: { metric?: string; alpha?: number; margin?: number } = {},
 ): FactorResult[] {
   const labelled = recordsByVariant(study, records);
   const factorNames = [...new Set((study.variants ?? []).map((v) => v.factor).filter((f): f is string => f !== undefined))];
-  return factorNames.map((name) => {
+  const perFactor = factorNames.map((name) => {
     const factor = SENSITIVITY_FACTORS.find((f) => f.name === name) ?? { name, option: name, defaultLevel: "", levels: [], variant: () => ({}) };
     const summaries = new Map<string, StudySummary>();
     for (const v of (study.variants ?? []).filter((x) => x.factor === name)) {
@@ -107,18 +114,50 @@ export function sensitivityResults<R extends StudyResult & { config: RunSpec }>(
       if (rows.length === 0) continue;
       summaries.set(String(v.level), summarizeStudy(rows, { variant: v.name, metric: options.metric ?? "ctcvr.logLoss", alpha: options.alpha ?? 0.01 }));
     }
-    return { factor, summaries, findings: findingsAcrossLevels(summaries, {}) };
+    return { factor, summaries };
   });
+  // Evaluate every distinct cell once (the default level is the same runs in every factor), then Holm over all tests.
+  const cells = new Map<string, Finding[]>();
+  const cellKey = (factor: Factor, level: string) => (String(factor.defaultLevel) === level ? "default" : `${factor.name}=${level}`);
+  for (const { factor, summaries } of perFactor) {
+    for (const [level, s] of summaries) {
+      const key = cellKey(factor, level);
+      if (!cells.has(key)) cells.set(key, evaluateFindings(s, { margin: options.margin }));
+    }
+  }
+  const keys = [...cells.keys()];
+  const decided = decideFindings(keys.flatMap((k) => cells.get(k)!));
+  const n = FINDING_RULES.length;
+  const decidedCells = new Map(keys.map((k, i) => [k, decided.slice(i * n, (i + 1) * n)]));
+  return perFactor.map(({ factor, summaries }) => ({
+    factor,
+    summaries,
+    findings: FINDING_RULES.map((rule, k) =>
+      acrossLevels(
+        rule.id,
+        [...summaries.keys()].map((level) => ({ level, finding: decidedCells.get(cellKey(factor, level))![k] })),
+      ),
+    ),
+  }));
 }
 
-/** The closing table: one row per finding, one column per factor, each cell every / some / none. */
+/** The short word of a verdict in the table. */
+const CELL_WORDS: Record<Verdict, string> = { holds: "holds", contradicted: "contradicted", inconclusive: "inconclusive" };
+
+/**
+ * The closing table: one row per finding, one column per factor; each cell lists the verdict at every
+ * level, "holds: 500, 2000; inconclusive: 20000", or one word when all levels agree ("holds at every level").
+ */
 export function sensitivityTable(results: FactorResult[]): Record<string, string>[] {
   if (results.length === 0) return [];
   return results[0].findings.map((f, k) => {
     const row: Record<string, string> = { finding: f.claim };
     for (const r of results) {
       const x = r.findings[k];
-      row[r.factor.name] = x.verdict === "every" ? "every level" : x.verdict === "some" ? `some (${x.holdsAt.join(", ")})` : "none";
+      const groups = (["holds", "contradicted", "inconclusive"] as Verdict[])
+        .map((v) => ({ v, at: v === "holds" ? x.holdsAt : v === "contradicted" ? x.contradictedAt : x.inconclusiveAt }))
+        .filter((g) => g.at.length > 0);
+      row[r.factor.name] = groups.length === 1 ? `${CELL_WORDS[groups[0].v]} at every level` : groups.map((g) => `${CELL_WORDS[g.v]}: ${g.at.join(", ")}`).join("; ");
     }
     return row;
   });

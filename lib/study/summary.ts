@@ -1,38 +1,42 @@
 /**
- * Summaries of a finished study (many runs: variants x models x seeds), as in the paper's result tables.
- * Pure functions: result records in, plain objects out; deterministic (models in the order given by
- * `models`, then in order of first appearance).
+ * Summaries of a finished study (many runs: variants x data replicates x models x seeds), as in the
+ * paper's result tables. Pure functions: result records in, plain objects out; deterministic (models in
+ * the order given by `models`, then in order of first appearance).
  *
  * - summarizeStudy(results, options): one metric ("space.metric", default "ctcvr.logLoss") on one split
- *   ("test" or "later:<i>") of one variant. Per model: n, mean, sd, se, t-based 95% CI (lib/stats
- *   summarize); the paper's normalisation, the percent change of the model's mean relative to the
- *   baseline's (IP) mean, positive = better:
- *       lower-is-better metrics (logLoss, normalizedEntropy, ece):  100 * (baseMean - mean) / baseMean
- *       higher-is-better metrics (rocAuc, prAuc):                   100 * (mean - baseMean) / baseMean
- *   with se of the percent = 100 * se / |baseMean| (the baseline mean taken as a fixed scale); the
- *   split's conversion count (and whether it differs across runs); for logLoss, the mean gap to the
- *   oracle's cross-entropy on the same rows; the parameter count. Pairwise Welch t tests between the
- *   models with at least 2 defined values (lib/stats pairwiseComparisons), and two "better than"
- *   columns: at raw p < alpha (as in the paper) and at Holm-adjusted p < alpha (Holm over all
- *   k(k-1)/2 pairs of the table).
+ *   ("test" or "later:<i>") of one variant. Per model: n, mean, sd, and the mean's standard error at the
+ *   design's unit (lib/study/compare.ts modelMeanEstimate: over seeds with one data replicate, over
+ *   replicate means with several); the paper's normalisation, the percent by which the model is better
+ *   than the baseline (IP) (lib/stats percentBetter, positive = better), WITH THE STANDARD ERROR OF THE
+ *   DIFFERENCE (both models' noise; paired by seed, or at the replicate level: compare.ts), its design,
+ *   df, p, the minimum detectable effect (alpha, power 0.8) and the power at a 1 % effect; the baseline's
+ *   own standard error in percent of its mean (Figure 3's error bar on IP); the split's conversion count;
+ *   for logLoss the mean gap to the oracle's cross-entropy on the same rows; the parameter count. Every
+ *   ordered pair of models is compared the same way (paired / cluster / Welch), with two "better than"
+ *   columns: at raw p < alpha (as in the paper) and at Holm-adjusted p < alpha (Holm over all k(k-1)/2
+ *   pairs of the table).
  * - temporalShift(results, options): the same normalisation on the test day and on every later day
- *   (models scored without retraining): per model and split, the percent change vs IP on that day.
+ *   (models scored without retraining): per model and split, the percent vs IP on that day with its se.
  * - calibrationSummary(results, options): per model the mean calibration ratio (sum p / sum y) and the
  *   reliability curve pooled over the model's runs.
  * - summarizeByVariant(results, options): summarizeStudy for each variant (sensitivity studies), in
  *   order of first appearance, keyed by variant name.
  *
  * Records: one per finished run, as the study runner writes them (JSON Lines). Only the fields of
- * `StudyResult` are read. A record without `variant` belongs to variant "default". When the same
- * (variant, model, seed) appears more than once, the FIRST record in file order is kept (as the study
- * runner's readResults keeps the first record of each key) and `duplicatesDropped` counts the others.
- * Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is NaN/missing on the split (e.g. an AUC
- * on a day without conversions, or a missing later day) is left out of that model's values and counted
- * in `undefinedRuns`.
+ * `StudyResult` are read. A record without `variant` belongs to variant "default"; its data replicate is
+ * (config.data.simulatorSeed, config.data.prepareSeed), (0, 0) when the record has no config. When the
+ * same (variant, replicate, model, seed) appears more than once, the FIRST record in file order is kept (as
+ * the study runner's readResults keeps the first record of each key) and `duplicatesDropped` counts the
+ * others. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
+ * NaN/missing on the split (e.g. an AUC on a day without conversions, or a missing later day) is left out
+ * of that model's values and counted in `undefinedRuns`.
  */
 import type { ReliabilityBin } from "../metrics/calibration";
 import type { SpaceName } from "../metrics/spaces";
-import { PairwiseComparison, Summary, pairwiseComparisons, percentChangeVsBaseline, summarize } from "../stats";
+import type { FoldScores } from "./run";
+import { Summary, holm, percentBetter, summarize } from "../stats";
+import { formatNumber, formatP, formatPercent } from "../notebook/format";
+import { ComparisonUnit, ContrastEstimate, DesignKind, DesignRun, differenceEstimate, modelMeanEstimate } from "./compare";
 
 // ---------------------------------------------------------------------------------------------------
 // Record types: the minimal structure read from the study runner's JSONL records (RunRecord fits).
@@ -56,6 +60,8 @@ export interface StudySplitScore {
   metrics: { ctcvr: SpaceScoresLike; cvr?: SpaceScoresLike; ctr?: SpaceScoresLike };
   /** Cross-entropies of the true probabilities on the same rows (simulated data). */
   oracle?: { ctcvr: number; ctr: number; cvr: number };
+  /** CTCVR log loss by test fold (lib/study/run.ts), for pairing each seed with its own share of the test day. */
+  ctcvrFolds?: FoldScores;
 }
 
 /** One finished run of a study. */
@@ -71,6 +77,13 @@ export interface StudyResult {
   training?: { parameters?: { total: number } };
   /** Reliability curve of the run (as recorded by the runner: test day, CTCVR space). */
   reliability?: ReliabilityBin[];
+  /** The run's resolved spec (the runner writes it): its data replicate is (simulatorSeed, prepareSeed). */
+  config?: { data?: { simulatorSeed?: number; prepareSeed?: number } };
+}
+
+/** The data replicate of a record: (simulator seed, downsampling seed), (0, 0) when not recorded. */
+export function replicateOf(r: StudyResult): { world: number; draw: number } {
+  return { world: r.config?.data?.simulatorSeed ?? 0, draw: r.config?.data?.prepareSeed ?? 0 };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -184,10 +197,11 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
     throw new Error(`no results for variant "${variant}" (variants: ${variants.join(", ") || "none"})`);
   }
   const inVariant = results.filter((r) => variantOf(r) === variant);
-  // The first record per (model, seed) is kept.
+  // The first record per (data replicate, model, seed) is kept.
   const byKey = new Map<string, StudyResult>();
   for (const r of inVariant) {
-    const key = `${r.model}\u0000${r.seed}`;
+    const { world, draw } = replicateOf(r);
+    const key = `${world}\u0000${draw}\u0000${r.model}\u0000${r.seed}`;
     if (!byKey.has(key)) byKey.set(key, r);
   }
   const runs = [...byKey.values()];
@@ -212,19 +226,29 @@ export interface SummaryOptions extends SelectOptions {
   alpha?: number;
   /** "test" (default) or "later:<i>". */
   split?: string;
+  /** MDE and power numbers (default true; false skips their noncentral-t computations, e.g. in Monte Carlo tests). */
+  powerAnalysis?: boolean;
+  /** "seed" (default: these data sets, paired by seed) or "replicate" (across worlds): lib/study/compare.ts. */
+  unit?: ComparisonUnit;
 }
 
 export interface ModelSummary extends Summary {
   model: string;
-  /** Seeds and values of the runs with a defined metric, in record order. */
+  /** Seeds and values of the runs with a defined metric, in record order (replicates in `runs`). */
   seeds: number[];
   values: number[];
+  /** Data replicates (world, draw) the model's runs come from. */
+  replicates: number;
   /** Runs of this model whose metric is NaN or whose split is missing. */
   undefinedRuns: number;
-  /** Percent change of the mean vs the baseline's mean, positive = better (NaN without a baseline). */
+  /** Percent by which the model is better than the baseline (positive = better; 0 for the baseline). */
   percentVsBaseline: number;
-  /** 100 * se / |baseline mean|. */
+  /** Standard error of that difference (both models' noise, at the comparison's unit); NaN for the baseline. */
   percentVsBaselineSe: number;
+  /** The comparison with the baseline: design, df, p, MDE, power at 1 % (undefined for the baseline itself). */
+  vsBaseline?: ContrastEstimate;
+  /** The model's own se in percent of the baseline's mean (Figure 3's error bar on the baseline). */
+  ownSePercent: number;
   /** Conversions on the split (of the model's first run), min / max over its runs, and whether they differ. */
   conversions?: number;
   conversionsRange?: [number, number];
@@ -234,15 +258,30 @@ export interface ModelSummary extends Summary {
   /** Trainable parameters (of the first run) and whether runs disagree. */
   parameters?: number;
   parametersDiffer: boolean;
-  /** Models this one is better than, Welch p < alpha (raw p, as in the paper). */
+  /** Models this one is better than at raw p < alpha (as in the paper), by the design's test. */
   betterThan: string[];
   /** The same with Holm-adjusted p < alpha. */
   betterThanHolm: string[];
 }
 
-/** A pairwise Welch comparison (raw p decides `aBetter`), with the Holm-adjusted verdict beside it. */
-export interface StudyComparison extends PairwiseComparison {
-  /** a's mean is better and pHolm < alpha. */
+/** One ordered pair of models, compared at the design's unit (compare.ts), with raw and Holm verdicts. */
+export interface StudyComparison {
+  a: string;
+  b: string;
+  meanA: number;
+  meanB: number;
+  /** Percent by which a is better than b, in percent of the baseline's mean, with its se, df and design. */
+  estimate: number;
+  se: number;
+  design: DesignKind;
+  /** t of the difference (positive when a is better), its df and two-sided p. */
+  t: number;
+  df: number;
+  p: number;
+  /** Holm-adjusted p over all unordered pairs of the table. */
+  pHolm: number;
+  /** a is better and p < alpha; the same with pHolm. */
+  aBetter: boolean;
   aBetterHolm: boolean;
 }
 
@@ -262,13 +301,22 @@ export interface StudySummary {
   /** The baseline's mean (NaN when the baseline has no defined value). */
   baselineMean: number;
   alpha: number;
+  /** Whether MDE and power numbers were computed (SummaryOptions.powerAnalysis). */
+  powerAnalysis: boolean;
+  /** The comparison unit (SummaryOptions.unit). */
+  unit: ComparisonUnit;
   models: ModelSummary[];
-  /** Every ordered pair of models that have >= 2 defined values. */
+  /** Every ordered pair of models that can be compared. */
   comparisons: StudyComparison[];
+  /** Every defined run's value with its place in the design (what comparisons and findings are computed from). */
+  runs: DesignRun[];
+  /** Data replicates (world, draw) in the summary, and seeds per replicate (min, max over models). */
+  replicates: number;
+  seedsPerReplicate: [number, number];
   /** Conversions on the split over all runs. */
   conversions?: { min: number; max: number; differ: boolean };
   /** Runs summarised (after dropping duplicates) and duplicate records dropped. */
-  runs: number;
+  runCount: number;
   duplicatesDropped: number;
   /** Things a reader should know (missing baseline, models without tests, ...). */
   notes: string[];
@@ -278,23 +326,21 @@ function range(xs: number[]): [number, number] | undefined {
   return xs.length === 0 ? undefined : [Math.min(...xs), Math.max(...xs)];
 }
 
-function percentOf(mean: number, baseMean: number, higherIsBetter: boolean): number {
-  if (!Number.isFinite(baseMean) || baseMean === 0 || Number.isNaN(mean)) return NaN;
-  return higherIsBetter ? (100 * (mean - baseMean)) / baseMean : percentChangeVsBaseline([mean], baseMean)[0];
-}
-
 export function summarizeStudy(results: readonly StudyResult[], options: SummaryOptions = {}): StudySummary {
   const ref = parseMetric(options.metric ?? "ctcvr.logLoss", options.higherIsBetter);
   const { split, later } = parseSplit(options.split ?? "test");
   const alpha = options.alpha ?? 0.01;
   if (!(alpha > 0 && alpha < 1)) throw new Error(`alpha must be in (0, 1), got ${alpha}`);
   const baseline = options.baseline ?? "IP";
+  const unit = options.unit ?? "seed";
+  if (unit !== "seed" && unit !== "replicate") throw new Error(`unit must be "seed" or "replicate", got "${unit}"`);
   const sel = selectRuns(results, options);
   const notes: string[] = [];
-  if (sel.duplicatesDropped > 0) notes.push(`${sel.duplicatesDropped} duplicate record(s) of the same model and seed dropped (the first one kept)`);
+  if (sel.duplicatesDropped > 0) notes.push(`${sel.duplicatesDropped} duplicate record(s) of the same data, model and seed dropped (the first one kept)`);
 
   let days: number[] = [];
   const allConversions: number[] = [];
+  const design: DesignRun[] = [];
   const perModel = sel.models.map((model) => {
     const runs = sel.runs.filter((r) => r.model === model);
     const seeds: number[] = [];
@@ -316,20 +362,30 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       }
       seeds.push(r.seed);
       values.push(v);
+      const folds = ref.metric === "ctcvr.logLoss" && later === undefined ? s?.ctcvrFolds : undefined;
+      design.push({ model, seed: r.seed, ...replicateOf(r), value: v, ...(folds ? { folds } : {}) });
       const oracle = s?.oracle?.[ref.space];
       if (ref.name === "logLoss" && typeof oracle === "number") gaps.push(v - oracle);
     }
     allConversions.push(...conversions);
     const convRange = range(conversions);
     const paramRange = range(parameters);
+    const own = modelMeanEstimate(design, model, unit);
     return {
       model,
-      ...summarize(values),
+      n: own.n,
+      mean: own.estimate,
+      sd: own.sd,
+      se: own.se,
+      ci95: own.ci95,
       seeds,
       values,
+      replicates: new Set(design.filter((d) => d.model === model).map((d) => `${d.world}:${d.draw}`)).size,
       undefinedRuns,
       percentVsBaseline: NaN,
       percentVsBaselineSe: NaN,
+      vsBaseline: undefined as ContrastEstimate | undefined,
+      ownSePercent: NaN,
       conversions: conversions[0],
       conversionsRange: convRange,
       conversionsDiffer: convRange !== undefined && convRange[0] !== convRange[1],
@@ -342,41 +398,62 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
     } satisfies ModelSummary;
   });
 
+  const powerAnalysis = options.powerAnalysis !== false;
+  const compareOptions = { higherIsBetter: ref.higherIsBetter, baseline, alpha, powerAnalysis, unit };
   const base = perModel.find((m) => m.model === baseline);
   const baselineMean = base?.mean ?? NaN;
   if (!base) notes.push(`baseline ${baseline} has no runs: no percent changes`);
   else if (base.n === 0) notes.push(`baseline ${baseline} has no defined ${ref.metric}: no percent changes`);
   for (const m of perModel) {
-    m.percentVsBaseline = percentOf(m.mean, baselineMean, ref.higherIsBetter);
-    m.percentVsBaselineSe = Number.isFinite(baselineMean) && baselineMean !== 0 ? (100 * m.se) / Math.abs(baselineMean) : NaN;
+    m.ownSePercent = Math.abs(percentOfSe(m.se, baselineMean));
+    if (m.model === baseline) {
+      m.percentVsBaseline = base && base.n > 0 ? 0 : NaN;
+    } else if (base && base.n > 0 && m.n > 0) {
+      const c = differenceEstimate(design, m.model, baseline, compareOptions);
+      m.vsBaseline = c;
+      m.percentVsBaseline = c.estimate;
+      m.percentVsBaselineSe = c.se;
+    }
     if (m.undefinedRuns > 0) notes.push(`${m.model}: ${m.undefinedRuns} run(s) without a defined ${ref.metric} on ${split}`);
     if (m.parametersDiffer) notes.push(`${m.model}: parameter counts differ across runs`);
   }
 
-  // Pairwise Welch tests between models with >= 2 values; Holm over the pairs of this table.
-  const testable = perModel.filter((m) => m.n >= 2);
-  const untested = perModel.filter((m) => m.n < 2).map((m) => m.model);
-  if (untested.length > 0) notes.push(`no t tests for ${untested.join(", ")} (fewer than 2 defined runs)`);
-  const comparisons: StudyComparison[] = [];
-  if (testable.length >= 2) {
-    const groups: Record<string, number[]> = {};
-    for (const m of testable) groups[m.model] = m.values;
-    const raw = pairwiseComparisons(groups, { alpha, higherIsBetter: ref.higherIsBetter, adjust: "none" });
-    const adjusted = pairwiseComparisons(groups, { alpha, higherIsBetter: ref.higherIsBetter, adjust: "holm" });
-    raw.comparisons.forEach((c: PairwiseComparison, k) => {
-      const h = adjusted.comparisons[k];
-      comparisons.push({ ...c, aBetterHolm: h.aBetter });
-    });
-    for (const m of testable) {
-      m.betterThan = raw.betterThan[m.model];
-      m.betterThanHolm = adjusted.betterThan[m.model];
-    }
+  // Every unordered pair compared at the design's unit; Holm over the pairs of this table.
+  const testable = base && base.n > 0 ? perModel.filter((m) => m.n >= 2) : [];
+  const untested = perModel.filter((m) => !testable.includes(m)).map((m) => m.model);
+  if (untested.length > 0) notes.push(`no tests for ${untested.join(", ")} (fewer than 2 defined runs, or no ${baseline} to scale by)`);
+  const pairs: { i: number; j: number; c: ContrastEstimate }[] = [];
+  for (let i = 0; i < testable.length; i++) {
+    for (let j = i + 1; j < testable.length; j++) pairs.push({ i, j, c: differenceEstimate(design, testable[i].model, testable[j].model, { ...compareOptions, powerAnalysis: false }) });
   }
+  const adjusted = holm(pairs.map((q) => (Number.isNaN(q.c.p) ? NaN : q.c.p)));
+  const comparisons: StudyComparison[] = [];
+  pairs.forEach(({ i, j, c }, k) => {
+    for (const [x, y, flip] of [[i, j, 1], [j, i, -1]] as const) {
+      const a = testable[x];
+      const b = testable[y];
+      const estimate = flip * c.estimate;
+      const aBetter = estimate > 0 && c.p < alpha;
+      const aBetterHolm = estimate > 0 && adjusted[k] < alpha;
+      comparisons.push({ a: a.model, b: b.model, meanA: a.mean, meanB: b.mean, estimate, se: c.se, design: c.design, t: flip * c.t, df: c.df, p: c.p, pHolm: adjusted[k], aBetter, aBetterHolm });
+      if (aBetter) a.betterThan.push(b.model);
+      if (aBetterHolm) a.betterThanHolm.push(b.model);
+    }
+  });
+  // betterThan in model order
+  for (const m of testable) {
+    const order = (xs: string[]) => sel.models.filter((name) => xs.includes(name));
+    m.betterThan = order(m.betterThan);
+    m.betterThanHolm = order(m.betterThanHolm);
+  }
+  comparisons.sort((p, q) => sel.models.indexOf(p.a) - sel.models.indexOf(q.a) || sel.models.indexOf(p.b) - sel.models.indexOf(q.b));
 
   const convRange = range(allConversions);
-  if (convRange && convRange[0] !== convRange[1]) {
+  const replicateKeys = new Set(design.map((d) => `${d.world}:${d.draw}`));
+  if (convRange && convRange[0] !== convRange[1] && replicateKeys.size <= 1) {
     notes.push(`conversions on ${split} differ across runs (${convRange[0]}-${convRange[1]}): runs were scored on different data`);
   }
+  const seedCounts = perModel.filter((m) => m.n > 0).map((m) => m.n / Math.max(1, m.replicates));
   return {
     metric: ref.metric,
     space: ref.space,
@@ -391,13 +468,23 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
     baseline,
     baselineMean,
     alpha,
+    powerAnalysis,
+    unit,
     models: perModel,
     comparisons,
+    runs: design,
+    replicates: replicateKeys.size,
+    seedsPerReplicate: seedCounts.length > 0 ? [Math.min(...seedCounts), Math.max(...seedCounts)] : [0, 0],
     conversions: convRange && { min: convRange[0], max: convRange[1], differ: convRange[0] !== convRange[1] },
-    runs: sel.runs.length,
+    runCount: sel.runs.length,
     duplicatesDropped: sel.duplicatesDropped,
     notes,
   };
+}
+
+/** A standard error in percent of the baseline's mean (sign dropped). */
+function percentOfSe(se: number, baselineMean: number): number {
+  return percentBetter(baselineMean + se, baselineMean, true);
 }
 
 /** The summary of `model`, or undefined. */
@@ -405,7 +492,7 @@ export function modelSummary(summary: StudySummary, model: string): ModelSummary
   return summary.models.find((m) => m.model === model);
 }
 
-/** The comparison of a vs b, or undefined when either has fewer than 2 defined values. */
+/** The comparison of a vs b, or undefined when either cannot be tested. */
 export function comparison(summary: StudySummary, a: string, b: string): StudyComparison | undefined {
   return summary.comparisons.find((c) => c.a === a && c.b === b);
 }
@@ -425,17 +512,18 @@ export function summarizeByVariant(
 // ---------------------------------------------------------------------------------------------------
 // Table rows for notebooks and the CLI.
 
-function fmtNum(x: number | undefined, digits = 4): string {
-  if (x === undefined || Number.isNaN(x)) return "";
-  const a = Math.abs(x);
-  if (a !== 0 && (a < 1e-4 || a >= 1e6)) return x.toExponential(digits - 1);
-  return String(Number(x.toPrecision(digits)));
-}
+const DESIGN_WORDS: Record<DesignKind, string> = {
+  cluster: "one value per data replicate: across worlds",
+  "paired-folds": "paired by seed, each seed on its own share of the test day",
+  paired: "paired by seed, whole test day",
+  welch: "Welch, unpaired",
+};
 
-function fmtPercent(x: number, se: number): string {
-  if (Number.isNaN(x)) return "";
-  const sign = x > 0 ? "+" : "";
-  return `${sign}${x.toFixed(2)} %` + (Number.isNaN(se) ? "" : ` ± ${se.toFixed(2)}`);
+/** How a comparison was tested, in words, e.g. "paired t over 30 seeds in 10 data replicates (paired by seed, ..., df 20)". */
+export function designText(c: Pick<ContrastEstimate, "design" | "units" | "df" | "replicates">): string {
+  const where = c.replicates > 1 ? ` in ${c.replicates} data replicates` : "";
+  const what = c.design === "cluster" ? `t over ${c.units} data replicates` : c.design === "welch" ? `Welch t over ${c.units} runs` : `paired t over ${c.units} seeds${where}`;
+  return `${what} (${DESIGN_WORDS[c.design]}; df ${formatNumber(c.df, 3)})`;
 }
 
 /** One plain row per model: formatted strings, ready for tableText / showTable. */
@@ -443,14 +531,17 @@ export function summaryRows(summary: StudySummary): Record<string, string | numb
   return summary.models.map((m) => ({
     model: m.model,
     n: m.n,
-    mean: fmtNum(m.mean, 4),
-    se: fmtNum(m.se, 2),
-    [`vs ${summary.baseline}`]: fmtPercent(m.percentVsBaseline, m.percentVsBaselineSe),
+    mean: formatNumber(m.mean, 4),
+    se: formatNumber(m.se, 2),
+    [`vs ${summary.baseline} ± se(diff)`]: m.model === summary.baseline ? `0 (own se ${m.ownSePercent.toFixed(2)})` : formatPercent(m.percentVsBaseline, m.percentVsBaselineSe),
+    test: m.vsBaseline ? m.vsBaseline.design : "",
+    p: m.vsBaseline ? formatP(m.vsBaseline.p) : "",
+    "MDE (80 %)": m.vsBaseline && Number.isFinite(m.vsBaseline.mde) ? `${m.vsBaseline.mde.toFixed(2)} %` : "",
     [`better than (p<${summary.alpha})`]: m.betterThan.join(" ") || "-",
     [`better than (Holm)`]: m.betterThanHolm.join(" ") || "-",
     conversions: m.conversionsRange === undefined ? "" : m.conversionsDiffer ? `${m.conversionsRange[0]}-${m.conversionsRange[1]}` : String(m.conversions),
-    parameters: m.parameters === undefined ? "" : m.parameters.toLocaleString("en-US") + (m.parametersDiffer ? "*" : ""),
-    "gap to oracle": fmtNum(m.oracleGap, 3),
+    parameters: m.parameters === undefined ? "" : formatNumber(m.parameters) + (m.parametersDiffer ? "*" : ""),
+    "gap to oracle": m.oracleGap === undefined ? "" : formatNumber(m.oracleGap, 3),
   }));
 }
 

@@ -1,0 +1,313 @@
+/**
+ * Where the noise of a comparison comes from, and one error bar that covers all of it.
+ *
+ * A comparison "A vs B" (percent of the baseline's mean, positive = A better) estimated from a study with
+ * C data replicates (worlds x downsampling draws) and S model seeds per replicate has, per replicate c, the
+ * seed-mean difference D_c = mean_s d_{c,s}. Its variance splits into three parts (a nested random-effects
+ * model, d_{c,s} = delta + u_c + r_c + e_{c,s}):
+ *
+ *   seed       e: initial weights and batch order; sigma2_seed is the within-replicate variance of the
+ *              per-seed paired differences (pooled over replicates, df = sum (S_c - 1)); it adds
+ *              sigma2_seed / S to var(D_c).
+ *   test rows  r: which impressions the test day happens to hold; all seeds of a replicate are scored on
+ *              the same rows, so this part does not shrink with seeds. Measured by resampling the test rows
+ *              (seeds held fixed) and rescoring every run: sigma2_rows = the bootstrap variance of D_c,
+ *              averaged over replicates.
+ *   world      u: how much the effect itself differs between simulated worlds and downsampling draws;
+ *              estimated as var(D_c) - sigma2_seed / S - sigma2_rows (method of moments, floored at 0),
+ *              so it needs C >= 2.
+ *
+ * With these, the standard error of a design with C' replicates, S' seeds and test days m' times as large
+ * is sqrt((sigma2_world + sigma2_seed / S' + sigma2_rows * m / m') / C') (m = the measured design's test
+ * size), which is how the default design was chosen (planDesign).
+ *
+ * studyBootstrap: the one error bar. Each replicate b draws the data replicates with replacement (when
+ * there are several), and within every drawn replicate the seeds (paired: the same seeds for every model)
+ * and the test rows (once per replicate and resample; every run of every model rescored on the same rows),
+ * then recomputes each model's percent vs the baseline. Resampling every level of a nested design counts
+ * the lower levels' variance somewhat more than once, so this se errs on the large side (Field & Welsh
+ * 2007; with one replicate, seeds and rows are crossed and resampled independently, Owen's pigeonhole
+ * bootstrap, also conservative). Verdicts use the analytic tests of compare.ts; the bootstrap is the check.
+ *
+ * The rescoring is the per-row log-loss terms' weighted mean over the drawn rows (lib/metrics
+ * logLossPerRow: the same terms as logLoss), checked against logLoss in the tests.
+ */
+import { Rng, deriveSeed } from "../data/random";
+import { logLossPerRow } from "../metrics";
+import { percentBetter, percentOfBaseline, quantileSorted } from "../stats";
+import { mean, sampleVariance } from "../stats/simple-statistics";
+import { DesignRun, byReplicate, replicateKey } from "./compare";
+
+// ---------------------------------------------------------------------------------------------------
+// Test rows and predictions of a study, per data replicate.
+
+/** One data replicate's test day and the test-day predictions of its runs. */
+export interface ReplicateScores {
+  world: number;
+  draw: number;
+  /** Labels (click AND conversion for CTCVR), length n. */
+  label: ArrayLike<number>;
+  /** Row weights (1 on evaluation days), length n; undefined = all 1. */
+  weight?: ArrayLike<number>;
+  runs: { model: string; seed: number; p: ArrayLike<number> }[];
+}
+
+/** Per-row losses of every run of a replicate, laid out row-major [row * runs + run] for resampling. */
+interface LossTable {
+  key: string;
+  n: number;
+  weight: Float64Array;
+  runs: { model: string; seed: number }[];
+  losses: Float64Array;
+  /** Seeds present for every model, sorted. */
+  seeds: number[];
+  models: string[];
+}
+
+function lossTable(r: ReplicateScores): LossTable {
+  const n = r.label.length;
+  const weight = Float64Array.from({ length: n }, (_, i) => (r.weight ? r.weight[i] : 1));
+  const R = r.runs.length;
+  const losses = new Float64Array(n * R);
+  r.runs.forEach((run, k) => {
+    if (run.p.length !== n) throw new Error(`replicate ${r.world}:${r.draw}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
+    const l = logLossPerRow(r.label, run.p);
+    for (let i = 0; i < n; i++) losses[i * R + k] = l[i];
+  });
+  const models = [...new Set(r.runs.map((x) => x.model))];
+  const seedSets = models.map((m) => new Set(r.runs.filter((x) => x.model === m).map((x) => x.seed)));
+  const seeds = [...seedSets[0]].filter((s) => seedSets.every((set) => set.has(s))).sort((a, b) => a - b);
+  return { key: `${r.world}:${r.draw}`, n, weight, runs: r.runs.map(({ model, seed }) => ({ model, seed })), losses, seeds, models };
+}
+
+/** Log loss of every run of the table on rows drawn with multiplicity `counts` (length n). */
+function rescore(t: LossTable, counts: Int32Array | undefined): Float64Array {
+  const R = t.runs.length;
+  const sums = new Float64Array(R);
+  let total = 0;
+  for (let i = 0; i < t.n; i++) {
+    const c = counts ? counts[i] : 1;
+    if (c === 0) continue;
+    const w = c * t.weight[i];
+    total += w;
+    const o = i * R;
+    for (let k = 0; k < R; k++) sums[k] += w * t.losses[o + k];
+  }
+  for (let k = 0; k < R; k++) sums[k] /= total;
+  return sums;
+}
+
+/** counts[i] = how often row i is drawn in n draws with replacement. */
+function drawCounts(rng: Rng, n: number, counts: Int32Array): void {
+  counts.fill(0);
+  for (let j = 0; j < n; j++) counts[rng.int(n)]++;
+}
+
+/** Per model, the mean over `seeds` (with repeats) of its runs' scores. */
+function modelMeans(t: LossTable, scores: Float64Array, seeds: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const model of t.models) {
+    let s = 0;
+    for (const seed of seeds) {
+      const k = t.runs.findIndex((r) => r.model === model && r.seed === seed);
+      s += scores[k];
+    }
+    out.set(model, s / seeds.length);
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The bootstrap.
+
+export interface StudyBootstrapOptions {
+  /** Resamples B (default 200). */
+  resamples?: number;
+  /** Seed of the resampling draws (required). */
+  seed: number;
+  baseline?: string;
+  /** Interval level: 1 - alpha (default alpha 0.05). */
+  alpha?: number;
+  /** Called after each data replicate is resampled, with (done, total). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface BootstrapComparison {
+  model: string;
+  /** Percent vs the baseline on the full data (mean over replicates of the replicate's seed-mean percent). */
+  estimate: number;
+  /** Bootstrap se and percentile interval of that percent, resampling replicates, seeds and test rows. */
+  se: number;
+  ci: [number, number];
+  /** The test-row part alone: per replicate, the variance of its seed-mean percent over row resamples (seeds fixed), averaged over replicates. */
+  rowsVariance: number;
+}
+
+export interface StudyBootstrap {
+  resamples: number;
+  replicates: number;
+  alpha: number;
+  models: BootstrapComparison[];
+}
+
+/**
+ * The hierarchical bootstrap of the header, for the log loss of every model vs the baseline. `replicates`
+ * are loaders, called one at a time (a replicate's predictions are dropped before the next is loaded),
+ * so memory holds one replicate's runs x rows. Costs B x (sum over replicates of rows x runs)
+ * multiply-adds. Deterministic for a seed: replicate c draws from the stream deriveSeed(seed, "replicate",
+ * c), the choice of replicates from deriveSeed(seed, "replicates"). Throws when a replicate lacks the
+ * baseline or the models differ between replicates.
+ */
+export function studyBootstrap(replicates: readonly (() => ReplicateScores)[], options: StudyBootstrapOptions): StudyBootstrap {
+  const B = options.resamples ?? 200;
+  const alpha = options.alpha ?? 0.05;
+  const baseline = options.baseline ?? "IP";
+  if (!Number.isInteger(options.seed)) throw new Error(`studyBootstrap: seed must be an integer, got ${options.seed}`);
+  if (!Number.isInteger(B) || B < 2) throw new Error(`studyBootstrap: resamples must be an integer >= 2, got ${B}`);
+  const C = replicates.length;
+  if (C === 0) throw new Error("studyBootstrap: no replicates");
+
+  let models: string[] = [];
+  // Per replicate: the full-data percent per model, the B percents with seeds held fixed (rows only), and
+  // the B percents with seeds and rows resampled.
+  const full: Map<string, number>[] = [];
+  const rowsOnly: Map<string, Float64Array>[] = [];
+  const resampled: Map<string, Float64Array>[] = [];
+  replicates.forEach((load, c) => {
+    const t = lossTable(load());
+    if (!t.models.includes(baseline)) throw new Error(`studyBootstrap: replicate ${t.key} has no ${baseline} runs`);
+    if (c === 0) models = t.models;
+    else if ([...t.models].sort().join() !== [...models].sort().join()) throw new Error(`studyBootstrap: replicate ${t.key} has models ${t.models.join(", ")}, the first had ${models.join(", ")}`);
+    const percents = (means: Map<string, number>) => new Map(models.map((m) => [m, percentBetter(means.get(m)!, means.get(baseline)!, false)]));
+    full.push(percents(modelMeans(t, rescore(t, undefined), t.seeds)));
+    const fixed = new Map(models.map((m) => [m, new Float64Array(B)]));
+    const drawn = new Map(models.map((m) => [m, new Float64Array(B)]));
+    const rng = new Rng(deriveSeed(options.seed, "replicate", c));
+    const counts = new Int32Array(t.n);
+    for (let b = 0; b < B; b++) {
+      drawCounts(rng, t.n, counts); // rows once per replicate and resample; every run rescored on them
+      const scores = rescore(t, counts);
+      const a = percents(modelMeans(t, scores, t.seeds));
+      const seedDraw = Array.from({ length: t.seeds.length }, () => t.seeds[rng.int(t.seeds.length)]);
+      const z = percents(modelMeans(t, scores, seedDraw));
+      for (const m of models) {
+        fixed.get(m)![b] = a.get(m)!;
+        drawn.get(m)![b] = z.get(m)!;
+      }
+    }
+    rowsOnly.push(fixed);
+    resampled.push(drawn);
+    options.onProgress?.(c + 1, C);
+  });
+
+  const pick = new Rng(deriveSeed(options.seed, "replicates"));
+  const chosen = Array.from({ length: B }, () => (C > 1 ? Array.from({ length: C }, () => pick.int(C)) : [0]));
+  return {
+    resamples: B,
+    replicates: C,
+    alpha,
+    models: models.map((model) => {
+      const d = chosen.map((cs, b) => mean(cs.map((c) => resampled[c].get(model)![b])));
+      const sorted = Float64Array.from(d).sort();
+      return {
+        model,
+        estimate: mean(full.map((f) => f.get(model)!)),
+        se: model === baseline ? 0 : Math.sqrt(sampleVariance(d)),
+        ci: [quantileSorted(sorted, alpha / 2), quantileSorted(sorted, 1 - alpha / 2)],
+        rowsVariance: model === baseline ? 0 : mean(rowsOnly.map((r) => sampleVariance(Array.from(r.get(model)!)))),
+      };
+    }),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Variance components.
+
+export interface VarianceComponents {
+  model: string;
+  /** Against (the baseline). */
+  versus: string;
+  replicates: number;
+  /** Mean seeds per replicate (paired seeds). */
+  seedsPerReplicate: number;
+  /** Variance of the per-seed difference within a replicate (percent^2), and its df. */
+  seedVariance: number;
+  seedDf: number;
+  /** Test-row variance of a replicate's seed-mean difference (percent^2), from studyBootstrap; NaN without it. */
+  rowsVariance: number;
+  /** World-to-world variance of the effect (percent^2): var(D_c) - seed / S - rows, floored at 0; NaN with one replicate. */
+  worldVariance: number;
+  /** var(D_c) observed over replicates (NaN with one replicate). */
+  replicateMeanVariance: number;
+  /** Standard error of the estimate: sqrt(var(D_c) / C) with several replicates, else sqrt(seed / S) (rows not included). */
+  se: number;
+  /** True when the moment estimate of the world part came out negative and was set to 0. */
+  worldFloored: boolean;
+}
+
+/**
+ * The three parts of the variance of a comparison's replicate means (header). `rowsVariance` comes from
+ * studyBootstrap (pass it per model) or is left NaN. Values in percent of the baseline's mean.
+ */
+export function varianceComponents(
+  runs: readonly DesignRun[],
+  model: string,
+  options: { baseline?: string; higherIsBetter: boolean; rowsVariance?: number },
+): VarianceComponents {
+  const baseline = options.baseline ?? "IP";
+  const grouped = byReplicate(runs);
+  const replicateMeans: number[] = [];
+  let ss = 0;
+  let df = 0;
+  let seedsTotal = 0;
+  for (const m of grouped.values()) {
+    const xa = m.get(model);
+    const xb = m.get(baseline);
+    if (!xa || !xb) continue;
+    const seeds = [...xa.keys()].filter((s) => xb.has(s));
+    if (seeds.length === 0) continue;
+    const base = mean([...xb.values()].map((r) => r.value));
+    const d = seeds.map((s) => percentOfBaseline(xa.get(s)!.value - xb.get(s)!.value, base, options.higherIsBetter));
+    const dm = mean(d);
+    replicateMeans.push(dm);
+    for (const x of d) ss += (x - dm) * (x - dm);
+    df += d.length - 1;
+    seedsTotal += d.length;
+  }
+  const C = replicateMeans.length;
+  const S = C > 0 ? seedsTotal / C : NaN;
+  const seedVariance = df > 0 ? ss / df : NaN;
+  const rowsVariance = options.rowsVariance ?? NaN;
+  const replicateMeanVariance = C >= 2 ? sampleVariance(replicateMeans) : NaN;
+  const raw = replicateMeanVariance - seedVariance / S - (Number.isNaN(rowsVariance) ? 0 : rowsVariance);
+  const worldVariance = C >= 2 ? Math.max(0, raw) : NaN;
+  return {
+    model,
+    versus: baseline,
+    replicates: C,
+    seedsPerReplicate: S,
+    seedVariance,
+    seedDf: df,
+    rowsVariance,
+    worldVariance,
+    replicateMeanVariance,
+    se: C >= 2 ? Math.sqrt(replicateMeanVariance / C) : Math.sqrt(seedVariance / S),
+    worldFloored: C >= 2 && raw < 0,
+  };
+}
+
+/** A design to plan: data replicates, seeds per replicate, and test days `testScale` times the measured one. */
+export interface PlannedDesign {
+  replicates: number;
+  seeds: number;
+  testScale: number;
+}
+
+/** Standard error of a comparison under a planned design, from measured components (header formula). */
+export function plannedSe(c: Pick<VarianceComponents, "worldVariance" | "seedVariance" | "rowsVariance">, d: PlannedDesign): number {
+  const world = Number.isNaN(c.worldVariance) ? 0 : c.worldVariance;
+  const rows = Number.isNaN(c.rowsVariance) ? 0 : c.rowsVariance;
+  return Math.sqrt((world + c.seedVariance / d.seeds + rows / d.testScale) / d.replicates);
+}
+
+export { replicateKey };

@@ -1,0 +1,51 @@
+/**
+ * The test day of one data replicate and the stored test predictions of its runs, read back from the data
+ * cache and the predictions sidecars, for resampling (lib/study/components.ts studyBootstrap).
+ *
+ *   const scores = replicateScores(recordsOfOneReplicate, { predictionsDir, dataRoot });
+ *
+ * Label: click AND conversion for the CTCVR space (the paper's score), click for CTR. Rows are in the
+ * prepared order, which the sidecars share (their header names the data key; a mismatch throws).
+ */
+import * as path from "node:path";
+import { isPreparedDir, readPrepared } from "../data/prepared-files";
+import type { ReplicateScores } from "./components";
+import { findPreparedData } from "./data-cache";
+import { readPredictions, StudyRecord } from "./results";
+
+export interface ReplicateScoresOptions {
+  /** Folder of the predictions sidecars (`<results without .jsonl>.predictions`). */
+  predictionsDir: string;
+  /** Data cache folder (default data/study). */
+  dataRoot: string;
+  /** "ctcvr" (default) or "ctr". */
+  space?: "ctcvr" | "ctr";
+}
+
+/**
+ * Scores of the records of ONE data replicate (they must share config.data). Throws when the records span
+ * several data sets, when the prepared data is not in the cache, or when a sidecar does not match it.
+ */
+export function replicateScores(records: readonly StudyRecord[], options: ReplicateScoresOptions): ReplicateScores {
+  if (records.length === 0) throw new Error("replicateScores: no records");
+  const data = records[0].config.data;
+  const dataKey = records[0].dataManifest?.dataKey;
+  for (const r of records) {
+    if (JSON.stringify(r.config.data) !== JSON.stringify(data)) throw new Error(`replicateScores: records of several data sets (${r.model} seed ${r.seed} differs)`);
+  }
+  // The folder the runs were trained on (named by the record's data key), else the current code's folder for the spec.
+  const recorded = dataKey ? path.join(options.dataRoot, dataKey) : undefined;
+  const dir = recorded && isPreparedDir(recorded) ? recorded : findPreparedData(data, options.dataRoot);
+  if (!dir) throw new Error(`replicateScores: the prepared data of world ${data.simulatorSeed}, draw ${data.prepareSeed} is not in ${options.dataRoot} (rerun the study to rebuild it)`);
+  const test = readPrepared(dir).test;
+  const space = options.space ?? "ctcvr";
+  const label = space === "ctcvr" ? Float64Array.from(test.conversion, (c, i) => c * test.click[i]) : Float64Array.from(test.click);
+  const runs = records.map((r) => {
+    const stored = readPredictions(options.predictionsDir, r.key);
+    if (dataKey && stored.header.dataKey !== dataKey) throw new Error(`replicateScores: predictions of ${r.key} were made on data ${stored.header.dataKey}, the record says ${dataKey}`);
+    const p = space === "ctcvr" ? stored.pCtcvr : stored.pCtr;
+    if (!p) throw new Error(`replicateScores: ${r.model} seed ${r.seed} stored no ${space} predictions`);
+    return { model: r.model, seed: r.seed, p };
+  });
+  return { world: data.simulatorSeed, draw: data.prepareSeed, label, weight: test.weight, runs };
+}
