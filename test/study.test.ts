@@ -216,11 +216,22 @@ test("shards, data cache and profiles", () => {
   assert.notEqual(dataSpecKey({ ...TINY.data, negativeKeepRate: 0.2 }), dataSpecKey(TINY.data));
   assert.equal(ensurePreparedData(withDefault, DATA_ROOT), findPreparedData(TINY.data, DATA_ROOT));
   assert.deepEqual(fs.readdirSync(DATA_ROOT).filter((n) => n.startsWith(".tmp-")), []);
+  // The default design: 6 models x 6 worlds x 6 seeds, ordered world by world (a worker keeps one data set loaded).
   const full = studyProfile("full");
-  assert.equal(expandGrid(full).length, 60);
+  const fullGrid = expandGrid(full);
+  assert.equal(fullGrid.length, 6 * 6 * 6);
   assert.equal(full.data.simulator.impressions, 2_000_000);
+  assert.equal(full.data.simulator.evaluationMultiplier, 5);
+  assert.deepEqual([...new Set(fullGrid.map((r) => r.data.simulatorSeed))], [7, 8, 9, 10, 11, 12]);
+  assert.deepEqual(fullGrid.slice(0, 7).map((r) => [r.data.simulatorSeed, r.seed, r.model]), [
+    [7, 1, "IP"], [7, 1, "ESMM"], [7, 1, "ESMM-NS"], [7, 1, "ESSP-Split"], [7, 1, "IPSP"], [7, 1, "ESP"], [7, 2, "IP"],
+  ]);
   const quick = studyProfile("quick");
-  assert.deepEqual([quick.data.simulator.impressions, quick.seeds.length, quick.train?.maxEpochs], [200_000, 2, 2]);
+  assert.deepEqual([quick.data.simulator.impressions, quick.seeds.length, quick.worlds?.length, quick.train?.maxEpochs], [200_000, 2, 2, 2]);
+  // Worlds and draws are crossed; a variant that sets its own simulator seed keeps it.
+  const crossed = expandGrid({ ...TINY, worlds: [1, 2], draws: [5, 6], variants: [{ name: "a" }, { name: "b", data: { simulatorSeed: 9 } }] });
+  assert.deepEqual([...new Set(crossed.filter((r) => r.variant === "a").map((r) => `${r.data.simulatorSeed}/${r.data.prepareSeed}`))], ["1/5", "1/6", "2/5", "2/6"]);
+  assert.deepEqual([...new Set(crossed.filter((r) => r.variant === "b").map((r) => `${r.data.simulatorSeed}/${r.data.prepareSeed}`))], ["9/5", "9/6"]);
 });
 
 test("esmm study --help and bad arguments", () => {
@@ -233,6 +244,8 @@ test("esmm study --help and bad arguments", () => {
     [["--models", "nope"], /unknown model "nope"/],
     [["--seeds", "2", "--seed-list", "1,2"], /not both/],
     [["--profile", "medium"], /--profile must be quick or full/],
+    [["--worlds", "7,x"], /--worlds must be integers separated by commas/],
+    [["--evaluation-multiplier", "0.5"], /--evaluation-multiplier must be a number >= 1/],
   ] as [string[], RegExp][]) {
     const r = run(...args);
     assert.equal(r.status, 2, args.join(" "));

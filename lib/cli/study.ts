@@ -1,26 +1,29 @@
 /** `esmm study`: the grid of models x seeds (x variants), in parallel workers, resumable, shardable. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, UsageError, intOption } from "./args";
+import { Command, UsageError, intOption, numberOption } from "./args";
 import { DataError } from "../data/errors";
 import { MODEL_NAMES } from "../models/zoo";
 import { formatStudySummary, runStudy } from "../study/runner";
 import { Shard, parseShard } from "../study/shard";
 import type { StudySpec } from "../study/spec";
-import { studyProfile, StudyProfileName } from "../study";
+import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
 
 export const studyCommand: Command = {
   name: "study",
   summary: "run the grid of models x seeds in parallel workers (resumable JSONL results)",
   usage: `esmm study [--profile quick|full] [--spec FILE.json] [--models a,b] [--seeds N | --seed-list 1,2,3]
-                 [--results FILE.jsonl] [--workers N] [--shard i/n] [--impressions N] [--epochs N]
-                 [--data-root DIR] [--predictions DIR]
+                 [--worlds 7,8,9] [--draws 7] [--evaluation-multiplier M] [--results FILE.jsonl] [--workers N]
+                 [--shard i/n] [--impressions N] [--epochs N] [--data-root DIR] [--predictions DIR]
 
-Default: the "full" profile, the six models (${MODEL_NAMES.join(", ")}) x seeds 1-10 on the default
-simulated data (2,000,000 impressions, 15 days, simulator seed 7, negatives kept at rate 0.1), up to 10
-epochs. "quick": 200,000 impressions, seeds 1-2, at most 2 epochs. --spec FILE.json reads a StudySpec
-instead (name, models, seeds, data, architecture, train, variants); the other options override its fields:
---seeds N means seeds 1..N, --impressions sets the simulated log's size, --epochs the most training epochs.
+Default: the "full" profile, the default design: the six models (${MODEL_NAMES.join(", ")}) x seeds
+${DEFAULT_DESIGN.seeds.join(",")} x simulated worlds ${DEFAULT_DESIGN.worlds.join(",")} (simulator seeds; each a 2,000,000-impression log over 15 days,
+negatives kept at rate 0.1 with downsampling seed 7), test and later days ${DEFAULT_DESIGN.evaluationMultiplier} times a training day, up to 10 epochs.
+"quick": worlds 7,8 x seeds 1-2 on 200,000 impressions, at most 2 epochs. --spec FILE.json reads a StudySpec
+instead (name, models, seeds, worlds, draws, data, architecture, train, variants); the other options override
+its fields: --seeds N means seeds 1..N, --worlds and --draws list simulator and downsampling seeds (crossed
+with each other and the model seeds), --evaluation-multiplier enlarges the test and later days (training and
+validation days unchanged), --impressions sets the simulated log's size, --epochs the most training epochs.
 
 Each finished run appends one JSON line to FILE.jsonl (default runs/<study>.jsonl, or
 runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predictions to
@@ -36,6 +39,9 @@ backend of the workers.`,
     models: { type: "string" },
     seeds: { type: "string" },
     "seed-list": { type: "string" },
+    worlds: { type: "string" },
+    draws: { type: "string" },
+    "evaluation-multiplier": { type: "string" },
     results: { type: "string" },
     workers: { type: "string" },
     shard: { type: "string" },
@@ -81,6 +87,17 @@ backend of the workers.`,
       const seeds = (v["seed-list"] as string).split(",").map((s) => s.trim());
       if (seeds.length === 0 || seeds.some((s) => !/^-?\d+$/.test(s))) throw new UsageError(`${cmd}: --seed-list must be integers separated by commas, got ${JSON.stringify(v["seed-list"])}`);
       spec.seeds = [...new Set(seeds.map(Number))];
+    }
+    for (const name of ["worlds", "draws"] as const) {
+      if (v[name] === undefined) continue;
+      const list = (v[name] as string).split(",").map((x) => x.trim());
+      if (list.length === 0 || list.some((x) => !/^-?\d+$/.test(x))) throw new UsageError(`${cmd}: --${name} must be integers separated by commas, got ${JSON.stringify(v[name])}`);
+      spec[name] = [...new Set(list.map(Number))];
+    }
+    if (v["evaluation-multiplier"] !== undefined) {
+      const m = numberOption(v, "evaluation-multiplier", cmd)!;
+      if (!(m >= 1 && Number.isFinite(m))) throw new UsageError(`${cmd}: --evaluation-multiplier must be a number >= 1, got ${m}`);
+      spec.data = { ...spec.data, simulator: { ...spec.data.simulator, evaluationMultiplier: m } };
     }
     if (v.impressions !== undefined) {
       spec.data = { ...spec.data, simulator: { ...spec.data.simulator, impressions: intOption(v, "impressions", cmd, undefined, 1) } };
