@@ -23,6 +23,7 @@
  *
  * Weights follow the same rules as everywhere in lib/metrics (see result.ts).
  */
+import { argsortAscending } from "./argsort";
 import { MetricResult, checkBinaryInputs, defined, emptyReason, undefinedMetric, weightAt } from "./result";
 
 export function calibrationRatioResult(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
@@ -95,9 +96,7 @@ function assignBins(p: ArrayLike<number>, w: ArrayLike<number> | undefined, bins
     for (let i = 0; i < p.length; i++) bin[i] = uniformBin(p[i], bins);
     return bin;
   }
-  const order = new Uint32Array(p.length);
-  for (let i = 0; i < p.length; i++) order[i] = i;
-  order.sort((a, b) => p[a] - p[b]);
+  const order = argsortAscending(p);
   let total = 0;
   for (let i = 0; i < p.length; i++) total += weightAt(w, i);
   let before = 0;

@@ -19,6 +19,7 @@
  * for normalizedEntropy; a single class (by weight) for rocAuc; no positive weight for prAuc (all
  * positives gives 1, as in sklearn).
  */
+import { argsortAscending } from "./argsort";
 import {
   MetricResult,
   checkBinaryInputs,
@@ -119,11 +120,11 @@ export interface BinaryCurve {
 
 export function binaryClfCurve(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): BinaryCurve {
   checkBinaryInputs("binaryClfCurve", y, p, w);
-  // Rows with weight 0 are removed, then rows are sorted by decreasing score.
+  // Rows with weight 0 are removed, then rows are sorted by decreasing score (a radix argsort, read backwards).
   let kept = 0;
   const order = new Uint32Array(y.length);
   for (let i = 0; i < y.length; i++) if (weightAt(w, i) !== 0) order[kept++] = i;
-  const idx = order.subarray(0, kept).sort((a, b) => p[b] - p[a]);
+  const idx = argsortAscending(p, order.subarray(0, kept)).reverse();
 
   const thresholds: number[] = [];
   const tps: number[] = [];
