@@ -144,5 +144,9 @@ test("varianceComponents: seed part from the within-replicate spread, world part
   close(c.replicateMeanVariance, replicateVar, 1e-9, "var of replicate means");
   close(c.worldVariance, Math.max(0, replicateVar - c.seedVariance / 3), 1e-9, "world part");
   assert.equal(c.seedDf, 8);
-  close(plannedSe(c, { replicates: 4, seeds: 3, testScale: 1 }), Math.sqrt((c.worldVariance + c.seedVariance / 3) / 4), 1e-12, "planned se");
+  close(plannedSe(c, { replicates: 4, seeds: 3, testScale: 1 }, "replicate").se, Math.sqrt((c.worldVariance + c.seedVariance / 3) / 4), 1e-12, "planned se across worlds");
+  const withRows = { ...c, rowsVariance: 0.5 };
+  const planned = plannedSe(withRows, { replicates: 6, seeds: 6, testScale: 2 });
+  close(planned.se, Math.sqrt((c.seedVariance + (0.5 * 6) / 2) / 36), 1e-12, "planned se on these data sets");
+  assert.equal(planned.df, 30);
 });

@@ -21,13 +21,14 @@
  * is sqrt((sigma2_world + sigma2_seed / S' + sigma2_rows * m / m') / C') (m = the measured design's test
  * size), which is how the default design was chosen (planDesign).
  *
- * studyBootstrap: the one error bar. Each replicate b draws the data replicates with replacement (when
- * there are several), and within every drawn replicate the seeds (paired: the same seeds for every model)
- * and the test rows (once per replicate and resample; every run of every model rescored on the same rows),
- * then recomputes each model's percent vs the baseline. Resampling every level of a nested design counts
- * the lower levels' variance somewhat more than once, so this se errs on the large side (Field & Welsh
- * 2007; with one replicate, seeds and rows are crossed and resampled independently, Owen's pigeonhole
- * bootstrap, also conservative). Verdicts use the analytic tests of compare.ts; the bootstrap is the check.
+ * studyBootstrap: the one error bar. Each resample b draws, within every data replicate, the seeds with
+ * replacement (paired: the same seeds for every model) and the test rows (once per replicate and resample;
+ * every run of every model rescored on the same rows), then recomputes each model's percent vs the
+ * baseline as the mean over replicates. With unit "replicate" (across worlds) it also draws the replicates
+ * with replacement. Seeds and rows are crossed (every seed is scored on every row) and are resampled
+ * independently, Owen's (2007) pigeonhole bootstrap, which errs on the large side; so does resampling
+ * every level of a nested design (Field & Welsh 2007). Verdicts use the analytic tests of compare.ts; the
+ * bootstrap is their check.
  *
  * The rescoring is the per-row log-loss terms' weighted mean over the drawn rows (lib/metrics
  * logLossPerRow: the same terms as logLoss), checked against logLoss in the tests.
@@ -36,7 +37,7 @@ import { Rng, deriveSeed } from "../data/random";
 import { logLossPerRow } from "../metrics";
 import { percentBetter, percentOfBaseline, quantileSorted } from "../stats";
 import { mean, sampleVariance } from "../stats/simple-statistics";
-import { DesignRun, byReplicate, replicateKey } from "./compare";
+import { ComparisonUnit, DesignRun, byReplicate, replicateKey } from "./compare";
 
 // ---------------------------------------------------------------------------------------------------
 // Test rows and predictions of a study, per data replicate.
@@ -128,6 +129,8 @@ export interface StudyBootstrapOptions {
   baseline?: string;
   /** Interval level: 1 - alpha (default alpha 0.05). */
   alpha?: number;
+  /** "seed" (default): the replicates are fixed, as in compare.ts; "replicate": they are resampled too. */
+  unit?: ComparisonUnit;
   /** Called after each data replicate is resampled, with (done, total). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -201,7 +204,8 @@ export function studyBootstrap(replicates: readonly (() => ReplicateScores)[], o
   });
 
   const pick = new Rng(deriveSeed(options.seed, "replicates"));
-  const chosen = Array.from({ length: B }, () => (C > 1 ? Array.from({ length: C }, () => pick.int(C)) : [0]));
+  const all = Array.from({ length: C }, (_, c) => c);
+  const chosen = Array.from({ length: B }, () => (C > 1 && options.unit === "replicate" ? Array.from({ length: C }, () => pick.int(C)) : all));
   return {
     resamples: B,
     replicates: C,
@@ -303,11 +307,22 @@ export interface PlannedDesign {
   testScale: number;
 }
 
-/** Standard error of a comparison under a planned design, from measured components (header formula). */
-export function plannedSe(c: Pick<VarianceComponents, "worldVariance" | "seedVariance" | "rowsVariance">, d: PlannedDesign): number {
+/**
+ * Standard error and df of a comparison under a planned design, from measured components:
+ *   unit "seed" (these data sets; each seed on its own 1/S of the test day): se^2 = (seed + rows * S / m) / (C S),
+ *     df = C (S - 1), since a unit carries one seed's noise and the row noise of 1/S of the day;
+ *   unit "replicate" (across worlds): se^2 = (world + seed / S + rows / m) / C, df = C - 1;
+ * with m = testScale and rows the measured test-row variance of one seed-mean difference on the whole day.
+ */
+export function plannedSe(
+  c: Pick<VarianceComponents, "worldVariance" | "seedVariance" | "rowsVariance">,
+  d: PlannedDesign,
+  unit: ComparisonUnit = "seed",
+): { se: number; df: number } {
   const world = Number.isNaN(c.worldVariance) ? 0 : c.worldVariance;
   const rows = Number.isNaN(c.rowsVariance) ? 0 : c.rowsVariance;
-  return Math.sqrt((world + c.seedVariance / d.seeds + rows / d.testScale) / d.replicates);
+  if (unit === "replicate") return { se: Math.sqrt((world + c.seedVariance / d.seeds + rows / d.testScale) / d.replicates), df: d.replicates - 1 };
+  return { se: Math.sqrt((c.seedVariance + (rows * d.seeds) / d.testScale) / (d.replicates * d.seeds)), df: d.replicates * (d.seeds - 1) };
 }
 
 export { replicateKey };

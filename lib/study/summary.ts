@@ -255,8 +255,9 @@ export interface ModelSummary extends Summary {
   conversionsDiffer: boolean;
   /** logLoss only: mean over runs of (model's cross-entropy - oracle's cross-entropy) on the same rows. */
   oracleGap?: number;
-  /** Trainable parameters (of the first run) and whether runs disagree. */
+  /** Trainable parameters (of the first run), their range over runs, and whether runs on the same data replicate disagree. */
   parameters?: number;
+  parametersRange?: [number, number];
   parametersDiffer: boolean;
   /** Models this one is better than at raw p < alpha (as in the paper), by the design's test. */
   betterThan: string[];
@@ -348,6 +349,8 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
     const gaps: number[] = [];
     const conversions: number[] = [];
     const parameters: number[] = [];
+    const parametersByReplicate = new Map<string, number>();
+    let parametersVary = false;
     let undefinedRuns = 0;
     for (const r of runs) {
       const s = splitOf(r, later);
@@ -355,6 +358,13 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       if (s && typeof s.conversions === "number") conversions.push(s.conversions);
       const total = r.training?.parameters?.total;
       if (typeof total === "number") parameters.push(total);
+      if (typeof total === "number") {
+        // Vocabularies, and so embedding tables, differ between simulated worlds: compare counts within a replicate.
+        const key = `${replicateOf(r).world}:${replicateOf(r).draw}`;
+        const seen = parametersByReplicate.get(key);
+        if (seen === undefined) parametersByReplicate.set(key, total);
+        else if (seen !== total) parametersVary = true;
+      }
       const v = metricOf(s, ref);
       if (!Number.isFinite(v)) {
         undefinedRuns++;
@@ -392,7 +402,8 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       // The gap is reported only when every defined run has an oracle.
       oracleGap: gaps.length > 0 && gaps.length === values.length ? gaps.reduce((a, b) => a + b, 0) / gaps.length : undefined,
       parameters: parameters[0],
-      parametersDiffer: paramRange !== undefined && paramRange[0] !== paramRange[1],
+      parametersDiffer: parametersVary,
+      parametersRange: paramRange,
       betterThan: [] as string[],
       betterThanHolm: [] as string[],
     } satisfies ModelSummary;
@@ -415,7 +426,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       m.percentVsBaselineSe = c.se;
     }
     if (m.undefinedRuns > 0) notes.push(`${m.model}: ${m.undefinedRuns} run(s) without a defined ${ref.metric} on ${split}`);
-    if (m.parametersDiffer) notes.push(`${m.model}: parameter counts differ across runs`);
+    if (m.parametersDiffer) notes.push(`${m.model}: parameter counts differ across runs on the same data`);
   }
 
   // Every unordered pair compared at the design's unit; Holm over the pairs of this table.
@@ -540,7 +551,10 @@ export function summaryRows(summary: StudySummary): Record<string, string | numb
     [`better than (p<${summary.alpha})`]: m.betterThan.join(" ") || "-",
     [`better than (Holm)`]: m.betterThanHolm.join(" ") || "-",
     conversions: m.conversionsRange === undefined ? "" : m.conversionsDiffer ? `${m.conversionsRange[0]}-${m.conversionsRange[1]}` : String(m.conversions),
-    parameters: m.parameters === undefined ? "" : formatNumber(m.parameters) + (m.parametersDiffer ? "*" : ""),
+    parameters:
+      m.parametersRange === undefined
+        ? ""
+        : (m.parametersRange[0] === m.parametersRange[1] ? formatNumber(m.parameters) : `${formatNumber(m.parametersRange[0])}-${formatNumber(m.parametersRange[1])}`) + (m.parametersDiffer ? "*" : ""),
     "gap to oracle": m.oracleGap === undefined ? "" : formatNumber(m.oracleGap, 3),
   }));
 }
