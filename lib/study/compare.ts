@@ -153,6 +153,19 @@ function oneSample(values: number[]): { estimate: number; se: number; df: number
   return { estimate: mean(values), se: Math.sqrt(sampleVariance(values) / n), df: n - 1 };
 }
 
+/** The pooled within-group variance: sum of squares around each group's mean over sum of (size - 1); NaN without df. */
+export function pooledWithin(groups: readonly (readonly number[])[]): { variance: number; df: number } {
+  let ss = 0;
+  let df = 0;
+  for (const g of groups) {
+    if (g.length === 0) continue;
+    const m = mean(g as number[]);
+    for (const x of g) ss += (x - m) * (x - m);
+    df += g.length - 1;
+  }
+  return { variance: df > 0 ? ss / df : NaN, df };
+}
+
 /**
  * Mean over groups of the group means, with the pooled within-group variance: the fixed-blocks estimate
  * (groups = data replicates, values = per-seed units). One group: the one-sample mean and se.
@@ -161,16 +174,9 @@ function blockedMean(groups: number[][]): { estimate: number; se: number; df: nu
   const used = groups.filter((g) => g.length > 0);
   const C = used.length;
   if (C === 0) return { estimate: NaN, se: NaN, df: NaN };
-  let ss = 0;
-  let df = 0;
-  for (const g of used) {
-    const m = mean(g);
-    for (const x of g) ss += (x - m) * (x - m);
-    df += g.length - 1;
-  }
+  const { variance: s2, df } = pooledWithin(used);
   const estimate = mean(used.map((g) => mean(g)));
   if (df === 0) return { estimate, se: NaN, df: NaN };
-  const s2 = ss / df;
   const se = Math.sqrt(used.reduce((acc, g) => acc + s2 / g.length, 0)) / C;
   return { estimate, se, df };
 }
@@ -299,7 +305,7 @@ export function modelMeanEstimate(runs: readonly DesignRun[], model: string, uni
   const n = groups.reduce((a, g) => a + g.length, 0);
   const within = blockedMean(groups);
   const { estimate, se, df } = unit === "replicate" && groups.length >= 2 ? oneSample(groups.map((g) => mean(g))) : within;
-  const sd = Number.isFinite(within.se) ? Math.sqrt(groups.reduce((acc, g) => acc + g.reduce((s, x) => s + (x - mean(g)) ** 2, 0), 0) / within.df) : NaN;
+  const sd = Math.sqrt(pooledWithin(groups).variance);
   const half = df > 0 && Number.isFinite(se) ? tQuantile(0.975, df) * se : NaN;
   return { estimate, se, df, n, sd, ci95: [estimate - half, estimate + half] };
 }
@@ -362,18 +368,8 @@ export function spreadComparison(runs: readonly DesignRun[], a: string, b: strin
     meanDevA.push(mean(da));
     meanDevB.push(mean(db));
   }
-  const pooledSd = (groups: number[][]) => {
-    let ss = 0;
-    let df = 0;
-    for (const g of groups) {
-      const m = mean(g);
-      for (const x of g) ss += (x - m) * (x - m);
-      df += g.length - 1;
-    }
-    return df > 0 ? Math.sqrt(ss / df) : NaN;
-  };
-  const sdA = pooledSd(rawA);
-  const sdB = pooledSd(rawB);
+  const sdA = Math.sqrt(pooledWithin(rawA).variance);
+  const sdB = Math.sqrt(pooledWithin(rawB).variance);
   const replicates = rawA.length;
   const base = { a, b, sdA, sdB, sdRatio: sdA / sdB, nA: devA.length, nB: devB.length, replicates };
   if (devA.length < 2 || devB.length < 2) return { ...base, statistic: NaN, df1: 1, df2: NaN, p: NaN };

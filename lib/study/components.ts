@@ -37,7 +37,7 @@ import { Rng, deriveSeed } from "../data/random";
 import { logLossPerRow } from "../metrics";
 import { percentBetter, percentOfBaseline, quantileSorted } from "../stats";
 import { mean, sampleVariance } from "../stats/simple-statistics";
-import { ComparisonUnit, DesignRun, byReplicate, replicateKey } from "./compare";
+import { ComparisonUnit, DesignRun, byReplicate, pooledWithin, replicateKey } from "./compare";
 
 // ---------------------------------------------------------------------------------------------------
 // Test rows and predictions of a study, per data replicate.
@@ -260,10 +260,7 @@ export function varianceComponents(
 ): VarianceComponents {
   const baseline = options.baseline ?? "IP";
   const grouped = byReplicate(runs);
-  const replicateMeans: number[] = [];
-  let ss = 0;
-  let df = 0;
-  let seedsTotal = 0;
+  const perReplicate: number[][] = [];
   for (const m of grouped.values()) {
     const xa = m.get(model);
     const xb = m.get(baseline);
@@ -271,16 +268,13 @@ export function varianceComponents(
     const seeds = [...xa.keys()].filter((s) => xb.has(s));
     if (seeds.length === 0) continue;
     const base = mean([...xb.values()].map((r) => r.value));
-    const d = seeds.map((s) => percentOfBaseline(xa.get(s)!.value - xb.get(s)!.value, base, options.higherIsBetter));
-    const dm = mean(d);
-    replicateMeans.push(dm);
-    for (const x of d) ss += (x - dm) * (x - dm);
-    df += d.length - 1;
-    seedsTotal += d.length;
+    perReplicate.push(seeds.map((s) => percentOfBaseline(xa.get(s)!.value - xb.get(s)!.value, base, options.higherIsBetter)));
   }
+  const replicateMeans = perReplicate.map((d) => mean(d));
+  const { variance: seedVariance, df } = pooledWithin(perReplicate);
+  const seedsTotal = perReplicate.reduce((a, d) => a + d.length, 0);
   const C = replicateMeans.length;
   const S = C > 0 ? seedsTotal / C : NaN;
-  const seedVariance = df > 0 ? ss / df : NaN;
   const rowsVariance = options.rowsVariance ?? NaN;
   const replicateMeanVariance = C >= 2 ? sampleVariance(replicateMeans) : NaN;
   const raw = replicateMeanVariance - seedVariance / S - (Number.isNaN(rowsVariance) ? 0 : rowsVariance);

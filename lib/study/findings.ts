@@ -195,6 +195,21 @@ function estimateEvidence(what: string, c: ContrastEstimate): string {
   return `${what} ${formatPercent(c.estimate, c.se)} (${designText(c)}; two-sided p = ${formatP(c.p)}; MDE ${formatNumber(c.mde, 3)} %)`;
 }
 
+const EXTRA_P_WORDS: Record<string, string> = { tostP: "TOST", nonInferiorityP: "non-inferiority" };
+
+/** The parts of an Evaluation that come from one contrast: its estimate, se, MDE, evidence and values. */
+function fromContrast(what: string, c: ContrastEstimate, p: number, extra: Record<string, number>): Omit<Evaluation, "tests" | "note"> {
+  const extraText = Object.entries(extra).map(([k, v]) => `${EXTRA_P_WORDS[k] ?? k} p = ${formatP(v)}`).join("; ");
+  return {
+    p,
+    estimate: c.estimate,
+    se: c.se,
+    mde: c.mde,
+    evidence: estimateEvidence(what, c) + (extraText ? `; ${extraText}` : ""),
+    values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, mde: c.mde, units: c.units, ...extra },
+  };
+}
+
 /** An estimate the t tests accept (a model with one run, or none, gives NaN: no test). */
 function usable(e: TEstimate): boolean {
   return Number.isFinite(e.estimate) && Number.isFinite(e.se) && e.se >= 0 && e.df > 0;
@@ -231,12 +246,7 @@ const difference: FindingKind<Extract<FindingTest, { kind: "difference" }>> = {
         { role: "against", name: `${t.model} ${t.direction === "better" ? "worse" : "better"} than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, !claimedPositive) },
         { role: "against", name: `${t.model} equivalent to ${t.than} within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
       ],
-      p: c.p,
-      estimate: c.estimate,
-      se: c.se,
-      mde: c.mde,
-      evidence: estimateEvidence(`${t.model} vs ${t.than}`, c) + `; TOST p = ${formatP(eq.p)}`,
-      values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, tostP: eq.p, mde: c.mde, units: c.units },
+      ...fromContrast(`${t.model} vs ${t.than}`, c, c.p, { tostP: eq.p }),
       note: inside ? `the difference is inside the ±${ctx.margin} % margin` : undefined,
     };
   },
@@ -257,12 +267,7 @@ const atLeastAsGood: FindingKind<Extract<FindingTest, { kind: "at-least-as-good"
         { role: "for", name: `${t.model} not worse than ${t.than} by ${ctx.margin} % or more (one-sided non-inferiority t)`, statistic: ni.t, df: c.df, p: ni.p, applies: true },
         { role: "against", name: `${t.model} worse than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, false) },
       ],
-      p: ni.p,
-      estimate: c.estimate,
-      se: c.se,
-      mde: c.mde,
-      evidence: estimateEvidence(`${t.model} vs ${t.than}`, c) + `; non-inferiority p = ${formatP(ni.p)}`,
-      values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, nonInferiorityP: ni.p, mde: c.mde, units: c.units },
+      ...fromContrast(`${t.model} vs ${t.than}`, c, ni.p, { nonInferiorityP: ni.p }),
     };
   },
   precedence: "contradicted",
@@ -283,12 +288,7 @@ const equivalent: FindingKind<Extract<FindingTest, { kind: "equivalent" }>> = {
         { role: "for", name: `${t.model} within ±${ctx.margin} % of ${t.to} (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
         { role: "against", name: `${t.model} and ${t.to} differ by more than ${ctx.margin} % (one-sided t beyond the nearer bound, doubled)`, statistic: outward.t, df: c.df, p: Number.isNaN(outward.p) ? NaN : Math.min(1, 2 * outward.p), applies: true },
       ],
-      p: eq.p,
-      estimate: c.estimate,
-      se: c.se,
-      mde: c.mde,
-      evidence: estimateEvidence(`${t.model} vs ${t.to}`, c) + `; TOST p = ${formatP(eq.p)}`,
-      values: { estimate: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, tostP: eq.p, mde: c.mde, units: c.units },
+      ...fromContrast(`${t.model} vs ${t.to}`, c, eq.p, { tostP: eq.p }),
     };
   },
   precedence: "holds",
@@ -367,12 +367,7 @@ const notAdditive: FindingKind<Extract<FindingTest, { kind: "not-additive" }>> =
         { role: "for", name: `interaction I ≠ 0 (two-sided t)`, statistic: c.t, df: c.df, p: c.p, applies: true },
         { role: "against", name: `interaction I within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
       ],
-      p: c.p,
-      estimate: c.estimate,
-      se: c.se,
-      mde: c.mde,
-      evidence: estimateEvidence("I", c) + `; TOST p = ${formatP(eq.p)}`,
-      values: { interaction: c.estimate, se: c.se, t: c.t, df: c.df, p: c.p, tostP: eq.p, mde: c.mde, units: c.units },
+      ...fromContrast("I", c, c.p, { tostP: eq.p }),
     };
   },
   precedence: "holds",
