@@ -113,6 +113,9 @@ test("Brown-Forsythe of two models on one replicate is scipy's levene(center=med
   assert.equal(v.df1, 1);
   assert.equal(v.df2, 12);
   assert.ok(v.p > 0 && v.p < 1);
+  // Two seeds per model: both deviations from the median are equal, the test would be degenerate (p = 0): no test.
+  const two = spreadComparison(runs.filter((r) => r.seed <= 2), "ESMM", "IPSP", {});
+  assert.ok(Number.isNaN(two.p), `p ${two.p}`);
 });
 
 test("studyBootstrap: its full-data estimate is the percent of seed-mean log losses (logLoss), and its se shrinks with more rows", () => {

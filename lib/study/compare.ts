@@ -318,7 +318,9 @@ export function modelMeanEstimate(runs: readonly DesignRun[], model: string, uni
  * pooled into the same two-group test; with unit "replicate", each replicate's mean absolute deviation is
  * one value and the two models are compared by a paired t over replicates (F = t^2, 1 and C - 1 df).
  * Values are in percent of the baseline's mean on their replicate, so replicates of different difficulty
- * pool. `sdRatio` is the ratio of the pooled within-replicate standard deviations (A over B).
+ * pool. `sdRatio` is the ratio of the pooled within-replicate standard deviations (A over B). Replicates
+ * where a model has fewer than 3 runs are left out (with 2 runs both deviations from the median are equal,
+ * so the test would be degenerate: F infinite); with none left, p is NaN (no test).
  */
 export interface SpreadComparison {
   a: string;
@@ -355,7 +357,8 @@ export function spreadComparison(runs: readonly DesignRun[], a: string, b: strin
     const xa = m.get(a);
     const xb = m.get(b);
     const base = m.get(baseline);
-    if (!xa || !xb || !base || xa.size < 2 || xb.size < 2) continue;
+    // With 2 runs both deviations from the median are equal: the test would see no spread of spreads.
+    if (!xa || !xb || !base || xa.size < 3 || xb.size < 3) continue;
     const scale = Math.abs(percentOfBaseline(1, meanValue(base.values()), true)); // spread only: no sign
     const va = [...xa.values()].map((r) => r.value * scale);
     const vb = [...xb.values()].map((r) => r.value * scale);
