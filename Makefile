@@ -2,7 +2,7 @@
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, CLI checks, notebooks under nbconvert on the quick profile)
 # Other targets: make sensitivity (reproduce + notebook 05), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
-# make bench (training speed, PyTorch side by side), make bench-parallel, make bench-simulate, make clean-notebooks.
+# make bench (training speed, PyTorch side by side), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -17,7 +17,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity lab native system data bench bench-parallel bench-simulate clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity lab native system data bench bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -90,6 +90,10 @@ bench-parallel: build
 
 bench-simulate: build
 	node build/bench/simulate.js
+
+# Notebook 01's steps one by one (CSV parse, log.bin write and read, describe of a sample, prepare, figure export) on data/sim-default.
+bench-notebook01: build
+	node build/bench/notebook01-steps.js
 
 # Notebooks are committed without outputs.
 clean-notebooks: $(VENV)/.installed

@@ -10,6 +10,8 @@ export { DEFAULT_SIMULATOR_CONFIG, resolveConfig } from "./data/simulator-config
 export type { SimulatorConfig, PlacementConfig } from "./data/simulator-config";
 export { SIMULATED_SCHEMA, createWorld, generateDay } from "./data/simulator";
 export * from "./data/simulated-files";
+export { LOG_CACHE_FILE, LOG_CACHE_FORMAT } from "./data/log-cache";
+export { logRecords, sampleIndices } from "./data/rows";
 export * from "./data/prepare";
 export * from "./data/prepared-files";
 export type { EncodedSplit } from "./data/encoded";

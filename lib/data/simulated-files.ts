@@ -4,10 +4,16 @@
  * The manifest records the config, seed, intercepts, counts and rates per day and per placement, and the
  * oracle (Bayes) cross-entropies computed from the true probabilities in full precision: the floor no
  * model can beat. It holds no timestamps, so the same seed and config give byte-identical files.
+ *
+ * `readSimulatedLog` keeps a binary cache of the parsed day files beside them, `log.bin` (lib/data/log-cache.ts),
+ * and reads it instead of the CSV files while it matches them (same manifest bytes, same day file sizes and
+ * modification times, intact): the CSV files stay what users read and edit.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "./errors";
+import { LOG_CACHE_FILE, currentCacheKey, readLogCache, writeLogCache } from "./log-cache";
 import { ImpressionLog, allocateLog, concatLogs } from "./schema";
 import { SIMULATED_SCHEMA, SimulatedChunk, createWorld, generateDay, rowsPerDay } from "./simulator";
 import { SimulatorConfig, resolveConfig } from "./simulator-config";
@@ -195,17 +201,24 @@ export function writeSimulatedLog(config: Partial<SimulatorConfig>, seed: number
   return manifest;
 }
 
-export function readManifest(dir: string): SimulationManifest {
+/** The manifest of the log in `dir` and the sha256 (hex) of its bytes; throws a DataError as `readManifest`. */
+function readManifestWithHash(dir: string): { manifest: SimulationManifest; sha256: string } {
   const file = path.join(dir, MANIFEST_FILE);
   if (!fs.existsSync(file)) throw new DataError({ file }, "no manifest.json: not a simulated log folder (run `esmm simulate --out DIR` first)");
+  const bytes = fs.readFileSync(file);
   let manifest: SimulationManifest;
   try {
-    manifest = JSON.parse(fs.readFileSync(file, "utf8"));
+    manifest = JSON.parse(bytes.toString("utf8"));
   } catch (e) {
     throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
   }
   if (manifest.format !== MANIFEST_FORMAT) throw new DataError({ file }, `format is ${JSON.stringify(manifest.format)}, expected ${MANIFEST_FORMAT}`);
-  return manifest;
+  return { manifest, sha256: crypto.createHash("sha256").update(bytes).digest("hex") };
+}
+
+/** The manifest of the log in `dir`. Throws a DataError when it is missing, not JSON, or of another format. */
+export function readManifest(dir: string): SimulationManifest {
+  return readManifestWithHash(dir).manifest;
 }
 
 /** Reads one day file, checking every value; errors name the file, line and column. */
@@ -267,16 +280,125 @@ export function readSimulatedDay(file: string, expectedRows?: number): Impressio
   return log;
 }
 
-/** Reads the simulated log in `dir` (all days, or the listed ones), checked against its manifest. */
-export function readSimulatedLog(dir: string, options: { days?: number[] } = {}): ImpressionLog {
-  const manifest = readManifest(dir);
+export interface ReadSimulatedLogOptions {
+  /** Days to read, in this order (default: every day of the manifest, in manifest order). */
+  days?: number[];
+  /**
+   * Use the binary cache `<dir>/log.bin` (see lib/data/log-cache.ts): default true, read it when valid, else
+   * parse the CSV files and, when every day was read, (re)write it. false: parse the CSV files and leave
+   * log.bin alone (neither read nor written).
+   */
+  cache?: boolean;
+}
+
+export interface LoadedSimulatedLog {
+  log: ImpressionLog;
+  /** Where the rows came from: the binary cache log.bin, or the day CSV files. */
+  from: "cache" | "csv";
+  /** True when this call (re)wrote log.bin. */
+  cacheWritten: boolean;
+  /** Why log.bin was not used, when it was consulted and not used (e.g. "no cache file", "truncated: ..."). */
+  cacheMiss?: string;
+}
+
+const warned = new Set<string>();
+
+/** One line on stderr, once per process for the same text. */
+function warnOnce(line: string): void {
+  if (warned.has(line)) return;
+  warned.add(line);
+  process.stderr.write(`${line}\n`);
+}
+
+/**
+ * Reads the simulated log in `dir` (all days, or `options.days`), checked against its manifest, and says
+ * where the rows came from. Rows are the days' rows in the order asked for: `size` = the sum of their
+ * manifest `impressions`; columns as in lib/data/schema.ts (`categorical` raw ids Int32, `numeric` Float32,
+ * `truth` Float64 probabilities as written in the CSV, 9 significant digits).
+ *
+ * With the cache on (default), a valid `log.bin` gives the rows without parsing any CSV (identical arrays:
+ * the cache is the CSV parse's own arrays); a missing one is silently made; a stale, truncated, damaged or
+ * unreadable one is said so in one line on stderr (once per process per message), then the CSV files are
+ * parsed and the cache rewritten. A failure to write the cache is said on stderr and does not fail the read.
+ *
+ * Throws a DataError when the manifest is missing or bad, names a day the log lacks, or a day file is
+ * missing, malformed (file, line and column named) or holds another number of rows than the manifest says.
+ */
+export function loadSimulatedLog(dir: string, options: ReadSimulatedLogOptions = {}): LoadedSimulatedLog {
+  const { manifest, sha256 } = readManifestWithHash(dir);
   const wanted = options.days ?? manifest.days.map((d) => d.day);
-  const logs = wanted.map((day) => {
+  const entries = wanted.map((day) => {
     const entry = manifest.days.find((d) => d.day === day);
     if (!entry) throw new DataError({ file: path.join(dir, MANIFEST_FILE) }, `no day ${day} (days 0-${manifest.days.length - 1})`);
-    return readSimulatedDay(path.join(dir, entry.file), entry.impressions);
+    return entry;
   });
-  return concatLogs(logs);
+  const useCache = options.cache ?? true;
+  const cacheFile = path.join(dir, LOG_CACHE_FILE);
+  const source = (list: DayEntry[]) => list.map((e) => path.basename(e.file)).join(", ");
+  let key: ReturnType<typeof currentCacheKey> | undefined;
+  let cacheMiss: string | undefined;
+  if (useCache) {
+    try {
+      key = currentCacheKey(dir, sha256, manifest.days);
+    } catch {
+      key = undefined; // a day file is missing: the CSV read below names it
+    }
+    if (key) {
+      const cached = readLogCache(dir, key, SIMULATED_SCHEMA, source(manifest.days));
+      if (cached.ok) return { log: selectDays(cached.log, manifest.days, entries, source(entries)), from: "cache", cacheWritten: false };
+      cacheMiss = cached.detail;
+      if (cached.reason !== "missing") warnOnce(`esmm: ${cacheFile}: ${cached.detail}; not used, reading the CSV files instead`);
+    }
+  }
+  const log = concatLogs(entries.map((e) => readSimulatedDay(path.join(dir, e.file), e.impressions)));
+  let cacheWritten = false;
+  const everyDay = wanted.length === manifest.days.length && wanted.every((d, i) => d === manifest.days[i].day);
+  if (useCache && key && everyDay) {
+    try {
+      writeLogCache(dir, log, key);
+      cacheWritten = true;
+    } catch (e) {
+      warnOnce(`esmm: ${cacheFile}: could not write the cache (${(e as Error).message}); the CSV files will be parsed again next time`);
+    }
+  }
+  return { log, from: "csv", cacheWritten, cacheMiss };
+}
+
+/**
+ * Reads the simulated log in `dir` (all days, or `options.days`), checked against its manifest: from the
+ * binary cache log.bin when it is valid, else from the CSV files (then writing the cache). Same rows, columns
+ * and errors as `loadSimulatedLog`, which also says where the rows came from.
+ */
+export function readSimulatedLog(dir: string, options: ReadSimulatedLogOptions = {}): ImpressionLog {
+  return loadSimulatedLog(dir, options).log;
+}
+
+/** The rows of `entries`' days (in that order) from `all`, the whole log in manifest order; `all` itself when every day is asked for in order. */
+function selectDays(all: ImpressionLog, days: DayEntry[], entries: DayEntry[], source: string): ImpressionLog {
+  if (entries.length === days.length && entries.every((e, i) => e === days[i])) return all;
+  const start = new Map<number, number>();
+  let offset = 0;
+  for (const d of days) {
+    start.set(d.day, offset);
+    offset += d.impressions;
+  }
+  const slices = entries.map((e) => {
+    const [a, b] = [start.get(e.day)!, start.get(e.day)! + e.impressions];
+    return {
+      schema: all.schema,
+      size: b - a,
+      day: all.day.subarray(a, b),
+      click: all.click.subarray(a, b),
+      conversion: all.conversion.subarray(a, b),
+      categorical: all.categorical.map((c) => c.subarray(a, b)),
+      numeric: all.numeric.map((c) => c.subarray(a, b)),
+      truth: { pClick: all.truth!.pClick.subarray(a, b), pConversionGivenClick: all.truth!.pConversionGivenClick.subarray(a, b) },
+      source: path.basename(e.file),
+    };
+  });
+  const out = concatLogs(slices);
+  out.source = source;
+  return out;
 }
 
 export { rowsPerDay };
