@@ -51,6 +51,13 @@ test("rowsPerDay: the last evaluationDays days hold round(multiplier x base) row
   const full = rowsPerDay(resolveConfig({ evaluationMultiplier: 10 }));
   assert.deepEqual(full.slice(10), [133_333, 133_333, 1_333_330, 1_333_330, 1_333_330]);
   assert.equal(full.slice(0, 12).reduce((s, v) => s + v, 0), 12 * 133_333 + 5);
+  // laterDaysMultiplier sizes the later days apart from the test day (default: the same as evaluationMultiplier)
+  assert.deepEqual(rowsPerDay(resolveConfig({ evaluationMultiplier: 5, laterDaysMultiplier: 1 })).slice(10), [133_333, 133_333, 666_665, 133_333, 133_333]);
+  assert.equal(resolveConfig({ evaluationMultiplier: 4 }).laterDaysMultiplier, 4);
+  assert.throws(() => resolveConfig({ laterDaysMultiplier: 0 }), /laterDaysMultiplier = 0: must be a finite number >= 1/);
+  // a log whose later days alone are scaled still has to scale exactly the test and later days
+  assert.doesNotThrow(() => checkEvaluationScaling(defaultSplitPlan(15, 2), { days: 15, evaluationDays: 3, evaluationMultiplier: 1, laterDaysMultiplier: 2 }));
+  assert.throws(() => checkEvaluationScaling(defaultSplitPlan(15, 1), { days: 15, evaluationDays: 3, evaluationMultiplier: 1, laterDaysMultiplier: 2 }), /scales 3 days/);
 });
 
 test("the options are range-checked by name; evaluationDays defaults to 3, or to days for a log shorter than 3 days", () => {
@@ -154,12 +161,12 @@ test("a plan whose test and later days are not the scaled days, or a scaled vali
   assert.deepEqual(fs.readdirSync(root), []);
 });
 
-test("sensitivity factor testDaySize: evaluationMultiplier 1, 4, 10 on the default data; level 1 is the default run", () => {
+test("sensitivity factor testDaySize: the test day x 1, 4, 10 on the default data (later days 1x); level 1 is the default run", () => {
   const factor = SENSITIVITY_FACTORS.find((f) => f.name === "testDaySize")!;
   assert.deepEqual([factor.option, factor.defaultLevel, factor.levels], ["data.simulator.evaluationMultiplier", 1, [1, 4, 10]]);
   const study = sensitivityStudy("full");
   const runs = expandGrid(study).filter((r) => r.factor === "testDaySize" && r.model === "IP" && r.seed === 1);
-  assert.deepEqual(runs.map((r) => r.data.simulator), [1, 4, 10].map((m) => ({ impressions: 2_000_000, days: 15, evaluationMultiplier: m })));
+  assert.deepEqual(runs.map((r) => r.data.simulator), [1, 4, 10].map((m) => ({ impressions: 2_000_000, days: 15, evaluationMultiplier: m, laterDaysMultiplier: 1 })));
   const defaultRun = expandGrid(study).find((r) => r.factor === "users" && r.level === 2000 && r.model === "IP" && r.seed === 1)!;
   assert.equal(canonicalJson(computation(runs[0])), canonicalJson(computation(defaultRun)));
   for (const r of runs) assert.doesNotThrow(() => checkEvaluationScaling(defaultSplitPlan(15, r.data.laterDays), resolveConfig(r.data.simulator)));

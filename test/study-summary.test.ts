@@ -140,7 +140,7 @@ test("higher-is-better metrics: % = 100 (x - base) / base; unknown or direction-
   assert.ok(Number.isNaN(cvr.baselineMean));
 });
 
-test("model order: first appearance, or a given list first; duplicates: the first record is kept", () => {
+test("model order: first appearance, or a given list first; two records of one run: the one that finished last is kept", () => {
   const ip = runs({ model: "IP", mean: 0.0075, sd: 1e-5 });
   const esp = runs({ model: "ESP", mean: 0.0077, sd: 1e-5 });
   const esmm = runs({ model: "ESMM", mean: 0.0074, sd: 1e-5 });
@@ -148,15 +148,18 @@ test("model order: first appearance, or a given list first; duplicates: the firs
   assert.deepEqual(summarizeStudy(interleaved).models.map((m) => m.model), ["ESP", "IP", "ESMM"]);
   assert.deepEqual(summarizeStudy(interleaved, { models: ["IP", "ESMM", "ESSP-Split"] }).models.map((m) => m.model), ["IP", "ESMM", "ESP"]);
 
-  const rerun = { ...esmm[0], test: { ...esmm[0].test, metrics: { ctcvr: { logLoss: 0.009 } } } };
-  const s = summarizeStudy([...interleaved, rerun]);
-  assert.equal(s.duplicatesDropped, 1);
-  assert.equal(s.runCount, 18);
-  const values = s.models.find((m) => m.model === "ESMM")!.values;
-  assert.equal(values.length, 6);
-  assert.ok(!values.includes(0.009));
-  assert.deepEqual(values, summarizeStudy(interleaved).models.find((m) => m.model === "ESMM")!.values);
-  assert.match(s.notes.join("\n"), /1 duplicate record.*first one kept/);
+  // A stale record (older code) and its rerun: the rerun finished later and is kept, wherever it stands in the file.
+  const stale = { ...esmm[0], finishedAt: "2026-01-01T00:00:00.000Z", test: { ...esmm[0].test, metrics: { ctcvr: { logLoss: 0.009 } } } };
+  const fresh = { ...esmm[0], finishedAt: "2026-02-01T00:00:00.000Z" };
+  for (const order of [[stale, fresh], [fresh, stale]]) {
+    const s = summarizeStudy([...interleaved.filter((r) => r !== esmm[0]), ...order]);
+    assert.equal(s.duplicatesDropped, 1);
+    assert.equal(s.runCount, 18);
+    const values = s.models.find((m) => m.model === "ESMM")!.values;
+    assert.equal(values.length, 6);
+    assert.ok(!values.includes(0.009));
+    assert.match(s.notes.join("\n"), /1 older record.*last to finish kept/);
+  }
   // Metrics stored as null (the runner's encoding of NaN) are undefined runs.
   const nulled = { ...ip[1], test: { ...ip[1].test, metrics: { ctcvr: { logLoss: null as unknown as number } } } };
   const withNull = summarizeStudy([ip[0], nulled, ...ip.slice(2)]);

@@ -11,7 +11,7 @@ import { PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
 import { expandGrid, StudySpec } from "../lib/study/spec";
 import { runStudy, StudyRunSummary, RunStudyOptions } from "../lib/study/runner";
-import { openResultsWriter, readPredictions, readResults, runKey, StudyRecord } from "../lib/study/results";
+import { matchRecords, openResultsWriter, readPredictions, readResults, runKey, StudyRecord } from "../lib/study/results";
 import { dataSpecKey, ensurePreparedData, findPreparedData } from "../lib/study/data-cache";
 import { parseShard, shardOf } from "../lib/study/shard";
 import { studyProfile } from "../lib/study";
@@ -221,7 +221,7 @@ test("shards, data cache and profiles", () => {
   const fullGrid = expandGrid(full);
   assert.equal(fullGrid.length, 6 * 6 * 6);
   assert.equal(full.data.simulator.impressions, 2_000_000);
-  assert.equal(full.data.simulator.evaluationMultiplier, 5);
+  assert.deepEqual([full.data.simulator.evaluationMultiplier, full.data.simulator.laterDaysMultiplier], [10, 1]);
   assert.deepEqual([...new Set(fullGrid.map((r) => r.data.simulatorSeed))], [7, 8, 9, 10, 11, 12]);
   assert.deepEqual(fullGrid.slice(0, 7).map((r) => [r.data.simulatorSeed, r.seed, r.model]), [
     [7, 1, "IP"], [7, 1, "ESMM"], [7, 1, "ESMM-NS"], [7, 1, "ESSP-Split"], [7, 1, "IPSP"], [7, 1, "ESP"], [7, 2, "IP"],
@@ -232,6 +232,17 @@ test("shards, data cache and profiles", () => {
   const crossed = expandGrid({ ...TINY, worlds: [1, 2], draws: [5, 6], variants: [{ name: "a" }, { name: "b", data: { simulatorSeed: 9 } }] });
   assert.deepEqual([...new Set(crossed.filter((r) => r.variant === "a").map((r) => `${r.data.simulatorSeed}/${r.data.prepareSeed}`))], ["1/5", "1/6", "2/5", "2/6"]);
   assert.deepEqual([...new Set(crossed.filter((r) => r.variant === "b").map((r) => `${r.data.simulatorSeed}/${r.data.prepareSeed}`))], ["9/5", "9/6"]);
+});
+
+test("matchRecords: of several records of one computation, the current code's wins, else the one that finished last", () => {
+  const [run] = expandGrid(TINY);
+  const rec = (codeVersion: string, finishedAt: string) => ({ config: run, codeVersion, finishedAt, tag: `${codeVersion}@${finishedAt}` });
+  const old = rec("old", "2026-01-02");
+  const current = rec("now", "2026-01-01");
+  const later = rec("other", "2026-01-03");
+  assert.equal(matchRecords([run], [old, current, later], "now")[0].record!.tag, "now@2026-01-01");
+  assert.equal(matchRecords([run], [later, old], "now")[0].record!.tag, "other@2026-01-03");
+  assert.equal(matchRecords([run], [], "now")[0].record, undefined);
 });
 
 test("esmm study --help and bad arguments", () => {

@@ -9,14 +9,15 @@ export const simulateCommand: Command = {
   summary: "generate the simulated impression log (the default data set)",
   usage: `esmm simulate --out DIR [--impressions N] [--days D] [--seed S] [--users N] [--ads N]
                [--target-ctr R] [--target-cvr R] [--shared-factor-share S]
-               [--evaluation-days K] [--evaluation-multiplier M] [--config FILE.json]
+               [--evaluation-days K] [--evaluation-multiplier M] [--later-days-multiplier L] [--config FILE.json]
 
 Writes DIR/day-00.csv ... and DIR/manifest.json (config, seed, counts, rates, oracle cross-entropies).
 Same seed and config give byte-identical files. Defaults: 2,000,000 impressions, 15 days, seed 7.
 --evaluation-multiplier M (a number >= 1, default 1) gives each of the last K days (--evaluation-days,
 default 3: the test day and 2 later days, the days scored after training) round(M x N/D) rows. Training days
 and the validation day keep N/D rows, byte-identical to M = 1, so the trained model does not change; a scaled
-day starts with the unscaled day's rows (N counts impressions at M = 1).
+day starts with the unscaled day's rows (N counts impressions at M = 1). --later-days-multiplier L (default M)
+sizes the later days (all but the first of the K days) separately, e.g. a big test day and cheap later days.
 --config takes a JSON object of simulator options (see lib/data/simulator-config.ts); flags override it.`,
   options: {
     out: { type: "string" },
@@ -30,6 +31,7 @@ day starts with the unscaled day's rows (N counts impressions at M = 1).
     "shared-factor-share": { type: "string" },
     "evaluation-days": { type: "string" },
     "evaluation-multiplier": { type: "string" },
+    "later-days-multiplier": { type: "string" },
     config: { type: "string" },
   },
   async run(v) {
@@ -55,6 +57,7 @@ day starts with the unscaled day's rows (N counts impressions at M = 1).
     set("sharedFactorShare", numberOption(v, "shared-factor-share", cmd));
     set("evaluationDays", v["evaluation-days"] === undefined ? undefined : intOption(v, "evaluation-days", cmd, undefined, 0));
     set("evaluationMultiplier", numberOption(v, "evaluation-multiplier", cmd));
+    set("laterDaysMultiplier", numberOption(v, "later-days-multiplier", cmd));
     const seed = intOption(v, "seed", cmd, 7);
     const started = Date.now();
     let manifest;

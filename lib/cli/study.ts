@@ -18,12 +18,13 @@ export const studyCommand: Command = {
 
 Default: the "full" profile, the default design: the six models (${MODEL_NAMES.join(", ")}) x seeds
 ${DEFAULT_DESIGN.seeds.join(",")} x simulated worlds ${DEFAULT_DESIGN.worlds.join(",")} (simulator seeds; each a 2,000,000-impression log over 15 days,
-negatives kept at rate 0.1 with downsampling seed 7), test and later days ${DEFAULT_DESIGN.evaluationMultiplier} times a training day, up to 10 epochs.
+negatives kept at rate 0.1 with downsampling seed 7), the test day ${DEFAULT_DESIGN.evaluationMultiplier} times a training day, up to 10 epochs.
 "quick": worlds 7,8 x seeds 1-2 on 200,000 impressions, at most 2 epochs. --spec FILE.json reads a StudySpec
 instead (name, models, seeds, worlds, draws, data, architecture, train, variants); the other options override
 its fields: --seeds N means seeds 1..N, --worlds and --draws list simulator and downsampling seeds (crossed
-with each other and the model seeds), --evaluation-multiplier enlarges the test and later days (training and
-validation days unchanged), --impressions sets the simulated log's size, --epochs the most training epochs.
+with each other and the model seeds), --evaluation-multiplier enlarges the test day (the later days follow
+the spec's laterDaysMultiplier, 1 in both profiles; training and validation days never change), --impressions sets the simulated log's size,
+--epochs the most training epochs.
 
 Each finished run appends one JSON line to FILE.jsonl (default runs/<study>.jsonl, or
 runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predictions to

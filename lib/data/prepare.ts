@@ -56,18 +56,19 @@ export interface EvaluationScaling {
   /** Missing in manifests written before the option existed: read as multiplier 1. */
   evaluationDays?: number;
   evaluationMultiplier?: number;
+  laterDaysMultiplier?: number;
 }
 
 /**
  * Throws (one line naming both day counts) when a simulated log's scaled days, the last `evaluationDays`
- * days at `evaluationMultiplier` != 1, are not exactly the plan's test and later days, the days scored after
+ * days at `evaluationMultiplier` or `laterDaysMultiplier` != 1, are not exactly the plan's test and later days, the days scored after
  * training. A scaled training day or a scaled validation day would change the trained model (the validation
  * day drives early stopping), and an unscaled test or later day would not get the bigger sample.
  * With multiplier 1 (or missing) every plan passes.
  */
 export function checkEvaluationScaling(plan: SplitPlan, sim: EvaluationScaling): void {
   const multiplier = sim.evaluationMultiplier ?? 1;
-  if (multiplier === 1) return;
+  if (multiplier === 1 && (sim.laterDaysMultiplier ?? 1) === 1) return;
   const scaledCount = sim.evaluationDays ?? 0;
   const scaled = Array.from({ length: scaledCount }, (_, i) => sim.days - scaledCount + i);
   const scored = [plan.testDay, ...plan.laterDays].sort((a, b) => a - b);

@@ -32,12 +32,17 @@ export interface SimulatorConfig {
    */
   evaluationDays: number;
   /**
-   * Each of the last `evaluationDays` days holds Math.round(multiplier x its rows at multiplier 1); a number
-   * >= 1, default 1 (every day the same size). A scaled day's first rows are exactly the unscaled day's rows,
-   * and the training days and the validation day do not change, so a run trains the same model as at
-   * multiplier 1 and is only scored on more rows.
+   * The first of the last `evaluationDays` days (the test day) holds Math.round(multiplier x its rows at
+   * multiplier 1); a number >= 1, default 1 (every day the same size). A scaled day's first rows are exactly
+   * the unscaled day's rows, and the training days and the validation day do not change, so a run trains the
+   * same model as at multiplier 1 and is only scored on more rows.
    */
   evaluationMultiplier: number;
+  /**
+   * The same for the other scored days (the later days of the temporal-shift check); a number >= 1, by
+   * default equal to evaluationMultiplier. A smaller one keeps scoring cheap where the test day needs the rows.
+   */
+  laterDaysMultiplier: number;
   users: number;
   /** Zipf exponent of user activity: user k draws impressions in proportion to 1/k^s. */
   userZipfExponent: number;
@@ -79,6 +84,7 @@ export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
   days: 15,
   evaluationDays: 3,
   evaluationMultiplier: 1,
+  laterDaysMultiplier: 1,
   users: 2_000,
   userZipfExponent: 1.0,
   ads: 600,
@@ -121,6 +127,7 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
   const c: SimulatorConfig = { ...DEFAULT_SIMULATOR_CONFIG, ...partial };
   // a log shorter than the default's scored days scores all of them unless told otherwise
   if (partial.evaluationDays === undefined) c.evaluationDays = Math.min(DEFAULT_SIMULATOR_CONFIG.evaluationDays, c.days);
+  if (partial.laterDaysMultiplier === undefined) c.laterDaysMultiplier = c.evaluationMultiplier;
   const check = (ok: boolean, field: keyof SimulatorConfig, rule: string) => {
     if (!ok) throw new Error(`simulator option ${field} = ${JSON.stringify(c[field])}: must be ${rule}`);
   };
@@ -129,6 +136,7 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
   check(isInt(c.days, 1), "days", "an integer >= 1");
   check(isInt(c.evaluationDays, 0) && c.evaluationDays <= c.days, "evaluationDays", `an integer in [0, days = ${c.days}]`);
   check(typeof c.evaluationMultiplier === "number" && c.evaluationMultiplier >= 1 && Number.isFinite(c.evaluationMultiplier), "evaluationMultiplier", "a finite number >= 1");
+  check(typeof c.laterDaysMultiplier === "number" && c.laterDaysMultiplier >= 1 && Number.isFinite(c.laterDaysMultiplier), "laterDaysMultiplier", "a finite number >= 1");
   check(isInt(c.users, 1), "users", "an integer >= 1");
   check(isInt(c.ads, 1), "ads", "an integer >= 1");
   check(isInt(c.advertisers, 1), "advertisers", "an integer >= 1");

@@ -274,9 +274,10 @@ function liveAds(w: World, day: number): { ids: Int32Array; alias: AliasTable } 
 }
 
 /**
- * Rows of each day, length `days`: impressions / days, the remainder spread over the first days; each of
- * the last `evaluationDays` days then holds Math.round(evaluationMultiplier x its rows). With multiplier 1
- * the days sum to `impressions`. `config` is a resolved config (see `resolveConfig`).
+ * Rows of each day, length `days`: impressions / days, the remainder spread over the first days; of the
+ * last `evaluationDays` days, the first (the test day) then holds Math.round(evaluationMultiplier x its rows)
+ * and the others (later days) Math.round(laterDaysMultiplier x its rows). With multipliers 1 the days sum to
+ * `impressions`. `config` is a resolved config (see `resolveConfig`).
  */
 export function rowsPerDay(config: SimulatorConfig): number[] {
   const base = Math.floor(config.impressions / config.days);
@@ -284,7 +285,8 @@ export function rowsPerDay(config: SimulatorConfig): number[] {
   const firstScaled = config.days - config.evaluationDays;
   return Array.from({ length: config.days }, (_, d) => {
     const rows = base + (d < extra ? 1 : 0);
-    return d >= firstScaled ? Math.round(rows * config.evaluationMultiplier) : rows;
+    if (d < firstScaled) return rows;
+    return Math.round(rows * (d === firstScaled ? config.evaluationMultiplier : config.laterDaysMultiplier));
   });
 }
 

@@ -22,14 +22,15 @@ export type StudyProfileName = "quick" | "full";
 /**
  * The default study design, chosen for power (README, "The default design"; notebook 04 shows its power):
  * the six models x 6 model seeds x 6 simulated worlds (simulator seeds 7-12, each its own log of 2,000,000
- * impressions over 15 days, downsampled with seed 7), the test and later days 5 times a training day
- * (evaluationMultiplier 5: about 700 test conversions per world; training and validation days unchanged),
+ * impressions over 15 days, downsampled with seed 7), the test day 10 times a training day
+ * (evaluationMultiplier 10: about 1,500 test conversions per world; the later days of the temporal-shift check
+ * stay 1x to keep scoring cheap; training and validation days unchanged),
  * training defaults (up to 10 epochs, patience 2). Comparisons pair each seed with its own sixth of the
  * test day, so the 36 (world, seed) units carry seed and test-row noise. "quick": 2 worlds x 2 seeds on
  * 200,000 impressions, at most 2 epochs, evaluation days x 2 (the notebooks' quick profile, for tests).
  * DEFAULT_DESIGN names the numbers once.
  */
-export const DEFAULT_DESIGN = { worlds: [7, 8, 9, 10, 11, 12], seeds: [1, 2, 3, 4, 5, 6], evaluationMultiplier: 5 } as const;
+export const DEFAULT_DESIGN = { worlds: [7, 8, 9, 10, 11, 12], seeds: [1, 2, 3, 4, 5, 6], evaluationMultiplier: 10, laterDaysMultiplier: 1 } as const;
 
 export function studyProfile(name: StudyProfileName): StudySpec {
   if (name === "full") {
@@ -38,7 +39,10 @@ export function studyProfile(name: StudyProfileName): StudySpec {
       models: [...MODEL_NAMES],
       seeds: [...DEFAULT_DESIGN.seeds],
       worlds: [...DEFAULT_DESIGN.worlds],
-      data: { ...structuredClone(DEFAULT_DATA_SPEC), simulator: { ...DEFAULT_DATA_SPEC.simulator, evaluationMultiplier: DEFAULT_DESIGN.evaluationMultiplier } },
+      data: {
+        ...structuredClone(DEFAULT_DATA_SPEC),
+        simulator: { ...DEFAULT_DATA_SPEC.simulator, evaluationMultiplier: DEFAULT_DESIGN.evaluationMultiplier, laterDaysMultiplier: DEFAULT_DESIGN.laterDaysMultiplier },
+      },
       train: {},
     };
   }
@@ -48,7 +52,7 @@ export function studyProfile(name: StudyProfileName): StudySpec {
       models: [...MODEL_NAMES],
       seeds: [1, 2],
       worlds: [7, 8],
-      data: { ...structuredClone(DEFAULT_DATA_SPEC), simulator: { ...DEFAULT_DATA_SPEC.simulator, impressions: 200_000, evaluationMultiplier: 2 } },
+      data: { ...structuredClone(DEFAULT_DATA_SPEC), simulator: { ...DEFAULT_DATA_SPEC.simulator, impressions: 200_000, evaluationMultiplier: 2, laterDaysMultiplier: 1 } },
       train: { maxEpochs: 2 },
     };
   }

@@ -119,12 +119,28 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
   };
 }
 
-/** For each run of a grid, the record that computed it (matched on `computation`), if any. */
-export function matchRecords<R extends { config: RunSpec }>(grid: RunSpec[], records: R[]): { run: RunSpec; record: R | undefined }[] {
+/**
+ * For each run of a grid, the record that computed it (matched on `computation`), if any. When a results
+ * file holds several records of one computation (written by older code, or on data regenerated since), the
+ * record of the current code version wins (`code`, default codeVersion(): the one the runner would skip
+ * on), else the one that finished last; so a study rerun after a code change is never mixed with stale runs.
+ */
+export function matchRecords<R extends { config: RunSpec; codeVersion?: string; finishedAt?: string }>(
+  grid: RunSpec[],
+  records: R[],
+  code: string = codeVersion(),
+): { run: RunSpec; record: R | undefined }[] {
   const byComputation = new Map<string, R>();
+  const rank = (r: R) => [r.codeVersion === code ? 1 : 0, r.finishedAt ?? ""] as const;
   for (const r of records) {
     const k = canonicalJson(computation(r.config));
-    if (!byComputation.has(k)) byComputation.set(k, r);
+    const held = byComputation.get(k);
+    if (!held) {
+      byComputation.set(k, r);
+      continue;
+    }
+    const [a, b] = [rank(r), rank(held)];
+    if (a[0] > b[0] || (a[0] === b[0] && a[1] > b[1])) byComputation.set(k, r);
   }
   return grid.map((run) => ({ run, record: byComputation.get(canonicalJson(computation(run))) }));
 }

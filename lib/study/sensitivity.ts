@@ -11,7 +11,7 @@
  * | patience            | train.patience                           | 2              | 1, 2, 4                  |
  * | users               | data.simulator.users (entity density)    | 2,000          | 500, 2,000, 20,000       |
  * | conversionRate      | data.simulator.targetCvr                 | 0.07           | 0.03, 0.07, 0.12         |
- * | testDaySize         | data.simulator.evaluationMultiplier      | 1              | 1, 4, 10                 |
+ * | testDaySize         | data.simulator.evaluationMultiplier      | 1              | 1, 4, 10 (test day only) |
  *
  * The level equal to the default is the same run in every factor (runs are keyed by what they compute, not
  * by the variant's name), so it is trained once.
@@ -48,7 +48,8 @@ export const SENSITIVITY_FACTORS: Factor[] = [
     option: "data.simulator.evaluationMultiplier",
     defaultLevel: 1,
     levels: [1, 4, 10],
-    variant: (l) => ({ data: { simulator: { evaluationMultiplier: Number(l) } } }),
+    // The test day alone grows; the later days stay 1x (laterDaysMultiplier 1), so level 1 is the default run.
+    variant: (l) => ({ data: { simulator: { evaluationMultiplier: Number(l), laterDaysMultiplier: 1 } } }),
   },
 ];
 

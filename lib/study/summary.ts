@@ -25,9 +25,9 @@
  * Records: one per finished run, as the study runner writes them (JSON Lines). Only the fields of
  * `StudyResult` are read. A record without `variant` belongs to variant "default"; its data replicate is
  * (config.data.simulatorSeed, config.data.prepareSeed), (0, 0) when the record has no config. When the
- * same (variant, replicate, model, seed) appears more than once, the FIRST record in file order is kept (as
- * the study runner's readResults keeps the first record of each key) and `duplicatesDropped` counts the
- * others. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
+ * same (variant, replicate, model, seed) appears more than once (a rerun after a code change appends a new
+ * record), the one that finished LAST is kept (ties and records without finishedAt: the later in file
+ * order) and `duplicatesDropped` counts the others. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
  * NaN/missing on the split (e.g. an AUC on a day without conversions, or a missing later day) is left out
  * of that model's values and counted in `undefinedRuns`.
  */
@@ -79,6 +79,8 @@ export interface StudyResult {
   reliability?: ReliabilityBin[];
   /** The run's resolved spec (the runner writes it): its data replicate is (simulatorSeed, prepareSeed). */
   config?: { data?: { simulatorSeed?: number; prepareSeed?: number } };
+  /** ISO time the run finished (the runner writes it): of two records of one run, the later is kept. */
+  finishedAt?: string;
 }
 
 /** The data replicate of a record: (simulator seed, downsampling seed), (0, 0) when not recorded. */
@@ -197,12 +199,14 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
     throw new Error(`no results for variant "${variant}" (variants: ${variants.join(", ") || "none"})`);
   }
   const inVariant = results.filter((r) => variantOf(r) === variant);
-  // The first record per (data replicate, model, seed) is kept.
+  // One record per (data replicate, model, seed): the one that finished last (a rerun after a code change
+  // supersedes the older record; records without finishedAt count as oldest, then file order decides).
   const byKey = new Map<string, StudyResult>();
   for (const r of inVariant) {
     const { world, draw } = replicateOf(r);
     const key = `${world}\u0000${draw}\u0000${r.model}\u0000${r.seed}`;
-    if (!byKey.has(key)) byKey.set(key, r);
+    const held = byKey.get(key);
+    if (!held || (r.finishedAt ?? "") >= (held.finishedAt ?? "")) byKey.set(key, r);
   }
   const runs = [...byKey.values()];
   const appearance = [...new Set(inVariant.map((r) => r.model))];
@@ -337,7 +341,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
   if (unit !== "seed" && unit !== "replicate") throw new Error(`unit must be "seed" or "replicate", got "${unit}"`);
   const sel = selectRuns(results, options);
   const notes: string[] = [];
-  if (sel.duplicatesDropped > 0) notes.push(`${sel.duplicatesDropped} duplicate record(s) of the same data, model and seed dropped (the first one kept)`);
+  if (sel.duplicatesDropped > 0) notes.push(`${sel.duplicatesDropped} older record(s) of the same data, model and seed superseded (the last to finish kept)`);
 
   let days: number[] = [];
   const allConversions: number[] = [];
