@@ -13,7 +13,7 @@ export * from "./spec";
 export * from "./results";
 export * from "./shard";
 export * from "./data-cache";
-export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy } from "./runner";
+export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
 export type { RunStudyOptions, StudyRunSummary, StudyProgress, RunFailure } from "./runner";
 export type { WorkerJob, WorkerReply } from "./worker";
 

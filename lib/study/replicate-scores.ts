@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import type { ReplicateScores } from "./components";
-import { findPreparedData } from "./data-cache";
+import { ensurePreparedData, findPreparedData, preparedDataInfo } from "./data-cache";
 import { readPredictions, StudyRecord } from "./results";
 
 export interface ReplicateScoresOptions {
@@ -23,8 +23,9 @@ export interface ReplicateScoresOptions {
 }
 
 /**
- * Scores of the records of ONE data replicate (they must share config.data). Throws when the records span
- * several data sets, when the prepared data is not in the cache, or when a sidecar does not match it.
+ * Scores of the records of ONE data replicate (they must share config.data). A data set missing from the
+ * cache is simulated and prepared again. Throws when the records span several data sets, when the data is
+ * not the data they were scored on (another manifest), or when a sidecar does not match it.
  */
 export function replicateScores(records: readonly StudyRecord[], options: ReplicateScoresOptions): ReplicateScores {
   if (records.length === 0) throw new Error("replicateScores: no records");
@@ -33,10 +34,14 @@ export function replicateScores(records: readonly StudyRecord[], options: Replic
   for (const r of records) {
     if (JSON.stringify(r.config.data) !== JSON.stringify(data)) throw new Error(`replicateScores: records of several data sets (${r.model} seed ${r.seed} differs)`);
   }
-  // The folder the runs were trained on (named by the record's data key), else the current code's folder for the spec.
+  // The folder the runs were trained on (named by the record's data key), else the current code's folder for
+  // the spec, simulated and prepared again when the cache was cleared (deterministic: the same manifest).
   const recorded = dataKey ? path.join(options.dataRoot, dataKey) : undefined;
-  const dir = recorded && isPreparedDir(recorded) ? recorded : findPreparedData(data, options.dataRoot);
-  if (!dir) throw new Error(`replicateScores: the prepared data of world ${data.simulatorSeed}, draw ${data.prepareSeed} is not in ${options.dataRoot} (rerun the study to rebuild it)`);
+  const dir = recorded && isPreparedDir(recorded) ? recorded : (findPreparedData(data, options.dataRoot) ?? ensurePreparedData(data, options.dataRoot));
+  const manifest = records[0].dataManifest?.sha256;
+  if (manifest && preparedDataInfo(dir).summary.sha256 !== manifest) {
+    throw new Error(`replicateScores: the data in ${dir} is not the data the runs were scored on (manifest differs; the simulator changed since): rerun the study`);
+  }
   const test = readPrepared(dir).test;
   const space = options.space ?? "ctcvr";
   const label = space === "ctcvr" ? Float64Array.from(test.conversion, (c, i) => c * test.click[i]) : Float64Array.from(test.click);

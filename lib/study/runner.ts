@@ -90,6 +90,15 @@ export function defaultDataRoot(): string {
   return path.join(projectRoot(), "data", "study");
 }
 
+/**
+ * Folder of the studies' results files (the notebooks write `<runsDir>/<study>.jsonl`): ESMM_RUNS_DIR when
+ * set (e.g. a fresh folder for a test that must train), else <project>/runs.
+ */
+export function runsDir(): string {
+  const env = process.env.ESMM_RUNS_DIR?.trim();
+  return env ? path.resolve(env) : path.join(projectRoot(), "runs");
+}
+
 /** The study with canonical model names (checked against the zoo). Throws on a missing name, no models or seeds, a non-integer seed, an unknown model. */
 export function normalizeStudy(spec: StudySpec): StudySpec {
   if (!spec.name) throw new Error("study: name is required");

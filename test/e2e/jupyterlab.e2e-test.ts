@@ -41,7 +41,7 @@ import {
 /** The notebooks run in JupyterLab; `progress`: training cells must show progress bars matching it. */
 const NOTEBOOKS: Array<{ file: string; progress?: RegExp }> = [
   { file: "01-data-preparation.ipynb" },
-  { file: "02-models.ipynb", progress: /epoch \d+\/\d+/ },
+  { file: "02-models.ipynb", progress: /study models-quick\b.*\d+\/\d+/ },
 ];
 
 const KERNEL_NAME = "tslab";
