@@ -1,6 +1,6 @@
 # esmm-lab: every target installs what it needs, idempotently (stamp files), so a fresh clone needs only
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
-#   make test        the test suite (unit tests, CLI checks, notebooks under nbconvert on the quick profile)
+#   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
 # Other targets: make sensitivity (reproduce + notebook 05), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
 # make bench (training speed, PyTorch side by side), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
 

@@ -24,6 +24,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ImpressionLog, LogSchema } from "./schema";
+import { removeDeadProcessTemps } from "./temp-files";
 
 export const LOG_CACHE_FILE = "log.bin";
 export const LOG_CACHE_FORMAT = "esmm-lab/simulated-log-cache@1";
@@ -195,15 +196,6 @@ export function readLogCache(dir: string, key: LogCacheKey, schema: LogSchema, s
   };
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Writes `log` (every day of the folder, manifest order, with truth columns) as `<dir>/log.bin` for `key`:
  * into `log.bin.tmp-<pid>-<random>`, then renamed over `log.bin`, so readers see the old file or the complete
@@ -239,10 +231,10 @@ export function writeLogCache(dir: string, log: ImpressionLog, key: LogCacheKey)
   prefix.writeUInt32LE(json.length, MAGIC.length);
   json.copy(prefix, PREFIX_BYTES);
 
-  for (const name of fs.readdirSync(dir)) {
+  removeDeadProcessTemps(dir, (name) => {
     const m = name.startsWith(TEMP_PREFIX) ? /^(\d+)-/.exec(name.slice(TEMP_PREFIX.length)) : null;
-    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) fs.rmSync(path.join(dir, name), { force: true });
-  }
+    return m ? Number(m[1]) : undefined;
+  });
   const tmp = path.join(dir, `${TEMP_PREFIX}${process.pid}-${crypto.randomBytes(4).toString("hex")}`);
   try {
     const fd = fs.openSync(tmp, "w");

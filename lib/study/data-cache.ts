@@ -17,6 +17,7 @@ import { checkEvaluationScaling, defaultSplitPlan, prepare } from "../data/prepa
 import { PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { MANIFEST_FILE, SimulationManifest, ensureSimulatedLog, readManifest, readSimulatedLog } from "../data/simulated-files";
 import { resolveConfig } from "../data/simulator-config";
+import { removeDeadProcessTemps } from "../data/temp-files";
 import { canonicalJson, dataCodeVersion, DataManifestSummary, sha256Hex } from "./results";
 import type { DataSpec } from "./spec";
 
@@ -49,28 +50,11 @@ export interface EnsureDataOptions {
   onStatus?: (message: string) => void;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 function removeStaleTemps(root: string, key: string): void {
-  let names: string[];
-  try {
-    names = fs.readdirSync(root);
-  } catch {
-    return;
-  }
-  for (const name of names) {
+  removeDeadProcessTemps(root, (name) => {
     const m = /^\.tmp-([0-9a-f]+)-(\d+)-/.exec(name);
-    if (m && m[1] === key && Number(m[2]) !== process.pid && !pidAlive(Number(m[2]))) {
-      fs.rmSync(path.join(root, name), { recursive: true, force: true });
-    }
-  }
+    return m && m[1] === key ? Number(m[2]) : undefined;
+  });
 }
 
 /**

@@ -21,7 +21,7 @@ export { PROJECT_DIR };
 
 /** Set ESMM_E2E=1 to run the browser suite. */
 export const E2E_ENABLED = process.env.ESMM_E2E === "1";
-export const SKIP_REASON = E2E_ENABLED ? false : "browser suite: set ESMM_E2E=1 (make test-browser)";
+export const SKIP_REASON = E2E_ENABLED ? false : "browser suite: runs with ESMM_E2E=1, as `make test` does after the notebooks (or `make test-browser` alone)";
 
 export const ARTIFACTS_DIR = path.join(PROJECT_DIR, "test-artifacts", "e2e");
 export const NOTEBOOKS_DIR = path.join(PROJECT_DIR, "notebooks");
