@@ -41,6 +41,7 @@ import {
   TEstimate,
   brownForsytheTest,
   minimumDetectableEffect,
+  oneSampleEstimate,
   pairedTTest,
   percentOfBaseline,
   studentTTest,
@@ -147,10 +148,10 @@ function withTests(e: Omit<ContrastEstimate, "t" | "p" | "mde" | "powerAtOnePerc
   };
 }
 
-function oneSample(values: number[]): { estimate: number; se: number; df: number } {
-  const n = values.length;
-  if (n < 2) return { estimate: n === 1 ? values[0] : NaN, se: NaN, df: NaN };
-  return { estimate: mean(values), se: Math.sqrt(sampleVariance(values) / n), df: n - 1 };
+/** lib/stats oneSampleEstimate, with NaN se and df (not an error) when there are fewer than 2 defined values. */
+function oneSample(values: number[]): TEstimate {
+  if (values.length >= 2 && values.every(Number.isFinite)) return oneSampleEstimate(values);
+  return { estimate: values.length === 1 ? values[0] : NaN, se: NaN, df: NaN };
 }
 
 /** The pooled within-group variance: sum of squares around each group's mean over sum of (size - 1); NaN without df. */
