@@ -53,10 +53,11 @@ test("the closing table's verdicts follow the results, and shared default runs c
   assert.deepEqual(results.map((r) => r.factor.name), ["lossNormalization", "negativeKeepRate"]);
   const table = sensitivityTable(results);
   const row = (id: string) => table[results[0].findings.findIndex((f) => f.id === id)];
-  assert.equal(row("ipsp-better-than-ip").lossNormalization, "holds: batch-weight; contradicted: own-rows");
-  assert.equal(row("ipsp-better-than-ip").negativeKeepRate, "holds at every level");
-  assert.equal(row("esp-worse-than-ip").lossNormalization, "holds at every level");
-  assert.equal(row("esmm-ns-better-than-ip").negativeKeepRate, "holds at every level");
+  // Cells group the levels by verdict, each with its estimate (percent of IP's mean ± se).
+  assert.match(row("ipsp-better-than-ip").lossNormalization, /^holds: batch-weight \+\d\.\d\d % ± 0\.\d\d; contradicted: own-rows -\d\.\d\d % ± 0\.\d\d$/);
+  assert.match(row("ipsp-better-than-ip").negativeKeepRate, /^holds: 0\.05 \+\d\.\d\d % ± 0\.\d\d, 0\.1 \+\d\.\d\d % ± 0\.\d\d$/);
+  assert.match(row("esp-worse-than-ip").lossNormalization, /^holds: own-rows -\d\.\d\d % ± 0\.\d\d, batch-weight -\d\.\d\d % ± 0\.\d\d$/);
+  assert.match(row("esmm-ns-better-than-ip").negativeKeepRate, /^holds: 0\.05 \+\d\.\d\d % ± 0\.\d\d, 0\.1 \+\d\.\d\d % ± 0\.\d\d$/);
   // The same test decided alone and inside the grid: Holm over every test of the table makes it stricter.
   const cell = results[1].findings.find((f) => f.id === "esmm-ns-vs-essp-split")!.perLevel[0].finding;
   assert.ok(cell.tests.every((x) => x.pAdjusted >= x.p) && cell.tests.some((x) => x.pAdjusted > x.p));
@@ -72,7 +73,7 @@ test("when IP wins at every level, every 'better than IP' finding is contradicte
   const table = sensitivityTable(results);
   for (const id of ["ipsp-better-than-ip", "esmm-ns-better-than-ip"]) {
     const r = table[results[0].findings.findIndex((f) => f.id === id)];
-    assert.equal(r.lossNormalization, "contradicted at every level");
-    assert.equal(r.negativeKeepRate, "contradicted at every level");
+    assert.match(r.lossNormalization, /^contradicted: own-rows -\d+\.\d\d % ± \d\.\d\d, batch-weight -\d+\.\d\d % ± \d\.\d\d$/);
+    assert.match(r.negativeKeepRate, /^contradicted: 0\.05 -\d+\.\d\d % ± \d\.\d\d, 0\.1 -\d+\.\d\d % ± \d\.\d\d$/);
   }
 });

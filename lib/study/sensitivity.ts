@@ -19,7 +19,8 @@
 import { DEFAULT_DATA_SPEC, expandGrid, RunSpec, StudySpec, VariantSpec } from "./spec";
 import { matchRecords } from "./results";
 import { StudyResult, StudySummary, summarizeStudy } from "./summary";
-import { FINDING_RULES, Finding, FindingAcrossLevels, Verdict, acrossLevels, decideFindings, evaluateFindings } from "./findings";
+import { FINDING_RULES, Finding, FindingAcrossLevels, VERDICTS, acrossLevels, decideFindings, evaluateFindings } from "./findings";
+import { formatNumber, formatPercent } from "../notebook/format";
 import { DEFAULT_LOSS_NORMALIZATION } from "../models";
 
 export interface Factor {
@@ -142,12 +143,16 @@ export function sensitivityResults<R extends StudyResult & { config: RunSpec }>(
   }));
 }
 
-/** The short word of a verdict in the table. */
-const CELL_WORDS: Record<Verdict, string> = { holds: "holds", contradicted: "contradicted", inconclusive: "inconclusive" };
+/** A finding's estimate at one level, for a table cell: the percent difference ± se, or the sd ratio. */
+function estimateText(f: Finding): string {
+  if (!Number.isFinite(f.estimate)) return "no test";
+  return f.kind === "more-variable" ? `sd ratio ${formatNumber(f.estimate, 3)}` : formatPercent(f.estimate, f.se);
+}
 
 /**
- * The closing table: one row per finding, one column per factor; each cell lists the verdict at every
- * level, "holds: 500, 2000; inconclusive: 20000", or one word when all levels agree ("holds at every level").
+ * The closing table: one row per finding, one column per factor; each cell groups the levels by verdict and
+ * gives the estimate at each level, e.g. "holds: batch-weight +1.80 % ± 0.20; contradicted: own-rows -2.10 %
+ * ± 0.30" (the estimate is the finding's difference in percent of IP's mean, or the sd ratio).
  */
 export function sensitivityTable(results: FactorResult[]): Record<string, string>[] {
   if (results.length === 0) return [];
@@ -155,10 +160,10 @@ export function sensitivityTable(results: FactorResult[]): Record<string, string
     const row: Record<string, string> = { finding: f.claim };
     for (const r of results) {
       const x = r.findings[k];
-      const groups = (["holds", "contradicted", "inconclusive"] as Verdict[])
-        .map((v) => ({ v, at: v === "holds" ? x.holdsAt : v === "contradicted" ? x.contradictedAt : x.inconclusiveAt }))
-        .filter((g) => g.at.length > 0);
-      row[r.factor.name] = groups.length === 1 ? `${CELL_WORDS[groups[0].v]} at every level` : groups.map((g) => `${CELL_WORDS[g.v]}: ${g.at.join(", ")}`).join("; ");
+      row[r.factor.name] = VERDICTS.map((v) => ({ v, levels: x.perLevel.filter((p) => p.finding.verdict === v) }))
+        .filter((g) => g.levels.length > 0)
+        .map((g) => `${g.v}: ${g.levels.map((p) => `${p.level} ${estimateText(p.finding)}`).join(", ")}`)
+        .join("; ");
     }
     return row;
   });
