@@ -2,8 +2,11 @@
 
 The executed notebooks are concatenated in order under a title and a table of contents. Each notebook's
 first chart carries plotly.js inline; in the combined report only the first copy is kept (the others are
-removed), so the file holds plotly.js once and works offline. Usage: build-report.py OUT.html NB.ipynb...
+removed), so the file holds plotly.js once and works offline. OUT.notebooks.json beside it lists the executed
+notebooks it was built from (the browser test counts the charts it must show from them).
+Usage: build-report.py OUT.html NB.ipynb...
 """
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +53,7 @@ def main() -> None:
                     "--HTMLExporter.require_js_url=data:,", "--HTMLExporter.mathjax_url=data:,",
                     "--output-dir", str(out.parent), str(tmp)], check=True)
     tmp.unlink()
+    out.with_suffix(".notebooks.json").write_text(json.dumps({"notebooks": [p.name for p in sources]}) + "\n")
     print(f"wrote {out} ({out.stat().st_size / 2**20:.1f} MB, {len(sources)} notebooks)")
 
 
