@@ -1,9 +1,10 @@
 /**
- * The six models as data (lib/models): the paper's ablation table derived from the specs, the wiring of
+ * The paper's six models as data (lib/models): the paper's ablation table derived from the built models, the wiring of
  * each model (which variables each output depends on, which rows and labels each loss reads), numerics at
  * extreme logits against a float64 reference, and parameter counts.
  *
- * Wiring checks are parametrised over the zoo: one test body per property, run for all six models.
+ * Wiring checks are parametrised over the paper's six models (cross-entropy terms only): one test body per
+ * property. The families beyond the paper and the other loss kinds: test/model-families.test.ts.
  */
 import { rng } from "./helpers";
 import { before, test } from "node:test";
@@ -14,8 +15,10 @@ import {
   DEFAULT_ARCHITECTURE,
   LOSS_NORMALIZATIONS,
   LossNormalization,
+  CrossEntropyTerm,
   MODEL_ZOO,
   ModelOutputs,
+  PAPER_MODEL_NAMES,
   ModelSpec,
   MultiTaskModel,
   TaskOutput,
@@ -26,9 +29,14 @@ import {
   lossTerms,
   outputsOf,
   totalLoss,
+  towerNames,
 } from "../lib/models";
 import { BatchArrays, gatherRows, inputTensors, labelTensors } from "../lib/train/batches";
 import type { EncodedSplit } from "../lib/data/encoded";
+
+/** The paper's six rows of the zoo (every loss term a cross-entropy). */
+const PAPER_SPECS = MODEL_ZOO.filter((s) => PAPER_MODEL_NAMES.includes(s.name));
+const ceTerms = (spec: ModelSpec) => spec.losses as CrossEntropyTerm[];
 
 before(async () => {
   // cpu unless ESMM_BACKEND names another (e.g. ESMM_BACKEND=wasm).
@@ -110,12 +118,18 @@ function connectedVariables(model: MultiTaskModel, batch: BatchArrays, pick: (o:
   return names;
 }
 
-const LOGIT_OF: Record<Exclude<TaskOutput, never>, keyof ModelOutputs> = { ctr: "ctrLogit", cvr: "cvrLogit", ctcvr: "ctcvrLogit" };
+const LOGIT_OF: Record<TaskOutput, keyof ModelOutputs> = {
+  ctr: "ctrLogit",
+  cvr: "cvrLogit",
+  ctcvr: "ctcvrLogit",
+  imputation: "imputationLogit",
+  cvrCounterfactual: "cvrCounterfactualLogit",
+};
 
 /** Logits the loss of `spec` needs: ctr/cvr for product ctcvr, the head's otherwise. */
 function logitsUsedByLoss(spec: ModelSpec): Set<keyof ModelOutputs> {
   const used = new Set<keyof ModelOutputs>();
-  for (const term of spec.losses) {
+  for (const term of ceTerms(spec)) {
     if (term.output === "ctcvr" && spec.ctcvr === "product") {
       used.add("ctrLogit");
       used.add("cvrLogit");
@@ -151,7 +165,7 @@ interface Rows {
 function refLoss(spec: ModelSpec, rows: Rows, norm: LossNormalization): number {
   const n = rows.a.length;
   let total = 0;
-  for (const term of spec.losses) {
+  for (const term of ceTerms(spec)) {
     let num = 0;
     let own = 0;
     let all = 0;
@@ -172,11 +186,11 @@ function refLoss(spec: ModelSpec, rows: Rows, norm: LossNormalization): number {
 function fakeOutputs(spec: ModelSpec, a: tfjs.Tensor1D, b: tfjs.Tensor1D, c: tfjs.Tensor1D): ModelOutputs {
   const t = tf();
   const o: Partial<ModelOutputs> = {};
-  if (spec.heads.includes("ctr")) {
+  if (towerNames(spec).includes("ctr")) {
     o.ctrLogit = a;
     o.pCtr = t.sigmoid(a);
   }
-  if (spec.heads.includes("cvr")) {
+  if (towerNames(spec).includes("cvr")) {
     o.cvrLogit = b;
     o.pCvr = t.sigmoid(b);
   }
@@ -228,33 +242,37 @@ const PAPER_TABLE: Record<string, { sharedParameters: boolean; entireSpace: bool
   ESP: { sharedParameters: false, entireSpace: true, weightedCvr: false },
 };
 
-test("the zoo's specs reproduce the paper's ablation table", () => {
+test("the paper's six models, built, reproduce the paper's ablation table (and none has experts, counterfactual correction or transfer)", () => {
   assert.deepEqual(
-    MODEL_ZOO.map((s) => s.name),
+    PAPER_SPECS.map((s) => s.name),
     Object.keys(PAPER_TABLE),
   );
-  for (const spec of MODEL_ZOO) assert.deepEqual(characteristics(spec), PAPER_TABLE[spec.name], spec.name);
+  for (const spec of PAPER_SPECS) {
+    assert.deepEqual(characteristics(spec), { ...PAPER_TABLE[spec.name], experts: false, counterfactualCorrection: false, transfer: false }, spec.name);
+  }
   assert.deepEqual(outputsOf(getModelSpec("ESP")), ["ctcvr"]);
   assert.deepEqual(outputsOf(getModelSpec("esmm")), ["ctr", "cvr", "ctcvr"]);
-  assert.throws(() => getModelSpec("MMoE"), /unknown model "MMoE"; known models: IP, ESMM/);
+  assert.throws(() => getModelSpec("MMoE-X"), /unknown model "MMoE-X"; known models: IP, ESMM/);
   // ESMM (and ESMM-NS) put no loss term on pCVR itself.
-  for (const name of ["ESMM", "ESMM-NS"]) assert.ok(getModelSpec(name).losses.every((t) => t.output !== "cvr"), name);
+  for (const name of ["ESMM", "ESMM-NS"]) assert.ok(ceTerms(getModelSpec(name)).every((t) => t.output !== "cvr"), name);
 });
 
 test("invalid specs are rejected with the spec's name", () => {
   const esmm = getModelSpec("ESMM");
-  assert.throws(() => buildModel({ ...esmm, name: "bad", heads: ["ctr"] }, DIMS), /model spec "bad": ctcvr "product" needs ctr and cvr heads/);
+  assert.throws(() => buildModel({ ...esmm, name: "bad", towers: [{ name: "ctr" }] }, DIMS), /model spec "bad": ctcvr "product" needs ctr and cvr towers/);
   assert.throws(
-    () => buildModel({ ...esmm, name: "bad2", losses: [{ output: "cvr", label: "conversion", space: "clicks", weight: 1 }] }, DIMS),
-    /model spec "bad2": head "ctr" receives no loss term/,
+    () => buildModel({ ...esmm, name: "bad2", losses: [{ kind: "ce", output: "cvr", label: "conversion", space: "clicks", weight: 1 }] }, DIMS),
+    /model spec "bad2": tower "ctr" receives no loss term/,
   );
 });
 
 // ------------------------------------------------------------------------------------------------
 // per-model wiring (one body, six models)
 
-for (const spec of MODEL_ZOO) {
-  const ch = characteristics(spec);
+for (const spec of PAPER_SPECS) {
+  // Built when a test runs (characteristics measure a built model: the backend must be up).
+  let cached: ReturnType<typeof characteristics> | undefined;
+  const chOf = () => (cached ??= characteristics(spec));
 
   test(`${spec.name}: outputs, pCTCVR, and which variables each output depends on`, () => {
     const t = tf();
@@ -265,11 +283,11 @@ for (const spec of MODEL_ZOO) {
       // Outputs present exactly as the spec says; pCTCVR always.
       t.tidy(() => {
         const o = model.forward(inputTensors(batch), false);
-        assert.equal(o.ctrLogit !== undefined, spec.heads.includes("ctr"));
-        assert.equal(o.cvrLogit !== undefined, spec.heads.includes("cvr"));
+        assert.equal(o.ctrLogit !== undefined, towerNames(spec).includes("ctr"));
+        assert.equal(o.cvrLogit !== undefined, towerNames(spec).includes("cvr"));
         assert.equal(o.ctcvrLogit !== undefined, spec.ctcvr === "head");
-        assert.equal(o.pCtr !== undefined, spec.heads.includes("ctr"));
-        assert.equal(o.pCvr !== undefined, spec.heads.includes("cvr"));
+        assert.equal(o.pCtr !== undefined, towerNames(spec).includes("ctr"));
+        assert.equal(o.pCvr !== undefined, towerNames(spec).includes("cvr"));
         assert.deepEqual(o.pCtcvr.shape, [64]);
         const p = o.pCtcvr.dataSync();
         if (spec.ctcvr === "product") {
@@ -285,7 +303,7 @@ for (const spec of MODEL_ZOO) {
 
       // Dependencies found from the gradient graph = the declared ones.
       const deps = new Map<TaskOutput, Set<string>>();
-      for (const head of spec.heads) {
+      for (const head of towerNames(spec)) {
         const found = connectedVariables(model, batch, (o) => o[LOGIT_OF[head]] as tfjs.Tensor1D);
         assert.deepEqual([...found].sort(), model.taskVariables(head).sort(), `${head} dependencies`);
         deps.set(head, found);
@@ -294,10 +312,10 @@ for (const spec of MODEL_ZOO) {
       assert.deepEqual([...pctcvrDeps].sort(), model.taskVariables("ctcvr").sort());
 
       const trunk = [...model.variables.values()].filter((i) => i.owner === "trunk").map((i) => i.name).sort();
-      if (spec.heads.length === 2) {
-        const [h1, h2] = spec.heads;
+      if (spec.towers.length === 2) {
+        const [h1, h2] = towerNames(spec);
         const shared = [...deps.get(h1)!].filter((n) => deps.get(h2)!.has(n)).sort();
-        if (spec.trunk === "shared") {
+        if (spec.trunk.kind === "sharedBottom") {
           // Exactly the trunk: every embedding table and the shared layers, nothing else.
           assert.deepEqual(shared, trunk);
           const sharedInfos = shared.map((n) => model.variables.get(n)!);
@@ -311,7 +329,7 @@ for (const spec of MODEL_ZOO) {
           assert.ok([...ids(h1)].every((id) => !id2.has(id)));
         }
       }
-      assert.equal(ch.sharedParameters, trunk.length > 0 && spec.heads.length > 1);
+      assert.equal(chOf().sharedParameters, trunk.length > 0 && spec.towers.length > 1);
     } finally {
       model.dispose();
     }
@@ -404,7 +422,7 @@ for (const spec of MODEL_ZOO) {
       scale = Math.max(scale, Math.abs(r1));
       if (!rows.click[i]) nonClickedGrad = Math.max(nonClickedGrad, Math.abs(g[i]));
     }
-    if (ch.weightedCvr) {
+    if (chOf().weightedCvr) {
       assert.ok(maxDiff <= 1e-4 * scale, `${spec.name}: CVR gradient is not a function of pCTCVR (max diff ${maxDiff}, scale ${scale})`);
       assert.ok(nonClickedGrad > 0, "entire space: non-clicked rows train the CVR tower through pCTCVR");
     } else {
@@ -483,13 +501,13 @@ for (const spec of MODEL_ZOO) {
       for (const x of batch.weight) totalWeight += x;
       // batch-rows = batch-weight * totalWeight / rows, for every model.
       assert.ok(Math.abs(v["batch-rows"] - (v["batch-weight"] * totalWeight) / batch.size) <= 1e-5 * v["batch-rows"]);
-      if (ch.entireSpace) assert.equal(v["own-rows"], v["batch-weight"]);
+      if (chOf().entireSpace) assert.equal(v["own-rows"], v["batch-weight"]);
       else assert.ok(v["own-rows"] > v["batch-weight"] * 1.05, "CVR-on-clicks term divided by the clicked rows' weight only");
       // Per-term values are exposed for reports.
       tf().tidy(() => {
         const o = model.forward(inputTensors(batch), false);
         const terms = lossTerms(spec, o, labelTensors(batch), "own-rows");
-        assert.deepEqual(terms.map((x) => x.term.output), spec.losses.map((x) => x.output));
+        assert.deepEqual(terms.map((x) => (x.term as CrossEntropyTerm).output), ceTerms(spec).map((x) => x.output));
         for (const x of terms) assert.ok(x.value.dataSync()[0] > 0);
       });
     } finally {
@@ -520,7 +538,7 @@ test("parameter counts: default architecture, 8 fields of vocabulary 1000, 2 num
   };
   const t = tf();
   const before = t.memory().numTensors;
-  for (const spec of MODEL_ZOO) {
+  for (const spec of PAPER_SPECS) {
     const model = buildModel(spec, dims);
     const p = model.parameterCount();
     model.dispose();
@@ -528,7 +546,7 @@ test("parameter counts: default architecture, 8 fields of vocabulary 1000, 2 num
     assert.equal(p.mlp, p.shared + p.heads);
     assert.equal(p.nonTrainable, 0);
     // Comparable by construction: every task's path from inputs to its own logit has the same parameters.
-    for (const head of spec.heads) {
+    for (const head of towerNames(spec)) {
       assert.equal(p.perTaskMlp[head], tower, `${spec.name} ${head}`);
       assert.equal(p.perTask[head], emb + tower, `${spec.name} ${head}`);
     }

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, UsageError, intOption, numberOption } from "./args";
 import { DataError } from "../data/errors";
-import { MODEL_NAMES } from "../models/zoo";
+import { MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
 import { formatStudySummary, runStudy } from "../study/runner";
 import { Shard, parseShard } from "../study/shard";
 import type { StudySpec } from "../study/spec";
@@ -16,7 +16,7 @@ export const studyCommand: Command = {
                  [--worlds 7,8,9] [--draws 7] [--evaluation-multiplier M] [--results FILE.jsonl] [--workers N]
                  [--shard i/n] [--impressions N] [--epochs N] [--data-root DIR] [--predictions DIR]
 
-Default: the "full" profile, the default design: the six models (${MODEL_NAMES.join(", ")}) x seeds
+Default: the "full" profile, the default design: the paper's six models (${PAPER_MODEL_NAMES.join(", ")}) x seeds
 ${DEFAULT_DESIGN.seeds.join(",")} x simulated worlds ${DEFAULT_DESIGN.worlds.join(",")} (simulator seeds; each a 2,000,000-impression log over 15 days,
 negatives kept at rate 0.1 with downsampling seed 7), the test day ${DEFAULT_DESIGN.evaluationMultiplier} times a training day, up to 10 epochs.
 "quick": worlds 7,8 x seeds 1-2 on 200,000 impressions, at most 2 epochs. --spec FILE.json reads a StudySpec

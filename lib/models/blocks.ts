@@ -14,7 +14,7 @@ import { denseBackward, denseForward, gatherRows, scatterAddRows } from "./fast-
 let instanceCounter = 0;
 
 /** Which part of the model a variable belongs to (for parameter counts). */
-export type VariableRole = "embedding" | "dense" | "batchnorm";
+export type VariableRole = "embedding" | "dense" | "batchnorm" | "gate" | "transfer";
 
 export interface VariableInfo {
   /** Local name, e.g. `trunk/emb/user`, `ctr/mlp/2/kernel`. */
@@ -22,7 +22,7 @@ export interface VariableInfo {
   variable: tfjs.Variable;
   trainable: boolean;
   role: VariableRole;
-  /** `trunk` for the shared trunk, otherwise the task (`ctr`, `cvr`, `ctcvr`). */
+  /** `trunk` for the shared trunk (embeddings, shared layers, shared experts and gates), otherwise the tower (`ctr`, `cvr`, ...). */
   owner: string;
   size: number;
 }
@@ -269,9 +269,14 @@ export function dense(x: tfjs.Tensor2D, kernel: tfjs.Tensor2D, bias: tfjs.Tensor
  * statistics (an `assign`, which the gradient tape ignores); otherwise it uses the moving statistics.
  */
 export function applyMlp(mlp: Mlp, x: tfjs.Tensor2D, training: boolean): tfjs.Tensor2D {
+  return applyMlpLayers(mlp, x, training, 0, mlp.layers.length);
+}
+
+/** Forward through layers [from, to) of an MLP (as applyMlp; a tower with a transfer edge stops before its logit layer). */
+export function applyMlpLayers(mlp: Mlp, x: tfjs.Tensor2D, training: boolean, from: number, to: number): tfjs.Tensor2D {
   const t = tf();
   let h = x;
-  for (const layer of mlp.layers) {
+  for (const layer of mlp.layers.slice(from, to)) {
     if (!layer.batchNorm) {
       h = dense(h, layer.kernel as tfjs.Tensor2D, layer.bias as tfjs.Tensor1D, layer.relu);
       continue;

@@ -1,13 +1,28 @@
 /**
  * Spec -> trainable model.
  *
- * - trunk "shared": one embedding block `trunk/emb/*` and one MLP `trunk/mlp/*` (sharedLayers) feed every
- *   head; each head is `<task>/mlp/*` (headLayers + 1-unit logit).
- * - trunk "separate": each head is a full tower with its own embeddings `<task>/emb/*` and MLP `<task>/mlp/*`
- *   of sharedLayers + headLayers + 1-unit logit, so that every task's path from input to logit has the
- *   same shape (and MLP parameter count) as in the shared design. ESP is one such tower.
+ * A model is embeddings -> trunk -> towers -> outputs. The trunk kinds enter through `TRUNK_BUILDERS`
+ * (one builder each); every builder says what each tower's input is:
+ * - separate: each tower has its own embeddings `<tower>/emb/*` and its MLP starts with sharedLayers, so
+ *   every task's path from input to logit has the same shape (and MLP parameter count) as in the shared
+ *   design. ESP is one such tower.
+ * - sharedBottom: one embedding block `trunk/emb/*` and one MLP `trunk/mlp/*` feed every tower.
+ * - mmoe: `trunk/emb/*`, experts `trunk/expert<k>/*`, a softmax gate `trunk/gate-<tower>/*` per tower.
+ * - ple: `trunk/emb/*`; per level l, shared experts `trunk/ple<l>/shared<k>/*`, task experts
+ *   `trunk/ple<l>/<tower>-expert<k>/*`, task gates `trunk/ple<l>/gate-<tower>/*` and (but at the last
+ *   level) the shared gate `trunk/ple<l>/gate/*`.
+ * Experts and gates, task-specific or not, belong to the trunk (owner "trunk"); a tower owns its MLP and
+ * its transfer layers, so an output that reaches another tower's variables has a transfer edge.
+ * Towers are `<tower>/mlp/*` (hidden layers + 1-unit logit); a tower with `transferFrom` adds AITM's
+ * information transfer `<tower>/ait/*` between its last hidden layer and its logit layer.
  *
- * pCTCVR: product models return pCtr * pCvr (no parameters); head models return sigmoid(ctcvrLogit).
+ * Every initialiser is seeded by the model seed and the variable's local name (blocks.ts), so the paper's
+ * six models keep the variables, names and initial values they had before the families were added
+ * (test/paper-models-compat.test.ts), and no two experts start from the same draw.
+ *
+ * Outputs: each tower's logit and sigmoid; pCTCVR = pCTR * pCVR for product models. Which variables each
+ * output reaches is measured on the built graph (`taskVariables`: tfjs' gradient connectivity on a
+ * two-row batch), not declared.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
@@ -19,29 +34,32 @@ import {
   VariableStore,
   applyEmbeddings,
   applyMlp,
+  applyMlpLayers,
   createEmbeddings,
   createMlp,
+  dense,
   inputShape,
   squeezeLogit,
   stackedIndices,
 } from "./blocks";
-import { ModelOutputs } from "./losses";
-import { Architecture, InputDims, ModelSpec, TaskOutput, outputsOf, resolveArchitecture, validateSpec } from "./spec";
+import { ModelOutputs, OUTPUT_KEYS } from "./losses";
+import { Architecture, InputDims, ModelSpec, TaskOutput, TowerName, TrunkKind, TrunkSpec, outputsOf, resolveArchitecture, resolveTrunk } from "./spec";
+import { validateSpec } from "./validate";
 
 export interface ParameterCount {
   /** Trainable parameters. */
   total: number;
-  /** All embedding tables (shared or per task). */
+  /** All embedding tables (shared or per tower). */
   embeddings: number;
-  /** MLP layers of the shared trunk (0 for separate models). */
+  /** Non-embedding parameters of the trunk (shared layers, shared experts and gates; 0 for separate models). */
   shared: number;
-  /** Task-specific MLP layers: heads of shared models, whole towers of separate models. */
+  /** Tower-owned parameters: towers, their gates, task experts and transfer layers (whole towers of separate models). */
   heads: number;
-  /** shared + heads: every dense / batch-norm parameter. */
+  /** shared + heads: every dense / gate / transfer / batch-norm parameter. */
   mlp: number;
-  /** Parameters on the path from the inputs to each output (ctcvr of a product model: ctr and cvr paths). */
+  /** Parameters each output reaches (ctcvr of a product model: ctr and cvr paths). */
   perTask: Partial<Record<TaskOutput, number>>;
-  /** Same, MLP parameters only: equal between the shared and separate designs by construction. */
+  /** Same, without embeddings: equal between the shared and separate designs by construction. */
   perTaskMlp: Partial<Record<TaskOutput, number>>;
   /** Batch-norm moving statistics (not trained). */
   nonTrainable: number;
@@ -56,7 +74,7 @@ export interface MultiTaskModel {
   readonly variables: ReadonlyMap<string, VariableInfo>;
   /** Trainable variables, in a fixed order (pass as the optimizer's varList). */
   trainableVariables(): tfjs.Variable[];
-  /** Local names of the variables each output depends on (declared by construction). */
+  /** Local names of the trainable variables an output reaches, measured on the graph (gradient connectivity). */
   taskVariables(task: TaskOutput): string[];
   forward(inputs: ModelInputs, training: boolean): ModelOutputs;
   /**
@@ -74,7 +92,7 @@ export interface MultiTaskModel {
 }
 
 export interface TrainingView {
-  /** What a training step differentiates and updates: one stacked table per embedding block, then every trainable dense / batch-norm variable. */
+  /** What a training step differentiates and updates: one stacked table per embedding block, then every other trainable variable. */
   readonly variables: tfjs.Variable[];
   /** Same function as the model's forward, reading the stacked tables. */
   forward(inputs: ModelInputs, training: boolean): ModelOutputs;
@@ -101,10 +119,199 @@ export function inputDimsOf(split: InputDims): InputDims {
   };
 }
 
-interface Tower {
-  embeddings: EmbeddingBlock;
-  mlp: Mlp;
+// ------------------------------------------------------------------------------------------------
+// Trunks: one builder per kind
+
+/** What a trunk builder is given. */
+interface TrunkContext {
+  store: VariableStore;
+  architecture: Architecture;
+  towers: TowerName[];
+  /** Creates an embedding block (every categorical field, plus the numeric inputs). */
+  embeddings(scope: string, owner: string): EmbeddingBlock;
 }
+
+/** A built trunk: its embedding blocks, and each tower's input. */
+interface Trunk {
+  blocks: EmbeddingBlock[];
+  /** Width of the representation a tower receives. */
+  inputDim(tower: TowerName): number;
+  /** Hidden layers every tower puts before its own (separate trunks: sharedLayers). */
+  towerPrefix: number[];
+  /** One forward pass: `embed` gives a block's embeddings for the batch; returns each tower's input. */
+  apply(embed: (block: EmbeddingBlock) => tfjs.Tensor2D, training: boolean): (tower: TowerName) => tfjs.Tensor2D;
+}
+
+/** A softmax gate over `experts` inputs: [batch, in] -> [batch, experts]. */
+interface Gate {
+  kernel: tfjs.Variable;
+  bias: tfjs.Variable;
+}
+
+function createGate(store: VariableStore, scope: string, owner: string, inputDim: number, experts: number): Gate {
+  const t = tf();
+  const limit = Math.sqrt(6 / (inputDim + experts));
+  const kernel = store.create(`${scope}/kernel`, owner, "gate", () => t.randomUniform([inputDim, experts], -limit, limit, "float32", store.seedFor(`${scope}/kernel`)));
+  const bias = store.create(`${scope}/bias`, owner, "gate", () => t.zeros([experts]));
+  return { kernel, bias };
+}
+
+/** sum_k softmax(x W + b)_k * expert_k: x [batch, in], experts k of [batch, d] -> [batch, d]. */
+function mixExperts(gate: Gate, x: tfjs.Tensor2D, experts: tfjs.Tensor2D[]): tfjs.Tensor2D {
+  const t = tf();
+  if (experts.length === 1) return experts[0];
+  const weights = t.softmax(dense(x, gate.kernel as tfjs.Tensor2D, gate.bias as tfjs.Tensor1D, false)); // [batch, E]
+  const stacked = t.stack(experts, 1); // [batch, E, d]
+  return t.sum(t.mul(stacked, t.expandDims(weights, 2)), 1) as tfjs.Tensor2D;
+}
+
+type TrunkBuilder = (trunk: Required<TrunkSpec>, ctx: TrunkContext) => Trunk;
+
+export const TRUNK_BUILDERS: { [K in TrunkKind]: (trunk: Extract<Required<TrunkSpec>, { kind: K }>, ctx: TrunkContext) => Trunk } = {
+  separate(_trunk, ctx) {
+    const blocks = new Map(ctx.towers.map((tower) => [tower, ctx.embeddings(`${tower}/emb`, tower)] as const));
+    return {
+      blocks: [...blocks.values()],
+      inputDim: (tower) => blocks.get(tower)!.outputDim,
+      towerPrefix: ctx.architecture.sharedLayers,
+      apply: (embed) => (tower) => embed(blocks.get(tower)!),
+    };
+  },
+  sharedBottom(trunk, ctx) {
+    const block = ctx.embeddings("trunk/emb", "trunk");
+    const mlp = createMlp(ctx.store, "trunk/mlp", "trunk", block.outputDim, trunk.layers, false, ctx.architecture.batchNorm);
+    return {
+      blocks: [block],
+      inputDim: () => mlp.outputDim,
+      towerPrefix: [],
+      apply(embed, training) {
+        const h = applyMlp(mlp, embed(block), training);
+        return () => h;
+      },
+    };
+  },
+  mmoe(trunk, ctx) {
+    if (!(Number.isInteger(trunk.experts) && trunk.experts >= 1)) throw new Error(`mmoe trunk: experts must be a positive integer, got ${trunk.experts}`);
+    if (trunk.expertLayers.length === 0) throw new Error("mmoe trunk: expertLayers must not be empty");
+    const block = ctx.embeddings("trunk/emb", "trunk");
+    const experts: Mlp[] = [];
+    for (let k = 0; k < trunk.experts; k++) {
+      experts.push(createMlp(ctx.store, `trunk/expert${k}`, "trunk", block.outputDim, trunk.expertLayers, false, ctx.architecture.batchNorm));
+    }
+    const gates = new Map(ctx.towers.map((tower) => [tower, createGate(ctx.store, `trunk/gate-${tower}`, "trunk", block.outputDim, trunk.experts)] as const));
+    return {
+      blocks: [block],
+      inputDim: () => experts[0].outputDim,
+      towerPrefix: [],
+      apply(embed, training) {
+        const x = embed(block);
+        const outs = experts.map((e) => applyMlp(e, x, training));
+        const mixed = new Map<TowerName, tfjs.Tensor2D>();
+        return (tower) => {
+          let h = mixed.get(tower);
+          if (!h) mixed.set(tower, (h = mixExperts(gates.get(tower)!, x, outs)));
+          return h;
+        };
+      },
+    };
+  },
+  ple(trunk, ctx) {
+    const { sharedExperts, taskExperts, expertLayers } = trunk;
+    for (const [what, n] of [["sharedExperts", sharedExperts], ["taskExperts", taskExperts]] as const) {
+      if (!(Number.isInteger(n) && n >= 0)) throw new Error(`ple trunk: ${what} must be a non-negative integer, got ${n}`);
+    }
+    if (sharedExperts + taskExperts === 0) throw new Error("ple trunk: needs at least one expert per gate");
+    if (expertLayers.length === 0) throw new Error("ple trunk: expertLayers must have one width per level");
+    const bn = ctx.architecture.batchNorm;
+    const block = ctx.embeddings("trunk/emb", "trunk");
+    const levels = expertLayers.map((width, l) => {
+      const inputDim = l === 0 ? block.outputDim : expertLayers[l - 1];
+      const last = l === expertLayers.length - 1;
+      const shared = Array.from({ length: sharedExperts }, (_, k) => createMlp(ctx.store, `trunk/ple${l}/shared${k}`, "trunk", inputDim, [width], false, bn));
+      const task = new Map(
+        ctx.towers.map((tower) => [tower, Array.from({ length: taskExperts }, (_, k) => createMlp(ctx.store, `trunk/ple${l}/${tower}-expert${k}`, "trunk", inputDim, [width], false, bn))] as const),
+      );
+      const taskGates = new Map(ctx.towers.map((tower) => [tower, createGate(ctx.store, `trunk/ple${l}/gate-${tower}`, "trunk", inputDim, taskExperts + sharedExperts)] as const));
+      const sharedGate = last ? undefined : createGate(ctx.store, `trunk/ple${l}/gate`, "trunk", inputDim, ctx.towers.length * taskExperts + sharedExperts);
+      return { shared, task, taskGates, sharedGate };
+    });
+    return {
+      blocks: [block],
+      inputDim: () => expertLayers[expertLayers.length - 1],
+      towerPrefix: [],
+      apply(embed, training) {
+        const x = embed(block);
+        let taskIn = new Map(ctx.towers.map((tower) => [tower, x] as const));
+        let sharedIn = x;
+        for (const level of levels) {
+          const sharedOut = level.shared.map((e) => applyMlp(e, sharedIn, training));
+          const taskOut = new Map(ctx.towers.map((tower) => [tower, level.task.get(tower)!.map((e) => applyMlp(e, taskIn.get(tower)!, training))] as const));
+          const nextTask = new Map(ctx.towers.map((tower) => [tower, mixExperts(level.taskGates.get(tower)!, taskIn.get(tower)!, [...taskOut.get(tower)!, ...sharedOut])] as const));
+          if (level.sharedGate) sharedIn = mixExperts(level.sharedGate, sharedIn, [...ctx.towers.flatMap((tower) => taskOut.get(tower)!), ...sharedOut]);
+          taskIn = nextTask;
+        }
+        return (tower) => taskIn.get(tower)!;
+      },
+    };
+  },
+};
+
+// ------------------------------------------------------------------------------------------------
+// Towers, with AITM's adaptive information transfer
+
+interface Transfer {
+  source: TowerName;
+  /** Dense ReLU from the source's last hidden representation to this tower's width. */
+  project: { kernel: tfjs.Variable; bias: tfjs.Variable };
+  query: tfjs.Variable;
+  key: tfjs.Variable;
+  value: tfjs.Variable;
+  dim: number;
+}
+
+function createTransfer(store: VariableStore, tower: TowerName, source: TowerName, sourceDim: number, dim: number): Transfer {
+  const t = tf();
+  const glorot = (name: string, fanIn: number, fanOut: number) => {
+    const limit = Math.sqrt(6 / (fanIn + fanOut));
+    return store.create(name, tower, "transfer", () => t.randomUniform([fanIn, fanOut], -limit, limit, "float32", store.seedFor(name)));
+  };
+  return {
+    source,
+    project: { kernel: glorot(`${tower}/ait/project/kernel`, sourceDim, dim), bias: store.create(`${tower}/ait/project/bias`, tower, "transfer", () => t.zeros([dim])) },
+    query: glorot(`${tower}/ait/query`, dim, dim),
+    key: glorot(`${tower}/ait/key`, dim, dim),
+    value: glorot(`${tower}/ait/value`, dim, dim),
+    dim,
+  };
+}
+
+/**
+ * AIT (Xi et al. KDD'21, Eq. 3-5): p = ReLU(h_source W + b), q = h_own; for u in {p, q}: weight_u =
+ * softmax_u(<u Wq, u Wk> / sqrt(d)), output sum_u weight_u (u Wv). [batch, d] -> [batch, d].
+ */
+function applyTransfer(tr: Transfer, source: tfjs.Tensor2D, own: tfjs.Tensor2D): tfjs.Tensor2D {
+  const t = tf();
+  const rows = own.shape[0];
+  const p = dense(source, tr.project.kernel as tfjs.Tensor2D, tr.project.bias as tfjs.Tensor1D, true);
+  const both = t.concat([p, own], 0) as tfjs.Tensor2D; // [2 batch, d]: p rows, then q rows
+  const q = dense(both, tr.query as tfjs.Tensor2D, undefined, false);
+  const k = dense(both, tr.key as tfjs.Tensor2D, undefined, false);
+  const v = dense(both, tr.value as tfjs.Tensor2D, undefined, false);
+  const scores = t.reshape(t.div(t.sum(t.mul(q, k), 1), Math.sqrt(tr.dim)), [2, rows]);
+  const weights = t.softmax(t.transpose(scores)); // [batch, 2]
+  const values = t.reshape(v, [2, rows, tr.dim]);
+  const w = t.reshape(t.transpose(weights), [2, rows, 1]);
+  return t.sum(t.mul(values, w), 0) as tfjs.Tensor2D;
+}
+
+interface Tower {
+  name: TowerName;
+  mlp: Mlp;
+  transfer?: Transfer;
+}
+
+// ------------------------------------------------------------------------------------------------
+// The model
 
 export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptions = {}): MultiTaskModel {
   validateSpec(spec);
@@ -114,39 +321,35 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
   const architecture = resolveArchitecture(options.architecture);
   const seed = options.seed ?? 0;
   const store = new VariableStore(spec.name, seed);
-  const { embeddingDim, sharedLayers, headLayers, batchNorm, embeddingInitScale } = architecture;
-  const embed = (scope: string, owner: string) =>
-    createEmbeddings(store, scope, owner, dims.categoricalFields, dims.vocabularySizes, dims.numericFields.length, embeddingDim, embeddingInitScale);
+  const { embeddingDim, headLayers, batchNorm, embeddingInitScale } = architecture;
+  const towerOrder = spec.towers.map((x) => x.name);
 
-  let trunk: Tower | undefined;
-  const heads = new Map<TaskOutput, Mlp>();
-  const towers = new Map<TaskOutput, Tower>();
+  let trunk: Trunk;
+  const towers: Tower[] = [];
   try {
-    if (spec.trunk === "shared") {
-      const embeddings = embed("trunk/emb", "trunk");
-      const mlp = createMlp(store, "trunk/mlp", "trunk", embeddings.outputDim, sharedLayers, false, batchNorm);
-      trunk = { embeddings, mlp };
-      for (const task of spec.heads) heads.set(task, createMlp(store, `${task}/mlp`, task, mlp.outputDim, headLayers, true, batchNorm));
-    } else {
-      for (const task of spec.heads) {
-        const embeddings = embed(`${task}/emb`, task);
-        towers.set(task, { embeddings, mlp: createMlp(store, `${task}/mlp`, task, embeddings.outputDim, [...sharedLayers, ...headLayers], true, batchNorm) });
-      }
+    const ctx: TrunkContext = {
+      store,
+      architecture,
+      towers: towerOrder,
+      embeddings: (scope, owner) =>
+        createEmbeddings(store, scope, owner, dims.categoricalFields, dims.vocabularySizes, dims.numericFields.length, embeddingDim, embeddingInitScale),
+    };
+    const resolved = resolveTrunk(spec.trunk, architecture);
+    trunk = (TRUNK_BUILDERS[resolved.kind] as TrunkBuilder)(resolved, ctx);
+    const widths = new Map<TowerName, number>();
+    for (const towerSpec of spec.towers) {
+      const layers = [...trunk.towerPrefix, ...(towerSpec.layers ?? headLayers)];
+      const mlp = createMlp(store, `${towerSpec.name}/mlp`, towerSpec.name, trunk.inputDim(towerSpec.name), layers, true, batchNorm);
+      const width = layers.length > 0 ? layers[layers.length - 1] : trunk.inputDim(towerSpec.name);
+      widths.set(towerSpec.name, width);
+      const tower: Tower = { name: towerSpec.name, mlp };
+      if (towerSpec.transferFrom) tower.transfer = createTransfer(store, towerSpec.name, towerSpec.transferFrom, widths.get(towerSpec.transferFrom)!, width);
+      towers.push(tower);
     }
   } catch (e) {
     store.dispose();
     throw e;
   }
-
-  const headOwners = (task: TaskOutput): TaskOutput[] =>
-    task === "ctcvr" && spec.ctcvr === "product" ? ["ctr", "cvr"] : [task];
-
-  const taskVariables = (task: TaskOutput): string[] => {
-    if (!outputsOf(spec).includes(task)) throw new Error(`model "${spec.name}" has no output "${task}"`);
-    const owners = new Set<string>(headOwners(task));
-    if (trunk) owners.add("trunk");
-    return [...store.infos.values()].filter((i) => owners.has(i.owner)).map((i) => i.name);
-  };
 
   type TableSource = (block: EmbeddingBlock) => tfjs.Tensor2D | undefined;
   const forwardWith = (inputs: ModelInputs, training: boolean, stackedTable: TableSource): ModelOutputs => {
@@ -155,44 +358,63 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     if (fields !== dims.categoricalFields.length) {
       throw new Error(`model "${spec.name}": expected ${dims.categoricalFields.length} categorical inputs, got ${fields}`);
     }
-    // Every block has the same fields, hence the same offsets: one index tensor for all towers.
+    // Every block has the same fields, hence the same offsets: one index tensor for all of them.
     let indices: tfjs.Tensor2D | undefined;
     const embed = (block: EmbeddingBlock) => {
       if (block.tables.length > 0) indices ??= stackedIndices(block, inputs);
       return applyEmbeddings(block, inputs, stackedTable(block), indices);
     };
-    const logits = new Map<TaskOutput, tfjs.Tensor1D>();
-    if (trunk) {
-      const h = applyMlp(trunk.mlp, embed(trunk.embeddings), training);
-      for (const [task, head] of heads) logits.set(task, squeezeLogit(applyMlp(head, h, training)));
-    } else {
-      for (const [task, tower] of towers) {
-        logits.set(task, squeezeLogit(applyMlp(tower.mlp, embed(tower.embeddings), training)));
-      }
+    const towerInput = trunk.apply(embed, training);
+    const hidden = new Map<TowerName, tfjs.Tensor2D>();
+    const logits = new Map<TowerName, tfjs.Tensor1D>();
+    for (const tower of towers) {
+      const n = tower.mlp.layers.length;
+      let h = applyMlpLayers(tower.mlp, towerInput(tower.name), training, 0, n - 1);
+      if (tower.transfer) h = applyTransfer(tower.transfer, hidden.get(tower.transfer.source)!, h);
+      hidden.set(tower.name, h);
+      logits.set(tower.name, squeezeLogit(applyMlpLayers(tower.mlp, h, training, n - 1, n)));
     }
     const out: Partial<ModelOutputs> = {};
-    const ctr = logits.get("ctr");
-    const cvr = logits.get("cvr");
-    const ctcvr = logits.get("ctcvr");
-    if (ctr) {
-      out.ctrLogit = ctr;
-      out.pCtr = t.sigmoid(ctr);
+    for (const name of towerOrder) {
+      const keys = OUTPUT_KEYS[name];
+      (out as Record<string, tfjs.Tensor1D>)[keys.logit] = logits.get(name)!;
+      (out as Record<string, tfjs.Tensor1D>)[keys.probability] = t.sigmoid(logits.get(name)!);
     }
-    if (cvr) {
-      out.cvrLogit = cvr;
-      out.pCvr = t.sigmoid(cvr);
-    }
-    if (spec.ctcvr === "product") {
-      out.pCtcvr = t.mul(out.pCtr!, out.pCvr!) as tfjs.Tensor1D;
-    } else {
-      out.ctcvrLogit = ctcvr!;
-      out.pCtcvr = t.sigmoid(ctcvr!);
-    }
+    if (spec.ctcvr === "product") out.pCtcvr = t.mul(out.pCtr!, out.pCvr!) as tfjs.Tensor1D;
     return out as ModelOutputs;
   };
   const forward = (inputs: ModelInputs, training: boolean): ModelOutputs => forwardWith(inputs, training, () => undefined);
 
-  const blocks = (): EmbeddingBlock[] => (trunk ? [trunk.embeddings] : [...towers.values()].map((x) => x.embeddings));
+  const trainableList = store.trainableVariables();
+
+  // Reachability, measured once: which trainable variables each output's gradient reaches, on two rows.
+  let reach: Map<TaskOutput, string[]> | undefined;
+  const taskVariables = (task: TaskOutput): string[] => {
+    if (!outputsOf(spec).includes(task)) throw new Error(`model "${spec.name}" has no output "${task}"`);
+    reach ??= measureReachability();
+    return [...reach.get(task)!];
+  };
+  const measureReachability = (): Map<TaskOutput, string[]> => {
+    const t = tf();
+    const byTfName = new Map([...store.infos.values()].map((i) => [i.variable.name, i.name]));
+    const result = new Map<TaskOutput, string[]>();
+    t.tidy(() => {
+      const rows = 2;
+      const inputs: ModelInputs = {
+        categoricalMatrix: t.zeros([rows, dims.categoricalFields.length], "int32") as tfjs.Tensor2D,
+        numeric: dims.numericFields.length > 0 ? (t.ones([rows, dims.numericFields.length]) as tfjs.Tensor2D) : undefined,
+      };
+      for (const task of outputsOf(spec)) {
+        const key = OUTPUT_KEYS[task].probability;
+        const g = t.variableGrads(() => t.sum(forward(inputs, false)[key] as tfjs.Tensor1D) as tfjs.Scalar, trainableList);
+        const names = new Set(Object.keys(g.grads).map((n) => byTfName.get(n)!));
+        result.set(task, [...store.infos.values()].filter((i) => names.has(i.name)).map((i) => i.name));
+      }
+    });
+    return result;
+  };
+
+  const blocks = (): EmbeddingBlock[] => trunk.blocks;
 
   const trainingView = (): TrainingView => {
     const t = tf();
@@ -249,8 +471,6 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
       nonTrainable: sum((i) => !i.trainable),
     };
   };
-
-  const trainableList = store.trainableVariables();
 
   return {
     spec,

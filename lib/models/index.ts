@@ -1,6 +1,8 @@
-/** The six models of the study as data (zoo.ts), their losses, and the spec -> model builder. */
+/** Models as data (zoo.ts), their loss kinds, trunk builders and characteristics. */
 export * from "./spec";
 export * from "./losses";
 export * from "./blocks";
 export * from "./build";
+export * from "./validate";
+export * from "./characteristics";
 export * from "./zoo";

@@ -1,10 +1,14 @@
 /**
- * Loss terms, computed from logits in log space.
+ * Loss terms: one definition per kind (autodiff through tfjs ops, `tf.stopGradient` where the paper
+ * detaches), looked up in `LOSS_KINDS`; `totalLoss` (the training objective) sums them, computing the
+ * cross-entropy terms through a closed-form fast path (one op with analytic gradients) that
+ * test/models.test.ts checks against the definition and both against a float64 reference.
  *
- * A spec's loss is the weighted sum of its `LossTerm`s. Each term is looked up by its fields: `output`
- * selects how log p and log(1-p) are obtained from the model's logits (`OUTPUT_LOG_PROBS`), `label` selects
+ * A spec's loss is the weighted sum of its terms. A cross-entropy term is looked up by its fields: `output`
+ * selects how log p and log(1-p) are obtained from the model's logits (`outputLogProbs`), `label` selects
  * the label column (`LABELS`), `space` selects the rows (all impressions, or clicked ones only), and the
- * `LossNormalization` decides the denominator (see spec.ts).
+ * `LossNormalization` decides the denominator (see spec.ts). The counterfactual kinds (ips, dr,
+ * counterfactual) and AITM's calibrator are averages over every impression of the batch (the papers' 1/|D|).
  *
  * Numerics. For a logit z: log p = -softplus(-z), log(1-p) = -softplus(z). For a product model
  * (pCTCVR = pCTR * pCVR, logits a and b): log pCTCVR = logSigmoid(a) + logSigmoid(b) and
@@ -13,33 +17,59 @@
  * the second form being the exact identity 1 - s(a)s(b) = (e^-a + e^-b + e^-a-b) s(a) s(b). Each branch is fed
  * inputs clamped to its own domain so that the branch not taken has finite values and gradients (no
  * 0 * inf = NaN in the selection). Loss and gradients are finite for logits from -40 to 120 and beyond.
- * `lossTerms` (per-term values, for reports) is built from these ops; `totalLoss` (the training objective)
- * computes the same function as one op with analytic gradients (see there).
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
-import { LabelName, LossNormalization, LossTerm, ModelSpec, TaskOutput, lossTermName } from "./spec";
+import {
+  CalibratorTerm,
+  CounterfactualTerm,
+  CrossEntropyTerm,
+  DoublyRobustTerm,
+  IpsTerm,
+  LabelName,
+  LossKind,
+  LossNormalization,
+  LossSpace,
+  LossTerm,
+  ModelSpec,
+  TaskOutput,
+} from "./spec";
 
-/** The three terms the six models use. */
+/** The three cross-entropy terms the six paper models use. */
 export const STANDARD_TERMS = {
-  /** CTR head, click label, every impression. */
-  ctrOnImpressions: { output: "ctr", label: "click", space: "impressions", weight: 1 },
-  /** CVR head, conversion label, clicked impressions only (IP, IPSP). */
-  cvrOnClicks: { output: "cvr", label: "conversion", space: "clicks", weight: 1 },
-  /** pCTCVR (product or head), click-and-conversion label, every impression (entire-space models). */
-  ctcvrOnImpressions: { output: "ctcvr", label: "clickAndConversion", space: "impressions", weight: 1 },
-} as const satisfies Record<string, LossTerm>;
+  /** CTR tower, click label, every impression. */
+  ctrOnImpressions: { kind: "ce", output: "ctr", label: "click", space: "impressions", weight: 1 },
+  /** CVR tower, conversion label, clicked impressions only (IP, IPSP). */
+  cvrOnClicks: { kind: "ce", output: "cvr", label: "conversion", space: "clicks", weight: 1 },
+  /** pCTCVR (product or tower), click-and-conversion label, every impression (entire-space models). */
+  ctcvrOnImpressions: { kind: "ce", output: "ctcvr", label: "clickAndConversion", space: "impressions", weight: 1 },
+} as const satisfies Record<string, CrossEntropyTerm>;
 
 /** Logits and probabilities of a forward pass; each is [batch]. pCtcvr is present for every model. */
 export interface ModelOutputs {
   ctrLogit?: tfjs.Tensor1D;
   cvrLogit?: tfjs.Tensor1D;
-  /** Only for models with an independent ctcvr head (ESSP-Split, ESP). */
+  /** Only for models with an independent ctcvr tower (ESSP-Split, ESP, AITM). */
   ctcvrLogit?: tfjs.Tensor1D;
+  /** ESCM2-DR's imputation tower. */
+  imputationLogit?: tfjs.Tensor1D;
+  /** DCMT's counterfactual CVR tower. */
+  cvrCounterfactualLogit?: tfjs.Tensor1D;
   pCtr?: tfjs.Tensor1D;
   pCvr?: tfjs.Tensor1D;
+  pImputation?: tfjs.Tensor1D;
+  pCvrCounterfactual?: tfjs.Tensor1D;
   pCtcvr: tfjs.Tensor1D;
 }
+
+/** The ModelOutputs keys of each output's logit and probability (named, never positional). */
+export const OUTPUT_KEYS: Record<TaskOutput, { logit: keyof ModelOutputs; probability: keyof ModelOutputs }> = {
+  ctr: { logit: "ctrLogit", probability: "pCtr" },
+  cvr: { logit: "cvrLogit", probability: "pCvr" },
+  ctcvr: { logit: "ctcvrLogit", probability: "pCtcvr" },
+  imputation: { logit: "imputationLogit", probability: "pImputation" },
+  cvrCounterfactual: { logit: "cvrCounterfactualLogit", probability: "pCvrCounterfactual" },
+};
 
 /** Label columns of a batch, float32 [batch]. */
 export interface LabelTensors {
@@ -96,15 +126,23 @@ function need(x: tfjs.Tensor1D | undefined, what: string, spec: ModelSpec): tfjs
   return x;
 }
 
-/** How each output's log-probabilities are obtained, looked up by output name. */
-export const OUTPUT_LOG_PROBS: Record<TaskOutput, (spec: ModelSpec, o: ModelOutputs) => LogProbs> = {
-  ctr: (spec, o) => logProbsFromLogit(need(o.ctrLogit, "ctrLogit", spec)),
-  cvr: (spec, o) => logProbsFromLogit(need(o.cvrLogit, "cvrLogit", spec)),
-  ctcvr: (spec, o) =>
-    spec.ctcvr === "product"
-      ? productLogProbs(need(o.ctrLogit, "ctrLogit", spec), need(o.cvrLogit, "cvrLogit", spec))
-      : logProbsFromLogit(need(o.ctcvrLogit, "ctcvrLogit", spec)),
-};
+/** The logit of a tower output, or a clear error naming the model. */
+export function logitOf(spec: ModelSpec, o: ModelOutputs, output: TaskOutput): tfjs.Tensor1D {
+  const key = OUTPUT_KEYS[output].logit;
+  return need(o[key] as tfjs.Tensor1D | undefined, key, spec);
+}
+
+/** The probability of an output (pCTCVR of a product model included), or a clear error naming the model. */
+export function probabilityOf(spec: ModelSpec, o: ModelOutputs, output: TaskOutput): tfjs.Tensor1D {
+  const key = OUTPUT_KEYS[output].probability;
+  return need(o[key] as tfjs.Tensor1D | undefined, key, spec);
+}
+
+/** log p and log(1 - p) of an output: from its logit, or for pCTCVR = pCTR * pCVR from both logits. */
+export function outputLogProbs(spec: ModelSpec, o: ModelOutputs, output: TaskOutput): LogProbs {
+  if (output === "ctcvr" && spec.ctcvr === "product") return productLogProbs(logitOf(spec, o, "ctr"), logitOf(spec, o, "cvr"));
+  return logProbsFromLogit(logitOf(spec, o, output));
+}
 
 /** Label columns, looked up by label name. */
 export const LABELS: Record<LabelName, (l: LabelTensors) => tfjs.Tensor1D> = {
@@ -113,16 +151,15 @@ export const LABELS: Record<LabelName, (l: LabelTensors) => tfjs.Tensor1D> = {
   clickAndConversion: (l) => tf().mul(l.click, l.conversion) as tfjs.Tensor1D,
 };
 
-export interface TermValue {
-  term: LossTerm;
-  name: string;
-  /** The normalised term (before its `weight`). */
-  value: tfjs.Scalar;
+/** Per-row cross-entropy -[y log p + (1 - y) log(1 - p)] from log-probabilities: [batch]. */
+function crossEntropyRows(y: tfjs.Tensor, lp: LogProbs): tfjs.Tensor1D {
+  const t = tf();
+  return t.neg(t.add(t.mul(y, lp.logP), t.mul(t.sub(1, y), lp.log1mP))) as tfjs.Tensor1D;
 }
 
 /** Per-row weight of a term: the sample weight, zeroed outside the term's space. */
-function rowWeights(term: LossTerm, labels: LabelTensors): tfjs.Tensor1D {
-  return term.space === "clicks" ? (tf().mul(labels.weight, labels.click) as tfjs.Tensor1D) : labels.weight;
+function spaceWeights(space: LossSpace, labels: LabelTensors): tfjs.Tensor1D {
+  return space === "clicks" ? (tf().mul(labels.weight, labels.click) as tfjs.Tensor1D) : labels.weight;
 }
 
 /**
@@ -148,28 +185,191 @@ function lossDenominators(normalization: LossNormalization, labels: LabelTensors
   }
 }
 
-/** Every loss term of `spec`, normalised per `normalization`. */
-export function lossTerms(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): TermValue[] {
-  const t = tf();
-  const cache = new Map<TaskOutput, LogProbs>();
-  const denominatorOf = lossDenominators(normalization, labels);
-  return spec.losses.map((term) => {
-    let lp = cache.get(term.output);
-    if (!lp) {
-      lp = OUTPUT_LOG_PROBS[term.output](spec, outputs);
-      cache.set(term.output, lp);
-    }
-    const y = LABELS[term.label](labels);
-    // Cross-entropy per row; masked rows get weight 0, so their label does not matter (value or gradient).
-    const ce = t.neg(t.add(t.mul(y, lp.logP), t.mul(t.sub(1, y), lp.log1mP)));
-    const w = rowWeights(term, labels);
-    const numerator = t.sum(t.mul(w, ce));
-    const denominator = denominatorOf(w);
-    return { term, name: lossTermName(term), value: t.div(numerator, denominator) as tfjs.Scalar };
-  });
+/** Weighted mean over every impression of per-row values `v` ([batch]): sum(w v) / denominator. */
+type ImpressionMean = (v: tfjs.Tensor) => tfjs.Scalar;
+
+/** What a definition is handed besides its term. */
+export interface LossContext {
+  spec: ModelSpec;
+  outputs: ModelOutputs;
+  labels: LabelTensors;
+  /** Denominator of a term whose rows carry weights `w` (see LossNormalization). */
+  denominatorOf: (w: tfjs.Tensor1D) => tfjs.Scalar;
+  /** sum(sampleWeight * v) / denominator of the impressions space. */
+  impressionMean: ImpressionMean;
 }
 
-const LOGIT_KEY: Record<TaskOutput, "ctrLogit" | "cvrLogit" | "ctcvrLogit"> = { ctr: "ctrLogit", cvr: "cvrLogit", ctcvr: "ctcvrLogit" };
+/** One kind of loss term: its definition and what the rest of the library needs to know about it. */
+export interface LossKindDefinition<T extends LossTerm> {
+  /** Outputs the term reads. */
+  reads(term: T): TaskOutput[];
+  /** Outputs read only through tf.stopGradient (a propensity): no gradient reaches their towers from this term. */
+  detached(term: T): TaskOutput[];
+  /** Rows the term's risk is taken over: "clicks" only for a clicked-rows cross-entropy (the paper's "entire space" column). */
+  space(term: T): LossSpace;
+  /** Whether the term corrects the selection bias with a propensity (IPS, DR, DCMT). */
+  counterfactual: boolean;
+  /** Short name for tables, e.g. `cvr:conversion@clicks`, `ips(cvr|ctr>=0.01)`. */
+  name(term: T): string;
+  /** Numeric parameters that must be finite and > 0 (weights); and in (0, 1/2] (propensity floors). */
+  positive(term: T): Record<string, number>;
+  /** The normalised term before its `weight`: a scalar with gradients where the paper has them. */
+  define(term: T, ctx: LossContext): tfjs.Scalar;
+}
+
+/**
+ * x with no gradient (TensorFlow's tf.stop_gradient, PyTorch's detach; tfjs 4.22 has no such op): an
+ * identity whose gradient is zero, so nothing upstream of x receives a gradient through this use of it.
+ */
+export function stopGradient<T extends tfjs.Tensor>(x: T): T {
+  const t = tf();
+  const op = t.customGrad((input) => ({ value: t.clone(input as tfjs.Tensor), gradFunc: (dy) => t.zerosLike(dy as tfjs.Tensor) }));
+  return op(x) as T;
+}
+
+const detachedPropensity = (ctx: LossContext, output: TaskOutput, floor: number, ceiling = 1): tfjs.Tensor1D => {
+  const t = tf();
+  return stopGradient(t.clipByValue(probabilityOf(ctx.spec, ctx.outputs, output), floor, ceiling)) as tfjs.Tensor1D;
+};
+
+const fmt = (x: number) => String(x);
+
+/** THE registry of loss kinds (spec.ts documents each term's fields and the paper it follows). */
+export const LOSS_KINDS: { [K in LossKind]: LossKindDefinition<Extract<LossTerm, { kind: K }>> } = {
+  ce: {
+    reads: (x: CrossEntropyTerm) => [x.output],
+    detached: () => [],
+    space: (x) => x.space,
+    counterfactual: false,
+    name: (x) => `${x.output}:${x.label}@${x.space}`,
+    positive: (x) => ({ weight: x.weight }),
+    define(x, ctx) {
+      const t = tf();
+      const ce = crossEntropyRows(LABELS[x.label](ctx.labels), outputLogProbs(ctx.spec, ctx.outputs, x.output));
+      // Rows outside the space get weight 0, so their label does not matter (value or gradient).
+      const w = spaceWeights(x.space, ctx.labels);
+      return t.div(t.sum(t.mul(w, ce)), ctx.denominatorOf(w)) as tfjs.Scalar;
+    },
+  },
+  ips: {
+    reads: (x: IpsTerm) => [x.output, x.propensity],
+    detached: (x) => [x.propensity],
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) => `ips(${x.output}|${x.propensity}>=${fmt(x.minPropensity)})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity }),
+    define(x, ctx) {
+      const t = tf();
+      const o = ctx.labels.click;
+      const e = crossEntropyRows(ctx.labels.conversion, outputLogProbs(ctx.spec, ctx.outputs, x.output));
+      const propensity = detachedPropensity(ctx, x.propensity, x.minPropensity);
+      return ctx.impressionMean(t.div(t.mul(o, e), propensity));
+    },
+  },
+  dr: {
+    reads: (x: DoublyRobustTerm) => [x.output, x.imputation, x.propensity],
+    detached: (x) => [x.propensity],
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) => `dr(${x.output}|${x.propensity}>=${fmt(x.minPropensity)}, ${x.imputation}*${fmt(x.imputationWeight)})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, imputationWeight: x.imputationWeight }),
+    define(x, ctx) {
+      const t = tf();
+      const o = ctx.labels.click;
+      const lp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
+      const e = crossEntropyRows(ctx.labels.conversion, lp);
+      const propensity = detachedPropensity(ctx, x.propensity, x.minPropensity);
+      // Prediction step: imputed label detached, the CVR tower gets the gradient of every row's imputed error.
+      const imputed = probabilityOf(ctx.spec, ctx.outputs, x.imputation);
+      const eHat = crossEntropyRows(stopGradient(imputed), lp);
+      const dr = ctx.impressionMean(t.add(eHat, t.div(t.mul(o, t.sub(e, eHat)), propensity)));
+      // Imputation step: the CVR tower detached, the imputation tower fits the clicked rows' errors.
+      const detachedLp: LogProbs = { logP: stopGradient(lp.logP) as tfjs.Tensor1D, log1mP: stopGradient(lp.log1mP) as tfjs.Tensor1D };
+      const eHatImp = crossEntropyRows(imputed, detachedLp);
+      const imputation = ctx.impressionMean(t.div(t.mul(o, t.square(t.sub(stopGradient(e), eHatImp))), propensity));
+      return t.add(dr, t.mul(x.imputationWeight, imputation)) as tfjs.Scalar;
+    },
+  },
+  calibrator: {
+    reads: (x: CalibratorTerm) => [x.lower, x.upper],
+    detached: () => [],
+    space: () => "impressions",
+    counterfactual: false,
+    name: (x) => `calibrator(${x.lower}<=${x.upper})`,
+    positive: (x) => ({ weight: x.weight }),
+    define(x, ctx) {
+      const t = tf();
+      const gap = t.relu(t.sub(probabilityOf(ctx.spec, ctx.outputs, x.lower), probabilityOf(ctx.spec, ctx.outputs, x.upper)));
+      return ctx.impressionMean(gap);
+    },
+  },
+  counterfactual: {
+    reads: (x: CounterfactualTerm) => [x.output, x.counterfactual, x.propensity],
+    detached: (x) => [x.propensity],
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) => `counterfactual(${x.output}, ${x.counterfactual}|${x.propensity} in [${fmt(x.minPropensity)}, ${fmt(1 - x.minPropensity)}], |sum-1|*${fmt(x.constraintWeight)})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, constraintWeight: x.constraintWeight }),
+    define(x, ctx) {
+      const t = tf();
+      const o = ctx.labels.click;
+      const r = ctx.labels.conversion;
+      const propensity = detachedPropensity(ctx, x.propensity, x.minPropensity, 1 - x.minPropensity);
+      const factual = t.div(t.mul(o, crossEntropyRows(r, outputLogProbs(ctx.spec, ctx.outputs, x.output))), propensity);
+      const counterfactual = t.div(
+        t.mul(t.sub(1, o), crossEntropyRows(t.sub(1, r), outputLogProbs(ctx.spec, ctx.outputs, x.counterfactual))),
+        t.sub(1, propensity),
+      );
+      const sum = t.add(probabilityOf(ctx.spec, ctx.outputs, x.output), probabilityOf(ctx.spec, ctx.outputs, x.counterfactual));
+      const constraint = t.abs(t.sub(1, sum));
+      return t.add(ctx.impressionMean(t.add(factual, counterfactual)), t.mul(x.constraintWeight, ctx.impressionMean(constraint))) as tfjs.Scalar;
+    },
+  },
+};
+
+/** The registry entry of a term's kind (throws naming the kind when unknown). */
+export function lossKind<T extends LossTerm>(term: T): LossKindDefinition<T> {
+  const def = LOSS_KINDS[term.kind] as unknown as LossKindDefinition<T> | undefined;
+  if (!def) throw new Error(`unknown loss kind "${String(term.kind)}"; known kinds: ${Object.keys(LOSS_KINDS).join(", ")}`);
+  return def;
+}
+
+/** A short name for a loss term, e.g. `cvr:conversion@clicks` or `ips(cvr|ctr>=0.01)*0.5`. */
+export function lossTermName(term: LossTerm): string {
+  return `${lossKind(term).name(term)}${term.weight !== 1 ? `*${term.weight}` : ""}`;
+}
+
+export interface TermValue {
+  term: LossTerm;
+  name: string;
+  /** The normalised term (before its `weight`). */
+  value: tfjs.Scalar;
+}
+
+function contextOf(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): LossContext {
+  const t = tf();
+  const denominatorOf = lossDenominators(normalization, labels);
+  return {
+    spec,
+    outputs,
+    labels,
+    denominatorOf,
+    impressionMean: (v) => t.div(t.sum(t.mul(labels.weight, v)), denominatorOf(labels.weight)) as tfjs.Scalar,
+  };
+}
+
+/** Every loss term of `spec`, each by its kind's definition, normalised per `normalization` (before its weight). */
+export function lossTerms(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): TermValue[] {
+  const ctx = contextOf(spec, outputs, labels, normalization);
+  return spec.losses.map((term) => ({ term, name: lossTermName(term), value: lossKind(term).define(term, ctx) }));
+}
+
+/** The training objective by definition: sum over terms of weight * term (what `totalLoss` computes faster). */
+export function definedTotalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): tfjs.Scalar {
+  const t = tf();
+  const terms = lossTerms(spec, outputs, labels, normalization);
+  return terms.reduce<tfjs.Scalar>((acc, x) => t.add(acc, t.mul(x.term.weight, x.value)) as tfjs.Scalar, t.scalar(0));
+}
 
 /**
  * The training objective: sum over terms of weight * term, as one op whose gradient with respect to the
@@ -186,8 +386,25 @@ const LOGIT_KEY: Record<TaskOutput, "ctrLogit" | "cvrLogit" | "ctcvrLogit"> = { 
  *   dce/da = (1 - y) exp(B - A - sp(a)) - y exp(-sp(a)) (the exponent is log(s(-a) p / (1 - p)) <= 0, so
  *   nothing overflows), likewise for b.
  * Rows are weighted by their sample weight (0 outside the term's space) times term weight / denominator.
+ * The other kinds are added by their definitions (autodiff). Throws when an output a term needs is absent.
  */
 export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): tfjs.Scalar {
+  const t = tf();
+  const ceTerms = spec.losses.filter((x): x is CrossEntropyTerm => x.kind === "ce");
+  const others = spec.losses.filter((x) => x.kind !== "ce");
+  let total = ceTerms.length > 0 ? crossEntropyFastPath(spec, ceTerms, outputs, labels, normalization) : undefined;
+  if (others.length > 0) {
+    const ctx = contextOf(spec, outputs, labels, normalization);
+    for (const term of others) {
+      const v = t.mul(term.weight, lossKind(term).define(term, ctx)) as tfjs.Scalar;
+      total = total ? (t.add(total, v) as tfjs.Scalar) : v;
+    }
+  }
+  return total!;
+}
+
+/** The cross-entropy terms' share of `totalLoss`, as one op with analytic gradients (see there). */
+function crossEntropyFastPath(spec: ModelSpec, terms: CrossEntropyTerm[], outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): tfjs.Scalar {
   const t = tf();
 
   // Label side (no gradient): labels, 1 - label, per-term row weights scaled by weight / denominator.
@@ -203,15 +420,15 @@ export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelT
     if (!y) oneMinusYs.set(name, (y = t.sub(1, label(name)) as tfjs.Tensor1D));
     return y;
   };
-  const spaceWeights = new Map<string, tfjs.Tensor1D>();
-  const weightsOf = (term: LossTerm) => {
-    let w = spaceWeights.get(term.space);
-    if (!w) spaceWeights.set(term.space, (w = rowWeights(term, labels)));
+  const spaceWeightCache = new Map<string, tfjs.Tensor1D>();
+  const weightsOf = (term: CrossEntropyTerm) => {
+    let w = spaceWeightCache.get(term.space);
+    if (!w) spaceWeightCache.set(term.space, (w = spaceWeights(term.space, labels)));
     return w;
   };
   const denominatorOf = lossDenominators(normalization, labels);
   const scaledWeights = new Map<string, tfjs.Tensor1D>();
-  const scaled = (term: LossTerm) => {
+  const scaled = (term: CrossEntropyTerm) => {
     const key = `${term.space}|${term.weight}`;
     let W = scaledWeights.get(key);
     if (W) return W;
@@ -223,20 +440,17 @@ export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelT
   };
 
   // Logits the terms read (only those: never a probability output).
-  const keys: ("ctrLogit" | "cvrLogit" | "ctcvrLogit")[] = [];
-  const logitsOf = spec.losses.map((term) => {
-    const wanted = term.output === "ctcvr" && spec.ctcvr === "product" ? (["ctrLogit", "cvrLogit"] as const) : ([LOGIT_KEY[term.output]] as const);
+  const keys: TaskOutput[] = [];
+  const logitsOf = terms.map((term) => {
+    const wanted: TaskOutput[] = term.output === "ctcvr" && spec.ctcvr === "product" ? ["ctr", "cvr"] : [term.output];
     return wanted.map((k) => {
       let i = keys.indexOf(k);
-      if (i < 0) {
-        need(outputs[k], k, spec);
-        i = keys.push(k) - 1;
-      }
+      if (i < 0) i = keys.push(k) - 1;
       return i;
     });
   });
-  const logits = keys.map((k) => outputs[k]!);
-  const termWeights = spec.losses.map(scaled);
+  const logits = keys.map((k) => logitOf(spec, outputs, k));
+  const termWeights = terms.map(scaled);
 
   const op = t.customGrad((...args: unknown[]) => {
     const save = args.pop() as tfjs.GradSaveFunc;
@@ -256,7 +470,7 @@ export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelT
     // Per distinct row-weight tensor: sum of the terms' ce and of their logit gradients (weighted once).
     const groups = new Map<tfjs.Tensor1D, { ce?: tfjs.Tensor1D; grads: (tfjs.Tensor1D | undefined)[] }>();
     const plus = (a: tfjs.Tensor1D | undefined, b: tfjs.Tensor1D) => (a ? (t.add(a, b) as tfjs.Tensor1D) : b);
-    spec.losses.forEach((term, k) => {
+    terms.forEach((term, k) => {
       const W = termWeights[k];
       let g = groups.get(W);
       if (!g) groups.set(W, (g = { grads: zs.map(() => undefined) }));

@@ -6,7 +6,7 @@
  *   const summary = await runStudy(studyProfile("quick"), { results: "../runs/models-quick.jsonl" });
  *   const { records } = readResults("../runs/models-quick.jsonl");
  */
-import { MODEL_NAMES } from "../models/zoo";
+import { PAPER_MODEL_NAMES } from "../models/zoo";
 import { DEFAULT_DATA_SPEC, StudySpec } from "./spec";
 
 export * from "./spec";
@@ -36,7 +36,7 @@ export function studyProfile(name: StudyProfileName): StudySpec {
   if (name === "full") {
     return {
       name: "models",
-      models: [...MODEL_NAMES],
+      models: [...PAPER_MODEL_NAMES],
       seeds: [...DEFAULT_DESIGN.seeds],
       worlds: [...DEFAULT_DESIGN.worlds],
       data: {
@@ -49,7 +49,7 @@ export function studyProfile(name: StudyProfileName): StudySpec {
   if (name === "quick") {
     return {
       name: "models-quick",
-      models: [...MODEL_NAMES],
+      models: [...PAPER_MODEL_NAMES],
       seeds: [1, 2],
       worlds: [7, 8],
       data: { ...structuredClone(DEFAULT_DATA_SPEC), simulator: { ...DEFAULT_DATA_SPEC.simulator, impressions: 200_000, evaluationMultiplier: 2, laterDaysMultiplier: 1 } },

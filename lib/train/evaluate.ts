@@ -5,7 +5,7 @@ import type * as tfjs from "@tensorflow/tfjs";
 import type { EncodedSplit } from "../data/encoded";
 import { tf } from "../backend";
 import { logLoss } from "../metrics";
-import type { MultiTaskModel } from "../models";
+import { MultiTaskModel, outputsOf } from "../models";
 import { checkSplit, inputTensors, sliceRows } from "./batches";
 
 export interface Predictions {
@@ -29,8 +29,9 @@ export function predict(model: MultiTaskModel, split: EncodedSplit, options: Pre
   checkSplit(split, model.dims, model.spec.name);
   const t = tf();
   const n = split.size;
-  const hasCtr = model.spec.heads.includes("ctr");
-  const hasCvr = model.spec.heads.includes("cvr");
+  const outputs = outputsOf(model.spec);
+  const hasCtr = outputs.includes("ctr");
+  const hasCvr = outputs.includes("cvr");
   const out: Predictions = {
     pCtr: hasCtr ? new Float64Array(n) : undefined,
     pCvr: hasCvr ? new Float64Array(n) : undefined,

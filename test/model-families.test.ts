@@ -1,0 +1,373 @@
+/**
+ * The families beyond the paper (MMoE, PLE, AITM, ESCM2-IPS, ESCM2-DR, DCMT) and the loss kinds they
+ * bring: every kind's definition against an independent float64 reference (value and gradients, with the
+ * papers' detachments), the mistakes peers made as tests (the propensity receives no gradient; the IPS
+ * weight is 1 / clipped pCTR over every impression, not a click count; AITM's calibrator is a mean; experts
+ * start from independent draws; no declared term is dropped), and the characteristics derived from the
+ * built models against the table stated in lib/models/zoo.ts.
+ */
+import { rng } from "./helpers";
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import type * as tfjs from "@tensorflow/tfjs";
+import { initBackend, tf } from "../lib/backend";
+import {
+  BEYOND_MODEL_NAMES,
+  LossNormalization,
+  LossTerm,
+  ModelOutputs,
+  ModelSpec,
+  buildModel,
+  characteristics,
+  getModelSpec,
+  lossTerms,
+  totalLoss,
+  definedTotalLoss,
+  validateSpec,
+} from "../lib/models";
+import { gatherRows, inputTensors, labelTensors } from "../lib/train/batches";
+import type { EncodedSplit } from "../lib/data/encoded";
+
+before(async () => {
+  await initBackend("cpu");
+});
+
+// ------------------------------------------------------------------------------------------------
+// float64 reference of each kind, on logits a (ctr), b (cvr), c (ctcvr tower), d (imputation), f (counterfactual cvr)
+
+const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+/** -[y log s(z) + (1 - y) log(1 - s(z))] for any y in [0, 1]. */
+const ce = (y: number, z: number) => y * softplus(-z) + (1 - y) * softplus(z);
+
+interface Rows {
+  a: number[];
+  b: number[];
+  c: number[];
+  d: number[];
+  f: number[];
+  click: number[];
+  conversion: number[];
+  weight: number[];
+}
+
+/** The term's value split into the parts each tower is trained by (the papers' detachments, as separate sums). */
+function reference(term: LossTerm, r: Rows, norm: LossNormalization): { value: number; parts: Record<string, number> } {
+  const n = r.a.length;
+  const den = norm === "batch-rows" ? n : r.weight.reduce((s, w) => s + w, 0);
+  const mean = (f: (i: number) => number) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += r.weight[i] * f(i);
+    return s / den;
+  };
+  switch (term.kind) {
+    case "ips": {
+      const v = mean((i) => (r.click[i] * ce(r.conversion[i], r.b[i])) / Math.max(sig(r.a[i]), term.minPropensity));
+      return { value: v, parts: { cvr: v } };
+    }
+    case "dr": {
+      const p = (i: number) => Math.max(sig(r.a[i]), term.minPropensity);
+      const eHat = (i: number) => ce(sig(r.d[i]), r.b[i]);
+      const e = (i: number) => ce(r.conversion[i], r.b[i]);
+      const dr = mean((i) => eHat(i) + (r.click[i] * (e(i) - eHat(i))) / p(i));
+      const imp = mean((i) => (r.click[i] * (e(i) - eHat(i)) ** 2) / p(i));
+      return { value: dr + term.imputationWeight * imp, parts: { cvr: dr, imputation: term.imputationWeight * imp } };
+    }
+    case "calibrator": {
+      const v = mean((i) => Math.max(sig(r.c[i]) - sig(r.a[i]), 0));
+      return { value: v, parts: { ctcvr: v, ctr: v } };
+    }
+    case "counterfactual": {
+      const m = term.minPropensity;
+      const p = (i: number) => Math.min(Math.max(sig(r.a[i]), m), 1 - m);
+      const risk = mean((i) => (r.click[i] * ce(r.conversion[i], r.b[i])) / p(i) + ((1 - r.click[i]) * ce(1 - r.conversion[i], r.f[i])) / (1 - p(i)));
+      const constraint = mean((i) => Math.abs(1 - sig(r.b[i]) - sig(r.f[i])));
+      const v = risk + term.constraintWeight * constraint;
+      return { value: v, parts: { cvr: v, cvrCounterfactual: v } };
+    }
+    default:
+      throw new Error(`no reference for ${term.kind}`);
+  }
+}
+
+/** Outputs with every tower the spec has, from the given logits (pCTCVR as the spec says). */
+function fakeOutputs(spec: ModelSpec, z: Record<"a" | "b" | "c" | "d" | "f", tfjs.Tensor1D>): ModelOutputs {
+  const t = tf();
+  const names = spec.towers.map((x) => x.name);
+  const o: Partial<ModelOutputs> = {};
+  if (names.includes("ctr")) Object.assign(o, { ctrLogit: z.a, pCtr: t.sigmoid(z.a) });
+  if (names.includes("cvr")) Object.assign(o, { cvrLogit: z.b, pCvr: t.sigmoid(z.b) });
+  if (names.includes("ctcvr")) Object.assign(o, { ctcvrLogit: z.c, pCtcvr: t.sigmoid(z.c) });
+  if (names.includes("imputation")) Object.assign(o, { imputationLogit: z.d, pImputation: t.sigmoid(z.d) });
+  if (names.includes("cvrCounterfactual")) Object.assign(o, { cvrCounterfactualLogit: z.f, pCvrCounterfactual: t.sigmoid(z.f) });
+  if (spec.ctcvr === "product") o.pCtcvr = t.mul(o.pCtr!, o.pCvr!) as tfjs.Tensor1D;
+  return o as ModelOutputs;
+}
+
+function randomRows(n: number, seed: number): Rows {
+  const r = rng(seed);
+  const rows: Rows = { a: [], b: [], c: [], d: [], f: [], click: [], conversion: [], weight: [] };
+  for (let i = 0; i < n; i++) {
+    // Logits over a wide range, including pCTR below the propensity floors.
+    rows.a.push(r() * 10 - 7);
+    rows.b.push(r() * 8 - 5);
+    rows.c.push(r() * 8 - 6);
+    rows.d.push(r() * 6 - 4);
+    rows.f.push(r() * 6 - 2);
+    const click = r() < 0.4 ? 1 : 0;
+    rows.click.push(click);
+    rows.conversion.push(click && r() < 0.4 ? 1 : 0);
+    rows.weight.push(click ? 1 : 1 + Math.floor(r() * 3));
+  }
+  return rows;
+}
+
+const LOGIT_KEYS = ["a", "b", "c", "d", "f"] as const;
+const TOWER_OF: Record<(typeof LOGIT_KEYS)[number], string> = { a: "ctr", b: "cvr", c: "ctcvr", d: "imputation", f: "cvrCounterfactual" };
+
+/** Value of the spec's term `k` by its definition, and its gradients with respect to every logit. */
+function defined(spec: ModelSpec, k: number, rows: Rows, norm: LossNormalization): { value: number; grads: Record<string, Float32Array> } {
+  const t = tf();
+  const out = { value: NaN, grads: {} as Record<string, Float32Array> };
+  t.tidy(() => {
+    const xs = LOGIT_KEYS.map((key) => t.variable(t.tensor1d(rows[key])));
+    const labels = { click: t.tensor1d(rows.click), conversion: t.tensor1d(rows.conversion), weight: t.tensor1d(rows.weight) };
+    const z = Object.fromEntries(LOGIT_KEYS.map((key, i) => [key, xs[i]])) as unknown as Record<"a" | "b" | "c" | "d" | "f", tfjs.Tensor1D>;
+    const { value, grads } = t.variableGrads(() => lossTerms(spec, fakeOutputs(spec, z), labels, norm)[k].value, xs);
+    out.value = value.dataSync()[0];
+    // A logit the term is not connected to gets no gradient entry: zero.
+    LOGIT_KEYS.forEach((key, i) => (out.grads[key] = grads[xs[i].name] ? (grads[xs[i].name].dataSync() as Float32Array) : new Float32Array(rows.a.length)));
+    xs.forEach((x) => x.dispose());
+  });
+  return out;
+}
+
+const KIND_MODELS: [LossTerm["kind"], string][] = [
+  ["ips", "ESCM2-IPS"],
+  ["dr", "ESCM2-DR"],
+  ["calibrator", "AITM"],
+  ["counterfactual", "DCMT"],
+];
+
+for (const [kind, model] of KIND_MODELS) {
+  test(`loss kind ${kind} (${model}): value and gradients equal a float64 reference with the paper's detachments`, () => {
+    const spec = getModelSpec(model);
+    const k = spec.losses.findIndex((x) => x.kind === kind);
+    assert.ok(k >= 0);
+    const term = spec.losses[k];
+    const rows = randomRows(200, 17);
+    for (const norm of ["batch-weight", "batch-rows"] as const) {
+      const got = defined(spec, k, rows, norm);
+      const want = reference(term, rows, norm);
+      assert.ok(Math.abs(got.value - want.value) <= 1e-5 * Math.abs(want.value), `${norm}: ${got.value} vs float64 ${want.value}`);
+      // Gradient with respect to each logit: central differences of the part of the reference that trains
+      // that tower (zero where the paper detaches: the propensity, and for DR each step's other tower).
+      const h = 1e-5;
+      for (const key of LOGIT_KEYS) {
+        const tower = TOWER_OF[key];
+        const g = got.grads[key];
+        const part = want.parts[tower];
+        let maxErr = 0;
+        let scale = 0;
+        for (let i = 0; i < rows.a.length; i++) {
+          let ref = 0;
+          if (part !== undefined) {
+            const x0 = rows[key][i];
+            rows[key][i] = x0 + h;
+            const up = reference(term, rows, norm).parts[tower];
+            rows[key][i] = x0 - h;
+            const down = reference(term, rows, norm).parts[tower];
+            rows[key][i] = x0;
+            ref = (up - down) / (2 * h);
+          }
+          maxErr = Math.max(maxErr, Math.abs(g[i] - ref));
+          scale = Math.max(scale, Math.abs(ref));
+        }
+        if (part === undefined) assert.equal(maxErr, 0, `${norm}: ${tower} must get no gradient from ${kind}`);
+        else assert.ok(scale > 0 && maxErr <= 2e-3 * scale, `${norm}: d/d ${tower} logit off by ${maxErr} (scale ${scale})`);
+      }
+    }
+  });
+}
+
+test("propensity: the IPS, DR and DCMT terms give the CTR logit exactly zero gradient (the CTR cross-entropy alone trains it)", () => {
+  const rows = randomRows(100, 3);
+  for (const [kind, model] of KIND_MODELS.filter(([k]) => k !== "calibrator")) {
+    const spec = getModelSpec(model);
+    const k = spec.losses.findIndex((x) => x.kind === kind);
+    const g = defined(spec, k, rows, "batch-weight").grads.a;
+    assert.ok(g.every((x) => x === 0), `${model}: ${kind} sends a gradient into pCTR`);
+  }
+});
+
+test("IPS weight: 1 / max(pCTR, floor) over every impression (not divided by the click count or the batch size)", () => {
+  const spec = getModelSpec("ESCM2-IPS");
+  const k = spec.losses.findIndex((x) => x.kind === "ips");
+  const term = spec.losses[k] as Extract<LossTerm, { kind: "ips" }>;
+  // Four rows: two clicked (pCTR 0.2 and 0.001 -> floored), two not; weights 1, 1, 3, 5.
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const rows: Rows = {
+    a: [logit(0.2), logit(0.001), logit(0.3), logit(0.4)],
+    b: [logit(0.1), logit(0.5), logit(0.9), logit(0.9)],
+    c: [0, 0, 0, 0],
+    d: [0, 0, 0, 0],
+    f: [0, 0, 0, 0],
+    click: [1, 1, 0, 0],
+    conversion: [1, 0, 0, 0],
+    weight: [1, 1, 3, 5],
+  };
+  const byHand = (-Math.log(0.1) / 0.2 + -Math.log(0.5) / term.minPropensity) / (1 + 1 + 3 + 5);
+  const got = defined(spec, k, rows, "batch-weight").value;
+  assert.ok(Math.abs(got - byHand) <= 1e-5 * byHand, `${got} vs ${byHand}`);
+  // What two peers compute instead, both far from it: divided by the clicks' weight, or unclipped.
+  assert.ok(Math.abs(got - (byHand * 10) / 2) > 0.5 * byHand);
+  assert.ok(Math.abs(got - (-Math.log(0.1) / 0.2 + -Math.log(0.5) / 0.001) / 10) > 0.5 * byHand);
+});
+
+test("AITM's calibrator is a mean over impressions: duplicating every row leaves it unchanged, and it is 0 when pCTCVR <= pCTR", () => {
+  const spec = getModelSpec("AITM");
+  const k = spec.losses.findIndex((x) => x.kind === "calibrator");
+  const rows = randomRows(64, 5);
+  const twice: Rows = Object.fromEntries(Object.entries(rows).map(([key, v]) => [key, [...v, ...v]])) as unknown as Rows;
+  const one = defined(spec, k, rows, "batch-weight").value;
+  assert.ok(one > 0);
+  assert.ok(Math.abs(defined(spec, k, twice, "batch-weight").value - one) <= 1e-6 * one);
+  const below: Rows = { ...rows, c: rows.a.map((a) => a - 1) };
+  assert.equal(defined(spec, k, below, "batch-weight").value, 0);
+});
+
+// ------------------------------------------------------------------------------------------------
+// built models
+
+const DIMS = { categoricalFields: ["user", "item", "placement"], vocabularySizes: [5, 6, 7], numericFields: ["price"] };
+
+function randomSplit(n: number, seed: number): EncodedSplit {
+  const r = rng(seed);
+  const nf = DIMS.categoricalFields.length;
+  const categorical = new Int32Array(n * nf);
+  const numeric = new Float32Array(n);
+  const click = new Float32Array(n);
+  const conversion = new Float32Array(n);
+  const weight = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let f = 0; f < nf; f++) categorical[i * nf + f] = Math.floor(r() * DIMS.vocabularySizes[f]);
+    numeric[i] = r() * 2 - 1;
+    click[i] = r() < 0.4 ? 1 : 0;
+    conversion[i] = click[i] && r() < 0.5 ? 1 : 0;
+    weight[i] = click[i] ? 1 : 2;
+  }
+  return { name: `random-${seed}`, size: n, ...DIMS, categorical, numeric, click, conversion, weight, day: new Int32Array(n) };
+}
+
+/** The stated table (lib/models/zoo.ts) for the families beyond the paper. */
+const BEYOND_TABLE: Record<string, ReturnType<typeof characteristics>> = {
+  MMoE: { sharedParameters: true, entireSpace: false, weightedCvr: false, experts: true, counterfactualCorrection: false, transfer: false },
+  PLE: { sharedParameters: true, entireSpace: false, weightedCvr: false, experts: true, counterfactualCorrection: false, transfer: false },
+  AITM: { sharedParameters: true, entireSpace: true, weightedCvr: false, experts: false, counterfactualCorrection: false, transfer: true },
+  "ESCM2-IPS": { sharedParameters: true, entireSpace: true, weightedCvr: true, experts: false, counterfactualCorrection: true, transfer: false },
+  "ESCM2-DR": { sharedParameters: true, entireSpace: true, weightedCvr: true, experts: false, counterfactualCorrection: true, transfer: false },
+  DCMT: { sharedParameters: true, entireSpace: true, weightedCvr: false, experts: false, counterfactualCorrection: true, transfer: false },
+};
+
+test("characteristics derived from the built families match the stated table", () => {
+  assert.deepEqual([...BEYOND_MODEL_NAMES], Object.keys(BEYOND_TABLE));
+  for (const name of BEYOND_MODEL_NAMES) assert.deepEqual(characteristics(getModelSpec(name)), BEYOND_TABLE[name], name);
+  // Derived, not labelled: the same towers and losses as IPSP on an MMoE trunk gain "experts" only.
+  const ipspLike = { ...getModelSpec("IPSP"), name: "IPSP-on-MMoE", trunk: { kind: "mmoe" as const, experts: 2 } };
+  assert.deepEqual(characteristics(ipspLike), { ...characteristics(getModelSpec("IPSP")), experts: true });
+  // AITM without its transfer edge loses "transfer" (and keeps shared embeddings).
+  const aitm = getModelSpec("AITM");
+  const noTransfer = { ...aitm, name: "AITM-no-transfer", towers: aitm.towers.map((x) => ({ name: x.name, layers: x.layers })) };
+  assert.equal(characteristics(noTransfer).transfer, false);
+  assert.equal(characteristics(noTransfer).sharedParameters, true);
+});
+
+test("experts start from independent draws (MMoE and PLE), and a seed reproduces them", () => {
+  for (const name of ["MMoE", "PLE"]) {
+    const a = buildModel(getModelSpec(name), DIMS, { seed: 4 });
+    const b = buildModel(getModelSpec(name), DIMS, { seed: 4 });
+    try {
+      const experts = [...a.variables.values()].filter((i) => /expert|shared\d/.test(i.name) && i.name.endsWith("/kernel") && i.name.includes("/0/"));
+      assert.ok(experts.length >= (name === "MMoE" ? 4 : 4), `${name}: ${experts.length} experts`);
+      const values = experts.map((i) => Array.from(i.variable.dataSync()));
+      for (let x = 0; x < values.length; x++) {
+        for (let y = x + 1; y < values.length; y++) {
+          if (values[x].length !== values[y].length) continue;
+          assert.notDeepEqual(values[x], values[y], `${name}: ${experts[x].name} and ${experts[y].name} start equal`);
+        }
+      }
+      for (const i of experts) assert.deepEqual(Array.from(b.variables.get(i.name)!.variable.dataSync()), Array.from(i.variable.dataSync()));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  }
+});
+
+for (const name of BEYOND_MODEL_NAMES) {
+  test(`${name}: every declared loss term changes the gradient (none silently dropped), finite loss, fast path = definition`, () => {
+    const t = tf();
+    const spec = getModelSpec(name);
+    const model = buildModel(spec, DIMS, { seed: 2 });
+    const split = randomSplit(96, 9);
+    const batch = gatherRows(split, Array.from({ length: split.size }, (_, i) => i));
+    const byTfName = new Map([...model.variables.values()].map((i) => [i.variable.name, i.name]));
+    const gradsOf = (s: ModelSpec) => {
+      const out = new Map<string, Float32Array>();
+      let loss = NaN;
+      t.tidy(() => {
+        const inputs = inputTensors(batch);
+        const labels = labelTensors(batch);
+        const g = t.variableGrads(() => totalLoss(s, model.forward(inputs, true), labels, "batch-weight"), model.trainableVariables());
+        loss = g.value.dataSync()[0];
+        for (const [n, v] of Object.entries(g.grads)) out.set(byTfName.get(n)!, v.dataSync() as Float32Array);
+        const byDefinition = definedTotalLoss(s, model.forward(inputs, true), labels, "batch-weight").dataSync()[0];
+        assert.ok(Math.abs(byDefinition - loss) <= 1e-5 * Math.abs(loss), `${s.name}: fast ${loss} vs definition ${byDefinition}`);
+      });
+      return { loss, grads: out };
+    };
+    try {
+      const base = gradsOf(spec);
+      assert.ok(Number.isFinite(base.loss) && base.loss > 0);
+      spec.losses.forEach((term, k) => {
+        const heavier = { ...spec, losses: spec.losses.map((x, j) => (j === k ? { ...x, weight: x.weight * 2 } : x)) } as ModelSpec;
+        validateSpec(heavier);
+        const g = gradsOf(heavier);
+        const changed = [...base.grads].some(([n, v]) => {
+          const w = g.grads.get(n)!;
+          return v.some((x, i) => Math.abs(x - w[i]) > 1e-7 * (1 + Math.abs(x)));
+        });
+        assert.ok(changed, `${name}: doubling term ${k} (${term.kind}) changes no gradient`);
+      });
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+test("ESCM2-DR: the CVR tower learns on non-clicked impressions (imputed errors) and the imputation tower only from its own loss", () => {
+  const t = tf();
+  const spec = getModelSpec("ESCM2-DR");
+  const model = buildModel(spec, DIMS, { seed: 6 });
+  try {
+    const split = randomSplit(64, 12);
+    // Only non-clicked rows: IPS would give the CVR tower nothing, DR gives it the imputed errors.
+    const rows = Array.from({ length: split.size }, (_, i) => i).filter((i) => split.click[i] === 0);
+    const batch = gatherRows(split, rows);
+    t.tidy(() => {
+      const inputs = inputTensors(batch);
+      const labels = labelTensors(batch);
+      const k = spec.losses.findIndex((x) => x.kind === "dr");
+      const cvrOwn = [...model.variables.values()].filter((i) => i.owner === "cvr").map((i) => i.variable);
+      const g = t.variableGrads(() => lossTerms(spec, model.forward(inputs, true), labels, "batch-weight")[k].value, cvrOwn);
+      const total = Object.values(g.grads).reduce((s, x) => s + t.sum(t.abs(x)).dataSync()[0], 0);
+      assert.ok(total > 0, "DR gives the CVR tower a gradient on non-clicked rows");
+      const impOwn = [...model.variables.values()].filter((i) => i.owner === "imputation").map((i) => i.variable);
+      const gi = t.variableGrads(() => lossTerms(spec, model.forward(inputs, true), labels, "batch-weight")[k].value, impOwn);
+      const totalImp = Object.values(gi.grads).reduce((s, x) => s + t.sum(t.abs(x)).dataSync()[0], 0);
+      assert.equal(totalImp, 0, "no clicked rows: the imputation loss (clicked rows only) is zero, and the DR part reads the imputation detached");
+    });
+  } finally {
+    model.dispose();
+  }
+});
