@@ -42,10 +42,17 @@ function clip(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
 
-/** One row's log loss, sklearn's way: -log of the clipped probability of the observed label. */
-function rowLogLoss(y: number, p: number, eps: number): number {
-  // sklearn builds the two columns [1 - p, p] and clips each to [eps, 1 - eps].
-  return y === 1 ? -Math.log(clip(p, eps, 1 - eps)) : -Math.log(clip(1 - p, eps, 1 - eps));
+/**
+ * Cross-entropy (nats) of a Bernoulli(q) target against a prediction p, both in [0, 1]:
+ * -[q log p + (1 - q) log(1 - p)], with sklearn's clipping (the two columns [1 - p, p] each clipped to
+ * [eps, 1 - eps]). A 0/1 label q gives one row's log loss (-log of the clipped probability of the observed
+ * label, computed as that one term); a probability q gives the soft-target cross-entropy that
+ * lib/metrics/mechanism.ts compares with the true probabilities. The one definition of the clipped term.
+ */
+export function binaryCrossEntropy(q: number, p: number, eps: number = LOG_LOSS_EPS): number {
+  if (q === 1) return -Math.log(clip(p, eps, 1 - eps));
+  if (q === 0) return -Math.log(clip(1 - p, eps, 1 - eps));
+  return -(q * Math.log(clip(p, eps, 1 - eps)) + (1 - q) * Math.log(clip(1 - p, eps, 1 - eps)));
 }
 
 /**
@@ -56,7 +63,7 @@ export function logLossPerRow(y: ArrayLike<number>, p: ArrayLike<number>, option
   checkBinaryInputs("logLossPerRow", y, p, undefined);
   const eps = options.eps ?? LOG_LOSS_EPS;
   const out = new Float64Array(y.length);
-  for (let i = 0; i < y.length; i++) out[i] = rowLogLoss(y[i], p[i], eps);
+  for (let i = 0; i < y.length; i++) out[i] = binaryCrossEntropy(y[i], p[i], eps);
   return out;
 }
 
@@ -72,7 +79,7 @@ export function logLossResult(
   let total = 0;
   for (let i = 0; i < y.length; i++) {
     const wi = weightAt(w, i);
-    sum += wi * rowLogLoss(y[i], p[i], eps);
+    sum += wi * binaryCrossEntropy(y[i], p[i], eps);
     total += wi;
   }
   const empty = emptyReason(y.length, total);

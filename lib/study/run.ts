@@ -3,6 +3,11 @@
  * the test day and on each later day (temporal shift, no retraining), in every evaluation space, next to
  * the simulator's oracle where the truth is known. `esmm train` and the study runner both use it.
  *
+ * Mechanism metrics. Where the truth is known and the model has a pCVR, each split's score also holds the
+ * pCVR against the true P(conversion | click, x) on clicked and on non-clicked rows (lib/metrics/mechanism.ts:
+ * the fit and the sample selection bias). Models without a CVR head (ESSP-Split, ESP) get none: their pCVR
+ * is not derived from pCTCVR / pCTR.
+ *
  * Test folds. The test day's rows are dealt into TEST_FOLDS = 12 folds (row i to fold i mod 12; rows are in
  * the order the simulator drew the impressions, so the folds are random shares of the day) and the run
  * records, per fold, the sum of its CTCVR log-loss terms and of its weights. A study with S seeds per data
@@ -12,7 +17,7 @@
 import { backendInfo, initBackend } from "../backend";
 import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
-import { evaluateSpaces, logLossPerRow, SpacesReport } from "../metrics";
+import { CvrMechanism, cvrMechanism, evaluateSpaces, logLossPerRow, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
 import { fitSpec, predict, Predictions, TrainOptions, TrainResult } from "../train";
 
@@ -44,6 +49,11 @@ export interface SplitScore {
   ctcvrFolds?: FoldScores;
   /** Cross-entropies of the true probabilities on the same rows (simulated data only). */
   oracle?: { ctcvr: number; ctr: number; cvr: number };
+  /**
+   * The pCVR against the true P(conversion | click, x), on clicked and non-clicked rows (cvrMechanism):
+   * simulated data and models with a pCVR only. Absent from records written before it existed.
+   */
+  mechanism?: { cvr: CvrMechanism };
 }
 
 export interface RunRecord {
@@ -79,6 +89,12 @@ function oracleOf(split: EncodedSplit): SplitScore["oracle"] {
   return { ctcvr: ctcvr / w, ctr: ctr / w, cvr: cvr / clicksW };
 }
 
+/** The mechanism metrics of `preds` on `split` (see the header): undefined without truth or without a pCVR. */
+function mechanismOf(split: EncodedSplit, preds: Predictions): SplitScore["mechanism"] {
+  if (!split.truth || !preds.pCvr) return undefined;
+  return { cvr: cvrMechanism({ click: split.click, weight: split.weight, pCvr: preds.pCvr, pConversionGivenClick: split.truth.pConversionGivenClick }) };
+}
+
 /** CTCVR log loss per fold: the same terms as logLoss (logLossPerRow), summed by row index mod `folds`. */
 export function foldScores(split: EncodedSplit, pCtcvr: ArrayLike<number>, folds = TEST_FOLDS): FoldScores {
   const label = Float64Array.from(split.conversion, (c, i) => c * split.click[i]);
@@ -101,6 +117,7 @@ export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict
     metrics: evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr }),
     ctcvrFolds: options.folds ? foldScores(split, preds.pCtcvr) : undefined,
     oracle: oracleOf(split),
+    mechanism: mechanismOf(split, preds),
   };
 }
 
