@@ -12,6 +12,7 @@ import { tempDir } from "./helpers";
 import { COMMANDS } from "../lib/cli/main";
 import { UsageError, parseCommandArgs } from "../lib/cli/args";
 import { NumericRange, describeRange } from "../lib/ranges";
+import { readLines, splitLines } from "../lib/data/line-reader";
 
 const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
@@ -122,6 +123,44 @@ test("every numeric option of every command declares its range, and a value outs
       }
       const parsed = parseCommandArgs(cmd, [`--${name}`, String(good)])[name];
       assert.deepEqual(parsed, spec.list ? [good] : good, `${cmd.name} --${name} ${good}`);
+    }
+  }
+});
+
+test("splitLines reads text as readLines reads files: without a byte-order mark, \\r\\n or \\n, no extra last line", async () => {
+  const dir = tempDir();
+  const texts = ["", "a", "a\n", "\ufeffday,x\r\n1,2\r\n", "\ufeffday\n\n2", "a\r\nb\nc\r", "\r\n", "x\ufeff\n\ufeffy\n"];
+  for (const [i, text] of texts.entries()) {
+    const file = path.join(dir, `t${i}.txt`);
+    fs.writeFileSync(file, text);
+    const streamed: string[] = [];
+    for await (const { text: line } of readLines(file, { chunkBytes: 3 })) streamed.push(line);
+    assert.deepEqual(splitLines(text), streamed, JSON.stringify(text));
+  }
+  assert.deepEqual(splitLines("\ufeffday,x\r\n1,2\r\n"), ["day,x", "1,2"]);
+  assert.deepEqual(splitLines("x\ufeff\n\ufeffy\n"), ["x\ufeff", "\ufeffy"]);
+});
+
+test("prepare reads day files saved with a byte-order mark or CRLF line ends, from the CSV files and from log.bin", () => {
+  const log = simulate();
+  const plain = path.join(log, "prepared");
+  assert.equal(run("prepare", "--data", log, "--out", plain).status, 0);
+  const edited = copyLog(log);
+  const crlf = (file: string) => fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/\n/g, "\r\n"));
+  const bom = (file: string) => fs.writeFileSync(file, "\ufeff" + fs.readFileSync(file, "utf8"));
+  bom(path.join(edited, "day-00.csv"));
+  crlf(path.join(edited, "day-01.csv"));
+  bom(path.join(edited, "day-02.csv"));
+  crlf(path.join(edited, "day-02.csv"));
+  crlf(path.join(edited, "day-04.csv"));
+  for (const pass of ["csv", "cache"]) {
+    assert.equal(fs.existsSync(path.join(edited, "log.bin")), pass === "cache");
+    const out = path.join(edited, `prepared-${pass}`);
+    const r = run("prepare", "--data", edited, "--out", out);
+    assert.equal(r.status, 0, `${pass}: ${r.stderr}`);
+    assert.equal(r.stderr, "", pass);
+    for (const f of fs.readdirSync(plain).filter((f) => f.endsWith(".bin"))) {
+      assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(plain, f))), `${pass}: ${f} differs from the unedited log's`);
     }
   }
 });

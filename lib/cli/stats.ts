@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import { Command, UsageError, numberValue, requireString } from "./args";
 import { DataError } from "../data/errors";
+import { splitLines } from "../data/line-reader";
 import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
@@ -23,7 +24,7 @@ function isRunRecord(x: unknown): x is StudyResult {
 
 /** Reads a study's JSON Lines results, skipping (and counting) lines that do not parse or are not runs. */
 export function readResultsJsonl(file: string): ReadResults {
-  const lines = fs.readFileSync(file, "utf8").split("\n");
+  const lines = splitLines(fs.readFileSync(file, "utf8"));
   const results: StudyResult[] = [];
   const unparsedLines: number[] = [];
   const otherLines: number[] = [];

@@ -13,6 +13,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "./errors";
+import { splitLines } from "./line-reader";
 import { LOG_CACHE_FILE, currentCacheKey, readLogCache, writeLogCache } from "./log-cache";
 import { ImpressionLog, allocateLog, concatLogs } from "./schema";
 import { SIMULATED_SCHEMA, SimulatedChunk, createWorld, generateDay, rowsPerDay } from "./simulator";
@@ -221,12 +222,13 @@ export function readManifest(dir: string): SimulationManifest {
   return readManifestWithHash(dir).manifest;
 }
 
-/** Reads one day file, checking every value; errors name the file, line and column. */
+/**
+ * Reads one day file, checking every value; errors name the file, line and column. A byte-order mark and
+ * CRLF line ends are read (lib/data/line-reader.ts).
+ */
 export function readSimulatedDay(file: string, expectedRows?: number): ImpressionLog {
-  const text = fs.readFileSync(file, "utf8");
-  if (text.length === 0) throw new DataError({ file }, "file is empty (expected a header line and rows)");
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
+  const lines = splitLines(fs.readFileSync(file, "utf8"));
+  if (lines.length === 0) throw new DataError({ file }, "file is empty (expected a header line and rows)");
   const header = lines[0].split(",");
   for (const col of SIMULATED_COLUMNS) {
     if (!header.includes(col)) throw new DataError({ file, line: 1, column: col }, `missing column (header has: ${header.join(", ")})`);
