@@ -77,6 +77,7 @@ test("numeric options of each command: one line naming the option, its value and
     [["study", "--workers", "0"], /^esmm: study: --workers must be an integer >= 1, got "0"$/],
     [["study", "--seed-list", "1,x"], /^esmm: study: --seed-list must be a comma-separated list of integers in \[0, 2147483647\], got "1,x"$/],
     [["stats", "--results", "x.jsonl", "--alpha", "1"], /^esmm: stats: --alpha must be a number in \(0, 1\), got "1"$/],
+    [["study", "--profile", "quick", "--impressions", "3", "--results", path.join(out, "s.jsonl"), "--data-root", out], /^esmm: study: simulator option impressions = 3: must be .*>= days = 15/],
     [["bench", "--batch", "1024,0"], /^esmm: bench: --batch must be a comma-separated list of integers >= 1, got "1024,0"$/],
   ];
   for (const [args, pattern] of cases) assertOneLineExit2(run(...args), pattern);
@@ -127,6 +128,12 @@ test("every numeric option of every command declares its range, and a value outs
   }
 });
 
+test("simulate --impressions 3 --days 5: every day needs a row; one line, exit 2, nothing written", () => {
+  const out = path.join(tempDir(), "log");
+  assertOneLineExit2(run("simulate", "--impressions", "3", "--days", "5", "--seed", "1", "--out", out), /impressions = 3: must be .*>= days = 5/);
+  assert.deepEqual(filesUnder(out), []);
+});
+
 test("splitLines reads text as readLines reads files: without a byte-order mark, \\r\\n or \\n, no extra last line", async () => {
   const dir = tempDir();
   const texts = ["", "a", "a\n", "\ufeffday,x\r\n1,2\r\n", "\ufeffday\n\n2", "a\r\nb\nc\r", "\r\n", "x\ufeff\n\ufeffy\n"];
@@ -163,4 +170,38 @@ test("prepare reads day files saved with a byte-order mark or CRLF line ends, fr
       assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(plain, f))), `${pass}: ${f} differs from the unedited log's`);
     }
   }
+});
+
+test("prepare on a log with an empty planned day (as simulate --impressions 3 --days 5 used to write): one line naming the day and its file, exit 2, no output", () => {
+  const log = copyLog(simulate());
+  const manifestFile = path.join(log, "manifest.json");
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  manifest.days[3].impressions = 0;
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
+  const dayFile = path.join(log, "day-03.csv");
+  fs.writeFileSync(dayFile, fs.readFileSync(dayFile, "utf8").split("\n")[0] + "\n");
+  const out = path.join(log, "p");
+  assertOneLineExit2(run("prepare", "--data", log, "--out", out), /day-03\.csv/, /day 3 has no rows/);
+  assert.deepEqual(filesUnder(out), []);
+});
+
+test("prepare on a log whose day column was edited to leave a gap: one line naming the file, row and column, exit 2, no output", () => {
+  const log = copyLog(simulate());
+  const dayFile = path.join(log, "day-02.csv");
+  const [header, ...rows] = fs.readFileSync(dayFile, "utf8").split("\n");
+  fs.writeFileSync(dayFile, [header, ...rows.map((r) => r.replace(/^2,/, "3,"))].join("\n"));
+  const out = path.join(log, "p");
+  assertOneLineExit2(run("prepare", "--data", log, "--out", out), new RegExp(`${dayFile.replace(/[.\\/]/g, "\\$&")}:2 column "day": day 3 in the file of day 2`));
+  assert.deepEqual(filesUnder(out), []);
+});
+
+test("prepare on a log whose manifest skips a day: one line naming the manifest and the missing day, exit 2, no output", () => {
+  const log = copyLog(simulate());
+  const manifestFile = path.join(log, "manifest.json");
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  manifest.days.splice(2, 1);
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
+  const out = path.join(log, "p");
+  assertOneLineExit2(run("prepare", "--data", log, "--out", out), /manifest\.json/, /day 2/);
+  assert.deepEqual(filesUnder(out), []);
 });

@@ -2,13 +2,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommandFailure, UsageError, numberList, numberValue } from "./args";
-import { SIMULATOR_RANGES } from "../data/simulator-config";
+import { SIMULATOR_RANGES, resolveConfig } from "../data/simulator-config";
 import { SEED_RANGE, intRange } from "../ranges";
 import { DataError } from "../data/errors";
 import { MODEL_NAMES } from "../models/zoo";
 import { formatStudySummary, runStudy } from "../study/runner";
 import { Shard, parseShard } from "../study/shard";
-import type { StudySpec } from "../study/spec";
+import { expandGrid, type StudySpec } from "../study/spec";
 import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
 
 export const studyCommand: Command = {
@@ -107,6 +107,18 @@ backend of the workers.`,
     }
     const results = (v.results as string | undefined) ?? path.join("runs", `${spec.name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
     if (!results.endsWith(".jsonl")) throw new UsageError(`${cmd}: --results must end in .jsonl, got ${results}`);
+    // each variant's simulated log, checked before anything is simulated (e.g. --impressions below the days)
+    const checked = new Set<string>();
+    for (const run of expandGrid(spec)) {
+      if (checked.has(run.variant)) continue;
+      checked.add(run.variant);
+      try {
+        resolveConfig(run.data.simulator);
+      } catch (e) {
+        throw new UsageError(`${cmd}: ${spec.variants?.length ? `variant ${run.variant}: ` : ""}${(e as Error).message}`);
+      }
+    }
+
     const summary = await runStudy(spec, {
       results,
       workers,

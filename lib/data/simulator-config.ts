@@ -119,7 +119,8 @@ export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
 
 /**
  * The allowed values of the numeric fields, checked by `resolveConfig`; the command line's `esmm simulate`
- * declares its options with the same ranges. One more rule involves two fields: evaluationDays <= days.
+ * declares its options with the same ranges. Two more rules involve two fields: evaluationDays <= days, and
+ * impressions >= days (a day without rows cannot be split, trained or scored).
  */
 export const SIMULATOR_RANGES: Readonly<Partial<Record<keyof SimulatorConfig, NumericRange>>> = Object.freeze({
   impressions: intRange(1),
@@ -166,6 +167,7 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
     check(inRange(c[field] as number, range), field, describeRange(range));
   }
   check(c.evaluationDays <= c.days, "evaluationDays", `an integer in [0, days = ${c.days}]`);
+  check(c.impressions >= c.days, "impressions", `an integer >= days = ${c.days} (every day needs at least one row)`);
   check(c.placements.length >= 1, "placements", "a non-empty list");
   for (const p of c.placements) {
     check(p.share > 0 && p.accidentalClickRate >= 0 && p.accidentalClickRate < 1, "placements", "shares > 0 and accidental click rates in [0, 1)");
