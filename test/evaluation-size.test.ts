@@ -54,7 +54,7 @@ test("rowsPerDay: the last evaluationDays days hold round(multiplier x base) row
   // laterDaysMultiplier sizes the later days apart from the test day (default: the same as evaluationMultiplier)
   assert.deepEqual(rowsPerDay(resolveConfig({ evaluationMultiplier: 5, laterDaysMultiplier: 1 })).slice(10), [133_333, 133_333, 666_665, 133_333, 133_333]);
   assert.equal(resolveConfig({ evaluationMultiplier: 4 }).laterDaysMultiplier, 4);
-  assert.throws(() => resolveConfig({ laterDaysMultiplier: 0 }), /laterDaysMultiplier = 0: must be a finite number >= 1/);
+  assert.throws(() => resolveConfig({ laterDaysMultiplier: 0 }), /laterDaysMultiplier = 0: must be a number >= 1/);
   // a log whose later days alone are scaled still has to scale exactly the test and later days
   assert.doesNotThrow(() => checkEvaluationScaling(defaultSplitPlan(15, 2), { days: 15, evaluationDays: 3, evaluationMultiplier: 1, laterDaysMultiplier: 2 }));
   assert.throws(() => checkEvaluationScaling(defaultSplitPlan(15, 1), { days: 15, evaluationDays: 3, evaluationMultiplier: 1, laterDaysMultiplier: 2 }), /scales 3 days/);
@@ -63,7 +63,7 @@ test("rowsPerDay: the last evaluationDays days hold round(multiplier x base) row
 test("the options are range-checked by name; evaluationDays defaults to 3, or to days for a log shorter than 3 days", () => {
   assert.throws(() => resolveConfig({ days: 15, evaluationDays: 16 }), /^Error: simulator option evaluationDays = 16: must be an integer in \[0, days = 15\]$/);
   assert.throws(() => resolveConfig({ evaluationDays: 1.5 }), /evaluationDays = 1\.5/);
-  assert.throws(() => resolveConfig({ evaluationMultiplier: 0.5 }), /^Error: simulator option evaluationMultiplier = 0\.5: must be a finite number >= 1$/);
+  assert.throws(() => resolveConfig({ evaluationMultiplier: 0.5 }), /^Error: simulator option evaluationMultiplier = 0\.5: must be a number >= 1$/);
   assert.throws(() => resolveConfig({ evaluationMultiplier: "3" as never }), /evaluationMultiplier = "3"/);
   assert.equal(resolveConfig({ days: 2 }).evaluationDays, 2);
   assert.equal(resolveConfig({ days: 3 }).evaluationDays, 3);

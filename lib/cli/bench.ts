@@ -6,7 +6,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, UsageError } from "./args";
+import { Command, UsageError, numberList, numberValue } from "./args";
+import { intRange } from "../ranges";
 import { availableBackends, BACKEND_NAMES, BackendName, projectRoot } from "../backend";
 import { threadEnv } from "../backend/parallelism";
 
@@ -56,25 +57,21 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
                 tfOpsPerStep][, torchExamplesPerSec, ratio]}; with --parallel {backend, batch, workers,
                 threadsPerWorker, totalExamplesPerSec, perWorker}.`,
   options: {
-    batch: { type: "string" },
+    batch: { type: "string", number: intRange(1), list: true },
     backend: { type: "string" },
-    batches: { type: "string" },
-    repeat: { type: "string" },
+    batches: { type: "string", number: intRange(1) },
+    repeat: { type: "string", number: intRange(1) },
     count: { type: "boolean" },
     peer: { type: "string" },
-    "peer-threads": { type: "string" },
-    threads: { type: "string" },
+    "peer-threads": { type: "string", number: intRange(1) },
+    threads: { type: "string", number: intRange(1) },
     parallel: { type: "string" },
     json: { type: "boolean" },
   },
   async run(v) {
-    const batches = ((v.batch as string | undefined) ?? "1024").split(",").map((b) => {
-      const n = Number(b);
-      if (!Number.isInteger(n) || n < 1) throw new UsageError(`bench: --batch takes positive integers, got ${JSON.stringify(b)}`);
-      return n;
-    });
-    const steps = positiveInt(v.batches, "batches", 40);
-    const repeat = positiveInt(v.repeat, "repeat", 1);
+    const batches = numberList(v, "batch") ?? [1024];
+    const steps = numberValue(v, "batches", 40);
+    const repeat = numberValue(v, "repeat", 1);
     if (v.peer !== undefined && v.peer !== "torch") throw new UsageError(`bench: --peer takes "torch", got ${JSON.stringify(v.peer)}`);
     const parallel = typeof v.parallel === "string" ? parseParallel(v.parallel) : undefined;
     if (parallel && v.peer) throw new UsageError("bench: --parallel and --peer are separate measurements; run them one at a time");
@@ -92,8 +89,8 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
       return;
     }
 
-    const peerThreads = positiveInt(v["peer-threads"], "peer-threads", 2);
-    const threads = positiveInt(v.threads, "threads", 1);
+    const peerThreads = numberValue(v, "peer-threads", 2);
+    const threads = numberValue(v, "threads", 1);
     const python = v.peer === "torch" ? ensureTorch() : undefined;
     const results = new Map<string, ChildResult[]>();
     const torchRuns = new Map<number, TorchResult[]>();
@@ -147,13 +144,6 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     }
   },
 };
-
-function positiveInt(v: unknown, name: string, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`bench: --${name} must be a positive integer, got ${JSON.stringify(v)}`);
-  return n;
-}
 
 function parseParallel(s: string): { workers: number; threads: number }[] {
   return s.split(",").map((part) => {

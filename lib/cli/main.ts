@@ -1,8 +1,11 @@
 /**
  * The `esmm` command line: batch work on servers and scripted checks.
- * `esmm <command> --help` prints a command's usage; bad arguments exit with code 2 and one line.
+ * `esmm <command> --help` prints a command's usage. Bad input, bad arguments (UsageError) or bad data
+ * (DataError, naming the file, line and column), exits with code 2 and one line on stderr, without a stack
+ * trace; a CommandFailure (e.g. runs of a study that failed) with code 1 and one line; anything else is a bug
+ * and shows its stack trace.
  */
-import { Command, UsageError, parseCommandArgs } from "./args";
+import { Command, CommandFailure, UsageError, parseCommandArgs } from "./args";
 import { simulateCommand } from "./simulate";
 import { prepareCommand } from "./prepare";
 import { trainCommand } from "./train";
@@ -24,6 +27,11 @@ function overview(): string {
   ].join("\n");
 }
 
+/** A message on one line: a line break inside it (e.g. from a parser's message) becomes a space. */
+function oneLine(message: string): string {
+  return message.replace(/\s*\n\s*/g, " ");
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
@@ -41,13 +49,9 @@ export async function main(argv: string[]): Promise<number> {
     await cmd.run(values);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(`esmm: ${e.message}`);
-      return 2;
-    }
-    if (e instanceof DataError) {
-      console.error(`esmm: ${e.message}`);
-      return 1;
+    if (e instanceof UsageError || e instanceof DataError || e instanceof CommandFailure) {
+      console.error(`esmm: ${oneLine(e.message)}`);
+      return e instanceof CommandFailure ? 1 : 2;
     }
     throw e;
   }

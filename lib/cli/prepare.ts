@@ -1,6 +1,7 @@
 /** `esmm prepare`: split by day, downsample negatives, fit vocabularies, write the encoded splits. */
 import * as path from "node:path";
-import { Command, UsageError, intOption, numberOption, requireString } from "./args";
+import { Command, UsageError, numberValue, requireString } from "./args";
+import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
 import { checkEvaluationScaling, defaultSplitPlan, prepare } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
@@ -18,19 +19,18 @@ default 3) be exactly the test and later days, never the validation day: K = eva
   options: {
     data: { type: "string" },
     out: { type: "string" },
-    "keep-rate": { type: "string" },
-    seed: { type: "string" },
-    "later-days": { type: "string" },
+    "keep-rate": { type: "string", number: RATE_RANGE },
+    seed: { type: "string", number: SEED_RANGE },
+    "later-days": { type: "string", number: intRange(0) },
   },
   async run(v) {
     const cmd = "prepare";
     const data = requireString(v, "data", cmd);
     const out = requireString(v, "out", cmd);
-    const keepRate = numberOption(v, "keep-rate", cmd, 0.1)!;
-    if (!(keepRate > 0 && keepRate <= 1)) throw new UsageError(`${cmd}: --keep-rate must be in (0, 1], got ${keepRate}`);
-    const seed = intOption(v, "seed", cmd, 1);
+    const keepRate = numberValue(v, "keep-rate", 0.1);
+    const seed = numberValue(v, "seed", 1);
+    const laterDays = numberValue(v, "later-days", 2);
     const manifest = readManifest(data);
-    const laterDays = intOption(v, "later-days", cmd, 2);
     let plan;
     try {
       plan = defaultSplitPlan(manifest.days.length, laterDays);

@@ -1,8 +1,23 @@
 /** `esmm simulate`: writes a simulated impression log (one CSV per day + manifest.json). */
 import * as fs from "node:fs";
-import { Command, UsageError, intOption, numberOption, requireString } from "./args";
+import { Command, UsageError, numberValue, requireString } from "./args";
 import { writeSimulatedLog } from "../data/simulated-files";
-import { SimulatorConfig } from "../data/simulator-config";
+import { SIMULATOR_RANGES, SimulatorConfig } from "../data/simulator-config";
+import { SEED_RANGE } from "../ranges";
+
+/** The options that set a field of the simulator's config, with the field they set. */
+const CONFIG_OPTIONS = {
+  impressions: "impressions",
+  days: "days",
+  users: "users",
+  ads: "ads",
+  "target-ctr": "targetCtr",
+  "target-cvr": "targetCvr",
+  "shared-factor-share": "sharedFactorShare",
+  "evaluation-days": "evaluationDays",
+  "evaluation-multiplier": "evaluationMultiplier",
+  "later-days-multiplier": "laterDaysMultiplier",
+} as const satisfies Record<string, keyof SimulatorConfig>;
 
 export const simulateCommand: Command = {
   name: "simulate",
@@ -21,18 +36,9 @@ sizes the later days (all but the first of the K days) separately, e.g. a big te
 --config takes a JSON object of simulator options (see lib/data/simulator-config.ts); flags override it.`,
   options: {
     out: { type: "string" },
-    impressions: { type: "string" },
-    days: { type: "string" },
-    seed: { type: "string" },
-    users: { type: "string" },
-    ads: { type: "string" },
-    "target-ctr": { type: "string" },
-    "target-cvr": { type: "string" },
-    "shared-factor-share": { type: "string" },
-    "evaluation-days": { type: "string" },
-    "evaluation-multiplier": { type: "string" },
-    "later-days-multiplier": { type: "string" },
+    seed: { type: "string", number: SEED_RANGE },
     config: { type: "string" },
+    ...Object.fromEntries(Object.entries(CONFIG_OPTIONS).map(([option, field]) => [option, { type: "string" as const, number: SIMULATOR_RANGES[field] }])),
   },
   async run(v) {
     const cmd = "simulate";
@@ -45,20 +51,11 @@ sizes the later days (all but the first of the K days) separately, e.g. a big te
         throw new UsageError(`${cmd}: --config ${v.config}: ${(e as Error).message}`);
       }
     }
-    const set = <K extends keyof SimulatorConfig>(key: K, value: SimulatorConfig[K] | undefined) => {
-      if (value !== undefined) config[key] = value;
-    };
-    set("impressions", v.impressions === undefined ? undefined : intOption(v, "impressions", cmd, undefined, 1));
-    set("days", v.days === undefined ? undefined : intOption(v, "days", cmd, undefined, 1));
-    set("users", v.users === undefined ? undefined : intOption(v, "users", cmd, undefined, 1));
-    set("ads", v.ads === undefined ? undefined : intOption(v, "ads", cmd, undefined, 1));
-    set("targetCtr", numberOption(v, "target-ctr", cmd));
-    set("targetCvr", numberOption(v, "target-cvr", cmd));
-    set("sharedFactorShare", numberOption(v, "shared-factor-share", cmd));
-    set("evaluationDays", v["evaluation-days"] === undefined ? undefined : intOption(v, "evaluation-days", cmd, undefined, 0));
-    set("evaluationMultiplier", numberOption(v, "evaluation-multiplier", cmd));
-    set("laterDaysMultiplier", numberOption(v, "later-days-multiplier", cmd));
-    const seed = intOption(v, "seed", cmd, 7);
+    for (const [option, field] of Object.entries(CONFIG_OPTIONS)) {
+      const value = numberValue(v, option);
+      if (value !== undefined) config[field] = value;
+    }
+    const seed = numberValue(v, "seed", 7);
     const started = Date.now();
     let manifest;
     try {

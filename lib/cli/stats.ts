@@ -1,7 +1,8 @@
 /** `esmm stats`: the per-model table and the paper's findings from a study's results (JSON Lines). */
 import * as fs from "node:fs";
-import { Command, UsageError, numberOption, requireString } from "./args";
+import { Command, UsageError, numberValue, requireString } from "./args";
 import { DataError } from "../data/errors";
+import { splitLines } from "../data/line-reader";
 import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
@@ -23,7 +24,7 @@ function isRunRecord(x: unknown): x is StudyResult {
 
 /** Reads a study's JSON Lines results, skipping (and counting) lines that do not parse or are not runs. */
 export function readResultsJsonl(file: string): ReadResults {
-  const lines = fs.readFileSync(file, "utf8").split("\n");
+  const lines = splitLines(fs.readFileSync(file, "utf8"));
   const results: StudyResult[] = [];
   const unparsedLines: number[] = [];
   const otherLines: number[] = [];
@@ -96,8 +97,8 @@ one value per data replicate, a t test over replicates (needs two or more).
     variant: { type: "string" },
     split: { type: "string" },
     baseline: { type: "string" },
-    alpha: { type: "string" },
-    margin: { type: "string" },
+    alpha: { type: "string", number: { gt: 0, lt: 1 } },
+    margin: { type: "string", number: { gt: 0 } },
     unit: { type: "string" },
     json: { type: "boolean" },
   },
@@ -106,10 +107,8 @@ one value per data replicate, a t test over replicates (needs two or more).
     const file = requireString(v, "results", cmd);
     const metric = (v.metric as string | undefined) ?? "ctcvr.logLoss";
     const split = (v.split as string | undefined) ?? "test";
-    const alpha = numberOption(v, "alpha", cmd, 0.01)!;
-    if (!(alpha > 0 && alpha < 1)) throw new UsageError(`${cmd}: --alpha must be in (0, 1), got ${alpha}`);
-    const margin = numberOption(v, "margin", cmd, DEFAULT_EQUIVALENCE_MARGIN)!;
-    if (!(margin > 0 && Number.isFinite(margin))) throw new UsageError(`${cmd}: --margin must be a positive percent of the baseline's mean, got ${margin}`);
+    const alpha = numberValue(v, "alpha", 0.01);
+    const margin = numberValue(v, "margin", DEFAULT_EQUIVALENCE_MARGIN);
     const unit = (v.unit as string | undefined) ?? "seed";
     if (unit !== "seed" && unit !== "replicate") throw new UsageError(`${cmd}: --unit must be seed or replicate, got ${JSON.stringify(unit)}`);
     for (const [name, check] of [["metric", () => parseMetric(metric)], ["split", () => parseSplit(split)]] as const) {

@@ -1,12 +1,14 @@
 /** `esmm study`: the grid of models x seeds (x variants), in parallel workers, resumable, shardable. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, UsageError, intOption, numberOption } from "./args";
+import { Command, CommandFailure, UsageError, numberList, numberValue } from "./args";
+import { SIMULATOR_RANGES, resolveConfig } from "../data/simulator-config";
+import { SEED_RANGE, intRange } from "../ranges";
 import { DataError } from "../data/errors";
 import { MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
 import { formatStudySummary, runStudy } from "../study/runner";
 import { Shard, parseShard } from "../study/shard";
-import type { StudySpec } from "../study/spec";
+import { expandGrid, type StudySpec } from "../study/spec";
 import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
 
 export const studyCommand: Command = {
@@ -38,16 +40,16 @@ backend of the workers.`,
     profile: { type: "string" },
     spec: { type: "string" },
     models: { type: "string" },
-    seeds: { type: "string" },
-    "seed-list": { type: "string" },
-    worlds: { type: "string" },
-    draws: { type: "string" },
-    "evaluation-multiplier": { type: "string" },
+    seeds: { type: "string", number: intRange(1) },
+    "seed-list": { type: "string", number: SEED_RANGE, list: true },
+    worlds: { type: "string", number: SEED_RANGE, list: true },
+    draws: { type: "string", number: SEED_RANGE, list: true },
+    "evaluation-multiplier": { type: "string", number: SIMULATOR_RANGES.evaluationMultiplier },
     results: { type: "string" },
-    workers: { type: "string" },
+    workers: { type: "string", number: intRange(1) },
     shard: { type: "string" },
-    impressions: { type: "string" },
-    epochs: { type: "string" },
+    impressions: { type: "string", number: SIMULATOR_RANGES.impressions },
+    epochs: { type: "string", number: intRange(1) },
     "data-root": { type: "string" },
     predictions: { type: "string" },
   },
@@ -80,31 +82,21 @@ backend of the workers.`,
       });
     }
     if (v.seeds !== undefined && v["seed-list"] !== undefined) throw new UsageError(`${cmd}: give --seeds or --seed-list, not both`);
-    if (v.seeds !== undefined) {
-      const n = intOption(v, "seeds", cmd, undefined, 1);
-      spec.seeds = Array.from({ length: n }, (_, i) => i + 1);
-    }
-    if (v["seed-list"] !== undefined) {
-      const seeds = (v["seed-list"] as string).split(",").map((s) => s.trim());
-      if (seeds.length === 0 || seeds.some((s) => !/^-?\d+$/.test(s))) throw new UsageError(`${cmd}: --seed-list must be integers separated by commas, got ${JSON.stringify(v["seed-list"])}`);
-      spec.seeds = [...new Set(seeds.map(Number))];
-    }
+    const seeds = numberValue(v, "seeds");
+    if (seeds !== undefined) spec.seeds = Array.from({ length: seeds }, (_, i) => i + 1);
+    const seedList = numberList(v, "seed-list");
+    if (seedList !== undefined) spec.seeds = [...new Set(seedList)];
     for (const name of ["worlds", "draws"] as const) {
-      if (v[name] === undefined) continue;
-      const list = (v[name] as string).split(",").map((x) => x.trim());
-      if (list.length === 0 || list.some((x) => !/^-?\d+$/.test(x))) throw new UsageError(`${cmd}: --${name} must be integers separated by commas, got ${JSON.stringify(v[name])}`);
-      spec[name] = [...new Set(list.map(Number))];
+      const list = numberList(v, name);
+      if (list !== undefined) spec[name] = [...new Set(list)];
     }
-    if (v["evaluation-multiplier"] !== undefined) {
-      const m = numberOption(v, "evaluation-multiplier", cmd)!;
-      if (!(m >= 1 && Number.isFinite(m))) throw new UsageError(`${cmd}: --evaluation-multiplier must be a number >= 1, got ${m}`);
-      spec.data = { ...spec.data, simulator: { ...spec.data.simulator, evaluationMultiplier: m } };
-    }
-    if (v.impressions !== undefined) {
-      spec.data = { ...spec.data, simulator: { ...spec.data.simulator, impressions: intOption(v, "impressions", cmd, undefined, 1) } };
-    }
-    if (v.epochs !== undefined) spec.train = { ...spec.train, maxEpochs: intOption(v, "epochs", cmd, undefined, 1) };
-    const workers = v.workers === undefined ? undefined : intOption(v, "workers", cmd, undefined, 1);
+    const multiplier = numberValue(v, "evaluation-multiplier");
+    if (multiplier !== undefined) spec.data = { ...spec.data, simulator: { ...spec.data.simulator, evaluationMultiplier: multiplier } };
+    const impressions = numberValue(v, "impressions");
+    if (impressions !== undefined) spec.data = { ...spec.data, simulator: { ...spec.data.simulator, impressions } };
+    const epochs = numberValue(v, "epochs");
+    if (epochs !== undefined) spec.train = { ...spec.train, maxEpochs: epochs };
+    const workers = numberValue(v, "workers");
     let shard: Shard | undefined;
     if (v.shard !== undefined) {
       try {
@@ -115,6 +107,17 @@ backend of the workers.`,
     }
     const results = (v.results as string | undefined) ?? path.join("runs", `${spec.name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
     if (!results.endsWith(".jsonl")) throw new UsageError(`${cmd}: --results must end in .jsonl, got ${results}`);
+    // each variant's simulated log, checked before anything is simulated (e.g. --impressions below the days)
+    const checked = new Set<string>();
+    for (const run of expandGrid(spec)) {
+      if (checked.has(run.variant)) continue;
+      checked.add(run.variant);
+      try {
+        resolveConfig(run.data.simulator);
+      } catch (e) {
+        throw new UsageError(`${cmd}: ${spec.variants?.length ? `variant ${run.variant}: ` : ""}${(e as Error).message}`);
+      }
+    }
 
     const summary = await runStudy(spec, {
       results,
@@ -126,9 +129,8 @@ backend of the workers.`,
     console.log(formatStudySummary(summary));
     if (summary.failed.length > 0) {
       const first = summary.failed[0];
-      throw new DataError(
-        { file: results },
-        `${summary.failed.length} run(s) failed and were not written (first: ${first.model} seed ${first.seed}, ${first.variant}: ${first.error}); rerun to retry them`,
+      throw new CommandFailure(
+        `${results}: ${summary.failed.length} run(s) failed and were not written (first: ${first.model} seed ${first.seed}, ${first.variant}: ${first.error}); rerun to retry them`,
       );
     }
   },

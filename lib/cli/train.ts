@@ -1,7 +1,8 @@
 /** `esmm train`: one model, one seed, on a prepared data set (or a simulated log, prepared on the fly). */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, UsageError, intOption, numberOption, requireString } from "./args";
+import { Command, UsageError, numberValue, requireNumber, requireString } from "./args";
+import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { initBackend } from "../backend";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
@@ -26,14 +27,14 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
   options: {
     model: { type: "string" },
     data: { type: "string" },
-    seed: { type: "string" },
+    seed: { type: "string", number: SEED_RANGE },
     out: { type: "string" },
-    epochs: { type: "string" },
-    "batch-size": { type: "string" },
-    "learning-rate": { type: "string" },
-    patience: { type: "string" },
+    epochs: { type: "string", number: intRange(1) },
+    "batch-size": { type: "string", number: intRange(1) },
+    "learning-rate": { type: "string", number: { gt: 0 } },
+    patience: { type: "string", number: intRange(0) },
     "loss-normalization": { type: "string" },
-    "keep-rate": { type: "string" },
+    "keep-rate": { type: "string", number: RATE_RANGE },
     backend: { type: "string" },
   },
   async run(v) {
@@ -43,7 +44,7 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
     if (!model) throw new UsageError(`${cmd}: unknown model "${modelArg}" (models: ${MODEL_NAMES.join(", ")})`);
     const dataDir = requireString(v, "data", cmd);
     const out = requireString(v, "out", cmd);
-    const seed = intOption(v, "seed", cmd, undefined);
+    const seed = requireNumber(v, "seed", cmd);
     const norm = v["loss-normalization"] as string | undefined;
     if (norm !== undefined && !LOSS_NORMALIZATIONS.includes(norm as LossNormalization)) {
       throw new UsageError(`${cmd}: --loss-normalization must be one of ${LOSS_NORMALIZATIONS.join(", ")}`);
@@ -61,7 +62,7 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
       } catch (e) {
         throw new UsageError(`${cmd}: ${(e as Error).message}`);
       }
-      data = prepare(readSimulatedLog(dataDir), { plan, negativeKeepRate: numberOption(v, "keep-rate", cmd, 0.1), seed: 1, simulator: manifest.config });
+      data = prepare(readSimulatedLog(dataDir), { plan, negativeKeepRate: numberValue(v, "keep-rate", 0.1), seed: 1, simulator: manifest.config });
     }
     const info = await initBackend(backend as "auto");
     console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);
@@ -69,10 +70,10 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
       model,
       seed,
       train: {
-        maxEpochs: v.epochs === undefined ? undefined : intOption(v, "epochs", cmd, undefined, 1),
-        batchSize: v["batch-size"] === undefined ? undefined : intOption(v, "batch-size", cmd, undefined, 1),
-        learningRate: numberOption(v, "learning-rate", cmd),
-        patience: v.patience === undefined ? undefined : intOption(v, "patience", cmd, undefined, 0),
+        maxEpochs: numberValue(v, "epochs"),
+        batchSize: numberValue(v, "batch-size"),
+        learningRate: numberValue(v, "learning-rate"),
+        patience: numberValue(v, "patience"),
         lossNormalization: norm as LossNormalization | undefined,
         onProgress: epochProgressBars(),
       },

@@ -1,8 +1,10 @@
 /**
- * Streaming line reader for big text files (the raw Ali-CCP release is ~40 GB).
+ * Line reading for every text file the workspace reads: `readLines`, a streaming reader for big files (the
+ * raw Ali-CCP release is ~40 GB), and `splitLines`, the same rules for a text already in memory (a simulated
+ * day file, a results file).
  *
- * Reads the file in chunks and yields one line at a time with its 1-based line number, so a file is
- * never held in memory whole. Handles `\n` and `\r\n` endings, a UTF-8 byte-order mark on the first
+ * `readLines` reads the file in chunks and yields one line at a time with its 1-based line number, so a file
+ * is never held in memory whole. Both handle `\n` and `\r\n` endings, a UTF-8 byte-order mark on the first
  * line, and a last line without a trailing newline (the Ali-CCP sample files end that way). A final
  * `\n` does not produce an extra empty line; an empty line in the middle of the file is yielded as "".
  */
@@ -51,6 +53,23 @@ export async function* readLines(file: string, options: ReadLinesOptions = {}): 
     line++;
     yield { text: clean(carry, 0, carry.length, line), line };
   }
+}
+
+/**
+ * The lines of `text` by the same rules as `readLines`: without their `\n` or `\r\n` ending, without a
+ * UTF-8 byte-order mark on the first line; a final line ending adds no empty line; "" gives no lines.
+ * Line i (1-based) is element i - 1.
+ */
+export function splitLines(text: string): string[] {
+  const lines: string[] = [];
+  let start = 0;
+  let end: number;
+  while ((end = text.indexOf("\n", start)) !== -1) {
+    lines.push(clean(text, start, end, lines.length + 1));
+    start = end + 1;
+  }
+  if (start < text.length) lines.push(clean(text, start, text.length, lines.length + 1));
+  return lines;
 }
 
 /** data[start, end) without a trailing "\r", and without a byte-order mark on line 1. */

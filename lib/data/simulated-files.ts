@@ -13,6 +13,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "./errors";
+import { splitLines } from "./line-reader";
 import { LOG_CACHE_FILE, currentCacheKey, readLogCache, writeLogCache } from "./log-cache";
 import { ImpressionLog, allocateLog, concatLogs } from "./schema";
 import { SIMULATED_SCHEMA, SimulatedChunk, createWorld, generateDay, rowsPerDay } from "./simulator";
@@ -213,20 +214,28 @@ function readManifestWithHash(dir: string): { manifest: SimulationManifest; sha2
     throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
   }
   if (manifest.format !== MANIFEST_FORMAT) throw new DataError({ file }, `format is ${JSON.stringify(manifest.format)}, expected ${MANIFEST_FORMAT}`);
+  if (!Array.isArray(manifest.days) || manifest.days.length === 0) throw new DataError({ file }, "lists no days");
+  manifest.days.forEach((d, i) => {
+    if (d?.day !== i) {
+      const listed = manifest.days.map((e) => e?.day).join(", ");
+      throw new DataError({ file }, `${i === 0 || manifest.days[i - 1]?.day === i - 1 ? `no day ${i}` : `days out of order`}: the days must be 0, 1, 2, ... without a gap (listed: ${listed})`);
+    }
+  });
   return { manifest, sha256: crypto.createHash("sha256").update(bytes).digest("hex") };
 }
 
-/** The manifest of the log in `dir`. Throws a DataError when it is missing, not JSON, or of another format. */
+/** The manifest of the log in `dir`. Throws a DataError when it is missing, not JSON, of another format, or its days are not 0, 1, 2, ... */
 export function readManifest(dir: string): SimulationManifest {
   return readManifestWithHash(dir).manifest;
 }
 
-/** Reads one day file, checking every value; errors name the file, line and column. */
-export function readSimulatedDay(file: string, expectedRows?: number): ImpressionLog {
-  const text = fs.readFileSync(file, "utf8");
-  if (text.length === 0) throw new DataError({ file }, "file is empty (expected a header line and rows)");
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
+/**
+ * Reads one day file, checking every value (and, given `expectedDay`, that every row is of that day); errors
+ * name the file, line and column. A byte-order mark and CRLF line ends are read (lib/data/line-reader.ts).
+ */
+export function readSimulatedDay(file: string, expectedRows?: number, expectedDay?: number): ImpressionLog {
+  const lines = splitLines(fs.readFileSync(file, "utf8"));
+  if (lines.length === 0) throw new DataError({ file }, "file is empty (expected a header line and rows)");
   const header = lines[0].split(",");
   for (const col of SIMULATED_COLUMNS) {
     if (!header.includes(col)) throw new DataError({ file, line: 1, column: col }, `missing column (header has: ${header.join(", ")})`);
@@ -268,6 +277,9 @@ export function readSimulatedDay(file: string, expectedRows?: number): Impressio
       return v;
     };
     log.day[r] = int(0);
+    if (expectedDay !== undefined && log.day[r] !== expectedDay) {
+      throw new DataError({ file, line, column: "day" }, `day ${cells[0]} in the file of day ${expectedDay} (every row of ${path.basename(file)} must be of day ${expectedDay})`);
+    }
     for (let f = 0; f < nCat; f++) log.categorical[f][r] = int(1 + f);
     for (let f = 0; f < nNum; f++) log.numeric[f][r] = num(1 + nCat + f);
     const k = 1 + nCat + nNum;
@@ -321,8 +333,9 @@ function warnOnce(line: string): void {
  * unreadable one is said so in one line on stderr (once per process per message), then the CSV files are
  * parsed and the cache rewritten. A failure to write the cache is said on stderr and does not fail the read.
  *
- * Throws a DataError when the manifest is missing or bad, names a day the log lacks, or a day file is
- * missing, malformed (file, line and column named) or holds another number of rows than the manifest says.
+ * Throws a DataError when the manifest is missing or bad (e.g. its days skip one), names a day the log lacks,
+ * lists no rows for a day asked for, or a day file is missing, malformed (file, line and column named), holds
+ * a row of another day, or another number of rows than the manifest says.
  */
 export function loadSimulatedLog(dir: string, options: ReadSimulatedLogOptions = {}): LoadedSimulatedLog {
   const { manifest, sha256 } = readManifestWithHash(dir);
@@ -330,6 +343,12 @@ export function loadSimulatedLog(dir: string, options: ReadSimulatedLogOptions =
   const entries = wanted.map((day) => {
     const entry = manifest.days.find((d) => d.day === day);
     if (!entry) throw new DataError({ file: path.join(dir, MANIFEST_FILE) }, `no day ${day} (days 0-${manifest.days.length - 1})`);
+    if (!(entry.impressions > 0)) {
+      throw new DataError(
+        { file: path.join(dir, entry.file) },
+        `day ${day} has no rows (manifest.json lists ${entry.impressions} impressions for it; simulate at least one impression per day: --impressions >= --days)`,
+      );
+    }
     return entry;
   });
   const useCache = options.cache ?? true;
@@ -350,7 +369,7 @@ export function loadSimulatedLog(dir: string, options: ReadSimulatedLogOptions =
       if (cached.reason !== "missing") warnOnce(`esmm: ${cacheFile}: ${cached.detail}; not used, reading the CSV files instead`);
     }
   }
-  const log = concatLogs(entries.map((e) => readSimulatedDay(path.join(dir, e.file), e.impressions)));
+  const log = concatLogs(entries.map((e) => readSimulatedDay(path.join(dir, e.file), e.impressions, e.day)));
   let cacheWritten = false;
   const everyDay = wanted.length === manifest.days.length && wanted.every((d, i) => d === manifest.days[i].day);
   if (useCache && key && everyDay) {

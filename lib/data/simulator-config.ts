@@ -6,6 +6,8 @@
  * impressions (sparser entities turn the study into one about overfitting), CTR about 1.5 %,
  * conversions about 7 % of clicks, and one placement (the in-game network) with many accidental clicks.
  */
+import { NumericRange, describeRange, inRange, intRange } from "../ranges";
+
 export interface PlacementConfig {
   name: string;
   /** Share of traffic (normalised over placements). */
@@ -115,6 +117,36 @@ export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
   calibrationSamples: 200_000,
 };
 
+/**
+ * The allowed values of the numeric fields, checked by `resolveConfig`; the command line's `esmm simulate`
+ * declares its options with the same ranges. Two more rules involve two fields: evaluationDays <= days, and
+ * impressions >= days (a day without rows cannot be split, trained or scored).
+ */
+export const SIMULATOR_RANGES: Readonly<Partial<Record<keyof SimulatorConfig, NumericRange>>> = Object.freeze({
+  impressions: intRange(1),
+  days: intRange(1),
+  evaluationDays: intRange(0),
+  evaluationMultiplier: { ge: 1 },
+  laterDaysMultiplier: { ge: 1 },
+  users: intRange(1),
+  userZipfExponent: { ge: 0 },
+  ads: intRange(1),
+  adsLiveOnDayZero: { gt: 0, le: 1 },
+  adZipfExponent: { ge: 0 },
+  advertisers: intRange(1),
+  appCategories: intRange(1),
+  latentDim: intRange(1),
+  clickFactorScale: {},
+  conversionFactorScale: {},
+  sharedFactorShare: { ge: 0, le: 1 },
+  entityBiasScale: {},
+  targetCtr: { gt: 0, lt: 0.5 },
+  targetCvr: { gt: 0, lt: 1 },
+  accidentalConversionRate: { ge: 0, lt: 1 },
+  dailyDrift: { ge: 0 },
+  calibrationSamples: intRange(1000),
+});
+
 /** Fields of `SimulatorConfig` a user may set from the command line (numbers only). */
 export const NUMERIC_CONFIG_FIELDS = (Object.keys(DEFAULT_SIMULATOR_CONFIG) as (keyof SimulatorConfig)[]).filter(
   (k) => typeof DEFAULT_SIMULATOR_CONFIG[k] === "number",
@@ -131,26 +163,11 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
   const check = (ok: boolean, field: keyof SimulatorConfig, rule: string) => {
     if (!ok) throw new Error(`simulator option ${field} = ${JSON.stringify(c[field])}: must be ${rule}`);
   };
-  const isInt = (v: number, min: number) => Number.isInteger(v) && v >= min;
-  check(isInt(c.impressions, 1), "impressions", "an integer >= 1");
-  check(isInt(c.days, 1), "days", "an integer >= 1");
-  check(isInt(c.evaluationDays, 0) && c.evaluationDays <= c.days, "evaluationDays", `an integer in [0, days = ${c.days}]`);
-  check(typeof c.evaluationMultiplier === "number" && c.evaluationMultiplier >= 1 && Number.isFinite(c.evaluationMultiplier), "evaluationMultiplier", "a finite number >= 1");
-  check(typeof c.laterDaysMultiplier === "number" && c.laterDaysMultiplier >= 1 && Number.isFinite(c.laterDaysMultiplier), "laterDaysMultiplier", "a finite number >= 1");
-  check(isInt(c.users, 1), "users", "an integer >= 1");
-  check(isInt(c.ads, 1), "ads", "an integer >= 1");
-  check(isInt(c.advertisers, 1), "advertisers", "an integer >= 1");
-  check(isInt(c.appCategories, 1), "appCategories", "an integer >= 1");
-  check(isInt(c.latentDim, 1), "latentDim", "an integer >= 1");
-  check(isInt(c.calibrationSamples, 1000), "calibrationSamples", "an integer >= 1000");
-  check(c.adsLiveOnDayZero > 0 && c.adsLiveOnDayZero <= 1, "adsLiveOnDayZero", "in (0, 1]");
-  check(c.targetCtr > 0 && c.targetCtr < 0.5, "targetCtr", "in (0, 0.5)");
-  check(c.targetCvr > 0 && c.targetCvr < 1, "targetCvr", "in (0, 1)");
-  check(c.sharedFactorShare >= 0 && c.sharedFactorShare <= 1, "sharedFactorShare", "in [0, 1]");
-  check(c.accidentalConversionRate >= 0 && c.accidentalConversionRate < 1, "accidentalConversionRate", "in [0, 1)");
-  check(c.dailyDrift >= 0, "dailyDrift", ">= 0");
-  check(c.userZipfExponent >= 0, "userZipfExponent", ">= 0");
-  check(c.adZipfExponent >= 0, "adZipfExponent", ">= 0");
+  for (const [field, range] of Object.entries(SIMULATOR_RANGES) as [keyof SimulatorConfig, NumericRange][]) {
+    check(inRange(c[field] as number, range), field, describeRange(range));
+  }
+  check(c.evaluationDays <= c.days, "evaluationDays", `an integer in [0, days = ${c.days}]`);
+  check(c.impressions >= c.days, "impressions", `an integer >= days = ${c.days} (every day needs at least one row)`);
   check(c.placements.length >= 1, "placements", "a non-empty list");
   for (const p of c.placements) {
     check(p.share > 0 && p.accidentalClickRate >= 0 && p.accidentalClickRate < 1, "placements", "shares > 0 and accidental click rates in [0, 1)");

@@ -1,0 +1,207 @@
+/**
+ * Bad input on the command line (issue 15, point 5): every case gets exactly one line on stderr naming the
+ * option, or the file with its row and column, exit code 2, no stack trace, and nothing half-written.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_DIR } from "./paths";
+import { tempDir } from "./helpers";
+import { COMMANDS } from "../lib/cli/main";
+import { UsageError, parseCommandArgs } from "../lib/cli/args";
+import { NumericRange, describeRange } from "../lib/ranges";
+import { readLines, splitLines } from "../lib/data/line-reader";
+
+const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
+const run = (...args: string[]) => spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+
+/** Exit 2 and exactly one line on stderr, without stack frames, matching every pattern. */
+function assertOneLineExit2(r: ReturnType<typeof run>, ...patterns: RegExp[]): void {
+  const what = `stderr: ${r.stderr}`;
+  assert.equal(r.status, 2, what);
+  assert.ok(!/^\s+at /m.test(r.stderr), `stack trace on stderr: ${r.stderr}`);
+  assert.ok(/^esmm: [^\n]+\n$/.test(r.stderr), `not exactly one line: ${r.stderr}`);
+  for (const p of patterns) assert.match(r.stderr.trimEnd(), p);
+}
+
+/** The files under `dir` (recursively), or [] when it does not exist. */
+function filesUnder(dir: string): string[] {
+  return fs.existsSync(dir) ? (fs.readdirSync(dir, { recursive: true }) as string[]) : [];
+}
+
+/** A small simulated log (5 days of 4,000 impressions) in a fresh folder. */
+function simulate(): string {
+  const dir = tempDir();
+  const r = run("simulate", "--impressions", "20000", "--days", "5", "--seed", "1", "--users", "300", "--ads", "80", "--out", dir);
+  assert.equal(r.status, 0, r.stderr);
+  return dir;
+}
+
+const copyLog = (from: string): string => {
+  const to = tempDir();
+  for (const f of fs.readdirSync(from)) if (f.endsWith(".csv") || f === "manifest.json") fs.copyFileSync(path.join(from, f), path.join(to, f));
+  return to;
+};
+
+test("train: --keep-rate 0, --keep-rate 5 and --learning-rate 0 exit 2 with one line naming the option, before the data is read", () => {
+  const log = simulate();
+  const missing = path.join(tempDir(), "no-such-folder");
+  for (const [option, value, range] of [
+    ["--keep-rate", "0", /\(0, 1\]/],
+    ["--keep-rate", "5", /\(0, 1\]/],
+    ["--learning-rate", "0", /> 0/],
+  ] as const) {
+    for (const data of [log, missing]) {
+      const out = path.join(tempDir(), "r.json");
+      const r = run("train", "--model", "esmm", "--data", data, "--seed", "1", "--out", out, option, value);
+      assertOneLineExit2(r, new RegExp(`^esmm: train: ${option} must be .*${range.source}.*got "${value}"`));
+      assert.ok(!fs.existsSync(out), `${out} written`);
+    }
+  }
+  assert.ok(!fs.existsSync(path.join(log, "log.bin")), "the log was read (log.bin written) before the options were checked");
+});
+
+test("numeric options of each command: one line naming the option, its value and the allowed range, exit 2", () => {
+  const out = tempDir();
+  const cases: [string[], RegExp][] = [
+    [["simulate", "--out", out, "--impressions", "1.5"], /^esmm: simulate: --impressions must be an integer >= 1, got "1\.5"$/],
+    [["simulate", "--out", out, "--seed", "-1"], /^esmm: simulate: --seed must be an integer in \[0, 2147483647\], got "-1"$/],
+    [["simulate", "--out", out, "--target-ctr", "0.7"], /^esmm: simulate: --target-ctr must be a number in \(0, 0\.5\), got "0\.7"$/],
+    [["simulate", "--out", out, "--users", "0x10"], /^esmm: simulate: --users must be an integer >= 1, got "0x10"$/],
+    [["prepare", "--data", out, "--out", out, "--later-days", "-1"], /^esmm: prepare: --later-days must be an integer >= 0, got "-1"$/],
+    [["prepare", "--data", out, "--out", out, "--keep-rate", "abc"], /^esmm: prepare: --keep-rate must be a number in \(0, 1\], got "abc"$/],
+    [["train", "--model", "esmm", "--data", out, "--seed", "1", "--out", "x.json", "--batch-size", "0"], /^esmm: train: --batch-size must be an integer >= 1, got "0"$/],
+    [["train", "--model", "esmm", "--data", out, "--seed", "1", "--out", "x.json", "--learning-rate", "Infinity"], /--learning-rate must be a number > 0, got "Infinity"$/],
+    [["study", "--workers", "0"], /^esmm: study: --workers must be an integer >= 1, got "0"$/],
+    [["study", "--seed-list", "1,x"], /^esmm: study: --seed-list must be a comma-separated list of integers in \[0, 2147483647\], got "1,x"$/],
+    [["stats", "--results", "x.jsonl", "--alpha", "1"], /^esmm: stats: --alpha must be a number in \(0, 1\), got "1"$/],
+    [["study", "--profile", "quick", "--impressions", "3", "--results", path.join(out, "s.jsonl"), "--data-root", out], /^esmm: study: simulator option impressions = 3: must be .*>= days = 15/],
+    [["bench", "--batch", "1024,0"], /^esmm: bench: --batch must be a comma-separated list of integers >= 1, got "1024,0"$/],
+  ];
+  for (const [args, pattern] of cases) assertOneLineExit2(run(...args), pattern);
+  assert.deepEqual(filesUnder(out), [], "a command wrote before its options were checked");
+});
+
+/** Values outside `r` (or not numbers at all), and one value inside it. */
+function valuesOf(r: NumericRange): { bad: string[]; good: number } {
+  const bad = ["abc", "", "0x10", "Infinity", "NaN", "1,"];
+  if (r.gt !== undefined) bad.push(String(r.gt));
+  if (r.ge !== undefined) bad.push(String(r.ge - 1));
+  if (r.lt !== undefined) bad.push(String(r.lt));
+  if (r.le !== undefined) bad.push(String(r.le + 1));
+  const low = r.gt ?? r.ge;
+  const high = r.lt ?? r.le;
+  if (r.integer) bad.push(String((low ?? 0) + 1.5));
+  const good = r.ge !== undefined ? r.ge : r.le !== undefined ? r.le : low !== undefined ? (high !== undefined ? (low + high) / 2 : low + 1) : high !== undefined ? high - 1 : 1;
+  return { bad, good };
+}
+
+test("every numeric option of every command declares its range, and a value outside it is refused by name before the command runs", () => {
+  const numeric = Object.fromEntries(COMMANDS.map((c) => [c.name, Object.keys(c.options).filter((o) => c.options[o].number !== undefined).sort()]));
+  assert.deepEqual(numeric, {
+    simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
+    prepare: ["keep-rate", "later-days", "seed"],
+    train: ["batch-size", "epochs", "keep-rate", "learning-rate", "patience", "seed"],
+    bench: ["batch", "batches", "peer-threads", "repeat", "threads"],
+    study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "workers", "worlds"],
+    stats: ["alpha", "margin"],
+  });
+  for (const cmd of COMMANDS) {
+    for (const [name, spec] of Object.entries(cmd.options)) {
+      if (spec.number === undefined) continue;
+      const { bad, good } = valuesOf(spec.number);
+      const allowed = spec.list ? `a comma-separated list of ${describeRange(spec.number, true)}` : describeRange(spec.number);
+      for (const value of bad) {
+        for (const argv of [[`--${name}=${value}`], [`--${name}`, value]]) {
+          assert.throws(
+            () => parseCommandArgs(cmd, argv),
+            (e: unknown) => e instanceof UsageError && e.message === `${cmd.name}: --${name} must be ${allowed}, got ${JSON.stringify(value)}`,
+            `${cmd.name} ${argv.join(" ")}`,
+          );
+        }
+      }
+      const parsed = parseCommandArgs(cmd, [`--${name}`, String(good)])[name];
+      assert.deepEqual(parsed, spec.list ? [good] : good, `${cmd.name} --${name} ${good}`);
+    }
+  }
+});
+
+test("simulate --impressions 3 --days 5: every day needs a row; one line, exit 2, nothing written", () => {
+  const out = path.join(tempDir(), "log");
+  assertOneLineExit2(run("simulate", "--impressions", "3", "--days", "5", "--seed", "1", "--out", out), /impressions = 3: must be .*>= days = 5/);
+  assert.deepEqual(filesUnder(out), []);
+});
+
+test("splitLines reads text as readLines reads files: without a byte-order mark, \\r\\n or \\n, no extra last line", async () => {
+  const dir = tempDir();
+  const texts = ["", "a", "a\n", "\ufeffday,x\r\n1,2\r\n", "\ufeffday\n\n2", "a\r\nb\nc\r", "\r\n", "x\ufeff\n\ufeffy\n"];
+  for (const [i, text] of texts.entries()) {
+    const file = path.join(dir, `t${i}.txt`);
+    fs.writeFileSync(file, text);
+    const streamed: string[] = [];
+    for await (const { text: line } of readLines(file, { chunkBytes: 3 })) streamed.push(line);
+    assert.deepEqual(splitLines(text), streamed, JSON.stringify(text));
+  }
+  assert.deepEqual(splitLines("\ufeffday,x\r\n1,2\r\n"), ["day,x", "1,2"]);
+  assert.deepEqual(splitLines("x\ufeff\n\ufeffy\n"), ["x\ufeff", "\ufeffy"]);
+});
+
+test("prepare reads day files saved with a byte-order mark or CRLF line ends, from the CSV files and from log.bin", () => {
+  const log = simulate();
+  const plain = path.join(log, "prepared");
+  assert.equal(run("prepare", "--data", log, "--out", plain).status, 0);
+  const edited = copyLog(log);
+  const crlf = (file: string) => fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace(/\n/g, "\r\n"));
+  const bom = (file: string) => fs.writeFileSync(file, "\ufeff" + fs.readFileSync(file, "utf8"));
+  bom(path.join(edited, "day-00.csv"));
+  crlf(path.join(edited, "day-01.csv"));
+  bom(path.join(edited, "day-02.csv"));
+  crlf(path.join(edited, "day-02.csv"));
+  crlf(path.join(edited, "day-04.csv"));
+  for (const pass of ["csv", "cache"]) {
+    assert.equal(fs.existsSync(path.join(edited, "log.bin")), pass === "cache");
+    const out = path.join(edited, `prepared-${pass}`);
+    const r = run("prepare", "--data", edited, "--out", out);
+    assert.equal(r.status, 0, `${pass}: ${r.stderr}`);
+    assert.equal(r.stderr, "", pass);
+    for (const f of fs.readdirSync(plain).filter((f) => f.endsWith(".bin"))) {
+      assert.ok(fs.readFileSync(path.join(out, f)).equals(fs.readFileSync(path.join(plain, f))), `${pass}: ${f} differs from the unedited log's`);
+    }
+  }
+});
+
+test("prepare on a log with an empty planned day (as simulate --impressions 3 --days 5 used to write): one line naming the day and its file, exit 2, no output", () => {
+  const log = copyLog(simulate());
+  const manifestFile = path.join(log, "manifest.json");
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  manifest.days[3].impressions = 0;
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
+  const dayFile = path.join(log, "day-03.csv");
+  fs.writeFileSync(dayFile, fs.readFileSync(dayFile, "utf8").split("\n")[0] + "\n");
+  const out = path.join(log, "p");
+  assertOneLineExit2(run("prepare", "--data", log, "--out", out), /day-03\.csv/, /day 3 has no rows/);
+  assert.deepEqual(filesUnder(out), []);
+});
+
+test("prepare on a log whose day column was edited to leave a gap: one line naming the file, row and column, exit 2, no output", () => {
+  const log = copyLog(simulate());
+  const dayFile = path.join(log, "day-02.csv");
+  const [header, ...rows] = fs.readFileSync(dayFile, "utf8").split("\n");
+  fs.writeFileSync(dayFile, [header, ...rows.map((r) => r.replace(/^2,/, "3,"))].join("\n"));
+  const out = path.join(log, "p");
+  assertOneLineExit2(run("prepare", "--data", log, "--out", out), new RegExp(`${dayFile.replace(/[.\\/]/g, "\\$&")}:2 column "day": day 3 in the file of day 2`));
+  assert.deepEqual(filesUnder(out), []);
+});
+
+test("prepare on a log whose manifest skips a day: one line naming the manifest and the missing day, exit 2, no output", () => {
+  const log = copyLog(simulate());
+  const manifestFile = path.join(log, "manifest.json");
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, "utf8"));
+  manifest.days.splice(2, 1);
+  fs.writeFileSync(manifestFile, JSON.stringify(manifest, null, 2) + "\n");
+  const out = path.join(log, "p");
+  assertOneLineExit2(run("prepare", "--data", log, "--out", out), /manifest\.json/, /day 2/);
+  assert.deepEqual(filesUnder(out), []);
+});
