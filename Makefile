@@ -1,7 +1,7 @@
 # esmm-lab: every target installs what it needs, idempotently (stamp files), so a fresh clone needs only
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
-# Other targets: make sensitivity (reproduce + notebook 05), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
+# Other targets: make sensitivity (reproduce + notebook 05), make beyond (reproduce + notebook 06: the twelve models), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
 # make bench (training speed, PyTorch side by side), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
@@ -11,13 +11,14 @@ VENV := .venv
 JUPYTER := $(VENV)/bin/jupyter
 TSLAB := $(abspath node_modules/.bin/tslab)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
-# make reproduce: the paper (01-04). The protocol-sensitivity study (05, 450 runs in its full profile) is `make sensitivity`.
-REPORT_NOTEBOOKS := $(filter-out notebooks/05-%,$(NOTEBOOKS))
+# make reproduce: the paper (01-04). The protocol-sensitivity study (05, 450 runs in its full profile) is `make sensitivity`;
+# the twelve models beyond the paper (06, 216 more runs on the default design) are `make beyond`.
+REPORT_NOTEBOOKS := $(filter-out notebooks/05-% notebooks/06-%,$(NOTEBOOKS))
 DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity lab native system data bench bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond lab native system data bench bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -74,6 +75,10 @@ reproduce: setup build
 sensitivity: setup build
 	-@bash scripts/install-native.sh
 	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/05-protocol-sensitivity.ipynb
+
+beyond: setup build
+	-@bash scripts/install-native.sh
+	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/06-beyond-the-paper.ipynb
 
 lab: setup build
 	$(JUPYTER) lab --notebook-dir=notebooks

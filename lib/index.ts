@@ -24,7 +24,8 @@ export * from "./stats";
 export * from "./plots";
 export { showTable, tableHtml, tableText } from "./notebook/tables";
 export { publishFigure } from "./notebook/figures";
-export { showModelCard, modelDiagramSvg, modelCardText } from "./notebook/model-card";
+export { showModelCard, modelDiagramSvg, modelCardText, CHARACTERISTIC_LABELS } from "./notebook/model-card";
+export { modelTableRows, modelTableMarkdown } from "./notebook/model-table";
 // backend, models, training, runs
 export { initBackend, tf, backendInfo, availableBackends } from "./backend";
 export type { BackendInfo, BackendName, TF } from "./backend";

@@ -340,16 +340,16 @@ test("esmm stats: --help, and bad arguments give one line and a non-zero exit", 
   const cases: [string[], RegExp, number][] = [
     [["stats"], /--results is required/, 2],
     [["stats", "--results", "/nonexistent/r.jsonl"], /does not exist/, 2],
-    [["stats", "--results", good, "--alpha", "2"], /--alpha must be in \(0, 1\)/, 2],
-    [["stats", "--results", good, "--alpha", "x"], /--alpha must be a number/, 2],
-    [["stats", "--results", good, "--margin", "0"], /--margin must be a positive percent/, 2],
+    [["stats", "--results", good, "--alpha", "2"], /--alpha must be a number in \(0, 1\), got "2"/, 2],
+    [["stats", "--results", good, "--alpha", "x"], /--alpha must be a number in \(0, 1\), got "x"/, 2],
+    [["stats", "--results", good, "--margin", "0"], /--margin must be a number > 0, got "0"/, 2],
     [["stats", "--results", good, "--unit", "world"], /--unit must be seed or replicate/, 2],
     [["stats", "--results", good, "--metric", "ctcvr.nope"], /--metric: unknown metric "nope"/, 2],
     [["stats", "--results", good, "--split", "later"], /--split: split must be/, 2],
     [["stats", "--results", good, "--variant", "x"], /no results for variant "x"/, 2],
     [["stats", "--results", twoVariants], /2 variants \(default, b\).*--variant/, 2],
     [["stats", "--results", good, "--frobnicate"], /Unknown option '--frobnicate'/, 2],
-    [["stats", "--results", garbage], /no run records \(2 line\(s\) skipped\)/, 1],
+    [["stats", "--results", garbage], /no run records \(2 line\(s\) skipped\)/, 2],
   ];
   for (const [args, pattern, status] of cases) {
     const r = esmmCli(...args);

@@ -255,7 +255,7 @@ test("esmm study --help and bad arguments", () => {
     [["--models", "nope"], /unknown model "nope"/],
     [["--seeds", "2", "--seed-list", "1,2"], /not both/],
     [["--profile", "medium"], /--profile must be quick or full/],
-    [["--worlds", "7,x"], /--worlds must be integers separated by commas/],
+    [["--worlds", "7,x"], /--worlds must be a comma-separated list of integers in \[0, 2147483647\], got "7,x"/],
     [["--evaluation-multiplier", "0.5"], /--evaluation-multiplier must be a number >= 1/],
   ] as [string[], RegExp][]) {
     const r = run(...args);

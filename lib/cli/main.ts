@@ -12,9 +12,10 @@ import { trainCommand } from "./train";
 import { benchCommand } from "./bench";
 import { studyCommand } from "./study";
 import { statsCommand } from "./stats";
+import { modelsCommand } from "./models";
 import { DataError } from "../data/errors";
 
-export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, statsCommand];
+export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, statsCommand, modelsCommand];
 
 function overview(): string {
   return [

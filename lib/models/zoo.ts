@@ -103,7 +103,7 @@ export const MODEL_ZOO: readonly ModelSpec[] = Object.freeze([
   {
     name: "MMoE",
     description: "IPSP's losses on a multi-gate mixture of experts: 4 experts of the shared layers, one softmax gate per tower",
-    source: "Ma et al. KDD'18; 4 experts (the paper's 8 on census data, halved for 2 tasks on this data) of the shared layers [128, 64]; losses as IPSP, so it differs from IPSP by its trunk only",
+    source: "Ma et al. KDD'18; 4 experts of the shared layers [128, 64] (chosen here); losses as IPSP, so it differs from IPSP by its trunk only",
     trunk: { kind: "mmoe" },
     towers: [{ name: "ctr" }, { name: "cvr" }],
     ctcvr: "product",
@@ -121,7 +121,7 @@ export const MODEL_ZOO: readonly ModelSpec[] = Object.freeze([
   {
     name: "AITM",
     description: "Shared embeddings, a CTR and a CTCVR tower with adaptive information transfer from CTR to CTCVR and a calibrator pCTCVR <= pCTR",
-    source: "Xi et al. KDD'21; calibrator weight 0.6 (the paper's); towers [128, 64, 32, 16] (the separate models' depth), transfer width 16",
+    source: "Xi et al. KDD'21; calibrator weight 0.6 (the paper's value as we recall it; not checked against the paper offline); towers [128, 64, 32, 16] (the separate models' depth), transfer width 16",
     trunk: { kind: "sharedBottom", layers: [] },
     towers: [{ name: "ctr", layers: FULL_TOWER }, { name: "ctcvr", layers: FULL_TOWER, transferFrom: "ctr" }],
     ctcvr: "head",

@@ -6,13 +6,14 @@
  *   const summary = await runStudy(studyProfile("quick"), { results: "../runs/models-quick.jsonl" });
  *   const { records } = readResults("../runs/models-quick.jsonl");
  */
-import { PAPER_MODEL_NAMES } from "../models/zoo";
+import { MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
 import { DEFAULT_DATA_SPEC, StudySpec } from "./spec";
 
 export * from "./spec";
 export * from "./results";
 export * from "./shard";
 export * from "./data-cache";
+export * from "./mechanism";
 export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
 export type { RunStudyOptions, StudyRunSummary, StudyProgress, RunFailure } from "./runner";
 export type { WorkerJob, WorkerReply } from "./worker";
@@ -57,4 +58,12 @@ export function studyProfile(name: StudyProfileName): StudySpec {
     };
   }
   throw new Error(`unknown study profile ${JSON.stringify(name)} (quick or full)`);
+}
+
+/**
+ * Notebook 06's study: the same design, data and results file as `studyProfile(name)` (so the paper's six
+ * models' runs are shared with notebook 03, not trained twice), with all twelve models of the zoo.
+ */
+export function beyondProfile(name: StudyProfileName): StudySpec {
+  return { ...studyProfile(name), models: [...MODEL_NAMES] };
 }

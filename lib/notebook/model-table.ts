@@ -1,0 +1,46 @@
+/**
+ * The zoo as one table: each model's trunk, towers, pCTCVR, loss terms and the characteristics derived from
+ * its built graph (lib/models/characteristics.ts). Notebook 06, `esmm models` and the README's model table
+ * all print these rows. Needs the backend initialised (characteristics build a tiny model).
+ */
+import { CHARACTERISTIC_NAMES, DEFAULT_TRUNK_SIZES, MODEL_ZOO, ModelSpec, characteristics, lossTermName } from "../models";
+import { CHARACTERISTIC_LABELS } from "./model-card";
+
+/** How a trunk reads in a table, by kind. */
+function trunkText(spec: ModelSpec): string {
+  const t = spec.trunk;
+  switch (t.kind) {
+    case "separate":
+      return "separate";
+    case "sharedBottom":
+      return t.layers && t.layers.length === 0 ? "shared embeddings" : "shared bottom";
+    case "mmoe":
+      return `MMoE (${t.experts ?? DEFAULT_TRUNK_SIZES.mmoeExperts} experts)`;
+    case "ple":
+      return "PLE";
+  }
+}
+
+/** One row per model of `specs` (default: the whole zoo), columns in table order. */
+export function modelTableRows(specs: readonly ModelSpec[] = MODEL_ZOO): Record<string, string>[] {
+  return specs.map((spec) => {
+    const c = characteristics(spec);
+    const row: Record<string, string> = {
+      model: spec.name,
+      trunk: trunkText(spec),
+      towers: spec.towers.map((x) => (x.transferFrom ? `${x.name} (← ${x.transferFrom})` : x.name)).join(", "),
+      pCTCVR: spec.ctcvr === "product" ? "pCTR × pCVR" : "own tower",
+      loss_terms: spec.losses.map(lossTermName).join("; "),
+    };
+    for (const k of CHARACTERISTIC_NAMES) row[CHARACTERISTIC_LABELS[k]] = c[k] ? "yes" : "";
+    return row;
+  });
+}
+
+/** The rows as a Markdown table (the README's model table). */
+export function modelTableMarkdown(specs: readonly ModelSpec[] = MODEL_ZOO): string {
+  const rows = modelTableRows(specs);
+  const cols = Object.keys(rows[0]);
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${cols.map((k) => esc(r[k])).join(" | ")} |`)].join("\n");
+}
