@@ -2,7 +2,7 @@
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
 # Other targets: make sensitivity (reproduce + notebook 05), make beyond (reproduce + notebook 06: the twelve models), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
-# make bench (training speed, PyTorch side by side), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
+# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -18,7 +18,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond lab native system data bench bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond lab native system data bench bench-models bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -87,6 +87,11 @@ lab: setup build
 bench: $(VENV)/.installed build
 	-@bash scripts/install-native.sh
 	node bin/esmm.js bench --backend tensorflow,wasm --batch 1024,4096 --count --peer torch --repeat 3
+
+# Every model of the zoo on the same shape: examples/s and kernels per step (native backend, 1 thread).
+bench-models: build
+	-@bash scripts/install-native.sh
+	node bin/esmm.js bench --backend tensorflow --batch 1024 --models all --count --repeat 3
 
 # Worker processes x compute threads (what the study runner's default is chosen from).
 bench-parallel: build

@@ -1,11 +1,12 @@
 /**
- * Benchmark child process: training examples/s of ESMM on the reference shape (8 categorical fields of
- * vocabulary 1,000, embedding 8, shared 128-64, heads 32-16-1) with one backend and one batch size.
+ * Benchmark child process: training examples/s of one model of the zoo (default ESMM) on the reference shape
+ * (8 categorical fields of vocabulary 1,000, embedding 8, shared 128-64, heads 32-16-1) with one backend and
+ * one batch size.
  * Prints one JSON line. `esmm bench` runs one such process per backend (backends cannot switch in a process),
  * and several at once for `--parallel`.
  *
- * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count]
- * Output: {backend, batch, examplesPerSec, threads, cpuPercent, osThreads?, epochRates, kernelsPerStep?, tfOpsPerStep?}
+ * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count] [--model NAME]
+ * Output: {backend, model, batch, examplesPerSec, threads, cpuPercent, osThreads?, epochRates, kernelsPerStep?, tfOpsPerStep?}
  * - examplesPerSec: best of epochs 2..N (epoch 1 warms up: kernel setup, first allocations); default N = 3.
  * - threads: the backend's compute threads (tensorflow: TF_NUM_INTRAOP_THREADS when set, else the CPUs).
  * - cpuPercent: process CPU time / wall time over epochs 2..N (100 = one core busy): shows how many
@@ -82,12 +83,12 @@ async function counting(f: () => Promise<void>): Promise<Counters> {
 }
 
 /** Kernels (and TensorFlow ops) per training step at `batch` rows. */
-async function opsPerStep(batch: number): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
+async function opsPerStep(batch: number, modelName: string): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
   const k = 5;
   const validation = syntheticSplit("validation", 8, 2);
   const run = async (batches: number) => {
     const train = syntheticSplit("train", batch * batches, 3);
-    const model = buildModel(getModelSpec("ESMM"), inputDimsOf(train), { seed: 1 });
+    const model = buildModel(getModelSpec(modelName), inputDimsOf(train), { seed: 1 });
     try {
       return await counting(async () => {
         await trainModel(model, { train, validation }, { batchSize: batch, maxEpochs: 1, syncEvery: 1000 });
@@ -130,11 +131,12 @@ async function main() {
   };
   const count = flag("--count") === true;
   const epochs = Number(option("--epochs") ?? 3);
+  const spec = getModelSpec(option("--model") ?? "ESMM");
   const [backend, batchArg, batchesArg] = args;
   const batch = Number(batchArg ?? 1024);
   const batches = Number(batchesArg ?? 40);
   if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(batches) || batches < 1 || !Number.isInteger(epochs) || epochs < 2) {
-    throw new Error("usage: train-throughput.js BACKEND BATCH [BATCHES] [--epochs N>=2] [--count]");
+    throw new Error("usage: train-throughput.js BACKEND BATCH [BATCHES] [--epochs N>=2] [--count] [--model NAME]");
   }
   const info = await initBackend((backend ?? "auto") as "auto");
   const train = syntheticSplit("train", batch * batches, 1);
@@ -143,7 +145,7 @@ async function main() {
   let wallStart = performance.now();
   let cpuPercent = 0;
   const { model, result } = await fitSpec(
-    getModelSpec("ESMM"),
+    spec,
     { train, validation },
     {
       batchSize: batch,
@@ -166,8 +168,8 @@ async function main() {
   const examplesPerSec = Math.max(...epochRates.slice(1));
   const envThreads = Number(process.env.TF_NUM_INTRAOP_THREADS);
   const threads = info.name === "tensorflow" && Number.isInteger(envThreads) && envThreads > 0 ? envThreads : (info.threads ?? 1);
-  const counts = count ? await opsPerStep(batch) : {};
-  console.log(JSON.stringify({ backend: info.name, batch, examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
+  const counts = count ? await opsPerStep(batch, spec.name) : {};
+  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
 }
 
 if (require.main === module) {

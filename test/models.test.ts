@@ -319,7 +319,7 @@ for (const spec of PAPER_SPECS) {
           // Exactly the trunk: every embedding table and the shared layers, nothing else.
           assert.deepEqual(shared, trunk);
           const sharedInfos = shared.map((n) => model.variables.get(n)!);
-          assert.equal(sharedInfos.filter((i) => i.role === "embedding").length, DIMS.categoricalFields.length);
+          assert.deepEqual(sharedInfos.filter((i) => i.role === "embedding").map((i) => i.name), ["trunk/emb"], "one stacked table of every field");
           assert.equal(sharedInfos.filter((i) => i.role === "dense").length, 2 * DEFAULT_ARCHITECTURE.sharedLayers.length);
         } else {
           assert.deepEqual(shared, [], `${spec.name} shares variables ${shared.join(", ")}`);
@@ -582,11 +582,22 @@ test("initialisation: seeded, embeddings uniform in +-0.05, zero biases, towers 
   const m3 = buildModel(spec, DIMS, { seed: 43 });
   try {
     const value = (m: MultiTaskModel, name: string) => m.variables.get(name)!.variable.dataSync() as Float32Array;
+    // One stacked table per embedding block: field f's rows start at the sum of the earlier vocabularies.
+    const field = (m: MultiTaskModel, block: string, f: number) => {
+      const start = DIMS.vocabularySizes.slice(0, f).reduce((a, b) => a + b, 0) * 8;
+      return value(m, block).slice(start, start + DIMS.vocabularySizes[f] * 8);
+    };
+    assert.deepEqual([...m1.variables.values()].filter((i) => i.role === "embedding").map((i) => [i.name, i.variable.shape]), [
+      ["ctr/emb", [5 + 6 + 7, 8]],
+      ["cvr/emb", [5 + 6 + 7, 8]],
+    ]);
     for (const name of m1.variables.keys()) assert.ok(sameArrays(value(m1, name), value(m2, name)), name);
-    assert.ok(!sameArrays(value(m1, "ctr/emb/user"), value(m3, "ctr/emb/user")));
-    assert.ok(!sameArrays(value(m1, "ctr/emb/user"), value(m1, "cvr/emb/user")));
+    assert.ok(!sameArrays(field(m1, "ctr/emb", 0), field(m3, "ctr/emb", 0)));
+    assert.ok(!sameArrays(field(m1, "ctr/emb", 0), field(m1, "cvr/emb", 0)));
+    // Every field of a block has its own draw (not one draw cut in pieces that repeat).
+    assert.ok(!sameArrays(field(m1, "ctr/emb", 0).slice(0, 40), field(m1, "ctr/emb", 1).slice(0, 40)));
     assert.ok(!sameArrays(value(m1, "ctr/mlp/0/kernel"), value(m1, "cvr/mlp/0/kernel")));
-    const emb = value(m1, "ctr/emb/item");
+    const emb = field(m1, "ctr/emb", 1);
     assert.ok(emb.every((x) => Math.abs(x) <= 0.05) && emb.some((x) => Math.abs(x) > 0.03));
     assert.ok(value(m1, "ctr/mlp/1/bias").every((x) => x === 0));
     const k = value(m1, "ctr/mlp/0/kernel");

@@ -10,9 +10,11 @@ import { Command, UsageError, numberList, numberValue } from "./args";
 import { intRange } from "../ranges";
 import { availableBackends, BACKEND_NAMES, BackendName, projectRoot } from "../backend";
 import { threadEnv } from "../backend/parallelism";
+import { MODEL_NAMES } from "../models/zoo";
 
 interface ChildResult {
   backend: string;
+  model: string;
   batch: number;
   examplesPerSec: number;
   threads: number;
@@ -31,13 +33,15 @@ interface TorchResult {
 export const benchCommand: Command = {
   name: "bench",
   summary: "training examples/s of each backend on the reference shape",
-  usage: `esmm bench [--batch 1024[,4096,...]] [--backend NAME[,NAME]] [--batches N] [--repeat N] [--count]
-           [--threads N] [--peer torch [--peer-threads N]] [--parallel WxT[,WxT...]] [--json]
+  usage: `esmm bench [--batch 1024[,4096,...]] [--backend NAME[,NAME]] [--models NAME[,NAME]|all] [--batches N]
+           [--repeat N] [--count] [--threads N] [--peer torch [--peer-threads N]] [--parallel WxT[,WxT...]] [--json]
 
-Reference shape: ESMM losses, 8 categorical fields (vocabulary 1,000), embedding 8, shared layers 128-64,
+Reference shape: ESMM (or each of --models) on 8 categorical fields (vocabulary 1,000), embedding 8, shared layers 128-64,
 heads 32-16-1. Each backend runs in its own process (bench/train-throughput.js); the rate is the best of
 epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 
+--models LIST   models of the zoo to time (default ESMM; "all": the twelve), each on the same shape; the
+                table gets a model column. The peer (PyTorch) is ESMM only.
 --repeat N      run every measurement N times, interleaved (backends, batch sizes, peer in turn), and
                 report medians (the machine's other load makes single runs noisy). Default 1.
 --count         also report tfjs kernels per training step (and TensorFlow ops per step on tensorflow).
@@ -53,7 +57,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 --parallel WxT  instead: W training processes at once, each with T compute threads
                 (TF_NUM_INTRAOP_THREADS=T etc.; wasm and cpu always run 1 thread), e.g. 1x2,2x1; reports
                 the total examples/s of the W processes (median over --repeat).
---json          one object per line: {backend, batch, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
+--json          one object per line: {backend, model, batch, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
                 tfOpsPerStep][, torchExamplesPerSec, ratio]}; with --parallel {backend, batch, workers,
                 threadsPerWorker, totalExamplesPerSec, perWorker}.`,
   options: {
@@ -67,6 +71,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     threads: { type: "string", number: intRange(1) },
     parallel: { type: "string" },
     json: { type: "boolean" },
+    models: { type: "string" },
   },
   async run(v) {
     const batches = numberList(v, "batch") ?? [1024];
@@ -81,6 +86,8 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
       for (const b of wanted) if (!BACKEND_NAMES.includes(b as BackendName)) throw new UsageError(`bench: unknown backend "${b}" (${BACKEND_NAMES.join(", ")})`);
       backends = backends.filter((b) => wanted.includes(b));
     }
+    const models = parseModels(v.models);
+    if (models.length > 1 && (parallel || v.peer)) throw new UsageError("bench: --models with several models times each alone; run --parallel and --peer with one model");
     const child = path.join(__dirname, "..", "..", "bench", "train-throughput.js");
     const json = v.json === true;
 
@@ -96,16 +103,16 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     const torchRuns = new Map<number, TorchResult[]>();
     for (let rep = 0; rep < repeat; rep++) {
       for (const backend of backends) {
-        for (const batch of batches) {
-          const args = [child, backend, String(batch), String(steps), ...(v.count && rep === 0 ? ["--count"] : [])];
+        for (const batch of batches) for (const model of models) {
+          const args = [child, backend, String(batch), String(steps), "--model", model, ...(v.count && rep === 0 ? ["--count"] : [])];
           const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...threadEnv(threads) } });
           const line = r.stdout.trim().split("\n").pop() ?? "";
           if (r.status !== 0 || !line.startsWith("{")) {
-            console.error(`bench: ${backend} batch ${batch} failed: ${r.stderr.trim().split("\n").pop()}`);
+            console.error(`bench: ${backend} ${model} batch ${batch} failed: ${r.stderr.trim().split("\n").pop()}`);
             continue;
           }
           const res = JSON.parse(line) as ChildResult;
-          const key = `${res.backend}/${batch}`;
+          const key = `${res.backend}/${res.model}/${batch}`;
           results.set(key, [...(results.get(key) ?? []), res]);
         }
       }
@@ -117,7 +124,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     const torchRate = new Map([...torchRuns].map(([b, runs]) => [b, median(runs.map((r) => r.examplesPerSec))]));
     const counted = [...results.values()].some((runs) => runs[0].kernelsPerStep !== undefined);
     if (!json) {
-      let head = `${"backend".padEnd(12)}${"batch".padStart(7)}${"examples/s".padStart(14)}`;
+      let head = `${"backend".padEnd(12)}${models.length > 1 ? "model".padEnd(12) : ""}${"batch".padStart(7)}${"examples/s".padStart(14)}`;
       if (counted) head += `${"kernels/step".padStart(14)}${"TF ops/step".padStart(13)}`;
       if (python) head += `${"torch ex/s".padStart(14)}${"ratio".padStart(8)}`;
       console.log(head + (repeat > 1 ? `   (medians of ${repeat} runs)` : ""));
@@ -130,20 +137,31 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
       const torch = torchRate.get(first.batch);
       const ratio = torch ? +(rate / torch).toFixed(3) : undefined;
       if (json) {
-        const out: Record<string, unknown> = { backend: first.backend, batch: first.batch, examplesPerSec: rate, threads: first.threads, cpuPercent: median(runs.map((r) => r.cpuPercent)) };
+        const out: Record<string, unknown> = { backend: first.backend, model: first.model, batch: first.batch, examplesPerSec: rate, threads: first.threads, cpuPercent: median(runs.map((r) => r.cpuPercent)) };
         if (first.kernelsPerStep !== undefined) out.kernelsPerStep = first.kernelsPerStep;
         if (first.tfOpsPerStep !== undefined) out.tfOpsPerStep = first.tfOpsPerStep;
         if (python) Object.assign(out, { torchThreads: peerThreads, torchExamplesPerSec: torch === undefined ? null : Math.round(torch), ratio: ratio ?? null });
         console.log(JSON.stringify(out));
         continue;
       }
-      let row = `${first.backend.padEnd(12)}${String(first.batch).padStart(7)}${fmt(rate).padStart(14)}`;
+      let row = `${first.backend.padEnd(12)}${models.length > 1 ? first.model.padEnd(12) : ""}${String(first.batch).padStart(7)}${fmt(rate).padStart(14)}`;
       if (counted) row += `${String(first.kernelsPerStep ?? "").padStart(14)}${String(first.tfOpsPerStep ?? "-").padStart(13)}`;
       if (python) row += `${(torch ? fmt(Math.round(torch)) : "failed").padStart(14)}${(ratio !== undefined ? ratio.toFixed(2) : "-").padStart(8)}`;
       console.log(row);
     }
   },
 };
+
+/** --models: names of the zoo (case-insensitive) or "all"; default ESMM. */
+function parseModels(value: unknown): string[] {
+  if (value === undefined) return ["ESMM"];
+  if (value === "all") return [...MODEL_NAMES];
+  return String(value).split(",").map((n) => {
+    const m = MODEL_NAMES.find((k) => k.toLowerCase() === n.trim().toLowerCase());
+    if (!m) throw new UsageError(`bench: unknown model "${n}" in --models (models: ${MODEL_NAMES.join(", ")}, or all)`);
+    return m;
+  });
+}
 
 function parseParallel(s: string): { workers: number; threads: number }[] {
   return s.split(",").map((part) => {

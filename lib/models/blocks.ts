@@ -1,6 +1,6 @@
 /**
- * Building blocks with low-level ops: a store of named variables, embedding tables (one per categorical
- * field, looked up together: one gather from the tables stacked along axis 0), and MLP towers (dense +
+ * Building blocks with low-level ops: a store of named variables, embedding tables (every categorical
+ * field's table stacked along axis 0 in one variable, looked up with one gather), and MLP towers (dense +
  * optional batch norm + ReLU, ending in an optional 1-unit logit layer).
  *
  * Initialisation (as in docs/protocol-facts.md): embeddings uniform in +-embeddingInitScale (0.05), dense kernels
@@ -17,7 +17,7 @@ let instanceCounter = 0;
 export type VariableRole = "embedding" | "dense" | "batchnorm" | "gate" | "transfer";
 
 export interface VariableInfo {
-  /** Local name, e.g. `trunk/emb/user`, `ctr/mlp/2/kernel`. */
+  /** Local name, e.g. `trunk/emb` (a block's stacked embedding tables), `ctr/mlp/2/kernel`. */
   name: string;
   variable: tfjs.Variable;
   trainable: boolean;
@@ -84,15 +84,29 @@ export interface ModelInputs {
 
 export interface EmbeddingBlock {
   scope: string;
-  tables: tfjs.Variable[];
+  /**
+   * Every field's embedding table stacked along axis 0, one variable: [sum of vocabulary sizes, dim], field f's
+   * rows starting at offsets[f]. Stored once: the forward pass and the training step read it directly (one
+   * gather per block), nothing is kept in step. Undefined without categorical fields.
+   */
+  table?: tfjs.Variable;
+  /** Categorical fields (tables) in the block. */
+  fields: number;
   /** Width of the concatenated input (fields * dim + numeric fields). */
   outputDim: number;
   /** Embedding size. */
   dim: number;
-  /** First row of each field's table in the tables stacked along axis 0 (prefix sums of the vocabulary sizes). */
+  /** First row of each field's table in the stacked table (prefix sums of the vocabulary sizes). */
   offsets: number[];
+  /** Vocabulary size of each field (rows of its table). */
+  vocabularySizes: number[];
 }
 
+/**
+ * An embedding block: one variable `scope` holding every field's table, each initialised uniform in
+ * +-initScale from its own seeded draw (`<seed>/<scope>/<field>`, the draws the per-field tables of the
+ * earlier layout had, so a seed gives the same initial values).
+ */
 export function createEmbeddings(
   store: VariableStore,
   scope: string,
@@ -103,19 +117,29 @@ export function createEmbeddings(
   dim: number,
   initScale: number,
 ): EmbeddingBlock {
-  const tables = fields.map((field, f) => {
-    const name = `${scope}/${field}`;
-    return store.create(name, owner, "embedding", () =>
-      tf().randomUniform([vocabularySizes[f], dim], -initScale, initScale, "float32", store.seedFor(name)),
-    );
-  });
+  const t = tf();
   const offsets: number[] = [];
   let rows = 0;
   for (const v of vocabularySizes) {
     offsets.push(rows);
     rows += v;
   }
-  return { scope, tables, outputDim: fields.length * dim + numericCount, dim, offsets };
+  const table =
+    fields.length === 0
+      ? undefined
+      : store.create(scope, owner, "embedding", () =>
+          t.tidy(() => {
+            const parts = fields.map((field, f) => t.randomUniform([vocabularySizes[f], dim], -initScale, initScale, "float32", store.seedFor(`${scope}/${field}`)));
+            return parts.length === 1 ? parts[0] : t.concat(parts, 0);
+          }),
+        );
+  return { scope, table, fields: fields.length, outputDim: fields.length * dim + numericCount, dim, offsets, vocabularySizes: [...vocabularySizes] };
+}
+
+/** Field `f`'s rows of a block's stacked table: [vocabularySizes[f], dim] (a new tensor; the caller disposes). */
+export function fieldTable(block: EmbeddingBlock, f: number): tfjs.Tensor2D {
+  if (!block.table) throw new Error(`embeddings ${block.scope}: no categorical fields`);
+  return tf().slice(block.table, [block.offsets[f], 0], [block.vocabularySizes[f], block.dim]) as tfjs.Tensor2D;
 }
 
 /** Number of rows of `inputs` and of categorical fields it carries. */
@@ -158,18 +182,16 @@ export function lookupRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.T
 
 /**
  * Embeddings of every field, concatenated with the numeric inputs: [batch, outputDim]. One gather from the
- * tables stacked along axis 0 (`stacked`, when the caller holds them stacked already, else a concat of
- * the block's tables), with per-field row offsets; `indices` as from `stackedIndices` (computed when absent).
+ * block's stacked table with per-field row offsets; `indices` as from `stackedIndices` (computed when absent).
  */
-export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs, stacked?: tfjs.Tensor2D, indices?: tfjs.Tensor2D): tfjs.Tensor2D {
+export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs, indices?: tfjs.Tensor2D): tfjs.Tensor2D {
   const t = tf();
   const { rows, fields } = inputShape(inputs);
   const parts: tfjs.Tensor2D[] = [];
-  if (block.tables.length > 0) {
-    if (fields !== block.tables.length) throw new Error(`embeddings ${block.scope}: ${block.tables.length} tables but ${fields} categorical inputs`);
-    const table = stacked ?? (block.tables.length === 1 ? block.tables[0] : (t.concat(block.tables, 0) as tfjs.Tensor2D));
+  if (block.table) {
+    if (fields !== block.fields) throw new Error(`embeddings ${block.scope}: ${block.fields} tables but ${fields} categorical inputs`);
     const idx = indices ?? stackedIndices(block, inputs);
-    parts.push(t.reshape(lookupRows(table as tfjs.Tensor2D, idx), [rows, fields * block.dim]) as tfjs.Tensor2D);
+    parts.push(t.reshape(lookupRows(block.table as tfjs.Tensor2D, idx), [rows, fields * block.dim]) as tfjs.Tensor2D);
   }
   if (inputs.numeric && inputs.numeric.shape[1] > 0) parts.push(inputs.numeric);
   if (parts.length === 0) throw new Error(`embeddings ${block.scope}: no input fields`);

@@ -77,32 +77,12 @@ export interface MultiTaskModel {
   /** Local names of the trainable variables an output reaches, measured on the graph (gradient connectivity). */
   taskVariables(task: TaskOutput): string[];
   forward(inputs: ModelInputs, training: boolean): ModelOutputs;
-  /**
-   * The training loop's view of the model (lib/train): each embedding block's tables stacked into one
-   * variable, so that a step differentiates and updates one tensor per block instead of one per field
-   * (no per-step concat of the tables nor split of their gradient). Call `sync()` before using the model
-   * itself (forward, getWeights, ...), and `dispose()` at the end.
-   */
-  trainingView(): TrainingView;
   parameterCount(): ParameterCount;
   /** Copies of every variable's value (caller disposes, or hands back to setWeights). */
   getWeights(): Map<string, tfjs.Tensor>;
   setWeights(weights: ReadonlyMap<string, tfjs.Tensor>): void;
   dispose(): void;
 }
-
-export interface TrainingView {
-  /** What a training step differentiates and updates: one stacked table per embedding block, then every other trainable variable. */
-  readonly variables: tfjs.Variable[];
-  /** Same function as the model's forward, reading the stacked tables. */
-  forward(inputs: ModelInputs, training: boolean): ModelOutputs;
-  /** Copies the stacked tables into the model's per-field embedding variables. */
-  sync(): void;
-  /** Disposes the stacked tables (does not sync). */
-  dispose(): void;
-}
-
-let viewCounter = 0;
 
 export interface BuildOptions {
   architecture?: Partial<Architecture>;
@@ -351,8 +331,7 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     throw e;
   }
 
-  type TableSource = (block: EmbeddingBlock) => tfjs.Tensor2D | undefined;
-  const forwardWith = (inputs: ModelInputs, training: boolean, stackedTable: TableSource): ModelOutputs => {
+  const forward = (inputs: ModelInputs, training: boolean): ModelOutputs => {
     const t = tf();
     const { fields } = inputShape(inputs);
     if (fields !== dims.categoricalFields.length) {
@@ -361,8 +340,8 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     // Every block has the same fields, hence the same offsets: one index tensor for all of them.
     let indices: tfjs.Tensor2D | undefined;
     const embed = (block: EmbeddingBlock) => {
-      if (block.tables.length > 0) indices ??= stackedIndices(block, inputs);
-      return applyEmbeddings(block, inputs, stackedTable(block), indices);
+      if (block.table) indices ??= stackedIndices(block, inputs);
+      return applyEmbeddings(block, inputs, indices);
     };
     const towerInput = trunk.apply(embed, training);
     const hidden = new Map<TowerName, tfjs.Tensor2D>();
@@ -383,8 +362,6 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     if (spec.ctcvr === "product") out.pCtcvr = t.mul(out.pCtr!, out.pCvr!) as tfjs.Tensor1D;
     return out as ModelOutputs;
   };
-  const forward = (inputs: ModelInputs, training: boolean): ModelOutputs => forwardWith(inputs, training, () => undefined);
-
   const trainableList = store.trainableVariables();
 
   // Reachability, measured once: which trainable variables each output's gradient reaches, on two rows.
@@ -412,38 +389,6 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
       }
     });
     return result;
-  };
-
-  const blocks = (): EmbeddingBlock[] => trunk.blocks;
-
-  const trainingView = (): TrainingView => {
-    const t = tf();
-    const id = ++viewCounter;
-    const stacked = new Map<EmbeddingBlock, tfjs.Variable>();
-    const embeddingVars = new Set<tfjs.Variable>();
-    for (const block of blocks()) {
-      if (block.tables.length === 0) continue;
-      const value = t.tidy(() => (block.tables.length === 1 ? t.clone(block.tables[0]) : t.concat(block.tables, 0)));
-      stacked.set(block, t.variable(value, true, `${store.prefix}/${block.scope}/stacked#${id}`));
-      value.dispose();
-      for (const v of block.tables) embeddingVars.add(v);
-    }
-    const variables = [...stacked.values(), ...trainableList.filter((v) => !embeddingVars.has(v))];
-    return {
-      variables,
-      forward: (inputs, training) => forwardWith(inputs, training, (block) => stacked.get(block) as tfjs.Tensor2D | undefined),
-      sync() {
-        for (const [block, table] of stacked) {
-          const parts = t.split(table, block.tables.map((v) => v.shape[0]), 0);
-          block.tables.forEach((v, i) => v.assign(parts[i]));
-          for (const p of parts) p.dispose();
-        }
-      },
-      dispose() {
-        for (const v of stacked.values()) v.dispose();
-        stacked.clear();
-      },
-    };
   };
 
   const parameterCount = (): ParameterCount => {
@@ -481,7 +426,6 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     trainableVariables: () => trainableList,
     taskVariables,
     forward,
-    trainingView,
     parameterCount,
     getWeights() {
       const t = tf();

@@ -1,10 +1,9 @@
 /**
- * The training loop shared by all six models.
+ * The training loop shared by every model of the zoo.
  *
  * One Adam optimizer (./adam.ts) over all trainable variables; one step per batch over the spec's total
- * loss (a pure function of the batch), on the model's training view (its embedding tables stacked into one
- * variable per block, synced back into the model's per-field tables at the end of every epoch, before the
- * evaluation). IP's two networks are two towers of one model: they see the same batches, are stepped in
+ * loss (a pure function of the batch), on the model's variables (each embedding block one stacked table, so a
+ * step differentiates and updates one tensor per block). IP's two networks are two towers of one model: they see the same batches, are stepped in
  * the same loop (their variables are disjoint, so this equals two optimizers) and stop together, on the
  * validation split's weighted CTCVR log loss of pCTR * pCVR.
  *
@@ -197,24 +196,16 @@ export async function trainModel(
   if (train.size === 0) throw new Error(`model "${name}": training split "${train.name}" is empty`);
   if (validation.size === 0) throw new Error(`model "${name}": validation split "${validation.name}" is empty`);
 
-  // The step works on the model's training view (embedding tables stacked, one tensor per block) and
-  // updates it with ./adam.ts; the view is synced into the model before every evaluation.
-  const view = model.trainingView();
-  const varList = view.variables;
-  let optimizer: Adam;
-  try {
-    optimizer = new Adam(varList, {
-      learningRate: config.learningRate,
-      beta1: config.adamBeta1,
-      beta2: config.adamBeta2,
-      epsilon: config.adamEpsilon,
-      grouping: defaultAdamGrouping(),
-    });
-  } catch (e) {
-    view.dispose();
-    throw e;
-  }
-  let unsynced = false;
+  // The step differentiates the model's trainable variables (one stacked embedding table per block) and
+  // updates them with ./adam.ts.
+  const varList = model.trainableVariables();
+  const optimizer = new Adam(varList, {
+    learningRate: config.learningRate,
+    beta1: config.adamBeta1,
+    beta2: config.adamBeta2,
+    epsilon: config.adamEpsilon,
+    grouping: defaultAdamGrouping(),
+  });
   const rng = createRng(config.seed);
   const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
   const totalBatches = batchCount(train.size, config.batchSize);
@@ -230,7 +221,7 @@ export async function trainModel(
     t.tidy(() => {
       const inputs = inputTensors(batch);
       const labels = labelTensors(batch);
-      const loss = () => totalLoss(model.spec, view.forward(inputs, true), labels, config.lossNormalization);
+      const loss = () => totalLoss(model.spec, model.forward(inputs, true), labels, config.lossNormalization);
       const { value, grads } = t.variableGrads(loss, varList);
       optimizer.apply(
         varList.map((v) => {
@@ -240,7 +231,6 @@ export async function trainModel(
           return g;
         }),
       );
-      unsynced = true;
       return value;
     });
 
@@ -284,8 +274,6 @@ export async function trainModel(
         if (pending.length >= config.syncEvery) await sync();
       }
       await sync();
-      view.sync();
-      unsynced = false;
       const epochTrainSeconds = now() - epochStart;
       trainSeconds += epochTrainSeconds;
 
@@ -325,9 +313,6 @@ export async function trainModel(
       restoredBest = true;
     }
   } finally {
-    // After an error mid-epoch the model gets the weights of the last step, as with a plain optimizer.
-    if (unsynced) view.sync();
-    view.dispose();
     if (best) for (const w of best.values()) w.dispose();
     optimizer.dispose();
   }
