@@ -1,9 +1,14 @@
 /**
- * Evaluation spaces as used in the ESMM literature:
+ * Evaluation spaces as used in the ESMM literature, defined once in `EVALUATION_SPACES`:
  *
  *   ctcvr  all impressions,      label = click AND conversion, prediction pCTCVR (the paper's main score)
  *   cvr    clicked impressions,  label = conversion,           prediction pCVR   (rows with click = 1)
  *   ctr    all impressions,      label = click,                prediction pCTR
+ *
+ * with, for simulated data, the true probability of each label (pClick * pConversionGivenClick, pClick,
+ * pConversionGivenClick). Everything that scores a space reads this table: `evaluateSpaces` here (the reported
+ * metrics), lib/train/evaluate.ts `splitLosses` (the log losses the trainer monitors) and lib/study/run.ts
+ * `oracleOf` (the cross-entropy of the true probabilities on the same rows).
  *
  * `evaluateSpaces` reports the same metrics in each space; a space whose prediction is not given is
  * omitted (ctcvr is always required). Metrics that are undefined in a space (e.g. AUC with no
@@ -14,6 +19,94 @@ import { binaryClfCurve, logLossResult, normalizedEntropyResult, prAucFromCurve,
 import { MetricInputError, MetricResult, checkWeights } from "./result";
 
 export type SpaceName = "ctcvr" | "cvr" | "ctr";
+
+/** The rows a space covers: every impression, or the clicked impressions only (the names of losses.ts' LossSpace). */
+export type SpaceRows = "impressions" | "clicks";
+
+/** The prediction columns a space can score (probabilities in [0, 1], one per row). */
+export type PredictionColumn = "pCtcvr" | "pCvr" | "pCtr";
+
+/** One evaluation space: which rows, which 0/1 label, which prediction, which true probability. */
+export interface EvaluationSpace {
+  rows: SpaceRows;
+  /** The row's 0/1 label from its 0/1 click and conversion labels. */
+  label(click: number, conversion: number): 0 | 1;
+  /** The column of predictions the space scores. */
+  prediction: PredictionColumn;
+  /**
+   * The simulator's true probability of the label on a row of the space, from the row's true P(click) and
+   * P(conversion | click): what a perfect model would predict there (the oracle).
+   */
+  truth(pClick: number, pConversionGivenClick: number): number;
+}
+
+/** THE table of evaluation spaces, in report order (ctcvr, cvr, ctr). */
+export const EVALUATION_SPACES: Readonly<Record<SpaceName, EvaluationSpace>> = {
+  ctcvr: {
+    rows: "impressions",
+    // A conversion without a click does not count.
+    label: (click, conversion) => (click === 1 && conversion === 1 ? 1 : 0),
+    prediction: "pCtcvr",
+    truth: (pClick, pConversionGivenClick) => pClick * pConversionGivenClick,
+  },
+  cvr: {
+    rows: "clicks",
+    label: (_click, conversion) => (conversion === 1 ? 1 : 0),
+    prediction: "pCvr",
+    truth: (_pClick, pConversionGivenClick) => pConversionGivenClick,
+  },
+  ctr: {
+    rows: "impressions",
+    label: (click) => (click === 1 ? 1 : 0),
+    prediction: "pCtr",
+    truth: (pClick) => pClick,
+  },
+};
+
+/** The names of EVALUATION_SPACES, in its order. */
+export const SPACE_NAMES = Object.keys(EVALUATION_SPACES) as SpaceName[];
+
+/** Whether a row with click label `click` (0/1) is in the space. */
+export function inSpace(space: EvaluationSpace, click: number): boolean {
+  return space.rows === "impressions" || click === 1;
+}
+
+/** The space's 0/1 label of every row (not only the space's rows): uint8 [rows]. */
+export function spaceLabels(space: EvaluationSpace, click: ArrayLike<number>, conversion: ArrayLike<number>): Uint8Array {
+  const y = new Uint8Array(click.length);
+  for (let i = 0; i < click.length; i++) y[i] = space.label(click[i], conversion[i]);
+  return y;
+}
+
+/** One space's rows of a split, in row order: 0/1 labels, predictions and weights (undefined: all 1), each [rows in the space]. */
+export interface SpaceColumns {
+  y: ArrayLike<number>;
+  p: ArrayLike<number>;
+  w: ArrayLike<number> | undefined;
+}
+
+/**
+ * The rows of `space` among the rows of click / conversion / p / weight (all the same length), with the space's
+ * label. An all-impressions space hands p and weight back as they are; a clicked-rows space copies its rows
+ * (float64).
+ */
+export function spaceColumns(
+  space: EvaluationSpace,
+  click: ArrayLike<number>,
+  conversion: ArrayLike<number>,
+  p: ArrayLike<number>,
+  weight: ArrayLike<number> | undefined,
+): SpaceColumns {
+  if (space.rows === "impressions") return { y: spaceLabels(space, click, conversion), p, w: weight };
+  const rows: number[] = [];
+  for (let i = 0; i < click.length; i++) if (inSpace(space, click[i])) rows.push(i);
+  return {
+    y: Uint8Array.from(rows, (i) => space.label(click[i], conversion[i])),
+    p: Float64Array.from(rows, (i) => p[i]),
+    w: weight === undefined ? undefined : Float64Array.from(rows, (i) => weight[i]),
+  };
+}
+
 export type SpaceMetricName = "logLoss" | "normalizedEntropy" | "rocAuc" | "prAuc" | "calibrationRatio" | "ece";
 
 export interface SpaceMetrics {
@@ -114,14 +207,17 @@ function checkLength(name: string, a: ArrayLike<number> | undefined, n: number):
   }
 }
 
+/** The metrics of every space of EVALUATION_SPACES whose prediction column is given (pCtcvr always is). */
 export function evaluateSpaces(inputs: SpaceInputs, options: SpacesOptions = {}): SpacesReport {
-  const { click, conversion, weight, pCtr, pCvr, pCtcvr } = inputs;
+  const { click, conversion, weight } = inputs;
   const n = click.length;
   checkLength("conversion", conversion, n);
   checkLength("weight", weight, n);
-  checkLength("pCtr", pCtr, n);
-  checkLength("pCvr", pCvr, n);
-  checkLength("pCtcvr", pCtcvr, n);
+  for (const name of SPACE_NAMES) {
+    const column = EVALUATION_SPACES[name].prediction;
+    checkLength(column, inputs[column], n);
+  }
+  if (inputs.pCtcvr === undefined) throw new MetricInputError("evaluateSpaces", "pCtcvr is required");
   if (weight !== undefined) checkWeights("evaluateSpaces", weight);
   for (let i = 0; i < n; i++) {
     if ((click[i] !== 0 && click[i] !== 1) || (conversion[i] !== 0 && conversion[i] !== 1)) {
@@ -129,19 +225,13 @@ export function evaluateSpaces(inputs: SpaceInputs, options: SpacesOptions = {})
     }
   }
 
-  // CTCVR label: clicked and converted (a conversion without a click does not count).
-  const ctcvrLabel = new Uint8Array(n);
-  for (let i = 0; i < n; i++) ctcvrLabel[i] = click[i] === 1 && conversion[i] === 1 ? 1 : 0;
-  const report: SpacesReport = { ctcvr: evaluateSpace("ctcvr", ctcvrLabel, pCtcvr, weight, options) };
-
-  if (pCvr !== undefined) {
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (click[i] === 1) rows.push(i);
-    const y = Float64Array.from(rows, (i) => conversion[i]);
-    const p = Float64Array.from(rows, (i) => pCvr[i]);
-    const w = weight === undefined ? undefined : Float64Array.from(rows, (i) => weight[i]);
-    report.cvr = evaluateSpace("cvr", y, p, w, options);
+  const report: Partial<SpacesReport> = {};
+  for (const name of SPACE_NAMES) {
+    const space = EVALUATION_SPACES[name];
+    const p = inputs[space.prediction];
+    if (p === undefined) continue;
+    const { y, p: pSpace, w } = spaceColumns(space, click, conversion, p, weight);
+    report[name] = evaluateSpace(name, y, pSpace, w, options);
   }
-  if (pCtr !== undefined) report.ctr = evaluateSpace("ctr", click, pCtr, weight, options);
-  return report;
+  return report as SpacesReport;
 }

@@ -17,7 +17,7 @@
 import { backendInfo, initBackend } from "../backend";
 import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
-import { CvrMechanism, cvrMechanism, evaluateSpaces, logLossPerRow, SpacesReport } from "../metrics";
+import { CvrMechanism, cvrMechanism, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
 import { fitSpec, predict, Predictions, TrainOptions, TrainResult } from "../train";
 
@@ -47,8 +47,8 @@ export interface SplitScore {
   metrics: SpacesReport;
   /** CTCVR log loss by fold (the test split only). */
   ctcvrFolds?: FoldScores;
-  /** Cross-entropies of the true probabilities on the same rows (simulated data only). */
-  oracle?: { ctcvr: number; ctr: number; cvr: number };
+  /** Cross-entropies (nats) of the true probabilities on each space's rows (oracleOf; simulated data only). */
+  oracle?: Record<SpaceName, number>;
   /**
    * The pCVR against the true P(conversion | click, x), on clicked and non-clicked rows (cvrMechanism):
    * simulated data and models with a pCVR only. Absent from records written before it existed.
@@ -66,27 +66,28 @@ export interface RunRecord {
   timings: { trainSeconds: number; evaluateSeconds: number; totalSeconds: number };
 }
 
-function oracleOf(split: EncodedSplit): SplitScore["oracle"] {
+/**
+ * The oracle: per evaluation space (EVALUATION_SPACES), the weighted mean cross-entropy (nats) of the
+ * simulator's true probability of the space's label on the space's rows, -[y log q + (1 - y) log(1 - q)]
+ * unclipped (q is strictly inside (0, 1)). Undefined without the simulator's truth.
+ */
+export function oracleOf(split: EncodedSplit): SplitScore["oracle"] {
   if (!split.truth) return undefined;
   const { pClick, pConversionGivenClick } = split.truth;
-  let ctcvr = 0;
-  let ctr = 0;
-  let cvr = 0;
-  let w = 0;
-  let clicksW = 0;
-  for (let i = 0; i < split.size; i++) {
-    const wi = split.weight[i];
-    const pj = pClick[i] * pConversionGivenClick[i];
-    const conv = split.conversion[i];
-    ctcvr -= wi * (conv ? Math.log(pj) : Math.log1p(-pj));
-    ctr -= wi * (split.click[i] ? Math.log(pClick[i]) : Math.log1p(-pClick[i]));
-    if (split.click[i]) {
-      cvr -= wi * (conv ? Math.log(pConversionGivenClick[i]) : Math.log1p(-pConversionGivenClick[i]));
-      clicksW += wi;
+  const oracle: Partial<Record<SpaceName, number>> = {};
+  for (const name of SPACE_NAMES) {
+    const space = EVALUATION_SPACES[name];
+    const q = Float64Array.from(pClick, (pc, i) => space.truth(pc, pConversionGivenClick[i]));
+    const { y, p, w } = spaceColumns(space, split.click, split.conversion, q, split.weight); // w defined: the split's weights
+    let crossEntropy = 0;
+    let weight = 0;
+    for (let i = 0; i < y.length; i++) {
+      crossEntropy -= w![i] * (y[i] ? Math.log(p[i]) : Math.log1p(-p[i]));
+      weight += w![i];
     }
-    w += wi;
+    oracle[name] = crossEntropy / weight;
   }
-  return { ctcvr: ctcvr / w, ctr: ctr / w, cvr: cvr / clicksW };
+  return oracle as Record<SpaceName, number>;
 }
 
 /** The mechanism metrics of `preds` on `split` (see the header): undefined without truth or without a pCVR. */
@@ -97,8 +98,7 @@ function mechanismOf(split: EncodedSplit, preds: Predictions): SplitScore["mecha
 
 /** CTCVR log loss per fold: the same terms as logLoss (logLossPerRow), summed by row index mod `folds`. */
 export function foldScores(split: EncodedSplit, pCtcvr: ArrayLike<number>, folds = TEST_FOLDS): FoldScores {
-  const label = Float64Array.from(split.conversion, (c, i) => c * split.click[i]);
-  const terms = logLossPerRow(label, pCtcvr);
+  const terms = logLossPerRow(spaceLabels(EVALUATION_SPACES.ctcvr, split.click, split.conversion), pCtcvr);
   const logLossSum = new Array<number>(folds).fill(0);
   const weightSum = new Array<number>(folds).fill(0);
   for (let i = 0; i < split.size; i++) {

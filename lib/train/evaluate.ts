@@ -4,7 +4,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import type { EncodedSplit } from "../data/encoded";
 import { tf } from "../backend";
-import { logLoss } from "../metrics";
+import { EVALUATION_SPACES, inSpace, logLoss, SPACE_NAMES, spaceLabels } from "../metrics";
 import { MultiTaskModel, outputsOf } from "../models";
 import { checkSplit, inputTensors, sliceRows } from "./batches";
 
@@ -55,31 +55,30 @@ export function predict(model: MultiTaskModel, split: EncodedSplit, options: Pre
   return out;
 }
 
+/** Weighted log losses (nats per unit weight) of one split, one per space of EVALUATION_SPACES that the model predicts. */
 export interface SplitLosses {
-  /** Weighted CTCVR log loss over all rows (label click AND conversion): the early-stopping criterion. */
+  /** CTCVR log loss over all rows (label click AND conversion): the early-stopping criterion. */
   ctcvr: number;
-  /** Weighted CTR log loss over all rows. */
+  /** CTR log loss over all rows. */
   ctr?: number;
-  /** Weighted CVR log loss over clicked rows. */
+  /** CVR log loss over clicked rows. */
   cvr?: number;
 }
 
 /**
- * The weighted log losses of `preds` on `split`, computed with lib/metrics' `logLoss` (the same function
- * and clipping as the reported metrics). Throws on NaN predictions (MetricInputError).
+ * The weighted log losses of `preds` on `split`, one per evaluation space (lib/metrics EVALUATION_SPACES:
+ * its label, its rows, its prediction column), computed with lib/metrics' `logLoss` (the same function and
+ * clipping as the reported metrics). Rows outside a space get weight 0 (the value is that of the space's rows
+ * alone, and every row's prediction is still checked). Throws on NaN predictions (MetricInputError).
  */
 export function splitLosses(split: EncodedSplit, preds: Predictions): SplitLosses {
-  const n = split.size;
-  const ctcvrLabel = new Float32Array(n);
-  const clickedWeight = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    ctcvrLabel[i] = split.click[i] && split.conversion[i] ? 1 : 0;
-    clickedWeight[i] = split.click[i] ? split.weight[i] : 0;
+  const losses: Partial<SplitLosses> = {};
+  for (const name of SPACE_NAMES) {
+    const space = EVALUATION_SPACES[name];
+    const p = preds[space.prediction];
+    if (p === undefined) continue;
+    const w = Float32Array.from(split.weight, (wi, i) => (inSpace(space, split.click[i]) ? wi : 0));
+    losses[name] = logLoss(spaceLabels(space, split.click, split.conversion), p, w);
   }
-  return {
-    ctcvr: logLoss(ctcvrLabel, preds.pCtcvr, split.weight),
-    ctr: preds.pCtr ? logLoss(split.click, preds.pCtr, split.weight) : undefined,
-    // Zero weight = row ignored: the CVR space is the clicked rows.
-    cvr: preds.pCvr ? logLoss(split.conversion, preds.pCvr, clickedWeight) : undefined,
-  };
+  return losses as SplitLosses;
 }

@@ -1,0 +1,73 @@
+/**
+ * The one table of evaluation spaces (lib/metrics EVALUATION_SPACES) and its three readers agreeing on it:
+ * the reported metrics (evaluateSpaces), the trainer's log losses (splitLosses) and the oracle (oracleOf).
+ * A model that predicts the simulator's true probabilities scores the oracle's cross-entropy in every space.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { rng } from "./helpers";
+import type { EncodedSplit } from "../lib/data/encoded";
+import { EVALUATION_SPACES, evaluateSpaces, SPACE_NAMES } from "../lib/metrics";
+import { oracleOf } from "../lib/study/run";
+import { Predictions, splitLosses } from "../lib/train/evaluate";
+
+function close(actual: number, expected: number, tol: number, what: string): void {
+  assert.ok(Math.abs(actual - expected) <= tol, `${what}: got ${actual}, expected ${expected} (tol ${tol})`);
+}
+
+test("EVALUATION_SPACES: label, rows, prediction and truth of ctcvr, cvr, ctr", () => {
+  assert.deepEqual(SPACE_NAMES, ["ctcvr", "cvr", "ctr"]);
+  const labels = (name: keyof typeof EVALUATION_SPACES) =>
+    [[0, 0], [0, 1], [1, 0], [1, 1]].map(([click, conversion]) => EVALUATION_SPACES[name].label(click, conversion));
+  assert.deepEqual(labels("ctcvr"), [0, 0, 0, 1]); // a conversion without a click does not count
+  assert.deepEqual(labels("cvr"), [0, 1, 0, 1]);
+  assert.deepEqual(labels("ctr"), [0, 0, 1, 1]);
+  assert.deepEqual(SPACE_NAMES.map((s) => EVALUATION_SPACES[s].rows), ["impressions", "clicks", "impressions"]);
+  assert.deepEqual(SPACE_NAMES.map((s) => EVALUATION_SPACES[s].prediction), ["pCtcvr", "pCvr", "pCtr"]);
+  assert.deepEqual(SPACE_NAMES.map((s) => EVALUATION_SPACES[s].truth(0.2, 0.5)), [0.1, 0.5, 0.2]);
+});
+
+/** n rows drawn from known probabilities, non-clicked rows downsampled (weight 1/0.3 for some), with the truth. */
+function simulatedSplit(n: number, seed: number): EncodedSplit {
+  const u = rng(seed);
+  const pClick = Float64Array.from({ length: n }, () => 0.05 + 0.4 * u());
+  const pConversionGivenClick = Float64Array.from({ length: n }, () => 0.02 + 0.6 * u());
+  const click = Float32Array.from(pClick, (p) => (u() < p ? 1 : 0));
+  const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
+  const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
+  return {
+    name: "test",
+    size: n,
+    categoricalFields: [],
+    vocabularySizes: [],
+    numericFields: [],
+    categorical: new Int32Array(0),
+    numeric: new Float32Array(0),
+    click,
+    conversion,
+    weight,
+    day: new Int32Array(n).fill(12),
+    truth: { pClick, pConversionGivenClick },
+  };
+}
+
+test("the oracle is the true probabilities scored as predictions by evaluateSpaces and splitLosses, in every space", () => {
+  const split = simulatedSplit(400, 13);
+  const { pClick, pConversionGivenClick } = split.truth!;
+  const truthAsPredictions = (name: keyof typeof EVALUATION_SPACES) => Float64Array.from(pClick, (pc, i) => EVALUATION_SPACES[name].truth(pc, pConversionGivenClick[i]));
+  const preds: Predictions = { pCtcvr: truthAsPredictions("ctcvr"), pCvr: truthAsPredictions("cvr"), pCtr: truthAsPredictions("ctr") };
+  const report = evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, ...preds });
+  const losses = splitLosses(split, preds);
+  const oracle = oracleOf(split)!;
+  const clicks = split.click.reduce((s, c) => s + c, 0);
+  assert.ok(clicks > 20 && clicks < 400, `clicks ${clicks}`);
+  assert.equal(report.cvr!.count, clicks, "cvr: the clicked rows only");
+  assert.equal(report.ctr!.count, split.size);
+  for (const name of SPACE_NAMES) {
+    const metrics = report[name]!;
+    // Same rows, labels and weights: the trainer's loss is the reported log loss exactly.
+    assert.equal(losses[name], metrics.logLoss, `${name}: splitLosses vs evaluateSpaces`);
+    // The oracle differs only in its unclipped log1p form.
+    close(oracle[name], metrics.logLoss, 1e-12, `${name}: oracleOf vs evaluateSpaces on the truth`);
+  }
+});
