@@ -107,6 +107,7 @@ test("every numeric option of every command declares its range, and a value outs
     bench: ["batch", "batches", "peer-threads", "repeat", "threads"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "workers", "worlds"],
     stats: ["alpha", "margin"],
+    models: [],
   });
   for (const cmd of COMMANDS) {
     for (const [name, spec] of Object.entries(cmd.options)) {
