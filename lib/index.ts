@@ -16,6 +16,9 @@ export * from "./data/prepare";
 export * from "./data/prepared-files";
 export type { EncodedSplit } from "./data/encoded";
 export { loadAliCcpCsv, loadAliCcpSplits } from "./data/ali-ccp";
+export { loadCsvLog, prepareCsv, readCsvSchemaFile, carveSplits } from "./data/csv-log";
+export type { CsvColumns, CsvInput, CsvRole } from "./data/csv-log";
+export { isLabelLikeName, labelLikeColumns, labelEchoes, LABEL_LIKE_NAMES } from "./data/label-like";
 export { loadAliCcpRaw, loadAliCcpRawSplits, ALI_CCP_DEFAULT_FIELDS } from "./data/ali-ccp-raw";
 // metrics and statistics
 export * from "./metrics";

@@ -102,7 +102,7 @@ test("every numeric option of every command declares its range, and a value outs
   const numeric = Object.fromEntries(COMMANDS.map((c) => [c.name, Object.keys(c.options).filter((o) => c.options[o].number !== undefined).sort()]));
   assert.deepEqual(numeric, {
     simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
-    prepare: ["keep-rate", "later-days", "seed"],
+    prepare: ["keep-rate", "later-days", "seed", "test-fraction", "validation-fraction"],
     train: ["batch-size", "epochs", "keep-rate", "learning-rate", "patience", "seed"],
     bench: ["batch", "batches", "peer-threads", "repeat", "threads"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "workers", "worlds"],

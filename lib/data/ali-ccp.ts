@@ -11,6 +11,8 @@
  *   train/val/test files are mapped to days 0/1/2 by `loadAliCcpSplits`.
  *
  * Files are streamed line by line. Every problem raises a DataError naming file, 1-based line and column.
+ * A feature column named like a label (e.g. `ctcvr_label`, which some processed files carry) or equal to
+ * `click` or `purchase` on every row is refused (lib/data/label-like.ts) unless listed in `options.notLabel`.
  * A conversion without a click is an error unless the caller opts in to dropping such rows; dropped rows
  * are counted in the report attached to the returned log (`log.report`).
  *
@@ -21,6 +23,7 @@ import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
 import { ImpressionLog, LogSchema, allocateLog } from "./schema";
 import { readLines } from "./line-reader";
+import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLikeNames } from "./label-like";
 
 // ---------------------------------------------------------------------------------------------------
 // Public types
@@ -33,6 +36,10 @@ export interface AliCcpCsvOptions {
   day?: number;
   /** Default "error": raise a DataError. "drop": skip the row and count it in the report. */
   onConversionWithoutClick?: ConversionWithoutClickPolicy;
+  /** Feature columns that are not labels although named like one or equal to a label (see label-like.ts). */
+  notLabel?: string[];
+  /** How a refused label-like column's message says to override (default: the `notLabel` option). */
+  overrideHint?: OverrideHint;
 }
 
 /** Counts of what a loader read, kept, and dropped. Nothing is dropped without being counted here. */
@@ -62,6 +69,8 @@ const CONVERSION_COLUMN = "purchase";
 export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}): Promise<AliCcpLog> {
   const day = options.day ?? 0;
   const policy = options.onConversionWithoutClick ?? "error";
+  const notLabel = options.notLabel ?? [];
+  const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report = emptyReport([file]);
 
   let header: CsvHeader | undefined;
@@ -69,6 +78,7 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
   for await (const { text, line } of readLines(file)) {
     if (header === undefined) {
       header = parseHeader(text, file);
+      refuseLabelLikeNames(file, [...header.schema.categorical, ...header.schema.numeric], notLabel, hint);
       buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length);
       continue;
     }
@@ -97,6 +107,16 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
   }
   if (header === undefined) throw new DataError({ file }, "file is empty (expected a header row)");
   if (report.lines === 0) throw new DataError({ file, line: 1 }, "file has a header row but no data rows");
+  const b = buffers!;
+  refuseLabelEchoes(
+    file,
+    [...header.schema.categorical.map((name, f) => ({ name, values: b.categorical[f] })), ...header.schema.numeric.map((name, f) => ({ name, values: b.numeric[f] }))],
+    [{ name: CLICK_COLUMN, values: b.click }, { name: CONVERSION_COLUMN, values: b.conversion }],
+    0,
+    b.size,
+    notLabel,
+    hint,
+  );
   return finishLog(buffers!, header.schema, file, day, report);
 }
 
@@ -132,14 +152,8 @@ interface CsvHeader {
 }
 
 function parseHeader(text: string, file: string): CsvHeader {
-  if (text.trim() === "") throw new DataError({ file, line: 1 }, "empty header row");
-  const names = text.split(",").map((n) => n.trim());
-  const seen = new Set<string>();
-  names.forEach((name, c) => {
-    if (name === "") throw new DataError({ file, line: 1, column: String(c + 1) }, "empty column name in header");
-    if (seen.has(name)) throw new DataError({ file, line: 1, column: name }, "duplicate column name in header");
-    seen.add(name);
-  });
+  const names = parseHeaderNames(text, file);
+  const seen = new Set(names);
   for (const required of [CLICK_COLUMN, CONVERSION_COLUMN]) {
     if (!seen.has(required)) {
       throw new DataError({ file, line: 1, column: required }, `missing required column "${required}" in header (found: ${names.join(",")})`);
@@ -167,7 +181,20 @@ function isDenseColumn(name: string): boolean {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Shared with the raw loader: strict parsers, row buffers, reports
+// Shared with the raw and generic loaders: header names, strict value parsers, row buffers, reports
+
+/** The column names of a header row (trimmed); an empty header, an empty or a duplicate name is a DataError. */
+export function parseHeaderNames(text: string, file: string): string[] {
+  if (text.trim() === "") throw new DataError({ file, line: 1 }, "empty header row");
+  const names = text.split(",").map((n) => n.trim());
+  const seen = new Set<string>();
+  names.forEach((name, c) => {
+    if (name === "") throw new DataError({ file, line: 1, column: String(c + 1) }, "empty column name in header");
+    if (seen.has(name)) throw new DataError({ file, line: 1, column: name }, "duplicate column name in header");
+    seen.add(name);
+  });
+  return names;
+}
 
 const INT_RE = /^[+-]?\d+$/;
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -242,11 +269,14 @@ export function checkColumnCount(values: string[], names: string[], file: string
   );
 }
 
-export function conversionWithoutClickError(at: DataLocation, clickColumn: string): DataError {
+export function conversionWithoutClickError(
+  at: DataLocation,
+  clickColumn: string,
+  howToDrop = `pass { onConversionWithoutClick: "drop" }`,
+): DataError {
   return new DataError(
     at,
-    `conversion = 1 with ${clickColumn} = 0 (a conversion must follow a click); ` +
-      `pass { onConversionWithoutClick: "drop" } to drop such rows and count them in the report`,
+    `conversion = 1 with ${clickColumn} = 0 (a conversion must follow a click); ${howToDrop} to drop such rows and count them in the report`,
   );
 }
 
@@ -259,6 +289,8 @@ export class ColumnBuffers {
   size = 0;
   click: Uint8Array;
   conversion: Uint8Array;
+  /** Per-row day, for loaders that read it from the rows (see `finishLog`'s `day`). */
+  day: Int32Array;
   categorical: Int32Array[];
   numeric: Float32Array[];
   private capacity: number;
@@ -267,6 +299,7 @@ export class ColumnBuffers {
     this.capacity = initialCapacity;
     this.click = new Uint8Array(initialCapacity);
     this.conversion = new Uint8Array(initialCapacity);
+    this.day = new Int32Array(initialCapacity);
     this.categorical = Array.from({ length: categoricalCount }, () => new Int32Array(initialCapacity));
     this.numeric = Array.from({ length: numericCount }, () => new Float32Array(initialCapacity));
   }
@@ -283,6 +316,7 @@ export class ColumnBuffers {
     const row = this.size;
     this.click[row] = 0;
     this.conversion[row] = 0;
+    this.day[row] = 0;
     for (const c of this.categorical) c[row] = 0;
     for (const c of this.numeric) c[row] = 0;
   }
@@ -296,23 +330,28 @@ export class ColumnBuffers {
     };
     this.click = resize(this.click);
     this.conversion = resize(this.conversion);
+    this.day = resize(this.day);
     this.categorical = this.categorical.map(resize);
     this.numeric = this.numeric.map(resize);
     this.capacity = capacity;
   }
 }
 
-/** Copies the buffers into an exactly sized log, fills `day`, and completes the report's counts. */
+/**
+ * Copies the buffers into an exactly sized log, fills `day` (one day for every row, or "rows": the buffers'
+ * per-row days), and completes the report's counts.
+ */
 export function finishLog<R extends AliCcpLoadReport>(
   buffers: ColumnBuffers,
   schema: LogSchema,
   source: string,
-  day: number,
+  day: number | "rows",
   report: R,
 ): ImpressionLog & { report: R } {
   const n = buffers.size;
   const log = allocateLog(schema, n, source, false);
-  log.day.fill(day);
+  if (day === "rows") log.day.set(buffers.day.subarray(0, n));
+  else log.day.fill(day);
   log.click.set(buffers.click.subarray(0, n));
   log.conversion.set(buffers.conversion.subarray(0, n));
   buffers.categorical.forEach((c, f) => log.categorical[f].set(c.subarray(0, n)));
