@@ -14,6 +14,7 @@ import { initBackend, tf } from "../lib/backend";
 import {
   BEYOND_MODEL_NAMES,
   LossNormalization,
+  MODEL_ZOO,
   LossTerm,
   ModelOutputs,
   ModelSpec,
@@ -369,5 +370,42 @@ test("ESCM2-DR: the CVR tower learns on non-clicked impressions (imputed errors)
     });
   } finally {
     model.dispose();
+  }
+});
+
+test("every model of the zoo: the training objective (closed-form cross-entropy fast path + definitions) equals the sum of the definitions, value and gradient of every variable", () => {
+  const t = tf();
+  const split = randomSplit(128, 33);
+  const batch = gatherRows(split, Array.from({ length: split.size }, (_, i) => i));
+  for (const spec of MODEL_ZOO) {
+    const model = buildModel(spec, DIMS, { seed: 12 });
+    try {
+      for (const norm of ["own-rows", "batch-weight", "batch-rows"] as const) {
+        t.tidy(() => {
+          const inputs = inputTensors(batch);
+          const labels = labelTensors(batch);
+          const vars = model.trainableVariables();
+          const fast = t.variableGrads(() => totalLoss(spec, model.forward(inputs, true), labels, norm), vars);
+          const slow = t.variableGrads(() => definedTotalLoss(spec, model.forward(inputs, true), labels, norm), vars);
+          const f = fast.value.dataSync()[0];
+          const s = slow.value.dataSync()[0];
+          assert.ok(Math.abs(f - s) <= 1e-5 * Math.abs(s), `${spec.name} ${norm}: fast ${f} vs definition ${s}`);
+          assert.deepEqual(Object.keys(fast.grads).sort(), Object.keys(slow.grads).sort(), `${spec.name}: same variables get gradients`);
+          for (const [name, g] of Object.entries(fast.grads)) {
+            const a = g.dataSync();
+            const b = slow.grads[name].dataSync();
+            let scale = 0;
+            let err = 0;
+            for (let i = 0; i < a.length; i++) {
+              scale = Math.max(scale, Math.abs(b[i]));
+              err = Math.max(err, Math.abs(a[i] - b[i]));
+            }
+            assert.ok(err <= 1e-4 * scale + 1e-8, `${spec.name} ${norm} ${name}: gradient differs by ${err} (scale ${scale})`);
+          }
+        });
+      }
+    } finally {
+      model.dispose();
+    }
   }
 });
