@@ -25,6 +25,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { registerSegmentSumKernel } from "./unsorted-segment-sum";
+import { tfLogEnv } from "./tf-logs";
+
+export { TF_LOGS_VAR, tfLogEnv, tfStartupLinesWanted, isTfStartupNoise } from "./tf-logs";
 
 export type TF = typeof import("@tensorflow/tfjs");
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -114,8 +117,9 @@ function parsePreference(p: string, where: string): Preference {
 /**
  * Loads a backend and makes it the current one. 'auto' (the default) takes $ESMM_BACKEND when
  * set, else the first of tensorflow, wasm, cpu that loads. Idempotent: a later call with 'auto'
- * or the loaded name returns the same info. Logs nothing (the TensorFlow C library itself may
- * print a line about oneDNN on stderr when it loads).
+ * or the loaded name returns the same info. Logs nothing; TensorFlow's own INFO and WARNING lines are
+ * quieted (TF_CPP_MIN_LOG_LEVEL=2 unless set, or ESMM_TF_LOGS=1), except two it prints while loading,
+ * before it reads that level (about oneDNN; see ./tf-logs.ts).
  */
 export function initBackend(preference: "auto" | BackendName = "auto"): Promise<BackendInfo> {
   const run = queue.then(() => init(preference));
@@ -199,8 +203,9 @@ async function loadNative(): Promise<State> {
   if (!fs.existsSync(bindingPath)) {
     throw new Error(`native backend not built (${displayPath(bindingPath)} missing; run \`make native\`)`);
   }
-  // Quiet TensorFlow's C++ INFO/WARNING lines unless the user asked for them.
-  if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = "2";
+  // TensorFlow reads TF_CPP_MIN_LOG_LEVEL when its library loads (next line): quiet INFO and WARNING unless
+  // the user set the level or ESMM_TF_LOGS=1 (see ./tf-logs.ts, also for the two lines it cannot quiet).
+  Object.assign(process.env, tfLogEnv(process.env));
   try {
     binding = require(bindingPath) as NativeBinding;
   } catch (e) {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, UsageError, numberList, numberValue } from "./args";
 import { intRange } from "../ranges";
-import { availableBackends, BACKEND_NAMES, BackendName, projectRoot } from "../backend";
+import { availableBackends, BACKEND_NAMES, BackendName, projectRoot, tfLogEnv } from "../backend";
 import { threadEnv } from "../backend/parallelism";
 import { MODEL_NAMES } from "../models/zoo";
 
@@ -105,7 +105,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
       for (const backend of backends) {
         for (const batch of batches) for (const model of models) {
           const args = [child, backend, String(batch), String(steps), "--model", model, ...(v.count && rep === 0 ? ["--count"] : [])];
-          const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...threadEnv(threads) } });
+          const r = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, ...tfLogEnv(process.env), ...threadEnv(threads) } });
           const line = r.stdout.trim().split("\n").pop() ?? "";
           if (r.status !== 0 || !line.startsWith("{")) {
             console.error(`bench: ${backend} ${model} batch ${batch} failed: ${r.stderr.trim().split("\n").pop()}`);
@@ -194,7 +194,7 @@ async function runParallel(
     for (const backend of backends) {
       for (const batch of batches) {
         for (const { workers, threads } of configs) {
-          const env = { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...threadEnv(threads) };
+          const env = { ...process.env, ...tfLogEnv(process.env), ...threadEnv(threads) };
           const runs = await Promise.all(
             Array.from({ length: workers }, () => runChild(process.execPath, [child, backend, String(batch), String(steps), "--epochs", "4"], env)),
           );

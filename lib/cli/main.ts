@@ -25,6 +25,7 @@ function overview(): string {
     ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`),
     "",
     "esmm <command> --help shows a command's options.",
+    "Native backend: TensorFlow's INFO/WARNING lines are hidden (except its oneDNN line while loading); ESMM_TF_LOGS=1 or TF_CPP_MIN_LOG_LEVEL=0 shows them.",
   ].join("\n");
 }
 

@@ -1,7 +1,8 @@
 /**
  * The runner's worker processes: `child_process.fork` of the compiled worker.js (worker.ts), each doing one
  * job at a time. The pool numbers the jobs, routes each answer to the job it answers, filters TensorFlow's
- * start-up banner out of the workers' stderr (other lines are passed on, prefixed "[worker PID]", and the
+ * load-time oneDNN lines out of the workers' stderr unless ESMM_TF_LOGS=1 or TF_CPP_MIN_LOG_LEVEL=0 (see
+ * lib/backend/tf-logs.ts; other lines are passed on, prefixed "[worker PID]", and the
  * last 20 are kept to explain a death), reports deaths with the job that was lost, replaces dead workers
  * (at most size + 2 deaths in all) and waits for every process to exit when closed.
  *
@@ -11,7 +12,7 @@
 import { ChildProcess, fork } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { projectRoot } from "../backend";
+import { isTfStartupNoise, projectRoot, tfStartupLinesWanted } from "../backend";
 import type { WorkerJob, WorkerReply } from "./worker";
 
 /** The compiled worker script (next to this file when compiled, else under <project>/build). Throws when neither exists. */
@@ -22,9 +23,6 @@ export function workerScript(): string {
   if (fs.existsSync(built)) return built;
   throw new Error(`study worker not found (${beside}); compile the library first (npm run build)`);
 }
-
-/** Lines from a worker's stderr that are noise (TensorFlow's start-up banner). */
-const NOISE = [/All log messages before absl::InitializeLog/, /oneDNN custom operations are on/, /cpu_feature_guard|This TensorFlow binary is optimized/, /To enable the following instructions/];
 
 /** Lines of a worker's stderr kept to explain its death (the last 3 are quoted). */
 const STDERR_TAIL = 20;
@@ -124,12 +122,14 @@ export class WorkerPool<C> {
     });
     const w: PoolWorker<C> = { proc, stderrTail: [], exited: false };
     let partial = "";
+    // TensorFlow's load-time lines that its log level cannot quiet, unless the workers' environment asks for them.
+    const dropStartup = !tfStartupLinesWanted(this.options.env);
     proc.stderr!.setEncoding("utf8");
     proc.stderr!.on("data", (chunk: string) => {
       const lines = (partial + chunk).split("\n");
       partial = lines.pop() ?? "";
       for (const line of lines) {
-        if (NOISE.some((re) => re.test(line))) continue;
+        if (dropStartup && isTfStartupNoise(line)) continue;
         w.stderrTail.push(line);
         if (w.stderrTail.length > STDERR_TAIL) w.stderrTail.shift();
         process.stderr.write(`[worker ${proc.pid}] ${line}\n`);

@@ -27,7 +27,7 @@
  * below sets them up and connects them.
  */
 import * as path from "node:path";
-import { projectRoot } from "../backend";
+import { projectRoot, tfLogEnv } from "../backend";
 import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/parallelism";
 import { getModelSpec } from "../models/zoo";
 import { codeVersion, defaultPredictionsDir, openResultsWriter, readResults, ResultsWriter } from "./results";
@@ -65,11 +65,12 @@ export interface RunStudyOptions {
 }
 
 /**
- * Environment of a worker: the recommended threads per worker (see the header), unless set already.
+ * Environment of a worker: the recommended threads per worker (see the header), unless set already, and
+ * TensorFlow's log level (tfLogEnv: quiet unless TF_CPP_MIN_LOG_LEVEL is set or ESMM_TF_LOGS=1).
  * Throws when ESMM_WORKER_THREADS is set to anything but a positive integer.
  */
 export function workerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base };
+  const env: NodeJS.ProcessEnv = { ...base, ...tfLogEnv(base) };
   const override = base.ESMM_WORKER_THREADS?.trim();
   if (override) {
     if (!/^[1-9]\d*$/.test(override)) throw new Error(`ESMM_WORKER_THREADS must be a positive integer, got ${JSON.stringify(override)}`);
