@@ -76,6 +76,8 @@ test("numeric options of each command: one line naming the option, its value and
     [["train", "--model", "esmm", "--data", out, "--seed", "1", "--out", "x.json", "--learning-rate", "Infinity"], /--learning-rate must be a number > 0, got "Infinity"$/],
     [["study", "--workers", "0"], /^esmm: study: --workers must be an integer >= 1, got "0"$/],
     [["study", "--seed-list", "1,x"], /^esmm: study: --seed-list must be a comma-separated list of integers in \[0, 2147483647\], got "1,x"$/],
+    [["study", "--shard", "auto", "--shards", "1.5"], /^esmm: study: --shards must be an integer >= 1, got "1\.5"$/],
+    [["merge", "--out", path.join(out, "m.jsonl"), "--profile", "quick", "--seeds", "0", "x.jsonl"], /^esmm: merge: --seeds must be an integer >= 1, got "0"$/],
     [["stats", "--results", "x.jsonl", "--alpha", "1"], /^esmm: stats: --alpha must be a number in \(0, 1\), got "1"$/],
     [["study", "--profile", "quick", "--impressions", "3", "--results", path.join(out, "s.jsonl"), "--data-root", out], /^esmm: study: simulator option impressions = 3: must be .*>= days = 15/],
     [["bench", "--batch", "1024,0"], /^esmm: bench: --batch must be a comma-separated list of integers >= 1, got "1024,0"$/],
@@ -105,7 +107,8 @@ test("every numeric option of every command declares its range, and a value outs
     prepare: ["keep-rate", "later-days", "seed", "test-fraction", "validation-fraction"],
     train: ["batch-size", "epochs", "keep-rate", "learning-rate", "patience", "seed"],
     bench: ["batch", "batches", "peer-threads", "repeat", "threads"],
-    study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "workers", "worlds"],
+    study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
+    merge: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "worlds"],
     stats: ["alpha", "margin"],
     models: [],
   });

@@ -35,27 +35,38 @@ export interface Command {
   summary: string;
   usage: string;
   options: Record<string, OptionSpec>;
-  run(values: OptionValues): Promise<void>;
+  /** The command takes arguments beside its options (e.g. input files); without it, any is refused. */
+  positionals?: boolean;
+  run(values: OptionValues, positionals: string[]): Promise<void>;
 }
 
+/** The options, checked (see `parseCommandLine`). */
 export function parseCommandArgs(cmd: Command, argv: string[]): OptionValues {
+  return parseCommandLine(cmd, argv).values;
+}
+
+/** The options, each numeric one checked against its range, and the other arguments (when the command takes them). */
+export function parseCommandLine(cmd: Command, argv: string[]): { values: OptionValues; positionals: string[] } {
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   // "--seed -1" gives a numeric option a negative value (parseArgs would call it ambiguous): the range says what is allowed
   argv = argv.flatMap((a, i) => (isNumericFlag(cmd, a) && /^-[\d.]/.test(argv[i + 1] ?? "") ? [`${a}=${argv[i + 1]}`] : isNumericFlag(cmd, argv[i - 1]) && /^-[\d.]/.test(a) ? [] : [a]));
   try {
     const options = Object.fromEntries(Object.entries(cmd.options).map(([name, o]) => [name, { type: o.type, ...(o.short ? { short: o.short } : {}) }]));
-    values = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false }).values as typeof values;
+    const parsed = parseArgs({ args: argv, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: cmd.positionals === true });
+    values = parsed.values as typeof values;
+    positionals = parsed.positionals;
   } catch (e) {
     throw new UsageError(`${cmd.name}: ${(e as Error).message.split("\n")[0]}`);
   }
   const out: OptionValues = { ...values };
-  if (values.help) return out;
+  if (values.help) return { values: out, positionals };
   for (const [name, spec] of Object.entries(cmd.options)) {
     const text = values[name];
     if (spec.number === undefined || typeof text !== "string") continue;
     out[name] = spec.list ? parseNumberList(cmd.name, name, text, spec.number) : parseNumber(cmd.name, name, text, spec.number);
   }
-  return out;
+  return { values: out, positionals };
 }
 
 function isNumericFlag(cmd: Command, arg: string | undefined): boolean {

@@ -5,17 +5,18 @@
  * trace; a CommandFailure (e.g. runs of a study that failed) with code 1 and one line; anything else is a bug
  * and shows its stack trace.
  */
-import { Command, CommandFailure, UsageError, parseCommandArgs } from "./args";
+import { Command, CommandFailure, UsageError, parseCommandLine } from "./args";
 import { simulateCommand } from "./simulate";
 import { prepareCommand } from "./prepare";
 import { trainCommand } from "./train";
 import { benchCommand } from "./bench";
 import { studyCommand } from "./study";
+import { mergeCommand } from "./merge";
 import { statsCommand } from "./stats";
 import { modelsCommand } from "./models";
 import { DataError } from "../data/errors";
 
-export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, statsCommand, modelsCommand];
+export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, mergeCommand, statsCommand, modelsCommand];
 
 function overview(): string {
   return [
@@ -43,12 +44,12 @@ export async function main(argv: string[]): Promise<number> {
   const cmd = COMMANDS.find((c) => c.name === name);
   try {
     if (!cmd) throw new UsageError(`unknown command "${name}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
-    const values = parseCommandArgs(cmd, rest);
+    const { values, positionals } = parseCommandLine(cmd, rest);
     if (values.help) {
       console.log(`usage: ${cmd.usage}`);
       return 0;
     }
-    await cmd.run(values);
+    await cmd.run(values, positionals);
     return 0;
   } catch (e) {
     if (e instanceof UsageError || e instanceof DataError || e instanceof CommandFailure) {

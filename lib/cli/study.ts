@@ -1,22 +1,37 @@
 /** `esmm study`: the grid of models x seeds (x variants), in parallel workers, resumable, shardable. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommandFailure, UsageError, numberList, numberValue } from "./args";
+import { Command, CommandFailure, OptionSpec, OptionValues, UsageError, numberList, numberValue } from "./args";
 import { SIMULATOR_RANGES, resolveConfig } from "../data/simulator-config";
 import { SEED_RANGE, intRange } from "../ranges";
 import { DataError } from "../data/errors";
 import { MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
 import { formatStudySummary, runStudy } from "../study/runner";
-import { Shard, parseShard } from "../study/shard";
+import { Shard, formatShard, parseShard, shardFromEnvironment } from "../study/shard";
 import { expandGrid, type StudySpec } from "../study/spec";
 import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
+
+/** The options that say which study (and so which grid): `esmm study` and `esmm merge` share them. */
+export const STUDY_GRID_OPTIONS: Record<string, OptionSpec> = {
+  profile: { type: "string" },
+  spec: { type: "string" },
+  models: { type: "string" },
+  seeds: { type: "string", number: intRange(1) },
+  "seed-list": { type: "string", number: SEED_RANGE, list: true },
+  worlds: { type: "string", number: SEED_RANGE, list: true },
+  draws: { type: "string", number: SEED_RANGE, list: true },
+  "evaluation-multiplier": { type: "string", number: SIMULATOR_RANGES.evaluationMultiplier },
+  impressions: { type: "string", number: SIMULATOR_RANGES.impressions },
+  epochs: { type: "string", number: intRange(1) },
+};
 
 export const studyCommand: Command = {
   name: "study",
   summary: "run the grid of models x seeds in parallel workers (resumable JSONL results)",
   usage: `esmm study [--profile quick|full] [--spec FILE.json] [--models a,b] [--seeds N | --seed-list 1,2,3]
                  [--worlds 7,8,9] [--draws 7] [--evaluation-multiplier M] [--results FILE.jsonl] [--workers N]
-                 [--shard i/n] [--impressions N] [--epochs N] [--data-root DIR] [--predictions DIR]
+                 [--shard i/n | --shard auto --shards N] [--impressions N] [--epochs N] [--data-root DIR]
+                 [--predictions DIR]
 
 Default: the "full" profile, the default design: the paper's six models (${PAPER_MODEL_NAMES.join(", ")}) x seeds
 ${DEFAULT_DESIGN.seeds.join(",")} x simulated worlds ${DEFAULT_DESIGN.worlds.join(",")} (simulator seeds; each a 2,000,000-impression log over 15 days,
@@ -31,80 +46,28 @@ the spec's laterDaysMultiplier, 1 in both profiles; training and validation days
 Each finished run appends one JSON line to FILE.jsonl (default runs/<study>.jsonl, or
 runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predictions to
 <FILE without .jsonl>.predictions/<key>.bin. Runs already in FILE are skipped, so an interrupted study
-resumes where it stopped. --shard i/n runs every n-th run of the grid, starting with the i-th;
-concatenating the shards' files gives the whole study. Each distinct data set is simulated and prepared
+resumes where it stopped. --shard i/n runs every n-th run of the grid, starting with the i-th (1 <= i <= n);
+\`esmm merge\` combines the shards' files into the whole study. --shard auto --shards N takes the shard from an
+array job's 0-based index (index k runs shard k+1 of N), the first of these that is set: SLURM_ARRAY_TASK_ID
+minus SLURM_ARRAY_TASK_MIN (Slurm job array), JOB_COMPLETION_INDEX (Kubernetes Indexed Job),
+AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); none set, or an index outside 0..N-1, is an error. Each distinct data set is simulated and prepared
 once into the data cache (default data/study/). --workers defaults to the number of CPUs, and each
 worker gets one compute thread (measured fastest: \`make bench-parallel\`; ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
 backend of the workers.`,
   options: {
-    profile: { type: "string" },
-    spec: { type: "string" },
-    models: { type: "string" },
-    seeds: { type: "string", number: intRange(1) },
-    "seed-list": { type: "string", number: SEED_RANGE, list: true },
-    worlds: { type: "string", number: SEED_RANGE, list: true },
-    draws: { type: "string", number: SEED_RANGE, list: true },
-    "evaluation-multiplier": { type: "string", number: SIMULATOR_RANGES.evaluationMultiplier },
+    ...STUDY_GRID_OPTIONS,
     results: { type: "string" },
     workers: { type: "string", number: intRange(1) },
     shard: { type: "string" },
-    impressions: { type: "string", number: SIMULATOR_RANGES.impressions },
-    epochs: { type: "string", number: intRange(1) },
+    shards: { type: "string", number: intRange(1) },
     "data-root": { type: "string" },
     predictions: { type: "string" },
   },
   async run(v) {
     const cmd = "study";
-    const profile = (v.profile as string | undefined) ?? "full";
-    if (profile !== "quick" && profile !== "full") throw new UsageError(`${cmd}: --profile must be quick or full, got ${JSON.stringify(profile)}`);
-    let spec: StudySpec;
-    if (v.spec !== undefined) {
-      if (v.profile !== undefined) throw new UsageError(`${cmd}: give --profile or --spec, not both`);
-      const file = v.spec as string;
-      if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --spec ${file} does not exist`);
-      try {
-        spec = JSON.parse(fs.readFileSync(file, "utf8")) as StudySpec;
-      } catch (e) {
-        throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
-      }
-      if (!spec || typeof spec.name !== "string" || !Array.isArray(spec.models) || !Array.isArray(spec.seeds) || typeof spec.data !== "object") {
-        throw new DataError({ file }, "not a study spec (needs name, models, seeds, data)");
-      }
-    } else spec = studyProfile(profile as StudyProfileName);
-
-    if (v.models !== undefined) {
-      const names = (v.models as string).split(",").map((s) => s.trim()).filter(Boolean);
-      if (names.length === 0) throw new UsageError(`${cmd}: --models is empty`);
-      spec.models = names.map((n) => {
-        const m = MODEL_NAMES.find((k) => k.toLowerCase() === n.toLowerCase());
-        if (!m) throw new UsageError(`${cmd}: unknown model "${n}" (models: ${MODEL_NAMES.join(", ")})`);
-        return m;
-      });
-    }
-    if (v.seeds !== undefined && v["seed-list"] !== undefined) throw new UsageError(`${cmd}: give --seeds or --seed-list, not both`);
-    const seeds = numberValue(v, "seeds");
-    if (seeds !== undefined) spec.seeds = Array.from({ length: seeds }, (_, i) => i + 1);
-    const seedList = numberList(v, "seed-list");
-    if (seedList !== undefined) spec.seeds = [...new Set(seedList)];
-    for (const name of ["worlds", "draws"] as const) {
-      const list = numberList(v, name);
-      if (list !== undefined) spec[name] = [...new Set(list)];
-    }
-    const multiplier = numberValue(v, "evaluation-multiplier");
-    if (multiplier !== undefined) spec.data = { ...spec.data, simulator: { ...spec.data.simulator, evaluationMultiplier: multiplier } };
-    const impressions = numberValue(v, "impressions");
-    if (impressions !== undefined) spec.data = { ...spec.data, simulator: { ...spec.data.simulator, impressions } };
-    const epochs = numberValue(v, "epochs");
-    if (epochs !== undefined) spec.train = { ...spec.train, maxEpochs: epochs };
+    const spec = studySpecFromOptions(cmd, v);
     const workers = numberValue(v, "workers");
-    let shard: Shard | undefined;
-    if (v.shard !== undefined) {
-      try {
-        shard = parseShard(v.shard as string);
-      } catch (e) {
-        throw new UsageError(`${cmd}: --shard: ${(e as Error).message}`);
-      }
-    }
+    const shard = shardFromOptions(cmd, v);
     const results = (v.results as string | undefined) ?? path.join("runs", `${spec.name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
     if (!results.endsWith(".jsonl")) throw new UsageError(`${cmd}: --results must end in .jsonl, got ${results}`);
     // each variant's simulated log, checked before anything is simulated (e.g. --impressions below the days)
@@ -119,10 +82,11 @@ backend of the workers.`,
       }
     }
 
+    if (shard?.from) process.stderr.write(`${cmd}: --shard auto: shard ${formatShard(shard)} from ${shard.from}\n`);
     const summary = await runStudy(spec, {
       results,
       workers,
-      shard,
+      shard: shard && { index: shard.index, count: shard.count },
       dataRoot: v["data-root"] as string | undefined,
       predictionsDir: v.predictions as string | undefined,
     });
@@ -135,3 +99,69 @@ backend of the workers.`,
     }
   },
 };
+
+/** `--shard i/n`, or `--shard auto --shards n` (the index from the array job's environment: shardFromEnvironment). */
+function shardFromOptions(cmd: string, v: OptionValues, env: NodeJS.ProcessEnv = process.env): (Shard & { from?: string }) | undefined {
+  const count = numberValue(v, "shards");
+  if (v.shard === undefined) {
+    if (count !== undefined) throw new UsageError(`${cmd}: --shards N goes with --shard auto`);
+    return undefined;
+  }
+  const text = (v.shard as string).trim();
+  try {
+    if (text !== "auto") {
+      if (count !== undefined) throw new Error(`--shards N goes with --shard auto, not with --shard i/n`);
+      return parseShard(text);
+    }
+    if (count === undefined) throw new Error(`auto needs --shards N (the number of array tasks)`);
+    return shardFromEnvironment(env, count);
+  } catch (e) {
+    throw new UsageError(`${cmd}: --shard: ${(e as Error).message}`);
+  }
+}
+
+/** The study the STUDY_GRID_OPTIONS describe: --spec FILE.json or --profile (default full), then the overrides. */
+export function studySpecFromOptions(cmd: string, v: OptionValues): StudySpec {
+  const profile = (v.profile as string | undefined) ?? "full";
+  if (profile !== "quick" && profile !== "full") throw new UsageError(`${cmd}: --profile must be quick or full, got ${JSON.stringify(profile)}`);
+  let spec: StudySpec;
+  if (v.spec !== undefined) {
+    if (v.profile !== undefined) throw new UsageError(`${cmd}: give --profile or --spec, not both`);
+    const file = v.spec as string;
+    if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --spec ${file} does not exist`);
+    try {
+      spec = JSON.parse(fs.readFileSync(file, "utf8")) as StudySpec;
+    } catch (e) {
+      throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
+    }
+    if (!spec || typeof spec.name !== "string" || !Array.isArray(spec.models) || !Array.isArray(spec.seeds) || typeof spec.data !== "object") {
+      throw new DataError({ file }, "not a study spec (needs name, models, seeds, data)");
+    }
+  } else spec = studyProfile(profile as StudyProfileName);
+
+  if (v.models !== undefined) {
+    const names = (v.models as string).split(",").map((s) => s.trim()).filter(Boolean);
+    if (names.length === 0) throw new UsageError(`${cmd}: --models is empty`);
+    spec.models = names.map((n) => {
+      const m = MODEL_NAMES.find((k) => k.toLowerCase() === n.toLowerCase());
+      if (!m) throw new UsageError(`${cmd}: unknown model "${n}" (models: ${MODEL_NAMES.join(", ")})`);
+      return m;
+    });
+  }
+  if (v.seeds !== undefined && v["seed-list"] !== undefined) throw new UsageError(`${cmd}: give --seeds or --seed-list, not both`);
+  const seeds = numberValue(v, "seeds");
+  if (seeds !== undefined) spec.seeds = Array.from({ length: seeds }, (_, i) => i + 1);
+  const seedList = numberList(v, "seed-list");
+  if (seedList !== undefined) spec.seeds = [...new Set(seedList)];
+  for (const name of ["worlds", "draws"] as const) {
+    const list = numberList(v, name);
+    if (list !== undefined) spec[name] = [...new Set(list)];
+  }
+  const multiplier = numberValue(v, "evaluation-multiplier");
+  if (multiplier !== undefined) spec.data = { ...spec.data, simulator: { ...spec.data.simulator, evaluationMultiplier: multiplier } };
+  const impressions = numberValue(v, "impressions");
+  if (impressions !== undefined) spec.data = { ...spec.data, simulator: { ...spec.data.simulator, impressions } };
+  const epochs = numberValue(v, "epochs");
+  if (epochs !== undefined) spec.train = { ...spec.train, maxEpochs: epochs };
+  return spec;
+}

@@ -12,6 +12,7 @@ import { DEFAULT_DATA_SPEC, StudySpec } from "./spec";
 export * from "./spec";
 export * from "./results";
 export * from "./shard";
+export * from "./merge";
 export * from "./data-cache";
 export * from "./mechanism";
 export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";

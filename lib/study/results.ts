@@ -177,6 +177,26 @@ export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant
   finishedAt: string;
 }
 
+/**
+ * Why `value` (one parsed line of a results file) is not a run record, or undefined when it is one: a
+ * record has a 64-hex `key`, a `model`, an integer `seed`, a `config` whose data is an object (and whose
+ * model and seed, when present, are the record's), and a `test` score with its `metrics`. `esmm merge`
+ * refuses a file with any line that fails this; `readResults` (more lenient) only needs key, model and test.
+ */
+export function recordProblem(value: unknown): string | undefined {
+  if (!value || typeof value !== "object" || Array.isArray(value)) return "not a JSON object";
+  const r = value as Partial<StudyRecord>;
+  const isObject = (x: unknown) => !!x && typeof x === "object" && !Array.isArray(x);
+  if (typeof r.key !== "string" || !/^[0-9a-f]{64}$/.test(r.key)) return "no run key (64 hex digits)";
+  if (typeof r.model !== "string" || r.model === "") return "no model";
+  if (!Number.isInteger(r.seed)) return "no integer seed";
+  if (!isObject(r.config) || !isObject(r.config!.data)) return "no config with its data";
+  if (r.config!.model !== undefined && r.config!.model !== r.model) return `config.model ${JSON.stringify(r.config!.model)} is not the record's model ${JSON.stringify(r.model)}`;
+  if (r.config!.seed !== undefined && r.config!.seed !== r.seed) return `config.seed ${r.config!.seed} is not the record's seed ${r.seed}`;
+  if (!isObject(r.test) || !isObject(r.test!.metrics)) return "no test metrics";
+  return undefined;
+}
+
 export interface ResultsProblem {
   /** 1-based line number. */
   line: number;
