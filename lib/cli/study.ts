@@ -33,7 +33,7 @@ runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predicti
 <FILE without .jsonl>.predictions/<key>.bin. Runs already in FILE are skipped, so an interrupted study
 resumes where it stopped. --shard i/n runs every n-th run of the grid, starting with the i-th;
 concatenating the shards' files gives the whole study. Each distinct data set is simulated and prepared
-once into the data cache (default data/study/). --workers defaults to the number of CPUs, and each
+once into the data cache (--data-root; default data/study/, or ESMM_DATA_DIR). --workers defaults to the number of CPUs, and each
 worker gets one compute thread (measured fastest: \`make bench-parallel\`; ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
 backend of the workers.`,
   options: {

@@ -13,6 +13,7 @@ export * from "./spec";
 export * from "./results";
 export * from "./shard";
 export * from "./data-cache";
+export * from "./real-data";
 export * from "./mechanism";
 export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
 export type { RunStudyOptions, StudyRunSummary, StudyProgress, RunFailure } from "./runner";
