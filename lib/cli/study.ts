@@ -51,7 +51,7 @@ resumes where it stopped. --shard i/n runs every n-th run of the grid, starting 
 array job's 0-based index (index k runs shard k+1 of N), the first of these that is set: SLURM_ARRAY_TASK_ID
 minus SLURM_ARRAY_TASK_MIN (Slurm job array), JOB_COMPLETION_INDEX (Kubernetes Indexed Job),
 AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); none set, or an index outside 0..N-1, is an error. Each distinct data set is simulated and prepared
-once into the data cache (default data/study/). --workers defaults to the number of CPUs, and each
+once into the data cache (--data-root; default data/study/, or ESMM_DATA_DIR). --workers defaults to the number of CPUs, and each
 worker gets one compute thread (measured fastest: \`make bench-parallel\`; ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
 backend of the workers.`,
   options: {

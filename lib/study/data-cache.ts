@@ -10,6 +10,9 @@
  * renamed into place; a process that loses the race discards its copy and uses the winner's. A folder
  * under its final name is therefore always complete. Temporary folders of dead processes are removed.
  * The simulated day CSVs are deleted after preparation (the same spec regenerates them byte for byte).
+ *
+ * Real data (`spec.prepared`, real-data.ts): the folder itself is the data set, wherever it is; its key is its
+ * content hash's first 16 hex digits, and these functions check it against the spec and never simulate it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -19,17 +22,20 @@ import { MANIFEST_FILE, SimulationManifest, ensureSimulatedLog, readManifest, re
 import { resolveConfig } from "../data/simulator-config";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import { canonicalJson, dataCodeVersion, DataManifestSummary, sha256Hex } from "./results";
+import { checkPreparedSpec, preparedDataKey, preparedFolderInfo } from "./real-data";
 import type { DataSpec } from "./spec";
 
 export const DATA_SPEC_FILE = "data-spec.json";
 
-/** 16 hex digits identifying a DataSpec (resolved simulator config) under the current lib/data code. */
+/** 16 hex digits identifying a DataSpec (resolved simulator config) under the current lib/data code; real data: its content hash's first 16. */
 export function dataSpecKey(spec: DataSpec): string {
+  if (spec.prepared) return preparedDataKey(spec.prepared.sha256);
   const resolved = { ...spec, simulator: resolveConfig(spec.simulator) };
   return sha256Hex(`${canonicalJson(resolved)}\n${dataCodeVersion()}`).slice(0, 16);
 }
 
 export function dataCacheDir(spec: DataSpec, root: string): string {
+  if (spec.prepared) return spec.prepared.dir;
   return path.join(root, dataSpecKey(spec));
 }
 
@@ -37,8 +43,15 @@ function isComplete(dir: string): boolean {
   return [PREPARED_FILE, MANIFEST_FILE, DATA_SPEC_FILE].every((f) => fs.existsSync(path.join(dir, f)));
 }
 
-/** The prepared folder of `spec` when it is already in the cache, else undefined. */
+/**
+ * The prepared folder of `spec` when it is already in the cache, else undefined. Real data: its folder, after
+ * checking that it is the data the spec names (throws when it is missing or differs: see checkPreparedSpec).
+ */
 export function findPreparedData(spec: DataSpec, root: string): string | undefined {
+  if (spec.prepared) {
+    checkPreparedSpec(spec);
+    return spec.prepared.dir;
+  }
   const dir = dataCacheDir(spec, root);
   return isComplete(dir) ? dir : undefined;
 }
@@ -63,6 +76,7 @@ function removeStaleTemps(root: string, key: string): void {
  * later days (evaluationDays vs laterDays + 1, see `checkEvaluationScaling`).
  */
 export function ensurePreparedData(spec: DataSpec, root: string, options: EnsureDataOptions = {}): string {
+  if (spec.prepared) return findPreparedData(spec, root)!; // real data is never made here
   const key = dataSpecKey(spec);
   const dir = path.join(root, key);
   if (isComplete(dir)) return dir;
@@ -112,12 +126,17 @@ export function ensurePreparedData(spec: DataSpec, root: string, options: Ensure
 
 export interface PreparedDataInfo {
   dir: string;
-  manifest: SimulationManifest;
+  /** The simulator's manifest (simulated data only). */
+  manifest?: SimulationManifest;
   summary: DataManifestSummary;
 }
 
-/** The manifest of a cached data folder and the summary that goes into each result record. */
+/**
+ * The manifest of a cached data folder and the summary that goes into each result record. A prepared folder
+ * without a simulator manifest is real data: its summary comes from prepared.json (real-data.ts).
+ */
 export function preparedDataInfo(dir: string): PreparedDataInfo {
+  if (!fs.existsSync(path.join(dir, MANIFEST_FILE)) && fs.existsSync(path.join(dir, PREPARED_FILE))) return preparedFolderInfo(dir);
   const manifest = readManifest(dir);
   const bytes = fs.readFileSync(path.join(dir, MANIFEST_FILE));
   const dataKey = (JSON.parse(fs.readFileSync(path.join(dir, DATA_SPEC_FILE), "utf8")) as { dataKey: string }).dataKey;

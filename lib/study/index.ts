@@ -14,6 +14,7 @@ export * from "./results";
 export * from "./shard";
 export * from "./merge";
 export * from "./data-cache";
+export * from "./real-data";
 export * from "./mechanism";
 export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
 export type { RunStudyOptions, StudyRunSummary, StudyProgress, RunFailure } from "./runner";

@@ -10,7 +10,7 @@
  * never glues a new line onto a broken one. Concatenating the files of several shards gives a valid file.
  *
  * Keys. `key` = sha256 of (the RunSpec as JSON with sorted keys, the sha256 of the data's manifest.json,
- * the code version), so a run is skipped exactly when the same protocol ran on the same data with the same
+ * the code version; real data: its content hash in place of the folder's path and of the manifest's sha256), so a run is skipped exactly when the same protocol ran on the same data with the same
  * code. The code version is the sha256 of the compiled sources that decide a run's numbers: `lib/models`,
  * `lib/train`, `lib/data`, `lib/metrics` (all files, recursively; the metrics decide the numbers a record
  * holds, so a new metric definition gives new keys) and `lib/study/run` (`.js` files when running compiled,
@@ -31,7 +31,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ReliabilityBin } from "../metrics";
 import type { RunRecord } from "./run";
-import type { RunSpec } from "./spec";
+import type { DataSpec, RunSpec } from "./spec";
 
 // ---------------------------------------------------------------------------------------------
 // hashing
@@ -108,12 +108,13 @@ export function runKey(run: RunSpec, manifestSha256: string, code: string = code
  * What a run computes: its labels (study, variant, factor, level) left out, so that the same run in two
  * variants (e.g. the default level of every sensitivity factor) has one key and is trained once.
  */
-export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "factor" | "level"> {
+export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "factor" | "level" | "data"> & { data: Omit<DataSpec, "prepared"> & { prepared?: { sha256: string } } } {
   // defaults filled in, so that an option set to its default value names the same run as one left unset
   return {
     model: run.model,
     seed: run.seed,
-    data: { ...run.data, simulator: resolveConfig(run.data.simulator) },
+    // real data: named by its content hash, not by where the folder is (no simulator to resolve)
+    data: run.data.prepared ? { ...run.data, prepared: { sha256: run.data.prepared.sha256 } } : { ...run.data, simulator: resolveConfig(run.data.simulator) },
     architecture: resolveArchitecture(run.architecture),
     train: { ...DEFAULT_TRAIN_CONFIG, ...run.train },
   };
@@ -149,14 +150,15 @@ export function matchRecords<R extends { config: RunSpec; codeVersion?: string; 
 // records
 
 export interface DataManifestSummary {
-  /** Key of the data cache folder (hash of the resolved DataSpec and of lib/data). */
+  /** Key of the data cache folder (hash of the resolved DataSpec and of lib/data); real data: its sha256's first 16 digits. */
   dataKey: string;
-  /** Simulator seed. */
+  /** Simulator seed (0 for real data). */
   seed: number;
+  /** Over the whole log; real data: over its prepared splits, a downsampled training row counted by its weight. */
   totals: { impressions: number; clicks: number; conversions: number; ctr: number; cvr: number; ctcvr: number };
-  /** Oracle cross-entropies over the whole log. */
-  oracle: { ctr: number; cvr: number; ctcvr: number };
-  /** sha256 of the data's manifest.json. */
+  /** Oracle cross-entropies over the whole log (simulated data only: real data has no truth). */
+  oracle?: { ctr: number; cvr: number; ctcvr: number };
+  /** sha256 of the data's manifest.json; real data: of the prepared folder's files (real-data.ts preparedFolderSha256). */
   sha256: string;
 }
 

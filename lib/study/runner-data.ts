@@ -6,6 +6,8 @@
  *   preparing  a worker is simulating and preparing it
  *   ready      in the cache (`info.dir`); `summary` is its manifest
  *   failed     its preparation failed (`error`); its runs fail with it
+ * Real data (`spec.prepared`) is ready from the start (its folder, checked against the spec: `plan` throws
+ * when it is missing or differs, see real-data.ts checkPreparedSpec).
  *
  * A run's key (results.ts `runKey`) needs the sha256 of its data's manifest, so it is known once the data is
  * ready, or earlier when a record in the results file names that data's manifest. `resolveKeys` fills in

@@ -7,7 +7,9 @@
  * - Resumable: runs whose key is already in the results file are skipped (see results.ts for the key and
  *   the file's crash safety). A partial last line left by a killed runner is cut off before appending.
  * - Data: each distinct DataSpec is simulated and prepared once into `<dataRoot>/<dataKey>` (data-cache.ts),
- *   by a worker, while other workers train on data that is ready; workers load it with `readPrepared`.
+ *   by a worker, while other workers train on data that is ready; workers load it with `readPrepared`. Real
+ *   data (`data.prepared`, real-data.ts) is a prepared folder used in place: checked before any worker starts,
+ *   never simulated.
  * - Workers: `child_process.fork` of the compiled worker.js, default one per core (never more than there
  *   are runs). Each does one job at a time and gets the next when it answers;
  *   runs are handed out in grid order. The backend is chosen in the worker by `initBackend()`.
@@ -86,9 +88,10 @@ export function defaultWorkers(): number {
   return recommendedParallelism("tensorflow").workers;
 }
 
-/** <project>/data/study. */
+/** The data cache folder: ESMM_DATA_DIR when set (e.g. a fresh folder for a test), else <project>/data/study. */
 export function defaultDataRoot(): string {
-  return path.join(projectRoot(), "data", "study");
+  const env = process.env.ESMM_DATA_DIR?.trim();
+  return env ? path.resolve(env) : path.join(projectRoot(), "data", "study");
 }
 
 /**
@@ -111,6 +114,9 @@ export function normalizeStudy(spec: StudySpec): StudySpec {
   }
   if (spec.worlds && spec.worlds.length === 0) throw new Error(`study ${spec.name}: worlds is empty (leave it out for the data's single simulator seed)`);
   if (spec.draws && spec.draws.length === 0) throw new Error(`study ${spec.name}: draws is empty (leave it out for the data's single downsampling seed)`);
+  if (spec.data.prepared && (spec.worlds || spec.draws)) {
+    throw new Error(`study ${spec.name}: real data (${spec.data.prepared.dir}) is one data set: no worlds or draws (another downsampling draw is another prepared folder)`);
+  }
   return { ...spec, models: spec.models.map((m) => getModelSpec(m).name) };
 }
 

@@ -14,6 +14,13 @@
  * A (world, draw) pair is one prepared data set, a "data replicate"; `worlds` and `draws` default to the
  * single values in `data`, which is the paper's design (one data set, many model seeds).
  *
+ * Real data (`data.prepared`, lib/study/real-data.ts): a folder written by `esmm prepare` is the one data
+ * set; nothing is simulated. Its DataSpec is made by `preparedDataSpec(dir)` from the folder: `simulator` {},
+ * `simulatorSeed` 0 (no worlds), `prepareSeed` and `negativeKeepRate` the values the folder was prepared
+ * with, `laterDays` its later days, and `prepared.sha256` its content hash, which keys its runs. So its
+ * records are one replicate, (world 0, draw = the preparation seed), in replicateOf and compare.ts.
+ * Worlds and draws cannot be set on real data (another draw is another prepared folder).
+ *
  * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
  */
 import type { SimulatorConfig } from "../data/simulator-config";
@@ -29,6 +36,12 @@ export interface DataSpec {
   laterDays: number;
   /** Seed of the downsampling draw (the same for every run on this data, as in docs/protocol-facts.md). */
   prepareSeed: number;
+  /**
+   * Real data: a prepared folder (`esmm prepare`) used as it is, never simulated; `sha256` is its content
+   * hash (real-data.ts `preparedFolderSha256`), which names the data in the run keys instead of `dir`.
+   * Absent for simulated data. Made by `preparedDataSpec(dir)`, with the other fields read from the folder.
+   */
+  prepared?: { dir: string; sha256: string };
 }
 
 export interface VariantSpec {

@@ -24,7 +24,8 @@
  *
  * Records: one per finished run, as the study runner writes them (JSON Lines). Only the fields of
  * `StudyResult` are read. A record without `variant` belongs to variant "default"; its data replicate is
- * (config.data.simulatorSeed, config.data.prepareSeed), (0, 0) when the record has no config. When the
+ * (config.data.simulatorSeed, config.data.prepareSeed), (0, 0) when the record has no config; real data
+ * (config.data.prepared, lib/study/real-data.ts) records world 0 and its preparation seed: one replicate. When the
  * same (variant, replicate, model, seed) appears more than once (a rerun after a code change appends a new
  * record), the one that finished LAST is kept (ties and records without finishedAt: the later in file
  * order) and `duplicatesDropped` counts the others. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
@@ -83,7 +84,11 @@ export interface StudyResult {
   finishedAt?: string;
 }
 
-/** The data replicate of a record: (simulator seed, downsampling seed), (0, 0) when not recorded. */
+/**
+ * The data replicate of a record: (simulator seed, downsampling seed), (0, 0) when not recorded. Real data
+ * (`config.data.prepared`) records simulatorSeed 0 and the seed its folder was prepared with, so all the runs
+ * on one prepared folder are one replicate (real-data.ts preparedDataSpec).
+ */
 export function replicateOf(r: StudyResult): { world: number; draw: number } {
   return { world: r.config?.data?.simulatorSeed ?? 0, draw: r.config?.data?.prepareSeed ?? 0 };
 }
