@@ -116,7 +116,11 @@ export const DEBIASING_PAIRS: readonly [string, string][] = [
   ["DCMT", "ESMM"],
 ];
 
-/** The closing sentences of notebook 06, computed from the checks: one bullet per debiasing family. */
+/**
+ * The closing sentences of notebook 06, computed from the checks: one bullet per debiasing family, joining
+ * the bias and the CTCVR results with "and" when they point the same way, "but" when they disagree, "while"
+ * when either is inconclusive.
+ */
 export function debiasingText(checks: readonly DebiasingCheck[], alpha = 0.01): string {
   const lines = checks.map((c) => {
     const k = c.nonClickedKl;
@@ -129,15 +133,16 @@ export function debiasingText(checks: readonly DebiasingCheck[], alpha = 0.01): 
             ? `changes the CVR bias on non-clicked impressions by ${formatNumber(k.difference)} ± ${formatNumber(k.se)} nats, not significantly (p = ${formatP(k.p)}: inconclusive)`
             : "cannot be compared on the CVR bias (too few paired runs)";
     const ct = c.ctcvr;
-    const carry =
+    const ctcvr =
       ct.verdict === "holds"
-        ? `and its CTCVR cross-entropy is lower too (${formatPercent(ct.percent, ct.se)}, p = ${formatP(ct.p)})`
+        ? `its CTCVR cross-entropy is lower (${formatPercent(ct.percent, ct.se)} better, p = ${formatP(ct.p)})`
         : ct.verdict === "contradicted"
-          ? `but its CTCVR cross-entropy is higher (${formatPercent(ct.percent, ct.se)}, p = ${formatP(ct.p)})`
+          ? `its CTCVR cross-entropy is higher (${formatPercent(ct.percent, ct.se)} better, p = ${formatP(ct.p)})`
           : Number.isFinite(ct.p)
-            ? `while CTCVR cross-entropy does not differ significantly (${formatPercent(ct.percent, ct.se)}, p = ${formatP(ct.p)}: inconclusive)`
-            : "(no CTCVR comparison)";
-    return `- **${c.model}** vs ${c.reference}: ${bias}, ${carry}.`;
+            ? `its CTCVR cross-entropy does not differ significantly (${formatPercent(ct.percent, ct.se)}, p = ${formatP(ct.p)}: inconclusive)`
+            : "there is no CTCVR comparison";
+    const join = k.verdict === "inconclusive" || ct.verdict === "inconclusive" ? "while" : k.verdict === ct.verdict ? "and" : "but";
+    return `- **${c.model}** vs ${c.reference}: ${bias}, ${join} ${ctcvr}.`;
   });
-  return [`Against ESMM, at α = ${alpha} (bias: paired t test by world, draw and seed; CTCVR: notebook 04's unit):`, "", ...lines].join("\n");
+  return [`Against ${checks[0]?.reference ?? "the reference"}, at α = ${alpha} (bias: paired t test by world, draw and seed; CTCVR: notebook 04's unit):`, "", ...lines].join("\n");
 }
