@@ -5,9 +5,12 @@
  * Prints one JSON line. `esmm bench` runs one such process per backend (backends cannot switch in a process),
  * and several at once for `--parallel`.
  *
- * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count] [--model NAME]
- * Output: {backend, model, batch, examplesPerSec, threads, cpuPercent, osThreads?, epochRates, kernelsPerStep?, tfOpsPerStep?}
- * - examplesPerSec: best of epochs 2..N (epoch 1 warms up: kernel setup, first allocations); default N = 3.
+ * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count] [--model NAME] [--seeds S]
+ * Output: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent, osThreads?, epochRates, kernelsPerStep?, tfOpsPerStep?}
+ * - seeds: S > 1 trains a seed group of S seeds in one graph (lib/train/seed-group.ts), each seed on its own
+ *   batch order of the same BATCHES x BATCH rows; default 1 (a single model, lib/train/trainer.ts).
+ * - examplesPerSec: best of epochs 2..N (epoch 1 warms up: kernel setup, first allocations), the total over
+ *   the group's seeds; default N = 3.
  * - threads: the backend's compute threads (tensorflow: TF_NUM_INTRAOP_THREADS when set, else the CPUs).
  * - cpuPercent: process CPU time / wall time over epochs 2..N (100 = one core busy): shows how many
  *   threads the backend really keeps busy (on a loaded machine, also how much CPU the process got).
@@ -22,7 +25,7 @@ import { initBackend, tf } from "../lib/backend";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
 import { buildModel, getModelSpec, inputDimsOf } from "../lib/models";
-import { fitSpec, trainModel } from "../lib/train";
+import { fitSeedGroup, fitSpec, trainModel, trainSeedGroup } from "../lib/train";
 
 const FIELDS = 8;
 const VOCAB = 1000;
@@ -82,16 +85,19 @@ async function counting(f: () => Promise<void>): Promise<Counters> {
   return c;
 }
 
-/** Kernels (and TensorFlow ops) per training step at `batch` rows. */
-async function opsPerStep(batch: number, modelName: string): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
+/** Kernels (and TensorFlow ops) per training step at `batch` rows (of each of `seeds` seeds of a group when seeds > 1). */
+async function opsPerStep(batch: number, modelName: string, seeds: number): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
   const k = 5;
   const validation = syntheticSplit("validation", 8, 2);
   const run = async (batches: number) => {
     const train = syntheticSplit("train", batch * batches, 3);
-    const model = buildModel(getModelSpec(modelName), inputDimsOf(train), { seed: 1 });
+    const group = seeds > 1 ? { seeds: seedList(seeds) } : { seed: 1 };
+    const model = buildModel(getModelSpec(modelName), inputDimsOf(train), group);
     try {
       return await counting(async () => {
-        await trainModel(model, { train, validation }, { batchSize: batch, maxEpochs: 1, syncEvery: 1000 });
+        const options = { batchSize: batch, maxEpochs: 1, syncEvery: 1000 };
+        if (seeds > 1) await trainSeedGroup(model, { train, validation }, options);
+        else await trainModel(model, { train, validation }, options);
       });
     } finally {
       model.dispose();
@@ -102,6 +108,11 @@ async function opsPerStep(batch: number, modelName: string): Promise<{ kernelsPe
   const b = await run(2 * k);
   const kernelsPerStep = (b.kernels - a.kernels) / k;
   return b.tfOps > 0 ? { kernelsPerStep, tfOpsPerStep: (b.tfOps - a.tfOps) / k } : { kernelsPerStep };
+}
+
+/** The model seeds of a benchmark group of S seeds: 1..S. */
+function seedList(seeds: number): number[] {
+  return Array.from({ length: seeds }, (_, s) => s + 1);
 }
 
 /** Threads of this process (Linux /proc), or undefined. */
@@ -132,11 +143,12 @@ async function main() {
   const count = flag("--count") === true;
   const epochs = Number(option("--epochs") ?? 3);
   const spec = getModelSpec(option("--model") ?? "ESMM");
+  const seeds = Number(option("--seeds") ?? 1);
   const [backend, batchArg, batchesArg] = args;
   const batch = Number(batchArg ?? 1024);
   const batches = Number(batchesArg ?? 40);
-  if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(batches) || batches < 1 || !Number.isInteger(epochs) || epochs < 2) {
-    throw new Error("usage: train-throughput.js BACKEND BATCH [BATCHES] [--epochs N>=2] [--count] [--model NAME]");
+  if (!Number.isInteger(batch) || batch < 1 || !Number.isInteger(batches) || batches < 1 || !Number.isInteger(epochs) || epochs < 2 || !Number.isInteger(seeds) || seeds < 1) {
+    throw new Error("usage: train-throughput.js BACKEND BATCH [BATCHES] [--epochs N>=2] [--count] [--model NAME] [--seeds S>=1]");
   }
   const info = await initBackend((backend ?? "auto") as "auto");
   const train = syntheticSplit("train", batch * batches, 1);
@@ -144,32 +156,35 @@ async function main() {
   let cpuStart = process.cpuUsage();
   let wallStart = performance.now();
   let cpuPercent = 0;
-  const { model, result } = await fitSpec(
-    spec,
-    { train, validation },
-    {
-      batchSize: batch,
-      maxEpochs: epochs,
-      patience: epochs + 1,
-      modelSeed: 1,
-      onEpochEnd: (e) => {
-        if (e.epoch === 1) {
-          cpuStart = process.cpuUsage();
-          wallStart = performance.now();
-        } else if (e.epoch === epochs) {
-          const used = process.cpuUsage(cpuStart);
-          cpuPercent = Math.round((100 * (used.user + used.system)) / 1000 / (performance.now() - wallStart));
-        }
-      },
-    },
-  );
-  model.dispose();
-  const epochRates = result.epochs.map((e) => Math.round(e.examplesPerSecond));
+  const onEpochEnd = (e: { epoch: number }) => {
+    if (e.epoch === 1) {
+      cpuStart = process.cpuUsage();
+      wallStart = performance.now();
+    } else if (e.epoch === epochs) {
+      const used = process.cpuUsage(cpuStart);
+      cpuPercent = Math.round((100 * (used.user + used.system)) / 1000 / (performance.now() - wallStart));
+    }
+  };
+  const options = { batchSize: batch, maxEpochs: epochs, patience: epochs + 1 };
+  let epochRecords: { examplesPerSecond: number }[];
+  if (seeds > 1) {
+    // One callback per seed and epoch: time the group from the first seed's records.
+    const { model, outcomes } = await fitSeedGroup(spec, { train, validation }, { ...options, seeds: seedList(seeds), onEpochEnd: (seed, e) => seed === 1 && onEpochEnd(e) });
+    model.dispose();
+    const first = outcomes[0];
+    if (!first.result) throw first.error;
+    epochRecords = first.result.epochs; // each record's examples/s is the group's total (seed-group.ts)
+  } else {
+    const { model, result } = await fitSpec(spec, { train, validation }, { ...options, modelSeed: 1, onEpochEnd });
+    model.dispose();
+    epochRecords = result.epochs;
+  }
+  const epochRates = epochRecords.map((e) => Math.round(e.examplesPerSecond));
   const examplesPerSec = Math.max(...epochRates.slice(1));
   const envThreads = Number(process.env.TF_NUM_INTRAOP_THREADS);
   const threads = info.name === "tensorflow" && Number.isInteger(envThreads) && envThreads > 0 ? envThreads : (info.threads ?? 1);
-  const counts = count ? await opsPerStep(batch, spec.name) : {};
-  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
+  const counts = count ? await opsPerStep(batch, spec.name, seeds) : {};
+  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, seeds, examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
 }
 
 if (require.main === module) {

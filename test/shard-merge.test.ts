@@ -13,7 +13,8 @@ import { PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
 import { expandGrid, StudySpec } from "../lib/study/spec";
 import { readResults, StudyRecord } from "../lib/study/results";
-import { shardFromEnvironment, SHARD_INDEX_VARIABLES } from "../lib/study/shard";
+import { shardFromEnvironment, shardOf, SHARD_INDEX_VARIABLES } from "../lib/study/shard";
+import { seedGroups, seedGroupSize } from "../lib/study/seed-groups";
 import { resultDifference } from "../lib/study/merge";
 
 const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
@@ -41,10 +42,12 @@ function assertOneLineExit2(r: ReturnType<typeof esmm>, ...patterns: RegExp[]): 
 
 const DIR = tempDir("esmm-shards-");
 const DATA_ROOT = path.join(DIR, "data");
-// 4 runs: (seed 1: ESMM, IP), (seed 2: ESMM, IP); 3 shards take grid positions {0, 3}, {1}, {2}.
+// 6 runs: (seed 1: ESMM, IP, ESMM-NS), (seed 2: ESMM, IP, ESMM-NS). With seed groups (the default), each
+// model's two seeds are one group and the 3 shards take one group each; with ESMM_SEED_GROUP=1, grid
+// positions {0, 3}, {1, 4}, {2, 5}.
 const TINY: StudySpec = {
   name: "tiny-shards",
-  models: ["ESMM", "IP"],
+  models: ["ESMM", "IP", "ESMM-NS"],
   seeds: [1, 2],
   data: { simulator: { impressions: 30_000, days: 6, users: 200, ads: 40 }, simulatorSeed: 3, negativeKeepRate: 0.1, laterDays: 2, prepareSeed: 3 },
   train: { maxEpochs: 1, batchSize: 256 },
@@ -125,7 +128,10 @@ for (const [k, engine] of ENGINES.entries()) {
     assert.match(r.stderr, new RegExp(`study: --shard auto: shard ${k + 1}/3 from ${engine.name}=`));
     const file = path.join(cwd, "runs", `tiny-shards.shard-${k + 1}-of-3.jsonl`);
     const mine = readResults(file).records.map(runName).sort();
-    assert.deepEqual(mine, GRID.filter((_, j) => j % 3 === k).map(runName).sort(), "grid positions j with j mod 3 = k");
+    const size = seedGroupSize(cleanEnv());
+    const expected = shardOf(GRID, { index: k + 1, count: 3 }, size > 1 ? seedGroups(GRID, size).groupOf : undefined).map((x) => runName(x.item));
+    assert.equal(expected.length, 2);
+    assert.deepEqual(mine, expected.sort(), size > 1 ? "seed group g in shard (g mod 3) + 1" : "grid positions j with j mod 3 = k");
     shardFiles[k] = file;
   });
 }
@@ -153,9 +159,9 @@ test("esmm merge: the three shards (one of them twice, with other timings) give 
   const r = esmm(["merge", "--out", out, ...shardFiles, again, "--spec", SPEC_FILE]);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stderr, "");
-  assert.match(r.stdout, /^merge: 4 run\(s\) from 4 file\(s\) .* written to .*; 2 duplicate\(s\) with equal results dropped$/m);
-  assert.match(r.stdout, /^merge: predictions in .*: 4 copied, 0 already there, 0 not found$/m);
-  assert.match(r.stdout, /^merge: grid of 4 run\(s\): 4 present, 0 missing$/m);
+  assert.match(r.stdout, /^merge: 6 run\(s\) from 4 file\(s\) .* written to .*; 2 duplicate\(s\) with equal results dropped$/m);
+  assert.match(r.stdout, /^merge: predictions in .*: 6 copied, 0 already there, 0 not found$/m);
+  assert.match(r.stdout, /^merge: grid of 6 run\(s\): 6 present, 0 missing$/m);
   assert.doesNotMatch(r.stdout, /missing:/);
 
   const merged = readResults(out);
@@ -179,8 +185,8 @@ test("esmm merge: the three shards (one of them twice, with other timings) give 
   // Merging into an existing output keeps its runs (a merge can be rerun as shards finish).
   const again2 = esmm(["merge", "--out", out, shardFiles[2]]);
   assert.equal(again2.status, 0, again2.stderr);
-  assert.match(again2.stdout, /^merge: 4 run\(s\) from 2 file\(s\) .*; 1 duplicate\(s\) with equal results dropped$/m);
-  assert.equal(readResults(out).records.length, 4);
+  assert.match(again2.stdout, /^merge: 6 run\(s\) from 2 file\(s\) .*; 2 duplicate\(s\) with equal results dropped$/m);
+  assert.equal(readResults(out).records.length, 6);
 });
 
 test("esmm merge: conflicting duplicates are refused naming the key and both files; nothing is written", () => {
@@ -231,14 +237,17 @@ test("esmm merge --spec: lists the grid's runs no shard has computed yet", () =>
   const out = path.join(DIR, "merge-missing", "tiny.jsonl");
   const r = esmm(["merge", "--out", out, shardFiles[0], shardFiles[1], "--spec", SPEC_FILE]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^merge: grid of 4 run\(s\): 3 present, 1 missing$/m);
-  // grid position 2 (shard 3): seed 2, ESMM
-  assert.deepEqual(r.stdout.split("\n").filter((l) => l.includes("missing:")), ["  missing: ESMM seed 2, world 3, draw 3 (variant default)"]);
-  assert.equal(readResults(out).records.length, 3);
-  // The same files against a bigger grid (a third seed): its two runs are missing too.
+  assert.match(r.stdout, /^merge: grid of 6 run\(s\): 4 present, 2 missing$/m);
+  // shard 3 (group 2, or grid positions 2 and 5 without groups): ESMM-NS, seeds 1 and 2
+  assert.deepEqual(r.stdout.split("\n").filter((l) => l.includes("missing:")), [
+    "  missing: ESMM-NS seed 1, world 3, draw 3 (variant default)",
+    "  missing: ESMM-NS seed 2, world 3, draw 3 (variant default)",
+  ]);
+  assert.equal(readResults(out).records.length, 4);
+  // The same files against a bigger grid (a third seed): its three runs are missing too.
   const bigger = esmm(["merge", "--out", out, shardFiles[0], shardFiles[1], "--spec", SPEC_FILE, "--seeds", "3"]);
   assert.equal(bigger.status, 0, bigger.stderr);
-  assert.match(bigger.stdout, /^merge: grid of 6 run\(s\): 3 present, 3 missing$/m);
+  assert.match(bigger.stdout, /^merge: grid of 9 run\(s\): 4 present, 5 missing$/m);
   const help = esmm(["merge", "--help"]);
   assert.equal(help.status, 0);
   assert.match(help.stdout, /^usage: esmm merge --out FILE\.jsonl SHARD\.jsonl/);

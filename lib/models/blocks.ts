@@ -6,6 +6,14 @@
  * Initialisation (as in docs/protocol-facts.md): embeddings uniform in +-embeddingInitScale (0.05), dense kernels
  * glorot-uniform, biases zero, batch-norm gamma 1 / beta 0; every initialiser is seeded from the model seed
  * and the variable's local name, so two towers never start from the same draw and a seed reproduces a model.
+ *
+ * Seed groups. A store made with a list of seeds holds S models in one set of variables, stacked on a
+ * leading seed axis: each variable's slice s is the value a single model of seed s would get (the
+ * initialiser is called once per seed, with that seed), a kernel is [S, in, out], a bias [S, 1, out] and an
+ * embedding block's table [S * rows, dim] (seed s's rows from s * rows; the lookup adds s * rows to the
+ * indices). Activations then carry the seed axis too ([S, batch, width]) and a dense layer is one batched
+ * matrix product over it, so a training step runs the same kernels for S seeds as for one. Batch norm is not
+ * supported in a seed group.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
@@ -31,26 +39,69 @@ export interface VariableInfo {
  * Named variables of one model instance. Local names are unique within the model; the underlying tfjs
  * variables get a process-unique prefix (tfjs registers variable names globally).
  */
+/**
+ * How a seed group lays a variable's per-seed values out (see the file comment): "stack" [S, ...shape],
+ * "bias" [S, 1, ...shape] (broadcasts over a batch's rows), "rows" concatenated along axis 0 [S * rows, ...].
+ */
+export type SeedLayout = "stack" | "bias" | "rows";
+
 export class VariableStore {
   readonly prefix: string;
   readonly infos = new Map<string, VariableInfo>();
+  /** The seeds of a seed group, in order; one seed for a single model. */
+  readonly seeds: number[];
+  /** True for a seed group (variables carry a leading seed axis), even of one seed. */
+  readonly grouped: boolean;
+  /** The seed whose initial values are being drawn (seedFor reads it). */
+  private current: number;
 
-  constructor(modelName: string, readonly seed: number) {
+  /**
+   * @param seed one model seed, or a seed group's seeds (distinct integers; a group of one seed is allowed
+   *   and keeps the seed axis). Throws on an empty or repeated list.
+   */
+  constructor(modelName: string, seed: number | number[]) {
     this.prefix = `${modelName}#${++instanceCounter}`;
+    this.grouped = Array.isArray(seed);
+    this.seeds = Array.isArray(seed) ? [...seed] : [seed];
+    if (this.seeds.length === 0) throw new Error(`model "${modelName}": a seed group needs at least one seed`);
+    if (new Set(this.seeds).size !== this.seeds.length) throw new Error(`model "${modelName}": repeated seed in group [${this.seeds.join(", ")}]`);
+    this.current = this.seeds[0];
   }
 
-  create(name: string, owner: string, role: VariableRole, init: () => tfjs.Tensor, trainable = true): tfjs.Variable {
+  /** The model seed (the first seed of a group). */
+  get seed(): number {
+    return this.seeds[0];
+  }
+
+  /**
+   * A variable initialised by `init` (called once per seed of a group, each call seeded by seedFor with that
+   * seed) and laid out by `layout` in a group. `size` in its info is one seed's parameter count.
+   */
+  create(name: string, owner: string, role: VariableRole, init: () => tfjs.Tensor, trainable = true, layout: SeedLayout = "stack"): tfjs.Variable {
     if (this.infos.has(name)) throw new Error(`variable "${name}" already exists in ${this.prefix}`);
-    const value = init();
-    const variable = tf().variable(value, trainable, `${this.prefix}/${name}`);
+    const t = tf();
+    let value: tfjs.Tensor;
+    if (!this.grouped) {
+      value = init();
+    } else {
+      value = t.tidy(() => {
+        const parts = this.seeds.map((s) => {
+          this.current = s;
+          return init();
+        });
+        this.current = this.seeds[0];
+        return layout === "rows" ? t.concat(parts, 0) : t.stack(layout === "bias" ? parts.map((p) => t.expandDims(p, 0)) : parts, 0);
+      });
+    }
+    const variable = t.variable(value, trainable, `${this.prefix}/${name}`);
     value.dispose();
-    this.infos.set(name, { name, variable, trainable, role, owner, size: variable.size });
+    this.infos.set(name, { name, variable, trainable, role, owner, size: variable.size / this.seeds.length });
     return variable;
   }
 
-  /** Seed for the initialiser of variable `name` (alea accepts strings). */
+  /** Seed for the initialiser of variable `name` (alea accepts strings): the model seed, or in a group the seed being drawn. */
   seedFor(name: string): string {
-    return `${this.seed}/${name}`;
+    return `${this.current}/${name}`;
   }
 
   get(name: string): tfjs.Variable {
@@ -75,11 +126,12 @@ export interface ModelInputs {
   categorical?: tfjs.Tensor1D[];
   /**
    * The same indices as one int32 [batch, fields] tensor, row-major (what lib/train builds: one upload
-   * instead of one per field). Used when present.
+   * instead of one per field). Used when present. A seed group also takes [S, batch, fields]: seed s's own
+   * rows (its own batch order); [batch, fields] then means the same rows for every seed (evaluation).
    */
-  categoricalMatrix?: tfjs.Tensor2D;
-  /** float32 [batch, numericFields]; absent when there are no numeric fields. */
-  numeric?: tfjs.Tensor2D;
+  categoricalMatrix?: tfjs.Tensor2D | tfjs.Tensor3D;
+  /** float32 [batch, numericFields] (or [S, batch, numericFields] in a seed group, as above); absent when there are no numeric fields. */
+  numeric?: tfjs.Tensor2D | tfjs.Tensor3D;
 }
 
 export interface EmbeddingBlock {
@@ -100,6 +152,10 @@ export interface EmbeddingBlock {
   offsets: number[];
   /** Vocabulary size of each field (rows of its table). */
   vocabularySizes: number[];
+  /** Seeds stacked in the table (seed s's rows start at s * rows); 1 for a single model. */
+  seeds: number;
+  /** A seed group's block (activations carry the seed axis). */
+  grouped: boolean;
 }
 
 /**
@@ -127,36 +183,64 @@ export function createEmbeddings(
   const table =
     fields.length === 0
       ? undefined
-      : store.create(scope, owner, "embedding", () =>
-          t.tidy(() => {
-            const parts = fields.map((field, f) => t.randomUniform([vocabularySizes[f], dim], -initScale, initScale, "float32", store.seedFor(`${scope}/${field}`)));
-            return parts.length === 1 ? parts[0] : t.concat(parts, 0);
-          }),
+      : store.create(
+          scope,
+          owner,
+          "embedding",
+          () =>
+            t.tidy(() => {
+              const parts = fields.map((field, f) => t.randomUniform([vocabularySizes[f], dim], -initScale, initScale, "float32", store.seedFor(`${scope}/${field}`)));
+              return parts.length === 1 ? parts[0] : t.concat(parts, 0);
+            }),
+          true,
+          "rows",
         );
-  return { scope, table, fields: fields.length, outputDim: fields.length * dim + numericCount, dim, offsets, vocabularySizes: [...vocabularySizes] };
+  return {
+    scope,
+    table,
+    fields: fields.length,
+    outputDim: fields.length * dim + numericCount,
+    dim,
+    offsets,
+    vocabularySizes: [...vocabularySizes],
+    seeds: store.seeds.length,
+    grouped: store.grouped,
+  };
 }
 
 /** Field `f`'s rows of a block's stacked table: [vocabularySizes[f], dim] (a new tensor; the caller disposes). */
 export function fieldTable(block: EmbeddingBlock, f: number): tfjs.Tensor2D {
   if (!block.table) throw new Error(`embeddings ${block.scope}: no categorical fields`);
+  if (block.grouped) throw new Error(`embeddings ${block.scope}: fieldTable of a seed group (slice one seed's rows instead)`);
   return tf().slice(block.table, [block.offsets[f], 0], [block.vocabularySizes[f], block.dim]) as tfjs.Tensor2D;
 }
 
 /** Number of rows of `inputs` and of categorical fields it carries. */
 export function inputShape(inputs: ModelInputs): { rows: number; fields: number } {
-  if (inputs.categoricalMatrix) return { rows: inputs.categoricalMatrix.shape[0], fields: inputs.categoricalMatrix.shape[1] };
+  const m = inputs.categoricalMatrix;
+  if (m) return { rows: m.shape[m.rank - 2], fields: m.shape[m.rank - 1] };
   const c = inputs.categorical ?? [];
-  return { rows: c.length > 0 ? c[0].shape[0] : inputs.numeric ? inputs.numeric.shape[0] : 0, fields: c.length };
+  const num = inputs.numeric;
+  return { rows: c.length > 0 ? c[0].shape[0] : num ? num.shape[num.rank - 2] : 0, fields: c.length };
 }
 
 /**
  * Row indices into the stacked tables of `block`, one per (row, field), row-major, as a column:
  * [batch * fields, 1] int32 (index + offset of its field). Shared by every block with the same offsets.
+ * In a seed group: [S * batch * fields, 1], seed-major, seed s's indices shifted by s * rows (one add of an
+ * [S, 1, fields] offset tensor, which also broadcasts evaluation's shared [batch, fields] rows to every seed).
  */
 export function stackedIndices(block: EmbeddingBlock, inputs: ModelInputs): tfjs.Tensor2D {
   const t = tf();
   const { rows, fields } = inputShape(inputs);
   const matrix = inputs.categoricalMatrix ?? (t.stack(inputs.categorical!, 1) as tfjs.Tensor2D);
+  if (block.grouped) {
+    const tableRows = block.vocabularySizes.reduce((a, b) => a + b, 0);
+    const offsets = new Int32Array(block.seeds * fields);
+    for (let s = 0; s < block.seeds; s++) for (let f = 0; f < fields; f++) offsets[s * fields + f] = s * tableRows + block.offsets[f];
+    const shifted = t.add(matrix, t.tensor3d(offsets, [block.seeds, 1, fields], "int32"));
+    return t.reshape(shifted, [block.seeds * rows * fields, 1]) as tfjs.Tensor2D;
+  }
   const shifted = block.offsets.some((o) => o !== 0) ? t.add(matrix, t.tensor1d(block.offsets, "int32")) : matrix;
   return t.reshape(shifted, [rows * fields, 1]) as tfjs.Tensor2D;
 }
@@ -181,21 +265,26 @@ export function lookupRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.T
 }
 
 /**
- * Embeddings of every field, concatenated with the numeric inputs: [batch, outputDim]. One gather from the
- * block's stacked table with per-field row offsets; `indices` as from `stackedIndices` (computed when absent).
+ * Embeddings of every field, concatenated with the numeric inputs: [batch, outputDim] ([S, batch, outputDim]
+ * in a seed group). One gather from the block's stacked table with per-field row offsets; `indices` as from
+ * `stackedIndices` (computed when absent).
  */
 export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs, indices?: tfjs.Tensor2D): tfjs.Tensor2D {
   const t = tf();
   const { rows, fields } = inputShape(inputs);
-  const parts: tfjs.Tensor2D[] = [];
+  const lead = block.grouped ? [block.seeds] : [];
+  const parts: tfjs.Tensor[] = [];
   if (block.table) {
     if (fields !== block.fields) throw new Error(`embeddings ${block.scope}: ${block.fields} tables but ${fields} categorical inputs`);
     const idx = indices ?? stackedIndices(block, inputs);
-    parts.push(t.reshape(lookupRows(block.table as tfjs.Tensor2D, idx), [rows, fields * block.dim]) as tfjs.Tensor2D);
+    parts.push(t.reshape(lookupRows(block.table as tfjs.Tensor2D, idx), [...lead, rows, fields * block.dim]));
   }
-  if (inputs.numeric && inputs.numeric.shape[1] > 0) parts.push(inputs.numeric);
+  const numeric = inputs.numeric;
+  if (numeric && numeric.shape[numeric.rank - 1] > 0) {
+    parts.push(block.grouped && numeric.rank === 2 ? t.broadcastTo(numeric, [block.seeds, ...numeric.shape]) : numeric);
+  }
   if (parts.length === 0) throw new Error(`embeddings ${block.scope}: no input fields`);
-  return parts.length === 1 ? parts[0] : (t.concat(parts, 1) as tfjs.Tensor2D);
+  return (parts.length === 1 ? parts[0] : t.concat(parts, lead.length + 1)) as tfjs.Tensor2D;
 }
 
 export interface DenseLayer {
@@ -231,6 +320,7 @@ export function createMlp(
   batchNorm: boolean,
 ): Mlp {
   const t = tf();
+  if (batchNorm && store.grouped) throw new Error(`${scope}: batch norm is not supported in a seed group (train its seeds one by one)`);
   const layers: DenseLayer[] = [];
   const sizes = logit ? [...units, 1] : units;
   let fanIn = inputDim;
@@ -250,7 +340,7 @@ export function createMlp(
         movingVariance: store.create(`${name}/bn/movingVariance`, owner, "batchnorm", () => t.ones([fanOut]), false),
       };
     } else {
-      layer.bias = store.create(`${name}/bias`, owner, "dense", () => t.zeros([fanOut]));
+      layer.bias = store.create(`${name}/bias`, owner, "dense", () => t.zeros([fanOut]), true, "bias");
     }
     layers.push(layer);
     fanIn = fanOut;
@@ -323,7 +413,8 @@ export function applyMlpLayers(mlp: Mlp, x: tfjs.Tensor2D, training: boolean, fr
   return h;
 }
 
-/** [batch, 1] -> [batch]. */
+/** [batch, 1] -> [batch] ([S, batch, 1] -> [S, batch] in a seed group). */
 export function squeezeLogit(x: tfjs.Tensor2D): tfjs.Tensor1D {
-  return tf().reshape(x, [x.shape[0]]) as tfjs.Tensor1D;
+  const shape: number[] = [...x.shape];
+  return tf().reshape<tfjs.Rank>(x, shape.slice(0, -1)) as tfjs.Tensor1D;
 }

@@ -69,7 +69,12 @@ export interface MultiTaskModel {
   readonly spec: ModelSpec;
   readonly architecture: Architecture;
   readonly dims: InputDims;
+  /** The model seed (a seed group's first seed). */
   readonly seed: number;
+  /** A seed group's seeds in slice order; [seed] for a single model. */
+  readonly seeds: number[];
+  /** A seed group: variables and activations carry a leading seed axis, outputs are [S, batch]. */
+  readonly grouped: boolean;
   /** Every variable by local name (trainable and batch-norm statistics). */
   readonly variables: ReadonlyMap<string, VariableInfo>;
   /** Trainable variables, in a fixed order (pass as the optimizer's varList). */
@@ -88,6 +93,12 @@ export interface BuildOptions {
   architecture?: Partial<Architecture>;
   /** Seed of every initialiser. Default 0. */
   seed?: number;
+  /**
+   * A seed group: S models of these seeds in one set of variables stacked on a leading seed axis (blocks.ts),
+   * seed s's slice initialised exactly as a single model of seed s. The forward pass then returns [S, batch]
+   * outputs. Takes precedence over `seed`. Batch norm is not supported in a group.
+   */
+  seeds?: number[];
 }
 
 /** Input dimensions of a prepared split. */
@@ -132,17 +143,21 @@ function createGate(store: VariableStore, scope: string, owner: string, inputDim
   const t = tf();
   const limit = Math.sqrt(6 / (inputDim + experts));
   const kernel = store.create(`${scope}/kernel`, owner, "gate", () => t.randomUniform([inputDim, experts], -limit, limit, "float32", store.seedFor(`${scope}/kernel`)));
-  const bias = store.create(`${scope}/bias`, owner, "gate", () => t.zeros([experts]));
+  const bias = store.create(`${scope}/bias`, owner, "gate", () => t.zeros([experts]), true, "bias");
   return { kernel, bias };
 }
 
-/** sum_k softmax(x W + b)_k * expert_k: x [batch, in], experts k of [batch, d] -> [batch, d]. */
+/**
+ * sum_k softmax(x W + b)_k * expert_k: x [batch, in], experts k of [batch, d] -> [batch, d] (with a leading
+ * seed axis in a seed group: the expert axis goes after the batch axis either way).
+ */
 function mixExperts(gate: Gate, x: tfjs.Tensor2D, experts: tfjs.Tensor2D[]): tfjs.Tensor2D {
   const t = tf();
   if (experts.length === 1) return experts[0];
+  const rowAxis = x.rank - 2;
   const weights = t.softmax(dense(x, gate.kernel as tfjs.Tensor2D, gate.bias as tfjs.Tensor1D, false)); // [batch, E]
-  const stacked = t.stack(experts, 1); // [batch, E, d]
-  return t.sum(t.mul(stacked, t.expandDims(weights, 2)), 1) as tfjs.Tensor2D;
+  const stacked = t.stack(experts, rowAxis + 1); // [batch, E, d]
+  return t.sum(t.mul(stacked, t.expandDims(weights, rowAxis + 2)), rowAxis + 1) as tfjs.Tensor2D;
 }
 
 type TrunkBuilder = (trunk: Required<TrunkSpec>, ctx: TrunkContext) => Trunk;
@@ -257,7 +272,7 @@ function createTransfer(store: VariableStore, tower: TowerName, source: TowerNam
   };
   return {
     source,
-    project: { kernel: glorot(`${tower}/ait/project/kernel`, sourceDim, dim), bias: store.create(`${tower}/ait/project/bias`, tower, "transfer", () => t.zeros([dim])) },
+    project: { kernel: glorot(`${tower}/ait/project/kernel`, sourceDim, dim), bias: store.create(`${tower}/ait/project/bias`, tower, "transfer", () => t.zeros([dim]), true, "bias") },
     query: glorot(`${tower}/ait/query`, dim, dim),
     key: glorot(`${tower}/ait/key`, dim, dim),
     value: glorot(`${tower}/ait/value`, dim, dim),
@@ -271,17 +286,21 @@ function createTransfer(store: VariableStore, tower: TowerName, source: TowerNam
  */
 function applyTransfer(tr: Transfer, source: tfjs.Tensor2D, own: tfjs.Tensor2D): tfjs.Tensor2D {
   const t = tf();
-  const rows = own.shape[0];
+  // A seed group's tensors carry a leading seed axis (`lead`); the computation is the same per seed.
+  const lead = own.shape.slice(0, -2);
+  const rowAxis = lead.length;
+  const rows = own.shape[rowAxis];
+  const swapLast = lead.length === 0 ? undefined : [...lead.map((_, i) => i), rowAxis + 1, rowAxis];
   const p = dense(source, tr.project.kernel as tfjs.Tensor2D, tr.project.bias as tfjs.Tensor1D, true);
-  const both = t.concat([p, own], 0) as tfjs.Tensor2D; // [2 batch, d]: p rows, then q rows
+  const both = t.concat([p, own], rowAxis) as tfjs.Tensor2D; // [2 batch, d]: p rows, then q rows
   const q = dense(both, tr.query as tfjs.Tensor2D, undefined, false);
   const k = dense(both, tr.key as tfjs.Tensor2D, undefined, false);
   const v = dense(both, tr.value as tfjs.Tensor2D, undefined, false);
-  const scores = t.reshape(t.div(t.sum(t.mul(q, k), 1), Math.sqrt(tr.dim)), [2, rows]);
-  const weights = t.softmax(t.transpose(scores)); // [batch, 2]
-  const values = t.reshape(v, [2, rows, tr.dim]);
-  const w = t.reshape(t.transpose(weights), [2, rows, 1]);
-  return t.sum(t.mul(values, w), 0) as tfjs.Tensor2D;
+  const scores = t.reshape(t.div(t.sum(t.mul(q, k), rowAxis + 1), Math.sqrt(tr.dim)), [...lead, 2, rows]);
+  const weights = t.softmax(t.transpose(scores, swapLast)); // [batch, 2]
+  const values = t.reshape(v, [...lead, 2, rows, tr.dim]);
+  const w = t.reshape(t.transpose(weights, swapLast), [...lead, 2, rows, 1]);
+  return t.sum(t.mul(values, w), rowAxis) as tfjs.Tensor2D;
 }
 
 interface Tower {
@@ -299,8 +318,8 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     throw new Error(`model "${spec.name}": ${dims.categoricalFields.length} categorical fields but ${dims.vocabularySizes.length} vocabulary sizes`);
   }
   const architecture = resolveArchitecture(options.architecture);
-  const seed = options.seed ?? 0;
-  const store = new VariableStore(spec.name, seed);
+  const store = new VariableStore(spec.name, options.seeds ?? options.seed ?? 0);
+  const seed = store.seed;
   const { embeddingDim, headLayers, batchNorm, embeddingInitScale } = architecture;
   const towerOrder = spec.towers.map((x) => x.name);
 
@@ -422,6 +441,8 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     architecture,
     dims: inputDimsOf(dims),
     seed,
+    seeds: [...store.seeds],
+    grouped: store.grouped,
     variables: store.infos,
     trainableVariables: () => trainableList,
     taskVariables,

@@ -83,10 +83,20 @@ function nativeMatMul(n: NativeOps, a: tfjs.Tensor, b: tfjs.Tensor, transposeA: 
   return n.be.executeSingleOutput("BatchMatMulV2", n.transposeAttrs.get(`${transposeA}/${transposeB}`)!, [a, b]) as tfjs.Tensor2D;
 }
 
-/** act(x W + b): [batch, in] x [in, out] (+ [out]) -> [batch, out]. Not differentiable by itself (used inside customGrad). */
+/**
+ * act(x W + b): [batch, in] x [in, out] (+ [out]) -> [batch, out]; in a seed group [S, batch, in] x
+ * [S, in, out] (+ [S, 1, out]) -> [S, batch, out], one batched product over the seed axis. Not
+ * differentiable by itself (used inside customGrad).
+ */
 export function denseForward(x: tfjs.Tensor2D, w: tfjs.Tensor2D, bias: tfjs.Tensor1D | undefined, relu: boolean): tfjs.Tensor2D {
   const t = tf();
   const { native } = current();
+  if (w.rank === 3) {
+    let z: tfjs.Tensor = native ? nativeMatMul(native, x, w, false, false) : t.matMul(x as unknown as tfjs.Tensor3D, w as unknown as tfjs.Tensor3D);
+    if (bias) z = t.add(z, bias);
+    if (relu) z = native ? native.be.executeSingleOutput("Relu", [native.tFloat], [z]) : t.relu(z);
+    return z as tfjs.Tensor2D;
+  }
   if (native) {
     let z: tfjs.Tensor = nativeMatMul(native, x, w, false, false);
     if (bias) z = native.be.executeSingleOutput("BiasAdd", [native.tFloat, native.nhwc], [z, bias]);
@@ -115,6 +125,15 @@ export function denseForward(x: tfjs.Tensor2D, w: tfjs.Tensor2D, bias: tfjs.Tens
 export function denseBackward(dy: tfjs.Tensor2D, x: tfjs.Tensor2D, w: tfjs.Tensor2D, out: tfjs.Tensor2D, relu: boolean, withBias: boolean): tfjs.Tensor[] {
   const t = tf();
   const { native } = current();
+  if (w.rank === 3) {
+    // Seed group: the same products batched over the seed axis; db sums each seed's rows ([S, 1, out]).
+    const dz = relu ? (native ? native.be.executeSingleOutput("ReluGrad", [native.tFloat], [dy, out]) : t.mul(dy, t.step(out))) : dy;
+    const mm = (a: tfjs.Tensor, b: tfjs.Tensor, ta: boolean, tb: boolean) =>
+      native ? nativeMatMul(native, a, b, ta, tb) : t.matMul(a as tfjs.Tensor3D, b as tfjs.Tensor3D, ta, tb);
+    const grads: tfjs.Tensor[] = [mm(dz, w, false, true), mm(x, dz, true, false)];
+    if (withBias) grads.push(t.sum(dz, 1, true));
+    return grads;
+  }
   if (native) {
     const dz = relu ? native.be.executeSingleOutput("ReluGrad", [native.tFloat], [dy, out]) : dy;
     const grads: tfjs.Tensor[] = [nativeMatMul(native, dz, w, false, true), nativeMatMul(native, x, dz, true, false)];

@@ -17,6 +17,10 @@
  * the second form being the exact identity 1 - s(a)s(b) = (e^-a + e^-b + e^-a-b) s(a) s(b). Each branch is fed
  * inputs clamped to its own domain so that the branch not taken has finite values and gradients (no
  * 0 * inf = NaN in the selection). Loss and gradients are finite for logits from -40 to 120 and beyond.
+ *
+ * Seed groups (lib/models/blocks.ts). Outputs and labels may carry a leading seed axis ([S, batch]): every
+ * per-row formula is elementwise, and every reduction is over the last (row) axis only, so each seed's
+ * term is exactly its single-model term and a term's value is [S] (a scalar for a single model).
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
@@ -111,7 +115,7 @@ export function productLogProbs(a: tfjs.Tensor1D, b: tfjs.Tensor1D): LogProbs {
   // Branch 2 (p >= 1/2): exact identity; finite for all finite a, b.
   const negA = t.neg(a);
   const negB = t.neg(b);
-  const lse = t.logSumExp(t.stack([negA, negB, t.add(negA, negB)], 1), 1);
+  const lse = t.logSumExp(t.stack([negA, negB, t.add(negA, negB)], a.rank), a.rank);
   const large = t.add(lse, logP);
   // Select with a 0/1 mask from Step (zero gradient). Not tf.where(tf.less(...)): tf.where sends a
   // gradient to its condition and tfjs 4.22 registers none for Less ("gradient function not found"). Both
@@ -163,21 +167,34 @@ function spaceWeights(space: LossSpace, labels: LabelTensors): tfjs.Tensor1D {
 }
 
 /**
+ * Sum over the row axis: [batch] -> scalar, or a seed group's [S, batch] -> [S] (each seed's own sum).
+ */
+export function rowSum(x: tfjs.Tensor): tfjs.Scalar {
+  const t = tf();
+  return (x.rank <= 1 ? t.sum(x) : t.sum(x, -1)) as tfjs.Scalar;
+}
+
+/** A per-batch value (a scalar, or a seed group's [S]) shaped to broadcast over the rows ([S, 1]). */
+function perRow(x: tfjs.Tensor): tfjs.Tensor {
+  return x.rank === 0 ? x : tf().expandDims(x, -1);
+}
+
+/**
  * The denominator of a loss term with row weights `w` (the term's sample weights, zero outside its space):
  * "own-rows" the term's own total weight, "batch-weight" the batch's total sample weight (computed once per
- * batch), "batch-rows" the batch's row count.
+ * batch), "batch-rows" the batch's row count. A scalar, or one per seed ([S]) in a seed group.
  */
 function lossDenominators(normalization: LossNormalization, labels: LabelTensors): (w: tfjs.Tensor1D) => tfjs.Scalar {
   const t = tf();
   switch (normalization) {
     case "own-rows":
-      return (w) => t.maximum(t.sum(w), 1e-12) as tfjs.Scalar;
+      return (w) => t.maximum(rowSum(w), 1e-12) as tfjs.Scalar;
     case "batch-weight": {
       let batchWeight: tfjs.Scalar | undefined;
-      return () => (batchWeight ??= t.maximum(t.sum(labels.weight), 1e-12) as tfjs.Scalar);
+      return () => (batchWeight ??= t.maximum(rowSum(labels.weight), 1e-12) as tfjs.Scalar);
     }
     case "batch-rows": {
-      const rows = Math.max(labels.weight.shape[0], 1);
+      const rows = Math.max(labels.weight.shape[labels.weight.rank - 1], 1);
       return () => t.scalar(rows);
     }
     default:
@@ -248,7 +265,7 @@ export const LOSS_KINDS: { [K in LossKind]: LossKindDefinition<Extract<LossTerm,
       const ce = crossEntropyRows(LABELS[x.label](ctx.labels), outputLogProbs(ctx.spec, ctx.outputs, x.output));
       // Rows outside the space get weight 0, so their label does not matter (value or gradient).
       const w = spaceWeights(x.space, ctx.labels);
-      return t.div(t.sum(t.mul(w, ce)), ctx.denominatorOf(w)) as tfjs.Scalar;
+      return t.div(rowSum(t.mul(w, ce)), ctx.denominatorOf(w)) as tfjs.Scalar;
     },
   },
   ips: {
@@ -354,7 +371,7 @@ function contextOf(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors,
     outputs,
     labels,
     denominatorOf,
-    impressionMean: (v) => t.div(t.sum(t.mul(labels.weight, v)), denominatorOf(labels.weight)) as tfjs.Scalar,
+    impressionMean: (v) => t.div(rowSum(t.mul(labels.weight, v)), denominatorOf(labels.weight)) as tfjs.Scalar,
   };
 }
 
@@ -387,6 +404,7 @@ export function definedTotalLoss(spec: ModelSpec, outputs: ModelOutputs, labels:
  *   nothing overflows), likewise for b.
  * Rows are weighted by their sample weight (0 outside the term's space) times term weight / denominator.
  * The other kinds are added by their definitions (autodiff). Throws when an output a term needs is absent.
+ * Returns a scalar, or for a seed group's [S, batch] outputs each seed's objective ([S]; train on its sum).
  */
 export function totalLoss(spec: ModelSpec, outputs: ModelOutputs, labels: LabelTensors, normalization: LossNormalization): tfjs.Scalar {
   const t = tf();
@@ -434,7 +452,7 @@ function crossEntropyFastPath(spec: ModelSpec, terms: CrossEntropyTerm[], output
     if (W) return W;
     const w = weightsOf(term);
     const denominator = denominatorOf(w);
-    W = t.mul(w, t.div(term.weight, denominator)) as tfjs.Tensor1D;
+    W = t.mul(w, t.div(term.weight, perRow(denominator))) as tfjs.Tensor1D;
     scaledWeights.set(key, W);
     return W;
   };
@@ -507,8 +525,8 @@ function crossEntropyFastPath(spec: ModelSpec, terms: CrossEntropyTerm[], output
     const perLogit = grads.map((x) => x!);
     save(perLogit);
     return {
-      value: t.sum(rowLoss!) as tfjs.Scalar,
-      gradFunc: (dy: tfjs.Tensor | tfjs.Tensor[], saved: tfjs.Tensor[]) => saved.map((x) => t.mul(dy as tfjs.Tensor, x)),
+      value: rowSum(rowLoss!),
+      gradFunc: (dy: tfjs.Tensor | tfjs.Tensor[], saved: tfjs.Tensor[]) => saved.map((x) => t.mul(perRow(dy as tfjs.Tensor), x)),
     };
   });
   return op(...logits) as tfjs.Scalar;

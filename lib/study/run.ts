@@ -19,7 +19,7 @@ import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
 import { CvrMechanism, cvrMechanism, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
-import { fitSpec, predict, Predictions, TrainOptions, TrainResult } from "../train";
+import { fitSeedGroup, fitSpec, predict, predictSeeds, Predictions, TrainOptions, TrainResult } from "../train";
 
 export interface RunOptions {
   model: string;
@@ -121,6 +121,21 @@ export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict
   };
 }
 
+/** The record of a trained run from its result and its predictions on the test and later splits. */
+function recordOf(data: PreparedData, model: string, seed: number, result: TrainResult, test: Predictions, later: Predictions[], seconds: { train: number; evaluate: number }): RunRecord {
+  const { spec: _spec, ...training } = result;
+  void _spec;
+  return {
+    model,
+    seed,
+    backend: backendInfo()?.name ?? result.backend,
+    training,
+    test: scoreSplit(data.test, test, { folds: true }),
+    later: data.later.map((s, k) => scoreSplit(s, later[k])),
+    timings: { trainSeconds: seconds.train, evaluateSeconds: seconds.evaluate, totalSeconds: seconds.train + seconds.evaluate },
+  };
+}
+
 /** Trains `options.model` on `data.train` (early stopping on `data.validation`) and scores it. */
 export async function runModel(data: PreparedData, options: RunOptions): Promise<RunRecord> {
   await initBackend();
@@ -131,20 +146,55 @@ export async function runModel(data: PreparedData, options: RunOptions): Promise
   try {
     const testPredictions = predict(model, data.test);
     options.onTestPredictions?.(testPredictions);
-    const test = scoreSplit(data.test, testPredictions, { folds: true });
-    const later = data.later.map((s) => scoreSplit(s, predict(model, s)));
-    const { spec: _spec, ...training } = result;
-    void _spec;
+    const later = data.later.map((s) => predict(model, s));
     const done = Date.now();
-    return {
-      model: spec.name,
-      seed: options.seed,
-      backend: backendInfo()?.name ?? result.backend,
-      training,
-      test,
-      later,
-      timings: { trainSeconds: (trained - started) / 1000, evaluateSeconds: (done - trained) / 1000, totalSeconds: (done - started) / 1000 },
-    };
+    return recordOf(data, spec.name, options.seed, result, testPredictions, later, { train: (trained - started) / 1000, evaluate: (done - trained) / 1000 });
+  } finally {
+    model.dispose();
+  }
+}
+
+export interface SeedGroupRunOptions extends Omit<RunOptions, "seed" | "onTestPredictions"> {
+  /** The group's model seeds (distinct integers). */
+  seeds: number[];
+  /** Receives each seed's test-day predictions. */
+  onTestPredictions?: (seed: number, predictions: Predictions) => void;
+}
+
+/** One seed's run of a group: its record, or the error its single run would have failed with. */
+export type SeedRunOutcome = { seed: number; record: RunRecord; error?: undefined } | { seed: number; record?: undefined; error: Error };
+
+/**
+ * `runModel` for several seeds of one model at once, trained as a seed group (lib/train/seed-group.ts: one
+ * graph, each seed its own initialisation, batch order and early stopping) and scored seed by seed: the
+ * records equal their single runs' up to float32 summation order (test/seed-group.test.ts). Each seed's
+ * timings are the group's divided by the group's size. A seed that diverges fails alone.
+ */
+export async function runSeedGroup(data: PreparedData, options: SeedGroupRunOptions): Promise<SeedRunOutcome[]> {
+  await initBackend();
+  const spec = getModelSpec(options.model);
+  const started = Date.now();
+  const S = options.seeds.length;
+  // A shuffling seed given in the options is every seed's, as in their single runs; per-epoch hooks are the single run's API.
+  const { onEpochEnd: _onEpochEnd, seed: shuffleSeed, ...train } = options.train ?? {};
+  void _onEpochEnd;
+  const { model, outcomes } = await fitSeedGroup(spec, data, {
+    ...train,
+    architecture: options.architecture,
+    seeds: options.seeds,
+    shuffleSeeds: shuffleSeed === undefined ? undefined : options.seeds.map(() => shuffleSeed),
+  });
+  const trained = Date.now();
+  try {
+    const test = predictSeeds(model, data.test);
+    const later = data.later.map((s) => predictSeeds(model, s));
+    const done = Date.now();
+    const seconds = { train: (trained - started) / 1000 / S, evaluate: (done - trained) / 1000 / S };
+    return outcomes.map((o, s): SeedRunOutcome => {
+      if (!o.result) return { seed: o.seed, error: o.error! };
+      options.onTestPredictions?.(o.seed, test[s]);
+      return { seed: o.seed, record: recordOf(data, spec.name, o.seed, o.result, test[s], later.map((l) => l[s]), seconds) };
+    });
   } finally {
     model.dispose();
   }

@@ -26,6 +26,8 @@ export interface PlannedRun {
   run: RunSpec;
   dataKey: string;
   key?: string;
+  /** Its seed group (seed-groups.ts; the index into the session's group list). */
+  group: number;
 }
 
 export type DataState =
@@ -57,9 +59,9 @@ export class DataTracker {
   /**
    * The runs of `grid` (a shard's share, with grid positions) still to do, in grid order, with the state of
    * each data set: ready when its folder is in the cache (reads its manifest; throws when the folder's
-   * manifest cannot be read), else missing. Call once.
+   * manifest cannot be read), else missing. `groupOf`: each grid position's seed group. Call once.
    */
-  plan(grid: { index: number; item: RunSpec }[]): PlannedRun[] {
+  plan(grid: { index: number; item: RunSpec }[], groupOf: number[]): PlannedRun[] {
     const fromResults = new Map<string, DataManifestSummary>();
     for (const r of this.existing.records) if (r.dataManifest?.dataKey) fromResults.set(r.dataManifest.dataKey, r.dataManifest);
     const runs: PlannedRun[] = [];
@@ -72,7 +74,7 @@ export class DataTracker {
           this.states.set(dataKey, { status: "ready", spec: run.data, info, summary: info.summary });
         } else this.states.set(dataKey, { status: "missing", spec: run.data, summary: fromResults.get(dataKey) });
       }
-      runs.push({ index, run, dataKey });
+      runs.push({ index, run, dataKey, group: groupOf[index] });
     }
     return this.resolveKeys(runs);
   }

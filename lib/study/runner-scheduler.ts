@@ -2,7 +2,7 @@
  * The runner's queue: which job an idle worker gets next.
  *
  * The queue holds the session's runs in grid order. An idle worker gets the first queued run whose data is
- * ready; when there is none, the preparation of the data of the first queued run whose data is missing
+ * ready, with every other queued run of its seed group (seed-groups.ts; one job, trained together); when there is none, the preparation of the data of the first queued run whose data is missing
  * (that data set is then "preparing" and its runs stay queued); when there is none either (every queued
  * run waits on data another worker is preparing), nothing. When a preparation ends, the data's runs either
  * get their keys (and those already done leave the queue) or leave the queue as failures.
@@ -11,15 +11,17 @@ import type { PreparedDataInfo } from "./data-cache";
 import { DataTracker, PlannedRun, ReadyData } from "./runner-data";
 import type { DataSpec } from "./spec";
 
-export type Job = { type: "run"; run: PlannedRun; data: ReadyData } | { type: "prepare"; dataKey: string; spec: DataSpec };
+/** A run job: the runs to record (queued runs of one seed group), the group's seeds (all of them: a resumed group retrains them all) and their data. */
+export type Job = { type: "run"; runs: PlannedRun[]; groupSeeds: number[]; data: ReadyData } | { type: "prepare"; dataKey: string; spec: DataSpec };
 
 export class Scheduler {
   private queue: PlannedRun[];
 
-  /** `runs`: the session's runs still to do, in grid order (DataTracker.plan). */
+  /** `runs`: the session's runs still to do, in grid order (DataTracker.plan); `groupSeeds`: each seed group's seeds. */
   constructor(
     private readonly data: DataTracker,
     runs: PlannedRun[],
+    private readonly groupSeeds: number[][],
   ) {
     this.queue = [...runs];
   }
@@ -33,8 +35,10 @@ export class Scheduler {
   next(): Job | undefined {
     const ready = this.queue.findIndex((r) => this.data.state(r.dataKey).status === "ready");
     if (ready >= 0) {
-      const [run] = this.queue.splice(ready, 1);
-      return { type: "run", run, data: this.data.state(run.dataKey) as ReadyData };
+      const group = this.queue[ready].group;
+      const runs = this.queue.filter((r) => r.group === group);
+      this.queue = this.queue.filter((r) => r.group !== group);
+      return { type: "run", runs, groupSeeds: this.groupSeeds[group], data: this.data.state(runs[0].dataKey) as ReadyData };
     }
     const missing = this.queue.find((r) => this.data.state(r.dataKey).status === "missing");
     if (missing) return { type: "prepare", dataKey: missing.dataKey, spec: this.data.preparing(missing.dataKey) };

@@ -20,7 +20,11 @@
  *   thread beats two even for a single process (123k vs 93k examples/s at batch 1024 on tensorflow), and
  *   two single-threaded workers beat one two-threaded one (274k vs 95k in total). The wasm and cpu
  *   backends run on one thread anyway. Different thread counts can change the last bits of the results.
- * - Shards (`shard: {index, count}`): run j of the grid goes to shard (j mod n) + 1 (shard.ts).
+ * - Seed groups (seed-groups.ts): the runs that differ only in their seed are dealt into groups of at most
+ *   ESMM_SEED_GROUP (default 10) seeds; a worker gets a group's queued runs as one job and, on the native
+ *   backend, trains them in one graph (lib/train/seed-group.ts). ESMM_SEED_GROUP=1 trains every run alone.
+ * - Shards (`shard: {index, count}`): run j of the grid goes to shard (j mod n) + 1, or with seed groups
+ *   group g to shard (g mod n) + 1 (shard.ts).
  * - Only this process writes the results file; workers write the predictions sidecars (before the line).
  *
  * Parts: runner-pool.ts (the worker processes: fork, stderr, deaths and replacements, exit), runner-data.ts
@@ -38,6 +42,7 @@ import { JobMessage, WorkerPool, workerScript } from "./runner-pool";
 import { StudyProgress, StudyReporter, StudyRunSummary } from "./runner-report";
 import { Job, Scheduler } from "./runner-scheduler";
 import { formatShard, Shard, shardOf } from "./shard";
+import { seedGroups, seedGroupSize } from "./seed-groups";
 import { expandGrid, StudySpec } from "./spec";
 import type { WorkerReply } from "./worker";
 
@@ -137,11 +142,14 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const shardTag = options.shard ? ` shard ${formatShard(options.shard)}` : "";
 
   // What is to do: the shard's grid minus the runs in the results file, as far as their keys are known.
-  const grid = shardOf(expandGrid(study), options.shard);
+  const fullGrid = expandGrid(study);
+  const groupSize = seedGroupSize();
+  const groups = seedGroups(fullGrid, groupSize);
+  const grid = shardOf(fullGrid, options.shard, groupSize > 1 ? groups.groupOf : undefined);
   const existing = readResults(resultsFile);
   for (const p of existing.problems) log(`study: ${resultsFile}:${p.line}: ignored (${p.reason})`);
   const data = new DataTracker(existing, dataRoot, code);
-  const scheduler = new Scheduler(data, data.plan(grid));
+  const scheduler = new Scheduler(data, data.plan(grid, groups.groupOf), groups.seeds);
   const todo = scheduler.pending;
   const reporter = new StudyReporter({
     study: study.name,
@@ -166,6 +174,7 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   if (writer.repairedBytes > 0) log(`study: cut a partial last line (${writer.repairedBytes} bytes) off ${resultsFile}`);
   log(
     `study ${study.name}${shardTag}: ${grid.length} runs, ${data.skipped} already done, ${todo} to run on ${workers} worker(s)` +
+      (groupSize > 1 ? `, seeds in groups of up to ${groupSize}` : "") +
       ` (threads ${THREAD_ENV_VARS.map((k) => `${k}=${env[k] ?? "default"}`).join(" ")}); results ${resultsFile}`,
   );
   if (options.progress !== false) reporter.showBar(`study ${study.name}${shardTag}`);
@@ -183,8 +192,16 @@ interface JobPaths {
 /** The worker message of a job (its id is the pool's). */
 function jobMessage(job: Job, p: JobPaths): JobMessage {
   if (job.type === "prepare") return { type: "prepare", dataSpec: job.spec, root: p.dataRoot };
-  const { run, data } = job;
-  return { type: "run", key: run.key!, run: run.run, dataDir: data.info.dir, dataManifest: data.summary, codeVersion: p.code, predictionsDir: p.predictionsDir };
+  const { runs, data } = job;
+  return {
+    type: "run",
+    runs: runs.map((r) => ({ key: r.key!, run: r.run })),
+    groupSeeds: job.groupSeeds,
+    dataDir: data.info.dir,
+    dataManifest: data.summary,
+    codeVersion: p.code,
+    predictionsDir: p.predictionsDir,
+  };
 }
 
 interface Session {
@@ -255,9 +272,13 @@ function drive(s: Session): Promise<StudyRunSummary> {
             for (const r of lost) reporter.runFailed(r, `data preparation failed: ${reply.type === "failed" ? reply.error : "?"}`);
           }
         } else if (reply.type === "done") {
-          writer.append(reply.record);
-          reporter.runDone(job.run, reply.record);
-        } else reporter.runFailed(job.run, reply.type === "failed" ? reply.error : "unexpected reply");
+          const byKey = new Map(job.runs.map((r) => [r.key, r] as const));
+          for (const record of reply.records) {
+            writer.append(record);
+            reporter.runDone(byKey.get(record.key)!, record);
+          }
+          for (const f of reply.failures) reporter.runFailed(byKey.get(f.key)!, f.error);
+        } else for (const r of job.runs) reporter.runFailed(r, reply.type === "failed" ? reply.error : "unexpected reply");
       } catch (e) {
         finish(e); // e.g. the results file cannot be written: stop rather than lose runs silently
         return;
@@ -266,7 +287,7 @@ function drive(s: Session): Promise<StudyRunSummary> {
     };
 
     const onExit = (job: Job | undefined, why: string) => {
-      if (job?.type === "run") reporter.runFailed(job.run, why);
+      if (job?.type === "run") for (const r of job.runs) reporter.runFailed(r, why);
       else if (job?.type === "prepare") for (const r of scheduler.dataFailed(job.dataKey, why)) reporter.runFailed(r, `data preparation failed: ${why}`);
       if (scheduler.pending > 0) pool.respawn();
       dispatch();

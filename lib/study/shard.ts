@@ -1,6 +1,7 @@
 /**
  * Shards: a deterministic share of the study's grid for one machine. Run j of `expandGrid` (0-based, in
- * its fixed order) belongs to shard (j mod n) + 1, so shards 1..n of a grid are disjoint, cover it, and
+ * its fixed order) belongs to shard (j mod n) + 1 (or, when the runner trains seed groups, group g of
+ * seed-groups.ts to shard (g mod n) + 1), so shards 1..n of a grid are disjoint, cover it, and
  * interleave models and seeds evenly. Concatenating the shards' results files gives the same set of
  * records as one machine running the whole grid.
  */
@@ -30,10 +31,14 @@ export function inShard(j: number, shard: Shard): boolean {
   return j % shard.count === shard.index - 1;
 }
 
-/** The items of `grid` in `shard` (all of them without a shard), with their grid positions. */
-export function shardOf<T>(grid: T[], shard?: Shard): { index: number; item: T }[] {
+/**
+ * The items of `grid` in `shard` (all of them without a shard), with their grid positions. With `groupOf`
+ * (seed-groups.ts: the group of each grid position), whole groups are dealt: group g belongs to shard
+ * (g mod n) + 1, so every seed trains in the same group whatever the sharding.
+ */
+export function shardOf<T>(grid: T[], shard?: Shard, groupOf?: number[]): { index: number; item: T }[] {
   if (shard) checkShard(shard);
-  return grid.map((item, index) => ({ index, item })).filter(({ index }) => !shard || inShard(index, shard));
+  return grid.map((item, index) => ({ index, item })).filter(({ index }) => !shard || inShard(groupOf ? groupOf[index] : index, shard));
 }
 
 export function formatShard(shard: Shard): string {

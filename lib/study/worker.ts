@@ -2,9 +2,10 @@
  * A study worker: a child process (`child_process.fork` of the compiled worker.js) that does one job at
  * a time for the runner and asks for the next by answering.
  *
- * Jobs: "prepare" (simulate and prepare one DataSpec into the data cache) and "run" (train one model with
- * one seed on a cached data set, score it, write the test day's predictions sidecar, answer with the
- * finished result record). The backend is chosen here by `initBackend()` (ESMM_BACKEND is honoured);
+ * Jobs: "prepare" (simulate and prepare one DataSpec into the data cache) and "run" (train the runs of one
+ * seed group, seed-groups.ts, on a cached data set: on the native backend all the group's seeds in one graph,
+ * lib/train/seed-group.ts, elsewhere each run alone; score each, write its test day's predictions sidecar,
+ * answer with the finished result records and the runs that failed). The backend is chosen here by `initBackend()` (ESMM_BACKEND is honoured);
  * thread counts come from the environment the runner gives the process (TF_NUM_INTRAOP_THREADS etc.).
  * The last prepared data set stays loaded for the next run on the same data. The worker exits when the
  * runner disconnects (including when the runner dies).
@@ -15,7 +16,9 @@ import { ECE_BINNING, reliabilityCurve } from "../metrics";
 import type { Predictions } from "../train";
 import { ensurePreparedData, preparedDataInfo, PreparedDataInfo } from "./data-cache";
 import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
-import { runModel } from "./run";
+import { runModel, runSeedGroup, RunRecord } from "./run";
+import { initBackend } from "../backend";
+import { resolveArchitecture } from "../models";
 import type { DataSpec, RunSpec } from "./spec";
 import * as path from "node:path";
 import { THREAD_ENV_VARS } from "../backend/parallelism";
@@ -23,11 +26,22 @@ import { THREAD_ENV_VARS } from "../backend/parallelism";
 
 export type WorkerJob =
   | { type: "prepare"; jobId: number; dataSpec: DataSpec; root: string }
-  | { type: "run"; jobId: number; key: string; run: RunSpec; dataDir: string; dataManifest: DataManifestSummary; codeVersion: string; predictionsDir: string };
+  | {
+      type: "run";
+      jobId: number;
+      /** The runs to record: runs of one seed group (same everything but the seed). */
+      runs: { key: string; run: RunSpec }[];
+      /** The group's seeds (a superset of the runs' seeds when part of the group is done: it is retrained whole). */
+      groupSeeds: number[];
+      dataDir: string;
+      dataManifest: DataManifestSummary;
+      codeVersion: string;
+      predictionsDir: string;
+    };
 
 export type WorkerReply =
   | { type: "prepared"; jobId: number; info: PreparedDataInfo }
-  | { type: "done"; jobId: number; record: StudyRecord }
+  | { type: "done"; jobId: number; records: StudyRecord[]; failures: { key: string; error: string }[] }
   | { type: "failed"; jobId: number; error: string };
 
 let loaded: { dir: string; data: PreparedData } | undefined;
@@ -40,18 +54,63 @@ function loadData(dir: string): PreparedData {
   return loaded.data;
 }
 
-/** Runs one grid point and returns its result record (the sidecar is written before this returns). */
-export async function executeRun(job: Extract<WorkerJob, { type: "run" }>): Promise<StudyRecord> {
-  const { run, key } = job;
+/** Whether this worker trains a seed group in one graph (see seed-groups.ts): the native backend, no batch norm. */
+async function trainsGroups(run: RunSpec): Promise<boolean> {
+  const backend = await initBackend();
+  return backend.name === "tensorflow" && !resolveArchitecture(run.architecture).batchNorm;
+}
+
+/**
+ * Runs the job's runs (one seed group) and returns their result records and failures (each record's sidecar
+ * is written before this returns). Throws only when the job itself is unusable (its data cannot be read).
+ */
+export async function executeRuns(job: Extract<WorkerJob, { type: "run" }>): Promise<{ records: StudyRecord[]; failures: { key: string; error: string }[] }> {
   const data = loadData(job.dataDir);
-  let testPredictions: Predictions | undefined;
-  const record = await runModel(data, {
-    model: run.model,
-    seed: run.seed,
-    architecture: run.architecture,
-    train: run.train,
-    onTestPredictions: (p) => (testPredictions = p),
-  });
+  const records: StudyRecord[] = [];
+  const failures: { key: string; error: string }[] = [];
+  const message = (e: unknown) => (e instanceof Error && e.message ? e.message : String(e));
+  const first = job.runs[0].run;
+  if (job.runs.length > 0 && (await trainsGroups(first))) {
+    const predictions = new Map<number, Predictions>();
+    let outcomes: Awaited<ReturnType<typeof runSeedGroup>>;
+    try {
+      outcomes = await runSeedGroup(data, {
+        model: first.model,
+        seeds: job.groupSeeds,
+        architecture: first.architecture,
+        train: first.train,
+        onTestPredictions: (seed, p) => predictions.set(seed, p),
+      });
+    } catch (e) {
+      return { records, failures: job.runs.map((r) => ({ key: r.key, error: message(e) })) };
+    }
+    for (const { key, run } of job.runs) {
+      const outcome = outcomes.find((o) => o.seed === run.seed);
+      if (!outcome?.record) failures.push({ key, error: outcome ? message(outcome.error) : `seed ${run.seed} is not in its group [${job.groupSeeds.join(", ")}]` });
+      else records.push(studyRecord(job, key, run, data, outcome.record, predictions.get(run.seed)));
+    }
+    return { records, failures };
+  }
+  for (const { key, run } of job.runs) {
+    try {
+      let testPredictions: Predictions | undefined;
+      const record = await runModel(data, {
+        model: run.model,
+        seed: run.seed,
+        architecture: run.architecture,
+        train: run.train,
+        onTestPredictions: (p) => (testPredictions = p),
+      });
+      records.push(studyRecord(job, key, run, data, record, testPredictions));
+    } catch (e) {
+      failures.push({ key, error: message(e) });
+    }
+  }
+  return { records, failures };
+}
+
+/** The study record of one finished run (writes its test predictions sidecar). */
+function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run: RunSpec, data: PreparedData, record: RunRecord, testPredictions: Predictions | undefined): StudyRecord {
   if (!testPredictions) throw new Error(`run ${key}: no test predictions`);
   const test = data.test;
   const label = new Float32Array(test.size);
@@ -93,7 +152,7 @@ async function handle(job: WorkerJob): Promise<WorkerReply> {
       const dir = ensurePreparedData(job.dataSpec, job.root);
       return { type: "prepared", jobId: job.jobId, info: preparedDataInfo(dir) };
     }
-    return { type: "done", jobId: job.jobId, record: await executeRun(job) };
+    return { type: "done", jobId: job.jobId, ...(await executeRuns(job)) };
   } catch (e) {
     const err = e as Error;
     return { type: "failed", jobId: job.jobId, error: err && err.message ? err.message : String(e) };

@@ -145,3 +145,64 @@ export function checkSplit(split: EncodedSplit, expected: { categoricalFields: s
     }
   }
 }
+
+/**
+ * One batch of a seed group: seed s's rows `orders[s][start, end)` (each seed its own permutation), seed-major.
+ * Categorical indices [S * size * fields] (row-major within a seed), numeric [S * size * numericFields],
+ * labels and weights [S * size]. Same rows and order per seed as `gatherRows` of that seed's slice.
+ */
+export interface SeedBatchArrays {
+  seeds: number;
+  /** Rows per seed. */
+  size: number;
+  fields: number;
+  numericCount: number;
+  categoricalRows: Int32Array;
+  numeric: Float32Array;
+  click: Float32Array;
+  conversion: Float32Array;
+  weight: Float32Array;
+}
+
+/** Rows [start, end) of each seed's permutation `orders[s]` of `split` (see SeedBatchArrays). */
+export function gatherSeedRows(split: EncodedSplit, orders: Int32Array[], start: number, end: number): SeedBatchArrays {
+  const S = orders.length;
+  const n = end - start;
+  const nf = split.categoricalFields.length;
+  const nn = split.numericFields.length;
+  const categoricalRows = new Int32Array(S * n * nf);
+  const numeric = new Float32Array(S * n * nn);
+  const click = new Float32Array(S * n);
+  const conversion = new Float32Array(S * n);
+  const weight = new Float32Array(S * n);
+  for (let s = 0; s < S; s++) {
+    const order = orders[s];
+    for (let i = 0; i < n; i++) {
+      const r = order[start + i];
+      const out = s * n + i;
+      categoricalRows.set(split.categorical.subarray(r * nf, (r + 1) * nf), out * nf);
+      if (nn > 0) numeric.set(split.numeric.subarray(r * nn, (r + 1) * nn), out * nn);
+      click[out] = split.click[r];
+      conversion[out] = split.conversion[r];
+      weight[out] = split.weight[r];
+    }
+  }
+  return { seeds: S, size: n, fields: nf, numericCount: nn, categoricalRows, numeric, click, conversion, weight };
+}
+
+/** A seed group's batch as tensors: inputs [S, size, fields] (+ [S, size, numeric]), labels [S, size] (call inside tf.tidy). */
+export function seedBatchTensors(b: SeedBatchArrays): { inputs: ModelInputs; labels: LabelTensors } {
+  const t = tf();
+  const shape: [number, number] = [b.seeds, b.size];
+  return {
+    inputs: {
+      categoricalMatrix: t.tensor3d(b.categoricalRows, [b.seeds, b.size, b.fields], "int32"),
+      numeric: b.numericCount > 0 ? t.tensor3d(b.numeric, [b.seeds, b.size, b.numericCount], "float32") : undefined,
+    },
+    labels: {
+      click: t.tensor2d(b.click, shape, "float32") as unknown as LabelTensors["click"],
+      conversion: t.tensor2d(b.conversion, shape, "float32") as unknown as LabelTensors["conversion"],
+      weight: t.tensor2d(b.weight, shape, "float32") as unknown as LabelTensors["weight"],
+    },
+  };
+}

@@ -27,6 +27,7 @@ export function predict(model: MultiTaskModel, split: EncodedSplit, options: Pre
   const batchSize = options.batchSize ?? 8192;
   if (!(batchSize > 0)) throw new Error(`predict: batchSize must be positive, got ${batchSize}`);
   checkSplit(split, model.dims, model.spec.name);
+  if (model.grouped) throw new Error(`predict: model "${model.spec.name}" is a seed group; use predictSeeds`);
   const t = tf();
   const n = split.size;
   const outputs = outputsOf(model.spec);
@@ -51,6 +52,49 @@ export function predict(model: MultiTaskModel, split: EncodedSplit, options: Pre
     targets.forEach((arr, k) => {
       for (let i = 0; i < m; i++) arr[start + i] = values[k * m + i];
     });
+  }
+  return out;
+}
+
+/**
+ * Every seed's predictions of a seed group (lib/models BuildOptions.seeds) for every row of `split`, in the
+ * group's seed order: one forward pass per batch of rows for all seeds (the rows are shared, each seed reads
+ * its own slice of the variables). Seed s's values are those its single model would predict, up to float32
+ * summation order (test/seed-group.test.ts).
+ */
+export function predictSeeds(model: MultiTaskModel, split: EncodedSplit, options: PredictOptions = {}): Predictions[] {
+  const batchSize = options.batchSize ?? 8192;
+  if (!(batchSize > 0)) throw new Error(`predictSeeds: batchSize must be positive, got ${batchSize}`);
+  if (!model.grouped) throw new Error(`predictSeeds: model "${model.spec.name}" is not a seed group; use predict`);
+  checkSplit(split, model.dims, model.spec.name);
+  const t = tf();
+  const n = split.size;
+  const S = model.seeds.length;
+  const outputs = outputsOf(model.spec);
+  const hasCtr = outputs.includes("ctr");
+  const hasCvr = outputs.includes("cvr");
+  const out: Predictions[] = model.seeds.map(() => ({
+    pCtr: hasCtr ? new Float64Array(n) : undefined,
+    pCvr: hasCvr ? new Float64Array(n) : undefined,
+    pCtcvr: new Float64Array(n),
+  }));
+  for (let start = 0; start < n; start += batchSize) {
+    const end = Math.min(start + batchSize, n);
+    const stacked = t.tidy(() => {
+      const o = model.forward(inputTensors(sliceRows(split, start, end)), false);
+      const parts = [o.pCtr, o.pCvr, o.pCtcvr].filter((x): x is tfjs.Tensor1D => x !== undefined);
+      return t.stack(parts, 0); // [outputs, S, rows]
+    });
+    const values = stacked.dataSync();
+    stacked.dispose();
+    const m = end - start;
+    for (let s = 0; s < S; s++) {
+      const targets = [out[s].pCtr, out[s].pCvr, out[s].pCtcvr].filter((a): a is Float64Array => a !== undefined);
+      targets.forEach((arr, k) => {
+        const base = (k * S + s) * m;
+        for (let i = 0; i < m; i++) arr[start + i] = values[base + i];
+      });
+    }
   }
   return out;
 }

@@ -5,3 +5,4 @@ export * from "./early-stopping";
 export * from "./evaluate";
 export * from "./trainer";
 export * from "./progress-bar";
+export * from "./seed-group";

@@ -136,6 +136,11 @@ export interface TrainResult {
   trainRows: number;
   validationRows: number;
   backend: string;
+  /**
+   * Trained in a seed group (./seed-group.ts) of these seeds: its timings are the group's divided by the
+   * group's size. Absent for a run trained alone.
+   */
+  seedGroup?: { seeds: number[] };
 }
 
 /** A non-finite training or validation loss. */
@@ -189,6 +194,7 @@ export async function trainModel(
 ): Promise<TrainResult> {
   const t = tf();
   const name = model.spec.name;
+  if (model.grouped) throw new Error(`trainModel: model "${name}" is a seed group; use trainSeedGroup`);
   const config = resolveTrainConfig(options, model.seed);
   const { train, validation } = data;
   checkSplit(train, model.dims, name);
