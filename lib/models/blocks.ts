@@ -6,10 +6,15 @@
  * Initialisation (as in docs/protocol-facts.md): embeddings uniform in +-embeddingInitScale (0.05), dense kernels
  * glorot-uniform, biases zero, batch-norm gamma 1 / beta 0; every initialiser is seeded from the model seed
  * and the variable's local name, so two towers never start from the same draw and a seed reproduces a model.
+ *
+ * Dropout (Architecture.dropout, default 0): an MLP created while the store's `dropout` rate is above 0
+ * applies inverted dropout after each hidden ReLU in training mode only (./dropout.ts); without it the
+ * forward pass is unchanged.
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
 import { denseBackward, denseForward, gatherRows, scatterAddRows } from "./fast-ops";
+import { MlpDropout, applyDropout } from "./dropout";
 
 let instanceCounter = 0;
 
@@ -34,6 +39,8 @@ export interface VariableInfo {
 export class VariableStore {
   readonly prefix: string;
   readonly infos = new Map<string, VariableInfo>();
+  /** Dropout rate of the MLPs created from now on (Architecture.dropout; set by buildModel). Default 0. */
+  dropout = 0;
 
   constructor(modelName: string, readonly seed: number) {
     this.prefix = `${modelName}#${++instanceCounter}`;
@@ -211,6 +218,8 @@ export interface Mlp {
   scope: string;
   layers: DenseLayer[];
   outputDim: number;
+  /** Dropout after each hidden ReLU in training mode (./dropout.ts); absent when the rate is 0. */
+  dropout?: MlpDropout;
 }
 
 /** Batch-norm constants (the tfjs-layers defaults). */
@@ -255,7 +264,8 @@ export function createMlp(
     layers.push(layer);
     fanIn = fanOut;
   });
-  return { scope, layers, outputDim: fanIn };
+  const dropout = store.dropout > 0 ? { rate: store.dropout, seed: store.seedFor(`${scope}/dropout`), calls: 0 } : undefined;
+  return { scope, layers, outputDim: fanIn, ...(dropout ? { dropout } : {}) };
 }
 
 /**
@@ -298,9 +308,12 @@ export function applyMlp(mlp: Mlp, x: tfjs.Tensor2D, training: boolean): tfjs.Te
 export function applyMlpLayers(mlp: Mlp, x: tfjs.Tensor2D, training: boolean, from: number, to: number): tfjs.Tensor2D {
   const t = tf();
   let h = x;
+  const drop = training && mlp.dropout ? mlp.dropout : undefined;
+  const call = drop ? drop.calls++ : 0;
   for (const layer of mlp.layers.slice(from, to)) {
     if (!layer.batchNorm) {
       h = dense(h, layer.kernel as tfjs.Tensor2D, layer.bias as tfjs.Tensor1D, layer.relu);
+      if (drop && layer.relu) h = applyDropout(h, drop, layer.name, call);
       continue;
     }
     const z = dense(h, layer.kernel as tfjs.Tensor2D, undefined, false);
@@ -319,6 +332,7 @@ export function applyMlpLayers(mlp: Mlp, x: tfjs.Tensor2D, training: boolean, fr
     }
     const normed = t.batchNorm(z, mean as tfjs.Tensor1D, variance as tfjs.Tensor1D, bn.beta as tfjs.Tensor1D, bn.gamma as tfjs.Tensor1D, BATCH_NORM_EPSILON);
     h = (layer.relu ? t.relu(normed) : normed) as tfjs.Tensor2D;
+    if (drop && layer.relu) h = applyDropout(h, drop, layer.name, call);
   }
   return h;
 }

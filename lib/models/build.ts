@@ -301,6 +301,7 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
   const architecture = resolveArchitecture(options.architecture);
   const seed = options.seed ?? 0;
   const store = new VariableStore(spec.name, seed);
+  store.dropout = architecture.dropout;
   const { embeddingDim, headLayers, batchNorm, embeddingInitScale } = architecture;
   const towerOrder = spec.towers.map((x) => x.name);
 
