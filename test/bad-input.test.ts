@@ -108,6 +108,7 @@ test("every numeric option of every command declares its range, and a value outs
     train: ["batch-size", "epochs", "keep-rate", "learning-rate", "patience", "seed"],
     bench: ["batch", "batches", "peer-threads", "repeat", "threads"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
+    tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "trials", "workers", "worlds"],
     merge: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "worlds"],
     stats: ["alpha", "margin"],
     models: [],
