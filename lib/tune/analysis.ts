@@ -157,13 +157,13 @@ export function spreadFindings(outcomes: readonly TrialOutcome[], a: string, oth
   const rows = others.map((b) => {
     const rawA = trialScores(outcomes, a).filter(Number.isFinite);
     const rawB = trialScores(outcomes, b).filter(Number.isFinite);
+    const base = { claim: `${a} varies more over trials than ${b}`, a, b, nA: rawA.length, nB: rawB.length, alpha };
+    if (rawA.length < 3 || rawB.length < 3) {
+      return { ...base, madA: NaN, madB: NaN, ratio: NaN, ratioCi: [NaN, NaN] as [number, number], sdRatio: NaN, statistic: NaN, df1: 1, df2: NaN, p: NaN, powerAtRatio2: NaN, detectableRatio: NaN };
+    }
     const scale = 100 / median([...rawA, ...rawB]);
     const xa = rawA.map((x) => x * scale);
     const xb = rawB.map((x) => x * scale);
-    const base = { claim: `${a} varies more over trials than ${b}`, a, b, nA: xa.length, nB: xb.length, alpha };
-    if (xa.length < 3 || xb.length < 3) {
-      return { ...base, madA: NaN, madB: NaN, ratio: NaN, ratioCi: [NaN, NaN] as [number, number], sdRatio: NaN, statistic: NaN, df1: 1, df2: NaN, p: NaN, powerAtRatio2: NaN, detectableRatio: NaN };
-    }
     const bf = brownForsytheTest(xa, xb);
     const rng = new Rng(deriveSeed(options.seed, "spread-bootstrap", a, b));
     const ratios: number[] = [];
