@@ -1,7 +1,7 @@
 # esmm-lab: every target installs what it needs, idempotently (stamp files), so a fresh clone needs only
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
-# Other targets: make sensitivity (reproduce + notebook 05), make beyond (reproduce + notebook 06: the twelve models), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
+# Other targets: make sensitivity (reproduce + notebook 05), make beyond (reproduce + notebook 06: the twelve models), make tune (reproduce + notebook 07: the tuning protocol), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
 # make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
@@ -14,12 +14,13 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # make reproduce: the paper (01-04). The protocol-sensitivity study (05, 450 runs in its full profile) is `make sensitivity`;
 # the twelve models beyond the paper (06, 216 more runs on the default design) are `make beyond`. The study on real data
 # (08: Ali-CCP or your own log, ESMM_REAL_DATA) is run by hand (README, "Real data"); `make test` runs it on the sample.
-REPORT_NOTEBOOKS := $(filter-out notebooks/05-% notebooks/06-% notebooks/08-%,$(NOTEBOOKS))
+# The tuning protocol (07: 20 trials per model of the paper's six, then the chosen configurations over the default design) is `make tune`.
+REPORT_NOTEBOOKS := $(filter-out notebooks/05-% notebooks/06-% notebooks/07-% notebooks/08-%,$(NOTEBOOKS))
 DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond lab native system data bench bench-models bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond tune lab native system data bench bench-models bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -80,6 +81,12 @@ sensitivity: setup build
 beyond: setup build
 	-@bash scripts/install-native.sh
 	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/06-beyond-the-paper.ipynb
+
+# Notebook 07 on the full profile: 20 trials per model (one scrambled-Halton design, seed 1), selection on the validation
+# day, the chosen configurations over the default design; the untuned study's runs are notebook 03's.
+tune: setup build
+	-@bash scripts/install-native.sh
+	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/07-tuning.ipynb
 
 lab: setup build
 	$(JUPYTER) lab --notebook-dir=notebooks

@@ -43,3 +43,4 @@ export * from "./study/compare";
 export * from "./study/components";
 export * from "./study/replicate-scores";
 export { formatNumber, formatPercent, formatP } from "./notebook/format";
+export * from "./tune";

@@ -81,6 +81,7 @@ test("numeric options of each command: one line naming the option, its value and
     [["stats", "--results", "x.jsonl", "--alpha", "1"], /^esmm: stats: --alpha must be a number in \(0, 1\), got "1"$/],
     [["study", "--profile", "quick", "--impressions", "3", "--results", path.join(out, "s.jsonl"), "--data-root", out], /^esmm: study: simulator option impressions = 3: must be .*>= days = 15/],
     [["bench", "--batch", "1024,0"], /^esmm: bench: --batch must be a comma-separated list of integers >= 1, got "1024,0"$/],
+    [["bench", "--seeds", "3,0"], /^esmm: bench: --seeds must be a comma-separated list of integers in \[1, 64\], got "3,0"$/],
   ];
   for (const [args, pattern] of cases) assertOneLineExit2(run(...args), pattern);
   assert.deepEqual(filesUnder(out), [], "a command wrote before its options were checked");
@@ -106,8 +107,9 @@ test("every numeric option of every command declares its range, and a value outs
     simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
     prepare: ["keep-rate", "later-days", "seed", "test-fraction", "validation-fraction"],
     train: ["batch-size", "epochs", "keep-rate", "learning-rate", "patience", "seed"],
-    bench: ["batch", "batches", "peer-threads", "repeat", "threads"],
+    bench: ["batch", "batches", "peer-threads", "repeat", "seeds", "threads"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
+    tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "trials", "workers", "worlds"],
     merge: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "worlds"],
     stats: ["alpha", "margin"],
     models: [],

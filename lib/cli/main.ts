@@ -11,12 +11,13 @@ import { prepareCommand } from "./prepare";
 import { trainCommand } from "./train";
 import { benchCommand } from "./bench";
 import { studyCommand } from "./study";
+import { tuneCommand } from "./tune";
 import { mergeCommand } from "./merge";
 import { statsCommand } from "./stats";
 import { modelsCommand } from "./models";
 import { DataError } from "../data/errors";
 
-export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, mergeCommand, statsCommand, modelsCommand];
+export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, tuneCommand, mergeCommand, statsCommand, modelsCommand];
 
 function overview(): string {
   return [

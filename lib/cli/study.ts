@@ -101,7 +101,7 @@ backend of the workers.`,
 };
 
 /** `--shard i/n`, or `--shard auto --shards n` (the index from the array job's environment: shardFromEnvironment). */
-function shardFromOptions(cmd: string, v: OptionValues, env: NodeJS.ProcessEnv = process.env): (Shard & { from?: string }) | undefined {
+export function shardFromOptions(cmd: string, v: OptionValues, env: NodeJS.ProcessEnv = process.env): (Shard & { from?: string }) | undefined {
   const count = numberValue(v, "shards");
   if (v.shard === undefined) {
     if (count !== undefined) throw new UsageError(`${cmd}: --shards N goes with --shard auto`);

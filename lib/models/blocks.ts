@@ -14,10 +14,15 @@
  * indices). Activations then carry the seed axis too ([S, batch, width]) and a dense layer is one batched
  * matrix product over it, so a training step runs the same kernels for S seeds as for one. Batch norm is not
  * supported in a seed group.
+ *
+ * Dropout (Architecture.dropout, default 0): an MLP created while the store's `dropout` rate is above 0
+ * applies inverted dropout after each hidden ReLU in training mode only (./dropout.ts); without it the
+ * forward pass is unchanged. Not supported in a seed group either (its masks are drawn per model seed).
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
 import { denseBackward, denseForward, gatherRows, scatterAddRows } from "./fast-ops";
+import { MlpDropout, applyDropout } from "./dropout";
 
 let instanceCounter = 0;
 
@@ -36,15 +41,15 @@ export interface VariableInfo {
 }
 
 /**
- * Named variables of one model instance. Local names are unique within the model; the underlying tfjs
- * variables get a process-unique prefix (tfjs registers variable names globally).
- */
-/**
  * How a seed group lays a variable's per-seed values out (see the file comment): "stack" [S, ...shape],
  * "bias" [S, 1, ...shape] (broadcasts over a batch's rows), "rows" concatenated along axis 0 [S * rows, ...].
  */
 export type SeedLayout = "stack" | "bias" | "rows";
 
+/**
+ * Named variables of one model instance. Local names are unique within the model; the underlying tfjs
+ * variables get a process-unique prefix (tfjs registers variable names globally).
+ */
 export class VariableStore {
   readonly prefix: string;
   readonly infos = new Map<string, VariableInfo>();
@@ -54,6 +59,8 @@ export class VariableStore {
   readonly grouped: boolean;
   /** The seed whose initial values are being drawn (seedFor reads it). */
   private current: number;
+  /** Dropout rate of the MLPs created from now on (Architecture.dropout; set by buildModel). Default 0. */
+  dropout = 0;
 
   /**
    * @param seed one model seed, or a seed group's seeds (distinct integers; a group of one seed is allowed
@@ -300,6 +307,8 @@ export interface Mlp {
   scope: string;
   layers: DenseLayer[];
   outputDim: number;
+  /** Dropout after each hidden ReLU in training mode (./dropout.ts); absent when the rate is 0. */
+  dropout?: MlpDropout;
 }
 
 /** Batch-norm constants (the tfjs-layers defaults). */
@@ -321,6 +330,7 @@ export function createMlp(
 ): Mlp {
   const t = tf();
   if (batchNorm && store.grouped) throw new Error(`${scope}: batch norm is not supported in a seed group (train its seeds one by one)`);
+  if (store.dropout > 0 && store.grouped) throw new Error(`${scope}: dropout is not supported in a seed group (train its seeds one by one)`);
   const layers: DenseLayer[] = [];
   const sizes = logit ? [...units, 1] : units;
   let fanIn = inputDim;
@@ -345,7 +355,8 @@ export function createMlp(
     layers.push(layer);
     fanIn = fanOut;
   });
-  return { scope, layers, outputDim: fanIn };
+  const dropout = store.dropout > 0 ? { rate: store.dropout, seed: store.seedFor(`${scope}/dropout`), calls: 0 } : undefined;
+  return { scope, layers, outputDim: fanIn, ...(dropout ? { dropout } : {}) };
 }
 
 /**
@@ -388,9 +399,12 @@ export function applyMlp(mlp: Mlp, x: tfjs.Tensor2D, training: boolean): tfjs.Te
 export function applyMlpLayers(mlp: Mlp, x: tfjs.Tensor2D, training: boolean, from: number, to: number): tfjs.Tensor2D {
   const t = tf();
   let h = x;
+  const drop = training && mlp.dropout ? mlp.dropout : undefined;
+  const call = drop ? drop.calls++ : 0;
   for (const layer of mlp.layers.slice(from, to)) {
     if (!layer.batchNorm) {
       h = dense(h, layer.kernel as tfjs.Tensor2D, layer.bias as tfjs.Tensor1D, layer.relu);
+      if (drop && layer.relu) h = applyDropout(h, drop, layer.name, call);
       continue;
     }
     const z = dense(h, layer.kernel as tfjs.Tensor2D, undefined, false);
@@ -409,6 +423,7 @@ export function applyMlpLayers(mlp: Mlp, x: tfjs.Tensor2D, training: boolean, fr
     }
     const normed = t.batchNorm(z, mean as tfjs.Tensor1D, variance as tfjs.Tensor1D, bn.beta as tfjs.Tensor1D, bn.gamma as tfjs.Tensor1D, BATCH_NORM_EPSILON);
     h = (layer.relu ? t.relu(normed) : normed) as tfjs.Tensor2D;
+    if (drop && layer.relu) h = applyDropout(h, drop, layer.name, call);
   }
   return h;
 }

@@ -320,6 +320,7 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
   const architecture = resolveArchitecture(options.architecture);
   const store = new VariableStore(spec.name, options.seeds ?? options.seed ?? 0);
   const seed = store.seed;
+  store.dropout = architecture.dropout;
   const { embeddingDim, headLayers, batchNorm, embeddingInitScale } = architecture;
   const towerOrder = spec.towers.map((x) => x.name);
 

@@ -193,6 +193,12 @@ export interface Architecture {
   batchNorm: boolean;
   /** Half-width of the uniform embedding initialiser. Default 0.05. */
   embeddingInitScale: number;
+  /**
+   * Dropout rate in [0, 1) after each hidden ReLU of every MLP (trunk, experts, towers), in training mode
+   * only (inverted dropout: kept units scaled by 1 / (1 - rate), so evaluation needs no rescaling); masks
+   * are seeded from the model seed (blocks.ts). Default 0 (none: the forward pass is exactly the one without it).
+   */
+  dropout: number;
 }
 
 export const DEFAULT_ARCHITECTURE: Readonly<Architecture> = Object.freeze({
@@ -201,6 +207,7 @@ export const DEFAULT_ARCHITECTURE: Readonly<Architecture> = Object.freeze({
   headLayers: [32, 16],
   batchNorm: false,
   embeddingInitScale: 0.05,
+  dropout: 0,
 });
 
 /** Trunk sizes used when the spec leaves them out (MMoE: 4 experts of the shared layers; PLE: one level per shared layer, 2 shared + 1 task expert). */
@@ -213,7 +220,9 @@ export function resolveArchitecture(partial: Partial<Architecture> = {}): Archit
     headLayers: [...(partial.headLayers ?? DEFAULT_ARCHITECTURE.headLayers)],
     batchNorm: partial.batchNorm ?? DEFAULT_ARCHITECTURE.batchNorm,
     embeddingInitScale: partial.embeddingInitScale ?? DEFAULT_ARCHITECTURE.embeddingInitScale,
+    dropout: partial.dropout ?? DEFAULT_ARCHITECTURE.dropout,
   };
+  if (!(Number.isFinite(a.dropout) && a.dropout >= 0 && a.dropout < 1)) throw new Error(`architecture: dropout must be a number in [0, 1), got ${a.dropout}`);
   if (!positiveInt(a.embeddingDim)) throw new Error(`architecture: embeddingDim must be a positive integer, got ${a.embeddingDim}`);
   for (const n of [...a.sharedLayers, ...a.headLayers]) {
     if (!positiveInt(n)) throw new Error(`architecture: layer sizes must be positive integers, got ${n}`);

@@ -52,6 +52,12 @@ export interface VariantSpec {
   data?: Partial<Omit<DataSpec, "simulator">> & { simulator?: Partial<SimulatorConfig> };
   architecture?: Partial<Architecture>;
   train?: Partial<Omit<TrainConfig, "seed">>;
+  /**
+   * Settings of this variant for one model only, by the model's zoo name, merged over the variant's own
+   * `architecture` and `train` for that model's runs (e.g. a tuning trial's loss-term weights, which differ
+   * by family, or each model's tuned configuration: lib/tune).
+   */
+  models?: Record<string, { architecture?: Partial<Architecture>; train?: Partial<Omit<TrainConfig, "seed">> }>;
 }
 
 export interface StudySpec {
@@ -106,6 +112,7 @@ export function expandGrid(study: StudySpec): RunSpec[] {
         const data: DataSpec = { ...base, simulatorSeed: world, prepareSeed: draw };
         for (const seed of study.seeds) {
           for (const model of study.models) {
+            const own = v.models?.[model];
             runs.push({
               study: study.name,
               variant: v.name,
@@ -114,8 +121,8 @@ export function expandGrid(study: StudySpec): RunSpec[] {
               model,
               seed,
               data,
-              architecture: { ...study.architecture, ...v.architecture },
-              train: { ...study.train, ...v.train },
+              architecture: { ...study.architecture, ...v.architecture, ...own?.architecture },
+              train: { ...study.train, ...v.train, ...own?.train },
             });
           }
         }

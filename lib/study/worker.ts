@@ -54,10 +54,11 @@ function loadData(dir: string): PreparedData {
   return loaded.data;
 }
 
-/** Whether this worker trains a seed group in one graph (see seed-groups.ts): the native backend, no batch norm. */
+/** Whether this worker trains a seed group in one graph (see seed-groups.ts): the native backend, no batch norm, no dropout. */
 async function trainsGroups(run: RunSpec): Promise<boolean> {
   const backend = await initBackend();
-  return backend.name === "tensorflow" && !resolveArchitecture(run.architecture).batchNorm;
+  const architecture = resolveArchitecture(run.architecture);
+  return backend.name === "tensorflow" && !architecture.batchNorm && architecture.dropout === 0;
 }
 
 /**

@@ -9,6 +9,12 @@
  * (float32 results differ in the last bits; b^t and 1 - b^t are rounded to float32 as tfjs does).
  * 12 kernels per group of variables.
  *
+ * L2 weight decay (`weightDecay` λ, default 0): coupled, as PyTorch's `torch.optim.Adam(weight_decay=λ)`:
+ * the gradient becomes g + λ p before the moments are updated (not AdamW's decoupled decay). It applies to
+ * every variable the optimizer holds, embedding tables included (their gradient is dense here, one
+ * scatter-add into the whole table, so every row decays every step, as with PyTorch's dense embeddings).
+ * With λ = 0 the update runs exactly the ops it ran before (no extra kernel), so results are unchanged.
+ *
  * Grouping (`defaultAdamGrouping` picks the fastest measured on the current backend):
  * - `"flat"` (tensorflow): all variables updated as one vector (their gradients concatenated, the new
  *   values split back: 12 kernels plus a concat, a split and reshapes, whatever the number of variables;
@@ -31,6 +37,8 @@ export interface AdamConfig {
   beta2: number;
   epsilon: number;
   grouping: AdamGrouping;
+  /** Coupled L2 weight decay λ >= 0 (g + λ p, PyTorch Adam's weight_decay). Default 0 (none). */
+  weightDecay?: number;
 }
 
 /** The faster grouping on the current backend (measured at the reference shape, batch 1024 and 4096). */
@@ -63,6 +71,8 @@ export class Adam {
   ) {
     const t = tf();
     const id = ++adamCounter;
+    const decay = config.weightDecay ?? 0;
+    if (!(Number.isFinite(decay) && decay >= 0)) throw new Error(`Adam: weightDecay must be a finite number >= 0, got ${decay}`);
     this.accBeta1 = Math.fround(config.beta1);
     this.accBeta2 = Math.fround(config.beta2);
     this.constants = {
@@ -120,7 +130,7 @@ export class Adam {
         epsT: epsilon * c2,
       };
       this.groups.forEach((group, i) => {
-        const [p, m, v] = runAdamKernel(t, group.vars[0], group.m, group.v, grads[i], attrs);
+        const [p, m, v] = runAdamKernel(t, group.vars[0], group.m, group.v, this.decayed(grads[i], group.vars[0]), attrs);
         group.m.assign(m);
         group.v.assign(v);
         group.vars[0].assign(p);
@@ -136,12 +146,12 @@ export class Adam {
       const groupGrads = grads.slice(offset, offset + n);
       offset += n;
       const flatten = (x: tfjs.Tensor) => (x.rank === 1 ? x : t.reshape(x, [x.size]));
-      const g = n === 1 ? groupGrads[0] : t.concat(groupGrads.map(flatten));
+      const current = group.flat ?? group.vars[0];
+      const g = this.decayed(n === 1 ? groupGrads[0] : t.concat(groupGrads.map(flatten)), current);
       const m = t.add(t.mul(group.m, b1), t.mul(g, oneMinusB1));
       const v = t.add(t.mul(group.v, b2), t.mul(t.square(g), oneMinusB2));
       group.m.assign(m);
       group.v.assign(v);
-      const current = group.flat ?? group.vars[0];
       const next = t.add(current, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
       if (!group.flat) {
         group.vars[0].assign(next);
@@ -151,6 +161,14 @@ export class Adam {
       const parts = t.split(next, group.sizes);
       group.vars.forEach((x, i) => x.assign(x.rank === 1 ? parts[i] : t.reshape(parts[i], x.shape)));
     }
+  }
+
+  /** g + λ p (coupled L2 weight decay); `g` itself when λ = 0. Call inside tf.tidy. */
+  private decayed(g: tfjs.Tensor, p: tfjs.Tensor): tfjs.Tensor {
+    const decay = this.config.weightDecay ?? 0;
+    if (decay === 0) return g;
+    const t = tf();
+    return t.add(g, t.mul(p, t.scalar(decay)));
   }
 
   dispose(): void {

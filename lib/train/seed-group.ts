@@ -27,7 +27,7 @@ import { batchCount, checkSplit, gatherSeedRows, seedBatchTensors } from "./batc
 import { EarlyStopping } from "./early-stopping";
 import { predictSeeds, splitLosses } from "./evaluate";
 import { createRng, shuffledIndices } from "./random";
-import { EpochRecord, TrainConfig, TrainOptions, TrainResult, TrainingDivergedError, resolveTrainConfig } from "./trainer";
+import { EpochRecord, TrainConfig, TrainOptions, TrainResult, TrainingDivergedError, resolveTrainConfig, withLossWeights } from "./trainer";
 
 /** One seed's outcome: its result, or the error its single run would have thrown. */
 export type SeedOutcome = { seed: number; result: TrainResult; error?: undefined } | { seed: number; result?: undefined; error: Error };
@@ -120,8 +120,10 @@ export async function trainSeedGroup(
     beta1: config.adamBeta1,
     beta2: config.adamBeta2,
     epsilon: config.adamEpsilon,
+    weightDecay: config.weightDecay,
     grouping: defaultAdamGrouping(),
   });
+  const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rngs = configs.map((c) => createRng(c.seed));
   const stopping = seeds.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta }));
   const epochs: EpochRecord[][] = seeds.map(() => []);
@@ -143,7 +145,7 @@ export async function trainSeedGroup(
       const { inputs, labels } = seedBatchTensors(gatherSeedRows(train, orders, from, to));
       let perSeed: tfjs.Tensor | undefined;
       const objective = () => {
-        perSeed = t.keep(totalLoss(model.spec, model.forward(inputs, true), labels, config.lossNormalization));
+        perSeed = t.keep(totalLoss(lossSpec, model.forward(inputs, true), labels, config.lossNormalization));
         return t.sum(perSeed) as tfjs.Scalar;
       };
       const { value, grads } = t.variableGrads(objective, varList);

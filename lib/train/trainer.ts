@@ -58,6 +58,17 @@ export interface TrainConfig {
   syncEvery: number;
   /** Restore the best epoch's weights at the end. Default true. */
   restoreBest: boolean;
+  /**
+   * Coupled L2 weight decay λ of Adam (g + λ p, as PyTorch Adam's weight_decay; ./adam.ts), on every
+   * trainable variable, embeddings included. Default 0 (none: the update is exactly the one without it).
+   */
+  weightDecay: number;
+  /**
+   * Multipliers of the model spec's loss-term weights, one per term in spec order (e.g. [1, 2]: ESMM's
+   * CTCVR term counts twice). Absent (the default): the spec's own weights. Used by tuning (lib/tune) for
+   * each family's own weights.
+   */
+  lossWeights?: number[];
 }
 
 export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, "seed">> = Object.freeze({
@@ -73,6 +84,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, "seed">> = Object.
   evalBatchSize: 8192,
   syncEvery: 25,
   restoreBest: true,
+  weightDecay: 0,
 });
 
 export interface TrainProgress {
@@ -168,6 +180,7 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
     const v = options[k];
     if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
   }
+  if (options.lossWeights !== undefined) c.lossWeights = [...options.lossWeights];
   const posInt = (k: keyof TrainConfig) => {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${k} must be a positive integer, got ${v}`);
@@ -177,10 +190,26 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
   posInt("evalBatchSize");
   posInt("syncEvery");
   if (!(c.learningRate > 0)) throw new Error(`train config: learningRate must be > 0, got ${c.learningRate}`);
+  if (!(Number.isFinite(c.weightDecay) && c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be a finite number >= 0, got ${c.weightDecay}`);
+  if (c.lossWeights !== undefined && !c.lossWeights.every((w) => Number.isFinite(w) && w >= 0)) {
+    throw new Error(`train config: lossWeights must be finite numbers >= 0, got ${c.lossWeights.join(", ")}`);
+  }
   if (!LOSS_NORMALIZATIONS.includes(c.lossNormalization)) {
     throw new Error(`train config: lossNormalization must be one of ${LOSS_NORMALIZATIONS.join(", ")}, got "${c.lossNormalization}"`);
   }
   return c;
+}
+
+/**
+ * `spec` with each loss term's weight multiplied by `multipliers[i]` (TrainConfig.lossWeights); `spec` itself
+ * when absent. Throws when the count differs from the spec's terms.
+ */
+export function withLossWeights(spec: ModelSpec, multipliers: readonly number[] | undefined): ModelSpec {
+  if (multipliers === undefined) return spec;
+  if (multipliers.length !== spec.losses.length) {
+    throw new Error(`model "${spec.name}": lossWeights has ${multipliers.length} multipliers for ${spec.losses.length} loss terms`);
+  }
+  return { ...spec, losses: spec.losses.map((term, i) => ({ ...term, weight: term.weight * multipliers[i] })) };
 }
 
 const now = () => performance.now() / 1000;
@@ -211,7 +240,9 @@ export async function trainModel(
     beta2: config.adamBeta2,
     epsilon: config.adamEpsilon,
     grouping: defaultAdamGrouping(),
+    weightDecay: config.weightDecay,
   });
+  const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rng = createRng(config.seed);
   const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
   const totalBatches = batchCount(train.size, config.batchSize);
@@ -227,7 +258,7 @@ export async function trainModel(
     t.tidy(() => {
       const inputs = inputTensors(batch);
       const labels = labelTensors(batch);
-      const loss = () => totalLoss(model.spec, model.forward(inputs, true), labels, config.lossNormalization);
+      const loss = () => totalLoss(lossSpec, model.forward(inputs, true), labels, config.lossNormalization);
       const { value, grads } = t.variableGrads(loss, varList);
       optimizer.apply(
         varList.map((v) => {
