@@ -84,6 +84,13 @@ test("numeric options of each command: one line naming the option, its value and
     [["bench", "--seeds", "3,0"], /^esmm: bench: --seeds must be a comma-separated list of integers in \[1, 64\], got "3,0"$/],
   ];
   for (const [args, pattern] of cases) assertOneLineExit2(run(...args), pattern);
+  // The runner's environment variables, checked before any work too.
+  const withEnv = (env: Record<string, string>, ...args: string[]) =>
+    spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...env } });
+  for (const cmd of ["study", "tune"]) {
+    assertOneLineExit2(withEnv({ ESMM_SEED_GROUP: "0" }, cmd, "--profile", "quick", "--data-root", out), new RegExp(`^esmm: ${cmd}: ESMM_SEED_GROUP must be a positive integer, got "0"$`));
+    assertOneLineExit2(withEnv({ ESMM_WORKER_THREADS: "two" }, cmd, "--profile", "quick", "--data-root", out), new RegExp(`^esmm: ${cmd}: ESMM_WORKER_THREADS must be a positive integer, got "two"$`));
+  }
   assert.deepEqual(filesUnder(out), [], "a command wrote before its options were checked");
 });
 

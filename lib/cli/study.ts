@@ -6,7 +6,8 @@ import { SIMULATOR_RANGES, resolveConfig } from "../data/simulator-config";
 import { SEED_RANGE, intRange } from "../ranges";
 import { DataError } from "../data/errors";
 import { MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
-import { formatStudySummary, runStudy } from "../study/runner";
+import { formatStudySummary, runStudy, workerEnv } from "../study/runner";
+import { seedGroupSize } from "../study/seed-groups";
 import { Shard, formatShard, parseShard, shardFromEnvironment } from "../study/shard";
 import { expandGrid, type StudySpec } from "../study/spec";
 import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
@@ -46,7 +47,10 @@ the spec's laterDaysMultiplier, 1 in both profiles; training and validation days
 Each finished run appends one JSON line to FILE.jsonl (default runs/<study>.jsonl, or
 runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predictions to
 <FILE without .jsonl>.predictions/<key>.bin. Runs already in FILE are skipped, so an interrupted study
-resumes where it stopped. --shard i/n runs every n-th run of the grid, starting with the i-th (1 <= i <= n);
+resumes where it stopped. Runs that differ only in their model seed are dealt into seed groups of up to
+ESMM_SEED_GROUP seeds (default 10; 1 = every run alone), and on the native backend a worker trains a group's
+seeds together in one graph (same results as single runs up to float32 summation order; lib/train/seed-group.ts).
+--shard i/n runs every n-th seed group of the grid (every n-th run with ESMM_SEED_GROUP=1), starting with the i-th (1 <= i <= n);
 \`esmm merge\` combines the shards' files into the whole study. --shard auto --shards N takes the shard from an
 array job's 0-based index (index k runs shard k+1 of N), the first of these that is set: SLURM_ARRAY_TASK_ID
 minus SLURM_ARRAY_TASK_MIN (Slurm job array), JOB_COMPLETION_INDEX (Kubernetes Indexed Job),
@@ -66,6 +70,7 @@ backend of the workers.`,
   async run(v) {
     const cmd = "study";
     const spec = studySpecFromOptions(cmd, v);
+    checkRunnerEnvironment(cmd);
     const workers = numberValue(v, "workers");
     const shard = shardFromOptions(cmd, v);
     const results = (v.results as string | undefined) ?? path.join("runs", `${spec.name}${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
@@ -164,4 +169,14 @@ export function studySpecFromOptions(cmd: string, v: OptionValues): StudySpec {
   const epochs = numberValue(v, "epochs");
   if (epochs !== undefined) spec.train = { ...spec.train, maxEpochs: epochs };
   return spec;
+}
+
+/** The runner's environment variables (ESMM_SEED_GROUP, ESMM_WORKER_THREADS), checked before any work: one line, exit 2. */
+export function checkRunnerEnvironment(cmd: string): void {
+  try {
+    seedGroupSize();
+    workerEnv();
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message}`);
+  }
 }

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommandFailure, OptionValues, UsageError, numberValue } from "./args";
-import { STUDY_GRID_OPTIONS, shardFromOptions, studySpecFromOptions } from "./study";
+import { STUDY_GRID_OPTIONS, checkRunnerEnvironment, shardFromOptions, studySpecFromOptions } from "./study";
 import { SEED_RANGE, intRange } from "../ranges";
 import { formatStudySummary, runStudy, StudyRunSummary } from "../study/runner";
 import { readResults } from "../study/results";
@@ -61,6 +61,7 @@ ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP
     const design = choose(cmd, v, "design", SEARCH_DESIGN_NAMES, profile.design) as SearchDesignKind;
     const phase = choose(cmd, v, "phase", PHASES, "all") as Phase;
     const shard = shardFromOptions(cmd, v);
+    checkRunnerEnvironment(cmd);
     if (shard && phase === "all") {
       throw new UsageError(`${cmd}: --shard needs --phase trials or --phase retrain (selection reads every trial: concatenate the shards' trial files first)`);
     }
