@@ -2,7 +2,7 @@
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
 # Other targets: make sensitivity (reproduce + notebook 05), make beyond (reproduce + notebook 06: the twelve models), make tune (reproduce + notebook 07: the tuning protocol), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
-# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
+# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-seeds (seed-batched training), make bench-parallel, make bench-simulate, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -105,6 +105,12 @@ bench-models: build
 bench-parallel: build
 	-@bash scripts/install-native.sh
 	node bin/esmm.js bench --backend tensorflow,wasm --batch 1024,4096 --parallel 1x1,1x2,2x1 --repeat 3
+
+# Seed-batched training (lib/train/seed-group.ts): 1, 3 and 10 seeds in one graph, one process and the whole machine,
+# next to PyTorch's whole-machine best in the same command (native backend, batch 1024).
+bench-seeds: $(VENV)/.installed build
+	-@bash scripts/install-native.sh
+	node bin/esmm.js bench --backend tensorflow --batch 1024 --seeds 1,3,10 --count --peer torch --repeat 3
 
 bench-simulate: build
 	node build/bench/simulate.js
