@@ -20,7 +20,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond tune lab native system data bench bench-models bench-parallel bench-simulate bench-notebook01 clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond tune lab native system data bench bench-models bench-parallel bench-seeds bench-simulate bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
