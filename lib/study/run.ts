@@ -73,7 +73,19 @@ export interface RunRecord {
  */
 export function oracleOf(split: EncodedSplit): SplitScore["oracle"] {
   if (!split.truth) return undefined;
-  const { pClick, pConversionGivenClick } = split.truth;
+  // The same for every run on this split (it reads only the truth and labels): computed once per split object.
+  const known = ORACLES.get(split);
+  if (known) return { ...known };
+  const oracle = computeOracle(split, split.truth);
+  ORACLES.set(split, oracle);
+  return { ...oracle };
+}
+
+/** oracleOf's values per split (a split's columns are not changed once prepared). */
+const ORACLES = new WeakMap<EncodedSplit, Record<SpaceName, number>>();
+
+function computeOracle(split: EncodedSplit, truth: NonNullable<EncodedSplit["truth"]>): Record<SpaceName, number> {
+  const { pClick, pConversionGivenClick } = truth;
   const oracle: Partial<Record<SpaceName, number>> = {};
   for (const name of SPACE_NAMES) {
     const space = EVALUATION_SPACES[name];
