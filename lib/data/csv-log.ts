@@ -243,7 +243,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
         refuseLabelLikeNames(file, features, columns.notLabel, hint);
         if (schema === undefined) {
           schema = { categorical: h.categorical.map((c) => h.names[c]), numeric: h.numeric.map((c) => h.names[c]) };
-          buffers = new ColumnBuffers(schema.categorical.length, schema.numeric.length);
+          buffers = new ColumnBuffers(schema.categorical.length, schema.numeric.length, true);
           interned = schema.categorical.map(() => new Map());
         }
         catColumns = sameFeatures(schema.categorical, h.categorical.map((c) => h.names[c]), "categorical", file, inputs[0].file).map((name) => h.names.indexOf(name));
@@ -283,8 +283,11 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
     const s = schema!;
     refuseLabelEchoes(
       file,
-      [...s.categorical.map((name, f) => ({ name, values: b.categorical[f] })), ...s.numeric.map((name, f) => ({ name, values: b.numeric[f] }))],
-      [{ name: columns.click, values: b.click }, { name: columns.conversion, values: b.conversion }],
+      [
+        ...s.categorical.map((name, f) => ({ name, values: b.column((c) => c.categorical[f]) })),
+        ...s.numeric.map((name, f) => ({ name, values: b.column((c) => c.numeric[f]) })),
+      ],
+      [{ name: columns.click, values: b.column((c) => c.click) }, { name: columns.conversion, values: b.column((c) => c.conversion) }],
       start,
       b.size,
       columns.notLabel,

@@ -28,10 +28,13 @@ export function labelLikeColumns(features: readonly string[], notLabel: Iterable
   return features.filter((name) => !exempt.has(name) && isLabelLikeName(name));
 }
 
-/** A named column of values (raw ids, numbers or 0/1 labels). */
+/**
+ * A named column of values (raw ids, numbers or 0/1 labels), read by row index: an array, a typed array, or a
+ * loader's chunked column (`ColumnBuffers.column`, lib/data/ali-ccp.ts) read in place.
+ */
 export interface NamedValues {
   name: string;
-  values: ArrayLike<number>;
+  values: { at(row: number): number | undefined };
 }
 
 /**
@@ -94,12 +97,13 @@ export function refuseLabelEchoes(
   );
 }
 
-function isConstant(values: ArrayLike<number>, start: number, end: number): boolean {
-  for (let i = start + 1; i < end; i++) if (values[i] !== values[start]) return false;
+function isConstant(values: NamedValues["values"], start: number, end: number): boolean {
+  const first = values.at(start);
+  for (let i = start + 1; i < end; i++) if (values.at(i) !== first) return false;
   return true;
 }
 
-function equalOn(a: ArrayLike<number>, b: ArrayLike<number>, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (a[i] !== b[i]) return false;
+function equalOn(a: NamedValues["values"], b: NamedValues["values"], start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (a.at(i) !== b.at(i)) return false;
   return true;
 }
