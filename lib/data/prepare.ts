@@ -94,23 +94,30 @@ export interface DownsampleResult {
   keptNonClicked: number;
 }
 
-/** Keeps every clicked row and each non-clicked row with probability `keepRate`, weighting it 1/keepRate. */
-export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: number): DownsampleResult {
+/**
+ * Keeps every clicked row and each non-clicked row with probability `keepRate`, weighting it 1/keepRate.
+ * `rows`: the row indices of `log` to draw from, in order (default every row), so that a split's rows are
+ * downsampled without first copying them into a log of their own; one uniform draw per row of `rows`.
+ */
+export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: number, rows?: Int32Array): DownsampleResult {
   if (!(keepRate > 0 && keepRate <= 1)) throw new Error(`negative keep rate must be in (0, 1], got ${keepRate}`);
   const rng = new Rng(deriveSeed(seed, "downsample"));
-  const keep: number[] = [];
+  const n = rows ? rows.length : log.size;
+  const keep = new Int32Array(n);
+  let k = 0;
   let keptClicked = 0;
-  for (let i = 0; i < log.size; i++) {
+  for (let j = 0; j < n; j++) {
+    const i = rows ? rows[j] : j;
     const u = rng.uniform(); // drawn for every row, so a row's fate does not depend on earlier labels
     if (log.click[i]) {
-      keep.push(i);
+      keep[k++] = i;
       keptClicked++;
-    } else if (u < keepRate) keep.push(i);
+    } else if (u < keepRate) keep[k++] = i;
   }
-  const kept = selectRows(log, keep);
+  const kept = selectRows(log, keep.subarray(0, k));
   const weight = new Float32Array(kept.size);
   for (let i = 0; i < kept.size; i++) weight[i] = kept.click[i] ? 1 : 1 / keepRate;
-  return { log: kept, weight, keepRate, before: log.size, kept: kept.size, keptClicked, keptNonClicked: kept.size - keptClicked };
+  return { log: kept, weight, keepRate, before: n, kept: kept.size, keptClicked, keptNonClicked: kept.size - keptClicked };
 }
 
 /** Maps raw ids of one categorical field to indices 1..n; 0 is the out-of-vocabulary bucket. */
@@ -193,11 +200,14 @@ export interface PrepareReport {
   downsampling: { before: number; kept: number; keptClicked: number; keptNonClicked: number };
 }
 
-function rowsOfDays(log: ImpressionLog, days: number[]): ImpressionLog {
+/** Indices (ascending) of the rows of `log` whose day is one of `days`. */
+function rowsOfDays(log: ImpressionLog, days: number[]): Int32Array {
   const wanted = new Set(days);
-  const rows: number[] = [];
-  for (let i = 0; i < log.size; i++) if (wanted.has(log.day[i])) rows.push(i);
-  return selectRows(log, rows);
+  let n = 0;
+  for (let i = 0; i < log.size; i++) if (wanted.has(log.day[i])) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, k = 0; i < log.size; i++) if (wanted.has(log.day[i])) rows[k++] = i;
+  return rows;
 }
 
 function encodeSplit(name: string, log: ImpressionLog, weight: Float32Array, vocabs: Vocabulary[], scalers: NumericScaler[]) {
@@ -245,17 +255,17 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
   for (const d of [...plan.trainDays, plan.validationDay, plan.testDay, ...plan.laterDays]) {
     if (!present.has(d)) throw new Error(`split plan names day ${d}, which ${log.source} does not contain`);
   }
-  const down = downsampleNegatives(rowsOfDays(log, plan.trainDays), keepRate, seed);
+  const down = downsampleNegatives(log, keepRate, seed, rowsOfDays(log, plan.trainDays));
   const train = down.log;
   const vocabularies = train.schema.categorical.map((f, k) => fitVocabulary(f, train.categorical[k], options.minCount ?? 1));
   const scalers = train.schema.numeric.map((f, k) => fitScaler(f, train.numeric[k], down.weight));
 
   const evalSplit = (name: string, days: number[], downsample: boolean) => {
     if (downsample) {
-      const d = downsampleNegatives(rowsOfDays(log, days), keepRate, deriveSeed(seed, name));
+      const d = downsampleNegatives(log, keepRate, deriveSeed(seed, name), rowsOfDays(log, days));
       return encodeSplit(name, d.log, d.weight, vocabularies, scalers);
     }
-    const rows = rowsOfDays(log, days);
+    const rows = selectRows(log, rowsOfDays(log, days));
     return encodeSplit(name, rows, new Float32Array(rows.size).fill(1), vocabularies, scalers);
   };
   const encodedTrain = encodeSplit("train", train, down.weight, vocabularies, scalers);

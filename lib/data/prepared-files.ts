@@ -50,7 +50,12 @@ function arraysOf(s: EncodedSplit): [ArrayName, Int32Array | Float32Array | Floa
 
 function writeSplit(dir: string, s: EncodedSplit, file: string): SplitHeader {
   const arrays = arraysOf(s);
-  fs.writeFileSync(path.join(dir, file), Buffer.concat(arrays.map(([, a]) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
+  const fd = fs.openSync(path.join(dir, file), "w");
+  try {
+    for (const [, a] of arrays) fs.writeFileSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); // in place, no concatenated copy
+  } finally {
+    fs.closeSync(fd);
+  }
   return {
     name: s.name,
     file,
