@@ -29,8 +29,9 @@
  * extra features ignored, and the features of fields that are not configured.
  *
  * Memory: the common-features file is held in memory as a Map from index to a compact slot (only the
- * configured fields are kept); the skeleton file is streamed line by line. The returned log itself is
- * columnar in memory: with the default fields ~130 bytes per row, i.e. ~5.5 GB for a whole ~42M-row split;
+ * configured fields are kept); the skeleton file's lines are counted in a first pass, then it is streamed line
+ * by line into columns allocated once at that size (`ColumnBuffers`, lib/data/ali-ccp.ts). The returned log is
+ * columnar in memory: with the default fields 131 bytes per row, i.e. ~5.5 GB for a whole ~42M-row split;
  * `maxRows` loads a prefix instead (the report says when lines were left unread).
  * Every problem raises a DataError naming file, 1-based line and column.
  */
@@ -44,6 +45,7 @@ import {
   ConversionWithoutClickPolicy,
   checkColumnCount,
   conversionWithoutClickError,
+  dataLineCount,
   emptyReport,
   finishLog,
   isPlainDecimal,
@@ -134,7 +136,7 @@ export async function loadAliCcpRaw(
     stoppedAtMaxRows: false,
   };
   const multiValued = new Int32Array(fields.names.length);
-  const buffers = new ColumnBuffers(fields.categorical.length, fields.numeric.length);
+  const buffers = new ColumnBuffers(fields.categorical.length, fields.numeric.length, Math.min(maxRows, dataLineCount([skeletonFile], false)));
   const row = new FeatureAccumulator(fields, policy, unusedFields);
 
   for await (const { text, line } of readLines(skeletonFile)) {

@@ -10,7 +10,10 @@
  * - `day` comes from the caller (`options.day`, default 0): these files have no day column. The sample's
  *   train/val/test files are mapped to days 0/1/2 by `loadAliCcpSplits`.
  *
- * Files are streamed line by line. Every problem raises a DataError naming file, 1-based line and column.
+ * Memory: the file's lines are counted in a first pass over its raw bytes, then it is streamed line by line
+ * into columns allocated once at that size (`ColumnBuffers`): the memory is the log's, 131 bytes a row with
+ * the 23 + 8 columns of the layout, never the CSV text. Every problem raises a DataError naming file, 1-based
+ * line and column.
  * A feature column named like a label (e.g. `ctcvr_label`, which some processed files carry) or equal to
  * `click` or `purchase` on every row is refused (lib/data/label-like.ts) unless listed in `options.notLabel`.
  * A conversion without a click is an error unless the caller opts in to dropping such rows; dropped rows
@@ -22,7 +25,7 @@
 import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
 import { ImpressionLog, LogSchema } from "./schema";
-import { readLines } from "./line-reader";
+import { countLines, readLines } from "./line-reader";
 import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLikeNames } from "./label-like";
 
 // ---------------------------------------------------------------------------------------------------
@@ -72,6 +75,7 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
   const notLabel = options.notLabel ?? [];
   const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report = emptyReport([file]);
+  const capacity = dataLineCount([file], true);
 
   let header: CsvHeader | undefined;
   let buffers: ColumnBuffers | undefined;
@@ -79,7 +83,7 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
     if (header === undefined) {
       header = parseHeader(text, file);
       refuseLabelLikeNames(file, [...header.schema.categorical, ...header.schema.numeric], notLabel, hint);
-      buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length);
+      buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length, capacity);
       continue;
     }
     report.lines++;
@@ -110,11 +114,8 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
   const b = buffers!;
   refuseLabelEchoes(
     file,
-    [
-      ...header.schema.categorical.map((name, f) => ({ name, values: b.column((c) => c.categorical[f]) })),
-      ...header.schema.numeric.map((name, f) => ({ name, values: b.column((c) => c.numeric[f]) })),
-    ],
-    [{ name: CLICK_COLUMN, values: b.column((c) => c.click) }, { name: CONVERSION_COLUMN, values: b.column((c) => c.conversion) }],
+    [...header.schema.categorical.map((name, f) => ({ name, values: b.categorical[f] })), ...header.schema.numeric.map((name, f) => ({ name, values: b.numeric[f] }))],
+    [{ name: CLICK_COLUMN, values: b.click }, { name: CONVERSION_COLUMN, values: b.conversion }],
     0,
     b.size,
     notLabel,
@@ -287,118 +288,73 @@ export function emptyReport(files: string[]): AliCcpLoadReport {
   return { files, lines: 0, rows: 0, clicks: 0, conversions: 0, droppedConversionWithoutClick: 0 };
 }
 
-/** One chunk of `ColumnBuffers`: CHUNK_ROWS rows of every column. */
-export interface ColumnChunk {
-  click: Uint8Array;
-  conversion: Uint8Array;
-  day: Int32Array;
-  categorical: Int32Array[];
-  numeric: Float32Array[];
+/**
+ * The data lines of `files` (header lines excluded when `header`): the most rows a loader can read from them,
+ * for `ColumnBuffers`' capacity. A file that cannot be read counts 0 here: reading it raises the error in its
+ * turn, after the files before it, as without this first pass.
+ */
+export function dataLineCount(files: string[], header: boolean): number {
+  let n = 0;
+  for (const file of files) {
+    try {
+      n += Math.max(0, countLines(file) - (header ? 1 : 0));
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+    }
+  }
+  return n;
 }
 
-const CHUNK_SHIFT = 16;
-/** Rows per chunk of `ColumnBuffers` (65,536: 8.5 MB with the 31 Ali-CCP columns). */
-export const CHUNK_ROWS = 1 << CHUNK_SHIFT;
-const CHUNK_MASK = CHUNK_ROWS - 1;
-/** What a chunk's column is replaced with once it is moved out (and a chunk's `day` without `perRowDay`). */
-const EMPTY_U8 = new Uint8Array(0);
-const EMPTY_I32 = new Int32Array(0);
-const EMPTY_F32 = new Float32Array(0);
-
 /**
- * Growable columns for a log whose row count is not known in advance (streamed files), as a list of
- * fixed-size chunks: growing allocates one more chunk and never copies, so the memory is the rows read
- * (131 bytes a row for the 23 + 8 Ali-CCP columns, day included) plus at most one partly filled chunk.
- *
- * Writing: `push()` appends a row (all zeros) and returns its index in the current chunk, whose arrays are
- * `click`, `conversion`, `day` (with `perRowDay`), `categorical[f]` and `numeric[f]`; `pop()` removes the last row. Reading a
- * whole column by global row index: `column(pick)`. `finishLog` turns the chunks into an exactly sized log.
+ * The columns of a streamed log, allocated once at `capacity` rows (the files' data lines, `dataLineCount`), so
+ * memory is the log's own size from the start (131 bytes a row for the 23 + 8 Ali-CCP columns, 4 more with
+ * `perRowDay`): no growth by copying, no copy at the end (`finishLog` hands out views of the first `size` rows).
+ * `push()` appends a row (all zeros) and returns its index; `pop()` removes the last row.
  */
 export class ColumnBuffers {
-  /** Rows pushed (and not popped). */
   size = 0;
-  /** The current chunk's arrays: `push()` returns the row's index in them. */
-  click!: Uint8Array;
-  conversion!: Uint8Array;
-  day!: Int32Array;
-  categorical!: Int32Array[];
-  numeric!: Float32Array[];
-  private readonly chunks: ColumnChunk[] = [];
+  readonly click: Uint8Array;
+  readonly conversion: Uint8Array;
+  /** Per-row day with `perRowDay` (for `finishLog(..., "rows", ...)`), else empty. */
+  readonly day: Int32Array;
+  readonly categorical: Int32Array[];
+  readonly numeric: Float32Array[];
 
-  /** `perRowDay`: keep a `day` column (for `finishLog(..., "rows", ...)`); without it `day` arrays are empty. */
   constructor(
-    readonly categoricalCount: number,
-    readonly numericCount: number,
+    categoricalCount: number,
+    numericCount: number,
+    readonly capacity: number,
     readonly perRowDay = false,
   ) {
-    this.useChunk(0);
+    this.click = new Uint8Array(capacity);
+    this.conversion = new Uint8Array(capacity);
+    this.day = new Int32Array(perRowDay ? capacity : 0);
+    this.categorical = Array.from({ length: categoricalCount }, () => new Int32Array(capacity));
+    this.numeric = Array.from({ length: numericCount }, () => new Float32Array(capacity));
   }
 
-  /** Appends a row (all zeros) and returns its index in the current chunk's arrays. */
+  /** Appends a row (all zeros) and returns its index. Throws when full (a file grew while it was read). */
   push(): number {
-    const offset = this.size & CHUNK_MASK;
-    if (offset === 0) this.useChunk(this.size >>> CHUNK_SHIFT);
-    this.size++;
-    return offset;
+    if (this.size === this.capacity) throw new Error(`ColumnBuffers: more rows than the ${this.capacity} data lines counted (did a file change while it was read?)`);
+    return this.size++;
   }
 
   /** Removes the last row (a row that turned out to be dropped). */
   pop(): void {
     this.size--;
-    const c = this.chunks[this.size >>> CHUNK_SHIFT];
-    const row = this.size & CHUNK_MASK;
-    c.click[row] = 0;
-    c.conversion[row] = 0;
-    c.day[row] = 0;
-    for (const a of c.categorical) a[row] = 0;
-    for (const a of c.numeric) a[row] = 0;
-  }
-
-  /** Read access to one column by global row index (0 .. size - 1), in place, e.g. `column((c) => c.categorical[f])`. */
-  column(pick: (chunk: ColumnChunk) => ArrayLike<number>): { at(row: number): number | undefined } {
-    const chunks = this.chunks;
-    return { at: (row: number) => (row >= 0 && row < this.size ? pick(chunks[row >>> CHUNK_SHIFT])[row & CHUNK_MASK] : undefined) };
-  }
-
-  /**
-   * The first `size` rows of one column as one exactly sized array of `Ctor`, releasing that column's chunks
-   * as it goes (the buffers are not usable afterwards): at any time the memory is the chunks not yet copied
-   * plus the array being filled.
-   */
-  take<T extends Uint8Array | Int32Array | Float32Array>(Ctor: { new (n: number): T }, pick: (chunk: ColumnChunk) => T, release: (chunk: ColumnChunk) => void): T {
-    const out = new Ctor(this.size);
-    for (let k = 0; k * CHUNK_ROWS < this.size; k++) {
-      const c = this.chunks[k];
-      const rows = Math.min(CHUNK_ROWS, this.size - k * CHUNK_ROWS);
-      out.set(rows === CHUNK_ROWS ? pick(c) : pick(c).subarray(0, rows), k * CHUNK_ROWS);
-      release(c);
-    }
-    return out;
-  }
-
-  private useChunk(k: number): void {
-    if (k === this.chunks.length) {
-      this.chunks.push({
-        click: new Uint8Array(CHUNK_ROWS),
-        conversion: new Uint8Array(CHUNK_ROWS),
-        day: this.perRowDay ? new Int32Array(CHUNK_ROWS) : EMPTY_I32,
-        categorical: Array.from({ length: this.categoricalCount }, () => new Int32Array(CHUNK_ROWS)),
-        numeric: Array.from({ length: this.numericCount }, () => new Float32Array(CHUNK_ROWS)),
-      });
-    }
-    const c = this.chunks[k];
-    this.click = c.click;
-    this.conversion = c.conversion;
-    this.day = c.day;
-    this.categorical = c.categorical;
-    this.numeric = c.numeric;
+    const row = this.size;
+    this.click[row] = 0;
+    this.conversion[row] = 0;
+    if (this.perRowDay) this.day[row] = 0;
+    for (const c of this.categorical) c[row] = 0;
+    for (const c of this.numeric) c[row] = 0;
   }
 }
 
 /**
- * Moves the buffers into an exactly sized log, column by column (the buffers are emptied: peak memory is the
- * rows read plus one column), fills `day` (one day for every row, or "rows": the buffers' per-row days), and
- * completes the report's counts.
+ * The log of the buffers' `size` rows: views of the buffers' arrays (no copy; a view's buffer is longer when
+ * rows were dropped), `day` filled with one day for every row or, with "rows", the buffers' per-row days.
+ * Completes the report's counts.
  */
 export function finishLog<R extends AliCcpLoadReport>(
   buffers: ColumnBuffers,
@@ -408,16 +364,15 @@ export function finishLog<R extends AliCcpLoadReport>(
   report: R,
 ): ImpressionLog & { report: R } {
   const n = buffers.size;
-  const b = buffers;
-  if (day === "rows" && !b.perRowDay) throw new Error("finishLog: per-row days need ColumnBuffers with perRowDay");
+  if (day === "rows" && !buffers.perRowDay) throw new Error("finishLog: per-row days need ColumnBuffers with perRowDay");
   const log: ImpressionLog = {
     schema,
     size: n,
-    day: day === "rows" ? b.take(Int32Array, (c) => c.day, (c) => (c.day = EMPTY_I32)) : new Int32Array(n).fill(day),
-    click: b.take(Uint8Array, (c) => c.click, (c) => (c.click = EMPTY_U8)),
-    conversion: b.take(Uint8Array, (c) => c.conversion, (c) => (c.conversion = EMPTY_U8)),
-    categorical: Array.from({ length: b.categoricalCount }, (_, f) => b.take(Int32Array, (c) => c.categorical[f], (c) => (c.categorical[f] = EMPTY_I32))),
-    numeric: Array.from({ length: b.numericCount }, (_, f) => b.take(Float32Array, (c) => c.numeric[f], (c) => (c.numeric[f] = EMPTY_F32))),
+    day: day === "rows" ? buffers.day.subarray(0, n) : new Int32Array(n).fill(day),
+    click: buffers.click.subarray(0, n),
+    conversion: buffers.conversion.subarray(0, n),
+    categorical: buffers.categorical.map((c) => c.subarray(0, n)),
+    numeric: buffers.numeric.map((c) => c.subarray(0, n)),
     truth: undefined,
     source,
   };

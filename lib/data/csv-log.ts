@@ -12,6 +12,8 @@
  * Values: categorical values that are decimal digits (< 10^9) are read as integer ids, any other text is an id
  * of its own per column (interned to negative ids; "" is the missing id -1); numeric values must be finite
  * decimal numbers; labels 0 or 1. Lines are read by `readLines` (BOM, CRLF) and split on commas: no quoting.
+ * Memory: the files' lines are counted first (`dataLineCount`), then the rows are streamed into columns
+ * allocated once at that size: the log's own size (4 bytes a value, 1 a label, 4 the day), not the CSV text.
  * A feature column named like a label or equal to one on every row of a file is refused (label-like.ts)
  * unless listed in `notLabel`. Every problem raises a DataError naming file, line and column.
  *
@@ -35,6 +37,7 @@ import {
   ConversionWithoutClickPolicy,
   checkColumnCount,
   conversionWithoutClickError,
+  dataLineCount,
   emptyReport,
   finishLog,
   isPlainDecimal,
@@ -224,6 +227,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
   const policy = options.onConversionWithoutClick ?? "error";
   const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report: CsvLoadReport = { ...emptyReport(inputs.map((i) => i.file)), rowsPerFile: [] };
+  const capacity = dataLineCount(inputs.map((i) => i.file), true);
   let schema: LogSchema | undefined;
   let buffers: ColumnBuffers | undefined;
   let interned: Map<string, number>[] = [];
@@ -243,7 +247,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
         refuseLabelLikeNames(file, features, columns.notLabel, hint);
         if (schema === undefined) {
           schema = { categorical: h.categorical.map((c) => h.names[c]), numeric: h.numeric.map((c) => h.names[c]) };
-          buffers = new ColumnBuffers(schema.categorical.length, schema.numeric.length, true);
+          buffers = new ColumnBuffers(schema.categorical.length, schema.numeric.length, capacity, true);
           interned = schema.categorical.map(() => new Map());
         }
         catColumns = sameFeatures(schema.categorical, h.categorical.map((c) => h.names[c]), "categorical", file, inputs[0].file).map((name) => h.names.indexOf(name));
@@ -283,11 +287,8 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
     const s = schema!;
     refuseLabelEchoes(
       file,
-      [
-        ...s.categorical.map((name, f) => ({ name, values: b.column((c) => c.categorical[f]) })),
-        ...s.numeric.map((name, f) => ({ name, values: b.column((c) => c.numeric[f]) })),
-      ],
-      [{ name: columns.click, values: b.column((c) => c.click) }, { name: columns.conversion, values: b.column((c) => c.conversion) }],
+      [...s.categorical.map((name, f) => ({ name, values: b.categorical[f] })), ...s.numeric.map((name, f) => ({ name, values: b.numeric[f] }))],
+      [{ name: columns.click, values: b.click }, { name: columns.conversion, values: b.conversion }],
       start,
       b.size,
       columns.notLabel,

@@ -28,13 +28,10 @@ export function labelLikeColumns(features: readonly string[], notLabel: Iterable
   return features.filter((name) => !exempt.has(name) && isLabelLikeName(name));
 }
 
-/**
- * A named column of values (raw ids, numbers or 0/1 labels), read by row index: an array, a typed array, or a
- * loader's chunked column (`ColumnBuffers.column`, lib/data/ali-ccp.ts) read in place.
- */
+/** A named column of values (raw ids, numbers or 0/1 labels). */
 export interface NamedValues {
   name: string;
-  values: { at(row: number): number | undefined };
+  values: ArrayLike<number>;
 }
 
 /**
@@ -97,13 +94,12 @@ export function refuseLabelEchoes(
   );
 }
 
-function isConstant(values: NamedValues["values"], start: number, end: number): boolean {
-  const first = values.at(start);
-  for (let i = start + 1; i < end; i++) if (values.at(i) !== first) return false;
+function isConstant(values: ArrayLike<number>, start: number, end: number): boolean {
+  for (let i = start + 1; i < end; i++) if (values[i] !== values[start]) return false;
   return true;
 }
 
-function equalOn(a: NamedValues["values"], b: NamedValues["values"], start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (a.at(i) !== b.at(i)) return false;
+function equalOn(a: ArrayLike<number>, b: ArrayLike<number>, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (a[i] !== b[i]) return false;
   return true;
 }
