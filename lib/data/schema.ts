@@ -54,17 +54,20 @@ export function allocateLog(schema: LogSchema, size: number, source: string, wit
   };
 }
 
+/** `column[indices[i]]` for each i, as a new array of the column's type. */
+export function gatherColumn<T extends Int32Array | Uint8Array | Float32Array | Float64Array>(column: T, indices: ArrayLike<number>): T {
+  const n = indices.length;
+  const out = new (column.constructor as { new (n: number): T })(n);
+  for (let i = 0; i < n; i++) out[i] = column[indices[i]];
+  return out;
+}
+
 /** Rows `indices` of `log`, as a new log (used by splits and downsampling). */
 export function selectRows(log: ImpressionLog, indices: ArrayLike<number>): ImpressionLog {
-  const n = indices.length;
-  const pick = <T extends Int32Array | Uint8Array | Float32Array | Float64Array>(src: T): T => {
-    const out = new (src.constructor as { new (n: number): T })(n);
-    for (let i = 0; i < n; i++) out[i] = src[indices[i]];
-    return out;
-  };
+  const pick = <T extends Int32Array | Uint8Array | Float32Array | Float64Array>(src: T): T => gatherColumn(src, indices);
   return {
     schema: log.schema,
-    size: n,
+    size: indices.length,
     day: pick(log.day),
     click: pick(log.click),
     conversion: pick(log.conversion),
