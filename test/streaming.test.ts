@@ -2,6 +2,7 @@
  * Ali-CCP at full size (issue 15, point 3): the loaders stream, so memory grows with the log's columns, not with
  * the CSV text. On synthetic files in the processed Ali-CCP layout (bench/ali-ccp-synthetic.ts):
  * - the streamed loaders and `prepareCsv` give exactly what an in-memory parse of the whole text gives;
+ * - the three processed files streamed into one log equal the concatenation of their three logs;
  * - `countLines` counts the lines `readLines` yields, for every ending;
  * - loading a 170 MB file fits a V8 heap capped at 32 MB (a whole-file string cannot), and the process's peak
  *   RSS grows by under 230 bytes a row (131 bytes of columns; the former doubling buffers took ~280).
@@ -11,15 +12,15 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_DIR } from "./paths";
+import { FIXTURES_DIR, PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
 import { syntheticAliCcpCategorical, syntheticAliCcpColumns, writeSyntheticAliCcp } from "../bench/ali-ccp-synthetic";
-import { loadAliCcpCsv } from "../lib/data/ali-ccp";
+import { loadAliCcpCsv, loadAliCcpSplits, loadAliCcpSplitsLog } from "../lib/data/ali-ccp";
 import { carveSplits, prepareCsv } from "../lib/data/csv-log";
 import { countLines, readLines, splitLines } from "../lib/data/line-reader";
 import { prepare, PreparedData } from "../lib/data/prepare";
 import { EncodedSplit } from "../lib/data/encoded";
-import { ImpressionLog, allocateLog } from "../lib/data/schema";
+import { ImpressionLog, allocateLog, concatLogs } from "../lib/data/schema";
 
 /** The reference: the whole text in memory, split into lines and values, `Number` for every value. */
 function parseInMemory(file: string, day: number): ImpressionLog {
@@ -94,6 +95,21 @@ test("streamed loading and prepareCsv equal an in-memory parse of the whole text
   carveSplits(reference, { validation: true, test: true }, { seed: 5 });
   const plan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
   assertSamePrepared(prepared, prepare(reference, { plan, seed: 5 }));
+});
+
+test("the three Ali-CCP files streamed into one log equal the concatenation of their logs, reports included", async () => {
+  const dir = path.join(FIXTURES_DIR, "ali-ccp");
+  const { log, reports } = await loadAliCcpSplitsLog(dir);
+  const { train, val, test: testLog } = await loadAliCcpSplits(dir);
+  assertSameLog(log, concatLogs([train, val, testLog]));
+  assert.equal(log.source, concatLogs([train, val, testLog]).source);
+  assert.deepEqual(reports, { train: train.report, val: val.report, test: testLog.report });
+
+  const other = tempDir();
+  for (const f of fs.readdirSync(dir).filter((f) => f.endsWith(".csv"))) fs.copyFileSync(path.join(dir, f), path.join(other, f));
+  const val2 = path.join(other, "ali_ccp_val_sample.csv");
+  fs.writeFileSync(val2, fs.readFileSync(val2, "utf8").replace(/^click,purchase,101,121,/, "click,purchase,121,101,"));
+  await assert.rejects(loadAliCcpSplitsLog(other), { message: `concatLogs: schema of ${val2} differs from ${path.join(other, "ali_ccp_train_sample.csv")}` });
 });
 
 test("countLines counts the lines readLines yields: \\n or \\r\\n, with or without a last newline, across chunks", async () => {

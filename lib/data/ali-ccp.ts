@@ -24,7 +24,7 @@
  */
 import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
-import { ImpressionLog, LogSchema } from "./schema";
+import { ImpressionLog, LogSchema, schemaMismatchError } from "./schema";
 import { countLines, readLines } from "./line-reader";
 import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLikeNames } from "./label-like";
 
@@ -70,12 +70,29 @@ const CONVERSION_COLUMN = "purchase";
 
 /** Loads one processed Ali-CCP CSV file (streamed). */
 export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}): Promise<AliCcpLog> {
-  const day = options.day ?? 0;
+  const read = await readAliCcpFile(file, options, { capacity: dataLineCount([file], true) });
+  return finishLog(read.buffers, read.schema, file, options.day ?? 0, read.report);
+}
+
+/** Where `readAliCcpFile` puts the rows: new buffers of `capacity` rows, or after the rows of earlier files. */
+type AliCcpTarget = { capacity: number; perRowDay?: boolean } | { buffers: ColumnBuffers; schema: LogSchema; firstFile: string };
+
+/**
+ * Streams one processed file's rows into `target` and checks them (label-like names and echoes on this file's
+ * rows). Returns the buffers, the file's schema, the first row's index and the file's report (`lines` and
+ * dropped rows; the caller completes the counts). Appending to another file's buffers needs the same columns
+ * in the same order (else the error `concatLogs` gives).
+ */
+async function readAliCcpFile(
+  file: string,
+  options: AliCcpCsvOptions,
+  target: AliCcpTarget,
+): Promise<{ buffers: ColumnBuffers; schema: LogSchema; start: number; report: AliCcpLoadReport }> {
   const policy = options.onConversionWithoutClick ?? "error";
   const notLabel = options.notLabel ?? [];
   const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report = emptyReport([file]);
-  const capacity = dataLineCount([file], true);
+  const start = "buffers" in target ? target.buffers.size : 0;
 
   let header: CsvHeader | undefined;
   let buffers: ColumnBuffers | undefined;
@@ -83,7 +100,10 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
     if (header === undefined) {
       header = parseHeader(text, file);
       refuseLabelLikeNames(file, [...header.schema.categorical, ...header.schema.numeric], notLabel, hint);
-      buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length, capacity);
+      if ("buffers" in target) {
+        if (!sameSchema(header.schema, target.schema)) throw schemaMismatchError(file, target.firstFile);
+        buffers = target.buffers;
+      } else buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length, target.capacity, target.perRowDay);
       continue;
     }
     report.lines++;
@@ -116,12 +136,12 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
     file,
     [...header.schema.categorical.map((name, f) => ({ name, values: b.categorical[f] })), ...header.schema.numeric.map((name, f) => ({ name, values: b.numeric[f] }))],
     [{ name: CLICK_COLUMN, values: b.click }, { name: CONVERSION_COLUMN, values: b.conversion }],
-    0,
+    start,
     b.size,
     notLabel,
     hint,
   );
-  return finishLog(buffers!, header.schema, file, day, report);
+  return { buffers: b, schema: header.schema, start, report };
 }
 
 /** The sample file names of test/fixtures/ali-ccp/ and the day each split is mapped to. */
@@ -144,6 +164,38 @@ export async function loadAliCcpSplits(
   const load = (split: keyof typeof ALI_CCP_SAMPLE_FILES) =>
     loadAliCcpCsv(path.join(dir, name(split)), { ...options, day: ALI_CCP_SAMPLE_FILES[split].day });
   return { train: await load("train"), val: await load("val"), test: await load("test") };
+}
+
+/**
+ * The files of `loadAliCcpSplits` streamed into one log, train = day 0, val = day 1, test = day 2, with each
+ * file's report: what `prepare` takes, at the memory of that one log (`concatLogs` of the three logs would
+ * hold them and their concatenation at once, twice the log). The same rows, checks and errors as
+ * `loadAliCcpSplits` then `concatLogs`, except that files with different columns are refused at the later
+ * file's header instead of after its rows.
+ */
+export async function loadAliCcpSplitsLog(
+  dir: string,
+  options: Omit<AliCcpCsvOptions, "day"> & { fileNames?: { train: string; val: string; test: string } } = {},
+): Promise<{ log: ImpressionLog; reports: { train: AliCcpLoadReport; val: AliCcpLoadReport; test: AliCcpLoadReport } }> {
+  const splits = ["train", "val", "test"] as const;
+  const files = splits.map((split) => path.join(dir, options.fileNames?.[split] ?? ALI_CCP_SAMPLE_FILES[split].file));
+  let target: AliCcpTarget = { capacity: dataLineCount(files, true), perRowDay: true };
+  const reports: Partial<Record<(typeof splits)[number], AliCcpLoadReport>> = {};
+  for (const [k, split] of splits.entries()) {
+    const read = await readAliCcpFile(files[k], options, target);
+    const b = read.buffers;
+    b.day.fill(ALI_CCP_SAMPLE_FILES[split].day, read.start, b.size);
+    reports[split] = countReport(read.report, b.click.subarray(read.start, b.size), b.conversion.subarray(read.start, b.size));
+    target = { buffers: b, schema: read.schema, firstFile: files[0] };
+  }
+  const { buffers, schema } = target as { buffers: ColumnBuffers; schema: LogSchema };
+  const { report: _all, ...log } = finishLog(buffers, schema, files.join(", "), "rows", emptyReport(files));
+  void _all;
+  return { log, reports: reports as Required<typeof reports> };
+}
+
+function sameSchema(a: LogSchema, b: LogSchema): boolean {
+  return a.categorical.join() === b.categorical.join() && a.numeric.join() === b.numeric.join();
 }
 
 interface CsvHeader {
@@ -376,10 +428,15 @@ export function finishLog<R extends AliCcpLoadReport>(
     truth: undefined,
     source,
   };
-  report.rows = n;
-  report.clicks = count(log.click);
-  report.conversions = count(log.conversion);
-  return Object.assign(log, { report });
+  return Object.assign(log, { report: countReport(report, log.click, log.conversion) });
+}
+
+/** Completes `report`'s row, click and conversion counts from the rows' labels; returns it. */
+function countReport<R extends AliCcpLoadReport>(report: R, click: Uint8Array, conversion: Uint8Array): R {
+  report.rows = click.length;
+  report.clicks = count(click);
+  report.conversions = count(conversion);
+  return report;
 }
 
 function count(labels: Uint8Array): number {

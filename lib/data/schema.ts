@@ -78,13 +78,18 @@ export function selectRows(log: ImpressionLog, indices: ArrayLike<number>): Impr
   };
 }
 
+/** The error for logs (or files) whose columns differ, where one log is made of several. */
+export function schemaMismatchError(source: string, firstSource: string): Error {
+  return new Error(`concatLogs: schema of ${source} differs from ${firstSource}`);
+}
+
 /** Concatenate logs that share one schema (e.g. one file per day). */
 export function concatLogs(logs: ImpressionLog[]): ImpressionLog {
   if (logs.length === 0) throw new Error("concatLogs: no logs given");
   const schema = logs[0].schema;
   for (const l of logs) {
     if (l.schema.categorical.join() !== schema.categorical.join() || l.schema.numeric.join() !== schema.numeric.join()) {
-      throw new Error(`concatLogs: schema of ${l.source} differs from ${logs[0].source}`);
+      throw schemaMismatchError(l.source, logs[0].source);
     }
   }
   const size = logs.reduce((s, l) => s + l.size, 0);
