@@ -11,7 +11,7 @@
  *   train/val/test files are mapped to days 0/1/2 by `loadAliCcpSplits`.
  *
  * Memory: the file's lines are counted in a first pass over its raw bytes, then it is streamed line by line
- * into columns allocated once at that size (`ColumnBuffers`): the memory is the log's, 131 bytes a row with
+ * into columns allocated once at that size (`ColumnBuffers`): the memory is the log's, 130 bytes a row with
  * the 23 + 8 columns of the layout, never the CSV text. Every problem raises a DataError naming file, 1-based
  * line and column.
  * A feature column named like a label (e.g. `ctcvr_label`, which some processed files carry) or equal to
@@ -34,6 +34,14 @@ import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLike
 /** What to do with a row that has conversion = 1 but click = 0 (impossible in the funnel). */
 export type ConversionWithoutClickPolicy = "error" | "drop";
 
+/**
+ * A loader's progress: rows read so far out of the data lines counted before reading (`dataLineCount`).
+ * Called every `PROGRESS_ROWS` rows and once at the end with rowsRead = totalRows.
+ */
+export type LoadProgress = (rowsRead: number, totalRows: number) => void;
+/** Rows between two `LoadProgress` calls. */
+export const PROGRESS_ROWS = 1 << 16;
+
 export interface AliCcpCsvOptions {
   /** Day index written to every row (default 0). */
   day?: number;
@@ -43,6 +51,7 @@ export interface AliCcpCsvOptions {
   notLabel?: string[];
   /** How a refused label-like column's message says to override (default: the `notLabel` option). */
   overrideHint?: OverrideHint;
+  onProgress?: LoadProgress;
 }
 
 /** Counts of what a loader read, kept, and dropped. Nothing is dropped without being counted here. */
@@ -71,6 +80,7 @@ const CONVERSION_COLUMN = "purchase";
 /** Loads one processed Ali-CCP CSV file (streamed). */
 export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}): Promise<AliCcpLog> {
   const read = await readAliCcpFile(file, options, { capacity: dataLineCount([file], true) });
+  options.onProgress?.(read.buffers.capacity, read.buffers.capacity);
   return finishLog(read.buffers, read.schema, file, options.day ?? 0, read.report);
 }
 
@@ -107,6 +117,7 @@ async function readAliCcpFile(
       continue;
     }
     report.lines++;
+    if (report.lines % PROGRESS_ROWS === 0) options.onProgress?.(buffers!.size, buffers!.capacity);
     const values = text.split(",");
     checkColumnCount(values, header.names, file, line);
     const row = buffers!.push();
@@ -189,6 +200,7 @@ export async function loadAliCcpSplitsLog(
     target = { buffers: b, schema: read.schema, firstFile: files[0] };
   }
   const { buffers, schema } = target as { buffers: ColumnBuffers; schema: LogSchema };
+  options.onProgress?.(buffers.capacity, buffers.capacity);
   const { report: _all, ...log } = finishLog(buffers, schema, files.join(", "), "rows", emptyReport(files));
   void _all;
   return { log, reports: reports as Required<typeof reports> };
@@ -359,8 +371,9 @@ export function dataLineCount(files: string[], header: boolean): number {
 
 /**
  * The columns of a streamed log, allocated once at `capacity` rows (the files' data lines, `dataLineCount`), so
- * memory is the log's own size from the start (131 bytes a row for the 23 + 8 Ali-CCP columns, 4 more with
- * `perRowDay`): no growth by copying, no copy at the end (`finishLog` hands out views of the first `size` rows).
+ * memory is the log's own size from the start (126 bytes a row for the 23 + 8 Ali-CCP columns and the labels,
+ * 4 more with `perRowDay`): no growth by copying, no copy at the end (`finishLog` hands out views of the first
+ * `size` rows).
  * `push()` appends a row (all zeros) and returns its index; `pop()` removes the last row.
  */
 export class ColumnBuffers {

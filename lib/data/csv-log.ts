@@ -34,6 +34,8 @@ import { OverrideHint, NOT_LABEL_OPTION_HINT, refuseLabelEchoes, refuseLabelLike
 import {
   AliCcpLoadReport,
   ColumnBuffers,
+  LoadProgress,
+  PROGRESS_ROWS,
   ConversionWithoutClickPolicy,
   checkColumnCount,
   conversionWithoutClickError,
@@ -207,6 +209,7 @@ export interface CsvLoadOptions {
   overrideHint?: OverrideHint;
   /** How the conversion-without-click error says to drop such rows (default: the option). */
   howToDrop?: string;
+  onProgress?: LoadProgress;
 }
 
 export interface CsvLoadReport extends AliCcpLoadReport {
@@ -257,6 +260,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
       lines++;
       const h = header;
       const b = buffers!;
+      if (lines % PROGRESS_ROWS === 0) options.onProgress?.(b.size, b.capacity);
       const values = text.split(",");
       checkColumnCount(values, h.names, file, line);
       const at = (c: number): DataLocation => ({ file, line, column: h.names[c] });
@@ -296,6 +300,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
     );
     report.rowsPerFile.push(b.size - start);
   }
+  options.onProgress?.(buffers!.capacity, buffers!.capacity);
   return finishLog(buffers!, schema!, inputs.map((i) => i.file).join(", "), "rows", report);
 }
 

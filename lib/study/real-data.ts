@@ -27,7 +27,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadAliCcpSplitsLog } from "../data/ali-ccp";
+import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
 import { prepare, PrepareReport, SplitPlan } from "../data/prepare";
 import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
@@ -178,6 +178,8 @@ export interface RealDataOptions {
   seed?: number;
   /** Status lines ("preparing ..."). */
   onStatus?: (line: string) => void;
+  /** Progress of reading the Ali-CCP files (rows read of the data lines counted first). */
+  onProgress?: LoadProgress;
 }
 
 /**
@@ -210,7 +212,7 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
     return m && m[1] === key ? Number(m[2]) : undefined;
   });
   options.onStatus?.(`preparing the Ali-CCP files of ${src} (keep rate ${keepRate}, seed ${seed}) into ${dir}`);
-  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files });
+  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress });
   const plan: SplitPlan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
   const data = prepare(log, { plan, negativeKeepRate: keepRate, seed });
   const tmp = fs.mkdtempSync(path.join(options.root, `.tmp-${key}-${process.pid}-`));
