@@ -94,7 +94,7 @@ async function parent(): Promise<void> {
   try {
     for (const n of sizes) {
       const free = fs.statfsSync(dir).bavail * fs.statfsSync(dir).bsize;
-      if (free < n * 150) throw new Error(`${dir}: ${mib(free)} MiB free, about ${mib(n * 150)} MiB needed for ${n} rows`);
+      if (free < n * 200) throw new Error(`${dir}: ${mib(free)} MiB free, about ${mib(n * 200)} MiB needed for ${n} rows (the file and the prepared folder)`);
       const csv = path.join(dir, `ali-ccp-${n}.csv`);
       const out = path.join(dir, `prepared-${n}`);
       const g0 = process.hrtime.bigint();
