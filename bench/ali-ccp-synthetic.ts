@@ -10,7 +10,7 @@
  * - categorical field f: an integer id in [0, V_f), skewed towards small ids (V_f * u^3), V_f of the order of the
  *   processed release's vocabulary sizes (user ~240k, item ~470k, ...: rounded guesses, not measured from it);
  * - numeric field: 0.0 with probability 0.3, else a 4-decimal value in (0, 1), written as the sample writes them.
- * About 120 bytes a line.
+ * About 142 bytes a line (5.3 GiB at 40M rows).
  *
  * The file is written through a 4 MiB buffer, so memory stays flat whatever `rows` is.
  */
