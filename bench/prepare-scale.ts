@@ -6,8 +6,8 @@
  * Per size: writes the file (bench/ali-ccp-synthetic.ts) under `--dir` (outside the repository; created, and
  * removed at the end with everything in it), runs `esmm prepare --csv FILE` (the train file only: validation and
  * test carved out, 10 % each) in a child process, then deletes the file and the prepared folder before the next
- * size (disk: about 142 bytes a row for the file, 45 for the prepared folder). With `--train`, the largest size's prepared folder is kept for
- * `esmm train --model esmm --epochs 1` in another child, and deleted afterwards.
+ * size (disk: about 142 bytes a row for the file, 45 for the prepared folder). With `--train`, the largest
+ * size's prepared folder is kept for `esmm train --model esmm --epochs 1` in another child, then deleted.
  *
  * Measured per child: wall seconds, and its peak resident set size, the kernel's high-water mark as the child
  * reads it from `process.resourceUsage().maxRSS` just before it exits (so no sampling can miss a peak). Printed
