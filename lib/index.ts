@@ -15,7 +15,7 @@ export { logRecords, sampleIndices } from "./data/rows";
 export * from "./data/prepare";
 export * from "./data/prepared-files";
 export type { EncodedSplit } from "./data/encoded";
-export { loadAliCcpCsv, loadAliCcpSplits } from "./data/ali-ccp";
+export { loadAliCcpCsv, loadAliCcpSplits, loadAliCcpSplitsLog } from "./data/ali-ccp";
 export { loadCsvLog, prepareCsv, readCsvSchemaFile, carveSplits } from "./data/csv-log";
 export type { CsvColumns, CsvInput, CsvRole } from "./data/csv-log";
 export { isLabelLikeName, labelLikeColumns, labelEchoes, LABEL_LIKE_NAMES } from "./data/label-like";

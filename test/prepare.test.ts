@@ -1,6 +1,9 @@
-/** Preparation: unbiased downsampling weights, past-vs-future splits, vocabularies fitted on training days only. */
+/** Preparation: unbiased downsampling weights, past-vs-future splits, vocabularies fitted on training days only, the files. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { allocateLog, ImpressionLog } from "../lib/data/schema";
 import { checkSplitPlan, defaultSplitPlan, downsampleNegatives, prepare } from "../lib/data/prepare";
 import { readPrepared, writePrepared } from "../lib/data/prepared-files";
@@ -104,4 +107,20 @@ test("prepared data round-trips through its files", () => {
   assert.deepEqual(back.test.weight, prepared.test.weight);
   assert.deepEqual(back.later[1].truth!.pClick, prepared.later[1].truth!.pClick);
   assert.deepEqual(back.vocabularies, prepared.vocabularies);
+});
+
+test("writing a prepared folder: files renamed into place, prepared.json last; a dead writer's leftovers removed; rewriting works", () => {
+  const prepared = prepare(simulated(4), { plan: defaultSplitPlan(8), seed: 6 });
+  const dir = tempDir();
+  const dead = spawnSync(process.execPath, ["-e", ""]).pid!; // a process id that has exited
+  fs.writeFileSync(path.join(dir, `train.bin.tmp-${dead}`), "half");
+  fs.writeFileSync(path.join(dir, "notes.txt"), "the user's");
+  writePrepared(dir, prepared, { kind: "test" });
+  const files = fs.readdirSync(dir).sort();
+  assert.deepEqual(files, ["later-0.bin", "later-1.bin", "notes.txt", "prepared.json", "test.bin", "train.bin", "validation.bin"]);
+  const first = files.map((f) => fs.readFileSync(path.join(dir, f)));
+  writePrepared(dir, prepared, { kind: "test" });
+  assert.deepEqual(fs.readdirSync(dir).sort(), files);
+  files.forEach((f, i) => assert.ok(fs.readFileSync(path.join(dir, f)).equals(first[i]), `${f} rewritten differently`));
+  assert.deepEqual(readPrepared(dir).test.weight, prepared.test.weight);
 });

@@ -7,6 +7,8 @@ import { checkEvaluationScaling, defaultSplitPlan, prepare, PreparedData } from 
 import { writePrepared } from "../data/prepared-files";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
+import type { LoadProgress } from "../data/ali-ccp";
+import { createProgress, Progress } from "../plots/progress";
 
 /** Options that only apply to --csv. */
 const CSV_ONLY = ["schema", "click", "conversion", "day", "categorical", "numeric", "ignore", "not-label", "validation-fraction", "test-fraction", "drop-conversion-without-click"];
@@ -143,6 +145,7 @@ async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number): 
     laterDays: numberValue(v, "later-days"),
     onConversionWithoutClick: v["drop-conversion-without-click"] ? "drop" : "error",
     howToDrop: "pass --drop-conversion-without-click",
+    onProgress: readingProgress(),
     overrideHint: (cols) => `if ${cols.length > 1 ? "they are" : "it is"} not a label, pass --not-label ${cols.join(",")} (or --ignore ${cols.length > 1 ? "them" : "it"})`,
   });
 }
@@ -160,4 +163,18 @@ function parseCsvInputs(text: string): CsvInput[] {
   const named = inputs.filter((i) => i.role !== undefined).length;
   if (named > 0 && named < inputs.length) throw new UsageError("prepare: --csv: give a role to every file (train=FILE,test=FILE) or to none");
   return inputs;
+}
+
+/** Rows from which reading the files shows progress on stderr (a bar on a terminal, a line per 10 % in a log). */
+const PROGRESS_FROM_ROWS = 1_000_000;
+
+/** The progress of reading the CSV files, over the data lines counted before reading. */
+function readingProgress(): LoadProgress {
+  let bar: Progress | undefined;
+  return (rows, total) => {
+    if (total < PROGRESS_FROM_ROWS) return;
+    bar ??= createProgress({ total, label: "prepare: reading", unit: "rows" });
+    bar.tick(rows - bar.value);
+    if (rows === total) bar.done();
+  };
 }

@@ -29,8 +29,9 @@
  * extra features ignored, and the features of fields that are not configured.
  *
  * Memory: the common-features file is held in memory as a Map from index to a compact slot (only the
- * configured fields are kept); the skeleton file is streamed line by line. The returned log itself is
- * columnar in memory: with the default fields ~130 bytes per row, i.e. ~5.5 GB for a whole ~42M-row split;
+ * configured fields are kept); the skeleton file's lines are counted in a first pass, then it is streamed line
+ * by line into columns allocated once at that size (`ColumnBuffers`, lib/data/ali-ccp.ts). The returned log is
+ * columnar in memory: with the default fields 130 bytes per row (with the day), i.e. ~5.5 GB for a whole ~42M-row split;
  * `maxRows` loads a prefix instead (the report says when lines were left unread).
  * Every problem raises a DataError naming file, 1-based line and column.
  */
@@ -41,9 +42,12 @@ import { readLines } from "./line-reader";
 import {
   AliCcpLoadReport,
   ColumnBuffers,
+  LoadProgress,
+  PROGRESS_ROWS,
   ConversionWithoutClickPolicy,
   checkColumnCount,
   conversionWithoutClickError,
+  dataLineCount,
   emptyReport,
   finishLog,
   isPlainDecimal,
@@ -86,6 +90,7 @@ export interface AliCcpRawOptions {
   onConversionWithoutClick?: ConversionWithoutClickPolicy;
   /** Stop after this many kept rows (the report says whether lines were left unread). */
   maxRows?: number;
+  onProgress?: LoadProgress;
 }
 
 export interface AliCcpRawReport extends AliCcpLoadReport {
@@ -134,7 +139,7 @@ export async function loadAliCcpRaw(
     stoppedAtMaxRows: false,
   };
   const multiValued = new Int32Array(fields.names.length);
-  const buffers = new ColumnBuffers(fields.categorical.length, fields.numeric.length);
+  const buffers = new ColumnBuffers(fields.categorical.length, fields.numeric.length, Math.min(maxRows, dataLineCount([skeletonFile], false)));
   const row = new FeatureAccumulator(fields, policy, unusedFields);
 
   for await (const { text, line } of readLines(skeletonFile)) {
@@ -143,6 +148,7 @@ export async function loadAliCcpRaw(
       break;
     }
     report.lines++;
+    if (report.lines % PROGRESS_ROWS === 0) options.onProgress?.(buffers.size, buffers.capacity);
     const at = (column: string): DataLocation => ({ file: skeletonFile, line, column });
     const values = text.split(",");
     checkColumnCount(values, SKELETON_COLUMNS, skeletonFile, line);
@@ -177,6 +183,7 @@ export async function loadAliCcpRaw(
     fields.numeric.forEach((j, c) => (buffers.numeric[c][r] = kept.counts[j] > 0 ? kept.values[j] : 0));
   }
   if (report.lines === 0 && !report.stoppedAtMaxRows) throw new DataError({ file: skeletonFile }, "file is empty (no skeleton lines)");
+  options.onProgress?.(buffers.capacity, buffers.capacity);
 
   fields.names.forEach((name, j) => {
     if (multiValued[j] > 0) report.multiValuedRows[name] = multiValued[j];

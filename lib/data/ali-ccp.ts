@@ -10,7 +10,10 @@
  * - `day` comes from the caller (`options.day`, default 0): these files have no day column. The sample's
  *   train/val/test files are mapped to days 0/1/2 by `loadAliCcpSplits`.
  *
- * Files are streamed line by line. Every problem raises a DataError naming file, 1-based line and column.
+ * Memory: the file's lines are counted in a first pass over its raw bytes, then it is streamed line by line
+ * into columns allocated once at that size (`ColumnBuffers`): the memory is the log's, 130 bytes a row with
+ * the 23 + 8 columns of the layout, never the CSV text. Every problem raises a DataError naming file, 1-based
+ * line and column.
  * A feature column named like a label (e.g. `ctcvr_label`, which some processed files carry) or equal to
  * `click` or `purchase` on every row is refused (lib/data/label-like.ts) unless listed in `options.notLabel`.
  * A conversion without a click is an error unless the caller opts in to dropping such rows; dropped rows
@@ -21,8 +24,8 @@
  */
 import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
-import { ImpressionLog, LogSchema, allocateLog } from "./schema";
-import { readLines } from "./line-reader";
+import { ImpressionLog, LogSchema, schemaMismatchError } from "./schema";
+import { countLines, readLines } from "./line-reader";
 import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLikeNames } from "./label-like";
 
 // ---------------------------------------------------------------------------------------------------
@@ -30,6 +33,14 @@ import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLike
 
 /** What to do with a row that has conversion = 1 but click = 0 (impossible in the funnel). */
 export type ConversionWithoutClickPolicy = "error" | "drop";
+
+/**
+ * A loader's progress: rows read so far out of the data lines counted before reading (`dataLineCount`).
+ * Called every `PROGRESS_ROWS` rows and once at the end with rowsRead = totalRows.
+ */
+export type LoadProgress = (rowsRead: number, totalRows: number) => void;
+/** Rows between two `LoadProgress` calls. */
+export const PROGRESS_ROWS = 1 << 16;
 
 export interface AliCcpCsvOptions {
   /** Day index written to every row (default 0). */
@@ -40,6 +51,7 @@ export interface AliCcpCsvOptions {
   notLabel?: string[];
   /** How a refused label-like column's message says to override (default: the `notLabel` option). */
   overrideHint?: OverrideHint;
+  onProgress?: LoadProgress;
 }
 
 /** Counts of what a loader read, kept, and dropped. Nothing is dropped without being counted here. */
@@ -67,11 +79,30 @@ const CONVERSION_COLUMN = "purchase";
 
 /** Loads one processed Ali-CCP CSV file (streamed). */
 export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}): Promise<AliCcpLog> {
-  const day = options.day ?? 0;
+  const read = await readAliCcpFile(file, options, { capacity: dataLineCount([file], true) });
+  options.onProgress?.(read.buffers.capacity, read.buffers.capacity);
+  return finishLog(read.buffers, read.schema, file, options.day ?? 0, read.report);
+}
+
+/** Where `readAliCcpFile` puts the rows: new buffers of `capacity` rows, or after the rows of earlier files. */
+type AliCcpTarget = { capacity: number; perRowDay?: boolean } | { buffers: ColumnBuffers; schema: LogSchema; firstFile: string };
+
+/**
+ * Streams one processed file's rows into `target` and checks them (label-like names and echoes on this file's
+ * rows). Returns the buffers, the file's schema, the first row's index and the file's report (`lines` and
+ * dropped rows; the caller completes the counts). Appending to another file's buffers needs the same columns
+ * in the same order (else the error `concatLogs` gives).
+ */
+async function readAliCcpFile(
+  file: string,
+  options: AliCcpCsvOptions,
+  target: AliCcpTarget,
+): Promise<{ buffers: ColumnBuffers; schema: LogSchema; start: number; report: AliCcpLoadReport }> {
   const policy = options.onConversionWithoutClick ?? "error";
   const notLabel = options.notLabel ?? [];
   const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report = emptyReport([file]);
+  const start = "buffers" in target ? target.buffers.size : 0;
 
   let header: CsvHeader | undefined;
   let buffers: ColumnBuffers | undefined;
@@ -79,10 +110,14 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
     if (header === undefined) {
       header = parseHeader(text, file);
       refuseLabelLikeNames(file, [...header.schema.categorical, ...header.schema.numeric], notLabel, hint);
-      buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length);
+      if ("buffers" in target) {
+        if (!sameSchema(header.schema, target.schema)) throw schemaMismatchError(file, target.firstFile);
+        buffers = target.buffers;
+      } else buffers = new ColumnBuffers(header.schema.categorical.length, header.schema.numeric.length, target.capacity, target.perRowDay);
       continue;
     }
     report.lines++;
+    if (report.lines % PROGRESS_ROWS === 0) options.onProgress?.(buffers!.size, buffers!.capacity);
     const values = text.split(",");
     checkColumnCount(values, header.names, file, line);
     const row = buffers!.push();
@@ -112,12 +147,12 @@ export async function loadAliCcpCsv(file: string, options: AliCcpCsvOptions = {}
     file,
     [...header.schema.categorical.map((name, f) => ({ name, values: b.categorical[f] })), ...header.schema.numeric.map((name, f) => ({ name, values: b.numeric[f] }))],
     [{ name: CLICK_COLUMN, values: b.click }, { name: CONVERSION_COLUMN, values: b.conversion }],
-    0,
+    start,
     b.size,
     notLabel,
     hint,
   );
-  return finishLog(buffers!, header.schema, file, day, report);
+  return { buffers: b, schema: header.schema, start, report };
 }
 
 /** The sample file names of test/fixtures/ali-ccp/ and the day each split is mapped to. */
@@ -140,6 +175,39 @@ export async function loadAliCcpSplits(
   const load = (split: keyof typeof ALI_CCP_SAMPLE_FILES) =>
     loadAliCcpCsv(path.join(dir, name(split)), { ...options, day: ALI_CCP_SAMPLE_FILES[split].day });
   return { train: await load("train"), val: await load("val"), test: await load("test") };
+}
+
+/**
+ * The files of `loadAliCcpSplits` streamed into one log, train = day 0, val = day 1, test = day 2, with each
+ * file's report: what `prepare` takes, at the memory of that one log (`concatLogs` of the three logs would
+ * hold them and their concatenation at once, twice the log). The same rows, checks and errors as
+ * `loadAliCcpSplits` then `concatLogs`, except that files with different columns are refused at the later
+ * file's header instead of after its rows.
+ */
+export async function loadAliCcpSplitsLog(
+  dir: string,
+  options: Omit<AliCcpCsvOptions, "day"> & { fileNames?: { train: string; val: string; test: string } } = {},
+): Promise<{ log: ImpressionLog; reports: { train: AliCcpLoadReport; val: AliCcpLoadReport; test: AliCcpLoadReport } }> {
+  const splits = ["train", "val", "test"] as const;
+  const files = splits.map((split) => path.join(dir, options.fileNames?.[split] ?? ALI_CCP_SAMPLE_FILES[split].file));
+  let target: AliCcpTarget = { capacity: dataLineCount(files, true), perRowDay: true };
+  const reports: Partial<Record<(typeof splits)[number], AliCcpLoadReport>> = {};
+  for (const [k, split] of splits.entries()) {
+    const read = await readAliCcpFile(files[k], options, target);
+    const b = read.buffers;
+    b.day.fill(ALI_CCP_SAMPLE_FILES[split].day, read.start, b.size);
+    reports[split] = countReport(read.report, b.click.subarray(read.start, b.size), b.conversion.subarray(read.start, b.size));
+    target = { buffers: b, schema: read.schema, firstFile: files[0] };
+  }
+  const { buffers, schema } = target as { buffers: ColumnBuffers; schema: LogSchema };
+  options.onProgress?.(buffers.capacity, buffers.capacity);
+  const { report: _all, ...log } = finishLog(buffers, schema, files.join(", "), "rows", emptyReport(files));
+  void _all;
+  return { log, reports: reports as Required<typeof reports> };
+}
+
+function sameSchema(a: LogSchema, b: LogSchema): boolean {
+  return a.categorical.join() === b.categorical.join() && a.numeric.join() === b.numeric.join();
 }
 
 interface CsvHeader {
@@ -284,29 +352,55 @@ export function emptyReport(files: string[]): AliCcpLoadReport {
   return { files, lines: 0, rows: 0, clicks: 0, conversions: 0, droppedConversionWithoutClick: 0 };
 }
 
-/** Growable columns for a log whose row count is not known in advance (streamed files). */
+/**
+ * The data lines of `files` (header lines excluded when `header`): the most rows a loader can read from them,
+ * for `ColumnBuffers`' capacity. A file that cannot be read counts 0 here: reading it raises the error in its
+ * turn, after the files before it, as without this first pass.
+ */
+export function dataLineCount(files: string[], header: boolean): number {
+  let n = 0;
+  for (const file of files) {
+    try {
+      n += Math.max(0, countLines(file) - (header ? 1 : 0));
+    } catch (e) {
+      if (!(e instanceof DataError)) throw e;
+    }
+  }
+  return n;
+}
+
+/**
+ * The columns of a streamed log, allocated once at `capacity` rows (the files' data lines, `dataLineCount`), so
+ * memory is the log's own size from the start (126 bytes a row for the 23 + 8 Ali-CCP columns and the labels,
+ * 4 more with `perRowDay`): no growth by copying, no copy at the end (`finishLog` hands out views of the first
+ * `size` rows).
+ * `push()` appends a row (all zeros) and returns its index; `pop()` removes the last row.
+ */
 export class ColumnBuffers {
   size = 0;
-  click: Uint8Array;
-  conversion: Uint8Array;
-  /** Per-row day, for loaders that read it from the rows (see `finishLog`'s `day`). */
-  day: Int32Array;
-  categorical: Int32Array[];
-  numeric: Float32Array[];
-  private capacity: number;
+  readonly click: Uint8Array;
+  readonly conversion: Uint8Array;
+  /** Per-row day with `perRowDay` (for `finishLog(..., "rows", ...)`), else empty. */
+  readonly day: Int32Array;
+  readonly categorical: Int32Array[];
+  readonly numeric: Float32Array[];
 
-  constructor(categoricalCount: number, numericCount: number, initialCapacity = 1024) {
-    this.capacity = initialCapacity;
-    this.click = new Uint8Array(initialCapacity);
-    this.conversion = new Uint8Array(initialCapacity);
-    this.day = new Int32Array(initialCapacity);
-    this.categorical = Array.from({ length: categoricalCount }, () => new Int32Array(initialCapacity));
-    this.numeric = Array.from({ length: numericCount }, () => new Float32Array(initialCapacity));
+  constructor(
+    categoricalCount: number,
+    numericCount: number,
+    readonly capacity: number,
+    readonly perRowDay = false,
+  ) {
+    this.click = new Uint8Array(capacity);
+    this.conversion = new Uint8Array(capacity);
+    this.day = new Int32Array(perRowDay ? capacity : 0);
+    this.categorical = Array.from({ length: categoricalCount }, () => new Int32Array(capacity));
+    this.numeric = Array.from({ length: numericCount }, () => new Float32Array(capacity));
   }
 
-  /** Appends a row (all zeros) and returns its index. */
+  /** Appends a row (all zeros) and returns its index. Throws when full (a file grew while it was read). */
   push(): number {
-    if (this.size === this.capacity) this.grow();
+    if (this.size === this.capacity) throw new Error(`ColumnBuffers: more rows than the ${this.capacity} data lines counted (did a file change while it was read?)`);
     return this.size++;
   }
 
@@ -316,30 +410,16 @@ export class ColumnBuffers {
     const row = this.size;
     this.click[row] = 0;
     this.conversion[row] = 0;
-    this.day[row] = 0;
+    if (this.perRowDay) this.day[row] = 0;
     for (const c of this.categorical) c[row] = 0;
     for (const c of this.numeric) c[row] = 0;
-  }
-
-  private grow(): void {
-    const capacity = this.capacity * 2;
-    const resize = <T extends Uint8Array | Int32Array | Float32Array>(a: T): T => {
-      const out = new (a.constructor as { new (n: number): T })(capacity);
-      out.set(a);
-      return out;
-    };
-    this.click = resize(this.click);
-    this.conversion = resize(this.conversion);
-    this.day = resize(this.day);
-    this.categorical = this.categorical.map(resize);
-    this.numeric = this.numeric.map(resize);
-    this.capacity = capacity;
   }
 }
 
 /**
- * Copies the buffers into an exactly sized log, fills `day` (one day for every row, or "rows": the buffers'
- * per-row days), and completes the report's counts.
+ * The log of the buffers' `size` rows: views of the buffers' arrays (no copy; a view's buffer is longer when
+ * rows were dropped), `day` filled with one day for every row or, with "rows", the buffers' per-row days.
+ * Completes the report's counts.
  */
 export function finishLog<R extends AliCcpLoadReport>(
   buffers: ColumnBuffers,
@@ -349,17 +429,27 @@ export function finishLog<R extends AliCcpLoadReport>(
   report: R,
 ): ImpressionLog & { report: R } {
   const n = buffers.size;
-  const log = allocateLog(schema, n, source, false);
-  if (day === "rows") log.day.set(buffers.day.subarray(0, n));
-  else log.day.fill(day);
-  log.click.set(buffers.click.subarray(0, n));
-  log.conversion.set(buffers.conversion.subarray(0, n));
-  buffers.categorical.forEach((c, f) => log.categorical[f].set(c.subarray(0, n)));
-  buffers.numeric.forEach((c, f) => log.numeric[f].set(c.subarray(0, n)));
-  report.rows = n;
-  report.clicks = count(log.click);
-  report.conversions = count(log.conversion);
-  return Object.assign(log, { report });
+  if (day === "rows" && !buffers.perRowDay) throw new Error("finishLog: per-row days need ColumnBuffers with perRowDay");
+  const log: ImpressionLog = {
+    schema,
+    size: n,
+    day: day === "rows" ? buffers.day.subarray(0, n) : new Int32Array(n).fill(day),
+    click: buffers.click.subarray(0, n),
+    conversion: buffers.conversion.subarray(0, n),
+    categorical: buffers.categorical.map((c) => c.subarray(0, n)),
+    numeric: buffers.numeric.map((c) => c.subarray(0, n)),
+    truth: undefined,
+    source,
+  };
+  return Object.assign(log, { report: countReport(report, log.click, log.conversion) });
+}
+
+/** Completes `report`'s row, click and conversion counts from the rows' labels; returns it. */
+function countReport<R extends AliCcpLoadReport>(report: R, click: Uint8Array, conversion: Uint8Array): R {
+  report.rows = click.length;
+  report.clicks = count(click);
+  report.conversions = count(conversion);
+  return report;
 }
 
 function count(labels: Uint8Array): number {

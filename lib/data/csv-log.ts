@@ -12,6 +12,8 @@
  * Values: categorical values that are decimal digits (< 10^9) are read as integer ids, any other text is an id
  * of its own per column (interned to negative ids; "" is the missing id -1); numeric values must be finite
  * decimal numbers; labels 0 or 1. Lines are read by `readLines` (BOM, CRLF) and split on commas: no quoting.
+ * Memory: the files' lines are counted first (`dataLineCount`), then the rows are streamed into columns
+ * allocated once at that size: the log's own size (4 bytes a value, 1 a label, 4 the day), not the CSV text.
  * A feature column named like a label or equal to one on every row of a file is refused (label-like.ts)
  * unless listed in `notLabel`. Every problem raises a DataError naming file, line and column.
  *
@@ -32,9 +34,12 @@ import { OverrideHint, NOT_LABEL_OPTION_HINT, refuseLabelEchoes, refuseLabelLike
 import {
   AliCcpLoadReport,
   ColumnBuffers,
+  LoadProgress,
+  PROGRESS_ROWS,
   ConversionWithoutClickPolicy,
   checkColumnCount,
   conversionWithoutClickError,
+  dataLineCount,
   emptyReport,
   finishLog,
   isPlainDecimal,
@@ -204,6 +209,7 @@ export interface CsvLoadOptions {
   overrideHint?: OverrideHint;
   /** How the conversion-without-click error says to drop such rows (default: the option). */
   howToDrop?: string;
+  onProgress?: LoadProgress;
 }
 
 export interface CsvLoadReport extends AliCcpLoadReport {
@@ -224,6 +230,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
   const policy = options.onConversionWithoutClick ?? "error";
   const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report: CsvLoadReport = { ...emptyReport(inputs.map((i) => i.file)), rowsPerFile: [] };
+  const capacity = dataLineCount(inputs.map((i) => i.file), true);
   let schema: LogSchema | undefined;
   let buffers: ColumnBuffers | undefined;
   let interned: Map<string, number>[] = [];
@@ -243,7 +250,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
         refuseLabelLikeNames(file, features, columns.notLabel, hint);
         if (schema === undefined) {
           schema = { categorical: h.categorical.map((c) => h.names[c]), numeric: h.numeric.map((c) => h.names[c]) };
-          buffers = new ColumnBuffers(schema.categorical.length, schema.numeric.length);
+          buffers = new ColumnBuffers(schema.categorical.length, schema.numeric.length, capacity, true);
           interned = schema.categorical.map(() => new Map());
         }
         catColumns = sameFeatures(schema.categorical, h.categorical.map((c) => h.names[c]), "categorical", file, inputs[0].file).map((name) => h.names.indexOf(name));
@@ -253,6 +260,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
       lines++;
       const h = header;
       const b = buffers!;
+      if (lines % PROGRESS_ROWS === 0) options.onProgress?.(b.size, b.capacity);
       const values = text.split(",");
       checkColumnCount(values, h.names, file, line);
       const at = (c: number): DataLocation => ({ file, line, column: h.names[c] });
@@ -292,6 +300,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
     );
     report.rowsPerFile.push(b.size - start);
   }
+  options.onProgress?.(buffers!.capacity, buffers!.capacity);
   return finishLog(buffers!, schema!, inputs.map((i) => i.file).join(", "), "rows", report);
 }
 

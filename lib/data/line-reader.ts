@@ -1,7 +1,8 @@
 /**
  * Line reading for every text file the workspace reads: `readLines`, a streaming reader for big files (the
- * raw Ali-CCP release is ~40 GB), and `splitLines`, the same rules for a text already in memory (a simulated
- * day file, a results file).
+ * raw Ali-CCP release is ~40 GB), `countLines`, the number of lines `readLines` will yield (a first pass that
+ * lets a loader allocate its columns once, at their final size), and `splitLines`, the same rules for a text
+ * already in memory (a simulated day file, a results file).
  *
  * `readLines` reads the file in chunks and yields one line at a time with its 1-based line number, so a file
  * is never held in memory whole. Both handle `\n` and `\r\n` endings, a UTF-8 byte-order mark on the first
@@ -53,6 +54,36 @@ export async function* readLines(file: string, options: ReadLinesOptions = {}): 
     line++;
     yield { text: clean(carry, 0, carry.length, line), line };
   }
+}
+
+/**
+ * The number of lines `readLines(file)` yields: the "\n" bytes, plus one for a last line without a trailing
+ * newline; 0 for an empty file. Reads the file once in `chunkBytes` chunks (default 4 MiB) of raw bytes (no
+ * text decoding): about 1 s per GB from the page cache. A file that cannot be opened or read raises a
+ * DataError naming the file, as `readLines` does.
+ */
+export function countLines(file: string, options: ReadLinesOptions = {}): number {
+  const buffer = Buffer.allocUnsafe(options.chunkBytes ?? 1 << 22);
+  let lines = 0;
+  let last = -1;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, "r");
+    let read: number;
+    while ((read = fs.readSync(fd, buffer, 0, buffer.length, null)) > 0) {
+      const bytes = buffer.subarray(0, read);
+      for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) lines++;
+      last = bytes[read - 1];
+    }
+  } catch (err) {
+    if (err instanceof Error && "code" in err) {
+      throw new DataError({ file }, `cannot read file (${(err as NodeJS.ErrnoException).code}): ${err.message}`);
+    }
+    throw err;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+  return last !== -1 && last !== 10 ? lines + 1 : lines;
 }
 
 /**

@@ -14,7 +14,7 @@
  * Every random draw takes the seed.
  */
 import { EncodedSplit } from "./encoded";
-import { ImpressionLog, selectRows } from "./schema";
+import { ImpressionLog, gatherColumn, selectRows } from "./schema";
 import { Rng, deriveSeed } from "./random";
 
 export interface SplitPlan {
@@ -94,23 +94,43 @@ export interface DownsampleResult {
   keptNonClicked: number;
 }
 
-/** Keeps every clicked row and each non-clicked row with probability `keepRate`, weighting it 1/keepRate. */
-export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: number): DownsampleResult {
+/** The rows `downsampleRows` keeps, as indices into the log, with their weights and the counts. */
+export interface DownsampledRows extends Omit<DownsampleResult, "log"> {
+  /** Kept row indices of the log, ascending as `rows` was. */
+  rows: Int32Array;
+}
+
+/**
+ * Keeps every clicked row and each non-clicked row with probability `keepRate`, weighting it 1/keepRate, among
+ * `rows` (row indices of `log`, in order; default every row): one uniform draw per row of `rows`, from a stream
+ * seeded by `seed`. Returns the kept indices, so that a split is encoded without copying its rows into a log of
+ * their own. Throws unless 0 < keepRate <= 1.
+ */
+export function downsampleRows(log: ImpressionLog, keepRate: number, seed: number, rows?: Int32Array): DownsampledRows {
   if (!(keepRate > 0 && keepRate <= 1)) throw new Error(`negative keep rate must be in (0, 1], got ${keepRate}`);
   const rng = new Rng(deriveSeed(seed, "downsample"));
-  const keep: number[] = [];
+  const n = rows ? rows.length : log.size;
+  const keep = new Int32Array(n);
+  let k = 0;
   let keptClicked = 0;
-  for (let i = 0; i < log.size; i++) {
+  for (let j = 0; j < n; j++) {
+    const i = rows ? rows[j] : j;
     const u = rng.uniform(); // drawn for every row, so a row's fate does not depend on earlier labels
     if (log.click[i]) {
-      keep.push(i);
+      keep[k++] = i;
       keptClicked++;
-    } else if (u < keepRate) keep.push(i);
+    } else if (u < keepRate) keep[k++] = i;
   }
-  const kept = selectRows(log, keep);
-  const weight = new Float32Array(kept.size);
-  for (let i = 0; i < kept.size; i++) weight[i] = kept.click[i] ? 1 : 1 / keepRate;
-  return { log: kept, weight, keepRate, before: log.size, kept: kept.size, keptClicked, keptNonClicked: kept.size - keptClicked };
+  const kept = keep.slice(0, k);
+  const weight = new Float32Array(k);
+  for (let j = 0; j < k; j++) weight[j] = log.click[kept[j]] ? 1 : 1 / keepRate;
+  return { rows: kept, weight, keepRate, before: n, kept: k, keptClicked, keptNonClicked: k - keptClicked };
+}
+
+/** `downsampleRows` with the kept rows copied into a log of their own. */
+export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: number, rows?: Int32Array): DownsampleResult {
+  const { rows: kept, ...rest } = downsampleRows(log, keepRate, seed, rows);
+  return { log: selectRows(log, kept), ...rest };
 }
 
 /** Maps raw ids of one categorical field to indices 1..n; 0 is the out-of-vocabulary bucket. */
@@ -193,40 +213,50 @@ export interface PrepareReport {
   downsampling: { before: number; kept: number; keptClicked: number; keptNonClicked: number };
 }
 
-function rowsOfDays(log: ImpressionLog, days: number[]): ImpressionLog {
+/** Indices (ascending) of the rows of `log` whose day is one of `days`. */
+function rowsOfDays(log: ImpressionLog, days: number[]): Int32Array {
   const wanted = new Set(days);
-  const rows: number[] = [];
-  for (let i = 0; i < log.size; i++) if (wanted.has(log.day[i])) rows.push(i);
-  return selectRows(log, rows);
+  let n = 0;
+  for (let i = 0; i < log.size; i++) if (wanted.has(log.day[i])) n++;
+  const rows = new Int32Array(n);
+  for (let i = 0, k = 0; i < log.size; i++) if (wanted.has(log.day[i])) rows[k++] = i;
+  return rows;
 }
 
-function encodeSplit(name: string, log: ImpressionLog, weight: Float32Array, vocabs: Vocabulary[], scalers: NumericScaler[]) {
+/** Encodes rows `rows` of `log` (indices, in order) with the training vocabularies and scalers. */
+function encodeSplit(name: string, log: ImpressionLog, rows: Int32Array, weight: Float32Array, vocabs: Vocabulary[], scalers: NumericScaler[]) {
+  const n = rows.length;
   const nCat = vocabs.length;
   const nNum = scalers.length;
-  const categorical = new Int32Array(log.size * nCat);
+  const categorical = new Int32Array(n * nCat);
   const oovRate: Record<string, number> = {};
   vocabs.forEach((v, f) => {
-    const oov = encodeWithVocabulary(v, log.categorical[f], categorical, nCat, f);
-    oovRate[v.field] = log.size ? oov / log.size : 0;
+    const oov = encodeWithVocabulary(v, gatherColumn(log.categorical[f], rows), categorical, nCat, f);
+    oovRate[v.field] = n ? oov / n : 0;
   });
-  const numeric = new Float32Array(log.size * nNum);
+  const numeric = new Float32Array(n * nNum);
   scalers.forEach((s, f) => {
     const col = log.numeric[f];
-    for (let i = 0; i < log.size; i++) numeric[i * nNum + f] = (col[i] - s.mean) / s.sd;
+    for (let i = 0; i < n; i++) numeric[i * nNum + f] = (col[rows[i]] - s.mean) / s.sd;
   });
+  const labels = (col: Uint8Array) => {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) out[i] = col[rows[i]];
+    return out;
+  };
   const split: EncodedSplit = {
     name,
-    size: log.size,
+    size: n,
     categoricalFields: log.schema.categorical,
     vocabularySizes: vocabs.map((v) => v.size),
     numericFields: log.schema.numeric,
     categorical,
     numeric,
-    click: Float32Array.from(log.click),
-    conversion: Float32Array.from(log.conversion),
+    click: labels(log.click),
+    conversion: labels(log.conversion),
     weight,
-    day: log.day,
-    truth: log.truth,
+    day: gatherColumn(log.day, rows),
+    truth: log.truth && { pClick: gatherColumn(log.truth.pClick, rows), pConversionGivenClick: gatherColumn(log.truth.pConversionGivenClick, rows) },
   };
   return { split, oovRate };
 }
@@ -245,20 +275,19 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
   for (const d of [...plan.trainDays, plan.validationDay, plan.testDay, ...plan.laterDays]) {
     if (!present.has(d)) throw new Error(`split plan names day ${d}, which ${log.source} does not contain`);
   }
-  const down = downsampleNegatives(rowsOfDays(log, plan.trainDays), keepRate, seed);
-  const train = down.log;
-  const vocabularies = train.schema.categorical.map((f, k) => fitVocabulary(f, train.categorical[k], options.minCount ?? 1));
-  const scalers = train.schema.numeric.map((f, k) => fitScaler(f, train.numeric[k], down.weight));
+  const down = downsampleRows(log, keepRate, seed, rowsOfDays(log, plan.trainDays));
+  const vocabularies = log.schema.categorical.map((f, k) => fitVocabulary(f, gatherColumn(log.categorical[k], down.rows), options.minCount ?? 1));
+  const scalers = log.schema.numeric.map((f, k) => fitScaler(f, gatherColumn(log.numeric[k], down.rows), down.weight));
 
   const evalSplit = (name: string, days: number[], downsample: boolean) => {
     if (downsample) {
-      const d = downsampleNegatives(rowsOfDays(log, days), keepRate, deriveSeed(seed, name));
-      return encodeSplit(name, d.log, d.weight, vocabularies, scalers);
+      const d = downsampleRows(log, keepRate, deriveSeed(seed, name), rowsOfDays(log, days));
+      return encodeSplit(name, log, d.rows, d.weight, vocabularies, scalers);
     }
     const rows = rowsOfDays(log, days);
-    return encodeSplit(name, rows, new Float32Array(rows.size).fill(1), vocabularies, scalers);
+    return encodeSplit(name, log, rows, new Float32Array(rows.length).fill(1), vocabularies, scalers);
   };
-  const encodedTrain = encodeSplit("train", train, down.weight, vocabularies, scalers);
+  const encodedTrain = encodeSplit("train", log, down.rows, down.weight, vocabularies, scalers);
   const validation = evalSplit("validation", [plan.validationDay], options.downsampleValidation ?? false);
   const test = evalSplit("test", [plan.testDay], false);
   const later = plan.laterDays.map((d) => evalSplit(`day ${d}`, [d], false));

@@ -2,10 +2,15 @@
  * Prepared data on disk: `prepared.json` (plan, vocabularies, scalers, report, source) and one binary file
  * per split holding its typed arrays back to back, so that workers and later commands load a prepared
  * data set in milliseconds instead of re-parsing CSV.
+ *
+ * Writing never leaves a half-written folder that reads as prepared: an existing `prepared.json` is removed
+ * first, every file is written under a temporary name (`<file>.tmp-<pid>`) and renamed into place, and
+ * `prepared.json` comes last. A writer that dies leaves its temporary files, removed by the next writer.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "./errors";
+import { removeDeadProcessTemps } from "./temp-files";
 import type { EncodedSplit } from "./encoded";
 import type { NumericScaler, PrepareReport, PreparedData, SplitPlan, Vocabulary } from "./prepare";
 
@@ -48,9 +53,30 @@ function arraysOf(s: EncodedSplit): [ArrayName, Int32Array | Float32Array | Floa
   return list;
 }
 
+/** `<file>.tmp-<pid>`: where this process writes `file` before renaming it into place. */
+const tempName = (file: string) => `${file}.tmp-${process.pid}`;
+const TEMP_RE = /\.tmp-(\d+)$/;
+
+/** Writes `file` in `dir` through `write(fd)` under its temporary name, then renames it into place. */
+function writeAtomically(dir: string, file: string, write: (fd: number) => void): void {
+  const tmp = path.join(dir, tempName(file));
+  const fd = fs.openSync(tmp, "w");
+  try {
+    write(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, path.join(dir, file));
+}
+
 function writeSplit(dir: string, s: EncodedSplit, file: string): SplitHeader {
   const arrays = arraysOf(s);
-  fs.writeFileSync(path.join(dir, file), Buffer.concat(arrays.map(([, a]) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))));
+  writeAtomically(dir, file, (fd) => {
+    for (const [, a] of arrays) fs.writeFileSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); // in place, no concatenated copy
+  });
   return {
     name: s.name,
     file,
@@ -96,6 +122,11 @@ function readSplit(dir: string, h: SplitHeader): EncodedSplit {
 /** Writes `data` into `dir`; `source` describes where it came from (e.g. the simulator manifest's seed and totals). */
 export function writePrepared(dir: string, data: PreparedData, source: Record<string, unknown>): void {
   fs.mkdirSync(dir, { recursive: true });
+  removeDeadProcessTemps(dir, (name) => {
+    const m = TEMP_RE.exec(name);
+    return m ? Number(m[1]) : undefined;
+  });
+  fs.rmSync(path.join(dir, PREPARED_FILE), { force: true });
   const header: PreparedHeader = {
     format: FORMAT,
     source,
@@ -110,7 +141,7 @@ export function writePrepared(dir: string, data: PreparedData, source: Record<st
       later: data.later.map((s, i) => writeSplit(dir, s, `later-${i}.bin`)),
     },
   };
-  fs.writeFileSync(path.join(dir, PREPARED_FILE), JSON.stringify(header, null, 1) + "\n");
+  writeAtomically(dir, PREPARED_FILE, (fd) => fs.writeFileSync(fd, JSON.stringify(header, null, 1) + "\n"));
 }
 
 export function isPreparedDir(dir: string): boolean {

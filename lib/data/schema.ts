@@ -54,17 +54,20 @@ export function allocateLog(schema: LogSchema, size: number, source: string, wit
   };
 }
 
+/** `column[indices[i]]` for each i, as a new array of the column's type. */
+export function gatherColumn<T extends Int32Array | Uint8Array | Float32Array | Float64Array>(column: T, indices: ArrayLike<number>): T {
+  const n = indices.length;
+  const out = new (column.constructor as { new (n: number): T })(n);
+  for (let i = 0; i < n; i++) out[i] = column[indices[i]];
+  return out;
+}
+
 /** Rows `indices` of `log`, as a new log (used by splits and downsampling). */
 export function selectRows(log: ImpressionLog, indices: ArrayLike<number>): ImpressionLog {
-  const n = indices.length;
-  const pick = <T extends Int32Array | Uint8Array | Float32Array | Float64Array>(src: T): T => {
-    const out = new (src.constructor as { new (n: number): T })(n);
-    for (let i = 0; i < n; i++) out[i] = src[indices[i]];
-    return out;
-  };
+  const pick = <T extends Int32Array | Uint8Array | Float32Array | Float64Array>(src: T): T => gatherColumn(src, indices);
   return {
     schema: log.schema,
-    size: n,
+    size: indices.length,
     day: pick(log.day),
     click: pick(log.click),
     conversion: pick(log.conversion),
@@ -75,13 +78,18 @@ export function selectRows(log: ImpressionLog, indices: ArrayLike<number>): Impr
   };
 }
 
+/** The error for logs (or files) whose columns differ, where one log is made of several. */
+export function schemaMismatchError(source: string, firstSource: string): Error {
+  return new Error(`concatLogs: schema of ${source} differs from ${firstSource}`);
+}
+
 /** Concatenate logs that share one schema (e.g. one file per day). */
 export function concatLogs(logs: ImpressionLog[]): ImpressionLog {
   if (logs.length === 0) throw new Error("concatLogs: no logs given");
   const schema = logs[0].schema;
   for (const l of logs) {
     if (l.schema.categorical.join() !== schema.categorical.join() || l.schema.numeric.join() !== schema.numeric.join()) {
-      throw new Error(`concatLogs: schema of ${l.source} differs from ${logs[0].source}`);
+      throw schemaMismatchError(l.source, logs[0].source);
     }
   }
   const size = logs.reduce((s, l) => s + l.size, 0);

@@ -27,10 +27,9 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { loadAliCcpSplits } from "../data/ali-ccp";
+import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
 import { prepare, PrepareReport, SplitPlan } from "../data/prepare";
 import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
-import { concatLogs } from "../data/schema";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
 import { canonicalJson, dataCodeVersion, DataManifestSummary, sha256Hex } from "./results";
@@ -179,6 +178,8 @@ export interface RealDataOptions {
   seed?: number;
   /** Status lines ("preparing ..."). */
   onStatus?: (line: string) => void;
+  /** Progress of reading the Ali-CCP files (rows read of the data lines counted first). */
+  onProgress?: LoadProgress;
 }
 
 /**
@@ -211,12 +212,12 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
     return m && m[1] === key ? Number(m[2]) : undefined;
   });
   options.onStatus?.(`preparing the Ali-CCP files of ${src} (keep rate ${keepRate}, seed ${seed}) into ${dir}`);
-  const { train, val, test } = await loadAliCcpSplits(src, { fileNames: files });
+  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress });
   const plan: SplitPlan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
-  const data = prepare(concatLogs([train, val, test]), { plan, negativeKeepRate: keepRate, seed });
+  const data = prepare(log, { plan, negativeKeepRate: keepRate, seed });
   const tmp = fs.mkdtempSync(path.join(options.root, `.tmp-${key}-${process.pid}-`));
   try {
-    writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: train.report, validation: val.report, test: test.report } });
+    writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: reports.train, validation: reports.val, test: reports.test } });
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private
     try {
       fs.renameSync(tmp, dir);
