@@ -105,7 +105,8 @@ test("two shards add up to the unsharded study, metrics equal per key", async ()
     const s = await runStudy(TINY, quiet(file, { shard: { index: i + 1, count: 2 } }));
     assert.equal(s.total, 2);
     assert.equal(s.done, 2);
-    // Run j of the grid goes to shard (j mod 2) + 1.
+    // Run j of the grid goes to shard (j mod 2) + 1; with seed groups (the default) group g does, and here the
+    // groups (ESMM's seeds, IP's seeds) hold exactly the runs with j mod 2 = 0 and = 1.
     const mine = readResults(file).records.map((r) => `${r.model}/${r.seed}`).sort();
     assert.deepEqual(mine, grid.filter((_, j) => j % 2 === i).map((r) => `${r.model}/${r.seed}`).sort());
   }

@@ -43,7 +43,7 @@ import { StudyProgress, StudyReporter, StudyRunSummary } from "./runner-report";
 import { Job, Scheduler } from "./runner-scheduler";
 import { formatShard, Shard, shardOf } from "./shard";
 import { seedGroups, seedGroupSize } from "./seed-groups";
-import { expandGrid, StudySpec } from "./spec";
+import { expandGrid, RunSpec, StudySpec } from "./spec";
 import type { WorkerReply } from "./worker";
 
 export { formatStudySummary } from "./runner-report";
@@ -69,6 +69,13 @@ export interface RunStudyOptions {
   log?: (line: string) => void;
   /** Stops handing out runs and ends the workers; runs in flight are lost (not written). */
   signal?: AbortSignal;
+  /**
+   * The study whose seed groups the runs belong to, when `spec` is a part of it (notebook 02 runs the default
+   * design's first seed): the groups are cut from this study's grid, and every run of a group that `spec`
+   * touches is run too (and written to the results file), so each seed trains in the group it has in the
+   * whole study. Default: `spec` itself.
+   */
+  groupsFrom?: StudySpec;
 }
 
 /**
@@ -142,8 +149,8 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const shardTag = options.shard ? ` shard ${formatShard(options.shard)}` : "";
 
   // What is to do: the shard's grid minus the runs in the results file, as far as their keys are known.
-  const fullGrid = expandGrid(study);
   const groupSize = seedGroupSize();
+  const fullGrid = wholeGroups(expandGrid(study), options.groupsFrom ? expandGrid(normalizeStudy(options.groupsFrom)) : undefined, groupSize);
   const groups = seedGroups(fullGrid, groupSize);
   const grid = shardOf(fullGrid, options.shard, groupSize > 1 ? groups.groupOf : undefined);
   const existing = readResults(resultsFile);
@@ -180,6 +187,25 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   if (options.progress !== false) reporter.showBar(`study ${study.name}${shardTag}`);
 
   return drive({ scheduler, reporter, writer, log, signal: options.signal, workers, script, env, paths: { code, predictionsDir, dataRoot } });
+}
+
+/**
+ * The runs of `grid` grown to whole seed groups of `whole` (a bigger grid `grid` is part of): the runs of
+ * `whole`, in its order, whose group (seed-groups.ts, groups of `size`) holds a run of `grid`. Without
+ * `whole`, or with groups of 1, `grid` itself. Throws when a run of `grid` is not in `whole`.
+ */
+function wholeGroups(grid: RunSpec[], whole: RunSpec[] | undefined, size: number): RunSpec[] {
+  if (!whole || size === 1) return grid;
+  const key = (r: RunSpec) => JSON.stringify(r);
+  const position = new Map(whole.map((r, j) => [key(r), j] as const));
+  const { groupOf } = seedGroups(whole, size);
+  const wanted = new Set<number>();
+  for (const r of grid) {
+    const j = position.get(key(r));
+    if (j === undefined) throw new Error(`study ${r.study}: run ${r.model} seed ${r.seed} (${r.variant}) is not in the study given as groupsFrom`);
+    wanted.add(groupOf[j]);
+  }
+  return whole.filter((_, j) => wanted.has(groupOf[j]));
 }
 
 /** What a job's worker message needs beside the job: the code version and the folders. */

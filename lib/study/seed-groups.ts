@@ -6,7 +6,9 @@
  * grid alone, so a shard (shard.ts deals whole groups), a resumed study and an uninterrupted one train every
  * seed in the same group: on the native backend a seed's last float32 bits depend on its group (TensorFlow's
  * elementwise kernels round some elements differently with the tensor's size), never on how the study ran.
- * A resumed group whose other seeds are done retrains the whole group and records the missing seeds only.
+ * A resumed group whose other seeds are done retrains the whole group and records the missing seeds only; a
+ * part of a study (notebook 02: the first seed) is run with `groupsFrom` (runner.ts), which runs and records
+ * its runs' whole groups.
  *
  * Where groups are trained together: on the native backend (tensorflow), where a step is op-overhead bound
  * and a group of S seeds runs the same kernels as one model. On wasm and cpu a group's runs are trained one
