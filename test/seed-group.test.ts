@@ -6,7 +6,7 @@
  * study runner trains groups; wasm on a clean clone), so the test checks the kernels the study uses.
  *
  * Tolerances, from float32 summation order (a batched product over the seed axis, per-seed reductions):
- * - one step's gradients: 1e-5 of the variable's largest gradient (measured: 0 to 2e-7);
+ * - one step's gradients: 1e-5 of the variable's largest gradient (measured: up to 1.2e-6 on native, 1.1e-6 on wasm);
  * - after training (S = 3, up to 4 epochs of 256-row batches, patience 1): the same number of epochs and best
  *   epoch per seed, the best validation loss and the test CTCVR log loss within 2e-4 relative, and every
  *   pCTCVR within 2e-2 relative (measured on native and wasm: losses within 3e-5, predictions within 6e-3:
@@ -38,8 +38,9 @@ before(async () => {
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
-test("a seed group's slice s starts from seed s's initial values and gets its single model's gradients (all twelve models)", () => {
+test("a seed group's slice s starts from seed s's initial values and gets its single model's gradients (all twelve models)", (ctx) => {
   const t = tf();
+  let worst = 0;
   const dims = inputDimsOf(data.train);
   // Each seed its own rows: the first 512 rows of three different permutations.
   const n = data.train.size;
@@ -75,6 +76,7 @@ test("a seed group's slice s starts from seed s's initial values and gets its si
               diff = Math.max(diff, Math.abs(a[i] - b[i]));
             }
             assert.ok(diff <= 1e-5 * scale + 1e-12, `${name} seed ${seed}: ${v.name} gradient differs by ${diff} (largest ${scale})`);
+            if (scale > 0) worst = Math.max(worst, diff / scale);
           });
         } finally {
           single.dispose();
@@ -84,6 +86,7 @@ test("a seed group's slice s starts from seed s's initial values and gets its si
       group.dispose();
     }
   }
+  ctx.diagnostic(`backend ${backend}: largest gradient difference ${worst.toExponential(1)} of the variable's largest gradient`);
 });
 
 test(`each of the six paper models trained as a group of S = 3 seeds equals its three single runs`, async (t) => {
