@@ -12,7 +12,7 @@
  *
  * Where groups are trained together: on the native backend (tensorflow), where a step is op-overhead bound
  * and a group of S seeds runs the same kernels as one model. On wasm and cpu a group's runs are trained one
- * by one as single runs (measured: a 3-seed group on wasm took 4-5x the time of its three single runs,
+ * by one as single runs (measured: a 3-seed group on wasm took 4-6x the time of its three single runs,
  * whose transposed and batched matrix products are slow there).
  */
 import type { RunSpec } from "./spec";
