@@ -180,8 +180,8 @@ export function gatherSeedRows(split: EncodedSplit, orders: Int32Array[], start:
     for (let i = 0; i < n; i++) {
       const r = order[start + i];
       const out = s * n + i;
-      categoricalRows.set(split.categorical.subarray(r * nf, (r + 1) * nf), out * nf);
-      if (nn > 0) numeric.set(split.numeric.subarray(r * nn, (r + 1) * nn), out * nn);
+      for (let f = 0; f < nf; f++) categoricalRows[out * nf + f] = split.categorical[r * nf + f];
+      for (let f = 0; f < nn; f++) numeric[out * nn + f] = split.numeric[r * nn + f];
       click[out] = split.click[r];
       conversion[out] = split.conversion[r];
       weight[out] = split.weight[r];

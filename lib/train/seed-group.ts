@@ -22,12 +22,21 @@ import type * as tfjs from "@tensorflow/tfjs";
 import type { EncodedSplit } from "../data/encoded";
 import { backendInfo, tf } from "../backend";
 import { Architecture, ModelSpec, MultiTaskModel, buildModel, inputDimsOf, totalLoss } from "../models";
-import { Adam, defaultAdamGrouping } from "./adam";
-import { batchCount, checkSplit, gatherSeedRows, seedBatchTensors } from "./batches";
+import { batchCount, gatherSeedRows, seedBatchTensors } from "./batches";
 import { EarlyStopping } from "./early-stopping";
 import { predictSeeds, splitLosses } from "./evaluate";
 import { createRng, shuffledIndices } from "./random";
-import { EpochRecord, TrainConfig, TrainOptions, TrainResult, TrainingDivergedError, resolveTrainConfig, withLossWeights } from "./trainer";
+import {
+  EpochRecord,
+  TrainConfig,
+  TrainOptions,
+  TrainResult,
+  TrainingDivergedError,
+  checkTrainingData,
+  createOptimizer,
+  resolveTrainConfig,
+  withLossWeights,
+} from "./trainer";
 
 /** One seed's outcome: its result, or the error its single run would have thrown. */
 export type SeedOutcome = { seed: number; result: TrainResult; error?: undefined } | { seed: number; result?: undefined; error: Error };
@@ -109,20 +118,10 @@ export async function trainSeedGroup(
   const configs: TrainConfig[] = seeds.map((seed, s) => resolveTrainConfig({ ...options, seed: options.shuffleSeeds?.[s] }, seed));
   const config = configs[0];
   const { train, validation } = data;
-  checkSplit(train, model.dims, name);
-  checkSplit(validation, model.dims, name);
-  if (train.size === 0) throw new Error(`model "${name}": training split "${train.name}" is empty`);
-  if (validation.size === 0) throw new Error(`model "${name}": validation split "${validation.name}" is empty`);
+  checkTrainingData(model, data);
 
   const varList = model.trainableVariables();
-  const optimizer = new Adam(varList, {
-    learningRate: config.learningRate,
-    beta1: config.adamBeta1,
-    beta2: config.adamBeta2,
-    epsilon: config.adamEpsilon,
-    weightDecay: config.weightDecay,
-    grouping: defaultAdamGrouping(),
-  });
+  const optimizer = createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rngs = configs.map((c) => createRng(c.seed));
   const stopping = seeds.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta }));

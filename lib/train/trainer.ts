@@ -212,6 +212,30 @@ export function withLossWeights(spec: ModelSpec, multipliers: readonly number[] 
   return { ...spec, losses: spec.losses.map((term, i) => ({ ...term, weight: term.weight * multipliers[i] })) };
 }
 
+/**
+ * Throws, naming the model and the split, when a training or validation split does not fit `model` (see
+ * checkSplit) or is empty. Shared by trainModel and the seed-group trainer (./seed-group.ts).
+ */
+export function checkTrainingData(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }): void {
+  const name = model.spec.name;
+  checkSplit(data.train, model.dims, name);
+  checkSplit(data.validation, model.dims, name);
+  if (data.train.size === 0) throw new Error(`model "${name}": training split "${data.train.name}" is empty`);
+  if (data.validation.size === 0) throw new Error(`model "${name}": validation split "${data.validation.name}" is empty`);
+}
+
+/** The training loop's Adam (./adam.ts) over `variables`, configured from `config` (the backend's fastest grouping). */
+export function createOptimizer(variables: tfjs.Variable[], config: TrainConfig): Adam {
+  return new Adam(variables, {
+    learningRate: config.learningRate,
+    beta1: config.adamBeta1,
+    beta2: config.adamBeta2,
+    epsilon: config.adamEpsilon,
+    grouping: defaultAdamGrouping(),
+    weightDecay: config.weightDecay,
+  });
+}
+
 const now = () => performance.now() / 1000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -226,22 +250,12 @@ export async function trainModel(
   if (model.grouped) throw new Error(`trainModel: model "${name}" is a seed group; use trainSeedGroup`);
   const config = resolveTrainConfig(options, model.seed);
   const { train, validation } = data;
-  checkSplit(train, model.dims, name);
-  checkSplit(validation, model.dims, name);
-  if (train.size === 0) throw new Error(`model "${name}": training split "${train.name}" is empty`);
-  if (validation.size === 0) throw new Error(`model "${name}": validation split "${validation.name}" is empty`);
+  checkTrainingData(model, data);
 
   // The step differentiates the model's trainable variables (one stacked embedding table per block) and
   // updates them with ./adam.ts.
   const varList = model.trainableVariables();
-  const optimizer = new Adam(varList, {
-    learningRate: config.learningRate,
-    beta1: config.adamBeta1,
-    beta2: config.adamBeta2,
-    epsilon: config.adamEpsilon,
-    grouping: defaultAdamGrouping(),
-    weightDecay: config.weightDecay,
-  });
+  const optimizer = createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rng = createRng(config.seed);
   const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
