@@ -61,6 +61,15 @@ test("train: --keep-rate 0, --keep-rate 5 and --learning-rate 0 exit 2 with one 
     }
   }
   assert.ok(!fs.existsSync(path.join(log, "log.bin")), "the log was read (log.bin written) before the options were checked");
+  // A prepared folder was prepared once: options of preparation are refused by name, not ignored.
+  const prepared = path.join(tempDir(), "prepared");
+  assert.equal(run("prepare", "--data", log, "--out", prepared).status, 0);
+  for (const option of ["--keep-rate", "--min-count", "--oov-mask-rate"]) {
+    const out = path.join(tempDir(), "r.json");
+    const r = run("train", "--model", "esmm", "--data", prepared, "--seed", "1", "--out", out, option, option === "--min-count" ? "3" : "0.5");
+    assertOneLineExit2(r, new RegExp(`^esmm: train: ${option} applies to a simulated log, not to the prepared folder `));
+    assert.ok(!fs.existsSync(out), `${out} written`);
+  }
 });
 
 test("numeric options of each command: one line naming the option, its value and the allowed range, exit 2", () => {
@@ -112,8 +121,8 @@ test("every numeric option of every command declares its range, and a value outs
   const numeric = Object.fromEntries(COMMANDS.map((c) => [c.name, Object.keys(c.options).filter((o) => c.options[o].number !== undefined).sort()]));
   assert.deepEqual(numeric, {
     simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
-    prepare: ["keep-rate", "later-days", "seed", "test-fraction", "validation-fraction"],
-    train: ["batch-size", "epochs", "keep-rate", "learning-rate", "patience", "seed"],
+    prepare: ["keep-rate", "later-days", "min-count", "oov-mask-rate", "seed", "test-fraction", "validation-fraction"],
+    train: ["batch-size", "epochs", "keep-rate", "learning-rate", "min-count", "oov-mask-rate", "patience", "seed"],
     bench: ["batch", "batches", "peer-threads", "repeat", "seeds", "threads"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
     tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "trials", "workers", "worlds"],

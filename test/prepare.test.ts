@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { allocateLog, ImpressionLog } from "../lib/data/schema";
-import { checkSplitPlan, defaultSplitPlan, downsampleNegatives, prepare } from "../lib/data/prepare";
+import { checkSplitPlan, defaultSplitPlan, downsampleNegatives, prepare, untrainedOovLines } from "../lib/data/prepare";
 import { readPrepared, writePrepared } from "../lib/data/prepared-files";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { logLoss } from "../lib/metrics";
@@ -78,7 +78,8 @@ test("vocabularies see no validation or test ids: ids first seen later map to th
     log.click[i] = click;
     log.numeric[0][i] = i;
   });
-  const prepared = prepare(log, { plan: { trainDays: [0, 1], validationDay: 2, testDay: 3, laterDays: [4] }, negativeKeepRate: 1, seed: 0 });
+  // k = 1 and no masking: every training id gets a row of its own (the OOV rules are tested below)
+  const prepared = prepare(log, { plan: { trainDays: [0, 1], validationDay: 2, testDay: 3, laterDays: [4] }, negativeKeepRate: 1, seed: 0, oovMinCount: 1, oovMaskRate: 0 });
   assert.deepEqual(prepared.vocabularies[0].ids, [5, 6]);
   assert.deepEqual(Array.from(prepared.train.categorical), [1, 1, 2, 1]);
   assert.deepEqual(Array.from(prepared.test.categorical), [0, 1]); // id 7 unseen in training -> 0
@@ -123,4 +124,86 @@ test("writing a prepared folder: files renamed into place, prepared.json last; a
   assert.deepEqual(fs.readdirSync(dir).sort(), files);
   files.forEach((f, i) => assert.ok(fs.readFileSync(path.join(dir, f)).equals(first[i]), `${f} rewritten differently`));
   assert.deepEqual(readPrepared(dir).test.weight, prepared.test.weight);
+});
+
+// The out-of-vocabulary rules (issue 15): ids seen fewer than k times share index 0 with unseen ids; a field whose
+// rare ids reach fewer than a share m of training rows gets a seeded share m of its training ids set to 0.
+function oovLog(): ImpressionLog {
+  // field "ad": on training days 0-1 id 5 x 6, id 6 x 1 (a singleton), id 8 x 2; id 7 only on the test day.
+  // field "os": 2 ids, each many times: no rare id, so only masking can reach its index 0.
+  const schema = { categorical: ["ad", "os"], numeric: [] };
+  const rows: [number, number, number][] = [
+    [0, 5, 1], [0, 5, 2], [0, 5, 1], [0, 6, 2], [0, 8, 1], [1, 5, 2], [1, 5, 1], [1, 5, 2], [1, 8, 1],
+    [2, 5, 1], [2, 6, 2], [3, 7, 1], [3, 6, 2], [3, 5, 1], [3, 8, 2], [4, 7, 1],
+  ];
+  const log = allocateLog(schema, rows.length, "oov", false);
+  rows.forEach(([day, ad, os], i) => {
+    log.day[i] = day;
+    log.categorical[0][i] = ad;
+    log.categorical[1][i] = os;
+    log.click[i] = i % 2;
+  });
+  return log;
+}
+const OOV_PLAN = { trainDays: [0, 1], validationDay: 2, testDay: 3, laterDays: [4] };
+
+test("OOV min count: ids seen fewer than k times on the training rows share index 0 with unseen ids; per-split shares", () => {
+  const p = prepare(oovLog(), { plan: OOV_PLAN, negativeKeepRate: 1, seed: 0, oovMinCount: 2, oovMaskRate: 0 });
+  assert.deepEqual(p.vocabularies[0].ids, [5, 8]); // 6 seen once: pooled
+  assert.deepEqual(Array.from(p.train.categorical.filter((_, j) => j % 2 === 0)), [1, 1, 1, 0, 2, 1, 1, 1, 2]);
+  assert.deepEqual(Array.from(p.test.categorical.filter((_, j) => j % 2 === 0)), [0, 0, 1, 2]); // 7 unseen, 6 pooled
+  const [train, validation, test, later] = p.report.splits;
+  assert.equal(train.oovRate.ad, 1 / 9);
+  assert.equal(validation.oovRate.ad, 1 / 2);
+  assert.equal(test.oovRate.ad, 2 / 4);
+  assert.equal(later.oovRate.ad, 1);
+  assert.equal(test.oovRate.os, 0);
+  assert.equal(test.oovRows, 2 / 4);
+  assert.equal(p.report.oovMinCount, 2);
+  assert.deepEqual(p.report.vocabularies![0], { field: "ad", trainingIds: 3, indexed: 2, pooled: 1, masked: 0, oovTrained: true });
+  assert.deepEqual(p.report.vocabularies![1], { field: "os", trainingIds: 2, indexed: 2, pooled: 0, masked: 0, oovTrained: false });
+  // k = 1 leaves the singleton its own row, and no training row reaches index 0: said in one line per field
+  const k1 = prepare(oovLog(), { plan: OOV_PLAN, negativeKeepRate: 1, seed: 0, oovMinCount: 1, oovMaskRate: 0 });
+  assert.deepEqual(k1.vocabularies[0].ids, [5, 6, 8]);
+  assert.equal(k1.report.vocabularies![0].oovTrained, false);
+  const lines = untrainedOovLines(k1.report);
+  assert.equal(lines.length, 1); // "os" has no OOV rows anywhere, so only "ad" is named
+  assert.match(lines[0], /^field "ad": .*25\.00 % of test, 100\.00 % of day 4 rows use it/);
+  assert.throws(() => prepare(oovLog(), { plan: OOV_PLAN, seed: 0, oovMinCount: 0 }), /OOV min count must be an integer >= 1, got 0/);
+  assert.throws(() => prepare(oovLog(), { plan: OOV_PLAN, seed: 0, oovMaskRate: 1 }), /OOV mask rate must be in \[0, 1\), got 1/);
+});
+
+test("OOV masking: only fields whose rare ids reach fewer than m of the training rows, a seeded share m of rows, evaluation splits untouched", () => {
+  const log = simulated(3);
+  const plan = defaultSplitPlan(8);
+  const off = prepare(log, { plan, seed: 4, negativeKeepRate: 0.3, oovMinCount: 1, oovMaskRate: 0 });
+  const on = prepare(log, { plan, seed: 4, negativeKeepRate: 0.3, oovMinCount: 1, oovMaskRate: 0.05 });
+  const again = prepare(log, { plan, seed: 4, negativeKeepRate: 0.3, oovMinCount: 1, oovMaskRate: 0.05 });
+  assert.deepEqual(Array.from(on.train.categorical), Array.from(again.train.categorical)); // seeded
+  assert.deepEqual(on.vocabularies, off.vocabularies); // masking never changes a vocabulary
+  for (const s of ["validation", "test"] as const) assert.deepEqual(Array.from(on[s].categorical), Array.from(off[s].categorical));
+  const nCat = off.train.categoricalFields.length;
+  const n = off.train.size;
+  on.train.categoricalFields.forEach((field, f) => {
+    let changed = 0;
+    for (let i = 0; i < n; i++) {
+      const a = off.train.categorical[i * nCat + f];
+      const b = on.train.categorical[i * nCat + f];
+      if (a !== b) {
+        assert.equal(b, 0, `${field}: a masked id becomes 0`);
+        changed++;
+      }
+    }
+    const v = on.report.vocabularies![f];
+    assert.equal(v.masked, changed);
+    assert.equal(v.oovTrained, true);
+    // Binomial(n, 0.05): within 5 standard deviations of n m
+    const sd = Math.sqrt(n * 0.05 * 0.95);
+    assert.ok(Math.abs(changed - n * 0.05) < 5 * sd, `${field}: ${changed} masked of ${n}`);
+    assert.equal(on.report.splits[0].oovRate[field], changed / n);
+  });
+  // a field whose pooled ids already reach a share >= m is left alone: "ad" of oovLog has 1/9 pooled at k = 2
+  const p = prepare(oovLog(), { plan: OOV_PLAN, negativeKeepRate: 1, seed: 0, oovMinCount: 2, oovMaskRate: 0.1 });
+  assert.equal(p.report.vocabularies![0].masked, 0);
+  assert.equal(p.report.splits[0].oovRate.ad, 1 / 9);
 });

@@ -64,7 +64,7 @@ test("the Ali-CCP sample is prepared once into the root; a prepared folder is us
 test("a study on the prepared sample: no oracle, one stable replicate, resumes; runs keyed by content, not path", async () => {
   const dir = await ensureRealData(SAMPLE_DIR, { root: path.join(ROOT, "study"), negativeKeepRate: 1, seed: 3 });
   const spec = studyOn(dir);
-  assert.deepEqual({ ...spec.data, prepared: undefined }, { simulator: {}, simulatorSeed: 0, negativeKeepRate: 1, laterDays: 0, prepareSeed: 3, prepared: undefined });
+  assert.deepEqual({ ...spec.data, prepared: undefined }, { simulator: {}, simulatorSeed: 0, negativeKeepRate: 1, laterDays: 0, prepareSeed: 3, oovMinCount: 2, oovMaskRate: 0.01, prepared: undefined });
   const results = path.join(ROOT, "runs", "real.jsonl");
   const first = await runStudy(spec, quiet(results));
   assert.deepEqual(first.failed, []);

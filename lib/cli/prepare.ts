@@ -3,12 +3,13 @@ import * as path from "node:path";
 import { Command, OptionValues, UsageError, numberValue, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
+import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, prepare, PreparedData, untrainedOovLines } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
 import type { LoadProgress } from "../data/ali-ccp";
 import { createProgress, Progress } from "../plots/progress";
+import { formatShare } from "../notebook/format";
 
 /** Options that only apply to --csv. */
 const CSV_ONLY = ["schema", "click", "conversion", "day", "categorical", "numeric", "ignore", "not-label", "validation-fraction", "test-fraction", "drop-conversion-without-click"];
@@ -17,15 +18,20 @@ const FRACTION_RANGE = { gt: 0, lt: 1 };
 export const prepareCommand: Command = {
   name: "prepare",
   summary: "split, downsample negatives, fit vocabularies and encode (a simulated log or CSV files)",
-  usage: `esmm prepare --data DIR --out DIR [--keep-rate R] [--seed S] [--later-days K]
+  usage: `esmm prepare --data DIR --out DIR [--keep-rate R] [--seed S] [--later-days K] [--min-count K] [--oov-mask-rate M]
        esmm prepare --csv FILE[,FILE...] --out DIR [--schema FILE.json] [--click COL] [--conversion COL] [--day COL]
                     [--categorical LIST] [--numeric LIST] [--ignore LIST] [--not-label LIST]
                     [--validation-fraction F] [--test-fraction F] [--drop-conversion-without-click]
-                    [--keep-rate R] [--seed S] [--later-days K]
+                    [--keep-rate R] [--seed S] [--later-days K] [--min-count K] [--oov-mask-rate M]
 
 Writes OUT/prepared.json plus one binary file per split, read by \`esmm train --data OUT\`: training rows (negatives
 kept at rate R, weight 1/R; default 0.1), a validation split (early stopping), a test split and K later days.
-Vocabularies are fitted on the kept training rows only (index 0 = unseen id); numeric columns are standardised.
+Vocabularies are fitted on the kept training rows only; numeric columns are standardised. Index 0 is the
+out-of-vocabulary row: ids never seen in training and ids seen fewer than K times there (--min-count, default
+${DEFAULT_OOV_MIN_COUNT}). So that training rows teach it what an unknown id looks like, in each field whose rare ids reach fewer than
+a share M of the training rows, a seeded share M of them has its id set to 0 (--oov-mask-rate, default ${DEFAULT_OOV_MASK_RATE};
+0 = off). Each split's line gives the share of its rows with at least one field at index 0; a field whose row 0
+no training row reaches while evaluation rows use it is named on stderr.
 
 --data DIR: a simulated log (\`esmm simulate\`), split by day: train days, a validation day, a test day, K later days
 (default 2). A log simulated with --evaluation-multiplier other than 1 must have its scaled days (--evaluation-days,
@@ -53,6 +59,8 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     "keep-rate": { type: "string", number: RATE_RANGE },
     seed: { type: "string", number: SEED_RANGE },
     "later-days": { type: "string", number: intRange(0) },
+    "min-count": { type: "string", number: intRange(1) },
+    "oov-mask-rate": { type: "string", number: { ge: 0, lt: 1 } },
     schema: { type: "string" },
     click: { type: "string" },
     conversion: { type: "string" },
@@ -72,9 +80,10 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     const out = requireString(v, "out", cmd);
     const keepRate = numberValue(v, "keep-rate", 0.1);
     const seed = numberValue(v, "seed", 1);
+    const oov = { oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT), oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE) };
     let prepared: PreparedData;
     let source: Record<string, unknown>;
-    if (v.csv !== undefined) ({ prepared, source } = await prepareFromCsv(v, keepRate, seed));
+    if (v.csv !== undefined) ({ prepared, source } = await prepareFromCsv(v, keepRate, seed, oov));
     else {
       const given = CSV_ONLY.find((o) => v[o] !== undefined);
       if (given) throw new UsageError(`${cmd}: --${given} applies to --csv only`);
@@ -89,19 +98,23 @@ default 3) be exactly the test and later days, never the validation day: K = eva
         throw new UsageError(`${cmd}: ${(e as Error).message}`);
       }
       const log = readSimulatedLog(data);
-      prepared = prepare(log, { plan, negativeKeepRate: keepRate, seed, simulator: manifest.config });
+      prepared = prepare(log, { plan, negativeKeepRate: keepRate, seed, ...oov, simulator: manifest.config });
       source = { kind: "simulated", dir: path.resolve(data), seed: manifest.seed, totals: manifest.totals, oracle: manifest.oracle };
     }
     writePrepared(out, prepared, source);
     for (const s of prepared.report.splits) {
-      console.log(`${s.name.padEnd(10)} days ${s.days.join(",").padEnd(22)} rows ${String(s.rows).padStart(9)}  clicks ${String(s.clicks).padStart(6)}  conversions ${String(s.conversions).padStart(5)}`);
+      console.log(
+        `${s.name.padEnd(10)} days ${s.days.join(",").padEnd(22)} rows ${String(s.rows).padStart(9)}  clicks ${String(s.clicks).padStart(6)}  ` +
+          `conversions ${String(s.conversions).padStart(5)}  OOV rows ${formatShare(s.oovRows ?? 0)}`,
+      );
     }
+    for (const line of untrainedOovLines(prepared.report)) console.error(line);
     console.log(`wrote ${out}`);
   },
 };
 
 /** --csv: files and roles, the schema from --schema and the flags, checked before any row is read. */
-async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number): Promise<{ prepared: PreparedData; source: Record<string, unknown> }> {
+async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number, oov: { oovMinCount: number; oovMaskRate: number }): Promise<{ prepared: PreparedData; source: Record<string, unknown> }> {
   const cmd = "prepare";
   const inputs = parseCsvInputs(requireString(v, "csv", cmd));
   const fromFile = typeof v.schema === "string" ? readCsvSchemaFile(v.schema) : {};
@@ -140,6 +153,7 @@ async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number): 
   return prepareCsv(inputs, columns, {
     seed,
     negativeKeepRate: keepRate,
+    ...oov,
     validationFraction: numberValue(v, "validation-fraction"),
     testFraction: numberValue(v, "test-fraction"),
     laterDays: numberValue(v, "later-days"),

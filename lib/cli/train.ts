@@ -6,7 +6,7 @@ import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { initBackend } from "../backend";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
+import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
 import { epochProgressBars } from "../train";
@@ -16,10 +16,11 @@ export const trainCommand: Command = {
   summary: "train one model with one seed and write its metrics",
   usage: `esmm train --model NAME --data DIR --seed S --out FILE.json [--epochs N] [--batch-size B]
                  [--learning-rate LR] [--patience P] [--loss-normalization own-rows|batch-weight|batch-rows]
-                 [--keep-rate R] [--backend auto|tensorflow|wasm|cpu]
+                 [--keep-rate R] [--min-count K] [--oov-mask-rate M] [--backend auto|tensorflow|wasm|cpu]
 
 Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
-simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default 0.1). Early stopping uses the
+simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default 0.1, and --min-count and
+--oov-mask-rate, the out-of-vocabulary rules of \`esmm prepare\`, defaults ${DEFAULT_OOV_MIN_COUNT} and ${DEFAULT_OOV_MASK_RATE}). Early stopping uses the
 validation day only. FILE.json holds the run's config, metrics on the test day and later days (CTCVR over
 all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.
 A simulated log with --evaluation-multiplier other than 1, prepared on the fly (2 later days), must scale
@@ -35,6 +36,8 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
     patience: { type: "string", number: intRange(0) },
     "loss-normalization": { type: "string" },
     "keep-rate": { type: "string", number: RATE_RANGE },
+    "min-count": { type: "string", number: intRange(1) },
+    "oov-mask-rate": { type: "string", number: { ge: 0, lt: 1 } },
     backend: { type: "string" },
   },
   async run(v) {
@@ -53,8 +56,11 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
     if (!["auto", "tensorflow", "wasm", "cpu"].includes(backend)) throw new UsageError(`${cmd}: --backend must be auto, tensorflow, wasm or cpu`);
     if (!fs.existsSync(dataDir)) throw new UsageError(`${cmd}: --data ${dataDir} does not exist`);
     let data: PreparedData;
-    if (isPreparedDir(dataDir)) data = readPrepared(dataDir);
-    else {
+    if (isPreparedDir(dataDir)) {
+      const given = ["keep-rate", "min-count", "oov-mask-rate"].find((o) => v[o] !== undefined);
+      if (given) throw new UsageError(`${cmd}: --${given} applies to a simulated log, not to the prepared folder ${dataDir} (prepare it again with \`esmm prepare --${given}\`)`);
+      data = readPrepared(dataDir);
+    } else {
       const manifest = readManifest(dataDir);
       const plan = defaultSplitPlan(manifest.days.length);
       try {
@@ -62,7 +68,14 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
       } catch (e) {
         throw new UsageError(`${cmd}: ${(e as Error).message}`);
       }
-      data = prepare(readSimulatedLog(dataDir), { plan, negativeKeepRate: numberValue(v, "keep-rate", 0.1), seed: 1, simulator: manifest.config });
+      data = prepare(readSimulatedLog(dataDir), {
+        plan,
+        negativeKeepRate: numberValue(v, "keep-rate", 0.1),
+        oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT),
+        oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE),
+        seed: 1,
+        simulator: manifest.config,
+      });
     }
     const info = await initBackend(backend as "auto");
     console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);

@@ -366,6 +366,9 @@ export interface CsvPrepareOptions extends CsvLoadOptions, CarveOptions {
   negativeKeepRate?: number;
   /** With a day column: days after the test day (default 2). */
   laterDays?: number;
+  /** The OOV rules' k and m (prepare.ts DEFAULT_OOV_MIN_COUNT and DEFAULT_OOV_MASK_RATE when absent). */
+  oovMinCount?: number;
+  oovMaskRate?: number;
 }
 
 /** Loads, splits and prepares; `source` describes the files, the columns and the split for prepared.json. */
@@ -409,7 +412,7 @@ export async function prepareCsv(inputs: CsvInput[], columns: CsvColumns, option
       ),
     };
   }
-  const prepared = prepare(log, { plan, negativeKeepRate: options.negativeKeepRate, seed: options.seed });
+  const prepared = prepare(log, { plan, negativeKeepRate: options.negativeKeepRate, seed: options.seed, oovMinCount: options.oovMinCount, oovMaskRate: options.oovMaskRate });
   const source = {
     kind: "csv",
     files: inputs.map((i) => ({ file: path.resolve(i.file), ...(i.role ? { role: i.role } : {}) })),

@@ -8,7 +8,10 @@
  *     with probability r and weighted 1/r, so weighted sums stay unbiased estimates of full-data sums;
  *     evaluation days are kept whole by default (weight 1);
  *  3. categorical vocabularies fitted on the kept training rows only, index 0 = out-of-vocabulary, so
- *     ids first seen after training (new ads, new users) map to 0;
+ *     ids first seen after training (new ads, new users) map to 0; so do ids seen fewer than k times in
+ *     training (`oovMinCount`, default 2); and in a field whose rare ids reach fewer than a share m of the
+ *     training rows (`oovMaskRate`, default 0.01), a seeded share m of training rows has its id set to 0, so
+ *     index 0's embedding row learns what an unknown id looks like instead of keeping its random initial value;
  *  4. numeric fields standardised with the training rows' weighted mean and standard deviation;
  *  5. encoding into the flat arrays of `EncodedSplit`, which training slices into batches.
  * Every random draw takes the seed.
@@ -16,6 +19,7 @@
 import { EncodedSplit } from "./encoded";
 import { ImpressionLog, gatherColumn, selectRows } from "./schema";
 import { Rng, deriveSeed } from "./random";
+import { formatShare } from "../notebook/format";
 
 export interface SplitPlan {
   trainDays: number[];
@@ -133,6 +137,26 @@ export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: 
   return { log: selectRows(log, kept), ...rest };
 }
 
+/**
+ * Default k of the out-of-vocabulary rule: ids seen fewer than k times on the kept training rows share index 0
+ * with ids never seen in training. With k = 1 no training row reaches index 0, so its embedding row keeps its
+ * random initial value, different per model seed, and every test-day row with a new ad or user is scored
+ * through that noise (4.4 % of the default data's test-day rows have an unseen ad; issue 15). With k = 2 the
+ * training rows of ids seen once teach row 0: on long-tailed real logs that is enough. On the simulator it is
+ * not: every ad of the training days has hundreds of rows, so no k below 5 pools any ad (measured), hence the
+ * masking rule below.
+ */
+export const DEFAULT_OOV_MIN_COUNT = 2;
+
+/**
+ * Default m of the OOV masking rule: in each categorical field whose pooled rare ids reach fewer than a share m
+ * of the kept training rows, each training row's id is set to 0 with probability m (one seeded uniform draw
+ * per row and field, from `deriveSeed(seed, "oov-mask", field)`), so that row 0 is trained on about a share m
+ * of the rows in every field ("feature dropout" of the id, done once at preparation, the same for every model
+ * seed). 0 turns masking off. The rows masked per field are in `report.vocabularies[].masked`.
+ */
+export const DEFAULT_OOV_MASK_RATE = 0.01;
+
 /** Maps raw ids of one categorical field to indices 1..n; 0 is the out-of-vocabulary bucket. */
 export interface Vocabulary {
   field: string;
@@ -141,13 +165,56 @@ export interface Vocabulary {
   size: number;
 }
 
-export function fitVocabulary(field: string, values: Int32Array, minCount = 1): Vocabulary {
+/**
+ * The vocabulary of one field from its training values: ids seen at least `minCount` times, ascending, get
+ * indices 1..n; everything else (rarer ids, and ids never seen) will encode to 0. Throws a RangeError unless
+ * minCount is an integer >= 1.
+ */
+export function fitVocabulary(field: string, values: Int32Array, minCount = DEFAULT_OOV_MIN_COUNT): Vocabulary {
+  checkOovMinCount(minCount);
   const counts = new Map<number, number>();
   for (let i = 0; i < values.length; i++) counts.set(values[i], (counts.get(values[i]) ?? 0) + 1);
   const ids = [...counts].filter(([, n]) => n >= minCount).map(([id]) => id).sort((a, b) => a - b);
   return { field, ids, size: ids.length + 1 };
 }
 
+/** Throws a RangeError unless k is an integer >= 1 (the OOV rule's min count). */
+export function checkOovMinCount(k: number): void {
+  if (!Number.isInteger(k) || k < 1) throw new RangeError(`OOV min count must be an integer >= 1, got ${k}`);
+}
+
+/** Throws a RangeError unless 0 <= m < 1 (the OOV masking rate). */
+export function checkOovMaskRate(m: number): void {
+  if (!(m >= 0 && m < 1)) throw new RangeError(`OOV mask rate must be in [0, 1), got ${m}`);
+}
+
+/**
+ * The masking rule (DEFAULT_OOV_MASK_RATE) on an encoded training split, in place: for each field f whose share
+ * of rows at index 0 is below `rate`, sets categorical[i * nCat + f] = 0 for each row i with a uniform draw
+ * below `rate`. Returns the rows newly set to 0, per field (0 for fields left alone).
+ */
+export function maskOovRows(split: EncodedSplit, rate: number, seed: number): number[] {
+  checkOovMaskRate(rate);
+  const nCat = split.categoricalFields.length;
+  const n = split.size;
+  return split.categoricalFields.map((field, f) => {
+    if (rate === 0 || n === 0) return 0;
+    let atZero = 0;
+    for (let i = 0; i < n; i++) if (split.categorical[i * nCat + f] === 0) atZero++;
+    if (atZero / n >= rate) return 0;
+    const rng = new Rng(deriveSeed(seed, "oov-mask", field));
+    let masked = 0;
+    for (let i = 0; i < n; i++) {
+      if (rng.uniform() < rate && split.categorical[i * nCat + f] !== 0) {
+        split.categorical[i * nCat + f] = 0;
+        masked++;
+      }
+    }
+    return masked;
+  });
+}
+
+/** Writes the indices of `values` into out[i * stride + offset] (0 for ids not in `vocab`); returns how many were 0. */
 export function encodeWithVocabulary(vocab: Vocabulary, values: Int32Array, out: Int32Array, stride: number, offset: number): number {
   const index = new Map(vocab.ids.map((id, k) => [id, k + 1]));
   let oov = 0;
@@ -185,8 +252,10 @@ export interface PrepareOptions {
   negativeKeepRate?: number;
   /** Downsample the validation day too (default false: evaluation days are kept whole). */
   downsampleValidation?: boolean;
-  /** Ids seen fewer times than this on the kept training rows go to the OOV bucket. Default 1. */
-  minCount?: number;
+  /** k: ids seen fewer than k times on the kept training rows go to the OOV index 0. Default DEFAULT_OOV_MIN_COUNT (2). */
+  oovMinCount?: number;
+  /** m of the OOV masking rule (DEFAULT_OOV_MASK_RATE, 0.01); 0 turns it off. */
+  oovMaskRate?: number;
   seed: number;
   /**
    * The simulated log's config (manifest `config`), when the log is simulated: `prepare` throws unless its
@@ -209,8 +278,39 @@ export interface PreparedData {
 export interface PrepareReport {
   negativeKeepRate: number;
   seed: number;
-  splits: { name: string; days: number[]; rows: number; clicks: number; conversions: number; weightedRows: number; oovRate: Record<string, number> }[];
+  /** The OOV rules' k and m (absent in folders prepared before they existed, which used k = 1, m = 0). */
+  oovMinCount?: number;
+  oovMaskRate?: number;
+  /**
+   * Per split: `oovRate` the share of its rows whose id in that field encodes to 0 (per field), `oovRows` the
+   * share of its rows with at least one such field (absent in older folders).
+   */
+  splits: { name: string; days: number[]; rows: number; clicks: number; conversions: number; weightedRows: number; oovRate: Record<string, number>; oovRows?: number }[];
+  /**
+   * Per field: distinct ids on the kept training rows, how many got an index of their own, how many were pooled
+   * into index 0 (seen fewer than k times), the training rows masked to 0 by the masking rule, and
+   * `oovTrained` whether any training row reaches index 0, i.e. whether its embedding row learns (absent in
+   * older folders).
+   */
+  vocabularies?: { field: string; trainingIds: number; indexed: number; pooled: number; masked: number; oovTrained: boolean }[];
   downsampling: { before: number; kept: number; keptClicked: number; keptNonClicked: number };
+}
+
+/**
+ * One line per categorical field whose OOV row 0 no training row reaches although some evaluation rows are
+ * scored through it (its embedding row then keeps its random initial value): what `esmm prepare` prints on
+ * stderr and notebook 01 shows. Empty for reports of folders prepared before `vocabularies` existed.
+ */
+export function untrainedOovLines(report: PrepareReport): string[] {
+  return (report.vocabularies ?? [])
+    .filter((v) => !v.oovTrained)
+    .map((v) => ({ v, evaluated: report.splits.slice(1).filter((s) => (s.oovRate[v.field] ?? 0) > 0) }))
+    .filter(({ evaluated }) => evaluated.length > 0)
+    .map(
+      ({ v, evaluated }) =>
+        `field "${v.field}": no training row has an id seen fewer than ${report.oovMinCount ?? 1} times, so its out-of-vocabulary row is never trained, ` +
+        `yet ${evaluated.map((s) => `${formatShare(s.oovRate[v.field])} of ${s.name}`).join(", ")} rows use it (raise --min-count)`,
+    );
 }
 
 /** Indices (ascending) of the rows of `log` whose day is one of `days`. */
@@ -229,11 +329,7 @@ function encodeSplit(name: string, log: ImpressionLog, rows: Int32Array, weight:
   const nCat = vocabs.length;
   const nNum = scalers.length;
   const categorical = new Int32Array(n * nCat);
-  const oovRate: Record<string, number> = {};
-  vocabs.forEach((v, f) => {
-    const oov = encodeWithVocabulary(v, gatherColumn(log.categorical[f], rows), categorical, nCat, f);
-    oovRate[v.field] = n ? oov / n : 0;
-  });
+  vocabs.forEach((v, f) => encodeWithVocabulary(v, gatherColumn(log.categorical[f], rows), categorical, nCat, f));
   const numeric = new Float32Array(n * nNum);
   scalers.forEach((s, f) => {
     const col = log.numeric[f];
@@ -258,7 +354,7 @@ function encodeSplit(name: string, log: ImpressionLog, rows: Int32Array, weight:
     day: gatherColumn(log.day, rows),
     truth: log.truth && { pClick: gatherColumn(log.truth.pClick, rows), pConversionGivenClick: gatherColumn(log.truth.pConversionGivenClick, rows) },
   };
-  return { split, oovRate };
+  return { split, ...oovShares(split) };
 }
 
 /**
@@ -276,7 +372,12 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
     if (!present.has(d)) throw new Error(`split plan names day ${d}, which ${log.source} does not contain`);
   }
   const down = downsampleRows(log, keepRate, seed, rowsOfDays(log, plan.trainDays));
-  const vocabularies = log.schema.categorical.map((f, k) => fitVocabulary(f, gatherColumn(log.categorical[k], down.rows), options.minCount ?? 1));
+  const oovMinCount = options.oovMinCount ?? DEFAULT_OOV_MIN_COUNT;
+  const oovMaskRate = options.oovMaskRate ?? DEFAULT_OOV_MASK_RATE;
+  checkOovMinCount(oovMinCount);
+  checkOovMaskRate(oovMaskRate);
+  const trainingIds = log.schema.categorical.map((_, k) => new Set(gatherColumn(log.categorical[k], down.rows)).size);
+  const vocabularies = log.schema.categorical.map((f, k) => fitVocabulary(f, gatherColumn(log.categorical[k], down.rows), oovMinCount));
   const scalers = log.schema.numeric.map((f, k) => fitScaler(f, gatherColumn(log.numeric[k], down.rows), down.weight));
 
   const evalSplit = (name: string, days: number[], downsample: boolean) => {
@@ -288,11 +389,13 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
     return encodeSplit(name, log, rows, new Float32Array(rows.length).fill(1), vocabularies, scalers);
   };
   const encodedTrain = encodeSplit("train", log, down.rows, down.weight, vocabularies, scalers);
+  const masked = maskOovRows(encodedTrain.split, oovMaskRate, seed);
+  if (masked.some((m) => m > 0)) Object.assign(encodedTrain, oovShares(encodedTrain.split));
   const validation = evalSplit("validation", [plan.validationDay], options.downsampleValidation ?? false);
   const test = evalSplit("test", [plan.testDay], false);
   const later = plan.laterDays.map((d) => evalSplit(`day ${d}`, [d], false));
 
-  const describe = (s: { split: EncodedSplit; oovRate: Record<string, number> }, days: number[]) => ({
+  const describe = (s: { split: EncodedSplit; oovRate: Record<string, number>; oovRows: number }, days: number[]) => ({
     name: s.split.name,
     days,
     rows: s.split.size,
@@ -300,6 +403,7 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
     conversions: sum(s.split.conversion),
     weightedRows: sum(s.split.weight),
     oovRate: s.oovRate,
+    oovRows: s.oovRows,
   });
   return {
     train: encodedTrain.split,
@@ -312,15 +416,44 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
     report: {
       negativeKeepRate: keepRate,
       seed,
+      oovMinCount,
+      oovMaskRate,
       splits: [
         describe(encodedTrain, plan.trainDays),
         describe(validation, [plan.validationDay]),
         describe(test, [plan.testDay]),
         ...later.map((l, i) => describe(l, [plan.laterDays[i]])),
       ],
+      vocabularies: vocabularies.map((v, k) => ({
+        field: v.field,
+        trainingIds: trainingIds[k],
+        indexed: v.size - 1,
+        pooled: trainingIds[k] - (v.size - 1),
+        masked: masked[k],
+        oovTrained: encodedTrain.oovRate[v.field] > 0,
+      })),
       downsampling: { before: down.before, kept: down.kept, keptClicked: down.keptClicked, keptNonClicked: down.keptNonClicked },
     },
   };
+}
+
+/** Per field, the share of a split's rows at index 0, and the share of rows with any field at 0. */
+function oovShares(split: EncodedSplit): { oovRate: Record<string, number>; oovRows: number } {
+  const nCat = split.categoricalFields.length;
+  const n = split.size;
+  const atZero = new Array<number>(nCat).fill(0);
+  let rows = 0;
+  for (let i = 0; i < n; i++) {
+    let any = false;
+    for (let f = 0; f < nCat; f++) {
+      if (split.categorical[i * nCat + f] === 0) {
+        atZero[f]++;
+        any = true;
+      }
+    }
+    if (any) rows++;
+  }
+  return { oovRate: Object.fromEntries(split.categoricalFields.map((field, f) => [field, n ? atZero[f] / n : 0])), oovRows: n ? rows / n : 0 };
 }
 
 function sum(a: ArrayLike<number>): number {

@@ -5,6 +5,7 @@
  *   (so a cross-entropy of 0.007388 reads 0.007388 and a standard error of 2.2e-5 reads 2.2e-5); integers
  *   with thousands separators; "" for undefined, "NaN" for NaN.
  * - formatPercent(x, se?): a signed percent with two decimals, "+1.07 %", with " ± 0.16" when an se is given.
+ * - formatShare(x): a share in [0, 1] as an unsigned percent with two decimals, 0.044 -> "4.40 %".
  * - formatP(p): a p-value with two significant digits, exponent notation below 1e-3 ("3.5e-9", "0.16").
  */
 
@@ -24,6 +25,12 @@ export function formatPercent(x: number, se?: number): string {
   if (Number.isNaN(x)) return "";
   const sign = x > 0 ? "+" : "";
   return `${sign}${x.toFixed(2)} %` + (se === undefined || Number.isNaN(se) ? "" : ` ± ${se.toFixed(2)}`);
+}
+
+/** A share (0..1) as an unsigned percent with two decimals: 0.044 -> "4.40 %"; "" for NaN. */
+export function formatShare(x: number): string {
+  if (Number.isNaN(x)) return "";
+  return `${(100 * x).toFixed(2)} %`;
 }
 
 /** A p-value with two significant digits; exponent notation below 1e-3; "0" for an exact 0. */

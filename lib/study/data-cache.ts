@@ -92,7 +92,14 @@ export function ensurePreparedData(spec: DataSpec, root: string, options: Ensure
     options.onStatus?.(`preparing data ${key}`);
     const plan = defaultSplitPlan(manifest.days.length, spec.laterDays);
     // no log.bin beside a log that is deleted right below
-    const data = prepare(readSimulatedLog(logDir, { cache: options.keepLog ?? false }), { plan, negativeKeepRate: spec.negativeKeepRate, seed: spec.prepareSeed, simulator: manifest.config });
+    const data = prepare(readSimulatedLog(logDir, { cache: options.keepLog ?? false }), {
+      plan,
+      negativeKeepRate: spec.negativeKeepRate,
+      seed: spec.prepareSeed,
+      oovMinCount: spec.oovMinCount,
+      oovMaskRate: spec.oovMaskRate,
+      simulator: manifest.config,
+    });
     const manifestBytes = fs.readFileSync(path.join(logDir, MANIFEST_FILE));
     fs.writeFileSync(path.join(tmp, MANIFEST_FILE), manifestBytes);
     writePrepared(tmp, data, {

@@ -28,7 +28,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
-import { prepare, PrepareReport, SplitPlan } from "../data/prepare";
+import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
 import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
@@ -104,6 +104,8 @@ export function preparedDataSpec(dir: string): DataSpec {
     negativeKeepRate: json.report.negativeKeepRate,
     laterDays: json.plan.laterDays.length,
     prepareSeed: json.report.seed,
+    oovMinCount: json.report.oovMinCount ?? 1,
+    oovMaskRate: json.report.oovMaskRate ?? 0,
     prepared: { dir: abs, sha256: preparedFolderSha256(abs) },
   };
 }
@@ -176,6 +178,9 @@ export interface RealDataOptions {
   negativeKeepRate?: number;
   /** Seed of the downsampling draw (default 1, as `esmm prepare`). Ignored for a prepared folder. */
   seed?: number;
+  /** The OOV rules' k and m (defaults DEFAULT_OOV_MIN_COUNT, DEFAULT_OOV_MASK_RATE, as `esmm prepare`). Ignored for a prepared folder. */
+  oovMinCount?: number;
+  oovMaskRate?: number;
   /** Status lines ("preparing ..."). */
   onStatus?: (line: string) => void;
   /** Progress of reading the Ali-CCP files (rows read of the data lines counted first). */
@@ -199,11 +204,13 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
   }
   const keepRate = options.negativeKeepRate ?? 0.1;
   const seed = options.seed ?? 1;
+  const oovMinCount = options.oovMinCount ?? DEFAULT_OOV_MIN_COUNT;
+  const oovMaskRate = options.oovMaskRate ?? DEFAULT_OOV_MASK_RATE;
   const stamp = [files.train, files.val, files.test].map((f) => {
     const st = fs.statSync(path.join(src, f));
     return { file: path.join(src, f), size: st.size, mtimeMs: st.mtimeMs };
   });
-  const key = sha256Hex(`${canonicalJson({ kind: "ali-ccp", files: stamp, keepRate, seed })}\n${dataCodeVersion()}`).slice(0, 16);
+  const key = sha256Hex(`${canonicalJson({ kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate })}\n${dataCodeVersion()}`).slice(0, 16);
   const dir = path.join(options.root, `ali-ccp-${key}`);
   if (isPreparedDir(dir)) return dir;
   fs.mkdirSync(options.root, { recursive: true });
@@ -214,7 +221,7 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
   options.onStatus?.(`preparing the Ali-CCP files of ${src} (keep rate ${keepRate}, seed ${seed}) into ${dir}`);
   const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress });
   const plan: SplitPlan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
-  const data = prepare(log, { plan, negativeKeepRate: keepRate, seed });
+  const data = prepare(log, { plan, negativeKeepRate: keepRate, seed, oovMinCount, oovMaskRate });
   const tmp = fs.mkdtempSync(path.join(options.root, `.tmp-${key}-${process.pid}-`));
   try {
     writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: reports.train, validation: reports.val, test: reports.test } });

@@ -23,6 +23,7 @@
  *
  * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
  */
+import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT } from "../data/prepare";
 import type { SimulatorConfig } from "../data/simulator-config";
 import type { Architecture } from "../models";
 import type { TrainConfig } from "../train";
@@ -36,6 +37,13 @@ export interface DataSpec {
   laterDays: number;
   /** Seed of the downsampling draw (the same for every run on this data, as in docs/protocol-facts.md). */
   prepareSeed: number;
+  /**
+   * k of the out-of-vocabulary rule: ids seen fewer than k times on the kept training rows share index 0 with
+   * unseen ids (lib/data/prepare.ts DEFAULT_OOV_MIN_COUNT, 2). Absent means that default.
+   */
+  oovMinCount?: number;
+  /** m of the OOV masking rule (prepare.ts DEFAULT_OOV_MASK_RATE, 0.01; 0 = off). Absent means that default. */
+  oovMaskRate?: number;
   /**
    * Real data: a prepared folder (`esmm prepare`) used as it is, never simulated; `sha256` is its content
    * hash (real-data.ts `preparedFolderSha256`), which names the data in the run keys instead of `dir`.
@@ -93,6 +101,8 @@ export const DEFAULT_DATA_SPEC: DataSpec = {
   negativeKeepRate: 0.1,
   laterDays: 2,
   prepareSeed: 7,
+  oovMinCount: DEFAULT_OOV_MIN_COUNT,
+  oovMaskRate: DEFAULT_OOV_MASK_RATE,
 };
 
 /**
