@@ -17,6 +17,7 @@ import { tempDir } from "./helpers";
 import { syntheticAliCcpCategorical, syntheticAliCcpColumns, writeSyntheticAliCcp } from "../bench/ali-ccp-synthetic";
 import { loadAliCcpCsv, loadAliCcpSplits, loadAliCcpSplitsLog } from "../lib/data/ali-ccp";
 import { carveSplits, prepareCsv } from "../lib/data/csv-log";
+import { DataError } from "../lib/data/errors";
 import { countLines, readLines, splitLines } from "../lib/data/line-reader";
 import { prepare, PreparedData } from "../lib/data/prepare";
 import { EncodedSplit } from "../lib/data/encoded";
@@ -97,6 +98,25 @@ test("streamed loading and prepareCsv equal an in-memory parse of the whole text
   carveSplits(reference, { validation: true, test: true }, { seed: 5 });
   const plan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
   assertSamePrepared(prepared, prepare(reference, { plan, seed: 5 }));
+});
+
+test("a file that grows while it is read: a DataError naming the file and the first line beyond the count, in both loaders", async () => {
+  const file = path.join(tempDir(), "ali_ccp_train.csv");
+  writeSyntheticAliCcp(file, 70_000, 4);
+  const lastLine = fs.readFileSync(file, "utf8").trimEnd().split("\n").pop()!;
+  // the first progress call comes at line 65,536 of 70,000: the reader has not reached the end, so it reads what is appended
+  const growOnce = () => {
+    let grown = false;
+    return () => {
+      if (!grown) fs.appendFileSync(file, `${lastLine}\n`.repeat(3));
+      grown = true;
+    };
+  };
+  const message = `${file}:70002: more data lines than the 70,000 counted before reading: the file grew while it was read; read it once it is complete`;
+  await assert.rejects(loadAliCcpCsv(file, { onProgress: growOnce() }), (e: unknown) => e instanceof DataError && e.message === message);
+  fs.writeFileSync(file, fs.readFileSync(file, "utf8").split("\n").slice(0, 70_001).join("\n") + "\n"); // back to 70,000 rows
+  const columns = { click: "click", conversion: "purchase", categorical: syntheticAliCcpCategorical(), numeric: ["D*"], ignore: [], notLabel: [] };
+  await assert.rejects(prepareCsv([{ file, role: "train" }], columns, { seed: 5, onProgress: growOnce() }), (e: unknown) => e instanceof DataError && e.message === message);
 });
 
 test("the three Ali-CCP files streamed into one log equal the concatenation of their logs, reports included", async () => {

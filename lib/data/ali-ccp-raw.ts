@@ -168,7 +168,7 @@ export async function loadAliCcpRaw(
       report.droppedConversionWithoutClick++;
       continue;
     }
-    const r = buffers.push();
+    const r = buffers.push({ file: skeletonFile, line });
     buffers.click[r] = click;
     buffers.conversion[r] = conversion;
     const kept = common.merge(slot, row);

@@ -120,7 +120,7 @@ async function readAliCcpFile(
     if (report.lines % PROGRESS_ROWS === 0) options.onProgress?.(buffers!.size, buffers!.capacity);
     const values = text.split(",");
     checkColumnCount(values, header.names, file, line);
-    const row = buffers!.push();
+    const row = buffers!.push({ file, line });
     const at = (c: number): DataLocation => ({ file, line, column: header!.names[c] });
     const click = parseLabel(values[header.click], at(header.click));
     const conversion = parseLabel(values[header.conversion], at(header.conversion));
@@ -398,9 +398,14 @@ export class ColumnBuffers {
     this.numeric = Array.from({ length: numericCount }, () => new Float32Array(capacity));
   }
 
-  /** Appends a row (all zeros) and returns its index. Throws when full (a file grew while it was read). */
-  push(): number {
-    if (this.size === this.capacity) throw new Error(`ColumnBuffers: more rows than the ${this.capacity} data lines counted (did a file change while it was read?)`);
+  /**
+   * Appends a row (all zeros) and returns its index. Throws a DataError at `at` (the line being read) when full:
+   * the files had more data lines than were counted before reading, so one grew while it was read.
+   */
+  push(at: DataLocation): number {
+    if (this.size === this.capacity) {
+      throw new DataError(at, `more data lines than the ${this.capacity.toLocaleString("en-US")} counted before reading: the file grew while it was read; read it once it is complete`);
+    }
     return this.size++;
   }
 

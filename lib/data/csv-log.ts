@@ -264,7 +264,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
       const values = text.split(",");
       checkColumnCount(values, h.names, file, line);
       const at = (c: number): DataLocation => ({ file, line, column: h.names[c] });
-      const row = b.push();
+      const row = b.push({ file, line });
       const click = parseLabel(values[h.click], at(h.click));
       const conversion = parseLabel(values[h.conversion], at(h.conversion));
       b.click[row] = click;
