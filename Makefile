@@ -2,7 +2,7 @@
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
 # Other targets: make sensitivity (reproduce + notebook 05), make beyond (reproduce + notebook 06: the twelve models), make tune (reproduce + notebook 07: the tuning protocol), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
-# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-seeds (seed-batched training), make bench-parallel, make bench-simulate, make bench-scale, make bench-notebook01, make clean-notebooks.
+# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-seeds (seed-batched training), make bench-parallel, make bench-simulate, make bench-scale, make bench-oov, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +20,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond tune lab native system data bench bench-models bench-parallel bench-seeds bench-simulate bench-scale bench-notebook01 clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond tune lab native system data bench bench-models bench-parallel bench-seeds bench-simulate bench-scale bench-oov bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -119,6 +119,11 @@ bench-simulate: build
 # epoch of ESMM on the 40M-row prepared folder. Files under /tmp/esmm-scale (about 5.5 GB at 40M rows), deleted after.
 bench-scale: build
 	nice -n 5 node build/bench/prepare-scale.js --rows 4000000,16000000,40000000 --train
+
+# What the out-of-vocabulary rules change: the default log prepared as before (k = 1, no masking) and with the defaults, IP and ESMM over 5 seeds.
+bench-oov: build data
+	-@bash scripts/install-native.sh
+	node build/bench/oov-effect.js $(DEFAULT_DATA) IP,ESMM 1,2,3,4,5 7
 
 # Notebook 01's steps one by one (CSV parse, log.bin write and read, describe of a sample, prepare, figure export) on data/sim-default.
 bench-notebook01: build
