@@ -126,7 +126,7 @@ test("every numeric option of every command declares its range, and a value outs
     bench: ["batch", "batches", "peer-threads", "repeat", "seeds", "threads"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
     tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "trials", "workers", "worlds"],
-    merge: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "worlds"],
+    merge: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "trials", "worlds"],
     stats: ["alpha", "margin"],
     models: [],
   });

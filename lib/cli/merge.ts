@@ -6,12 +6,16 @@ import { STUDY_GRID_OPTIONS, studySpecFromOptions } from "./study";
 import { copyPredictions, describeRun, mergeResultFiles, missingRuns, writeResultsFile } from "../study/merge";
 import { codeVersion, defaultPredictionsDir, matchRecords } from "../study/results";
 import { normalizeStudy } from "../study/runner";
-import { expandGrid, type RunSpec } from "../study/spec";
+import { expandGrid, type RunSpec, type StudySpec } from "../study/spec";
+import type { StudyRecord } from "../study/results";
+import { selectBest, trialOutcomes, tunedStudy } from "../tune/plan";
+import { TUNE_DESIGN_OPTIONS, trialStudyFromOptions } from "./tune";
 
 export const mergeCommand: Command = {
   name: "merge",
   summary: "combine the results files of a study's shards into one, listing the grid's runs still missing",
   usage: `esmm merge --out FILE.jsonl SHARD.jsonl... [--profile quick|full | --spec FILE.json] [the study's options]
+                  [--tune [--trials N] [--design-seed S] [--design halton|random]]
 
 Reads every SHARD.jsonl (and FILE.jsonl itself when it exists: a merge adds to it, so it can be rerun as more
 shards finish) and writes their runs to FILE.jsonl, atomically (a temporary file, then a rename). Every line must
@@ -23,10 +27,16 @@ copied from each SHARD.predictions/ folder to FILE.predictions/ (where the noteb
 
 With --profile or --spec and the options the study ran with (--models, --seeds, --seed-list, --worlds, --draws,
 --evaluation-multiplier, --impressions, --epochs: see esmm study --help), it also lists the grid's runs that no
-record computes (model, seed, world, draw and variant); rerun the shards that hold them. Exit code 0 even then.`,
+record computes (model, seed, world, draw and variant); rerun the shards that hold them. Exit code 0 even then.
+
+--tune: the shards are \`esmm tune\`'s (--phase trials or retrain): the grid is the tuning's trials (the study's
+options, and --trials, --design-seed, --design as given to esmm tune), then, once every trial is present, the
+tuned runs of the configurations those trials select (the same selection as esmm tune: validation day only).`,
   options: {
     out: { type: "string" },
     ...STUDY_GRID_OPTIONS,
+    tune: { type: "boolean" },
+    ...TUNE_DESIGN_OPTIONS,
   },
   positionals: true,
   async run(v, inputs) {
@@ -38,17 +48,18 @@ record computes (model, seed, world, draw and variant); rerun the shards that ho
       if (!f.endsWith(".jsonl")) throw new UsageError(`${cmd}: ${f}: a results file must end in .jsonl`);
       if (!fs.existsSync(f)) throw new UsageError(`${cmd}: ${f} does not exist`);
     }
-    const gridGiven = v.profile !== undefined || v.spec !== undefined;
+    const gridGiven = v.profile !== undefined || v.spec !== undefined || v.tune === true;
     const gridOptions = Object.keys(STUDY_GRID_OPTIONS).filter((k) => v[k] !== undefined);
     if (!gridGiven && gridOptions.length > 0) throw new UsageError(`${cmd}: --${gridOptions[0]} needs --profile or --spec (the study whose grid to check)`);
+    const tuneOptions = Object.keys(TUNE_DESIGN_OPTIONS).filter((k) => v[k] !== undefined);
+    if (v.tune !== true && tuneOptions.length > 0) throw new UsageError(`${cmd}: --${tuneOptions[0]} needs --tune`);
     let grid: RunSpec[] | undefined;
+    let base: StudySpec | undefined;
+    let trials: StudySpec | undefined;
     if (gridGiven) {
-      const spec = studySpecFromOptions(cmd, v);
-      try {
-        grid = expandGrid(normalizeStudy(spec));
-      } catch (e) {
-        throw new UsageError(`${cmd}: ${(e as Error).message}`);
-      }
+      base = studySpecFromOptions(cmd, v);
+      if (v.tune === true) trials = trialStudyFromOptions(cmd, v, base).trials;
+      grid = expandStudy(cmd, trials ?? base);
     }
 
     const resolved = new Set<string>();
@@ -70,18 +81,42 @@ record computes (model, seed, world, draw and variant); rerun the shards that ho
     ];
     const codes = new Set(records.map((r) => r.codeVersion));
     if (codes.size > 1) lines.push(`merge: note: the runs come from ${codes.size} code versions (shards ran different code?)`);
-    if (grid) {
-      const missing = missingRuns(grid, records);
-      const matched = matchRecords(grid, records).filter((m) => m.record);
-      const outside = records.length - new Set(matched.map((m) => m.record!.key)).size;
-      const stale = matched.filter((m) => m.record!.codeVersion !== codeVersion()).length;
-      lines.push(
-        `merge: grid of ${grid.length} run(s): ${grid.length - missing.length} present, ${missing.length} missing` +
-          (outside > 0 ? `; ${outside} record(s) matched to no run of this grid` : "") +
-          (stale > 0 ? `; ${stale} present run(s) from other code than this checkout's (esmm study would redo them)` : ""),
-      );
-      for (const run of missing) lines.push(`  missing: ${describeRun(run)}`);
+    if (grid && !trials) lines.push(...gridLines("grid", grid, records, [grid]));
+    if (grid && trials && base) {
+      const missingTrials = missingRuns(grid, records).length;
+      let tunedGrid: RunSpec[] = [];
+      if (missingTrials === 0) tunedGrid = expandStudy(cmd, tunedStudy(base, selectBest(trialOutcomes(trials, records))));
+      lines.push(...gridLines("tuning trials", grid, records, [grid, tunedGrid]));
+      if (missingTrials > 0) lines.push(`merge: tuned runs: not listed until every trial is present (the trials select their configurations)`);
+      else lines.push(...gridLines("tuned runs", tunedGrid, records, [grid, tunedGrid]));
     }
     console.log(lines.join("\n"));
   },
 };
+
+/** The expanded grid of `spec` (a UsageError for a spec the runner refuses). */
+function expandStudy(cmd: string, spec: StudySpec): RunSpec[] {
+  try {
+    return expandGrid(normalizeStudy(spec));
+  } catch (e) {
+    throw new UsageError(`${cmd}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * What `records` hold of `grid`: a count line, then one line per missing run. Records matched to none of
+ * `allGrids` are counted as outside (the chosen trial's run is in both the trials and the tuned runs).
+ */
+function gridLines(label: string, grid: RunSpec[], records: StudyRecord[], allGrids: RunSpec[][]): string[] {
+  const missing = missingRuns(grid, records);
+  const matched = matchRecords(grid, records).filter((m) => m.record);
+  const known = new Set(allGrids.flatMap((g) => matchRecords(g, records).filter((m) => m.record).map((m) => m.record!.key)));
+  const outside = records.length - known.size;
+  const stale = matched.filter((m) => m.record!.codeVersion !== codeVersion()).length;
+  return [
+    `merge: ${label} of ${grid.length} run(s): ${grid.length - missing.length} present, ${missing.length} missing` +
+      (outside > 0 ? `; ${outside} record(s) matched to no run of this grid` : "") +
+      (stale > 0 ? `; ${stale} present run(s) from other code than this checkout's (esmm study would redo them)` : ""),
+    ...missing.map((run) => `  missing: ${describeRun(run)}`),
+  ];
+}

@@ -11,6 +11,7 @@ import { SEED_RANGE, intRange } from "../ranges";
 import { formatStudySummary, runStudy, StudyRunSummary } from "../study/runner";
 import { readResults } from "../study/results";
 import { formatShard } from "../study/shard";
+import type { StudySpec } from "../study/spec";
 import { SEARCH_DESIGN_NAMES, SearchDesignKind } from "../tune/design";
 import { searchSpaceRows } from "../tune/space";
 import { Selection, selectBest, trialOutcomes, tunedStudy, tuneProfile, tuningStudy } from "../tune/plan";
@@ -18,6 +19,13 @@ import { tableText } from "../notebook/tables";
 
 const PHASES = ["all", "trials", "retrain"] as const;
 type Phase = (typeof PHASES)[number];
+
+/** The options that fix the trials' design, shared by `esmm tune` and `esmm merge --tune`. */
+export const TUNE_DESIGN_OPTIONS = {
+  trials: { type: "string", number: intRange(1) },
+  "design-seed": { type: "string", number: SEED_RANGE },
+  design: { type: "string" },
+} as const;
 
 export const tuneCommand: Command = {
   name: "tune",
@@ -38,15 +46,13 @@ models, worlds ${"7-12"} x seeds 1-6) or --spec FILE.json, with the same overrid
 Results: one JSON line per run in FILE (default runs/<study>-tune.jsonl); a rerun skips finished runs.
 --phase trials runs step 1 only, --phase retrain steps 2-3 from the trials already in FILE. With --shard
 (i/n, or auto with --shards N as in \`esmm study\`) give --phase trials or retrain: selection needs every
-trial, so concatenate the shards' trial files (cat) into FILE before --phase retrain.
+trial, so merge the shards' trial files into FILE first (esmm merge --tune --out FILE SHARD.jsonl..., which lists missing trials).
 
 The search space (every model, then each family's own loss-term weights):
 ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP"]))}`,
   options: {
     ...STUDY_GRID_OPTIONS,
-    trials: { type: "string", number: intRange(1) },
-    "design-seed": { type: "string", number: SEED_RANGE },
-    design: { type: "string" },
+    ...TUNE_DESIGN_OPTIONS,
     phase: { type: "string" },
     out: { type: "string" },
     workers: { type: "string", number: intRange(1) },
@@ -57,17 +63,15 @@ ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP
   async run(v) {
     const cmd = "tune";
     const base = studySpecFromOptions(cmd, v);
-    const profile = tuneProfile(((v.profile as string | undefined) ?? "full") as "quick" | "full");
-    const design = choose(cmd, v, "design", SEARCH_DESIGN_NAMES, profile.design) as SearchDesignKind;
+    const { trials, design, designSeed } = trialStudyFromOptions(cmd, v, base);
     const phase = choose(cmd, v, "phase", PHASES, "all") as Phase;
     const shard = shardFromOptions(cmd, v);
     checkRunnerEnvironment(cmd);
     if (shard && phase === "all") {
-      throw new UsageError(`${cmd}: --shard needs --phase trials or --phase retrain (selection reads every trial: concatenate the shards' trial files first)`);
+      throw new UsageError(`${cmd}: --shard needs --phase trials or --phase retrain (selection reads every trial: merge the shards' trial files first: esmm merge --tune)`);
     }
     const out = (v.out as string | undefined) ?? path.join("runs", `${base.name}-tune${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
     if (!out.endsWith(".jsonl")) throw new UsageError(`${cmd}: --out must end in .jsonl, got ${out}`);
-    const trials = tuningStudy(base, { trials: numberValue(v, "trials", profile.trials), designSeed: numberValue(v, "design-seed", profile.designSeed), design });
     const run = async (study: typeof base): Promise<StudyRunSummary> => {
       if (shard?.from) process.stderr.write(`${cmd}: --shard auto: shard ${formatShard(shard)} from ${shard.from}\n`);
       const summary = await runStudy(study, {
@@ -98,12 +102,23 @@ ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP
       console.log(tableText(selectionRows(selections, perModel)));
       const selectionFile = out.replace(/\.jsonl$/, ".selection.json");
       fs.mkdirSync(path.dirname(path.resolve(selectionFile)), { recursive: true });
-      fs.writeFileSync(selectionFile, JSON.stringify({ study: base.name, design, designSeed: numberValue(v, "design-seed", profile.designSeed), trials: perModel, selections }, null, 2) + "\n");
+      fs.writeFileSync(selectionFile, JSON.stringify({ study: base.name, design, designSeed, trials: perModel, selections }, null, 2) + "\n");
       note(await run(tunedStudy(base, selections)), "retrain");
     }
     if (failures.length > 0) throw new CommandFailure(`${out}: ${failures.join("; ")}; rerun to retry`);
   },
 };
+
+/**
+ * The trial study of `base` from --trials, --design-seed and --design (defaults: the --profile's tuneProfile,
+ * full when absent). Throws a UsageError for a --design that is not one of SEARCH_DESIGN_NAMES.
+ */
+export function trialStudyFromOptions(cmd: string, v: OptionValues, base: StudySpec): { trials: StudySpec; design: SearchDesignKind; designSeed: number } {
+  const profile = tuneProfile(((v.profile as string | undefined) ?? "full") as "quick" | "full");
+  const design = choose(cmd, v, "design", SEARCH_DESIGN_NAMES, profile.design) as SearchDesignKind;
+  const designSeed = numberValue(v, "design-seed", profile.designSeed);
+  return { trials: tuningStudy(base, { trials: numberValue(v, "trials", profile.trials), designSeed, design }), design, designSeed };
+}
 
 /** A string option that must be one of `allowed` (default `fallback`). */
 function choose(cmd: string, v: OptionValues, name: string, allowed: readonly string[], fallback: string): string {
