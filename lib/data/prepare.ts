@@ -308,8 +308,9 @@ export function untrainedOovLines(report: PrepareReport): string[] {
     .filter(({ evaluated }) => evaluated.length > 0)
     .map(
       ({ v, evaluated }) =>
-        `field "${v.field}": no training row has an id seen fewer than ${report.oovMinCount ?? 1} times, so its out-of-vocabulary row is never trained, ` +
-        `yet ${evaluated.map((s) => `${formatShare(s.oovRate[v.field])} of ${s.name}`).join(", ")} rows use it (raise --min-count)`,
+        `field "${v.field}": no training row reaches its out-of-vocabulary row 0 (no id seen fewer than ${report.oovMinCount ?? 1} times, ` +
+        `masking rate ${report.oovMaskRate ?? 0}), so it is never trained, yet ${evaluated.map((s) => `${formatShare(s.oovRate[v.field])} of ${s.name}`).join(", ")} ` +
+        `rows use it (set --oov-mask-rate above 0, or raise --min-count)`,
     );
 }
 
