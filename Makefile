@@ -83,7 +83,7 @@ beyond: setup build
 	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/06-beyond-the-paper.ipynb
 
 # Notebook 07 on the full profile: 20 trials per model (one scrambled-Halton design, seed 1), selection on the validation
-# day, the chosen configurations over the default design; the untuned study's runs are notebook 03's.
+# day, the chosen configurations over the default design; the untuned study's runs are notebook 03's. 65 min 42 s here (README).
 tune: setup build
 	-@bash scripts/install-native.sh
 	ESMM_PROFILE=$(PROFILE) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS) notebooks/07-tuning.ipynb
