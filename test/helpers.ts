@@ -8,9 +8,13 @@ import * as path from "node:path";
 /** A fresh temporary folder, removed when the process exits. */
 export function tempDir(prefix = "esmm-test-"): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+  if (TEMP_DIRS.length === 0) process.on("exit", () => TEMP_DIRS.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  TEMP_DIRS.push(dir);
   return dir;
 }
+
+/** The temporary folders made by tempDir, removed together when the process exits (one exit listener). */
+const TEMP_DIRS: string[] = [];
 
 /** A seeded source of uniforms in [0, 1) for random test inputs (the project's own Rng). */
 export function rng(seed: number): () => number {
