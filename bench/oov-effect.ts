@@ -14,7 +14,8 @@
 import { initBackend } from "../lib/backend";
 import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readManifest, readSimulatedLog } from "../lib/data/simulated-files";
-import { logLoss } from "../lib/metrics";
+import { EVALUATION_SPACES, logLoss, spaceLabels } from "../lib/metrics";
+import { mean, sampleVariance } from "../lib/stats/simple-statistics";
 import { formatNumber, formatP, formatPercent } from "../lib/notebook/format";
 import { pairedTTest } from "../lib/stats/inference";
 import { runSeedGroup } from "../lib/study/run";
@@ -23,23 +24,16 @@ import type { Predictions } from "../lib/train";
 const ARMS = { before: { oovMinCount: 1, oovMaskRate: 0 }, defaults: {} } as const;
 type Arm = keyof typeof ARMS;
 
-/** Weighted CTCVR log loss of `preds` on the rows where keep[i] (all rows when keep is undefined). */
+/** Weighted CTCVR log loss (the ctcvr evaluation space's label) of `preds` on the test rows where keep[i] (all when undefined). */
 function ctcvrLoss(data: PreparedData, preds: Predictions, keep?: Uint8Array): number {
   const t = data.test;
-  const y: number[] = [];
-  const p: number[] = [];
-  const w: number[] = [];
-  for (let i = 0; i < t.size; i++) {
-    if (keep && !keep[i]) continue;
-    y.push(t.click[i] * t.conversion[i]);
-    p.push(preds.pCtcvr[i]);
-    w.push(t.weight[i]);
-  }
-  return logLoss(y, p, w);
+  const y = spaceLabels(EVALUATION_SPACES.ctcvr, t.click, t.conversion);
+  if (!keep) return logLoss(y, preds.pCtcvr, t.weight);
+  const rows = keep.reduce<number[]>((acc, k, i) => (k ? (acc.push(i), acc) : acc), []);
+  return logLoss(rows.map((i) => y[i]), rows.map((i) => preds.pCtcvr[i]), rows.map((i) => t.weight[i]));
 }
 
-const mean = (a: number[]) => a.reduce((s, x) => s + x, 0) / a.length;
-const sd = (a: number[]) => Math.sqrt(a.reduce((s, x) => s + (x - mean(a)) ** 2, 0) / (a.length - 1));
+const sd = (a: number[]) => Math.sqrt(sampleVariance(a));
 
 async function main() {
   const [dir, modelsArg = "IP,ESMM", seedsArg = "1,2,3,4,5", prepareSeedArg = "7"] = process.argv.slice(2);

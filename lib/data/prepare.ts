@@ -377,8 +377,13 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
   const oovMaskRate = options.oovMaskRate ?? DEFAULT_OOV_MASK_RATE;
   checkOovMinCount(oovMinCount);
   checkOovMaskRate(oovMaskRate);
-  const trainingIds = log.schema.categorical.map((_, k) => new Set(gatherColumn(log.categorical[k], down.rows)).size);
-  const vocabularies = log.schema.categorical.map((f, k) => fitVocabulary(f, gatherColumn(log.categorical[k], down.rows), oovMinCount));
+  // one field's training column at a time (a full-size log's columns together would add hundreds of MB)
+  const fitted = log.schema.categorical.map((f, k) => {
+    const column = gatherColumn(log.categorical[k], down.rows);
+    return { vocabulary: fitVocabulary(f, column, oovMinCount), trainingIds: new Set(column).size };
+  });
+  const vocabularies = fitted.map((x) => x.vocabulary);
+  const trainingIds = fitted.map((x) => x.trainingIds);
   const scalers = log.schema.numeric.map((f, k) => fitScaler(f, gatherColumn(log.numeric[k], down.rows), down.weight));
 
   const evalSplit = (name: string, days: number[], downsample: boolean) => {
