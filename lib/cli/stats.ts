@@ -6,6 +6,7 @@ import { splitLines } from "../data/line-reader";
 import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
+import { MixedDataError, groupByData, describeDesignDifference } from "../study/data-identity";
 
 export interface ReadResults {
   results: StudyResult[];
@@ -73,7 +74,7 @@ export const statsCommand: Command = {
   name: "stats",
   summary: "per-model table, Welch tests and the paper's findings from a study's results",
   usage: `esmm stats --results FILE.jsonl [--metric ctcvr.logLoss] [--variant NAME] [--split test|later:I]
-                 [--baseline IP] [--alpha 0.01] [--margin 0.5] [--unit seed|replicate] [--json]
+                 [--baseline IP] [--alpha 0.01] [--margin 0.5] [--unit seed|replicate] [--data KEY | --per-data] [--json]
 
 FILE.jsonl holds one finished run per line (the study runner's output); lines that do not parse (a partial
 last line while a study runs) are skipped and counted. --metric is SPACE.METRIC with SPACE ctcvr, cvr or ctr
@@ -89,8 +90,16 @@ findings, each holds, contradicted (evidence against it: significance the other 
 (world x draw), each seed scored on its own share of the test day when the runs recorded test folds, so
 seeds and test rows are both noise; --unit replicate asks whether a finding holds across simulated worlds:
 one value per data replicate, a t test over replicates (needs two or more).
+Records know their data: the runs of one variant must share one data design (config.data without the
+replicate's seeds: e.g. runs of a study with --impressions 100000 appended to one with the default are
+another design), and the kept runs of one world and draw must have read one data set (data manifest). A file
+that mixes them is refused, naming the designs (8 hex digits) or data sets and what they differ in; --data KEY
+picks one (a design id, data cache key or manifest sha256, or a prefix of 4 or more characters), --per-data
+summarises each design in turn. Older records of one run superseded by a later one are counted in a note,
+with how many were on other data or from other code.
 --json prints one object: {file, runs, unparsedLines, otherLines, summary, findings}, each finding
-{id, claim, verdict, p, pAgainst, method, reason, evidence, tests, estimate, se, mde, alpha, margin}.`,
+{id, claim, verdict, p, pAgainst, method, reason, evidence, tests, estimate, se, mde, alpha, margin};
+with --per-data, {file, runs, unparsedLines, otherLines, data: [{data, records, differs, summary, findings}]}.`,
   options: {
     results: { type: "string" },
     metric: { type: "string" },
@@ -100,6 +109,8 @@ one value per data replicate, a t test over replicates (needs two or more).
     alpha: { type: "string", number: { gt: 0, lt: 1 } },
     margin: { type: "string", number: { gt: 0 } },
     unit: { type: "string" },
+    data: { type: "string" },
+    "per-data": { type: "boolean" },
     json: { type: "boolean" },
   },
   async run(v) {
@@ -118,6 +129,7 @@ one value per data replicate, a t test over replicates (needs two or more).
         throw new UsageError(`${cmd}: --${name}: ${(e as Error).message}`);
       }
     }
+    if (v.data !== undefined && v["per-data"]) throw new UsageError(`${cmd}: --data and --per-data exclude each other`);
     if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --results ${file} does not exist`);
     if (!fs.statSync(file).isFile()) throw new UsageError(`${cmd}: --results ${file} is not a file`);
 
@@ -130,24 +142,80 @@ one value per data replicate, a t test over replicates (needs two or more).
     }
     if (read.results.length === 0) throw new DataError({ file }, `no run records (${read.unparsedLines.length + read.otherLines.length} line(s) skipped)`);
 
-    let summary: StudySummary;
-    try {
-      summary = summarizeStudy(read.results, { metric, split, alpha, unit, variant: v.variant as string | undefined, baseline: v.baseline as string | undefined });
-    } catch (e) {
-      throw new UsageError(`${cmd}: ${(e as Error).message}${/variants/.test((e as Error).message) ? " with --variant" : ""}`);
+    const variant = v.variant as string | undefined;
+    const baseline = v.baseline as string | undefined;
+    const laterDays = Math.max(0, ...read.results.map((r) => r.later?.length ?? 0));
+    const summarize = (records: StudyResult[], data: string | undefined): StudySummary => {
+      let summary: StudySummary;
+      try {
+        summary = summarizeStudy(records, { metric, split, alpha, unit, variant, baseline, data });
+      } catch (e) {
+        const message = (e as Error).message;
+        if (e instanceof MixedDataError) {
+          throw new UsageError(`${cmd}: ${file}: ${message} with --data KEY (${e.keys.join(", ")})${/data designs/.test(message) ? " or --per-data" : ""}`);
+        }
+        if (/data key|computed on data/.test(message)) throw new UsageError(`${cmd}: --data: ${message}`);
+        throw new UsageError(`${cmd}: ${message}${/variants/.test(message) ? " with --variant" : ""}`);
+      }
+      checkSummary(cmd, file, summary, baseline !== undefined, laterDays);
+      return summary;
+    };
+    const skipped = read.unparsedLines.length + read.otherLines.length;
+    if (v["per-data"]) {
+      const inVariant = variant === undefined ? read.results : read.results.filter((r) => (r.variant ?? "default") === variant);
+      const groups = groupByData(inVariant);
+      if (groups.length === 0) throw new UsageError(`${cmd}: no results for variant "${variant}"`);
+      const parts = groups.map((g) => {
+        const summary = summarize(g.records, g.id);
+        return { data: g.id, records: g.records.length, differs: g === groups[0] ? "" : describeDesignDifference(groups[0].design, g.design), summary, findings: evaluateFindings(summary, { margin }) };
+      });
+      if (v.json) {
+        console.log(JSON.stringify({ file, runs: parts.reduce((a, p) => a + p.summary.runCount, 0), unparsedLines: read.unparsedLines.length, otherLines: read.otherLines.length, data: parts }));
+        return;
+      }
+      console.log(`${file}: ${read.results.length} run record(s)${skipped > 0 ? `, ${skipped} line(s) skipped` : ""}; ${parts.length} data design(s)`);
+      for (const p of parts) {
+        console.log(`\n=== data ${p.data}: ${p.records} record(s), ${p.summary.runCount} run(s) summarised${p.differs ? ` (vs ${parts[0].data}: ${p.differs})` : ""}`);
+        printSummary(p.summary, p.findings, margin);
+      }
+      return;
     }
+    const summary = summarize(read.results, v.data as string | undefined);
     const findings = evaluateFindings(summary, { margin });
     if (v.json) {
       console.log(JSON.stringify({ file, runs: summary.runCount, unparsedLines: read.unparsedLines.length, otherLines: read.otherLines.length, summary, findings }));
       return;
     }
-    const skipped = read.unparsedLines.length + read.otherLines.length;
     console.log(`${file}: ${read.results.length} run record(s)${skipped > 0 ? `, ${skipped} line(s) skipped` : ""}; ${summary.runCount} run(s) summarised`);
-    console.log(headline(summary));
-    console.log("");
-    console.log(tableText(summaryRows(summary)));
-    if (summary.notes.length > 0) console.log("\n" + summary.notes.map((n) => `note: ${n}`).join("\n"));
-    console.log("");
-    console.log(findingsText(findings, { title: `Findings (${summary.label}, ${summary.split}, alpha ${summary.alpha}, equivalence margin ±${margin} % of ${summary.baseline}'s mean):` }));
+    printSummary(summary, findings, margin);
   },
 };
+
+/** The table, its notes and the findings of one summary, as `esmm stats` prints them. */
+function printSummary(summary: StudySummary, findings: ReturnType<typeof evaluateFindings>, margin: number): void {
+  console.log(headline(summary));
+  console.log("");
+  console.log(tableText(summaryRows(summary)));
+  if (summary.notes.length > 0) console.log("\n" + summary.notes.map((n) => `note: ${n}`).join("\n"));
+  console.log("");
+  console.log(findingsText(findings, { title: `Findings (${summary.label}, ${summary.split}, alpha ${summary.alpha}, equivalence margin ±${margin} % of ${summary.baseline}'s mean):` }));
+}
+
+/**
+ * Refuses (UsageError, one line) a summary whose options select nothing: a baseline without runs, or a
+ * split or metric that no run has a value for (e.g. --split later:9 when the runs scored 2 later days).
+ */
+function checkSummary(cmd: string, file: string, s: StudySummary, baselineGiven: boolean, laterDays: number): void {
+  const models = s.models.map((m) => m.model);
+  if (!models.includes(s.baseline)) {
+    throw new UsageError(`${cmd}: ${baselineGiven ? "--baseline" : "the baseline"} ${s.baseline} has no runs in ${file} (models: ${models.join(", ")})${baselineGiven ? "" : ": choose one with --baseline"}`);
+  }
+  if (s.models.every((m) => m.n === 0)) {
+    const later = /^later:/.test(s.split);
+    throw new UsageError(
+      later
+        ? `${cmd}: --split ${s.split}: no run has a defined ${s.metric} on that day (the runs of ${file} scored ${laterDays} later day(s)${laterDays > 0 ? `: later:0 to later:${laterDays - 1}` : ""})`
+        : `${cmd}: --metric ${s.metric}: no run of ${file} has a defined value on ${s.split}`,
+    );
+  }
+}

@@ -64,6 +64,11 @@ export interface DesignRun {
   value: number;
   /** The run's CTCVR log loss by test fold, when the value is the test day's CTCVR log loss and it recorded them. */
   folds?: FoldScores;
+  /**
+   * The data set the run read (lib/study/data-identity.ts dataSetOf), when known: runs of one world and draw
+   * on different data sets are different replicates, never paired.
+   */
+  data?: string;
 }
 
 export type ComparisonUnit = "seed" | "replicate";
@@ -108,9 +113,9 @@ export interface CompareOptions {
   powerAnalysis?: boolean;
 }
 
-/** "world:draw", the key of a data replicate. */
-export function replicateKey(r: Pick<DesignRun, "world" | "draw">): string {
-  return `${r.world}:${r.draw}`;
+/** "world:draw", the key of a data replicate ("world:draw:data" when the run names its data set). */
+export function replicateKey(r: Pick<DesignRun, "world" | "draw" | "data">): string {
+  return r.data === undefined ? `${r.world}:${r.draw}` : `${r.world}:${r.draw}:${r.data}`;
 }
 
 /** Runs grouped by data replicate (in order of first appearance), then by model, then by seed (first run kept). */

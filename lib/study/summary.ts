@@ -25,10 +25,15 @@
  * Records: one per finished run, as the study runner writes them (JSON Lines). Only the fields of
  * `StudyResult` are read. A record without `variant` belongs to variant "default"; its data replicate is
  * (config.data.simulatorSeed, config.data.prepareSeed), (0, 0) when the record has no config; real data
- * (config.data.prepared, lib/study/real-data.ts) records world 0 and its preparation seed: one replicate. When the
- * same (variant, replicate, model, seed) appears more than once (a rerun after a code change appends a new
- * record), the one that finished LAST is kept (ties and records without finishedAt: the later in file
- * order) and `duplicatesDropped` counts the others. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
+ * (config.data.prepared, lib/study/real-data.ts) records world 0 and its preparation seed: one replicate.
+ * Records know their data (lib/study/data-identity.ts): the records of one variant must share one data design
+ * (config.data without its seeds), else the summary is refused (MixedDataError, naming the designs and what
+ * they differ in) unless `data` picks one. When the same (variant, replicate, model, seed) appears more than
+ * once (a rerun after a code change appends a new record), the one that finished LAST is kept (ties and
+ * records without finishedAt: the later in file order), `duplicatesDropped` counts the others and a note says
+ * how many were on other data or from other code. The kept runs of one comparison cell (variant, replicate)
+ * must have read one data set (data manifest), else the summary is refused: pairing them by seed would
+ * compare different data. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
  * NaN/missing on the split (e.g. an AUC on a day without conversions, or a missing later day) is left out
  * of that model's values and counted in `undefinedRuns`.
  */
@@ -38,6 +43,7 @@ import type { FoldScores } from "./run";
 import { Summary, holm, percentBetter, summarize } from "../stats";
 import { formatNumber, formatP, formatPercent } from "../notebook/format";
 import { ComparisonUnit, ContrastEstimate, DesignKind, DesignRun, differenceEstimate, modelMeanEstimate } from "./compare";
+import { MixedDataError, dataSetLabel, dataSetOf, groupByData, mixedDataText, selectData } from "./data-identity";
 
 // ---------------------------------------------------------------------------------------------------
 // Record types: the minimal structure read from the study runner's JSONL records (RunRecord fits).
@@ -80,6 +86,10 @@ export interface StudyResult {
   reliability?: ReliabilityBin[];
   /** The run's resolved spec (the runner writes it): its data replicate is (simulatorSeed, prepareSeed). */
   config?: { data?: { simulatorSeed?: number; prepareSeed?: number } };
+  /** The data the run read (the runner writes it): its cache key and manifest sha256 (lib/study/data-identity.ts). */
+  dataManifest?: { dataKey?: string; sha256?: string };
+  /** The code version that computed the run (lib/study/results.ts codeVersion). */
+  codeVersion?: string;
   /** ISO time the run finished (the runner writes it): of two records of one run, the later is kept. */
   finishedAt?: string;
 }
@@ -176,6 +186,11 @@ export interface SelectOptions {
   variant?: string;
   /** Model order (models not listed follow in order of first appearance). */
   models?: string[];
+  /**
+   * The data to summarise: a data design id, data cache key or manifest sha256 (a prefix of 4 or more
+   * characters; data-identity.ts selectData). Needed when the variant's records were computed on several.
+   */
+  data?: string;
 }
 
 interface Selection {
@@ -185,6 +200,8 @@ interface Selection {
   runs: StudyResult[];
   models: string[];
   duplicatesDropped: number;
+  /** The note on superseded records (supersededText), undefined when none. */
+  superseded?: string;
 }
 
 const variantOf = (r: StudyResult) => r.variant ?? "default";
@@ -203,22 +220,68 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
   } else if (!variants.includes(variant)) {
     throw new Error(`no results for variant "${variant}" (variants: ${variants.join(", ") || "none"})`);
   }
-  const inVariant = results.filter((r) => variantOf(r) === variant);
+  let inVariant = results.filter((r) => variantOf(r) === variant);
+  if (options.data !== undefined) inVariant = selectData(inVariant, options.data);
+  const designs = groupByData(inVariant);
+  if (designs.length > 1) {
+    throw new MixedDataError(`the runs of variant "${variant}" were computed on ${mixedDataText(designs)}: choose one`, designs.map((g) => g.id));
+  }
   // One record per (data replicate, model, seed): the one that finished last (a rerun after a code change
   // supersedes the older record; records without finishedAt count as oldest, then file order decides).
   const byKey = new Map<string, StudyResult>();
+  const dropped: { old: StudyResult; key: string }[] = [];
   for (const r of inVariant) {
     const { world, draw } = replicateOf(r);
     const key = `${world}\u0000${draw}\u0000${r.model}\u0000${r.seed}`;
     const held = byKey.get(key);
-    if (!held || (r.finishedAt ?? "") >= (held.finishedAt ?? "")) byKey.set(key, r);
+    if (!held || (r.finishedAt ?? "") >= (held.finishedAt ?? "")) {
+      byKey.set(key, r);
+      if (held) dropped.push({ old: held, key });
+    } else dropped.push({ old: r, key });
   }
   const runs = [...byKey.values()];
+  const superseded = supersededText(dropped.map(({ old, key }) => ({ old, kept: byKey.get(key)! })));
+  // Every kept run of one comparison cell (data replicate) read the same data set, or seeds pair across data.
+  const cells = new Map<string, Map<string, StudyResult[]>>();
+  for (const r of runs) {
+    const { world, draw } = replicateOf(r);
+    const cell = `${world}:${draw}`;
+    let sets = cells.get(cell);
+    if (!sets) cells.set(cell, (sets = new Map()));
+    const set = dataSetOf(r);
+    sets.set(set, [...(sets.get(set) ?? []), r]);
+  }
+  for (const [cell, sets] of cells) {
+    if (sets.size < 2) continue;
+    const [world, draw] = cell.split(":");
+    const named = [...sets.values()].map((rs) => `${dataSetLabel(rs[0])} (${rs.length} run(s): ${[...new Set(rs.map((r) => r.model))].join(", ")})`);
+    throw new MixedDataError(
+      `variant "${variant}", world ${world}, draw ${draw}: the kept runs read ${sets.size} different data sets, ${named.join(" and ")}: comparing them would pair seeds across data; choose one`,
+      [...sets.values()].map((rs) => dataSetLabel(rs[0])),
+    );
+  }
   const appearance = [...new Set(inVariant.map((r) => r.model))];
   const listed = (options.models ?? []).filter((m) => appearance.includes(m));
   const models = [...listed, ...appearance.filter((m) => !listed.includes(m))];
   const first = inVariant[0];
-  return { variant, factor: first?.factor, level: first?.level, runs, models, duplicatesDropped: inVariant.length - runs.length };
+  return { variant, factor: first?.factor, level: first?.level, runs, models, duplicatesDropped: inVariant.length - runs.length, superseded };
+}
+
+/**
+ * The note on superseded records: how many, and of those how many were on other data (data set old -> kept)
+ * or from other code (code version old -> kept); undefined when none.
+ */
+function supersededText(pairs: { old: StudyResult; kept: StudyResult }[]): string | undefined {
+  if (pairs.length === 0) return undefined;
+  const short = (s: string | undefined) => (s ?? "unrecorded").slice(0, 12);
+  const changes = (label: string, of: (r: StudyResult) => string | undefined) => {
+    const moved = pairs.filter((p) => of(p.old) !== of(p.kept));
+    if (moved.length === 0) return [];
+    const ways = [...new Set(moved.map((p) => `${short(of(p.old))} -> ${short(of(p.kept))}`))];
+    return [`${moved.length} on other ${label} (${ways.slice(0, 2).join(", ")}${ways.length > 2 ? ", ..." : ""})`];
+  };
+  const parts = [...changes("data", (r) => (dataSetOf(r).startsWith("config:") ? undefined : dataSetLabel(r))), ...changes("code", (r) => r.codeVersion)];
+  return `${pairs.length} older record(s) of the same variant, data replicate, model and seed superseded (the last to finish kept)${parts.length > 0 ? `: ${parts.join(", ")}` : ""}`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -346,7 +409,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
   if (unit !== "seed" && unit !== "replicate") throw new Error(`unit must be "seed" or "replicate", got "${unit}"`);
   const sel = selectRuns(results, options);
   const notes: string[] = [];
-  if (sel.duplicatesDropped > 0) notes.push(`${sel.duplicatesDropped} older record(s) of the same data, model and seed superseded (the last to finish kept)`);
+  if (sel.superseded) notes.push(sel.superseded);
 
   let days: number[] = [];
   const allConversions: number[] = [];
@@ -382,7 +445,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       seeds.push(r.seed);
       values.push(v);
       const folds = ref.metric === "ctcvr.logLoss" && later === undefined ? s?.ctcvrFolds : undefined;
-      design.push({ model, seed: r.seed, ...replicateOf(r), value: v, ...(folds ? { folds } : {}) });
+      design.push({ model, seed: r.seed, ...replicateOf(r), value: v, data: dataSetOf(r), ...(folds ? { folds } : {}) });
       const oracle = s?.oracle?.[ref.space];
       if (ref.name === "logLoss" && typeof oracle === "number") gaps.push(v - oracle);
     }
