@@ -9,6 +9,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
@@ -145,4 +146,48 @@ test("esmm stats: options that select nothing are one line and exit 2 (--split l
   const noIp = file(runs("ESMM", 0.0074));
   oneLineExit2(esmm("stats", "--results", noIp), /the baseline IP has no runs .*: choose one with --baseline/);
   assert.equal(esmm("stats", "--results", f, "--split", "later:0").status, 0);
+});
+
+/** A results record as the runner writes it, enough for esmm merge (lib/study/results.ts recordProblem). */
+function record(model: string, seed: number, o: { study?: string; impressions?: number; manifest?: string } = {}): StudyResult & { key: string; study: string } {
+  const impressions = o.impressions ?? 30_000;
+  const data = { simulator: { impressions }, simulatorSeed: 3, prepareSeed: 3, negativeKeepRate: 0.1, laterDays: 1 };
+  const manifest = o.manifest ?? `m${impressions}`;
+  const key = createHash("sha256").update(`${model}/${seed}/${impressions}/${manifest}/${o.study}`).digest("hex");
+  return {
+    key,
+    study: o.study ?? "default",
+    variant: "default",
+    model,
+    seed,
+    config: { data, model, seed } as StudyResult["config"],
+    dataManifest: { dataKey: `key-${manifest}`, sha256: manifest.padEnd(64, "0") },
+    codeVersion: "c0de1",
+    test: { split: "test", metrics: { ctcvr: { logLoss: 0.0075 + seed * 1e-6 } } },
+    finishedAt: "2026-01-01T00:00:00.000Z",
+  };
+}
+
+test("esmm merge: shards of different studies, data designs or data sets are refused naming them and their files (nothing written); --allow-mixed merges", () => {
+  const dir = tempDir("esmm-merge-mixed-");
+  const write = (name: string, records: StudyResult[]) => {
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, records.map((r) => JSON.stringify(r) + "\n").join(""));
+    return f;
+  };
+  const quick = write("quick.jsonl", [record("IP", 1), record("ESMM", 1)]);
+  const full = write("full.jsonl", [record("IP", 2, { impressions: 100_000 }), record("ESMM", 2, { impressions: 100_000 })]);
+  const otherStudy = write("other.jsonl", [record("IP", 2, { study: "sensitivity" })]);
+  const regenerated = write("regen.jsonl", [record("IP", 2, { manifest: "regenerated" })]);
+  const out = path.join(dir, "merged.jsonl");
+  oneLineExit2(esmm("merge", "--out", out, quick, full), /merge: variant "default" was computed on 2 data designs: \w{8} \(.*quick\.jsonl: 2\), \w{8} \(.*full\.jsonl: 2; simulator\.impressions 30000 vs 100000\); merge them anyway with --allow-mixed/);
+  oneLineExit2(esmm("merge", "--out", out, quick, otherStudy), /merge: the records come from 2 studies: "default" \(.*quick\.jsonl: 2\), "sensitivity" \(.*other\.jsonl: 1\)/);
+  oneLineExit2(esmm("merge", "--out", out, quick, regenerated), /merge: variant "default", world 3, draw 3: the records read 2 different data sets, key-m30000 \(.*quick\.jsonl: 2\) and key-regenerated \(.*regen\.jsonl: 1\)/);
+  assert.ok(!fs.existsSync(out), "nothing written");
+  const r = esmm("merge", "--out", out, quick, full, "--allow-mixed");
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(fs.readFileSync(out, "utf8").trim().split("\n").length, 4);
+  // the merged file is then refused by stats unless told which data
+  oneLineExit2(esmm("stats", "--results", out), /2 data designs/);
+  assert.equal(esmm("stats", "--results", out, "--per-data").status, 0);
 });

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, UsageError, requireString } from "./args";
 import { STUDY_GRID_OPTIONS, studySpecFromOptions } from "./study";
-import { copyPredictions, describeRun, mergeResultFiles, missingRuns, writeResultsFile } from "../study/merge";
+import { copyPredictions, describeRun, mergeResultFiles, missingRuns, mixedDataProblem, writeResultsFile } from "../study/merge";
 import { codeVersion, defaultPredictionsDir, matchRecords } from "../study/results";
 import { normalizeStudy } from "../study/runner";
 import { expandGrid, type RunSpec, type StudySpec } from "../study/spec";
@@ -14,7 +14,7 @@ import { TUNE_DESIGN_OPTIONS, trialStudyFromOptions } from "./tune";
 export const mergeCommand: Command = {
   name: "merge",
   summary: "combine the results files of a study's shards into one, listing the grid's runs still missing",
-  usage: `esmm merge --out FILE.jsonl SHARD.jsonl... [--profile quick|full | --spec FILE.json] [the study's options]
+  usage: `esmm merge --out FILE.jsonl SHARD.jsonl... [--allow-mixed] [--profile quick|full | --spec FILE.json] [the study's options]
                   [--tune [--trials N] [--design-seed S] [--design halton|random]]
 
 Reads every SHARD.jsonl (and FILE.jsonl itself when it exists: a merge adds to it, so it can be rerun as more
@@ -22,7 +22,10 @@ shards finish) and writes their runs to FILE.jsonl, atomically (a temporary file
 be a run record: one that is not (e.g. the partial last line of a killed shard: rerun that shard) stops the merge,
 naming the file and line, and nothing is written. Records with the same run key and the same results (everything
 but finishedAt, runtime, backend and timings) are kept once; the same key with different results (e.g. a shard run
-twice on different backends) is refused, naming the key and both files. The kept runs' prediction sidecars are
+twice on different backends) is refused, naming the key and both files. The records must be one study on one
+data: one study name, one data design per variant (config.data without the replicate's seeds: a quick-profile
+shard and a full-profile one differ) and one data set per world and draw; else the merge is refused, naming
+them and their files, unless --allow-mixed. The kept runs' prediction sidecars are
 copied from each SHARD.predictions/ folder to FILE.predictions/ (where the notebooks read them).
 
 With --profile or --spec and the options the study ran with (--models, --seeds, --seed-list, --worlds, --draws,
@@ -34,6 +37,7 @@ options, and --trials, --design-seed, --design as given to esmm tune), then, onc
 tuned runs of the configurations those trials select (the same selection as esmm tune: validation day only).`,
   options: {
     out: { type: "string" },
+    "allow-mixed": { type: "boolean" },
     ...STUDY_GRID_OPTIONS,
     tune: { type: "boolean" },
     ...TUNE_DESIGN_OPTIONS,
@@ -70,6 +74,8 @@ tuned runs of the configurations those trials select (the same selection as esmm
       return true;
     });
     const merged = mergeResultFiles(files);
+    const mixed = mixedDataProblem(merged.records);
+    if (mixed && v["allow-mixed"] !== true) throw new UsageError(`${cmd}: ${mixed}; merge them anyway with --allow-mixed (esmm stats then needs --data or --per-data)`);
     const records = merged.records.map((m) => m.record);
     writeResultsFile(out, records);
     const sidecars = copyPredictions(merged.records, defaultPredictionsDir(out));

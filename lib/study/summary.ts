@@ -249,7 +249,8 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
     let sets = cells.get(cell);
     if (!sets) cells.set(cell, (sets = new Map()));
     const set = dataSetOf(r);
-    sets.set(set, [...(sets.get(set) ?? []), r]);
+    if (!sets.has(set)) sets.set(set, []);
+    sets.get(set)!.push(r);
   }
   for (const [cell, sets] of cells) {
     if (sets.size < 2) continue;
