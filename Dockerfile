@@ -5,8 +5,8 @@
 #   docker build -t esmm-lab --build-arg NATIVE=1 .  # also the native TensorFlow backend (scripts/install-native.sh)
 #   docker run --rm -v "$PWD/runs:/app/runs" esmm-lab study --profile quick --shard 1/2
 #
-# Studies' run keys hash the compiled lib/ (lib/study/results.ts), so containers built from the same sources
-# and TypeScript version write the same keys as a checkout built with `npm ci`, and their shards merge with it.
+# Studies' run keys hash the golden-output fixtures (lib/study/numerics.ts), copied below, so containers built
+# from the same checkout write the same keys as the checkout itself, and their shards merge with it.
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
@@ -26,6 +26,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY bin bin
 COPY scripts/install-native.sh scripts/install-native.sh
 COPY --from=build /app/build build
+COPY test/fixtures/paper-models-compat.json test/fixtures/speed-reference.json test/fixtures/data-reference.json test/fixtures/
 # Optional native backend: the binding is built from source against the tensorflow-cpu wheel's libraries
 # (needs python3 with pip, a compiler and network access while building). Without it: the wasm backend.
 RUN if [ "$NATIVE" = 1 ]; then \

@@ -13,6 +13,8 @@
  *
  * Record again (only when the six models are MEANT to change): ESMM_RECORD_PAPER_COMPAT=1 node --test
  * build/test/paper-models-compat.test.js
+ * The fixture is part of the numerics version in every run key (lib/study/numerics.ts): recording it again
+ * starts a new set of keys, so studies retrain exactly when these numbers change.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";

@@ -24,6 +24,8 @@
  *
  * Record again (only when behaviour is MEANT to change): ESMM_RECORD_SPEED_REFERENCE=1 node --test
  * build/test/speed-equivalence.test.js; ESMM_SPEED_VERBOSE=1 prints each run's worst difference.
+ * The fixture is part of the numerics version in every run key (lib/study/numerics.ts): recording it again
+ * starts a new set of keys, so studies retrain exactly when these numbers change.
  */
 import { before, test } from "node:test";
 import type * as tfjs from "@tensorflow/tfjs";

@@ -70,7 +70,7 @@ test("a study writes one line per run with its predictions; re-running skips eve
     assert.equal(r.dataManifest.totals.impressions, 30_000);
     assert.match(r.dataManifest.sha256, /^[0-9a-f]{64}$/);
     assert.match(r.codeVersion, /^[0-9a-f]{64}$/);
-    assert.equal(r.key, runKey(r.config, r.dataManifest.sha256, r.codeVersion));
+    assert.equal(r.key, runKey(r.config, r.dataManifest.sha256, r.numericsVersion));
     assert.ok(Number.isFinite(testLoss(r)) && testLoss(r) > 0);
     assert.equal(r.later.length, 2);
     assert.equal(r.training.config.maxEpochs, 1);
@@ -235,9 +235,9 @@ test("shards, data cache and profiles", () => {
   assert.deepEqual([...new Set(crossed.filter((r) => r.variant === "b").map((r) => `${r.data.simulatorSeed}/${r.data.prepareSeed}`))], ["9/5", "9/6"]);
 });
 
-test("matchRecords: of several records of one computation, the current code's wins, else the one that finished last", () => {
+test("matchRecords: of several records of one computation, the current numerics version's wins, else the one that finished last", () => {
   const [run] = expandGrid(TINY);
-  const rec = (codeVersion: string, finishedAt: string) => ({ config: run, codeVersion, finishedAt, tag: `${codeVersion}@${finishedAt}` });
+  const rec = (numericsVersion: string, finishedAt: string) => ({ config: run, numericsVersion, finishedAt, tag: `${numericsVersion}@${finishedAt}` });
   const old = rec("old", "2026-01-02");
   const current = rec("now", "2026-01-01");
   const later = rec("other", "2026-01-03");

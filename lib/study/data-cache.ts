@@ -3,8 +3,9 @@
  *
  * `ensurePreparedData(spec, root)` returns `<root>/<dataKey>`, a folder that `readPrepared` loads in
  * milliseconds and that also holds the simulator's `manifest.json` and the `data-spec.json` it was made
- * from. `dataKey` hashes the resolved DataSpec (simulator config with defaults filled in) and the lib/data
- * sources, so new simulator or preparation code gets a new folder (old ones can be deleted).
+ * from. `dataKey` hashes the resolved DataSpec (simulator config with defaults filled in) and the data
+ * numerics version (numerics.ts: the golden data fixture's hash), so simulator or preparation code that makes
+ * other data gets a new folder (old ones can be deleted), and a comment in lib/data does not.
  *
  * Safe under races: the data is built in a temporary folder `<root>/.tmp-<dataKey>-<pid>-XXXXXX` and
  * renamed into place; a process that loses the race discards its copy and uses the winner's. A folder
@@ -21,17 +22,18 @@ import { PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { MANIFEST_FILE, SimulationManifest, ensureSimulatedLog, readManifest, readSimulatedLog } from "../data/simulated-files";
 import { resolveConfig } from "../data/simulator-config";
 import { removeDeadProcessTemps } from "../data/temp-files";
-import { canonicalJson, dataCodeVersion, DataManifestSummary, sha256Hex } from "./results";
+import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
+import { dataNumericsVersion } from "./numerics";
 import { checkPreparedSpec, preparedDataKey, preparedFolderInfo } from "./real-data";
 import type { DataSpec } from "./spec";
 
 export const DATA_SPEC_FILE = "data-spec.json";
 
-/** 16 hex digits identifying a DataSpec (resolved simulator config) under the current lib/data code; real data: its content hash's first 16. */
+/** 16 hex digits identifying a DataSpec (resolved simulator config) under the current data numerics version (numerics.ts); real data: its content hash's first 16. */
 export function dataSpecKey(spec: DataSpec): string {
   if (spec.prepared) return preparedDataKey(spec.prepared.sha256);
   const resolved = { ...spec, simulator: resolveConfig(spec.simulator) };
-  return sha256Hex(`${canonicalJson(resolved)}\n${dataCodeVersion()}`).slice(0, 16);
+  return sha256Hex(`${canonicalJson(resolved)}\n${dataNumericsVersion()}`).slice(0, 16);
 }
 
 export function dataCacheDir(spec: DataSpec, root: string): string {

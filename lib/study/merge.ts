@@ -42,8 +42,12 @@ export interface MergeResult {
   duplicates: number;
 }
 
-/** Where a run ran and how long it took: the fields two records of one computation may differ in. */
-const VOLATILE_TOP = ["finishedAt", "runtime", "timings", "backend"] as const;
+/**
+ * Where a run ran and how long it took, and the audit fields: the fields two records of one computation may
+ * differ in. `codeVersion` is the source hash, no part of the key (numerics.ts): shards built from sources that
+ * differ in comments only share keys; `rescored` says when `esmm rescore` last changed the record.
+ */
+const VOLATILE_TOP = ["finishedAt", "runtime", "timings", "backend", "codeVersion", "rescored"] as const;
 const VOLATILE_TRAINING = ["timings", "backend"] as const;
 const VOLATILE_EPOCH = ["trainSeconds", "evalSeconds", "examplesPerSecond"] as const;
 
@@ -68,7 +72,8 @@ function results(r: StudyRecord): unknown {
 
 /**
  * Where two records of one key differ in their results (the first path, e.g. "test.metrics.ctcvr.logLoss:
- * 0.0071 vs 0.0072"), or undefined when they agree on everything but finishedAt, runtime, backend and timings.
+ * 0.0071 vs 0.0072"), or undefined when they agree on everything but VOLATILE_TOP's fields (finishedAt, runtime,
+ * timings, backend, codeVersion, rescored) and the training's timings and backend.
  */
 export function resultDifference(a: StudyRecord, b: StudyRecord): string | undefined {
   return firstDifference(results(a), results(b), "");

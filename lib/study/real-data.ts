@@ -10,7 +10,7 @@
  *   (`ali_ccp_{train,val,test}.csv`, torch-rechub's layout, or the repository's `*_sample.csv` files; read by
  *   lib/data/ali-ccp.ts, train/val/test = days 0/1/2, no later days) is prepared once into
  *   `<root>/ali-ccp-<key>` (key: the files' paths, sizes and modification times, the keep rate, the seed and
- *   the lib/data code), atomically as in data-cache.ts.
+ *   the data numerics version, numerics.ts), atomically as in data-cache.ts.
  * - Identity: `preparedFolderSha256` hashes prepared.json (without its `source`, which says where the files
  *   were) and the split files it lists; this hash names the data in run keys and in `matchRecords`, so the
  *   folder can move, and a folder prepared again differently gets new runs. Hashing reads every split file
@@ -32,7 +32,8 @@ import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, S
 import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
-import { canonicalJson, dataCodeVersion, DataManifestSummary, sha256Hex } from "./results";
+import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
+import { dataNumericsVersion } from "./numerics";
 import type { DataSpec } from "./spec";
 
 /** What this module reads of prepared.json (lib/data/prepared-files.ts writes it). */
@@ -210,7 +211,7 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
     const st = fs.statSync(path.join(src, f));
     return { file: path.join(src, f), size: st.size, mtimeMs: st.mtimeMs };
   });
-  const key = sha256Hex(`${canonicalJson({ kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate })}\n${dataCodeVersion()}`).slice(0, 16);
+  const key = sha256Hex(`${canonicalJson({ kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate })}\n${dataNumericsVersion()}`).slice(0, 16);
   const dir = path.join(options.root, `ali-ccp-${key}`);
   if (isPreparedDir(dir)) return dir;
   fs.mkdirSync(options.root, { recursive: true });

@@ -9,23 +9,30 @@
  * record of each key; `openResultsWriter` cuts a partial tail off before appending, so a resumed study
  * never glues a new line onto a broken one. Concatenating the files of several shards gives a valid file.
  *
- * Keys. `key` = sha256 of (the RunSpec as JSON with sorted keys, the sha256 of the data's manifest.json,
- * the code version; real data: its content hash in place of the folder's path and of the manifest's sha256), so a run is skipped exactly when the same protocol ran on the same data with the same
- * code. The code version is the sha256 of the compiled sources that decide a run's numbers: `lib/models`,
- * `lib/train`, `lib/data`, `lib/metrics` (all files, recursively; the metrics decide the numbers a record
- * holds, so a new metric definition gives new keys) and `lib/study/run` (`.js` files when running compiled,
- * `.ts` when running from sources; relative path and content of each, in sorted order). It is not the git
- * commit, which some clones do not have; any edit to those files (comments included) starts a new set of
- * keys. The backend is not part of the key: the record's `backend` field says which one ran.
+ * Keys. `key` = sha256 of (what the run computes: `computation(run)`, the RunSpec without its labels, defaults
+ * filled in, as JSON with sorted keys; the sha256 of the data's manifest.json, real data: its content hash in
+ * place of the folder's path and of the manifest's sha256; the numerics version), so a run is skipped exactly
+ * when the same computation ran on the same data with the same numbers. The numerics version
+ * (numerics.ts) is the sha256 of the committed golden-output fixtures the tests check the code against
+ * (test/fixtures/paper-models-compat.json, speed-reference.json, data-reference.json) and of NUMERICS_EPOCH:
+ * a change of what the code computes fails those tests until the fixtures are recorded again, which gives
+ * new keys; comments, renames and refactors the tests prove exact keep every key. The metrics are not in
+ * the key: a record's test score and reliability are recomputed from its stored predictions by `esmm
+ * rescore` (rescore.ts). Without the fixtures (an installation without test/) the numerics version falls
+ * back to the source hash. Each record still holds `codeVersion`, the sha256 of the compiled sources of
+ * lib/models, train, data, metrics and study/run (comments included), for audit only. The backend is not
+ * part of the key: the record's `backend` field says which one ran.
  *
  * Predictions sidecar `<dir>/<key>.bin`: the 8 bytes "ESMMPRED", a little-endian uint32 header length H,
  * H bytes of JSON header (space-padded so the columns start at a multiple of 4), then each column as
  * little-endian Float32 values, back to back in header order (`pCtcvr`, then `pCtr` and `pCvr` when the
- * model has them). Written to a temporary file, fsynced and renamed, before the run's JSONL line.
+ * model has them). Written to a temporary file, fsynced and renamed, before the run's JSONL line. The values
+ * are float32 tensor outputs, so the file holds them exactly and `esmm rescore` reproduces a record's test score.
  */
 import { resolveConfig } from "../data/simulator-config";
 import { resolveArchitecture } from "../models/spec";
 import { DEFAULT_TRAIN_CONFIG } from "../train/trainer";
+import { numericsVersion } from "./numerics";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -58,50 +65,14 @@ export function sha256Hex(data: string | Uint8Array): string {
   return crypto.createHash("sha256").update(data).digest("hex");
 }
 
-/** sha256 over the files below `dirs` (and the single `files`) with extension `ext`, relative to `base`. */
-export function hashSources(base: string, entries: string[], ext: string): string {
-  const files: string[] = [];
-  const walk = (p: string) => {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(p);
-    } catch {
-      return;
-    }
-    if (st.isDirectory()) for (const f of fs.readdirSync(p)) walk(path.join(p, f));
-    else if (p.endsWith(ext) && !p.endsWith(".d.ts")) files.push(p);
-  };
-  for (const e of entries) walk(path.join(base, e));
-  const h = crypto.createHash("sha256");
-  for (const f of [...new Set(files)].sort()) {
-    h.update(path.relative(base, f).split(path.sep).join("/")).update("\0").update(fs.readFileSync(f)).update("\0");
-  }
-  return h.digest("hex");
-}
-
-const SOURCE_EXT = path.extname(__filename) === ".ts" ? ".ts" : ".js";
-const LIB_DIR = path.resolve(__dirname, "..");
-let codeVersionCache: string | undefined;
-let dataCodeVersionCache: string | undefined;
+export { codeVersion, dataCodeVersion, hashSources, numericsVersion, dataNumericsVersion, NUMERICS_EPOCH } from "./numerics";
 
 /**
- * sha256 of the sources that decide a run's numbers: lib/models, lib/train, lib/data, lib/metrics (what a
- * record's metrics and reliability curve mean) and lib/study/run. 64 hex characters; computed once per process.
+ * The key of one run (64 hex): sha256 of what it computes (`computation(run)` as sorted-key JSON), the data
+ * manifest's sha256 and the numerics version (numerics.ts: the golden fixtures' hash, not the source text).
  */
-export function codeVersion(): string {
-  codeVersionCache ??= hashSources(LIB_DIR, ["models", "train", "data", "metrics", `study/run${SOURCE_EXT}`], SOURCE_EXT);
-  return codeVersionCache;
-}
-
-/** sha256 of lib/data alone: part of the data cache's key (new simulator code, new cached data). */
-export function dataCodeVersion(): string {
-  dataCodeVersionCache ??= hashSources(LIB_DIR, ["data"], SOURCE_EXT);
-  return dataCodeVersionCache;
-}
-
-/** The key of one run: sha256 of its RunSpec (sorted-key JSON), the data manifest's sha256 and the code version. */
-export function runKey(run: RunSpec, manifestSha256: string, code: string = codeVersion()): string {
-  return sha256Hex(`${canonicalJson(computation(run))}\n${manifestSha256}\n${code}`);
+export function runKey(run: RunSpec, manifestSha256: string, numerics: string = numericsVersion()): string {
+  return sha256Hex(`${canonicalJson(computation(run))}\n${manifestSha256}\n${numerics}`);
 }
 
 /**
@@ -122,17 +93,18 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
 
 /**
  * For each run of a grid, the record that computed it (matched on `computation`), if any. When a results
- * file holds several records of one computation (written by older code, or on data regenerated since), the
- * record of the current code version wins (`code`, default codeVersion(): the one the runner would skip
- * on), else the one that finished last; so a study rerun after a code change is never mixed with stale runs.
+ * file holds several records of one computation (written under older numerics, or on data regenerated
+ * since), the record of the current numerics version wins (`numerics`, default numericsVersion(): the
+ * one the runner would skip on), else the one that finished last; so a study rerun after a change of its
+ * numbers is never mixed with stale runs. Records written before keys held the numerics version have none.
  */
-export function matchRecords<R extends { config: RunSpec; codeVersion?: string; finishedAt?: string }>(
+export function matchRecords<R extends { config: RunSpec; numericsVersion?: string; finishedAt?: string }>(
   grid: RunSpec[],
   records: R[],
-  code: string = codeVersion(),
+  numerics: string = numericsVersion(),
 ): { run: RunSpec; record: R | undefined }[] {
   const byComputation = new Map<string, R>();
-  const rank = (r: R) => [r.codeVersion === code ? 1 : 0, r.finishedAt ?? ""] as const;
+  const rank = (r: R) => [r.numericsVersion === numerics ? 1 : 0, r.finishedAt ?? ""] as const;
   for (const r of records) {
     const k = canonicalJson(computation(r.config));
     const held = byComputation.get(k);
@@ -150,7 +122,7 @@ export function matchRecords<R extends { config: RunSpec; codeVersion?: string; 
 // records
 
 export interface DataManifestSummary {
-  /** Key of the data cache folder (hash of the resolved DataSpec and of lib/data); real data: its sha256's first 16 digits. */
+  /** Key of the data cache folder (hash of the resolved DataSpec and of the data numerics version, numerics.ts); real data: its sha256's first 16 digits. */
   dataKey: string;
   /** Simulator seed (0 for real data). */
   seed: number;
@@ -168,7 +140,12 @@ export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant
   /** The whole run as resolved; its study, variant, factor, level, model and seed are also at the top level. */
   config: RunSpec;
   dataManifest: DataManifestSummary;
+  /** sha256 of the sources that computed it (numerics.ts codeVersion): for audit, no part of the key. */
   codeVersion: string;
+  /** The numerics version in its key (numerics.ts numericsVersion); absent from records written before it was. */
+  numericsVersion?: string;
+  /** Set by `esmm rescore` when it changed the record's test score or reliability: when, and the sources' codeVersion then. */
+  rescored?: { at: string; codeVersion: string };
   /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 % (ECE_BINNING, the bins of `ece`). */
   reliability: ReliabilityBin[];
   /** Sidecar file name (relative to the predictions folder) and its columns. */

@@ -17,7 +17,7 @@
 import { backendInfo, initBackend } from "../backend";
 import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
-import { CvrMechanism, cvrMechanism, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesReport } from "../metrics";
+import { CvrMechanism, cvrMechanism, ECE_BINNING, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, ReliabilityBin, reliabilityCurve, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
 import { fitSeedGroup, fitSpec, predict, predictSeeds, Predictions, TrainOptions, TrainResult } from "../train";
 
@@ -134,6 +134,25 @@ export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict
 }
 
 /**
+ * The test day's score of a run from its predictions on `split` (the data's test split): scoreSplit with the
+ * CTCVR log loss by fold. The one definition of a record's `test`, used when a run finishes and by `esmm
+ * rescore` on the stored predictions (float32 tensor outputs, so the sidecar holds them exactly).
+ */
+export function scoreTest(split: EncodedSplit, preds: Predictions): SplitScore {
+  return scoreSplit(split, preds, { folds: true });
+}
+
+/**
+ * The reliability curve of a study record: pCTCVR on the test split against its CTCVR label (click AND
+ * conversion), weighted, in the ECE's bins (ECE_BINNING: 10 equal-weight bins). `pCtcvr`: one value per row.
+ */
+export function testReliability(split: EncodedSplit, pCtcvr: ArrayLike<number>): ReliabilityBin[] {
+  const label = new Float32Array(split.size);
+  for (let i = 0; i < split.size; i++) label[i] = split.click[i] * split.conversion[i];
+  return reliabilityCurve(label, pCtcvr, split.weight, ECE_BINNING);
+}
+
+/**
  * The record of a trained run from its result and its predictions on the test and later splits, scored here.
  * `seconds`: its training time and the time its predictions took; the scoring's own time is added to evaluate.
  */
@@ -141,7 +160,7 @@ function recordOf(data: PreparedData, model: string, seed: number, result: Train
   const { spec: _spec, ...training } = result;
   void _spec;
   const scoring = Date.now();
-  const testScore = scoreSplit(data.test, test, { folds: true });
+  const testScore = scoreTest(data.test, test);
   const laterScores = data.later.map((s, k) => scoreSplit(s, later[k]));
   const evaluate = seconds.predict + (Date.now() - scoring) / 1000;
   return {

@@ -48,12 +48,12 @@ export class DataTracker {
   /**
    * @param existing the results file as read (its records' keys are done; their manifests name data sets)
    * @param dataRoot the data cache folder
-   * @param code the code version that goes into every key (results.ts `codeVersion`)
+   * @param numerics the numerics version that goes into every key (numerics.ts `numericsVersion`)
    */
   constructor(
     private readonly existing: ResultsRead,
     private readonly dataRoot: string,
-    private readonly code: string,
+    private readonly numerics: string,
   ) {}
 
   /**
@@ -97,7 +97,7 @@ export class DataTracker {
       const d = this.state(r.dataKey);
       const summary = d.status === "failed" ? undefined : d.summary;
       if (!summary) return true;
-      r.key = runKey(r.run, summary.sha256, this.code);
+      r.key = runKey(r.run, summary.sha256, this.numerics);
       if (this.existing.byKey.has(r.key) || this.claimed.has(r.key)) {
         this.skipped++;
         return false;

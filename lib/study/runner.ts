@@ -36,7 +36,7 @@ import * as path from "node:path";
 import { projectRoot, tfLogEnv } from "../backend";
 import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/parallelism";
 import { getModelSpec } from "../models/zoo";
-import { codeVersion, defaultPredictionsDir, openResultsWriter, readResults, ResultsWriter } from "./results";
+import { codeVersion, defaultPredictionsDir, numericsVersion, openResultsWriter, readResults, ResultsWriter } from "./results";
 import { DataTracker } from "./runner-data";
 import { JobMessage, WorkerPool, workerScript } from "./runner-pool";
 import { StudyProgress, StudyReporter, StudyRunSummary } from "./runner-report";
@@ -146,6 +146,7 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const predictionsDir = path.resolve(options.predictionsDir ?? defaultPredictionsDir(options.results));
   const dataRoot = path.resolve(options.dataRoot ?? defaultDataRoot());
   const code = codeVersion();
+  const numerics = numericsVersion();
   const shardTag = options.shard ? ` shard ${formatShard(options.shard)}` : "";
 
   // What is to do: the shard's grid minus the runs in the results file, as far as their keys are known.
@@ -155,7 +156,7 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   const grid = shardOf(fullGrid, options.shard, groupSize > 1 ? groups.groupOf : undefined);
   const existing = readResults(resultsFile);
   for (const p of existing.problems) log(`study: ${resultsFile}:${p.line}: ignored (${p.reason})`);
-  const data = new DataTracker(existing, dataRoot, code);
+  const data = new DataTracker(existing, dataRoot, numerics);
   const scheduler = new Scheduler(data, data.plan(grid, groups.groupOf), groups.seeds);
   const todo = scheduler.pending;
   const reporter = new StudyReporter({
@@ -186,7 +187,7 @@ export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promi
   );
   if (options.progress !== false) reporter.showBar(`study ${study.name}${shardTag}`);
 
-  return drive({ scheduler, reporter, writer, log, signal: options.signal, workers, script, env, paths: { code, predictionsDir, dataRoot } });
+  return drive({ scheduler, reporter, writer, log, signal: options.signal, workers, script, env, paths: { code, numerics, predictionsDir, dataRoot } });
 }
 
 /**
@@ -208,9 +209,10 @@ function wholeGroups(grid: RunSpec[], whole: RunSpec[] | undefined, size: number
   return whole.filter((_, j) => wanted.has(groupOf[j]));
 }
 
-/** What a job's worker message needs beside the job: the code version and the folders. */
+/** What a job's worker message needs beside the job: the code and numerics versions and the folders. */
 interface JobPaths {
   code: string;
+  numerics: string;
   predictionsDir: string;
   dataRoot: string;
 }
@@ -226,6 +228,7 @@ function jobMessage(job: Job, p: JobPaths): JobMessage {
     dataDir: data.info.dir,
     dataManifest: data.summary,
     codeVersion: p.code,
+    numericsVersion: p.numerics,
     predictionsDir: p.predictionsDir,
   };
 }

@@ -12,11 +12,10 @@
  */
 import type { PreparedData } from "../data/prepare";
 import { readPrepared } from "../data/prepared-files";
-import { ECE_BINNING, reliabilityCurve } from "../metrics";
 import type { Predictions } from "../train";
 import { ensurePreparedData, preparedDataInfo, PreparedDataInfo } from "./data-cache";
 import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
-import { runModel, runSeedGroup, RunRecord } from "./run";
+import { runModel, runSeedGroup, RunRecord, testReliability } from "./run";
 import { initBackend } from "../backend";
 import { resolveArchitecture } from "../models";
 import type { DataSpec, RunSpec } from "./spec";
@@ -36,6 +35,8 @@ export type WorkerJob =
       dataDir: string;
       dataManifest: DataManifestSummary;
       codeVersion: string;
+      /** The numerics version in the runs' keys (numerics.ts), written into each record. */
+      numericsVersion: string;
       predictionsDir: string;
     };
 
@@ -114,9 +115,7 @@ export async function executeRuns(job: Extract<WorkerJob, { type: "run" }>): Pro
 function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run: RunSpec, data: PreparedData, record: RunRecord, testPredictions: Predictions | undefined): StudyRecord {
   if (!testPredictions) throw new Error(`run ${key}: no test predictions`);
   const test = data.test;
-  const label = new Float32Array(test.size);
-  for (let i = 0; i < test.size; i++) label[i] = test.click[i] * test.conversion[i];
-  const reliability = reliabilityCurve(label, testPredictions.pCtcvr, test.weight, ECE_BINNING); // the ECE's bins
+  const reliability = testReliability(test, testPredictions.pCtcvr); // the ECE's bins
   const file = writePredictions(
     job.predictionsDir,
     { key, split: test.name, days: [...new Set(test.day)], dataKey: job.dataManifest.dataKey, manifestSha256: job.dataManifest.sha256 },
@@ -135,6 +134,7 @@ function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run:
     config: run,
     dataManifest: job.dataManifest,
     codeVersion: job.codeVersion,
+    numericsVersion: job.numericsVersion,
     backend: record.backend,
     training: record.training,
     test: record.test,
