@@ -127,6 +127,7 @@ test("every numeric option of every command declares its range, and a value outs
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
     tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "trials", "workers", "worlds"],
     merge: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "trials", "worlds"],
+    rescore: [],
     stats: ["alpha", "margin"],
     models: [],
   });

@@ -13,11 +13,12 @@ import { benchCommand } from "./bench";
 import { studyCommand } from "./study";
 import { tuneCommand } from "./tune";
 import { mergeCommand } from "./merge";
+import { rescoreCommand } from "./rescore";
 import { statsCommand } from "./stats";
 import { modelsCommand } from "./models";
 import { DataError } from "../data/errors";
 
-export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, tuneCommand, mergeCommand, statsCommand, modelsCommand];
+export const COMMANDS: Command[] = [simulateCommand, prepareCommand, trainCommand, benchCommand, studyCommand, tuneCommand, mergeCommand, rescoreCommand, statsCommand, modelsCommand];
 
 function overview(): string {
   return [
