@@ -6,7 +6,8 @@ import { SIMULATOR_RANGES, resolveConfig } from "../data/simulator-config";
 import { SEED_RANGE, intRange } from "../ranges";
 import { DataError } from "../data/errors";
 import { MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
-import { formatStudySummary, runStudy, workerEnv } from "../study/runner";
+import { defaultDataRoot, formatStudySummary, runStudy, workerEnv } from "../study/runner";
+import { formatDryRun, studyDryRun } from "../study/dry-run";
 import { seedGroupSize } from "../study/seed-groups";
 import { Shard, formatShard, parseShard, shardFromEnvironment } from "../study/shard";
 import { expandGrid, type StudySpec } from "../study/spec";
@@ -32,7 +33,7 @@ export const studyCommand: Command = {
   usage: `esmm study [--profile quick|full] [--spec FILE.json] [--models a,b] [--seeds N | --seed-list 1,2,3]
                  [--worlds 7,8,9] [--draws 7] [--evaluation-multiplier M] [--results FILE.jsonl] [--workers N]
                  [--shard i/n | --shard auto --shards N] [--impressions N] [--epochs N] [--data-root DIR]
-                 [--predictions DIR]
+                 [--predictions DIR] [--dry-run]
 
 Default: the "full" profile, the default design: the paper's six models (${PAPER_MODEL_NAMES.join(", ")}) x seeds
 ${DEFAULT_DESIGN.seeds.join(",")} x simulated worlds ${DEFAULT_DESIGN.worlds.join(",")} (simulator seeds; each a 2,000,000-impression log over 15 days,
@@ -57,7 +58,13 @@ minus SLURM_ARRAY_TASK_MIN (Slurm job array), JOB_COMPLETION_INDEX (Kubernetes I
 AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); none set, or an index outside 0..N-1, is an error. Each distinct data set is simulated and prepared
 once into the data cache (--data-root; default data/study/, or ESMM_DATA_DIR). --workers defaults to the number of CPUs, and each
 worker gets one compute thread (measured fastest: \`make bench-parallel\`; ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
-backend of the workers.`,
+backend of the workers.
+
+--dry-run lists the runs the study would train (status, model, variant, world, draw, seed, key) and which are
+already done in FILE, and trains, simulates and writes nothing. A run's key is the sha256 of what it computes
+(its resolved spec), its data's manifest and the numerics version (the hash of the committed golden-output
+fixtures, lib/study/numerics.ts), not of the source text: a comment or a refactor keeps every key. A key is
+unknown until its data set is in the data cache or named by a record of FILE.`,
   options: {
     ...STUDY_GRID_OPTIONS,
     results: { type: "string" },
@@ -66,6 +73,7 @@ backend of the workers.`,
     shards: { type: "string", number: intRange(1) },
     "data-root": { type: "string" },
     predictions: { type: "string" },
+    "dry-run": { type: "boolean" },
   },
   async run(v) {
     const cmd = "study";
@@ -88,6 +96,17 @@ backend of the workers.`,
     }
 
     if (shard?.from) process.stderr.write(`${cmd}: --shard auto: shard ${formatShard(shard)} from ${shard.from}\n`);
+    if (v["dry-run"]) {
+      let plan: ReturnType<typeof studyDryRun>;
+      try {
+        plan = studyDryRun(spec, { results, dataRoot: path.resolve((v["data-root"] as string | undefined) ?? defaultDataRoot()), shard: shard && { index: shard.index, count: shard.count } });
+      } catch (e) {
+        if (!(e instanceof Error) || e.constructor !== Error) throw e; // a DataError names its file; anything else is a bug
+        throw new UsageError(`${cmd}: ${e.message}`);
+      }
+      console.log(formatDryRun(plan));
+      return;
+    }
     const summary = await runStudy(spec, {
       results,
       workers,
