@@ -3,16 +3,18 @@ import * as path from "node:path";
 import { Command, OptionValues, UsageError, numberValue, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, prepare, PreparedData, untrainedOovLines } from "../data/prepare";
+import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, prepare, PreparedData, degenerateSplitLines, untrainedOovLines } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
+import { outputProblem } from "../data/output-paths";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
+import { TEXT_ENCODINGS, TextEncoding } from "../data/line-reader";
 import type { LoadProgress } from "../data/ali-ccp";
 import { createProgress, Progress } from "../plots/progress";
 import { formatShare } from "../notebook/format";
 
 /** Options that only apply to --csv. */
-const CSV_ONLY = ["schema", "click", "conversion", "day", "categorical", "numeric", "ignore", "not-label", "validation-fraction", "test-fraction", "drop-conversion-without-click"];
+const CSV_ONLY = ["encoding", "schema", "click", "conversion", "day", "categorical", "numeric", "ignore", "not-label", "validation-fraction", "test-fraction", "drop-conversion-without-click"];
 const FRACTION_RANGE = { gt: 0, lt: 1 };
 
 export const prepareCommand: Command = {
@@ -21,7 +23,7 @@ export const prepareCommand: Command = {
   usage: `esmm prepare --data DIR --out DIR [--keep-rate R] [--seed S] [--later-days K] [--min-count K] [--oov-mask-rate M]
        esmm prepare --csv FILE[,FILE...] --out DIR [--schema FILE.json] [--click COL] [--conversion COL] [--day COL]
                     [--categorical LIST] [--numeric LIST] [--ignore LIST] [--not-label LIST]
-                    [--validation-fraction F] [--test-fraction F] [--drop-conversion-without-click]
+                    [--validation-fraction F] [--test-fraction F] [--drop-conversion-without-click] [--encoding utf8|latin1]
                     [--keep-rate R] [--seed S] [--later-days K] [--min-count K] [--oov-mask-rate M]
 
 Writes OUT/prepared.json plus one binary file per split, read by \`esmm train --data OUT\`: training rows (negatives
@@ -51,7 +53,11 @@ default 3) be exactly the test and later days, never the validation day: K = eva
   Labels among the features: a feature column named like a label (${LABEL_LIKE_NAMES}) or equal to
   the click or conversion label on every row of a file (where that label is not constant) is refused, exit 2,
   nothing written: a label left among the features gives AUC = 1. --not-label COL[,COL] says they are not labels.
-  A conversion without a click is an error; --drop-conversion-without-click drops such rows (counted).`,
+  A conversion without a click is an error; --drop-conversion-without-click drops such rows (counted).
+  Each file is read once: the same file (or a link to it) given twice is refused. Bytes that are not UTF-8
+  are refused naming the file, line and byte, unless --encoding latin1 says the files are Latin-1
+  (ISO-8859-1). Categorical integers are one id however written: 3, 3.0, "3". Numeric values must fit a
+  32-bit float.`,
   options: {
     data: { type: "string" },
     csv: { type: "string" },
@@ -72,12 +78,15 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     "validation-fraction": { type: "string", number: FRACTION_RANGE },
     "test-fraction": { type: "string", number: FRACTION_RANGE },
     "drop-conversion-without-click": { type: "boolean" },
+    encoding: { type: "string" },
   },
   async run(v) {
     const cmd = "prepare";
     if (v.data !== undefined && v.csv !== undefined) throw new UsageError(`${cmd}: give --data or --csv, not both`);
     if (v.data === undefined && v.csv === undefined) throw new UsageError(`${cmd}: --data or --csv is required`);
     const out = requireString(v, "out", cmd);
+    const outProblem = outputProblem(out, "dir");
+    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
     const keepRate = numberValue(v, "keep-rate", 0.1);
     const seed = numberValue(v, "seed", 1);
     const oov = { oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT), oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE) };
@@ -108,7 +117,7 @@ default 3) be exactly the test and later days, never the validation day: K = eva
           `conversions ${String(s.conversions).padStart(5)}  OOV rows ${formatShare(s.oovRows ?? 0)}`,
       );
     }
-    for (const line of untrainedOovLines(prepared.report)) console.error(line);
+    for (const line of [...degenerateSplitLines(prepared.report), ...untrainedOovLines(prepared.report)]) console.error(line);
     console.log(`wrote ${out}`);
   },
 };
@@ -130,6 +139,8 @@ async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number, o
     notLabel: list("not-label") ?? fromFile.notLabel ?? [],
   };
   if (columns.categorical.length + columns.numeric.length === 0) throw new UsageError(`${cmd}: name the feature columns with --categorical and/or --numeric (or --schema)`);
+  const encoding = (v.encoding as string | undefined) ?? "utf8";
+  if (!(TEXT_ENCODINGS as readonly string[]).includes(encoding)) throw new UsageError(`${cmd}: --encoding must be ${TEXT_ENCODINGS.join(" or ")}, got ${JSON.stringify(encoding)}`);
   const named = inputs.some((i) => i.role !== undefined);
   if (columns.day !== undefined) {
     if (named) throw new UsageError(`${cmd}: with --day the files are split by day: give them without roles`);
@@ -158,6 +169,7 @@ async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number, o
     testFraction: numberValue(v, "test-fraction"),
     laterDays: numberValue(v, "later-days"),
     onConversionWithoutClick: v["drop-conversion-without-click"] ? "drop" : "error",
+    encoding: encoding as TextEncoding,
     howToDrop: "pass --drop-conversion-without-click",
     onProgress: readingProgress(),
     overrideHint: (cols) => `if ${cols.length > 1 ? "they are" : "it is"} not a label, pass --not-label ${cols.join(",")} (or --ignore ${cols.length > 1 ? "them" : "it"})`,

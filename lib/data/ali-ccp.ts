@@ -25,7 +25,7 @@
 import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
 import { ImpressionLog, LogSchema, schemaMismatchError } from "./schema";
-import { countLines, readLines } from "./line-reader";
+import { TextEncoding, countLines, readLines } from "./line-reader";
 import { NOT_LABEL_OPTION_HINT, OverrideHint, refuseLabelEchoes, refuseLabelLikeNames } from "./label-like";
 
 // ---------------------------------------------------------------------------------------------------
@@ -51,6 +51,8 @@ export interface AliCcpCsvOptions {
   notLabel?: string[];
   /** How a refused label-like column's message says to override (default: the `notLabel` option). */
   overrideHint?: OverrideHint;
+  /** How the files' bytes are read (line-reader.ts): "utf8" (default, bytes that are not UTF-8 are an error) or "latin1". */
+  encoding?: TextEncoding;
   onProgress?: LoadProgress;
 }
 
@@ -106,7 +108,7 @@ async function readAliCcpFile(
 
   let header: CsvHeader | undefined;
   let buffers: ColumnBuffers | undefined;
-  for await (const { text, line } of readLines(file)) {
+  for await (const { text, line } of readLines(file, { encoding: options.encoding })) {
     if (header === undefined) {
       header = parseHeader(text, file);
       refuseLabelLikeNames(file, [...header.schema.categorical, ...header.schema.numeric], notLabel, hint);
@@ -270,7 +272,10 @@ const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
 const PLAIN_ID_RE = /^\d{1,9}$/;
-const PLAIN_DECIMAL_RE = /^\d+(\.\d+)?$/;
+// at most 38 integer digits: below 10^38, so every fast-path value fits a 32-bit float (max 3.4e38)
+const PLAIN_DECIMAL_RE = /^\d{1,38}(\.\d+)?$/;
+/** The largest finite 32-bit float: the numeric columns are stored as Float32Array. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** Fast path for hot loops: a non-negative integer below 10^9 (valid without further checks). */
 export function isPlainId(text: string): boolean {
@@ -307,11 +312,15 @@ export function parseId(text: string, at: DataLocation, what = ""): number {
   return v;
 }
 
-/** A finite decimal number ("NaN", "inf" and empty values are rejected). */
+/**
+ * A finite decimal number that fits a 32-bit float, as the numeric columns store it ("NaN", "inf", empty
+ * values and magnitudes beyond FLOAT32_MAX, e.g. 1e39, are rejected: stored, they would be Infinity).
+ */
 export function parseValue(text: string, at: DataLocation, what = ""): number {
   if (!FLOAT_RE.test(text)) throw new DataError(at, `${what}expected a number, found ${describe(text)}`);
   const v = Number(text);
   if (!Number.isFinite(v)) throw new DataError(at, `${what}number ${show(text)} is out of range`);
+  if (Math.abs(v) > FLOAT32_MAX) throw new DataError(at, `${what}number ${show(text)} does not fit a 32-bit float (largest ${FLOAT32_MAX.toPrecision(3)}): rescale the column`);
   return v;
 }
 

@@ -9,9 +9,11 @@
  * or guessed silently); an exact name beats a glob. Each file's header is resolved on its own; all files must
  * give the same feature columns (in any order).
  *
- * Values: categorical values that are decimal digits (< 10^9) are read as integer ids, any other text is an id
- * of its own per column (interned to negative ids; "" is the missing id -1); numeric values must be finite
- * decimal numbers; labels 0 or 1. Lines are read by `readLines` (BOM, CRLF) and split on commas: no quoting.
+ * Values: categorical values that are decimal digits (< 10^9) are read as integer ids, also when written with a
+ * zero fraction or in double quotes ("3.0", "\"3\"" = 3, in every file alike), any other text is an id of its
+ * own per column (interned to negative ids; "" is the missing id -1; quotes dropped); numeric values must be
+ * finite decimal numbers that fit a 32-bit float; labels 0 or 1. A file is read once: the same file (or a link
+ * to it) in two roles is refused. Bytes that are not UTF-8 are refused unless `encoding` says "latin1". Lines are read by `readLines` (BOM, CRLF) and split on commas: no quoting.
  * Memory: the files' lines are counted first (`dataLineCount`), then the rows are streamed into columns
  * allocated once at that size: the log's own size (4 bytes a value, 1 a label, 4 the day), not the CSV text.
  * A feature column named like a label or equal to one on every row of a file is refused (label-like.ts)
@@ -29,7 +31,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
 import { ImpressionLog, LogSchema, MISSING_ID } from "./schema";
-import { readLines } from "./line-reader";
+import { TextEncoding, readLines } from "./line-reader";
 import { OverrideHint, NOT_LABEL_OPTION_HINT, refuseLabelEchoes, refuseLabelLikeNames } from "./label-like";
 import {
   AliCcpLoadReport,
@@ -209,6 +211,8 @@ export interface CsvLoadOptions {
   overrideHint?: OverrideHint;
   /** How the conversion-without-click error says to drop such rows (default: the option). */
   howToDrop?: string;
+  /** How the files' bytes are read (line-reader.ts): "utf8" (default, bytes that are not UTF-8 are an error) or "latin1". */
+  encoding?: TextEncoding;
   onProgress?: LoadProgress;
 }
 
@@ -227,6 +231,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
       throw new Error(`loadCsvLog: ${input.file}: ${columns.day === undefined ? "a role is required without" : "no role is allowed with"} a day column`);
     }
   }
+  refuseSameFile(inputs);
   const policy = options.onConversionWithoutClick ?? "error";
   const hint = options.overrideHint ?? NOT_LABEL_OPTION_HINT;
   const report: CsvLoadReport = { ...emptyReport(inputs.map((i) => i.file)), rowsPerFile: [] };
@@ -242,7 +247,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
     let numColumns: number[] = [];
     let lines = 0;
     const start = buffers?.size ?? 0;
-    for await (const { text, line } of readLines(file)) {
+    for await (const { text, line } of readLines(file, { encoding: options.encoding })) {
       if (header === undefined) {
         header = resolveHeader(parseHeaderNames(text, file), columns, file);
         const h = header;
@@ -272,7 +277,7 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
       b.day[row] = h.day === undefined ? CSV_ROLE_DAYS[role!] : parseId(values[h.day], at(h.day));
       for (let f = 0; f < catColumns.length; f++) {
         const v = values[catColumns[f]];
-        b.categorical[f][row] = isPlainId(v) ? +v : intern(interned[f], v);
+        b.categorical[f][row] = isPlainId(v) ? +v : categoryId(interned[f], v);
       }
       for (let f = 0; f < numColumns.length; f++) {
         const v = values[numColumns[f]];
@@ -302,6 +307,49 @@ export async function loadCsvLog(inputs: CsvInput[], columns: CsvColumns, option
   }
   options.onProgress?.(buffers!.capacity, buffers!.capacity);
   return finishLog(buffers!, schema!, inputs.map((i) => i.file).join(", "), "rows", report);
+}
+
+/**
+ * Refuses (DataError naming both) one file given twice, by path or through another name of the same file
+ * (a link: same device and inode): it would be read as two roles (the training rows as the test split) or
+ * its rows twice. Files that cannot be stat'ed are left to the reader's own error.
+ */
+export function refuseSameFile(inputs: readonly CsvInput[]): void {
+  const seen = new Map<string, CsvInput>();
+  for (const input of inputs) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(input.file);
+    } catch {
+      continue;
+    }
+    const id = `${st.dev}:${st.ino}`;
+    const held = seen.get(id);
+    if (held) {
+      const same = path.resolve(held.file) === path.resolve(input.file) ? "is given twice" : `is the same file as ${held.file}`;
+      const roles = held.role && input.role ? ` (as ${held.role} and as ${input.role})` : "";
+      throw new DataError({ file: input.file }, `${same}${roles}: each file may be read once (else a training file is read as the test split, or its rows twice)`);
+    }
+    seen.set(id, input);
+  }
+}
+
+/** An integer written with a zero fraction or in quotes ("3.0", "+3", "\"3\"", "03.00"): its digits, else undefined. */
+const INTEGER_TEXT_RE = /^\+?0*(\d{1,9})(\.0*)?$/;
+
+/**
+ * The id of a categorical value that is not plain digits: surrounding double quotes are dropped (the files
+ * have no quoting, so `"2"` and `2` are one value), an integer written another way ("3.0", "+3") is that
+ * integer (so "3.0" in one file and "3" in another are one id), and any other text gets its own id per column
+ * (`intern`).
+ */
+function categoryId(ids: Map<string, number>, text: string): number {
+  let t = text;
+  if (t.length >= 2 && t.charCodeAt(0) === 34 && t.charCodeAt(t.length - 1) === 34) t = t.slice(1, -1);
+  if (isPlainId(t)) return +t;
+  const m = INTEGER_TEXT_RE.exec(t);
+  if (m) return +m[1];
+  return intern(ids, t);
 }
 
 /** Non-digit categorical text: its own id per column, -2, -3, ...; "" is the missing id. */

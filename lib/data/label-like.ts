@@ -6,9 +6,12 @@
  *
  * Two checks, both skipped for the columns the user says are not labels (`notLabel`):
  * - by name, on the header: a feature column named like a label (`LABEL_LIKE_NAMES`, case-insensitive);
- * - by value, on the rows read: a feature column whose value equals a label column's on every row of a file,
- *   when that label takes both values (0 and 1) in the file (a constant label is echoed by any constant
- *   column, e.g. an all-zero numeric column in a file without conversions, and leaks nothing).
+ * - by value, on the rows read: a feature column that is a one-to-one mapping of a label column on every row
+ *   of a file (one value wherever the label is 0, another wherever it is 1: the label itself, `noclick` =
+ *   1 - click, a text "yes"/"no", any recoding; a recoding other than the label itself only once each label
+ *   value has MIN_MAPPED_ROWS rows), when that label takes both values (0 and 1) in the file (a
+ *   constant label is echoed by any constant column, e.g. an all-zero numeric column in a file without
+ *   conversions, and leaks nothing).
  * Either raises a DataError naming the file, the column, and how to override (`overrideHint`).
  */
 import { DataError } from "./errors";
@@ -35,8 +38,10 @@ export interface NamedValues {
 }
 
 /**
- * The feature columns that equal a label column on every row of [start, end), with the label they echo,
- * except those in `notLabel`. Labels constant on those rows are not compared (see the file comment).
+ * The feature columns that are a one-to-one mapping of a label column on every row of [start, end) (the
+ * label itself, its complement, any recoding of its two values), with the label they echo and the feature's
+ * values where the label is 0 and 1, except those in `notLabel`. Labels constant on those rows are not
+ * compared (see the file comment).
  */
 export function labelEchoes(
   features: readonly NamedValues[],
@@ -44,14 +49,18 @@ export function labelEchoes(
   start: number,
   end: number,
   notLabel: Iterable<string> = [],
-): { column: string; label: string }[] {
+): { column: string; label: string; mapping?: [number, number] }[] {
   const exempt = new Set(notLabel);
   const varying = labels.filter((l) => !isConstant(l.values, start, end));
-  const out: { column: string; label: string }[] = [];
+  const out: { column: string; label: string; mapping?: [number, number] }[] = [];
   for (const f of features) {
     if (exempt.has(f.name)) continue;
-    const echoed = varying.find((l) => equalOn(f.values, l.values, start, end));
-    if (echoed) out.push({ column: f.name, label: echoed.name });
+    for (const l of varying) {
+      const mapping = oneToOne(f.values, l.values, start, end);
+      if (!mapping) continue;
+      out.push(mapping[0] === 0 && mapping[1] === 1 ? { column: f.name, label: l.name } : { column: f.name, label: l.name, mapping });
+      break;
+    }
   }
   return out;
 }
@@ -86,10 +95,13 @@ export function refuseLabelEchoes(
 ): void {
   const echoes = labelEchoes(features, labels, start, end, notLabel);
   if (echoes.length === 0) return;
-  const list = echoes.map((e) => `${JSON.stringify(e.column)} = ${JSON.stringify(e.label)}`).join(", ");
+  const list = echoes
+    .map((e) => (e.mapping ? `${JSON.stringify(e.column)} is ${shown(e.mapping[0])} where ${JSON.stringify(e.label)} is 0 and ${shown(e.mapping[1])} where it is 1` : `${JSON.stringify(e.column)} = ${JSON.stringify(e.label)}`))
+    .join(", ");
+  const all = echoes.every((e) => !e.mapping);
   throw new DataError(
     { file, column: echoes[0].column },
-    `feature column equals a label on all ${end - start} rows (${list}); ` +
+    `feature column ${all ? "equals a label" : "is a one-to-one mapping of a label"} on all ${end - start} rows (${list}); ` +
       `a label among the features leaks the answer (AUC = 1); ${hint(echoes.map((e) => e.column))}`,
   );
 }
@@ -99,7 +111,34 @@ function isConstant(values: ArrayLike<number>, start: number, end: number): bool
   return true;
 }
 
-function equalOn(a: ArrayLike<number>, b: ArrayLike<number>, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) if (a[i] !== b[i]) return false;
-  return true;
+/**
+ * [value where the label is 0, value where it is 1] when `feature` takes one value on the label's 0 rows and
+ * another on its 1 rows over [start, end) (the label takes both there), else undefined. NaN never maps.
+ */
+function oneToOne(feature: ArrayLike<number>, label: ArrayLike<number>, start: number, end: number): [number, number] | undefined {
+  const seen: [number, number] = [NaN, NaN];
+  const count = [0, 0];
+  for (let i = start; i < end; i++) {
+    const k = label[i] === 1 ? 1 : 0;
+    const v = feature[i];
+    if (Number.isNaN(seen[k])) seen[k] = v;
+    if (v !== seen[k]) return undefined;
+    count[k]++;
+  }
+  if (seen[0] === seen[1] || Number.isNaN(seen[0]) || Number.isNaN(seen[1])) return undefined;
+  // The label itself is refused on any rows; another recoding only with MIN_MAPPED_ROWS rows of each label
+  // value (on a handful of rows any two-valued column maps one-to-one by chance).
+  if (seen[0] === 0 && seen[1] === 1) return seen;
+  return count[0] >= MIN_MAPPED_ROWS && count[1] >= MIN_MAPPED_ROWS ? seen : undefined;
+}
+
+/**
+ * Rows of each label value (0 and 1) a file needs before a feature that recodes the label (other than the
+ * label itself) is refused: with fewer, a column of two values can map one-to-one by chance.
+ */
+export const MIN_MAPPED_ROWS = 5;
+
+/** A mapped value for a message: negative ids are interned text (the loaders' own ids), shown as such. */
+function shown(v: number): string {
+  return v < -1 ? `text id ${v}` : String(v);
 }

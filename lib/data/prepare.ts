@@ -314,6 +314,35 @@ export function untrainedOovLines(report: PrepareReport): string[] {
     );
 }
 
+/**
+ * Warning lines for splits that train or score a degenerate problem, what `esmm prepare` prints on stderr
+ * (and `esmm train` for the folder it reads): a training split without a conversion (the CVR and CTCVR
+ * towers see no positive) or without a click; a keep rate that left no non-clicked training row (the CTR
+ * tower sees no negative); a validation split without a conversion or click (early stopping then reads a
+ * CTCVR loss with no positive: it stops on noise); a test or later split without a conversion (its CTCVR
+ * AUCs are undefined).
+ */
+export function degenerateSplitLines(report: PrepareReport): string[] {
+  const out: string[] = [];
+  for (const [i, s] of report.splits.entries()) {
+    const where = `split "${s.name}" (day${s.days.length === 1 ? "" : "s"} ${s.days.join(",")}, ${s.rows} rows)`;
+    if (i === 0) {
+      if (s.clicks === 0) out.push(`warning: training ${where} has no click: no model can learn CTR, CVR or CTCVR from it`);
+      else if (s.conversions === 0) out.push(`warning: training ${where} has no conversion: the CVR and CTCVR towers see no positive`);
+      if (report.downsampling.kept > 0 && report.downsampling.keptNonClicked === 0) {
+        out.push(`warning: the keep rate ${report.negativeKeepRate} left no non-clicked training row (of ${report.downsampling.before - report.downsampling.keptClicked}): the CTR tower sees no negative; raise --keep-rate`);
+      }
+    } else if (s.rows > 0 && s.conversions === 0) {
+      out.push(
+        i === 1
+          ? `warning: validation ${where} has no conversion: early stopping reads a CTCVR loss with no positive`
+          : `warning: ${where} has no conversion: its CTCVR and CVR AUCs are undefined`,
+      );
+    }
+  }
+  return out;
+}
+
 /** Indices (ascending) of the rows of `log` whose day is one of `days`. */
 function rowsOfDays(log: ImpressionLog, days: number[]): Int32Array {
   const wanted = new Set(days);
