@@ -2,6 +2,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, UsageError, requireString } from "./args";
+import { outputProblem } from "../data/output-paths";
 import { STUDY_GRID_OPTIONS, studySpecFromOptions } from "./study";
 import { copyPredictions, describeRun, mergeResultFiles, missingRuns, mixedDataProblem, writeResultsFile } from "../study/merge";
 import { codeVersion, defaultPredictionsDir, matchRecords } from "../study/results";
@@ -47,6 +48,8 @@ tuned runs of the configurations those trials select (the same selection as esmm
     const cmd = "merge";
     const out = requireString(v, "out", cmd);
     if (!out.endsWith(".jsonl")) throw new UsageError(`${cmd}: --out must end in .jsonl, got ${out}`);
+    const outProblem = outputProblem(out, "file") ?? outputProblem(defaultPredictionsDir(out), "dir");
+    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
     if (inputs.length === 0) throw new UsageError(`${cmd}: no results files to merge (esmm merge --out FILE.jsonl SHARD.jsonl...)`);
     for (const f of inputs) {
       if (!f.endsWith(".jsonl")) throw new UsageError(`${cmd}: ${f}: a results file must end in .jsonl`);

@@ -6,7 +6,8 @@ import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { initBackend } from "../backend";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, prepare, PreparedData } from "../data/prepare";
+import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, degenerateSplitLines, prepare, PreparedData } from "../data/prepare";
+import { makeDirs, outputProblem } from "../data/output-paths";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
 import { epochProgressBars } from "../train";
@@ -55,6 +56,8 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
     const backend = (v.backend as string | undefined) ?? "auto";
     if (!["auto", "tensorflow", "wasm", "cpu"].includes(backend)) throw new UsageError(`${cmd}: --backend must be auto, tensorflow, wasm or cpu`);
     if (!fs.existsSync(dataDir)) throw new UsageError(`${cmd}: --data ${dataDir} does not exist`);
+    const outProblem = outputProblem(out, "file");
+    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
     let data: PreparedData;
     if (isPreparedDir(dataDir)) {
       const given = ["keep-rate", "min-count", "oov-mask-rate"].find((o) => v[o] !== undefined);
@@ -77,6 +80,7 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
         simulator: manifest.config,
       });
     }
+    for (const line of degenerateSplitLines(data.report)) console.error(`${cmd}: ${line}`);
     const info = await initBackend(backend as "auto");
     console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);
     const record = await runModel(data, {
@@ -91,8 +95,16 @@ exactly the test and 2 later days (--evaluation-days 3, the default), never the 
         onProgress: epochProgressBars(),
       },
     });
-    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
-    fs.writeFileSync(out, JSON.stringify(record, null, 1) + "\n");
+    // beside, then renamed into place: a failed write leaves no half-written FILE.json (and an older one intact)
+    makeDirs(path.dirname(path.resolve(out)));
+    const tmp = `${out}.tmp-${process.pid}`;
+    try {
+      fs.writeFileSync(tmp, JSON.stringify(record, null, 1) + "\n");
+      fs.renameSync(tmp, out);
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      throw new UsageError(`${cmd}: cannot write --out ${out} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
     const m = record.test.metrics.ctcvr;
     console.log(
       `${model} seed ${seed}: test CTCVR log loss ${m.logLoss.toFixed(6)}` +

@@ -3,14 +3,18 @@
  * per split holding its typed arrays back to back, so that workers and later commands load a prepared
  * data set in milliseconds instead of re-parsing CSV.
  *
- * Writing never leaves a half-written folder that reads as prepared: an existing `prepared.json` is removed
- * first, every file is written under a temporary name (`<file>.tmp-<pid>`) and renamed into place, and
- * `prepared.json` comes last. A writer that dies leaves its temporary files, removed by the next writer.
+ * Writing never leaves a half-written folder that reads as prepared, and never loses a good one to a failed
+ * write: every file (the splits, then `prepared.json`) is first written in full under a temporary name
+ * (`<file>.tmp-<pid>`); only when all are written (a full disk fails here, with the previous prepared data
+ * intact and the temporary files removed) is the old `prepared.json` removed, the splits renamed into place
+ * and `prepared.json` renamed last. A writer that dies leaves its temporary files, removed by the next writer.
+ * The folder is made one level at a time (output-paths.ts makeDirs: no unbounded mkdir loop).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "./errors";
 import { removeDeadProcessTemps } from "./temp-files";
+import { makeDirs } from "./output-paths";
 import type { EncodedSplit } from "./encoded";
 import type { NumericScaler, PrepareReport, PreparedData, SplitPlan, Vocabulary } from "./prepare";
 
@@ -57,24 +61,25 @@ function arraysOf(s: EncodedSplit): [ArrayName, Int32Array | Float32Array | Floa
 const tempName = (file: string) => `${file}.tmp-${process.pid}`;
 const TEMP_RE = /\.tmp-(\d+)$/;
 
-/** Writes `file` in `dir` through `write(fd)` under its temporary name, then renames it into place. */
-function writeAtomically(dir: string, file: string, write: (fd: number) => void): void {
+/**
+ * Writes `file` in `dir` through `write(fd)` under its temporary name (fsynced) and records it in `pending`
+ * (temporary path, final path); the caller renames every pending file into place once all are written.
+ */
+function writeTemp(dir: string, file: string, pending: [string, string][], write: (fd: number) => void): void {
   const tmp = path.join(dir, tempName(file));
+  pending.push([tmp, path.join(dir, file)]);
   const fd = fs.openSync(tmp, "w");
   try {
     write(fd);
-  } catch (e) {
+    fs.fsyncSync(fd);
+  } finally {
     fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
-    throw e;
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, path.join(dir, file));
 }
 
-function writeSplit(dir: string, s: EncodedSplit, file: string): SplitHeader {
+function writeSplit(dir: string, s: EncodedSplit, file: string, pending: [string, string][]): SplitHeader {
   const arrays = arraysOf(s);
-  writeAtomically(dir, file, (fd) => {
+  writeTemp(dir, file, pending, (fd) => {
     for (const [, a] of arrays) fs.writeFileSync(fd, new Uint8Array(a.buffer, a.byteOffset, a.byteLength)); // in place, no concatenated copy
   });
   return {
@@ -121,27 +126,36 @@ function readSplit(dir: string, h: SplitHeader): EncodedSplit {
 
 /** Writes `data` into `dir`; `source` describes where it came from (e.g. the simulator manifest's seed and totals). */
 export function writePrepared(dir: string, data: PreparedData, source: Record<string, unknown>): void {
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   removeDeadProcessTemps(dir, (name) => {
     const m = TEMP_RE.exec(name);
     return m ? Number(m[1]) : undefined;
   });
+  const pending: [string, string][] = [];
+  try {
+    const header: PreparedHeader = {
+      format: FORMAT,
+      source,
+      plan: data.plan,
+      vocabularies: data.vocabularies,
+      scalers: data.scalers,
+      report: data.report,
+      splits: {
+        train: writeSplit(dir, data.train, "train.bin", pending),
+        validation: writeSplit(dir, data.validation, "validation.bin", pending),
+        test: writeSplit(dir, data.test, "test.bin", pending),
+        later: data.later.map((s, i) => writeSplit(dir, s, `later-${i}.bin`, pending)),
+      },
+    };
+    writeTemp(dir, PREPARED_FILE, pending, (fd) => fs.writeFileSync(fd, JSON.stringify(header, null, 1) + "\n"));
+  } catch (e) {
+    for (const [tmp] of pending) fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  // Everything is written: the old prepared.json goes first (the folder never reads as prepared with a mix of
+  // old and new splits), prepared.json comes last.
   fs.rmSync(path.join(dir, PREPARED_FILE), { force: true });
-  const header: PreparedHeader = {
-    format: FORMAT,
-    source,
-    plan: data.plan,
-    vocabularies: data.vocabularies,
-    scalers: data.scalers,
-    report: data.report,
-    splits: {
-      train: writeSplit(dir, data.train, "train.bin"),
-      validation: writeSplit(dir, data.validation, "validation.bin"),
-      test: writeSplit(dir, data.test, "test.bin"),
-      later: data.later.map((s, i) => writeSplit(dir, s, `later-${i}.bin`)),
-    },
-  };
-  writeAtomically(dir, PREPARED_FILE, (fd) => fs.writeFileSync(fd, JSON.stringify(header, null, 1) + "\n"));
+  for (const [tmp, file] of pending) fs.renameSync(tmp, file);
 }
 
 export function isPreparedDir(dir: string): boolean {

@@ -21,6 +21,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "../data/errors";
+import { makeDirs } from "../data/output-paths";
 import { canonicalJson, defaultPredictionsDir, matchRecords, predictionsFile, recordProblem, StudyRecord } from "./results";
 import type { RunSpec } from "./spec";
 import { dataSetLabel, dataSetOf, groupByData, describeDesignDifference } from "./data-identity";
@@ -162,7 +163,7 @@ export function missingRuns(grid: RunSpec[], records: StudyRecord[]): RunSpec[] 
 /** Writes the records as a results file, atomically: a temporary file beside it, fsync, rename. */
 export function writeResultsFile(file: string, records: StudyRecord[]): void {
   const dir = path.dirname(path.resolve(file));
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const tmp = path.join(dir, `.${path.basename(file)}.tmp-${process.pid}`);
   try {
     const fd = fs.openSync(tmp, "w");
@@ -198,7 +199,7 @@ export function copyPredictions(records: MergedRecord[], toDir: string): { copie
       counts.present++;
       continue;
     }
-    fs.mkdirSync(path.dirname(to), { recursive: true });
+    makeDirs(path.dirname(to));
     const tmp = `${to}.tmp-${process.pid}`;
     fs.copyFileSync(from, tmp);
     fs.renameSync(tmp, to);

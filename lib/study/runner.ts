@@ -37,6 +37,7 @@ import { projectRoot, tfLogEnv } from "../backend";
 import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/parallelism";
 import { getModelSpec } from "../models/zoo";
 import { codeVersion, defaultPredictionsDir, numericsVersion, openResultsWriter, readResults, ResultsWriter } from "./results";
+import { prepareResultsOutputs } from "./results-lock";
 import { DataTracker } from "./runner-data";
 import { JobMessage, WorkerPool, workerScript } from "./runner-pool";
 import { StudyProgress, StudyReporter, StudyRunSummary } from "./runner-report";
@@ -139,6 +140,17 @@ export function normalizeStudy(spec: StudySpec): StudySpec {
  * are killed first). A failed run does not reject: it is listed in the summary's `failed`.
  */
 export async function runStudy(spec: StudySpec, options: RunStudyOptions): Promise<StudyRunSummary> {
+  // One runner per results file (results-lock.ts), its outputs checked before any work, and temporary
+  // prediction files of dead writers removed.
+  const lock = prepareResultsOutputs(path.resolve(options.results), path.resolve(options.predictionsDir ?? defaultPredictionsDir(options.results)));
+  try {
+    return await runStudyLocked(spec, options);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runStudyLocked(spec: StudySpec, options: RunStudyOptions): Promise<StudyRunSummary> {
   const started = Date.now();
   const study = normalizeStudy(spec);
   const log = options.log ?? ((line: string) => process.stderr.write(line + "\n"));
