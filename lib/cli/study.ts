@@ -145,7 +145,7 @@ export function shardFromOptions(cmd: string, v: OptionValues, env: NodeJS.Proce
 }
 
 /** The study the STUDY_GRID_OPTIONS describe: --spec FILE.json or --profile (default full), then the overrides. */
-export function studySpecFromOptions(cmd: string, v: OptionValues): StudySpec {
+export function studySpecFromOptions(cmd: string, v: OptionValues, profiles: (name: StudyProfileName) => StudySpec = studyProfile): StudySpec {
   const profile = (v.profile as string | undefined) ?? "full";
   if (profile !== "quick" && profile !== "full") throw new UsageError(`${cmd}: --profile must be quick or full, got ${JSON.stringify(profile)}`);
   let spec: StudySpec;
@@ -161,7 +161,7 @@ export function studySpecFromOptions(cmd: string, v: OptionValues): StudySpec {
     if (!spec || typeof spec.name !== "string" || !Array.isArray(spec.models) || !Array.isArray(spec.seeds) || typeof spec.data !== "object") {
       throw new DataError({ file }, "not a study spec (needs name, models, seeds, data)");
     }
-  } else spec = studyProfile(profile as StudyProfileName);
+  } else spec = profiles(profile as StudyProfileName);
 
   if (v.models !== undefined) {
     const names = (v.models as string).split(",").map((s) => s.trim()).filter(Boolean);

@@ -1,24 +1,24 @@
 /**
- * `esmm tune`: the tuning protocol of issue 14 (lib/tune): N trials per model from one seeded design,
- * selection on the validation day only, the selected configurations retrained over the study's design.
- * Both phases are ordinary studies of the runner (resumable, keyed, shardable) writing one results file.
+ * `esmm tune`: the fair protocol of issue 22 (lib/tune/protocol.ts): R nested, repeated tunings with the same budget
+ * for every model (the untuned configuration among the trials, successive halving over seeds), then each repeat's
+ * choices evaluated over the evaluation worlds x seeds. Every step is an ordinary study of the runner (resumable,
+ * keyed) writing one results file. `trialStudyFromOptions` (below) is the earlier single-run protocol's trial grid,
+ * kept for `esmm merge --tune` of shards written by it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command, CommandFailure, OptionValues, UsageError, numberValue } from "./args";
-import { STUDY_GRID_OPTIONS, checkRunnerEnvironment, shardFromOptions, studySpecFromOptions } from "./study";
+import { STUDY_GRID_OPTIONS, checkRunnerEnvironment, studySpecFromOptions } from "./study";
 import { SEED_RANGE, intRange } from "../ranges";
 import { formatStudySummary, runStudy, StudyRunSummary } from "../study/runner";
 import { readResults } from "../study/results";
-import { formatShard } from "../study/shard";
 import type { StudySpec } from "../study/spec";
+import { FairProtocol, checkProtocol, evaluationStudy, fairProtocol, fairStudy, runFairTuning } from "../tune/protocol";
 import { SEARCH_DESIGN_NAMES, SearchDesignKind } from "../tune/design";
-import { searchSpaceRows } from "../tune/space";
+import { TrialSettings, searchSpaceRows } from "../tune/space";
 import { Selection, selectBest, trialOutcomes, tunedStudy, tuneProfile, tuningStudy } from "../tune/plan";
 import { tableText } from "../notebook/tables";
 
-const PHASES = ["all", "trials", "retrain"] as const;
-type Phase = (typeof PHASES)[number];
 
 /** The options that fix the trials' design, shared by `esmm tune` and `esmm merge --tune`. */
 export const TUNE_DESIGN_OPTIONS = {
@@ -29,85 +29,114 @@ export const TUNE_DESIGN_OPTIONS = {
 
 export const tuneCommand: Command = {
   name: "tune",
-  summary: "tune every model with the same budget (N trials, validation day only), then retrain the chosen configurations",
-  usage: `esmm tune [--profile quick|full] [--models a,b] [--trials N] [--design-seed S] [--design halton|random]
-                [--phase all|trials|retrain] [--out FILE.jsonl] [--shard i/n | --shard auto --shards N]
-                [--workers N] [--data-root DIR] [--seeds N | --seed-list 1,2] [--worlds 7,8] [--impressions N] [--epochs N]
+  summary: "the fair protocol: every model tuned with the same budget, nested and repeated, then evaluated over worlds x seeds",
+  usage: `esmm tune [--profile quick|full] [--models a,b] [--trials N] [--repeats R] [--design-seed S] [--design halton|random]
+                [--phase all|tune|evaluate] [--out FILE.jsonl] [--workers N] [--data-root DIR]
+                [--seeds N | --seed-list 1,2] [--worlds 21,22] [--impressions N] [--epochs N]
 
-The tuning protocol (issue 14; README, "Tuning protocol"). The base study is --profile's (default full: the paper's six
-models, worlds ${"7-12"} x seeds 1-6) or --spec FILE.json, with the same overrides as \`esmm study\`.
-1. Trials: N (--trials; default ${tuneProfile("full").trials} for full, ${tuneProfile("quick").trials} for quick) points of one seeded design (--design-seed, default 1;
-   --design halton: scrambled Halton, the default, or random), the same points for every model, each an
-   ordinary variant "trial-k" of a study on the base's first world, first draw and first model seed.
-2. Selection: per model the trial with the lowest validation-day CTCVR cross-entropy (the early-stopping
-   criterion); test-day metrics are never read. Written to <FILE without .jsonl>.selection.json.
-3. Retrain: each model's selected configuration over the base study's worlds x seeds (variant "tuned"); the
-   selected trial's own run is one of them and is not trained twice.
-Results: one JSON line per run in FILE (default runs/<study>-tune.jsonl); a rerun skips finished runs.
---phase trials runs step 1 only, --phase retrain steps 2-3 from the trials already in FILE. With --shard
-(i/n, or auto with --shards N as in \`esmm study\`) give --phase trials or retrain: selection needs every
-trial, so merge the shards' trial files into FILE first (esmm merge --tune --out FILE SHARD.jsonl..., which lists missing trials).
+The fair protocol (issue 22; README, "Protocol"; lib/tune/protocol.ts). The evaluation design is --profile's (full:
+the paper's six models on 8 worlds drawn from the "ad-logs" world prior, simulator seeds 21-28, x 2 seeds, at most
+20 epochs; quick: 2 worlds of 200,000 impressions x 2 seeds, 2 epochs), with the same overrides as \`esmm study\`.
+1. Tuning, R times (--repeats; full ${fairProtocol("full").repeats}, quick ${fairProtocol("quick").repeats}), each on its own tuning world (${fairProtocol("full").tuningWorlds.join(", ")}: never an
+   evaluation world), its own design (--design-seed + r) and its own model seeds: N trials per model (--trials; full
+   ${fairProtocol("full").trials}, quick ${fairProtocol("quick").trials}), trial 0 the untuned configuration, trials 1..N-1 the design's points. Successive halving over
+   seeds: every trial on 1 seed, then the best (full: 3, quick: 2) on (full: 3, quick: 2) seeds; the chosen trial
+   has the lowest mean score over those seeds. The score: CTCVR cross-entropy on the tuning world's held-out test
+   day (x10 in full), never read by training or early stopping.
+2. Evaluation: every repeat's chosen configurations (variant repeat-r) and the untuned configuration (variant
+   untuned) over the evaluation worlds x seeds. \`esmm stats --results FILE --variant tuned --unit crossed\` needs the
+   repeats labelled: notebook 07 and lib/tune/protocol.ts evaluationResults do it.
+Results: one JSON line per run in FILE (default runs/<study>-tune.jsonl); a rerun skips finished runs; the choices are
+written to <FILE without .jsonl>.selection.json. --phase tune runs step 1 only, --phase evaluate steps 1-2 reading
+the finished tuning (it trains what is missing). Each rung needs the previous rung's scores, so the tuning is not
+split with --shard; its evaluation is an ordinary study (the selection file's configurations).
 
-The search space (every model, then each family's own loss-term weights):
+The search space (every model, then each family's own loss-term weights; trial 0 sets none of them):
 ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP"]))}`,
   options: {
     ...STUDY_GRID_OPTIONS,
     ...TUNE_DESIGN_OPTIONS,
+    repeats: { type: "string", number: intRange(1) },
     phase: { type: "string" },
     out: { type: "string" },
     workers: { type: "string", number: intRange(1) },
-    shard: { type: "string" },
-    shards: { type: "string", number: intRange(1) },
     "data-root": { type: "string" },
   },
   async run(v) {
     const cmd = "tune";
-    const base = studySpecFromOptions(cmd, v);
-    const { trials, design, designSeed } = trialStudyFromOptions(cmd, v, base);
+    if (v.spec !== undefined) throw new UsageError(`${cmd}: --spec is not supported by the fair protocol yet (use --profile and the overrides)`);
+    const profileName = ((v.profile as string | undefined) ?? "full") as "quick" | "full";
+    const base = studySpecFromOptions(cmd, v, (name) => fairStudy(name));
+    const p = protocolFromOptions(cmd, v, profileName);
+    try {
+      checkProtocol(base, p);
+    } catch (e) {
+      throw new UsageError(`${cmd}: ${(e as Error).message}`);
+    }
     const phase = choose(cmd, v, "phase", PHASES, "all") as Phase;
-    const shard = shardFromOptions(cmd, v);
     checkRunnerEnvironment(cmd);
-    if (shard && phase === "all") {
-      throw new UsageError(`${cmd}: --shard needs --phase trials or --phase retrain (selection reads every trial: merge the shards' trial files first: esmm merge --tune)`);
-    }
-    const out = (v.out as string | undefined) ?? path.join("runs", `${base.name}-tune${shard ? `.shard-${shard.index}-of-${shard.count}` : ""}.jsonl`);
+    const out = (v.out as string | undefined) ?? path.join("runs", `${base.name}-tune.jsonl`);
     if (!out.endsWith(".jsonl")) throw new UsageError(`${cmd}: --out must end in .jsonl, got ${out}`);
-    const run = async (study: typeof base): Promise<StudyRunSummary> => {
-      if (shard?.from) process.stderr.write(`${cmd}: --shard auto: shard ${formatShard(shard)} from ${shard.from}\n`);
-      const summary = await runStudy(study, {
-        results: out,
-        workers: numberValue(v, "workers"),
-        shard: shard && { index: shard.index, count: shard.count },
-        dataRoot: v["data-root"] as string | undefined,
-      });
-      console.log(formatStudySummary(summary));
-      return summary;
+    const options = {
+      results: out,
+      workers: numberValue(v, "workers"),
+      dataRoot: v["data-root"] as string | undefined,
+      records: () => readResults(out).records,
     };
-    const failures: string[] = [];
-    const note = (s: StudyRunSummary, what: string) => {
-      if (s.failed.length > 0) failures.push(`${s.failed.length} ${what} run(s) failed (first: ${s.failed[0].model}, ${s.failed[0].variant}: ${s.failed[0].error})`);
-    };
-
-    if (phase !== "retrain") note(await run(trials), "trial");
-    if (phase !== "trials") {
-      const outcomes = trialOutcomes(trials, readResults(out).records);
-      const selections = selectBest(outcomes);
-      const perModel = trials.variants!.length;
-      for (const m of trials.models) {
-        const s = selections.find((x) => x.model === m);
-        if (!s) failures.push(`${m}: no finished trial in ${out}`);
-        else if (s.finished < perModel) console.log(`${cmd}: ${m}: ${s.finished} of ${perModel} trials finished; chosen among those`);
-      }
-      if (selections.length === 0) throw new CommandFailure(`${out}: no finished trials to select from (run --phase trials first)`);
-      console.log(tableText(selectionRows(selections, perModel)));
-      const selectionFile = out.replace(/\.jsonl$/, ".selection.json");
-      fs.mkdirSync(path.dirname(path.resolve(selectionFile)), { recursive: true });
-      fs.writeFileSync(selectionFile, JSON.stringify({ study: base.name, design, designSeed, trials: perModel, selections }, null, 2) + "\n");
-      note(await run(tunedStudy(base, selections)), "retrain");
+    const { repeats, summaries } = await runFairTuning(base, p, options);
+    const failed = summaries.flatMap((s) => s.failed);
+    for (const t of repeats) {
+      console.log(`repeat ${t.repeat} (tuning world ${t.world}, design seed ${t.designSeed}):`);
+      console.log(tableText(t.chosen.map((c) => ({ model: c.model, trial: c.trial, seeds_read: c.seedsRead, mean_score: Number(c.mean.toPrecision(6)), ...settingsRow(c.settings) }))));
     }
-    if (failures.length > 0) throw new CommandFailure(`${out}: ${failures.join("; ")}; rerun to retry`);
+    const selectionFile = out.replace(/\.jsonl$/, ".selection.json");
+    fs.mkdirSync(path.dirname(path.resolve(selectionFile)), { recursive: true });
+    const tmp = `${selectionFile}.tmp-${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify({ study: base.name, protocol: { ...p, space: undefined }, repeats: repeats.map((t) => ({ ...t, rungs: t.rungs.map((r) => ({ rung: r.rung, seeds: r.seeds, scores: r.scores })) })) }, null, 2) + "\n");
+    fs.renameSync(tmp, selectionFile);
+    if (phase !== "tune") {
+      const summary = await runStudy(evaluationStudy(base, repeats), { results: out, workers: options.workers, dataRoot: options.dataRoot });
+      console.log(formatStudySummary(summary));
+      failed.push(...summary.failed);
+    }
+    if (failed.length > 0) throw new CommandFailure(`${out}: ${failed.length} run(s) failed (first: ${failed[0].model}, ${failed[0].variant}: ${failed[0].error}); rerun to retry`);
   },
 };
+
+const PHASES = ["all", "tune", "evaluate"] as const;
+type Phase = (typeof PHASES)[number];
+
+/** The fair protocol of --profile with --trials, --repeats, --design-seed and --design applied (tuning worlds 1001, 1002, ... one per repeat). */
+export function protocolFromOptions(cmd: string, v: OptionValues, profile: "quick" | "full"): FairProtocol {
+  const p = fairProtocol(profile);
+  const trials = numberValue(v, "trials");
+  const repeats = numberValue(v, "repeats");
+  const out: FairProtocol = { ...p, design: choose(cmd, v, "design", SEARCH_DESIGN_NAMES, p.design) as SearchDesignKind, designSeed: numberValue(v, "design-seed", p.designSeed) };
+  if (trials !== undefined) {
+    if (trials < 2) throw new UsageError(`${cmd}: --trials must be >= 2 (trial 0 is the untuned configuration), got ${trials}`);
+    out.trials = trials;
+    out.rungs = p.rungs.map((r, j) => (j === 0 ? { ...r, keep: trials } : { ...r, keep: Math.min(r.keep, trials) }));
+  }
+  if (repeats !== undefined) {
+    out.repeats = repeats;
+    out.tuningWorlds = Array.from({ length: repeats }, (_, r) => 1001 + r);
+  }
+  return out;
+}
+
+/** The settings of a trial as table columns. */
+function settingsRow(s: TrialSettings): Record<string, string | number> {
+  return {
+    learning_rate: s.train.learningRate === undefined ? "default" : Number(s.train.learningRate.toPrecision(3)),
+    embedding: s.architecture.embeddingDim ?? "default",
+    shared: (s.architecture.sharedLayers ?? []).join("-") || "default",
+    heads: (s.architecture.headLayers ?? []).join("-") || "default",
+    weight_decay: Number((s.train.weightDecay ?? 0).toPrecision(3)),
+    dropout: Number((s.architecture.dropout ?? 0).toPrecision(3)),
+    batch: s.train.batchSize ?? "default",
+    loss_weights: (s.train.lossWeights ?? []).map((w) => w.toPrecision(3)).join(", ") || "-",
+  };
+}
 
 /**
  * The trial study of `base` from --trials, --design-seed and --design (defaults: the --profile's tuneProfile,

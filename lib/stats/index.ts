@@ -14,3 +14,4 @@ export * from "./inference";
 export * from "./variance-tests";
 export * from "./noncentral-t";
 export * from "./power";
+export * from "./crossed";

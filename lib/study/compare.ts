@@ -50,6 +50,7 @@ import {
   tTestPower,
   twoSidedP,
 } from "../stats";
+import { crossedMean } from "../stats/crossed";
 import { mean, sampleVariance } from "../stats/simple-statistics";
 import type { FoldScores } from "./run";
 
@@ -69,10 +70,16 @@ export interface DesignRun {
    * on different data sets are different replicates, never paired.
    */
   data?: string;
+  /**
+   * Tuning repeat the run's configuration came from (the fair protocol, lib/tune/protocol.ts: one draw of the
+   * selection procedure), crossed with the worlds. Absent for untuned studies. Runs of different repeats are
+   * never paired with each other: a data replicate is then a (world, draw, repeat) cell.
+   */
+  repeat?: number;
 }
 
-export type ComparisonUnit = "seed" | "replicate";
-export type DesignKind = "cluster" | "paired-folds" | "paired" | "welch";
+export type ComparisonUnit = "seed" | "replicate" | "crossed";
+export type DesignKind = "cluster" | "paired-folds" | "paired" | "welch" | "crossed";
 
 /** Weights of a contrast of model means, e.g. { ESMM: 1, IP: -1 }. */
 export type Contrast = Readonly<Record<string, number>>;
@@ -114,8 +121,27 @@ export interface CompareOptions {
 }
 
 /** "world:draw", the key of a data replicate ("world:draw:data" when the run names its data set). */
-export function replicateKey(r: Pick<DesignRun, "world" | "draw" | "data">): string {
+export function replicateKey(r: Pick<DesignRun, "world" | "draw" | "data" | "repeat">): string {
+  return worldKey(r) + (r.repeat === undefined ? "" : `:r${r.repeat}`);
+}
+
+/** The data set part of a replicate key (world, draw and data set; no repeat). */
+function worldKey(r: Pick<DesignRun, "world" | "draw" | "data">): string {
   return r.data === undefined ? `${r.world}:${r.draw}` : `${r.world}:${r.draw}:${r.data}`;
+}
+
+/**
+ * Cell values laid out as repeats x worlds for crossedMean (lib/stats/crossed.ts): one value per (repeat,
+ * world) cell, each with a run of the cell (for its world, draw, data and repeat); the worlds present in every
+ * repeat, in first-appearance order. Returns the matrix and how many cells were left out.
+ */
+function crossedLayout(cells: readonly (readonly [number, Pick<DesignRun, "world" | "draw" | "data" | "repeat">])[]): { matrix: number[][]; dropped: number } {
+  const repeats = [...new Set(cells.map(([, r]) => r.repeat ?? 0))];
+  const worlds = [...new Set(cells.map(([, r]) => worldKey(r)))];
+  const at = new Map(cells.map(([v, r]) => [`${r.repeat ?? 0}|${worldKey(r)}`, v] as const));
+  const complete = worlds.filter((w) => repeats.every((rep) => at.has(`${rep}|${w}`)));
+  const matrix = repeats.map((rep) => complete.map((w) => at.get(`${rep}|${w}`)!));
+  return { matrix, dropped: cells.length - repeats.length * complete.length };
 }
 
 /** Runs grouped by data replicate (in order of first appearance), then by model, then by seed (first run kept). */
@@ -225,8 +251,18 @@ export function contrastEstimate(runs: readonly DesignRun[], contrast: Contrast,
     notes.push(`no data replicate holds runs of ${needed.join(", ")}`);
     return withTests({ estimate: NaN, se: NaN, df: NaN, units: 0, unitValues: [], design: "welch", ...base }, alpha, power);
   }
-  if ((options.unit ?? "seed") === "replicate" && usable.length >= 2) {
+  const unit = options.unit ?? "seed";
+  if ((unit === "replicate" || unit === "crossed") && usable.length >= 2) {
     const unitValues = usable.map(([, m]) => percentOfBaseline(value(m, (name) => meanValue(m.get(name)!.values())), meanValue(m.get(baseline)!.values()), hib));
+    if (unit === "crossed") {
+      const { matrix, dropped: left } = crossedLayout(usable.map(([, m], i) => [unitValues[i], m.get(baseline)!.values().next().value!] as const));
+      if (left > 0) notes.push(`${left} (world, repeat) cell(s) left out: their world lacks a repeat`);
+      const cells = matrix.flat();
+      if (cells.length >= 2) {
+        const c = crossedMean(matrix);
+        return withTests({ estimate: c.estimate, se: c.se, df: c.df, design: "crossed", units: cells.length, unitValues: cells, ...base }, alpha, power);
+      }
+    }
     return withTests({ ...oneSample(unitValues), design: "cluster", units: usable.length, unitValues, ...base }, alpha, power);
   }
 
@@ -310,7 +346,12 @@ export function modelMeanEstimate(runs: readonly DesignRun[], model: string, uni
   const groups = [...grouped.values()].map((m) => [...m.get(model)!.values()].map((r) => r.value));
   const n = groups.reduce((a, g) => a + g.length, 0);
   const within = blockedMean(groups);
-  const { estimate, se, df } = unit === "replicate" && groups.length >= 2 ? oneSample(groups.map((g) => mean(g))) : within;
+  let { estimate, se, df } = (unit === "replicate" || unit === "crossed") && groups.length >= 2 ? oneSample(groups.map((g) => mean(g))) : within;
+  if (unit === "crossed" && groups.length >= 2) {
+    const cells = [...grouped.values()].map((m) => [mean([...m.get(model)!.values()].map((r) => r.value)), m.get(model)!.values().next().value!] as const);
+    const { matrix } = crossedLayout(cells);
+    if (matrix.flat().length >= 2) ({ estimate, se, df } = crossedMean(matrix));
+  }
   const sd = Math.sqrt(pooledWithin(groups).variance);
   const half = df > 0 && Number.isFinite(se) ? tQuantile(0.975, df) * se : NaN;
   return { estimate, se, df, n, sd, ci95: [estimate - half, estimate + half] };
@@ -386,7 +427,7 @@ export function spreadComparison(runs: readonly DesignRun[], a: string, b: strin
     const bf = brownForsytheTest(rawA[0], rawB[0]);
     return { ...base, statistic: bf.statistic, df1: bf.df1, df2: bf.df2, p: bf.p };
   }
-  if ((options.unit ?? "seed") === "replicate") {
+  if ((options.unit ?? "seed") === "replicate" || options.unit === "crossed") {
     const t = pairedTTest(meanDevA, meanDevB);
     return { ...base, statistic: t.t * t.t, df1: 1, df2: t.df, p: t.p };
   }

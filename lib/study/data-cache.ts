@@ -32,7 +32,9 @@ export const DATA_SPEC_FILE = "data-spec.json";
 /** 16 hex digits identifying a DataSpec (resolved simulator config) under the current data numerics version (numerics.ts); real data: its content hash's first 16. */
 export function dataSpecKey(spec: DataSpec): string {
   if (spec.prepared) return preparedDataKey(spec.prepared.sha256);
-  const resolved = { ...spec, simulator: resolveConfig(spec.simulator) };
+  const { worldPrior: _label, ...data } = spec; // a label: the drawn parameters are in `simulator`
+  void _label;
+  const resolved = { ...data, simulator: resolveConfig(spec.simulator) };
   return sha256Hex(`${canonicalJson(resolved)}\n${dataNumericsVersion()}`).slice(0, 16);
 }
 

@@ -15,6 +15,7 @@
  * `groupByData` splits records by design; `describeDesignDifference` says what two designs differ in, for the
  * one line that names them.
  */
+import { drawWorld } from "../data/world-prior";
 import * as crypto from "node:crypto";
 import { resolveConfig } from "../data/simulator-config";
 import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT } from "../data/prepare";
@@ -48,7 +49,8 @@ function shortHash(text: string): string {
 }
 
 /**
- * The record's data design: `config.data` without simulatorSeed and prepareSeed, defaults filled in
+ * The record's data design: `config.data` without simulatorSeed and prepareSeed (nor, for worlds drawn from a
+ * world prior, the simulator parameters the prior draws: they belong to the world as its seed does), defaults filled in
  * (simulator options by resolveConfig, oovMinCount and oovMaskRate by lib/data/prepare.ts), a prepared
  * folder named by its sha256 alone. A record without `config.data` has the empty design {}.
  */
@@ -66,6 +68,17 @@ export function dataDesignOf(r: DataIdentityLike): Record<string, unknown> {
       out.simulator = resolveConfig(rest.simulator as Record<string, never>);
     } catch {
       out.simulator = rest.simulator; // an option this code no longer knows: compared as written
+    }
+  }
+  if (typeof rest.worldPrior === "string" && out.simulator && typeof out.simulator === "object") {
+    // worlds drawn from a prior (lib/data/world-prior.ts) share the design: the drawn parameters are the world's, like its seed
+    try {
+      const drawn = Object.keys(drawWorld(rest.worldPrior, 0, rest.simulator as Record<string, never>).simulator);
+      const simulator = { ...(out.simulator as Record<string, unknown>) };
+      for (const k of drawn) delete simulator[k];
+      out.simulator = simulator;
+    } catch {
+      // an unknown prior: compared as written
     }
   }
   if ("negativeKeepRate" in rest || "simulator" in rest || "prepared" in rest) {

@@ -46,7 +46,7 @@ import {
   oneSidedTTest,
 } from "../stats";
 import { formatNumber, formatP, formatPercent } from "../notebook/format";
-import { ContrastEstimate, contrastEstimate, differenceEstimate, spreadComparison } from "./compare";
+import { Contrast, ContrastEstimate, DesignRun, contrastEstimate, differenceEstimate, spreadComparison } from "./compare";
 import { StudySummary, designText } from "./summary";
 
 export type Verdict = "holds" | "contradicted" | "inconclusive";
@@ -71,14 +71,23 @@ export type FindingTest =
   | { kind: "best"; model: string }
   | { kind: "not-additive"; combined: string; parts: [string, string]; baseline: string };
 
+/**
+ * The alternative of a finding's claim, as the paper states it: "two-sided" (a difference, tested two-sided and
+ * counted in the claimed direction, as the paper's t tests), "greater" / "less" (one-sided: non-inferiority,
+ * a larger spread, a combined gain below the sum), "equivalence" (TOST).
+ */
+export type Alternative = "two-sided" | "greater" | "less" | "equivalence";
+
 export interface FindingRule {
   id: FindingId;
   test: FindingTest;
+  /** A magnitude the paper gives for the estimate, checked beside the verdict: the estimate within value ± tolerance (percent), by TOST. */
+  about?: { value: number; tolerance: number; source: string };
 }
 
 /** The paper's findings (O'Brien et al., RecSys'21, Section 5 and Figure 3), as rules. */
 export const FINDING_RULES: readonly FindingRule[] = [
-  { id: "esp-worse-than-ip", test: { kind: "difference", model: "ESP", direction: "worse", than: "IP" } },
+  { id: "esp-worse-than-ip", test: { kind: "difference", model: "ESP", direction: "worse", than: "IP" }, about: { value: -2, tolerance: 1, source: "Section 5: ESP \"was about 2% worse than IP\"" } },
   { id: "essp-split-better-than-esp", test: { kind: "difference", model: "ESSP-Split", direction: "better", than: "ESP" } },
   { id: "ipsp-better-than-ip", test: { kind: "difference", model: "IPSP", direction: "better", than: "IP" } },
   { id: "ipsp-best", test: { kind: "best", model: "IPSP" } },
@@ -108,6 +117,8 @@ export interface FindingTestResult {
 export interface Finding {
   id: FindingId;
   kind: FindingTest["kind"];
+  /** The claim's alternative (the kind's, see Alternative). */
+  alternative: Alternative;
   /** The claim in words, naming the metric (derived from the rule). */
   claim: string;
   /** How the claim is tested (derived from the rule, the design and the parameters). */
@@ -121,6 +132,19 @@ export interface Finding {
   reason: string;
   /** The numbers the verdict rests on, in a sentence. */
   evidence: string;
+  /**
+   * Family-wise control over the findings evaluated together (evaluateFindings: Holm over the family). `pFor`:
+   * the claim's p as its verdict reads it (the largest p of its tests for the claim, 1 when the estimate points
+   * the other way); `pFamilywise`: pFor Holm-adjusted over the family; `pAgainstFamilywise`: pAgainst likewise;
+   * `verdictFamilywise`: the verdict from those two at alpha (holds when pFamilywise < alpha, contradicted when
+   * pAgainstFamilywise < alpha, the kind's precedence when both).
+   */
+  pFor: number;
+  pFamilywise: number;
+  pAgainstFamilywise: number;
+  verdictFamilywise: Verdict;
+  /** The paper's stated magnitude (rule.about) checked: TOST p of |estimate - value| < tolerance, and whether it is shown at alpha. */
+  magnitude?: { value: number; tolerance: number; source: string; p: number; shown: boolean };
   tests: FindingTestResult[];
   /** The estimate behind the claim in percent of the baseline's mean (difference, interaction, sd ratio for more-variable). */
   estimate: number;
@@ -138,6 +162,13 @@ export interface FindingOptions {
   margin?: number;
   /** Significance level (default: the summary's alpha). */
   alpha?: number;
+  /**
+   * Hyper-parameter trials, one DesignRun per (model, trial) with `world` = the tuning repeat, `seed` = the trial
+   * and `value` = its selection score (lib/tune/protocol.ts trialDesignRuns). When given, `more-variable` tests the
+   * spread over trials (the paper's remark: ESMM "did have slightly more varied performance as a function of
+   * hyper-parameter values") instead of over seeds.
+   */
+  trials?: readonly DesignRun[];
 }
 
 export const DEFAULT_EQUIVALENCE_MARGIN = 0.5;
@@ -149,6 +180,7 @@ interface Ctx {
   s: StudySummary;
   alpha: number;
   margin: number;
+  trials?: readonly DesignRun[];
 }
 
 interface Evaluation {
@@ -164,6 +196,8 @@ interface Evaluation {
 }
 
 interface FindingKind<T extends FindingTest> {
+  /** The claim's alternative. */
+  alternative: Alternative;
   models(t: T): string[];
   claim(t: T, ctx: Ctx): string;
   method(t: T, ctx: Ctx): string;
@@ -195,7 +229,7 @@ function estimateEvidence(what: string, c: ContrastEstimate): string {
   return `${what} ${formatPercent(c.estimate, c.se)} (${designText(c)}; two-sided p = ${formatP(c.p)}; MDE ${formatNumber(c.mde, 3)} %)`;
 }
 
-const EXTRA_P_WORDS: Record<string, string> = { tostP: "TOST", nonInferiorityP: "non-inferiority" };
+const EXTRA_P_WORDS: Record<string, string> = { tostP: "TOST", nonInferiorityP: "non-inferiority", oneSidedLessP: "one-sided (I < 0)" };
 
 /** The parts of an Evaluation that come from one contrast: its estimate, se, MDE, evidence and values. */
 function fromContrast(what: string, c: ContrastEstimate, p: number, extra: Record<string, number>): Omit<Evaluation, "tests" | "note"> {
@@ -230,6 +264,7 @@ function oneSided(c: TEstimate, nullValue: number, alternative: "greater" | "les
 }
 
 const difference: FindingKind<Extract<FindingTest, { kind: "difference" }>> = {
+  alternative: "two-sided",
   models: (t) => [t.model, t.than],
   claim: (t, ctx) => `${t.model} is ${t.direction} than ${t.than} (${t.direction === "better" ? better(ctx) : ctx.s.higherIsBetter ? "lower" : "higher"} ${metricWords(ctx)})`,
   method: (t, ctx) =>
@@ -254,6 +289,7 @@ const difference: FindingKind<Extract<FindingTest, { kind: "difference" }>> = {
 };
 
 const atLeastAsGood: FindingKind<Extract<FindingTest, { kind: "at-least-as-good" }>> = {
+  alternative: "greater",
   models: (t) => [t.model, t.than],
   claim: (t, ctx) => `${t.model} is at least as good as ${t.than} (${metricWords(ctx)} not worse by ${ctx.margin} % of ${ctx.s.baseline}'s mean or more)`,
   method: (t, ctx) =>
@@ -274,6 +310,7 @@ const atLeastAsGood: FindingKind<Extract<FindingTest, { kind: "at-least-as-good"
 };
 
 const equivalent: FindingKind<Extract<FindingTest, { kind: "equivalent" }>> = {
+  alternative: "equivalence",
   models: (t) => [t.model, t.to],
   claim: (t, ctx) => `${t.model} is equivalent to ${t.to} (${metricWords(ctx)} within ±${ctx.margin} % of ${ctx.s.baseline}'s mean)`,
   method: (t, ctx) =>
@@ -294,14 +331,21 @@ const equivalent: FindingKind<Extract<FindingTest, { kind: "equivalent" }>> = {
   precedence: "holds",
 };
 
+const overWhat = (ctx: Ctx) => (ctx.trials ? "hyper-parameter trials" : "seeds");
+
 const moreVariable: FindingKind<Extract<FindingTest, { kind: "more-variable" }>> = {
+  alternative: "greater",
   models: (t) => [t.model, t.than],
-  claim: (t, ctx) => `${t.model} varies more over seeds than ${t.than} (${metricWords(ctx)})`,
+  claim: (t, ctx) => `${t.model} varies more over ${overWhat(ctx)} than ${t.than} (${ctx.trials ? "selection score" : metricWords(ctx)})`,
   method: (t, ctx) =>
-    `Brown-Forsythe test of the seed-to-seed spread (absolute deviations from the median within each data replicate): holds when p < ${ctx.alpha} ` +
+    (ctx.trials
+      ? `Brown-Forsythe test of the spread over trials (unit: one trial; absolute deviations from the median within each tuning repeat): holds when p < ${ctx.alpha} `
+      : `Brown-Forsythe test of the seed-to-seed spread (absolute deviations from the median within each data replicate): holds when p < ${ctx.alpha} `) +
     `and ${t.model}'s sd is the larger, contradicted when p < ${ctx.alpha} and it is the smaller`,
   evaluate(t, ctx) {
-    const v = spreadComparison(ctx.s.runs, t.model, t.than, { baseline: ctx.s.baseline, unit: ctx.s.unit });
+    const v = ctx.trials
+      ? spreadComparison(ctx.trials, t.model, t.than, { baseline: ctx.s.baseline, unit: "seed" })
+      : spreadComparison(ctx.s.runs, t.model, t.than, { baseline: ctx.s.baseline, unit: ctx.s.unit });
     const larger = v.sdRatio > 1;
     const p = v.p;
     return {
@@ -315,7 +359,7 @@ const moreVariable: FindingKind<Extract<FindingTest, { kind: "more-variable" }>>
       mde: NaN,
       evidence:
         `sd over seeds ${t.model} ${formatNumber(v.sdA, 3)} %, ${t.than} ${formatNumber(v.sdB, 3)} % of ${ctx.s.baseline}'s mean (ratio ${formatNumber(v.sdRatio, 3)}; ` +
-        `${v.nA} and ${v.nB} runs over ${v.replicates} data replicate(s)); Brown-Forsythe F = ${formatNumber(v.statistic, 3)}, df ${v.df1}, ${formatNumber(v.df2, 3)}, p = ${formatP(p)}`,
+        `${v.nA} and ${v.nB} ${ctx.trials ? "trials" : "runs"} over ${v.replicates} ${ctx.trials ? "tuning repeat(s)" : "data replicate(s)"}); Brown-Forsythe F = ${formatNumber(v.statistic, 3)}, df ${v.df1}, ${formatNumber(v.df2, 3)}, p = ${formatP(p)}`,
       values: { sdA: v.sdA, sdB: v.sdB, sdRatio: v.sdRatio, statistic: v.statistic, df1: v.df1, df2: v.df2, p },
     };
   },
@@ -323,6 +367,7 @@ const moreVariable: FindingKind<Extract<FindingTest, { kind: "more-variable" }>>
 };
 
 const best: FindingKind<Extract<FindingTest, { kind: "best" }>> = {
+  alternative: "greater",
   models: (t) => [t.model],
   claim: (t, ctx) => `${t.model} is the best model: at least as good as every other model (${metricWords(ctx)}, within ${ctx.margin} % of ${ctx.s.baseline}'s mean)`,
   method: (t, ctx) =>
@@ -352,22 +397,26 @@ const best: FindingKind<Extract<FindingTest, { kind: "best" }>> = {
 };
 
 const notAdditive: FindingKind<Extract<FindingTest, { kind: "not-additive" }>> = {
+  alternative: "less",
   models: (t) => [t.combined, ...t.parts, t.baseline],
   claim: (t, ctx) =>
-    `The gains are not additive: ${t.combined}'s gain over ${t.baseline} differs from ${t.parts[0]}'s gain plus ${t.parts[1]}'s (${metricWords(ctx)})`,
+    `The gains are not additive: ${t.combined}'s gain over ${t.baseline} is below ${t.parts[0]}'s gain plus ${t.parts[1]}'s (${metricWords(ctx)})`,
   method: (t, ctx) =>
-    `interaction I = g(${t.combined}) - g(${t.parts[0]}) - g(${t.parts[1]}), g = % better than ${t.baseline}: holds when the two-sided t test of I has p < ${ctx.alpha}; ` +
-    `contradicted when TOST puts I inside ±${ctx.margin} % at p < ${ctx.alpha}`,
+    `interaction I = g(${t.combined}) - g(${t.parts[0]}) - g(${t.parts[1]}), g = % better than ${t.baseline}: holds when the one-sided t test of I < 0 (the paper's ` +
+    `direction: the combined gain below the sum) has p < ${ctx.alpha}; contradicted when the one-sided t test of I > 0 has p < ${ctx.alpha}, or TOST puts I inside ±${ctx.margin} %`,
   evaluate(t, ctx) {
     // g(C) - g(P1) - g(P2) in percent = -(C - P1 - P2 + B) scaled: the contrast {C: 1, P1: -1, P2: -1, B: 1}.
     const c = contrastEstimate(ctx.s.runs, { [t.combined]: 1, [t.parts[0]]: -1, [t.parts[1]]: -1, [t.baseline]: 1 }, compareOpts(ctx));
+    const below = oneSided(c, 0, "less");
+    const above = oneSided(c, 0, "greater");
     const eq = tost(c, ctx.margin);
     return {
       tests: [
-        { role: "for", name: `interaction I ≠ 0 (two-sided t)`, statistic: c.t, df: c.df, p: c.p, applies: true },
+        { role: "for", name: `interaction I < 0: combined gain below the sum (one-sided t)`, statistic: below.t, df: c.df, p: below.p, applies: !(c.estimate > 0) },
+        { role: "against", name: `interaction I > 0: combined gain above the sum (one-sided t)`, statistic: above.t, df: c.df, p: above.p, applies: !(c.estimate < 0) },
         { role: "against", name: `interaction I within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
       ],
-      ...fromContrast("I", c, c.p, { tostP: eq.p }),
+      ...fromContrast("I", c, below.p, { oneSidedLessP: below.p, tostP: eq.p }),
     };
   },
   precedence: "holds",
@@ -385,6 +434,26 @@ export const FINDING_KINDS: { [K in FindingTest["kind"]]: FindingKind<Extract<Fi
 
 function kindOf<T extends FindingTest>(t: T): FindingKind<T> {
   return FINDING_KINDS[t.kind] as unknown as FindingKind<T>;
+}
+
+/**
+ * The contrast of model means a finding's estimate is (positive = the claim's first model better), for the
+ * meta-regression over worlds (./meta-regression.ts): A vs B for difference, at-least-as-good and equivalent (the
+ * claim's model first), the 2x2 interaction for not-additive; undefined for best and more-variable (no one contrast).
+ */
+export function findingContrast(rule: FindingRule): Contrast | undefined {
+  const t = rule.test;
+  switch (t.kind) {
+    case "difference":
+    case "at-least-as-good":
+      return { [t.model]: 1, [t.than]: -1 };
+    case "equivalent":
+      return { [t.model]: 1, [t.to]: -1 };
+    case "not-additive":
+      return { [t.combined]: 1, [t.parts[0]]: -1, [t.parts[1]]: -1, [t.baseline]: 1 };
+    default:
+      return undefined;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -434,9 +503,18 @@ function build(rule: FindingRule, ctx: Ctx, adjust: (tests: Omit<FindingTestResu
   const tests: FindingTestResult[] = ev.tests.map((x, k) => ({ ...x, pAdjusted: pAdj[k] }));
   const verdict = missing.length > 0 ? "inconclusive" : decideVerdict(tests, ctx.alpha, kind.precedence);
   const against = tests.filter((x) => x.role === "against").map((x) => x.pAdjusted);
+  const forP = tests.filter((x) => x.role === "for").map((x) => (Number.isNaN(x.p) ? NaN : x.p));
+  const magnitude =
+    rule.about && missing.length === 0 && (rule.test.kind === "difference" || rule.test.kind === "at-least-as-good") && Number.isFinite(ev.se)
+      ? (() => {
+          const eq = tost({ estimate: ev.estimate - rule.about!.value, se: ev.se, df: ev.values.df }, rule.about!.tolerance);
+          return { ...rule.about!, p: eq.p, shown: eq.p < ctx.alpha };
+        })()
+      : undefined;
   const f: Finding = {
     id: rule.id,
     kind: rule.test.kind,
+    alternative: kind.alternative,
     claim,
     method,
     verdict,
@@ -451,6 +529,11 @@ function build(rule: FindingRule, ctx: Ctx, adjust: (tests: Omit<FindingTestResu
     alpha: ctx.alpha,
     margin: ctx.margin,
     values: ev.values,
+    pFor: forP.length === 0 || forP.some(Number.isNaN) ? NaN : Math.max(...forP),
+    pFamilywise: NaN,
+    pAgainstFamilywise: NaN,
+    verdictFamilywise: "inconclusive",
+    ...(magnitude ? { magnitude } : {}),
   };
   f.reason = missing.length > 0 ? `no test possible: no runs of ${missing.join(", ")}` : reasonOf(f, ev.note);
   return f;
@@ -461,7 +544,7 @@ function context(summary: StudySummary, options: FindingOptions): Ctx {
   if (!(margin > 0)) throw new Error(`findings: margin must be > 0 (percent of ${summary.baseline}'s mean), got ${margin}`);
   const alpha = options.alpha ?? summary.alpha;
   if (!(alpha > 0 && alpha < 1)) throw new Error(`findings: alpha must be in (0, 1), got ${alpha}`);
-  return { s: summary, alpha, margin };
+  return { s: summary, alpha, margin, trials: options.trials };
 }
 
 /** Holm within the `against` tests of a `best` finding (a union over the other models); raw p otherwise. */
@@ -476,10 +559,39 @@ function withinFinding(rule: FindingRule) {
   };
 }
 
-/** Every finding of FINDING_RULES (or `rules`) on one summary, each decided on its own tests at alpha. */
+/**
+ * Every finding of FINDING_RULES (or `rules`) on one summary, each decided on its own tests at alpha (`verdict`),
+ * and the family's control beside it: `pFamilywise` / `pAgainstFamilywise` Holm over the findings evaluated here
+ * (Holm 1979: strong control of the family-wise error rate at alpha, any dependence) and `verdictFamilywise`.
+ */
 export function evaluateFindings(summary: StudySummary, options: FindingOptions = {}, rules: readonly FindingRule[] = FINDING_RULES): Finding[] {
   const ctx = context(summary, options);
-  return rules.map((rule) => build(rule, ctx, withinFinding(rule)));
+  return withFamilywise(rules.map((rule) => build(rule, ctx, withinFinding(rule))));
+}
+
+/**
+ * `findings` with pFamilywise, pAgainstFamilywise and verdictFamilywise set: Holm over the family of each p
+ * (pFor, then pAgainst; a finding without a test keeps NaN and is not counted).
+ */
+export function withFamilywise(findings: readonly Finding[]): Finding[] {
+  const pFor = holm(findings.map((f) => f.pFor));
+  const pAgainst = holm(findings.map((f) => (f.tests.some((x) => x.role === "against") ? f.pAgainst : NaN)));
+  return findings.map((f, i) => {
+    const holds = pFor[i] < f.alpha;
+    const contradicted = pAgainst[i] < f.alpha;
+    const verdictFamilywise: Verdict = holds && contradicted ? FINDING_KINDS[f.kind].precedence : holds ? "holds" : contradicted ? "contradicted" : "inconclusive";
+    return { ...f, pFamilywise: pFor[i], pAgainstFamilywise: pAgainst[i], verdictFamilywise };
+  });
+}
+
+/**
+ * The findings at each equivalence / non-inferiority margin of `margins` (percent of the baseline's mean): one row
+ * per finding, its verdict (and family-wise verdict) at each margin. For the README's margin table (issue 22: the
+ * verdicts at 0.25, 0.5 and 1 %).
+ */
+export function findingsAtMargins(summary: StudySummary, margins: readonly number[], options: Omit<FindingOptions, "margin"> = {}): { id: FindingId; verdicts: { margin: number; verdict: Verdict; verdictFamilywise: Verdict }[] }[] {
+  const perMargin = margins.map((margin) => evaluateFindings(summary, { ...options, margin }));
+  return FINDING_RULES.map((rule, k) => ({ id: rule.id, verdicts: margins.map((margin, j) => ({ margin, verdict: perMargin[j][k].verdict, verdictFamilywise: perMargin[j][k].verdictFamilywise })) }));
 }
 
 /**
@@ -513,7 +625,11 @@ export function findingsText(findings: readonly Finding[], options: { title?: st
   if (options.title) lines.push(options.title, "");
   const parts = [`${count("holds")} hold`, `${count("contradicted")} contradicted`, `${count("inconclusive")} inconclusive`];
   lines.push(`Of the paper's ${findings.length} findings tested here: ${parts.join(", ")}.`, "");
-  for (const f of findings) lines.push(`- **${f.claim}**: ${f.verdict}. ${capitalize(f.reason)}. _(${f.evidence})_`);
+  for (const f of findings) {
+    const familywise = Number.isNaN(f.pFamilywise) ? "" : ` Family-wise (Holm over ${findings.length}): ${f.verdictFamilywise}, p = ${formatP(f.pFamilywise)}.`;
+    const magnitude = f.magnitude ? ` The paper's magnitude (${f.magnitude.value} % ± ${f.magnitude.tolerance}): ${f.magnitude.shown ? "shown" : "not shown"} (TOST p = ${formatP(f.magnitude.p)}).` : "";
+    lines.push(`- **${f.claim}**: ${f.verdict}. ${capitalize(f.reason)}.${familywise}${magnitude} _(${f.evidence})_`);
+  }
   return lines.join("\n");
 }
 
@@ -521,14 +637,17 @@ function capitalize(s: string): string {
   return s.length === 0 ? s : s[0].toUpperCase() + s.slice(1);
 }
 
-/** Plain rows, one per finding: id, claim, verdict, p, estimate ± se, MDE. */
+/** Plain rows, one per finding: id, claim, alternative, verdict, p, family-wise verdict and p, estimate ± se, MDE. */
 export function findingsRows(findings: readonly Finding[]): Record<string, string>[] {
   return findings.map((f) => ({
     id: f.id,
     claim: f.claim,
+    alternative: f.alternative,
     verdict: f.verdict,
     p: formatP(f.p),
     "p against": formatP(f.pAgainst),
+    "verdict (family-wise)": f.verdictFamilywise,
+    "p family-wise": formatP(f.pFamilywise),
     estimate: f.kind === "more-variable" ? `sd ratio ${formatNumber(f.estimate, 3)}` : formatPercent(f.estimate, f.se),
     "MDE (80 %)": Number.isFinite(f.mde) ? `${f.mde.toFixed(2)} %` : "",
   }));

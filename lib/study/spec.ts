@@ -24,6 +24,7 @@
  * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
  */
 import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT } from "../data/prepare";
+import { drawWorld } from "../data/world-prior";
 import type { SimulatorConfig } from "../data/simulator-config";
 import type { Architecture } from "../models";
 import type { TrainConfig } from "../train";
@@ -50,6 +51,11 @@ export interface DataSpec {
    * Absent for simulated data. Made by `preparedDataSpec(dir)`, with the other fields read from the folder.
    */
   prepared?: { dir: string; sha256: string };
+  /**
+   * The world prior this world's simulator parameters were drawn from (StudySpec.worldPrior, written by expandGrid),
+   * so a record says which of its simulator options belong to its world rather than to the study's design.
+   */
+  worldPrior?: string;
 }
 
 export interface VariantSpec {
@@ -66,6 +72,11 @@ export interface VariantSpec {
    * by family, or each model's tuned configuration: lib/tune).
    */
   models?: Record<string, { architecture?: Partial<Architecture>; train?: Partial<Omit<TrainConfig, "seed">> }>;
+  /**
+   * Only these models run in this variant (zoo names; default: every model of the study). A successive-halving
+   * rung of the tuning protocol keeps different trials for different models (lib/tune/protocol.ts).
+   */
+  onlyModels?: string[];
 }
 
 export interface StudySpec {
@@ -80,6 +91,12 @@ export interface StudySpec {
   worlds?: number[];
   /** Downsampling seeds, crossed with the worlds (default: [data.prepareSeed]). */
   draws?: number[];
+  /**
+   * Worlds as a population (lib/data/world-prior.ts): each world's simulator parameters are drawn from this
+   * prior by its simulator seed and written into its `data.simulator`, over the study's own settings and under
+   * a variant's. Absent: every world has the study's simulator settings (only the seed differs).
+   */
+  worldPrior?: string;
 }
 
 /** One run of the grid, fully resolved. */
@@ -108,7 +125,9 @@ export const DEFAULT_DATA_SPEC: DataSpec = {
 /**
  * Runs in a fixed order: variant, world, draw, then seed, then model (so the runs of one data set come
  * together, and a partial study covers every model evenly). A variant that sets `data.simulatorSeed` or
- * `data.prepareSeed` itself overrides the study's worlds or draws.
+ * `data.prepareSeed` itself overrides the study's worlds or draws. With `worldPrior`, each world's simulator
+ * settings are the study's, then the prior's draw for that world, then the variant's own; a variant's
+ * `onlyModels` leaves the other models out of it.
  */
 export function expandGrid(study: StudySpec): RunSpec[] {
   const variants = study.variants && study.variants.length > 0 ? study.variants : [{ name: "default" }];
@@ -119,9 +138,13 @@ export function expandGrid(study: StudySpec): RunSpec[] {
     const draws = v.data?.prepareSeed !== undefined ? [base.prepareSeed] : (study.draws ?? [base.prepareSeed]);
     for (const world of worlds) {
       for (const draw of draws) {
-        const data: DataSpec = { ...base, simulatorSeed: world, prepareSeed: draw };
+        const drawn = study.worldPrior && !base.prepared ? drawWorld(study.worldPrior, world, { ...study.data.simulator, ...v.data?.simulator }).simulator : {};
+        const data: DataSpec = study.worldPrior && !base.prepared
+          ? { ...base, simulator: { ...study.data.simulator, ...drawn, ...v.data?.simulator }, simulatorSeed: world, prepareSeed: draw, worldPrior: study.worldPrior }
+          : { ...base, simulatorSeed: world, prepareSeed: draw };
         for (const seed of study.seeds) {
           for (const model of study.models) {
+            if (v.onlyModels && !v.onlyModels.includes(model)) continue;
             const own = v.models?.[model];
             runs.push({
               study: study.name,

@@ -99,9 +99,15 @@ export interface StudyResult {
  * (`config.data.prepared`) records simulatorSeed 0 and the seed its folder was prepared with, so all the runs
  * on one prepared folder are one replicate (real-data.ts preparedDataSpec).
  */
-export function replicateOf(r: StudyResult): { world: number; draw: number } {
-  return { world: r.config?.data?.simulatorSeed ?? 0, draw: r.config?.data?.prepareSeed ?? 0 };
+export function replicateOf(r: StudyResult): { world: number; draw: number; repeat?: number } {
+  const out: { world: number; draw: number; repeat?: number } = { world: r.config?.data?.simulatorSeed ?? 0, draw: r.config?.data?.prepareSeed ?? 0 };
+  // a tuning repeat of the fair protocol (lib/tune/protocol.ts): its runs are a cell of their own, crossed with the worlds
+  if (r.factor === REPEAT_FACTOR && r.level !== undefined) out.repeat = Number(r.level);
+  return out;
 }
+
+/** The factor of the fair protocol's evaluation variants: level r = tuning repeat r (lib/tune/protocol.ts). */
+export const REPEAT_FACTOR = "repeat";
 
 // ---------------------------------------------------------------------------------------------------
 // Metric and split names.
@@ -231,8 +237,8 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
   const byKey = new Map<string, StudyResult>();
   const dropped: { old: StudyResult; key: string }[] = [];
   for (const r of inVariant) {
-    const { world, draw } = replicateOf(r);
-    const key = `${world}\u0000${draw}\u0000${r.model}\u0000${r.seed}`;
+    const { world, draw, repeat } = replicateOf(r);
+    const key = `${world}\u0000${draw}\u0000${repeat ?? ""}\u0000${r.model}\u0000${r.seed}`;
     const held = byKey.get(key);
     if (!held || (r.finishedAt ?? "") >= (held.finishedAt ?? "")) {
       byKey.set(key, r);
@@ -407,7 +413,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
   if (!(alpha > 0 && alpha < 1)) throw new Error(`alpha must be in (0, 1), got ${alpha}`);
   const baseline = options.baseline ?? "IP";
   const unit = options.unit ?? "seed";
-  if (unit !== "seed" && unit !== "replicate") throw new Error(`unit must be "seed" or "replicate", got "${unit}"`);
+  if (unit !== "seed" && unit !== "replicate" && unit !== "crossed") throw new Error(`unit must be "seed", "replicate" or "crossed", got "${unit}"`);
   const sel = selectRuns(results, options);
   const notes: string[] = [];
   if (sel.superseded) notes.push(sel.superseded);
@@ -601,12 +607,20 @@ const DESIGN_WORDS: Record<DesignKind, string> = {
   "paired-folds": "paired by seed, each seed on its own share of the test day",
   paired: "paired by seed, whole test day",
   welch: "Welch, unpaired",
+  crossed: "tuning repeats crossed with worlds, both random: the error holds the selection's and the worlds' variance",
 };
 
 /** How a comparison was tested, in words, e.g. "paired t over 30 seeds in 10 data replicates (paired by seed, ..., df 20)". */
 export function designText(c: Pick<ContrastEstimate, "design" | "units" | "df" | "replicates">): string {
   const where = c.replicates > 1 ? ` in ${c.replicates} data replicates` : "";
-  const what = c.design === "cluster" ? `t over ${c.units} data replicates` : c.design === "welch" ? `Welch t over ${c.units} runs` : `paired t over ${c.units} seeds${where}`;
+  const what =
+    c.design === "cluster"
+      ? `t over ${c.units} data replicates`
+      : c.design === "crossed"
+        ? `t over ${c.units} (repeat, world) cells, two-way random effects, Satterthwaite df`
+        : c.design === "welch"
+          ? `Welch t over ${c.units} runs`
+          : `paired t over ${c.units} seeds${where}`;
   return `${what} (${DESIGN_WORDS[c.design]}; df ${formatNumber(c.df, 3)})`;
 }
 

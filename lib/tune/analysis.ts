@@ -29,16 +29,49 @@ import { formatNumber, formatP } from "../notebook/format";
 import type { Verdict } from "../study/findings";
 import type { TrialOutcome } from "./plan";
 
-/** E[best of n trials], n = 1..N, for lower-is-better scores (Dodge et al. 2019, see the header). Throws on no or non-finite scores. */
-export function expectedBestCurve(scores: readonly number[]): number[] {
+/** How E[best of n] is estimated from N trial scores: see expectedBestCurve. */
+export type ExpectedBestEstimator = "unbiased" | "dodge";
+
+/**
+ * E[best of n trials], n = 1..N, for lower-is-better scores. Two estimators:
+ * - "unbiased" (default; Tang et al., ACL 2020, "Showing Your Work Doesn't Always
+ *   Work", who show Dodge's estimator is biased): the U-statistic, the mean of min over all C(N, n) subsets of
+ *   n of the N scores, E[min_n] = sum_i v(i) C(N - i, n - 1) / C(N, n) with v(1) <= ... <= v(N) (1-based i):
+ *   unbiased for the best of n trials drawn from the space, for every n <= N.
+ * - "dodge": Dodge et al. 2019's with-replacement formula (the header), biased low-variance.
+ * Throws on no or non-finite scores.
+ */
+export function expectedBestCurve(scores: readonly number[], estimator: ExpectedBestEstimator = "unbiased"): number[] {
   if (scores.length === 0) throw new Error("expectedBestCurve: no scores");
   if (!scores.every(Number.isFinite)) throw new Error("expectedBestCurve: scores must be finite");
+  if (estimator === "unbiased") return unbiasedExpectedBest(scores);
   const v = [...scores].sort((a, b) => a - b);
   const n = v.length;
   return Array.from({ length: n }, (_, k) => {
     const draws = k + 1;
     let e = 0;
     for (let i = 0; i < n; i++) e += v[i] * (((n - i) / n) ** draws - ((n - i - 1) / n) ** draws);
+    return e;
+  });
+}
+
+/**
+ * The U-statistic E[min of n] for n = 1..N (Tang et al. 2020): weights C(N - i, n - 1) / C(N, n) on the i-th
+ * smallest score (1-based), computed in log space (lgamma-free: products of ratios) so N in the hundreds is exact
+ * to double precision.
+ */
+function unbiasedExpectedBest(scores: readonly number[]): number[] {
+  const v = [...scores].sort((a, b) => a - b);
+  const N = v.length;
+  return Array.from({ length: N }, (_, k) => {
+    const n = k + 1;
+    // w_i = C(N - i, n - 1) / C(N, n), i = 1..N-n+1; w_1 = n / N, w_{i+1} = w_i (N - i - n + 1) / (N - i)
+    let w = n / N;
+    let e = 0;
+    for (let i = 1; i <= N - n + 1; i++) {
+      e += w * v[i - 1];
+      w = (w * (N - i - n + 1)) / (N - i);
+    }
     return e;
   });
 }

@@ -7,3 +7,4 @@ export * from "./space";
 export * from "./design";
 export * from "./plan";
 export * from "./analysis";
+export * from "./protocol";
