@@ -253,40 +253,6 @@ test("esmm merge --spec: lists the grid's runs no shard has computed yet", () =>
   assert.match(help.stdout, /^usage: esmm merge --out FILE\.jsonl SHARD\.jsonl/);
 });
 
-test("esmm merge --tune: the trials' grid from the design options; the tuned runs once every trial is present", () => {
-  // 3 models x 2 trials on the first world and seed, in 2 shards; then the tuned study: 3 models x seeds 1-2, the
-  // chosen trial's own run (seed 1) shared with it.
-  const dir = path.join(DIR, "tune");
-  const shard = (i: number) => {
-    const out = path.join(dir, `trials-${i}.jsonl`);
-    const r = esmm(["tune", "--spec", SPEC_FILE, "--trials", "2", "--phase", "trials", "--shard", `${i}/2`, "--out", out, "--data-root", DATA_ROOT, "--workers", "1"]);
-    assert.equal(r.status, 0, r.stderr);
-    return out;
-  };
-  const [first, second] = [shard(1), shard(2)];
-  const out = path.join(dir, "merged.jsonl");
-  const merge = (...files: string[]) => esmm(["merge", "--out", out, ...files, "--spec", SPEC_FILE, "--tune", "--trials", "2"]);
-  const partial = merge(first);
-  assert.equal(partial.status, 0, partial.stderr);
-  const firstCount = readResults(first).records.length;
-  assert.ok(firstCount > 0 && firstCount < 6, `shard 1 holds ${firstCount} of the 6 trials`);
-  assert.match(partial.stdout, new RegExp(`^merge: tuning trials of 6 run\\(s\\): ${firstCount} present, ${6 - firstCount} missing$`, "m"));
-  const missingTrials = partial.stdout.split("\n").filter((l) => l.startsWith("  missing:"));
-  assert.equal(missingTrials.length, 6 - firstCount);
-  for (const l of missingTrials) assert.match(l, /^  missing: (ESMM|IP|ESMM-NS) seed 1, world 3, draw 3 \(variant trial-[01]\)$/);
-  assert.match(partial.stdout, /^merge: tuned runs: not listed until every trial is present/m);
-  const whole = merge(second);
-  assert.equal(whole.status, 0, whole.stderr);
-  assert.match(whole.stdout, /^merge: tuning trials of 6 run\(s\): 6 present, 0 missing$/m);
-  assert.match(whole.stdout, /^merge: tuned runs of 6 run\(s\): 3 present, 3 missing$/m);
-  assert.deepEqual(whole.stdout.split("\n").filter((l) => l.startsWith("  missing:")).sort(), [
-    "  missing: ESMM seed 2, world 3, draw 3 (variant tuned)",
-    "  missing: ESMM-NS seed 2, world 3, draw 3 (variant tuned)",
-    "  missing: IP seed 2, world 3, draw 3 (variant tuned)",
-  ]);
-  assertOneLineExit2(esmm(["merge", "--out", out, first, "--spec", SPEC_FILE, "--trials", "2"]), /^esmm: merge: --trials needs --tune$/);
-});
-
 // ---------------------------------------------------------------------------------------------
 // deploy/
 

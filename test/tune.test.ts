@@ -1,40 +1,43 @@
 /**
- * The tuning protocol (issue 14, points 1, 2 and 4): the design is deterministic for a seed and the same
- * for every model; selection reads validation scores only (test metrics poisoned); the tuned study reuses
- * the chosen trial's run; coupled L2 weight decay matches a hand-computed Adam step; dropout is off by
- * default, a no-op in evaluation mode, and its masks are reproducible for a seed; the expected-best curve
- * and the spread finding give known answers; `esmm tune` refuses bad numbers in one line.
+ * The tuning protocol (issue 14; the fair protocol of issue 22): the design is deterministic for a seed and the
+ * same for every model; the fair protocol is nested (tuning worlds are never evaluation worlds), gives every model
+ * its untuned configuration as trial 0, halves over seeds on the mean score and reads more than one seed per
+ * finalist; coupled L2 weight decay matches a hand-computed Adam step; dropout is off by default, a no-op in
+ * evaluation mode, and its masks are reproducible for a seed; the expected-best curve gives known answers (Dodge's
+ * by hand, the unbiased one against a brute-force mean over every subset); `esmm tune --profile quick` end to end
+ * satisfies the acceptance of issue 22; `esmm tune` refuses bad numbers in one line.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { PROJECT_DIR } from "./paths";
+import { tempDir } from "./helpers";
 import { initBackend, tf } from "../lib/backend";
 import { Rng } from "../lib/data/random";
 import { buildModel, getModelSpec, InputDims } from "../lib/models";
 import { VariableStore, applyMlp, createMlp } from "../lib/models/blocks";
 import { Adam, AdamGrouping } from "../lib/train/adam";
 import { withLossWeights } from "../lib/train/trainer";
-import { canonicalJson, computation } from "../lib/study/results";
-import { expandGrid, RunSpec } from "../lib/study/spec";
-import { studyProfile } from "../lib/study";
+import { readResults } from "../lib/study/results";
+import { expandGrid } from "../lib/study/spec";
 import {
   MAX_FAMILY_DIMENSIONS,
   DEFAULT_SEARCH_SPACE,
-  TrialRecord,
+  TrialScore,
+  checkProtocol,
   designDimensions,
+  evaluationStudy,
   expectedBestBand,
   expectedBestCurve,
+  fairProtocol,
+  fairStudy,
+  keepBest,
+  rungStudy,
   searchDesign,
-  selectBest,
-  spreadFindings,
-  trialOutcomes,
   trialSettings,
-  tunedStudy,
-  tuningStudy,
-  TrialOutcome,
 } from "../lib/tune";
 
 before(async () => {
@@ -93,87 +96,50 @@ test("a trial's settings: known values at the centre and below the zero shares",
   assert.equal(D, DEFAULT_SEARCH_SPACE.dimensions.length + MAX_FAMILY_DIMENSIONS);
 });
 
-test("the trial study gives every model the same design point in trial k, and the families read the same family columns", () => {
-  const base = studyProfile("quick");
-  const study = tuningStudy(base, { trials: 6, designSeed: 11 });
-  assert.equal(study.variants!.length, 6);
-  const design = searchDesign(6, D, 11);
-  study.variants!.forEach((v, k) => {
-    assert.equal(v.factor, "trial");
-    assert.equal(v.level, k);
-    const common = PAPER_SIX.map((m) => {
-      const { lossWeights: _lw, ...train } = v.models![m].train!;
-      void _lw;
-      return canonicalJson({ architecture: v.models![m].architecture, train });
-    });
-    assert.equal(new Set(common).size, 1, `trial ${k}: models differ in their common settings`);
-    const lr = Math.exp(Math.log(1e-4) + design[k][0] * Math.log(100));
-    assert.ok(Math.abs(v.models!["ESMM"].train!.learningRate! - lr) < 1e-12 * lr, `trial ${k}: learning rate`);
-    // ESMM's CTCVR weight and IPSP's CVR weight come from the same column with the same range
-    assert.equal(v.models!["ESMM"].train!.lossWeights![1], v.models!["IPSP"].train!.lossWeights![1]);
-  });
-  // one data set, one seed: the base's first world and first seed
-  const grid = expandGrid(study);
-  assert.equal(grid.length, 6 * PAPER_SIX.length);
-  assert.deepEqual([...new Set(grid.map((r) => `${r.data.simulatorSeed}/${r.seed}`))], [`${base.worlds![0]}/${base.seeds[0]}`]);
-  assert.equal(grid[0].train.maxEpochs, 2, "the base's training options stay under the trial's");
-});
-
 // ------------------------------------------------------------------------------------------------
-// selection
+// the fair protocol (issue 22)
 
-/** Records of every run of `grid` with validation loss `val(run)` and test metrics from `test(run)`. */
-function fakeRecords(grid: RunSpec[], val: (r: RunSpec) => number, test: (r: RunSpec) => unknown): TrialRecord[] {
-  return grid.map((run) => {
-    const record = { config: run, codeVersion: "x", finishedAt: "2026-11-30T00:00:00Z", training: { bestValLoss: val(run) } };
-    Object.defineProperty(record, "test", { enumerable: true, get: () => test(run) });
-    return record;
-  });
-}
-
-test("selection reads validation only: poisoned test metrics do not move the choice, and a read of them would throw", () => {
-  const study = tuningStudy(studyProfile("quick"), { trials: 8, designSeed: 2 });
-  const grid = expandGrid(study);
-  // validation loss: best trial is 5 for ESMM, 2 for every other model
-  const val = (r: RunSpec) => 0.01 + 0.001 * Math.abs(Number(r.level) - (r.model === "ESMM" ? 5 : 2));
-  const honestTest = (r: RunSpec) => ({ metrics: { ctcvr: { logLoss: val(r) } } });
-  // poisoned: the test day says the opposite (the validation-worst trial is best on test)
-  const poisoned = (r: RunSpec) => ({ metrics: { ctcvr: { logLoss: -val(r) } } });
-  const throwing = () => {
-    throw new Error("selection read a test metric");
-  };
-  const choose = (test: (r: RunSpec) => unknown) => selectBest(trialOutcomes(study, fakeRecords(grid, val, test))).map((s) => [s.model, s.trial, s.finished]);
-  const expected = PAPER_SIX.map((m) => [m, m === "ESMM" ? 5 : 2, 8]);
-  assert.deepEqual(choose(honestTest), expected);
-  assert.deepEqual(choose(poisoned), expected);
-  assert.deepEqual(choose(throwing), expected);
+test("fair protocol: tuning worlds are never evaluation worlds, rung 0 holds every trial with trial 0 untuned, the last rung reads >= 2 seeds", () => {
+  for (const profile of ["quick", "full"] as const) {
+    const base = fairStudy(profile);
+    const p = fairProtocol(profile);
+    checkProtocol(base, p);
+    assert.ok(p.repeats >= (profile === "full" ? 3 : 2), `${profile}: repeats`);
+    assert.ok(p.rungs[p.rungs.length - 1].seeds >= 2);
+    const evaluationWorlds = new Set(expandGrid(evaluationStudy(base, [{ repeat: 0, world: p.tuningWorlds[0], designSeed: 1, rungs: [], chosen: [] }])).map((r) => r.data.simulatorSeed));
+    for (let r = 0; r < p.repeats; r++) {
+      const kept = new Map(base.models.map((m) => [m, Array.from({ length: p.trials }, (_, k) => k)] as const));
+      const grid = expandGrid(rungStudy(base, p, r, 0, kept));
+      assert.equal(grid.length, base.models.length * p.trials * p.rungs[0].seeds);
+      for (const run of grid) {
+        assert.equal(run.data.simulatorSeed, p.tuningWorlds[r]);
+        assert.ok(!evaluationWorlds.has(run.data.simulatorSeed), `repeat ${r}: tuning on an evaluation world`);
+      }
+      for (const m of base.models) {
+        const untuned = grid.find((x) => x.model === m && x.level === 0)!;
+        // the untuned configuration: nothing over the study's own settings (its epoch limit only)
+        assert.deepEqual(untuned.architecture, {});
+        assert.deepEqual(untuned.train, { ...base.train });
+      }
+    }
+    // repeats draw their own seeds
+    const seedsOf = (r: number) => rungStudy(base, p, r, p.rungs.length - 1, new Map([["IP", [0]]])).seeds;
+    assert.equal(new Set([...seedsOf(0), ...(p.repeats > 1 ? seedsOf(1) : [])]).size, p.rungs[p.rungs.length - 1].seeds * Math.min(2, p.repeats));
+  }
+  const base = fairStudy("quick");
+  assert.throws(() => checkProtocol(base, { ...fairProtocol("quick"), tuningWorlds: [base.worlds![0], 1002] }), /also evaluation worlds: selection would see an evaluation unit/);
+  assert.throws(() => checkProtocol(base, { ...fairProtocol("quick"), rungs: [{ keep: 3, seeds: 1 }] }), /at least 2 seeds per finalist/);
+  assert.throws(() => checkProtocol(base, { ...fairProtocol("quick"), rungs: [{ keep: 2, seeds: 1 }, { keep: 1, seeds: 2 }] }), /rung 0 must keep every trial/);
 });
 
-test("selection: ties go to the lower trial, non-finite losses never win, missing trials are counted", () => {
-  const o = (model: string, trial: number, validationLoss: number): TrialOutcome => ({ model, trial, validationLoss, settings: { architecture: {}, train: {} } });
-  const s = selectBest([o("A", 0, NaN), o("A", 1, 0.2), o("A", 2, 0.1), o("A", 3, 0.1), o("B", 4, Infinity), o("B", 1, 0.5)]);
-  assert.deepEqual(s.map((x) => [x.model, x.trial, x.validationLoss, x.finished]), [["A", 2, 0.1, 4], ["B", 1, 0.5, 2]]);
-});
-
-test("the tuned study trains each model's chosen settings over the base design, and reuses the chosen trial's run", () => {
-  const base = studyProfile("quick");
-  const study = tuningStudy(base, { trials: 4, designSeed: 5 });
-  const grid = expandGrid(study);
-  const chosen = selectBest(trialOutcomes(study, fakeRecords(grid, (r) => (Number(r.level) === 3 ? 0.01 : 0.02), () => ({}))));
-  const tuned = tunedStudy(base, chosen);
-  const tunedGrid = expandGrid(tuned);
-  assert.equal(tunedGrid.length, base.worlds!.length * base.seeds.length * PAPER_SIX.length);
-  for (const run of tunedGrid) {
-    assert.deepEqual(run.architecture, study.variants![3].models![run.model].architecture);
-    assert.deepEqual({ ...run.train }, { ...base.train, ...study.variants![3].models![run.model].train! });
-  }
-  for (const m of PAPER_SIX) {
-    const trialRun = grid.find((r) => r.model === m && r.level === 3)!;
-    const same = tunedGrid.filter((r) => canonicalJson(computation(r)) === canonicalJson(computation(trialRun)));
-    assert.equal(same.length, 1, `${m}: the chosen trial's run is one run of the tuned study`);
-    assert.equal(same[0].data.simulatorSeed, base.worlds![0]);
-    assert.equal(same[0].seed, base.seeds[0]);
-  }
+test("fair protocol: halving keeps the lowest means among trials with every seed, ties to the lower trial", () => {
+  const t = (model: string, trial: number, scores: number[]): TrialScore => ({ model, trial, settings: { architecture: {}, train: {} }, scores, seeds: scores.map((_, i) => i + 1), mean: scores.reduce((a, b) => a + b, 0) / scores.length });
+  const scores = [t("A", 0, [0.3, 0.1]), t("A", 1, [0.2, 0.2]), t("A", 2, [0.05]), t("A", 3, [0.2, 0.2]), t("B", 0, [0.5, 0.4]), t("B", 1, [NaN, 0.1])];
+  scores[5].mean = NaN;
+  const kept = keepBest(scores, 2, 2);
+  // A: trial 2 lacks a seed; trials 0 (0.2), 1 (0.2), 3 (0.2) tie: the lower trials win
+  assert.deepEqual(kept.get("A"), [0, 1]);
+  assert.deepEqual(kept.get("B"), [0]);
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -288,41 +254,29 @@ test("dropout: off by default (bit-identical training forward), a no-op in evalu
 // ------------------------------------------------------------------------------------------------
 // what tuning shows
 
-test("expected best of n trials (Dodge et al. 2019, for a minimum): known values and a band that holds the curve", () => {
-  const curve = expectedBestCurve([3, 1, 2]);
+test("expected best of n trials: Dodge et al.'s known values, and the unbiased estimator is the mean best over every subset of n", () => {
+  const curve = expectedBestCurve([3, 1, 2], "dodge");
   assert.ok(Math.abs(curve[0] - 2) < 1e-12); // the mean
   assert.ok(Math.abs(curve[1] - 14 / 9) < 1e-12); // P(min = 1) 5/9, P(2) 3/9, P(3) 1/9
   assert.ok(Math.abs(curve[2] - 4 / 3) < 1e-12); // 19/27, 7/27, 1/27
-  assert.deepEqual(expectedBestCurve([5, 5, 5, 5]), [5, 5, 5, 5]);
-  const scores = Array.from({ length: 12 }, (_, i) => 0.01 + ((i * 7) % 12) * 0.001);
+  // unbiased (Tang et al. 2020): the U-statistic; brute force over all C(N, n) subsets
+  const scores = [0.013, 0.011, 0.019, 0.012, 0.017, 0.011, 0.015];
+  const subsets = (n: number, from = 0): number[][] => (n === 0 ? [[]] : Array.from({ length: scores.length - from }, (_, k) => from + k).flatMap((i) => subsets(n - 1, i + 1).map((rest) => [i, ...rest])));
+  const unbiased = expectedBestCurve(scores);
+  unbiased.forEach((e, k) => {
+    const all = subsets(k + 1).map((idx) => Math.min(...idx.map((i) => scores[i])));
+    const brute = all.reduce((a, b) => a + b, 0) / all.length;
+    assert.ok(Math.abs(e - brute) < 1e-15, `n = ${k + 1}: ${e} vs ${brute}`);
+  });
+  assert.equal(unbiased[scores.length - 1], Math.min(...scores));
+  assert.ok(Math.abs(expectedBestCurve([3, 1, 2])[1] - 4 / 3) < 1e-12); // pairs {3,1},{3,2},{1,2}: (1 + 2 + 1) / 3
+  for (const e of expectedBestCurve([5, 5, 5, 5])) assert.ok(Math.abs(e - 5) < 1e-14);
   const band = expectedBestBand(scores, { seed: 4, resamples: 300 });
   assert.deepEqual(expectedBestBand(scores, { seed: 4, resamples: 300 }), band);
   band.expected.forEach((e, k) => {
-    assert.ok(band.low[k] <= e + 1e-12 && e <= band.high[k] + 1e-12, `n = ${k + 1}`);
-    if (k > 0) assert.ok(e <= band.expected[k - 1], "the expected best never rises with more trials");
+    if (k > 0) assert.ok(e <= band.expected[k - 1] + 1e-15, "the expected best never rises with more trials");
   });
   assert.throws(() => expectedBestCurve([]), /no scores/);
-});
-
-test("spread over trials: a 4x wider model holds, the reverse is contradicted, 2 trials is inconclusive (no test)", () => {
-  const r = new Rng(12);
-  const outcomes: TrialOutcome[] = [];
-  const add = (model: string, sd: number, n: number) => {
-    for (let k = 0; k < n; k++) outcomes.push({ model, trial: k, validationLoss: 0.01 * (1 + sd * 0.01 * r.normal()), settings: { architecture: {}, train: {} } });
-  };
-  add("ESMM", 4, 40);
-  add("IPSP", 1, 40);
-  add("ESP", 1, 2);
-  const [vsIpsp, vsEsp] = spreadFindings(outcomes, "ESMM", ["IPSP", "ESP"], { seed: 1, resamples: 200, powerSimulations: 200 });
-  assert.equal(vsIpsp.verdict, "holds");
-  assert.ok(vsIpsp.ratio > 2.5 && vsIpsp.ratio < 6, `ratio ${vsIpsp.ratio}`);
-  assert.ok(vsIpsp.ratioCi[0] > 1, `interval ${vsIpsp.ratioCi}`);
-  assert.ok(vsIpsp.powerAtRatio2 > 0.5, `power ${vsIpsp.powerAtRatio2}`);
-  assert.ok(vsIpsp.detectableRatio > 1 && vsIpsp.detectableRatio < 3, `detectable ${vsIpsp.detectableRatio}`);
-  assert.equal(vsEsp.verdict, "inconclusive");
-  assert.ok(Number.isNaN(vsEsp.p));
-  const [reverse] = spreadFindings(outcomes, "IPSP", ["ESMM"], { seed: 1, resamples: 200, powerSimulations: 200 });
-  assert.equal(reverse.verdict, "contradicted");
 });
 
 // ------------------------------------------------------------------------------------------------
@@ -334,14 +288,17 @@ test("esmm tune: --help, and bad numbers or choices are one line with exit 2", (
   const help = run("--help");
   assert.equal(help.status, 0, help.stderr);
   assert.match(help.stdout, /--trials N/);
+  assert.match(help.stdout, /--repeats R/);
   assert.match(help.stdout, /learningRate/);
   for (const [args, pattern] of [
     [["--trials", "0"], /^esmm: tune: --trials must be an integer >= 1, got "0"$/],
+    [["--trials", "1"], /^esmm: tune: --trials must be >= 2 \(trial 0 is the untuned configuration\), got 1$/],
     [["--trials", "2.5"], /^esmm: tune: --trials must be an integer >= 1, got "2\.5"$/],
+    [["--repeats", "0"], /^esmm: tune: --repeats must be an integer >= 1, got "0"$/],
     [["--design-seed", "-1"], /^esmm: tune: --design-seed must be an integer in \[0, 2147483647\], got "-1"$/],
     [["--design", "sobol"], /^esmm: tune: --design must be one of halton, random, got "sobol"$/],
-    [["--phase", "select"], /^esmm: tune: --phase must be one of all, trials, retrain, got "select"$/],
-    [["--shard", "1/2"], /^esmm: tune: --shard needs --phase trials or --phase retrain/],
+    [["--phase", "select"], /^esmm: tune: --phase must be one of all, tune, evaluate, got "select"$/],
+    [["--worlds", "1001,2"], /^esmm: tune: fair protocol: tuning world\(s\) 1001 are also evaluation worlds/],
     [["--out", "x.json"], /^esmm: tune: --out must end in \.jsonl, got x\.json$/],
   ] as [string[], RegExp][]) {
     const r = run(...args);
@@ -349,4 +306,31 @@ test("esmm tune: --help, and bad numbers or choices are one line with exit 2", (
     assert.ok(/^esmm: [^\n]+\n$/.test(r.stderr), `not one line: ${r.stderr}`);
     assert.match(r.stderr.trimEnd(), pattern);
   }
+});
+
+test("esmm tune --profile quick (issue 22's acceptance): no trial shares a world with an evaluation run, every model has its untuned configuration among its trials, each finalist read on more than one seed", { timeout: 600_000 }, () => {
+  const dir = tempDir("esmm-tune-quick-");
+  const out = path.join(dir, "tune.jsonl");
+  const r = spawnSync(process.execPath, [path.join(PROJECT_DIR, "bin", "esmm.js"), "tune", "--profile", "quick", "--out", out, "--data-root", path.join(dir, "data")], {
+    encoding: "utf8",
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ESMM_PROGRESS: "0" },
+  });
+  assert.equal(r.status, 0, r.stderr.slice(-2000));
+  const records = readResults(out).records;
+  const trials = records.filter((x) => x.factor === "trial");
+  const evaluation = records.filter((x) => x.factor !== "trial");
+  assert.ok(trials.length > 0 && evaluation.length > 0);
+  const trialWorlds = new Set(trials.map((x) => x.config.data.simulatorSeed));
+  for (const e of evaluation) assert.ok(!trialWorlds.has(e.config.data.simulatorSeed), `evaluation run on tuning world ${e.config.data.simulatorSeed}`);
+  const p = fairProtocol("quick");
+  for (const world of p.tuningWorlds) {
+    for (const model of fairStudy("quick").models) {
+      const untuned = trials.filter((x) => x.model === model && x.config.data.simulatorSeed === world && Number(x.level) === 0);
+      assert.ok(untuned.length >= 1, `${model}: no untuned trial on tuning world ${world}`);
+      assert.deepEqual(untuned[0].config.architecture, {});
+    }
+  }
+  const selection = JSON.parse(fs.readFileSync(out.replace(/\.jsonl$/, ".selection.json"), "utf8")) as { repeats: { chosen: { model: string; seedsRead: number }[] }[] };
+  assert.equal(selection.repeats.length, p.repeats);
+  for (const t of selection.repeats) for (const c of t.chosen) assert.ok(c.seedsRead > 1, `${c.model}: chosen on ${c.seedsRead} seed(s)`);
 });

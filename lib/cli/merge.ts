@@ -9,14 +9,11 @@ import { codeVersion, defaultPredictionsDir, matchRecords } from "../study/resul
 import { normalizeStudy } from "../study/runner";
 import { expandGrid, type RunSpec, type StudySpec } from "../study/spec";
 import type { StudyRecord } from "../study/results";
-import { selectBest, trialOutcomes, tunedStudy } from "../tune/plan";
-import { TUNE_DESIGN_OPTIONS, trialStudyFromOptions } from "./tune";
 
 export const mergeCommand: Command = {
   name: "merge",
   summary: "combine the results files of a study's shards into one, listing the grid's runs still missing",
   usage: `esmm merge --out FILE.jsonl SHARD.jsonl... [--allow-mixed] [--profile quick|full | --spec FILE.json] [the study's options]
-                  [--tune [--trials N] [--design-seed S] [--design halton|random]]
 
 Reads every SHARD.jsonl (and FILE.jsonl itself when it exists: a merge adds to it, so it can be rerun as more
 shards finish) and writes their runs to FILE.jsonl, atomically (a temporary file, then a rename). Every line must
@@ -32,16 +29,11 @@ copied from each SHARD.predictions/ folder to FILE.predictions/ (where the noteb
 With --profile or --spec and the options the study ran with (--models, --seeds, --seed-list, --worlds, --draws,
 --evaluation-multiplier, --impressions, --epochs: see esmm study --help), it also lists the grid's runs that no
 record computes (model, seed, world, draw and variant); rerun the shards that hold them. Exit code 0 even then.
-
---tune: the shards are \`esmm tune\`'s (--phase trials or retrain): the grid is the tuning's trials (the study's
-options, and --trials, --design-seed, --design as given to esmm tune), then, once every trial is present, the
-tuned runs of the configurations those trials select (the same selection as esmm tune: validation day only).`,
+(esmm tune's fair protocol is not split into shards: each rung of its tuning reads the previous rung's scores.)`,
   options: {
     out: { type: "string" },
     "allow-mixed": { type: "boolean" },
     ...STUDY_GRID_OPTIONS,
-    tune: { type: "boolean" },
-    ...TUNE_DESIGN_OPTIONS,
   },
   positionals: true,
   async run(v, inputs) {
@@ -55,19 +47,11 @@ tuned runs of the configurations those trials select (the same selection as esmm
       if (!f.endsWith(".jsonl")) throw new UsageError(`${cmd}: ${f}: a results file must end in .jsonl`);
       if (!fs.existsSync(f)) throw new UsageError(`${cmd}: ${f} does not exist`);
     }
-    const gridGiven = v.profile !== undefined || v.spec !== undefined || v.tune === true;
+    const gridGiven = v.profile !== undefined || v.spec !== undefined;
     const gridOptions = Object.keys(STUDY_GRID_OPTIONS).filter((k) => v[k] !== undefined);
     if (!gridGiven && gridOptions.length > 0) throw new UsageError(`${cmd}: --${gridOptions[0]} needs --profile or --spec (the study whose grid to check)`);
-    const tuneOptions = Object.keys(TUNE_DESIGN_OPTIONS).filter((k) => v[k] !== undefined);
-    if (v.tune !== true && tuneOptions.length > 0) throw new UsageError(`${cmd}: --${tuneOptions[0]} needs --tune`);
     let grid: RunSpec[] | undefined;
-    let base: StudySpec | undefined;
-    let trials: StudySpec | undefined;
-    if (gridGiven) {
-      base = studySpecFromOptions(cmd, v);
-      if (v.tune === true) trials = trialStudyFromOptions(cmd, v, base).trials;
-      grid = expandStudy(cmd, trials ?? base);
-    }
+    if (gridGiven) grid = expandStudy(cmd, studySpecFromOptions(cmd, v));
 
     const resolved = new Set<string>();
     const files = [...(fs.existsSync(out) ? [out] : []), ...inputs].filter((f) => {
@@ -90,15 +74,7 @@ tuned runs of the configurations those trials select (the same selection as esmm
     ];
     const codes = new Set(records.map((r) => r.codeVersion));
     if (codes.size > 1) lines.push(`merge: note: the runs come from ${codes.size} code versions (shards ran different code?)`);
-    if (grid && !trials) lines.push(...gridLines("grid", grid, records, [grid]));
-    if (grid && trials && base) {
-      const missingTrials = missingRuns(grid, records).length;
-      let tunedGrid: RunSpec[] = [];
-      if (missingTrials === 0) tunedGrid = expandStudy(cmd, tunedStudy(base, selectBest(trialOutcomes(trials, records))));
-      lines.push(...gridLines("tuning trials", grid, records, [grid, tunedGrid]));
-      if (missingTrials > 0) lines.push(`merge: tuned runs: not listed until every trial is present (the trials select their configurations)`);
-      else lines.push(...gridLines("tuned runs", tunedGrid, records, [grid, tunedGrid]));
-    }
+    if (grid) lines.push(...gridLines("grid", grid, records, [grid]));
     console.log(lines.join("\n"));
   },
 };

@@ -2,8 +2,7 @@
  * `esmm tune`: the fair protocol of issue 22 (lib/tune/protocol.ts): R nested, repeated tunings with the same budget
  * for every model (the untuned configuration among the trials, successive halving over seeds), then each repeat's
  * choices evaluated over the evaluation worlds x seeds. Every step is an ordinary study of the runner (resumable,
- * keyed) writing one results file. `trialStudyFromOptions` (below) is the earlier single-run protocol's trial grid,
- * kept for `esmm merge --tune` of shards written by it.
+ * keyed) writing one results file.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -12,16 +11,14 @@ import { STUDY_GRID_OPTIONS, checkRunnerEnvironment, studySpecFromOptions } from
 import { SEED_RANGE, intRange } from "../ranges";
 import { formatStudySummary, runStudy, StudyRunSummary } from "../study/runner";
 import { readResults } from "../study/results";
-import type { StudySpec } from "../study/spec";
 import { FairProtocol, checkProtocol, evaluationStudy, fairProtocol, fairStudy, runFairTuning } from "../tune/protocol";
 import { SEARCH_DESIGN_NAMES, SearchDesignKind } from "../tune/design";
 import { TrialSettings, searchSpaceRows } from "../tune/space";
-import { Selection, selectBest, trialOutcomes, tunedStudy, tuneProfile, tuningStudy } from "../tune/plan";
 import { tableText } from "../notebook/tables";
 
 
-/** The options that fix the trials' design, shared by `esmm tune` and `esmm merge --tune`. */
-export const TUNE_DESIGN_OPTIONS = {
+/** The options that fix the trials' design. */
+const TUNE_DESIGN_OPTIONS = {
   trials: { type: "string", number: intRange(1) },
   "design-seed": { type: "string", number: SEED_RANGE },
   design: { type: "string" },
@@ -138,38 +135,9 @@ function settingsRow(s: TrialSettings): Record<string, string | number> {
   };
 }
 
-/**
- * The trial study of `base` from --trials, --design-seed and --design (defaults: the --profile's tuneProfile,
- * full when absent). Throws a UsageError for a --design that is not one of SEARCH_DESIGN_NAMES.
- */
-export function trialStudyFromOptions(cmd: string, v: OptionValues, base: StudySpec): { trials: StudySpec; design: SearchDesignKind; designSeed: number } {
-  const profile = tuneProfile(((v.profile as string | undefined) ?? "full") as "quick" | "full");
-  const design = choose(cmd, v, "design", SEARCH_DESIGN_NAMES, profile.design) as SearchDesignKind;
-  const designSeed = numberValue(v, "design-seed", profile.designSeed);
-  return { trials: tuningStudy(base, { trials: numberValue(v, "trials", profile.trials), designSeed, design }), design, designSeed };
-}
-
 /** A string option that must be one of `allowed` (default `fallback`). */
 function choose(cmd: string, v: OptionValues, name: string, allowed: readonly string[], fallback: string): string {
   const x = (v[name] as string | undefined) ?? fallback;
   if (!allowed.includes(x)) throw new UsageError(`${cmd}: --${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(x)}`);
   return x;
-}
-
-/** One row per model: the chosen trial, its validation loss and settings. */
-export function selectionRows(selections: readonly Selection[], trialsPerModel: number): Record<string, string | number>[] {
-  return selections.map((s) => ({
-    model: s.model,
-    trial: s.trial,
-    finished: `${s.finished}/${trialsPerModel}`,
-    validation_ctcvr_ce: Number(s.validationLoss.toPrecision(6)),
-    learning_rate: Number((s.settings.train.learningRate ?? NaN).toPrecision(3)),
-    embedding: s.settings.architecture.embeddingDim ?? "",
-    shared: (s.settings.architecture.sharedLayers ?? []).join("-"),
-    heads: (s.settings.architecture.headLayers ?? []).join("-"),
-    weight_decay: Number((s.settings.train.weightDecay ?? 0).toPrecision(3)),
-    dropout: Number((s.settings.architecture.dropout ?? 0).toPrecision(3)),
-    batch: s.settings.train.batchSize ?? "",
-    loss_weights: (s.settings.train.lossWeights ?? []).map((w) => w.toPrecision(3)).join(", "),
-  }));
 }
