@@ -139,6 +139,15 @@ export interface ModelInputs {
   categoricalMatrix?: tfjs.Tensor2D | tfjs.Tensor3D;
   /** float32 [batch, numericFields] (or [S, batch, numericFields] in a seed group, as above); absent when there are no numeric fields. */
   numeric?: tfjs.Tensor2D | tfjs.Tensor3D;
+  /**
+   * Row-wise embedding updates (lib/train/rowwise.ts): the rows a training batch touches, gathered from each
+   * block's table outside the gradient tape, and each (row, field)'s position among them. When present, every
+   * block with a table looks its embeddings up in `rows.get(block.table)` ([U, dim], the tape's variable) at
+   * `positions` ([n, 1] int32, n = batch * fields, or S * batch * fields in a seed group, in the order of
+   * `stackedIndices`), so the lookup's gradient is [U, dim], never [table rows, dim]. The values are those of
+   * the table lookup. Absent (the default): the lookup reads the tables.
+   */
+  embeddingRows?: { positions: tfjs.Tensor2D; rows: ReadonlyMap<tfjs.Variable, tfjs.Tensor2D> };
 }
 
 export interface EmbeddingBlock {
@@ -277,6 +286,8 @@ export function lookupRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.T
  * `stackedIndices` (computed when absent).
  */
 export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs, indices?: tfjs.Tensor2D): tfjs.Tensor2D {
+  const gathered = block.table ? inputs.embeddingRows?.rows.get(block.table) : undefined;
+  if (gathered) return applyEmbeddingsFrom(block, inputs, gathered, inputs.embeddingRows!.positions);
   const t = tf();
   const { rows, fields } = inputShape(inputs);
   const lead = block.grouped ? [block.seeds] : [];
@@ -286,6 +297,27 @@ export function applyEmbeddings(block: EmbeddingBlock, inputs: ModelInputs, indi
     const idx = indices ?? stackedIndices(block, inputs);
     parts.push(t.reshape(lookupRows(block.table as tfjs.Tensor2D, idx), [...lead, rows, fields * block.dim]));
   }
+  return withNumeric(block, inputs, parts, lead);
+}
+
+/**
+ * applyEmbeddings with the rows looked up in `source` ([U, dim], e.g. a batch's gathered rows) at `positions`
+ * ([batch * fields, 1], or [S * batch * fields, 1] in a seed group, int32 in [0, U)) instead of the block's
+ * table: the same values when source[positions[k]] = table[stackedIndices[k]], and a gradient of shape [U, dim].
+ */
+export function applyEmbeddingsFrom(block: EmbeddingBlock, inputs: ModelInputs, source: tfjs.Tensor2D, positions: tfjs.Tensor2D): tfjs.Tensor2D {
+  const t = tf();
+  const { rows, fields } = inputShape(inputs);
+  const lead = block.grouped ? [block.seeds] : [];
+  if (fields !== block.fields) throw new Error(`embeddings ${block.scope}: ${block.fields} tables but ${fields} categorical inputs`);
+  if (source.shape[1] !== block.dim) throw new Error(`embeddings ${block.scope}: gathered rows of width ${source.shape[1]}, the table's is ${block.dim}`);
+  const parts: tfjs.Tensor[] = [t.reshape(lookupRows(source, positions), [...lead, rows, fields * block.dim])];
+  return withNumeric(block, inputs, parts, lead);
+}
+
+/** `parts` (the embeddings, if any) concatenated with the numeric inputs along the feature axis. */
+function withNumeric(block: EmbeddingBlock, inputs: ModelInputs, parts: tfjs.Tensor[], lead: number[]): tfjs.Tensor2D {
+  const t = tf();
   const numeric = inputs.numeric;
   if (numeric && numeric.shape[numeric.rank - 1] > 0) {
     parts.push(block.grouped && numeric.rank === 2 ? t.broadcastTo(numeric, [block.seeds, ...numeric.shape]) : numeric);

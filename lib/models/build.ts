@@ -360,7 +360,8 @@ export function buildModel(spec: ModelSpec, dims: InputDims, options: BuildOptio
     // Every block has the same fields, hence the same offsets: one index tensor for all of them.
     let indices: tfjs.Tensor2D | undefined;
     const embed = (block: EmbeddingBlock) => {
-      if (block.table) indices ??= stackedIndices(block, inputs);
+      // Row-wise updates (inputs.embeddingRows): the lookup reads the batch's gathered rows, no table indices.
+      if (block.table && !inputs.embeddingRows) indices ??= stackedIndices(block, inputs);
       return applyEmbeddings(block, inputs, indices);
     };
     const towerInput = trunk.apply(embed, training);

@@ -6,3 +6,4 @@ export * from "./evaluate";
 export * from "./trainer";
 export * from "./progress-bar";
 export * from "./seed-group";
+export * from "./rowwise";

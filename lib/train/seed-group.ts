@@ -21,11 +21,12 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import type { EncodedSplit } from "../data/encoded";
 import { backendInfo, tf } from "../backend";
-import { Architecture, ModelSpec, MultiTaskModel, buildModel, inputDimsOf, totalLoss } from "../models";
+import { Architecture, ModelInputs, ModelSpec, MultiTaskModel, buildModel, inputDimsOf, totalLoss } from "../models";
 import { batchCount, gatherSeedRows, seedBatchTensors } from "./batches";
 import { EarlyStopping } from "./early-stopping";
 import { predictSeeds, splitLosses } from "./evaluate";
 import { createRng, shuffledIndices } from "./random";
+import { RowwiseTraining } from "./rowwise";
 import {
   EpochRecord,
   TrainConfig,
@@ -121,7 +122,9 @@ export async function trainSeedGroup(
   checkTrainingData(model, data);
 
   const varList = model.trainableVariables();
-  const optimizer = createOptimizer(varList, config);
+  // Row-wise embedding updates (./rowwise.ts): each seed's rows are its own rows of the stacked tables.
+  const rowwise = config.embeddingUpdates === "rowwise" ? new RowwiseTraining(model, config) : undefined;
+  const optimizer = rowwise ? undefined : createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rngs = configs.map((c) => createRng(c.seed));
   const stopping = seeds.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta }));
@@ -141,15 +144,20 @@ export async function trainSeedGroup(
 
   const step = (orders: Int32Array[], from: number, to: number): tfjs.Tensor1D =>
     t.tidy(() => {
-      const { inputs, labels } = seedBatchTensors(gatherSeedRows(train, orders, from, to));
+      const arrays = gatherSeedRows(train, orders, from, to);
+      const { inputs, labels } = seedBatchTensors(arrays);
       let perSeed: tfjs.Tensor | undefined;
-      const objective = () => {
-        perSeed = t.keep(totalLoss(lossSpec, model.forward(inputs, true), labels, config.lossNormalization));
+      const objective = (x: ModelInputs = inputs) => {
+        perSeed = t.keep(totalLoss(lossSpec, model.forward(x, true), labels, config.lossNormalization));
         return t.sum(perSeed) as tfjs.Scalar;
       };
-      const { value, grads } = t.variableGrads(objective, varList);
+      if (rowwise) {
+        rowwise.step(inputs, arrays.categoricalRows, arrays.size, objective).dispose();
+        return perSeed as tfjs.Tensor1D;
+      }
+      const { value, grads } = t.variableGrads(() => objective(), varList);
       value.dispose();
-      optimizer.apply(
+      optimizer!.apply(
         varList.map((v) => {
           const g = grads[v.name];
           if (!g) throw new Error(`model "${name}": variable ${v.name} received no gradient`);
@@ -272,7 +280,8 @@ export async function trainSeedGroup(
   } finally {
     best.dispose();
     last.dispose();
-    optimizer.dispose();
+    optimizer?.dispose();
+    rowwise?.dispose();
   }
 
   const parameters = model.parameterCount();

@@ -1,7 +1,8 @@
 /**
  * The training loop shared by every model of the zoo.
  *
- * One Adam optimizer (./adam.ts) over all trainable variables; one step per batch over the spec's total
+ * One Adam optimizer (./adam.ts) over all trainable variables (with TrainConfig.embeddingUpdates "rowwise": dense
+ * Adam over the dense variables and lazy Adam over the rows each batch touches, ./rowwise.ts); one step per batch over the spec's total
  * loss (a pure function of the batch), on the model's variables (each embedding block one stacked table, so a
  * step differentiates and updates one tensor per block). IP's two networks are two towers of one model: they see the same batches, are stepped in
  * the same loop (their variables are disjoint, so this equals two optimizers) and stop together, on the
@@ -32,6 +33,7 @@ import { EarlyStopping } from "./early-stopping";
 import { SplitLosses, predict, splitLosses } from "./evaluate";
 import { createRng } from "./random";
 import { Adam, defaultAdamGrouping } from "./adam";
+import { EMBEDDING_UPDATES, EmbeddingUpdates, RowwiseTraining, rowMajorIndices } from "./rowwise";
 
 export interface TrainConfig {
   /** Seed of the shuffling. Default: the model's seed. */
@@ -60,9 +62,20 @@ export interface TrainConfig {
   restoreBest: boolean;
   /**
    * Coupled L2 weight decay λ of Adam (g + λ p, as PyTorch Adam's weight_decay; ./adam.ts), on every
-   * trainable variable, embeddings included. Default 0 (none: the update is exactly the one without it).
+   * trainable variable, embeddings included (with row-wise embedding updates: on the rows a batch touches
+   * only). Default 0 (none: the update is exactly the one without it).
    */
   weightDecay: number;
+  /**
+   * How embedding tables are updated (./rowwise.ts). "dense" (the default): the lookup's gradient is a
+   * [table rows, dim] tensor and Adam steps every row every step (PyTorch's dense Adam, the paper's reference
+   * implementation; every recorded result was made with it). "rowwise": the gradient is kept to the rows the
+   * batch touches and Adam steps those rows and their moments only (the lazy rule of PyTorch's SparseAdam /
+   * TensorFlow Addons' LazyAdam, see ./rowwise.ts): other results, a step cost that does not grow with the
+   * vocabulary's arithmetic. Dense layers use dense Adam either way. Optional, absent meaning "dense" (not in
+   * DEFAULT_TRAIN_CONFIG: study run keys hash the defaults, lib/study/results.ts, and must not move).
+   */
+  embeddingUpdates?: EmbeddingUpdates;
   /**
    * Multipliers of the model spec's loss-term weights, one per term in spec order (e.g. [1, 2]: ESMM's
    * CTCVR term counts twice). Absent (the default): the spec's own weights. Used by tuning (lib/tune) for
@@ -181,6 +194,7 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
     if (v !== undefined) (c as unknown as Record<string, unknown>)[k] = v;
   }
   if (options.lossWeights !== undefined) c.lossWeights = [...options.lossWeights];
+  if (options.embeddingUpdates !== undefined) c.embeddingUpdates = options.embeddingUpdates;
   const posInt = (k: keyof TrainConfig) => {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${k} must be a positive integer, got ${v}`);
@@ -193,6 +207,9 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
   if (!(Number.isFinite(c.weightDecay) && c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be a finite number >= 0, got ${c.weightDecay}`);
   if (c.lossWeights !== undefined && !c.lossWeights.every((w) => Number.isFinite(w) && w >= 0)) {
     throw new Error(`train config: lossWeights must be finite numbers >= 0, got ${c.lossWeights.join(", ")}`);
+  }
+  if (c.embeddingUpdates !== undefined && !EMBEDDING_UPDATES.includes(c.embeddingUpdates)) {
+    throw new Error(`train config: embeddingUpdates must be one of ${EMBEDDING_UPDATES.join(", ")}, got "${c.embeddingUpdates}"`);
   }
   if (!LOSS_NORMALIZATIONS.includes(c.lossNormalization)) {
     throw new Error(`train config: lossNormalization must be one of ${LOSS_NORMALIZATIONS.join(", ")}, got "${c.lossNormalization}"`);
@@ -255,7 +272,9 @@ export async function trainModel(
   // The step differentiates the model's trainable variables (one stacked embedding table per block) and
   // updates them with ./adam.ts.
   const varList = model.trainableVariables();
-  const optimizer = createOptimizer(varList, config);
+  // Row-wise embedding updates (./rowwise.ts) hold their own optimizers (dense Adam for the dense variables).
+  const rowwise = config.embeddingUpdates === "rowwise" ? new RowwiseTraining(model, config) : undefined;
+  const optimizer = rowwise ? undefined : createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rng = createRng(config.seed);
   const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
@@ -272,9 +291,12 @@ export async function trainModel(
     t.tidy(() => {
       const inputs = inputTensors(batch);
       const labels = labelTensors(batch);
+      if (rowwise) {
+        return rowwise.step(inputs, rowMajorIndices(batch), batch.size, (x) => totalLoss(lossSpec, model.forward(x, true), labels, config.lossNormalization));
+      }
       const loss = () => totalLoss(lossSpec, model.forward(inputs, true), labels, config.lossNormalization);
       const { value, grads } = t.variableGrads(loss, varList);
-      optimizer.apply(
+      optimizer!.apply(
         varList.map((v) => {
           const g = grads[v.name];
           // Every trainable variable feeds some loss term (validateSpec); a missing gradient is a bug.
@@ -365,7 +387,8 @@ export async function trainModel(
     }
   } finally {
     if (best) for (const w of best.values()) w.dispose();
-    optimizer.dispose();
+    optimizer?.dispose();
+    rowwise?.dispose();
   }
 
   const examplesTrained = epochs.length * train.size;

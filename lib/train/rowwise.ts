@@ -1,0 +1,437 @@
+/**
+ * Row-wise (lazy) embedding updates: the gradient of an embedding lookup kept sparse, and Adam stepping only
+ * the embedding rows a batch touches (TrainConfig.embeddingUpdates = "rowwise"; the default "dense" is
+ * ./trainer.ts' step, unchanged).
+ *
+ * The step. The batch's categorical indices are on the host already (lib/train/batches.ts), so the rows it
+ * touches are found there: the stacked row ids (index + its field's offset, + s * table rows for seed s of a
+ * seed group, as blocks.ts' `stackedIndices`), deduplicated in order of first appearance (`RowDeduper`): U
+ * unique rows and, per (row, field), its position among them. Outside the gradient tape each embedding table
+ * is gathered at the U rows ([U, dim]); the model's forward pass looks its embeddings up in those gathered
+ * rows (ModelInputs.embeddingRows), and the tape differentiates the loss with respect to the gathered rows
+ * and the dense variables. The lookup's gradient is then [U, dim] (the rows' summed gradients: an
+ * UnsortedSegmentSum over U segments, or ScatterNd on wasm, blocks.ts' `lookupRows`), never a
+ * [vocabulary, dim] tensor. Dense variables keep the dense Adam of ./adam.ts (same grouping as the dense step).
+ *
+ * The optimizer (`RowwiseAdam`): the lazy rule of PyTorch's `torch.optim.SparseAdam` and TensorFlow Addons'
+ * `LazyAdam`. For each touched row r, with g_r the row's summed gradient:
+ *   m_r <- b1 m_r + (1 - b1) g_r,  v_r <- b2 v_r + (1 - b2) g_r^2,  p_r <- p_r - lr_t m_r / (sqrt(v_r) + eps_t);
+ * rows not touched keep their value and both moments (their moments do not decay). What is followed exactly:
+ * - the step count t of the bias corrections is the optimizer's step count, one per training step, shared
+ *   by every row (LazyAdam's `iterations + 1`; SparseAdam's per-parameter `state['step']`, which counts the
+ *   steps where the table got a gradient, i.e. every step here), NOT a per-row count of the row's updates;
+ * - lr_t = lr sqrt(1 - b2^t) / (1 - b1^t) as in both, with b^t accumulated in float32 as ./adam.ts does;
+ * - epsilon: eps_t = eps sqrt(1 - b2^t), i.e. eps is added to sqrt(v^) (PyTorch's dense `Adam` and this
+ *   project's dense Adam), where SparseAdam and LazyAdam add the uncorrected eps to sqrt(v). This is the one
+ *   deliberate difference from them: with it, row-wise Adam equals the dense Adam of ./adam.ts whenever every
+ *   row is touched (test/rowwise-adam.test.ts). The two placements differ by eps (1 - sqrt(1 - b2^t)) in the
+ *   denominator: < 1e-8 for eps = 1e-8, at every step.
+ * - weight decay (TrainConfig.weightDecay λ; neither SparseAdam nor LazyAdam has one): coupled L2 on the
+ *   touched rows only, g_r <- g_r + λ p_r before the moments (the gathered rows' values at the start of the
+ *   step); untouched rows do not decay.
+ * Float32 arithmetic: on the native backend (and any other than wasm/cpu) the rows' update runs the same op
+ * sequence as ./adam.ts' per-variable update on the gathered rows, written back with TensorScatterUpdate
+ * (which copies the table and the moments with their new rows: O(table) memory traffic per step, no O(table)
+ * arithmetic; a native in-place kernel would remove the copies). On wasm and cpu it is one JS pass over the touched rows, written in place into the backend's
+ * buffers (copy-on-write: a buffer shared with another tensor, e.g. a getWeights snapshot, is copied first),
+ * with the arithmetic of ./adam-kernel.ts (the "kernel" grouping dense Adam uses there).
+ */
+import type * as tfjs from "@tensorflow/tfjs";
+import { tf } from "../backend";
+import type { ModelInputs, MultiTaskModel } from "../models";
+import { gatherRows } from "../models/fast-ops";
+import { Adam, defaultAdamGrouping } from "./adam";
+import type { TrainConfig } from "./trainer";
+
+/** How embedding tables are updated: "dense" (every row every step, ./adam.ts) or "rowwise" (touched rows only). */
+export type EmbeddingUpdates = "dense" | "rowwise";
+export const EMBEDDING_UPDATES: readonly EmbeddingUpdates[] = Object.freeze(["dense", "rowwise"]);
+
+/** Where a model's embedding rows live: what the host needs to compute stacked row ids. */
+export interface EmbeddingLayout {
+  /** The trainable embedding tables (one per embedding block), each [seeds * tableRows, dim]. */
+  tables: tfjs.Variable[];
+  /** First row of each categorical field in a seed's stacked table. */
+  offsets: number[];
+  vocabularySizes: number[];
+  /** Rows of one seed's stacked table (sum of the vocabulary sizes). */
+  tableRows: number;
+  /** Seeds stacked in each table (1 for a single model). */
+  seeds: number;
+}
+
+/**
+ * The embedding layout of `model` (every block has the same fields, hence the same offsets: blocks.ts).
+ * Throws when a table's shape is not [seeds * tableRows, dim].
+ */
+export function embeddingLayout(model: MultiTaskModel): EmbeddingLayout {
+  const vocabularySizes = [...model.dims.vocabularySizes];
+  const offsets: number[] = [];
+  let tableRows = 0;
+  for (const v of vocabularySizes) {
+    offsets.push(tableRows);
+    tableRows += v;
+  }
+  const seeds = model.seeds.length;
+  const tables = [...model.variables.values()].filter((i) => i.role === "embedding" && i.trainable).map((i) => i.variable);
+  for (const table of tables) {
+    if (table.rank !== 2 || table.shape[0] !== seeds * tableRows) {
+      throw new Error(`model "${model.spec.name}": embedding table ${table.name} has shape [${table.shape.join(", ")}], expected [${seeds * tableRows}, dim]`);
+    }
+  }
+  return { tables, offsets, vocabularySizes, tableRows, seeds };
+}
+
+/** The unique rows of a batch and each lookup's position among them. */
+export interface BatchRows {
+  /** Stacked row ids, each once, in order of first appearance: int32 [U]. */
+  unique: Int32Array;
+  /** Per (seed, row, field), row-major, the position of its stacked row id in `unique`: int32 [n]. */
+  positions: Int32Array;
+}
+
+/**
+ * Deduplicates a batch's stacked row ids on the host in O(n): a scratch array over all rows of the table
+ * (seeds * tableRows int32, reused across batches and reset after each one).
+ */
+export class RowDeduper {
+  private slot: Int32Array;
+
+  constructor(private readonly layout: EmbeddingLayout) {
+    this.slot = new Int32Array(layout.seeds * layout.tableRows).fill(-1);
+  }
+
+  /**
+   * `categoricalRows`: the batch's indices, row-major [seeds, rows, fields] (or [rows, fields] for a single
+   * model), each in [0, vocabularySizes[f]). Throws on an index out of range or a length that is not
+   * seeds * rows * fields.
+   */
+  dedupe(categoricalRows: Int32Array, rows: number): BatchRows {
+    const { offsets, vocabularySizes, tableRows, seeds } = this.layout;
+    const fields = offsets.length;
+    const n = seeds * rows * fields;
+    if (categoricalRows.length !== n) {
+      throw new Error(`row-wise updates: ${categoricalRows.length} categorical indices for ${seeds} seed(s) x ${rows} rows x ${fields} fields`);
+    }
+    const slot = this.slot;
+    const positions = new Int32Array(n);
+    const unique = new Int32Array(n);
+    let u = 0;
+    const perSeed = rows * fields;
+    try {
+      for (let k = 0; k < n; k++) {
+        const f = k % fields;
+        const value = categoricalRows[k];
+        if (!(value >= 0 && value < vocabularySizes[f])) {
+          throw new Error(`row-wise updates: index ${value} of field ${f} is not in [0, ${vocabularySizes[f]})`);
+        }
+        const id = Math.floor(k / perSeed) * tableRows + offsets[f] + value;
+        let p = slot[id];
+        if (p < 0) {
+          p = u++;
+          slot[id] = p;
+          unique[p] = id;
+        }
+        positions[k] = p;
+      }
+    } finally {
+      for (let i = 0; i < u; i++) slot[unique[i]] = -1;
+    }
+    return { unique: unique.slice(0, u), positions };
+  }
+}
+
+/** The batch's categorical indices row-major ([rows, fields]), as inputTensors uploads them. */
+export function rowMajorIndices(b: { size: number; categorical: Int32Array[]; categoricalRows?: Int32Array }): Int32Array {
+  const nf = b.categorical.length;
+  if (b.categoricalRows && b.categoricalRows.length === b.size * nf) return b.categoricalRows;
+  const rows = new Int32Array(b.size * nf);
+  for (let f = 0; f < nf; f++) for (let i = 0; i < b.size; i++) rows[i * nf + f] = b.categorical[f][i];
+  return rows;
+}
+
+export interface RowwiseAdamConfig {
+  learningRate: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+  /** Coupled L2 weight decay λ >= 0 on the touched rows (g_r + λ p_r). Default 0. */
+  weightDecay?: number;
+  /**
+   * Write the rows in place into the backend's buffers (wasm and cpu only), or through TensorScatterUpdate.
+   * Default: in place on wasm and cpu, TensorScatterUpdate elsewhere. Same values either way (to float32
+   * rounding of the intermediates: the in-place pass computes in float64 and rounds what it stores).
+   */
+  inPlace?: boolean;
+}
+
+/** Adam's bias-corrected constants of one step (as ./adam.ts computes them). */
+export interface LazyAdamStep {
+  b1: number;
+  oneMinusB1: number;
+  b2: number;
+  oneMinusB2: number;
+  /** -lr sqrt(1 - b2^t) / (1 - b1^t). */
+  lrT: number;
+  /** eps sqrt(1 - b2^t). */
+  epsT: number;
+  /** λ (0: none), rounded to float32. */
+  decay: number;
+}
+
+/**
+ * The lazy update on plain arrays, in place: for each k, row `ids[k]` of `p`, `m`, `v` (row-major
+ * [rows, dim] float32) is stepped with `g`'s row k ([U, dim]); other rows untouched. `ids` must be distinct
+ * (not checked: the caller dedupes; a repeated id would be stepped twice); throws on an id out of range. Arithmetic of ./adam-kernel.ts' adamUpdateValues
+ * (float64 intermediates, float32 stores), decay as tfjs' add(g, mul(p, λ)) in float32.
+ */
+export function lazyAdamRowValues(p: Float32Array, m: Float32Array, v: Float32Array, ids: ArrayLike<number>, g: Float32Array, dim: number, a: LazyAdamStep): void {
+  const { b1, oneMinusB1, b2, oneMinusB2, lrT, epsT, decay } = a;
+  const rows = p.length / dim;
+  for (let k = 0; k < ids.length; k++) {
+    const id = ids[k];
+    if (!(id >= 0 && id < rows)) throw new Error(`row-wise Adam: row ${id} is not in [0, ${rows})`);
+    const base = id * dim;
+    const gBase = k * dim;
+    for (let j = 0; j < dim; j++) {
+      const i = base + j;
+      let gi = g[gBase + j];
+      if (decay !== 0) gi = Math.fround(gi + Math.fround(p[i] * decay));
+      const mi = Math.fround(b1 * m[i] + oneMinusB1 * gi);
+      const vi = Math.fround(b2 * v[i] + oneMinusB2 * (gi * gi));
+      m[i] = mi;
+      v[i] = vi;
+      p[i] = p[i] + lrT * (mi / (Math.sqrt(vi) + epsT));
+    }
+  }
+}
+
+interface CpuLike {
+  readSync(dataId: object): unknown;
+  refCount(dataId: object): number;
+}
+interface WasmLike {
+  typedArrayFromHeap(info: { dataId: object; shape: number[]; dtype: string }): Float32Array;
+  refCount(dataId: object): number;
+}
+
+/**
+ * Lazy Adam for embedding tables (see the file comment for the rule and what it follows): `apply` steps the
+ * rows `ids` of each table with their gradients, and only those rows' moments. One instance per training
+ * run; its step count advances once per `apply`.
+ */
+export class RowwiseAdam {
+  private readonly m: tfjs.Variable[];
+  private readonly v: tfjs.Variable[];
+  private steps = 0;
+  private accBeta1: number;
+  private accBeta2: number;
+  private readonly inPlace: boolean;
+  /** Buffers this optimizer owns (created by it, so writable in place while nothing else shares them). */
+  private readonly owned = new WeakMap<tfjs.Variable, object>();
+
+  /** Throws on a table that is not rank 2 float32 or a weight decay that is not finite and >= 0. */
+  constructor(
+    readonly tables: tfjs.Variable[],
+    readonly config: RowwiseAdamConfig,
+  ) {
+    const t = tf();
+    const decay = config.weightDecay ?? 0;
+    if (!(Number.isFinite(decay) && decay >= 0)) throw new Error(`row-wise Adam: weightDecay must be a finite number >= 0, got ${decay}`);
+    for (const x of tables) {
+      if (x.rank !== 2 || x.dtype !== "float32") throw new Error(`row-wise Adam: table ${x.name} must be float32 [rows, dim], got ${x.dtype} [${x.shape.join(", ")}]`);
+    }
+    const backend = t.getBackend();
+    this.inPlace = config.inPlace ?? (backend === "wasm" || backend === "cpu");
+    if (this.inPlace && backend !== "wasm" && backend !== "cpu") throw new Error(`row-wise Adam: in-place updates need the wasm or cpu backend, not ${backend}`);
+    this.accBeta1 = Math.fround(config.beta1);
+    this.accBeta2 = Math.fround(config.beta2);
+    const zeros = (x: tfjs.Variable, name: string) => {
+      const z = t.zeros(x.shape);
+      const variable = t.variable(z, false, `${x.name}/lazy-adam/${name}#${++lazyCounter}`);
+      z.dispose();
+      return variable;
+    };
+    this.m = tables.map((x) => zeros(x, "m"));
+    this.v = tables.map((x) => zeros(x, "v"));
+  }
+
+  /** The first and second moments of table i (the optimizer's own variables; do not modify). */
+  moments(i: number): { m: tfjs.Variable; v: tfjs.Variable } {
+    return { m: this.m[i], v: this.v[i] };
+  }
+
+  /**
+   * One step. `ids`: the touched rows, distinct, as int32 [U] on the host and `idsColumn` [U, 1] on the
+   * backend; `grads[i]`: table i's summed gradient of those rows [U, dim]; `rows[i]`: table i's values at
+   * those rows at the start of the step [U, dim] (what the loss was computed from; used by the weight decay).
+   * Call inside tf.tidy. Throws on shapes that do not match.
+   */
+  apply(ids: Int32Array, idsColumn: tfjs.Tensor2D, grads: tfjs.Tensor2D[], rows: tfjs.Tensor2D[]): void {
+    const t = tf();
+    if (grads.length !== this.tables.length || rows.length !== this.tables.length) {
+      throw new Error(`row-wise Adam: ${grads.length} gradients and ${rows.length} row sets for ${this.tables.length} tables`);
+    }
+    const U = ids.length;
+    this.tables.forEach((x, i) => {
+      for (const [what, y] of [["gradient", grads[i]], ["rows", rows[i]]] as const) {
+        if (y.rank !== 2 || y.shape[0] !== U || y.shape[1] !== x.shape[1]) {
+          throw new Error(`row-wise Adam: ${what} of table ${x.name} is [${y.shape.join(", ")}], expected [${U}, ${x.shape[1]}]`);
+        }
+      }
+    });
+    const { learningRate, epsilon } = this.config;
+    this.steps++;
+    // As ./adam.ts: b^t accumulated in float32, 1 - b^t rounded to float32.
+    const c1 = Math.fround(1 - this.accBeta1);
+    const c2 = Math.sqrt(Math.fround(1 - this.accBeta2));
+    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(this.config.beta1));
+    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(this.config.beta2));
+    const step: LazyAdamStep = {
+      b1: Math.fround(this.config.beta1),
+      oneMinusB1: Math.fround(1 - this.config.beta1),
+      b2: Math.fround(this.config.beta2),
+      oneMinusB2: Math.fround(1 - this.config.beta2),
+      lrT: -(learningRate * c2) / c1,
+      epsT: epsilon * c2,
+      decay: Math.fround(this.config.weightDecay ?? 0),
+    };
+    if (U === 0) return;
+    if (this.inPlace) {
+      this.tables.forEach((x, i) => {
+        const g = grads[i].dataSync() as Float32Array;
+        const targets = [x, this.m[i], this.v[i]];
+        // Every copy first, then the views: an allocation may grow (and detach) wasm's heap.
+        for (const y of targets) this.own(y);
+        const [pv, mv, vv] = targets.map((y) => this.view(y));
+        lazyAdamRowValues(pv, mv, vv, ids, g, x.shape[1] as number, step);
+      });
+      return;
+    }
+    // The op sequence of ./adam.ts' per-variable update, on the gathered rows.
+    const b1 = t.scalar(this.config.beta1);
+    const oneMinusB1 = t.scalar(1 - this.config.beta1);
+    const b2 = t.scalar(this.config.beta2);
+    const oneMinusB2 = t.scalar(1 - this.config.beta2);
+    const lrT = t.scalar(step.lrT);
+    const epsT = t.scalar(step.epsT);
+    const decay = this.config.weightDecay ?? 0;
+    this.tables.forEach((x, i) => {
+      const g = decay === 0 ? grads[i] : t.add(grads[i], t.mul(rows[i], t.scalar(decay)));
+      const m = t.add(t.mul(gatherRows(this.m[i] as tfjs.Tensor2D, idsColumn), b1), t.mul(g, oneMinusB1));
+      const v = t.add(t.mul(gatherRows(this.v[i] as tfjs.Tensor2D, idsColumn), b2), t.mul(t.square(g), oneMinusB2));
+      const next = t.add(rows[i], t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
+      this.m[i].assign(scatterRows(this.m[i], idsColumn, m as tfjs.Tensor2D));
+      this.v[i].assign(scatterRows(this.v[i], idsColumn, v as tfjs.Tensor2D));
+      x.assign(scatterRows(x, idsColumn, next as tfjs.Tensor2D));
+    });
+  }
+
+  /**
+   * Makes `x`'s buffer safe to write in place: when it is shared (another tensor holds the same data, e.g. a
+   * getWeights clone) or was not made by this optimizer (a setWeights value, whose cpu buffer may be a
+   * caller's array), `x` first gets a private copy.
+   */
+  private own(x: tfjs.Variable): void {
+    const t = tf();
+    const backend = t.backend() as unknown as CpuLike;
+    if (this.owned.get(x) === x.dataId && backend.refCount(x.dataId) === 1) return;
+    const copy = t.tensor(Float32Array.from(x.dataSync() as Float32Array), x.shape, "float32");
+    x.assign(copy);
+    copy.dispose();
+    this.owned.set(x, x.dataId);
+  }
+
+  /** The backend's own float32 buffer of `x` (wasm: a view of the heap; cpu: the stored array). */
+  private view(x: tfjs.Variable): Float32Array {
+    const t = tf();
+    const backend = t.backend() as unknown as CpuLike & WasmLike;
+    if (t.getBackend() === "wasm") return backend.typedArrayFromHeap({ dataId: x.dataId, shape: x.shape, dtype: "float32" });
+    return backend.readSync(x.dataId) as Float32Array;
+  }
+
+  dispose(): void {
+    for (const x of [...this.m, ...this.v]) x.dispose();
+    this.m.length = 0;
+    this.v.length = 0;
+  }
+}
+
+let lazyCounter = 0;
+
+/**
+ * `x` with rows `ids` ([U, 1]) replaced by `rows` ([U, dim]): TensorScatterUpdate, a new tensor. On the cpu
+ * backend of tfjs 4.22 that kernel writes into its input's buffer (its output shares the input's array), which
+ * would also change every tensor sharing `x`'s data (a getWeights snapshot): there `x` is copied first.
+ */
+function scatterRows(x: tfjs.Tensor, ids: tfjs.Tensor2D, rows: tfjs.Tensor2D): tfjs.Tensor {
+  const t = tf();
+  const input = t.getBackend() === "cpu" ? t.tensor(Float32Array.from(x.dataSync() as Float32Array), x.shape, "float32") : x;
+  return t.tensorScatterUpdate(input, ids, rows);
+}
+
+/**
+ * The training step with row-wise embedding updates, shared by trainModel and trainSeedGroup: dense Adam
+ * (./adam.ts, the backend's default grouping) over the model's other trainable variables, RowwiseAdam over its
+ * embedding tables. Owns both optimizers' state: dispose it after training.
+ */
+export class RowwiseTraining {
+  readonly layout: EmbeddingLayout;
+  private readonly dense: tfjs.Variable[];
+  private readonly denseAdam?: Adam;
+  readonly embeddingAdam: RowwiseAdam;
+  private readonly deduper: RowDeduper;
+
+  constructor(
+    private readonly model: MultiTaskModel,
+    config: Pick<TrainConfig, "learningRate" | "adamBeta1" | "adamBeta2" | "adamEpsilon" | "weightDecay">,
+    options: { inPlace?: boolean } = {},
+  ) {
+    this.layout = embeddingLayout(model);
+    const tables = new Set(this.layout.tables);
+    this.dense = model.trainableVariables().filter((v) => !tables.has(v));
+    const adam = { learningRate: config.learningRate, beta1: config.adamBeta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon, weightDecay: config.weightDecay };
+    if (this.dense.length > 0) this.denseAdam = new Adam(this.dense, { ...adam, grouping: defaultAdamGrouping() });
+    this.embeddingAdam = new RowwiseAdam(this.layout.tables, { ...adam, inPlace: options.inPlace });
+    this.deduper = new RowDeduper(this.layout);
+  }
+
+  /**
+   * One step: differentiates `objective` (the batch's loss from its inputs) with respect to the dense
+   * variables and the batch's gathered embedding rows, then updates both. `categoricalRows`: the batch's
+   * indices on the host, row-major [seeds, rows, fields] ([rows, fields] for a single model), the values of
+   * `inputs.categoricalMatrix`. Returns the objective's value. Call inside tf.tidy. Throws when a variable
+   * receives no gradient.
+   */
+  step(inputs: ModelInputs, categoricalRows: Int32Array, rows: number, objective: (inputs: ModelInputs) => tfjs.Scalar): tfjs.Scalar {
+    const t = tf();
+    const { tables } = this.layout;
+    let embeddingRows: ModelInputs["embeddingRows"];
+    let batch: BatchRows | undefined;
+    let idsColumn: tfjs.Tensor2D | undefined;
+    let gathered: tfjs.Tensor2D[] = [];
+    if (tables.length > 0) {
+      batch = this.deduper.dedupe(categoricalRows, rows);
+      idsColumn = t.tensor2d(batch.unique, [batch.unique.length, 1], "int32");
+      const positions = t.tensor2d(batch.positions, [batch.positions.length, 1], "int32");
+      gathered = tables.map((x) => gatherRows(x as tfjs.Tensor2D, idsColumn!));
+      embeddingRows = { positions, rows: new Map(tables.map((x, i) => [x, gathered[i]])) };
+    }
+    const xs: tfjs.Tensor[] = [...this.dense, ...gathered];
+    const { value, grads } = t.engine().gradients(() => objective(embeddingRows ? { ...inputs, embeddingRows } : inputs), xs, undefined, true);
+    grads.forEach((g, i) => {
+      if (!g) {
+        const what = i < this.dense.length ? `variable ${this.dense[i].name}` : `embedding table ${tables[i - this.dense.length].name}`;
+        throw new Error(`model "${this.model.spec.name}": ${what} received no gradient`);
+      }
+    });
+    this.denseAdam?.apply(grads.slice(0, this.dense.length));
+    if (batch) this.embeddingAdam.apply(batch.unique, idsColumn!, grads.slice(this.dense.length) as tfjs.Tensor2D[], gathered);
+    return value as tfjs.Scalar;
+  }
+
+  dispose(): void {
+    this.denseAdam?.dispose();
+    this.embeddingAdam.dispose();
+  }
+}
