@@ -1,0 +1,340 @@
+/**
+ * Row-wise (lazy) embedding updates (lib/train/rowwise.ts), tests with known answers:
+ * - row-wise Adam equals the dense Adam of lib/train/adam.ts bit for bit when every row is touched every step
+ *   (the in-place pass against the "kernel" grouping, the TensorScatterUpdate path against "per-variable":
+ *   the same float32 arithmetic per element; rows given in a shuffled order), with and without weight decay;
+ * - where rows are skipped, it matches a float64 reference of the lazy rule written here in plain JS (values,
+ *   first and second moments after k steps; tolerance 2e-6 relative + 1e-9 absolute, float32 rounding of the
+ *   stored values; the reference rounds 1 - b^t to float32 as lib/train/adam.ts documents, ~1e-5 otherwise), untouched rows keep their values and zero moments exactly, and a per-row step count (which
+ *   the rule does not use) would be far outside the tolerance;
+ * - the sparse lookup's gradient (the gathered rows as the tape's variable) equals tf.gather's dense
+ *   gradient on the rows it has, for a bare table and for every model of the zoo (and a seed group of 2);
+ * - ESMM (alone and as a seed group) trained with row-wise updates on a small simulated split: finite,
+ *   decreasing training loss; each seed of a group equals its single row-wise run.
+ *
+ * Backend: cpu (deterministic); ESMM_BACKEND=wasm or tensorflow runs the same checks there (by hand).
+ */
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import type * as tfjs from "@tensorflow/tfjs";
+import { initBackend, tf } from "../lib/backend";
+import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
+import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
+import { buildModel, getModelSpec, inputDimsOf, lookupRows, MODEL_NAMES, totalLoss } from "../lib/models";
+import { gatherRows as gatherTableRows } from "../lib/models/fast-ops";
+import { fitSeedGroup, fitSpec, inputTensors, labelTensors, predict, predictSeeds, sliceRows } from "../lib/train";
+import { Adam, AdamGrouping } from "../lib/train/adam";
+import { embeddingLayout, RowDeduper, RowwiseAdam, rowMajorIndices } from "../lib/train/rowwise";
+import { rng, tempDir } from "./helpers";
+
+let data: PreparedData;
+let backend = "";
+
+before(async () => {
+  backend = (await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu")).name;
+  const dir = tempDir();
+  writeSimulatedLog({ impressions: 20_000, days: 8, users: 300, ads: 80, targetCtr: 0.05, targetCvr: 0.15 }, 5, dir);
+  data = prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(8), negativeKeepRate: 0.3, seed: 5 });
+});
+
+const ADAM = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+
+function shuffled(n: number, r: () => number): Int32Array {
+  const a = Int32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]];
+  }
+  return a;
+}
+
+/** The private moments of a one-variable Adam group (for comparisons only). */
+function denseMoments(adam: Adam): { m: Float32Array; v: Float32Array } {
+  const g = (adam as unknown as { groups: { m: tfjs.Variable; v: tfjs.Variable }[] }).groups[0];
+  return { m: g.m.dataSync() as Float32Array, v: g.v.dataSync() as Float32Array };
+}
+
+for (const [inPlace, wanted] of [
+  [true, "kernel"],
+  [false, "per-variable"],
+] as [boolean, AdamGrouping][]) {
+  for (const weightDecay of [0, 0.05]) {
+    test(`row-wise Adam (${inPlace ? "in place" : "TensorScatterUpdate"}) equals dense Adam ("${wanted}") bit for bit when every row is touched (weight decay ${weightDecay})`, (ctx) => {
+      const t = tf();
+      if (inPlace && backend !== "wasm" && backend !== "cpu") return ctx.skip(`in-place updates need wasm or cpu, not ${backend}`);
+      const grouping: AdamGrouping = wanted === "kernel" && backend !== "wasm" && backend !== "cpu" ? "per-variable" : wanted;
+      const rows = 13;
+      const dim = 3;
+      const r = rng(11);
+      const init = Float32Array.from({ length: rows * dim }, () => r() * 0.1 - 0.05);
+      // Own copies: the cpu backend keeps a typed array given to tf.tensor as the tensor's buffer.
+      const a = t.variable(t.tensor2d(init.slice(), [rows, dim]));
+      const b = t.variable(t.tensor2d(init.slice(), [rows, dim]));
+      const dense = new Adam([a], { ...ADAM, grouping, weightDecay });
+      const lazy = new RowwiseAdam([b], { ...ADAM, weightDecay, inPlace });
+      try {
+        for (let step = 0; step < 25; step++) {
+          const g = Float32Array.from({ length: rows * dim }, () => (r() - 0.5) * (step % 3 === 0 ? 1e-3 : 1));
+          const order = shuffled(rows, r);
+          const gRows = new Float32Array(rows * dim);
+          order.forEach((row, k) => gRows.set(g.subarray(row * dim, row * dim + dim), k * dim));
+          t.tidy(() => {
+            dense.apply([t.tensor2d(g, [rows, dim])]);
+            const ids = t.tensor2d(order, [rows, 1], "int32");
+            lazy.apply(order, ids, [t.tensor2d(gRows, [rows, dim])], [gatherTableRows(b as tfjs.Tensor2D, ids)]);
+          });
+        }
+        assert.deepEqual(b.dataSync(), a.dataSync(), "values");
+        const dm = denseMoments(dense);
+        assert.deepEqual(lazy.moments(0).m.dataSync(), dm.m, "first moments");
+        assert.deepEqual(lazy.moments(0).v.dataSync(), dm.v, "second moments");
+      } finally {
+        dense.dispose();
+        lazy.dispose();
+        a.dispose();
+        b.dispose();
+      }
+    });
+  }
+}
+
+/**
+ * The lazy rule in float64, independent of tfjs: at step t (1-based, one per call, shared by every row), each
+ * touched row r: g <- g + λ p; m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
+ * p <- p - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps sqrt(1 - b2^t)), with 1 - b^t rounded to float32
+ * as lib/train/adam.ts does (biasCorrections); everything else in float64. `perRowSteps` counts t per row
+ * instead (the rule NOT followed; to show the test tells them apart).
+ */
+function biasCorrections(steps: number): { c1: number; c2: number } {
+  // b^t accumulated in float32 and 1 - b^t rounded to float32, the documented rule of lib/train/adam.ts
+  // (tfjs' AdamOptimizer's; for b2 = 0.999 that is ~1e-5 off the exact value, far above float32 rounding).
+  let acc1 = Math.fround(ADAM.beta1);
+  let acc2 = Math.fround(ADAM.beta2);
+  for (let k = 1; k < steps; k++) {
+    acc1 = Math.fround(acc1 * Math.fround(ADAM.beta1));
+    acc2 = Math.fround(acc2 * Math.fround(ADAM.beta2));
+  }
+  return { c1: Math.fround(1 - acc1), c2: Math.sqrt(Math.fround(1 - acc2)) };
+}
+
+function lazyReference(p0: Float32Array, dim: number, steps: { ids: number[]; g: number[][] }[], decay: number, perRowSteps = false) {
+  const p = Array.from(p0, Number);
+  const m = p.map(() => 0);
+  const v = p.map(() => 0);
+  const count = new Map<number, number>();
+  const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = ADAM;
+  steps.forEach((s, k) => {
+    s.ids.forEach((row, u) => {
+      const tRow = perRowSteps ? (count.get(row) ?? 0) + 1 : k + 1;
+      count.set(row, tRow);
+      const { c1, c2 } = biasCorrections(tRow);
+      for (let j = 0; j < dim; j++) {
+        const i = row * dim + j;
+        const g = s.g[u][j] + decay * p[i];
+        m[i] = b1 * m[i] + (1 - b1) * g;
+        v[i] = b2 * v[i] + (1 - b2) * g * g;
+        p[i] -= ((lr * c2) / c1) * (m[i] / (Math.sqrt(v[i]) + eps * c2));
+      }
+    });
+  });
+  return { p, m, v };
+}
+
+for (const inPlace of [true, false]) {
+  test(`row-wise Adam (${inPlace ? "in place" : "TensorScatterUpdate"}) with skipped rows matches a float64 reference of the lazy rule after k steps`, (ctx) => {
+    const t = tf();
+    if (inPlace && backend !== "wasm" && backend !== "cpu") return ctx.skip(`in-place updates need wasm or cpu, not ${backend}`);
+    const rows = 10;
+    const dim = 2;
+    const decay = 0.01;
+    const r = rng(5);
+    const init = Float32Array.from({ length: rows * dim }, () => r() * 0.1 - 0.05);
+    // Row 9 is never touched; row 4 first at step 4; rows 0 and 1 every step; the others now and then.
+    const touched = [[0, 1, 2, 3], [1, 0, 5], [0, 1, 2, 6, 7], [4, 1, 0], [0, 1], [8, 1, 0, 4, 3], [0, 1, 6]];
+    const steps = touched.map((ids) => ({ ids, g: ids.map(() => Array.from({ length: dim }, () => Math.fround((r() - 0.5) * 0.2))) }));
+    const table = t.variable(t.tensor2d(init.slice(), [rows, dim]));
+    const lazy = new RowwiseAdam([table], { ...ADAM, weightDecay: decay, inPlace });
+    try {
+      for (const s of steps) {
+        t.tidy(() => {
+          const ids = Int32Array.from(s.ids);
+          const column = t.tensor2d(ids, [ids.length, 1], "int32");
+          lazy.apply(ids, column, [t.tensor2d(s.g.flat(), [ids.length, dim])], [gatherTableRows(table as tfjs.Tensor2D, column)]);
+        });
+      }
+      const want = lazyReference(init, dim, steps, decay);
+      const got = { p: table.dataSync(), m: lazy.moments(0).m.dataSync(), v: lazy.moments(0).v.dataSync() };
+      let worst = 0;
+      for (const key of ["p", "m", "v"] as const) {
+        want[key].forEach((w, i) => {
+          const diff = Math.abs(got[key][i] - w);
+          worst = Math.max(worst, diff / (2e-6 * Math.abs(w) + 1e-9));
+          assert.ok(diff <= 2e-6 * Math.abs(w) + 1e-9, `${key}[${i}]: ${got[key][i]} vs float64 ${w}`);
+        });
+      }
+      ctx.diagnostic(`worst difference from the float64 reference, relative to 2e-6 |x| + 1e-9: ${worst.toExponential(2)}`);
+      // Row 9, never touched: its value exactly as initialised, its moments exactly zero.
+      for (let j = 0; j < dim; j++) {
+        assert.equal(got.p[9 * dim + j], init[9 * dim + j]);
+        assert.equal(got.m[9 * dim + j], 0);
+        assert.equal(got.v[9 * dim + j], 0);
+      }
+      // The step count is the optimizer's, not the row's: a per-row count moves row 4 (first touched at step 4) far.
+      const perRow = lazyReference(init, dim, steps, decay, true);
+      assert.ok(Math.abs(perRow.p[4 * dim] - want.p[4 * dim]) > 1e3 * (2e-6 * Math.abs(want.p[4 * dim]) + 1e-9), "the reference tells the step counts apart");
+    } finally {
+      lazy.dispose();
+      table.dispose();
+    }
+  });
+}
+
+test("in-place row updates never change a tensor sharing the table's data (a getWeights clone, a caller's array)", (ctx) => {
+  const t = tf();
+  if (backend !== "wasm" && backend !== "cpu") return ctx.skip(`in-place updates need wasm or cpu, not ${backend}`);
+  const rows = 6;
+  const dim = 2;
+  const r = rng(9);
+  const table = t.variable(t.tensor2d(Float32Array.from({ length: rows * dim }, () => r() - 0.5), [rows, dim]));
+  const lazy = new RowwiseAdam([table], { ...ADAM, inPlace: true });
+  const step = () =>
+    t.tidy(() => {
+      const ids = Int32Array.from([3, 0]);
+      const column = t.tensor2d(ids, [2, 1], "int32");
+      lazy.apply(ids, column, [t.tensor2d([0.1, -0.2, 0.3, 0.05], [2, dim])], [gatherTableRows(table as tfjs.Tensor2D, column)]);
+    });
+  try {
+    step();
+    const snapshot = t.clone(table);
+    const before = (snapshot.dataSync() as Float32Array).slice();
+    step();
+    assert.deepEqual(snapshot.dataSync(), before, "a clone taken before the step keeps its values");
+    assert.notDeepEqual(table.dataSync(), before, "the table moved");
+    // setWeights with a tensor made from a caller's array (on cpu the tensor's buffer IS that array).
+    const mine = before.slice();
+    const given = t.tensor2d(mine, [rows, dim]);
+    table.assign(given);
+    step();
+    assert.deepEqual(mine, before, "the caller's array is untouched");
+    assert.deepEqual(given.dataSync(), before, "the given tensor is untouched");
+    t.dispose([snapshot, given]);
+  } finally {
+    lazy.dispose();
+    table.dispose();
+  }
+});
+
+test("the sparse lookup's gradient equals tf.gather's dense gradient on the rows it has (zero elsewhere)", () => {
+  const t = tf();
+  const rows = 20;
+  const dim = 4;
+  const r = rng(3);
+  const ids = Int32Array.from({ length: 37 }, () => Math.floor(r() * 12) * (r() < 0.5 ? 1 : 0) + Math.floor(r() * 3));
+  const weights = t.tensor2d(Float32Array.from({ length: ids.length * dim }, () => r() - 0.5), [ids.length, dim]);
+  const table = t.tensor2d(Float32Array.from({ length: rows * dim }, () => r() - 0.5), [rows, dim]);
+  const layout = { tables: [], offsets: [0], vocabularySizes: [rows], tableRows: rows, seeds: 1 };
+  const { unique, positions } = new RowDeduper(layout).dedupe(ids, ids.length);
+  assert.deepEqual([...unique].sort((a, b) => a - b), [...new Set(ids)].sort((a, b) => a - b));
+  assert.ok(unique.length < ids.length, "the case has repeated rows");
+  const denseGrad = t.grad((x: tfjs.Tensor) => t.sum(t.mul(t.gather(x, t.tensor1d(ids, "int32")), weights)))(table);
+  const gathered = t.gather(table, t.tensor1d(unique, "int32")) as tfjs.Tensor2D;
+  const pos = t.tensor2d(positions, [positions.length, 1], "int32");
+  const sparseGrad = t.grad((x: tfjs.Tensor) => t.sum(t.mul(lookupRows(x as tfjs.Tensor2D, pos), weights)))(gathered);
+  assert.deepEqual(sparseGrad.shape, [unique.length, dim]);
+  const d = denseGrad.arraySync() as number[][];
+  const s = sparseGrad.arraySync() as number[][];
+  unique.forEach((row, k) => s[k].forEach((x, j) => assert.ok(Math.abs(x - d[row][j]) <= 1e-6 * Math.max(1, Math.abs(d[row][j])), `row ${row}, ${j}: ${x} vs ${d[row][j]}`)));
+  const have = new Set(unique);
+  d.forEach((row, i) => { if (!have.has(i)) assert.ok(row.every((x) => x === 0), `row ${i} not in the batch has a dense gradient`); });
+  t.dispose([weights, table, denseGrad, gathered, pos, sparseGrad]);
+});
+
+test("every model of the zoo (and a seed group of 2): the same loss, and per touched row the dense table gradient, through the gathered rows", () => {
+  const t = tf();
+  const dims = inputDimsOf(data.train);
+  const batch = sliceRows(data.train, 0, 256);
+  for (const name of MODEL_NAMES) {
+    for (const seeds of [undefined, [1, 2]]) {
+      const spec = getModelSpec(name);
+      const model = seeds ? buildModel(spec, dims, { seeds }) : buildModel(spec, dims, { seed: 1 });
+      try {
+        t.tidy(() => {
+          const inputs = inputTensors(batch);
+          const labels = labelTensors(batch);
+          const S = seeds?.length ?? 1;
+          const host = seeds ? new Int32Array(S * batch.size * dims.categoricalFields.length) : rowMajorIndices(batch);
+          if (seeds) for (let s = 0; s < S; s++) host.set(rowMajorIndices(batch), s * batch.size * dims.categoricalFields.length);
+          const groupInputs = seeds
+            ? {
+                categoricalMatrix: t.tensor3d(host, [S, batch.size, dims.categoricalFields.length], "int32"),
+                numeric: inputs.numeric ? (t.broadcastTo(inputs.numeric, [S, inputs.numeric.shape[0], inputs.numeric.shape[1]]) as tfjs.Tensor3D) : undefined,
+              }
+            : inputs;
+          const groupLabels = seeds ? Object.fromEntries(Object.entries(labels).map(([k, x]) => [k, t.broadcastTo(x, [S, batch.size])])) as unknown as typeof labels : labels;
+          const loss = (x: typeof groupInputs) => t.sum(totalLoss(spec, model.forward(x, true), groupLabels, "batch-weight")) as tfjs.Scalar;
+          const layout = embeddingLayout(model);
+          assert.ok(layout.tables.length >= 1, `${name}: embedding tables`);
+          const dense = t.variableGrads(() => loss(groupInputs), layout.tables);
+          const { unique, positions } = new RowDeduper(layout).dedupe(host, batch.size);
+          const ids = t.tensor2d(unique, [unique.length, 1], "int32");
+          const gathered = layout.tables.map((x) => gatherTableRows(x as tfjs.Tensor2D, ids));
+          const embeddingRows = { positions: t.tensor2d(positions, [positions.length, 1], "int32"), rows: new Map(layout.tables.map((x, i) => [x, gathered[i]])) };
+          const sparse = t.engine().gradients(() => loss({ ...groupInputs, embeddingRows }), gathered, undefined, true);
+          const label = `${name}${seeds ? " (group of 2)" : ""}`;
+          assert.ok(Math.abs(sparse.value.dataSync()[0] - dense.value.dataSync()[0]) <= 1e-6 * Math.abs(dense.value.dataSync()[0]), `${label}: loss`);
+          layout.tables.forEach((x, i) => {
+            const d = t.gather(dense.grads[x.name], t.tensor1d(unique, "int32")).dataSync();
+            const s = sparse.grads[i].dataSync();
+            const scale = Math.max(...Array.from(d, Math.abs));
+            let worst = 0;
+            d.forEach((v, k) => (worst = Math.max(worst, Math.abs(v - s[k]))));
+            assert.ok(worst <= 1e-5 * scale, `${label}, table ${i}: worst difference ${worst} of ${scale}`);
+            // The dense gradient has nothing outside the touched rows.
+            const total = t.sum(t.abs(dense.grads[x.name])).dataSync()[0];
+            assert.ok(Math.abs(total - t.sum(t.abs(sparse.grads[i])).dataSync()[0]) <= 1e-4 * total, `${label}: the dense gradient lives on the touched rows`);
+          });
+        });
+      } finally {
+        model.dispose();
+      }
+    }
+  }
+});
+
+test("ESMM trained with row-wise updates on a small simulated split: finite, decreasing loss; each seed of a group equals its single run", async () => {
+  const options = { maxEpochs: 3, patience: 3, batchSize: 256, learningRate: 3e-3, embeddingUpdates: "rowwise" as const, syncEvery: 5 };
+  const spec = getModelSpec("ESMM");
+  const single: { loss: number[]; preds: Float32Array }[] = [];
+  for (const seed of [1, 2]) {
+    const { model, result } = await fitSpec(spec, data, { ...options, modelSeed: seed });
+    try {
+      const losses = result.epochs.map((e) => e.trainLoss);
+      assert.equal(result.config.embeddingUpdates, "rowwise");
+      assert.equal(losses.length, 3);
+      assert.ok(losses.every(Number.isFinite), `finite: ${losses}`);
+      assert.ok(losses[2] < losses[1] && losses[1] < losses[0], `decreasing: ${losses}`);
+      assert.ok(result.epochs.every((e) => Number.isFinite(e.valLoss)));
+      assert.equal(result.epochs[2].numTensors, result.epochs[1].numTensors, "no tensor leaks from epoch to epoch");
+      single.push({ loss: losses, preds: Float32Array.from(predict(model, data.validation).pCtcvr) });
+    } finally {
+      model.dispose();
+    }
+  }
+  const { model, outcomes } = await fitSeedGroup(spec, data, { ...options, seeds: [1, 2] });
+  try {
+    const preds = predictSeeds(model, data.validation);
+    outcomes.forEach((o, s) => {
+      assert.ok(o.result, `seed ${o.seed}: ${o.error?.message}`);
+      o.result.epochs.forEach((e, k) => assert.ok(Math.abs(e.trainLoss - single[s].loss[k]) <= 2e-4 * single[s].loss[k], `seed ${o.seed} epoch ${k + 1}: ${e.trainLoss} vs ${single[s].loss[k]}`));
+      let worst = 0;
+      preds[s].pCtcvr.forEach((p, i) => (worst = Math.max(worst, Math.abs(p - single[s].preds[i]) / Math.max(single[s].preds[i], 1e-6))));
+      assert.ok(worst <= 2e-2, `seed ${o.seed}: predictions within ${worst}`);
+    });
+  } finally {
+    model.dispose();
+  }
+});
+
+test("embeddingUpdates is checked", async () => {
+  await assert.rejects(fitSpec(getModelSpec("ESMM"), data, { embeddingUpdates: "sparse" as never, maxEpochs: 1 }), /embeddingUpdates must be one of dense, rowwise/);
+});
