@@ -325,7 +325,15 @@ test("esmm stats: table and findings from a JSONL file with a partial last line"
   assert.equal(j.status, 0, j.stderr);
   const out = JSON.parse(j.stdout);
   assert.deepEqual([out.runs, out.unparsedLines, out.summary.metric, out.summary.alpha, out.findings.length], [36, 1, "ctcvr.prAuc", 0.05, 9]);
-  for (const f of out.findings) assert.deepEqual(Object.keys(f).slice(0, 4), ["id", "kind", "claim", "method"]);
+  for (const f of out.findings) assert.deepEqual(Object.keys(f).slice(0, 5), ["id", "kind", "alternative", "claim", "method"]);
+  // issue 22's acceptance: every finding has its alternative and a family-wise p (Holm over the nine), and the
+  // non-additivity claim is one-sided in the paper's direction
+  for (const f of out.findings) {
+    assert.ok(["two-sided", "greater", "less", "equivalence"].includes(f.alternative), `${f.id}: alternative ${f.alternative}`);
+    assert.ok("pFamilywise" in f && (f.pFamilywise === null || (f.pFamilywise >= 0 && f.pFamilywise <= 1)), `${f.id}: pFamilywise ${f.pFamilywise}`);
+  }
+  const additive = out.findings.find((f: { id: string }) => f.id === "gains-not-additive");
+  assert.equal(additive.alternative, "less");
 });
 
 test("esmm stats: --help, and bad arguments give one line and a non-zero exit", () => {

@@ -14,18 +14,23 @@
  *     margin, at no more than alpha.
  *  3. Power: with a true gain of 1 % for IPSP, the rate of "ipsp-better-than-ip holds" matches the power the
  *     library reports for that effect (tTestPower with the design's true standard error and df).
+ *  4. Family-wise: under no effect, the rate of studies in which ANY of the claims that are errors there holds by
+ *     its family-wise verdict (Holm over the nine) is at most alpha.
  *
- * Three designs are checked: the default study's data replicates at the seed unit (these data sets: no
+ * Four designs are checked: the default study's data replicates at the seed unit (these data sets: no
  * world-by-model effect, the null holding in every world), the same across worlds (the replicate as unit,
- * with a world-by-model effect tau), and the paper's (one data set, paired by seed). Tolerances: 3 Monte
- * Carlo standard errors (binomial), seeded.
+ * with a world-by-model effect tau), the paper's (one data set, paired by seed), and the fair protocol's (tuning
+ * repeats crossed with worlds, unit "crossed": a repeat-by-model effect rho, the selection's, shared by every
+ * world of the repeat, beside the world-by-model effect tau). Tolerances: 3 Monte Carlo standard errors
+ * (binomial), seeded.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../lib/data/random";
-import { tTestPower } from "../lib/stats";
+import { crossedPlannedSe, tTestPower } from "../lib/stats";
 import { DEFAULT_EQUIVALENCE_MARGIN, FindingId, Verdict, evaluateFindings } from "../lib/study/findings";
 import { studyProfile } from "../lib/study";
+import { fairProtocol, fairStudy } from "../lib/tune/protocol";
 import type { ComparisonUnit } from "../lib/study/compare";
 import { StudyResult, summarizeStudy } from "../lib/study/summary";
 
@@ -42,6 +47,9 @@ interface Design {
   tau: number;
   /** seed sd, percent. */
   sigma: number;
+  /** Tuning repeats crossed with the replicates (unit "crossed"), and the sd of the repeat-by-model effect, percent. */
+  repeats?: number;
+  rho?: number;
 }
 
 const full = studyProfile("full");
@@ -50,6 +58,7 @@ const DESIGNS: Design[] = [
   { name: "default design, on these data sets", unit: "seed", replicates: fullReplicates, seeds: full.seeds.length, tau: 0, sigma: 1.5 },
   { name: "default design, across worlds", unit: "replicate", replicates: Math.max(2, fullReplicates), seeds: full.seeds.length, tau: 0.5, sigma: 1.5 },
   { name: "one data set, paired by seed", unit: "seed", replicates: 1, seeds: 10, tau: 0, sigma: 0.8 },
+  { name: "fair protocol, repeats x worlds", unit: "crossed", replicates: fairStudy("full").worlds!.length, seeds: fairStudy("full").seeds.length, tau: 0.5, sigma: 1.5, repeats: fairProtocol("full").repeats, rho: 0.4 },
 ];
 
 function normal(rng: Rng): number {
@@ -58,32 +67,44 @@ function normal(rng: Rng): number {
 
 function synthStudy(rng: Rng, d: Design, gains: Record<string, number>, sigmaScale: Record<string, number> = {}): StudyResult[] {
   const out: StudyResult[] = [];
+  const repeats = d.repeats ?? 1;
+  // the selection's effect per (repeat, model): every world of the repeat shares it
+  const a = Array.from({ length: repeats }, () => Object.fromEntries(MODELS.map((m) => [m, (d.rho ?? 0) * normal(rng)])));
   for (let c = 0; c < d.replicates; c++) {
     const base = 0.0075 * (1 + 0.05 * normal(rng));
-    for (const model of MODELS) {
-      const u = d.tau * normal(rng);
-      for (let s = 1; s <= d.seeds; s++) {
-        const v = gains[model] + u + d.sigma * (sigmaScale[model] ?? 1) * normal(rng);
-        out.push({
-          model,
-          seed: s,
-          config: { data: { simulatorSeed: 100 + c, prepareSeed: 7 } },
-          test: { conversions: 500, days: [12], metrics: { ctcvr: { logLoss: base * (1 - v / 100) } } },
-        });
+    const u = Object.fromEntries(MODELS.map((m) => [m, d.tau * normal(rng)]));
+    for (let r = 0; r < repeats; r++) {
+      for (const model of MODELS) {
+        for (let s = 1; s <= d.seeds; s++) {
+          const v = gains[model] + u[model] + a[r][model] + d.sigma * (sigmaScale[model] ?? 1) * normal(rng);
+          out.push({
+            model,
+            seed: s,
+            ...(d.repeats ? { factor: "repeat", level: r } : {}),
+            config: { data: { simulatorSeed: 100 + c, prepareSeed: 7 } },
+            test: { conversions: 500, days: [12], metrics: { ctcvr: { logLoss: base * (1 - v / 100) } } },
+          });
+        }
       }
     }
   }
   return out;
 }
 
+/** The claims that are errors when they hold under no effect (the difference, interaction and variance claims). */
+const FALSE_UNDER_NO_EFFECT: FindingId[] = ["esp-worse-than-ip", "essp-split-better-than-esp", "ipsp-better-than-ip", "esmm-ns-better-than-ip", "gains-not-additive", "esmm-more-variable-than-ipsp"];
+
 function rates(d: Design, gains: Record<string, number>, studies: number, seed: number, sigmaScale?: Record<string, number>) {
   const rng = new Rng(seed);
   const counts = new Map<string, number>();
   for (let k = 0; k < studies; k++) {
     const summary = summarizeStudy(synthStudy(rng, d, gains, sigmaScale), { alpha: ALPHA, powerAnalysis: false, unit: d.unit });
-    for (const f of evaluateFindings(summary, { margin: MARGIN })) counts.set(`${f.id}:${f.verdict}`, (counts.get(`${f.id}:${f.verdict}`) ?? 0) + 1);
+    const findings = evaluateFindings(summary, { margin: MARGIN });
+    for (const f of findings) counts.set(`${f.id}:${f.verdict}`, (counts.get(`${f.id}:${f.verdict}`) ?? 0) + 1);
+    if (findings.some((f) => FALSE_UNDER_NO_EFFECT.includes(f.id) && f.verdictFamilywise === "holds")) counts.set("familywise-error", (counts.get("familywise-error") ?? 0) + 1);
   }
-  return (id: FindingId, v: Verdict) => (counts.get(`${id}:${v}`) ?? 0) / studies;
+  const rate = (id: FindingId | "familywise-error", v?: Verdict) => (counts.get(v === undefined ? id : `${id}:${v}`) ?? 0) / studies;
+  return rate;
 }
 
 function atMost(rate: number, nominal: number, n: number, what: string): void {
@@ -97,9 +118,8 @@ const zero = Object.fromEntries(MODELS.map((m) => [m, 0]));
 for (const d of DESIGNS) {
   test(`${d.name}: under no effect, no verdict that would be an error is issued above alpha`, () => {
     const r = rates(d, zero, N, 11);
-    for (const id of ["esp-worse-than-ip", "essp-split-better-than-esp", "ipsp-better-than-ip", "esmm-ns-better-than-ip", "gains-not-additive", "esmm-more-variable-than-ipsp"] as FindingId[]) {
-      atMost(r(id, "holds"), ALPHA, N, `${id} holds`);
-    }
+    for (const id of FALSE_UNDER_NO_EFFECT) atMost(r(id, "holds"), ALPHA, N, `${id} holds`);
+    atMost(r("familywise-error"), ALPHA, N, "some claim false under no effect holds family-wise (Holm over the nine)");
     for (const id of ["esmm-ns-vs-essp-split", "esmm-equivalent-to-ipsp", "ipsp-best", "esmm-more-variable-than-ipsp"] as FindingId[]) {
       atMost(r(id, "contradicted"), ALPHA, N, `${id} contradicted`);
     }
@@ -109,10 +129,11 @@ for (const d of DESIGNS) {
 
   test(`${d.name}: at the equivalence margin, the equivalence-based verdicts stay at or below alpha`, () => {
     // IP 0; IPSP +margin; ESMM +2 margin (ESMM - IPSP = margin; IPSP worse than ESMM by exactly the margin);
-    // ESSP-Split +margin, ESMM-NS 0 (ESMM-NS worse than ESSP-Split by exactly the margin);
-    // interaction g(ESMM) - g(ESMM-NS) - g(IPSP) = 2m - 0 - m = m. ESP far worse.
+    // ESMM-NS +2 margin, ESSP-Split +3 margin (ESMM-NS worse than ESSP-Split by exactly the margin);
+    // interaction g(ESMM) - g(ESMM-NS) - g(IPSP) = 2m - 2m - m = -m: the claim (I < 0) true by exactly the margin,
+    // so TOST's "additive within the margin" must contradict it at most at alpha. ESP far worse.
     const m = MARGIN;
-    const gains = { IP: 0, IPSP: m, ESMM: 2 * m, "ESSP-Split": m, "ESMM-NS": 0, ESP: -5 };
+    const gains = { IP: 0, IPSP: m, ESMM: 2 * m, "ESSP-Split": 3 * m, "ESMM-NS": 2 * m, ESP: -5 };
     const r = rates(d, gains, N, 12);
     atMost(r("ipsp-better-than-ip", "contradicted"), ALPHA, N, "ipsp-better-than-ip contradicted (equivalence at a true difference of the margin)");
     atMost(r("esmm-equivalent-to-ipsp", "holds"), ALPHA, N, "esmm-equivalent-to-ipsp holds at a true difference of the margin");
@@ -127,8 +148,12 @@ for (const d of DESIGNS) {
     // Across worlds: the difference of two models' replicate means (a world effect each, S seeds each), C - 1 df.
     // On these data sets: the per-seed difference (2 sigma^2) averaged over all C x S seeds, C (S - 1) df.
     const across = d.unit === "replicate" && d.replicates > 1;
-    const se = across ? Math.sqrt((2 * d.tau * d.tau + (2 * d.sigma * d.sigma) / d.seeds) / d.replicates) : Math.sqrt((2 * d.sigma * d.sigma) / (d.seeds * d.replicates));
-    const df = across ? d.replicates - 1 : d.replicates * (d.seeds - 1);
+    let se = across ? Math.sqrt((2 * d.tau * d.tau + (2 * d.sigma * d.sigma) / d.seeds) / d.replicates) : Math.sqrt((2 * d.sigma * d.sigma) / (d.seeds * d.replicates));
+    let df = across ? d.replicates - 1 : d.replicates * (d.seeds - 1);
+    if (d.unit === "crossed") {
+      // cells: repeat x world, each the mean of S paired seed differences; components of the difference's cells
+      ({ se, df } = crossedPlannedSe({ rows: 2 * d.rho! * d.rho!, columns: 2 * d.tau * d.tau, residual: (2 * d.sigma * d.sigma) / d.seeds }, d.repeats!, d.replicates));
+    }
     const power = tTestPower({ effect: 1, se, df, alpha: ALPHA });
     const observed = r("ipsp-better-than-ip", "holds");
     const mcSe = Math.sqrt((power * (1 - power)) / N);

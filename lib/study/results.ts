@@ -87,8 +87,17 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
     // real data: named by its content hash, not by where the folder is (no simulator to resolve)
     data: run.data.prepared ? { ...run.data, prepared: { sha256: run.data.prepared.sha256 } } : { ...run.data, simulator: resolveConfig(run.data.simulator) },
     architecture: resolveArchitecture(run.architecture),
-    train: { ...DEFAULT_TRAIN_CONFIG, ...run.train },
+    // "dense" embedding updates are what a run without the option computes: one key for both
+    train: withoutDefaultEmbeddingUpdates({ ...DEFAULT_TRAIN_CONFIG, ...run.train }),
   };
+}
+
+/** `train` without `embeddingUpdates: "dense"` (the trainer's behaviour when the option is absent). */
+function withoutDefaultEmbeddingUpdates<T extends { embeddingUpdates?: string }>(train: T): T {
+  if (train.embeddingUpdates !== "dense") return train;
+  const { embeddingUpdates: _dense, ...rest } = train;
+  void _dense;
+  return rest as T;
 }
 
 /**
