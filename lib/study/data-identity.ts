@@ -16,6 +16,7 @@
  * one line that names them.
  */
 import { drawWorld } from "../data/world-prior";
+import { canonicalJson } from "./results";
 import * as crypto from "node:crypto";
 import { resolveConfig } from "../data/simulator-config";
 import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT } from "../data/prepare";
@@ -25,23 +26,6 @@ export interface DataIdentityLike {
   config?: { data?: unknown };
   dataManifest?: { dataKey?: string; sha256?: string };
   codeVersion?: string;
-}
-
-/** JSON with object keys sorted at every level (undefined members dropped). */
-function canonical(value: unknown): string {
-  const sort = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : sort(x)));
-    if (v && typeof v === "object") {
-      const out: Record<string, unknown> = {};
-      for (const k of Object.keys(v).sort()) {
-        const x = (v as Record<string, unknown>)[k];
-        if (x !== undefined && typeof x !== "function") out[k] = sort(x);
-      }
-      return out;
-    }
-    return v;
-  };
-  return JSON.stringify(sort(value)) ?? "null";
 }
 
 function shortHash(text: string): string {
@@ -90,7 +74,7 @@ export function dataDesignOf(r: DataIdentityLike): Record<string, unknown> {
 
 /** 8 hex digits naming the record's data design (the `--data` key of esmm stats and merge). */
 export function dataDesignId(r: DataIdentityLike): string {
-  return shortHash(canonical(dataDesignOf(r)));
+  return shortHash(canonicalJson(dataDesignOf(r)));
 }
 
 /**
@@ -99,7 +83,7 @@ export function dataDesignId(r: DataIdentityLike): string {
  * different data.
  */
 export function dataSetOf(r: DataIdentityLike): string {
-  return r.dataManifest?.sha256 || r.dataManifest?.dataKey || `config:${shortHash(canonical(r.config?.data ?? null))}`;
+  return r.dataManifest?.sha256 || r.dataManifest?.dataKey || `config:${shortHash(canonicalJson(r.config?.data ?? null))}`;
 }
 
 /** A data set's name for a message: the data cache key when recorded, else the first 12 digits of dataSetOf. */
@@ -136,7 +120,7 @@ export function jsonDifferences(a: unknown, b: unknown, at = ""): string[] {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     return keys.flatMap((k) => jsonDifferences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
   }
-  return canonical(a) === canonical(b) ? [] : [`${at || "(data)"} ${show(a)} vs ${show(b)}`];
+  return canonicalJson(a) === canonicalJson(b) ? [] : [`${at || "(data)"} ${show(a)} vs ${show(b)}`];
 }
 
 /** What two data designs differ in, at most `max` fields: "simulator.impressions 20000 vs 100000". */

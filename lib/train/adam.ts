@@ -27,7 +27,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
-import { registerAdamKernel, runAdamKernel } from "./adam-kernel";
+import { AdamKernelAttrs, registerAdamKernel, runAdamKernel } from "./adam-kernel";
 
 export type AdamGrouping = "flat" | "per-variable" | "kernel";
 
@@ -47,6 +47,39 @@ export function defaultAdamGrouping(): AdamGrouping {
   return name === "wasm" || name === "cpu" ? "kernel" : name === "tensorflow" ? "flat" : "per-variable";
 }
 
+/** beta1^t and beta2^t, accumulated in float32 (adamStepConstants advances them). */
+export interface AdamAccumulators {
+  beta1: number;
+  beta2: number;
+}
+
+/** The accumulators before the first step: beta1^1 and beta2^1 in float32. */
+export function adamAccumulators(config: { beta1: number; beta2: number }): AdamAccumulators {
+  return { beta1: Math.fround(config.beta1), beta2: Math.fround(config.beta2) };
+}
+
+/**
+ * The constants of Adam's next step, and `acc` advanced by one step. Bias corrections exactly as tfjs'
+ * AdamOptimizer computes them: beta^t accumulated in float32 and 1 - beta^t rounded to float32 (for beta2 = 0.999
+ * that is 1.3e-5 off the exact value, and training is sensitive to such a change of the step size; see
+ * test/speed-equivalence.test.ts): lrT = -lr sqrt(1 - b2^t) / (1 - b1^t), epsT = eps sqrt(1 - b2^t). One definition
+ * for the dense Adam (below) and the row-wise one (./rowwise.ts).
+ */
+export function adamStepConstants(acc: AdamAccumulators, config: { learningRate: number; beta1: number; beta2: number; epsilon: number }): AdamKernelAttrs {
+  const c1 = Math.fround(1 - acc.beta1);
+  const c2 = Math.sqrt(Math.fround(1 - acc.beta2));
+  acc.beta1 = Math.fround(acc.beta1 * Math.fround(config.beta1));
+  acc.beta2 = Math.fround(acc.beta2 * Math.fround(config.beta2));
+  return {
+    b1: Math.fround(config.beta1),
+    oneMinusB1: Math.fround(1 - config.beta1),
+    b2: Math.fround(config.beta2),
+    oneMinusB2: Math.fround(1 - config.beta2),
+    lrT: -(config.learningRate * c2) / c1,
+    epsT: config.epsilon * c2,
+  };
+}
+
 interface Group {
   vars: tfjs.Variable[];
   sizes: number[];
@@ -62,8 +95,8 @@ export class Adam {
   private readonly groups: Group[] = [];
   private readonly constants: { b1: tfjs.Scalar; oneMinusB1: tfjs.Scalar; b2: tfjs.Scalar; oneMinusB2: tfjs.Scalar };
   private steps = 0;
-  private accBeta1: number;
-  private accBeta2: number;
+  /** beta1^t and beta2^t (adamStepConstants). */
+  private readonly acc: AdamAccumulators;
 
   constructor(
     readonly variables: tfjs.Variable[],
@@ -73,8 +106,7 @@ export class Adam {
     const id = ++adamCounter;
     const decay = config.weightDecay ?? 0;
     if (!(Number.isFinite(decay) && decay >= 0)) throw new Error(`Adam: weightDecay must be a finite number >= 0, got ${decay}`);
-    this.accBeta1 = Math.fround(config.beta1);
-    this.accBeta2 = Math.fround(config.beta2);
+    this.acc = adamAccumulators(config);
     this.constants = {
       b1: t.scalar(config.beta1),
       oneMinusB1: t.scalar(1 - config.beta1),
@@ -111,24 +143,9 @@ export class Adam {
   apply(grads: tfjs.Tensor[]): void {
     if (grads.length !== this.variables.length) throw new Error(`Adam: ${grads.length} gradients for ${this.variables.length} variables`);
     const t = tf();
-    const { learningRate, epsilon } = this.config;
     this.steps++;
-    // Bias corrections exactly as tfjs' AdamOptimizer computes them: beta^t accumulated in float32 and
-    // 1 - beta^t rounded to float32 (for beta2 = 0.999 that is 1.3e-5 off the exact value, and training
-    // is sensitive to such a change of the step size; see test/speed-equivalence.test.ts).
-    const c1 = Math.fround(1 - this.accBeta1);
-    const c2 = Math.sqrt(Math.fround(1 - this.accBeta2));
-    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(this.config.beta1));
-    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(this.config.beta2));
+    const attrs = adamStepConstants(this.acc, this.config);
     if (this.config.grouping === "kernel") {
-      const attrs = {
-        b1: Math.fround(this.config.beta1),
-        oneMinusB1: Math.fround(1 - this.config.beta1),
-        b2: Math.fround(this.config.beta2),
-        oneMinusB2: Math.fround(1 - this.config.beta2),
-        lrT: -(learningRate * c2) / c1,
-        epsT: epsilon * c2,
-      };
       this.groups.forEach((group, i) => {
         const [p, m, v] = runAdamKernel(t, group.vars[0], group.m, group.v, this.decayed(grads[i], group.vars[0]), attrs);
         group.m.assign(m);
@@ -137,8 +154,8 @@ export class Adam {
       });
       return;
     }
-    const lrT = t.scalar(-(learningRate * c2) / c1);
-    const epsT = t.scalar(epsilon * c2);
+    const lrT = t.scalar(attrs.lrT);
+    const epsT = t.scalar(attrs.epsT);
     const { b1, oneMinusB1, b2, oneMinusB2 } = this.constants;
     let offset = 0;
     for (const group of this.groups) {

@@ -40,7 +40,8 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
 import type { ModelInputs, MultiTaskModel } from "../models";
 import { gatherRows } from "../models/fast-ops";
-import { Adam, defaultAdamGrouping } from "./adam";
+import { Adam, AdamAccumulators, adamAccumulators, adamStepConstants, defaultAdamGrouping } from "./adam";
+import type { AdamKernelAttrs } from "./adam-kernel";
 import type { TrainConfig } from "./trainer";
 
 /** How embedding tables are updated: "dense" (every row every step, ./adam.ts) or "rowwise" (touched rows only). */
@@ -165,16 +166,8 @@ export interface RowwiseAdamConfig {
   inPlace?: boolean;
 }
 
-/** Adam's bias-corrected constants of one step (as ./adam.ts computes them). */
-export interface LazyAdamStep {
-  b1: number;
-  oneMinusB1: number;
-  b2: number;
-  oneMinusB2: number;
-  /** -lr sqrt(1 - b2^t) / (1 - b1^t). */
-  lrT: number;
-  /** eps sqrt(1 - b2^t). */
-  epsT: number;
+/** Adam's bias-corrected constants of one step (./adam.ts adamStepConstants) and the coupled L2 decay. */
+export interface LazyAdamStep extends AdamKernelAttrs {
   /** λ (0: none), rounded to float32. */
   decay: number;
 }
@@ -224,8 +217,8 @@ export class RowwiseAdam {
   private readonly m: tfjs.Variable[];
   private readonly v: tfjs.Variable[];
   private steps = 0;
-  private accBeta1: number;
-  private accBeta2: number;
+  /** beta1^t and beta2^t (./adam.ts adamStepConstants). */
+  private readonly acc: AdamAccumulators;
   private readonly inPlace: boolean;
   /** Buffers this optimizer owns (created by it, so writable in place while nothing else shares them). */
   private readonly owned = new WeakMap<tfjs.Variable, object>();
@@ -244,8 +237,7 @@ export class RowwiseAdam {
     const backend = t.getBackend();
     this.inPlace = config.inPlace ?? (backend === "wasm" || backend === "cpu");
     if (this.inPlace && backend !== "wasm" && backend !== "cpu") throw new Error(`row-wise Adam: in-place updates need the wasm or cpu backend, not ${backend}`);
-    this.accBeta1 = Math.fround(config.beta1);
-    this.accBeta2 = Math.fround(config.beta2);
+    this.acc = adamAccumulators(config);
     const zeros = (x: tfjs.Variable, name: string) => {
       const z = t.zeros(x.shape);
       const variable = t.variable(z, false, `${x.name}/lazy-adam/${name}#${++lazyCounter}`);
@@ -280,20 +272,9 @@ export class RowwiseAdam {
         }
       }
     });
-    const { learningRate, epsilon } = this.config;
     this.steps++;
-    // As ./adam.ts: b^t accumulated in float32, 1 - b^t rounded to float32.
-    const c1 = Math.fround(1 - this.accBeta1);
-    const c2 = Math.sqrt(Math.fround(1 - this.accBeta2));
-    this.accBeta1 = Math.fround(this.accBeta1 * Math.fround(this.config.beta1));
-    this.accBeta2 = Math.fround(this.accBeta2 * Math.fround(this.config.beta2));
     const step: LazyAdamStep = {
-      b1: Math.fround(this.config.beta1),
-      oneMinusB1: Math.fround(1 - this.config.beta1),
-      b2: Math.fround(this.config.beta2),
-      oneMinusB2: Math.fround(1 - this.config.beta2),
-      lrT: -(learningRate * c2) / c1,
-      epsT: epsilon * c2,
+      ...adamStepConstants(this.acc, this.config),
       decay: Math.fround(this.config.weightDecay ?? 0),
     };
     if (U === 0) return;
