@@ -7,6 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
+import { DEFAULT_DATA_SPEC } from "../lib/study/spec";
+import { readPrepared } from "../lib/data/prepared-files";
+import { defaultSplitPlan, prepare } from "../lib/data/prepare";
+import { readSimulatedLog } from "../lib/data/simulated-files";
 
 const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8" });
@@ -88,4 +92,22 @@ test("bad arguments: exit 2 and a one-line reason", () => {
     assert.match(r.stderr, pattern);
     assert.equal(r.stderr.trim().split("\n").length, 1, `more than one line: ${r.stderr}`);
   }
+});
+
+test("esmm prepare and esmm train draw the study's downsampling by default: the same kept training rows as the study's data cache", () => {
+  const dir = tempDir();
+  const sim = run("simulate", "--impressions", "15000", "--days", "15", "--users", "300", "--ads", "80", "--out", dir);
+  assert.equal(sim.status, 0, sim.stderr);
+  const out = path.join(dir, "prepared");
+  const r = run("prepare", "--data", dir, "--out", out);
+  assert.equal(r.status, 0, r.stderr);
+  const json = JSON.parse(fs.readFileSync(path.join(out, "prepared.json"), "utf8"));
+  assert.equal(json.report.seed, DEFAULT_DATA_SPEC.prepareSeed, "prepare's default seed is the study's downsampling seed");
+  // the same draw as the study prepares (lib/study/data-cache.ts calls prepare with the spec's prepareSeed)
+  const mine = readPrepared(out);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, "manifest.json"), "utf8"));
+  const study = prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(15, DEFAULT_DATA_SPEC.laterDays), negativeKeepRate: DEFAULT_DATA_SPEC.negativeKeepRate, seed: DEFAULT_DATA_SPEC.prepareSeed, simulator: manifest.config });
+  assert.equal(mine.train.size, study.train.size);
+  assert.deepEqual(Array.from(mine.train.weight.subarray(0, 50)), Array.from(study.train.weight.subarray(0, 50)));
+  assert.deepEqual(Array.from(mine.train.click), Array.from(study.train.click));
 });

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { Command, OptionValues, UsageError, numberValue, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, prepare, PreparedData, degenerateSplitLines, untrainedOovLines } from "../data/prepare";
+import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, defaultSplitPlan, prepare, PreparedData, degenerateSplitLines, untrainedOovLines } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
 import { outputProblem } from "../data/output-paths";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
@@ -27,7 +27,7 @@ export const prepareCommand: Command = {
                     [--keep-rate R] [--seed S] [--later-days K] [--min-count K] [--oov-mask-rate M]
 
 Writes OUT/prepared.json plus one binary file per split, read by \`esmm train --data OUT\`: training rows (negatives
-kept at rate R, weight 1/R; default 0.1), a validation split (early stopping), a test split and K later days.
+kept at rate R, weight 1/R; default ${DEFAULT_NEGATIVE_KEEP_RATE}, drawn with --seed, default ${DEFAULT_PREPARE_SEED}: the study's draw), a validation split (early stopping), a test split and K later days.
 Vocabularies are fitted on the kept training rows only; numeric columns are standardised. Index 0 is the
 out-of-vocabulary row: ids never seen in training and ids seen fewer than K times there (--min-count, default
 ${DEFAULT_OOV_MIN_COUNT}). So that training rows teach it what an unknown id looks like, in each field whose rare ids reach fewer than
@@ -87,8 +87,8 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     const out = requireString(v, "out", cmd);
     const outProblem = outputProblem(out, "dir");
     if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
-    const keepRate = numberValue(v, "keep-rate", 0.1);
-    const seed = numberValue(v, "seed", 1);
+    const keepRate = numberValue(v, "keep-rate", DEFAULT_NEGATIVE_KEEP_RATE);
+    const seed = numberValue(v, "seed", DEFAULT_PREPARE_SEED);
     const oov = { oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT), oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE) };
     let prepared: PreparedData;
     let source: Record<string, unknown>;

@@ -6,7 +6,7 @@ import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { initBackend } from "../backend";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, defaultSplitPlan, degenerateSplitLines, prepare, PreparedData } from "../data/prepare";
+import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, defaultSplitPlan, degenerateSplitLines, prepare, PreparedData } from "../data/prepare";
 import { makeDirs, outputProblem } from "../data/output-paths";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
@@ -21,7 +21,7 @@ export const trainCommand: Command = {
                  [--embedding-updates dense|rowwise]
 
 Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
-simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default 0.1, and --min-count and
+simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default ${DEFAULT_NEGATIVE_KEEP_RATE}, drawn with seed ${DEFAULT_PREPARE_SEED} as the study draws it, and --min-count and
 --oov-mask-rate, the out-of-vocabulary rules of \`esmm prepare\`, defaults ${DEFAULT_OOV_MIN_COUNT} and ${DEFAULT_OOV_MASK_RATE}). Early stopping uses the
 validation day only. FILE.json holds the run's config, metrics on the test day and later days (CTCVR over
 all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.
@@ -87,10 +87,10 @@ numbers, a step whose arithmetic does not grow with the vocabulary. Dense layers
       }
       data = prepare(readSimulatedLog(dataDir), {
         plan,
-        negativeKeepRate: numberValue(v, "keep-rate", 0.1),
+        negativeKeepRate: numberValue(v, "keep-rate", DEFAULT_NEGATIVE_KEEP_RATE),
         oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT),
         oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE),
-        seed: 1,
+        seed: DEFAULT_PREPARE_SEED,
         simulator: manifest.config,
       });
     }

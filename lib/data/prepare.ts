@@ -148,6 +148,15 @@ export function downsampleNegatives(log: ImpressionLog, keepRate: number, seed: 
  */
 export const DEFAULT_OOV_MIN_COUNT = 2;
 
+/** Keep rate r of non-clicked training impressions (weight 1/r), the default everywhere: docs/protocol-facts.md. */
+export const DEFAULT_NEGATIVE_KEEP_RATE = 0.1;
+
+/**
+ * Seed of the downsampling draw (and of the seeded splits of a CSV log), the default everywhere: `esmm prepare`,
+ * `esmm train` and the study (DEFAULT_DATA_SPEC.prepareSeed) prepare the same log with the same draw.
+ */
+export const DEFAULT_PREPARE_SEED = 7;
+
 /**
  * Default m of the OOV masking rule: in each categorical field whose pooled rare ids reach fewer than a share m
  * of the kept training rows, each training row's id is set to 0 with probability m (one seeded uniform draw
@@ -396,7 +405,7 @@ export function prepare(log: ImpressionLog, options: PrepareOptions): PreparedDa
   const { plan, seed } = options;
   checkSplitPlan(plan);
   if (options.simulator) checkEvaluationScaling(plan, options.simulator);
-  const keepRate = options.negativeKeepRate ?? 0.1;
+  const keepRate = options.negativeKeepRate ?? DEFAULT_NEGATIVE_KEEP_RATE;
   const present = new Set(log.day);
   for (const d of [...plan.trainDays, plan.validationDay, plan.testDay, ...plan.laterDays]) {
     if (!present.has(d)) throw new Error(`split plan names day ${d}, which ${log.source} does not contain`);

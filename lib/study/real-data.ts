@@ -28,7 +28,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
-import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
+import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
 import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
@@ -203,7 +203,7 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
         `nor a processed Ali-CCP folder (${ALI_CCP_LAYOUTS.map((l) => `${l.train}, ${l.val}, ${l.test}`).join(" or ")})`,
     );
   }
-  const keepRate = options.negativeKeepRate ?? 0.1;
+  const keepRate = options.negativeKeepRate ?? DEFAULT_NEGATIVE_KEEP_RATE;
   const seed = options.seed ?? 1;
   const oovMinCount = options.oovMinCount ?? DEFAULT_OOV_MIN_COUNT;
   const oovMaskRate = options.oovMaskRate ?? DEFAULT_OOV_MASK_RATE;

@@ -23,7 +23,7 @@
  *
  * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
  */
-import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT } from "../data/prepare";
+import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED } from "../data/prepare";
 import { drawWorld } from "../data/world-prior";
 import type { SimulatorConfig } from "../data/simulator-config";
 import type { Architecture } from "../models";
@@ -115,9 +115,9 @@ export interface RunSpec {
 export const DEFAULT_DATA_SPEC: DataSpec = {
   simulator: { impressions: 2_000_000, days: 15 },
   simulatorSeed: 7,
-  negativeKeepRate: 0.1,
+  negativeKeepRate: DEFAULT_NEGATIVE_KEEP_RATE,
   laterDays: 2,
-  prepareSeed: 7,
+  prepareSeed: DEFAULT_PREPARE_SEED,
   oovMinCount: DEFAULT_OOV_MIN_COUNT,
   oovMaskRate: DEFAULT_OOV_MASK_RATE,
 };
