@@ -6,19 +6,18 @@
 import { test } from "node:test";
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { loadAliCcpCsv, loadAliCcpSplits } from "../lib/data/ali-ccp";
 import { DataError } from "../lib/data/errors";
 import { FIXTURES_DIR } from "./paths";
-import { rejectsAt } from "./helpers";
+import { rejectsAt, tempDir } from "./helpers";
 
 const SAMPLE_DIR = path.join(FIXTURES_DIR, "ali-ccp");
 const bad = (name: string) => path.join(FIXTURES_DIR, "bad", name);
 
 
 function tempFile(name: string, content: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ali-ccp-test-"));
+  const dir = tempDir("ali-ccp-test-"); // removed when the process exits
   const file = path.join(dir, name);
   fs.writeFileSync(file, content);
   return file;

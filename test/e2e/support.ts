@@ -37,7 +37,9 @@ export const BREAK_FIGURES = process.env.ESMM_E2E_BREAK_FIGURES === "text-only";
 /** Environment for a tslab kernel (or nbconvert run) that inherits the break switch above. */
 export function kernelEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   // A fresh results folder: notebook 02 reads runs that exist instead of training, and here it must train.
-  const env: NodeJS.ProcessEnv = { ...base, ESMM_PROFILE: "quick", ESMM_RUNS_DIR: fs.mkdtempSync(path.join(os.tmpdir(), "esmm-e2e-runs-")) };
+  const runs = fs.mkdtempSync(path.join(os.tmpdir(), "esmm-e2e-runs-"));
+  onAbort(() => fs.rmSync(runs, { recursive: true, force: true })); // removed at exit and on Ctrl-C
+  const env: NodeJS.ProcessEnv = { ...base, ESMM_PROFILE: "quick", ESMM_RUNS_DIR: runs };
   if (BREAK_FIGURES) {
     const hook = path.join(__dirname, "break-figures.js");
     env.NODE_OPTIONS = `${base.NODE_OPTIONS ?? ""} --require ${hook}`.trim();
