@@ -29,6 +29,15 @@ export function fairProtocolMarkdown(p: FairProtocol, evaluation: StudySpec): st
   );
 }
 
+/** The world prior as a table: each parameter, its distribution and range (lib/data/world-prior.ts). */
+export function priorMarkdown(name: string): string {
+  const prior = getWorldPrior(name);
+  return table(
+    ["parameter", "distribution", "range"],
+    prior.parameters.map((p) => [p.name, p.kind === "logUniform" ? "log-uniform" : "uniform", `[${formatNumber(p.low, 3)}, ${formatNumber(p.high, 3)}]`]),
+  );
+}
+
 /** The evaluation worlds' drawn parameters, one row per world. */
 export function worldsMarkdown(evaluation: StudySpec): string {
   if (!evaluation.worldPrior) return "";
