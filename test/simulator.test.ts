@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { createWorld, generateDay, rowsPerDay } from "../lib/data/simulator";
 import { readManifest, readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
-import { resolveConfig } from "../lib/data/simulator-config";
+import { DEFAULT_SIMULATOR_CONFIG, resolveConfig } from "../lib/data/simulator-config";
 import { tempDir } from "./helpers";
 
 const SMALL = { impressions: 150_000, days: 6, users: 800, ads: 200 };
@@ -129,4 +129,21 @@ test("bad simulator options are refused with the option's name", () => {
   assert.throws(() => resolveConfig({ targetCtr: 2 }), /targetCtr/);
   assert.throws(() => resolveConfig({ days: 0 }), /days/);
   assert.throws(() => resolveConfig({ nonsense: 1 } as never), /unknown simulator option "nonsense"/);
+});
+
+test("an unreachable target is said, not hidden: accidental clicks above the target CTR give one stderr line per missed target", () => {
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  (process.stderr as unknown as { write: (s: string) => boolean }).write = (s: string) => (lines.push(String(s)), true);
+  try {
+    const placements = DEFAULT_SIMULATOR_CONFIG.placements.map((p) => ({ ...p, accidentalClickRate: 0.08 }));
+    createWorld({ impressions: 20_000, days: 15, users: 200, ads: 60, calibrationSamples: 20_000, targetCtr: 0.02, placements }, 5);
+    createWorld({ impressions: 20_000, days: 15, users: 200, ads: 60, calibrationSamples: 20_000 }, 5);
+  } finally {
+    (process.stderr as unknown as { write: typeof write }).write = write;
+  }
+  // the first world: 8 % accidental clicks everywhere exceed the 2 % target CTR; the default world meets both
+  assert.equal(lines.length, 2, lines.join(""));
+  assert.match(lines[0], /^simulator: world seed 5: CTR 0\.0\d+ misses its target 0\.0200 \(accidental clicks are 100 % of clicks\)\n$/);
+  assert.match(lines[1], /^simulator: world seed 5: CVR 0\.00\d+ misses its target 0\.0700 \(accidental clicks are 100 % of clicks; they convert at 0\.002\)\n$/);
 });

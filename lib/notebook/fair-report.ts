@@ -38,16 +38,22 @@ export function priorMarkdown(name: string): string {
   );
 }
 
-/** The evaluation worlds' drawn parameters, one row per world. */
-export function worldsMarkdown(evaluation: StudySpec): string {
+/**
+ * The worlds' drawn parameters, one row per world (`worlds`, default the evaluation's), and, when `records` are
+ * given, what each world's log realized (its manifest's totals: CTR, conversions per click, conversions): a world
+ * whose targets the simulator could not reach shows it here.
+ */
+export function worldsMarkdown(evaluation: StudySpec, records: readonly { config: { data: { simulatorSeed: number } }; dataManifest?: { totals?: { ctr: number; cvr: number; conversions: number } } }[] = [], worlds: readonly number[] = evaluation.worlds ?? [evaluation.data.simulatorSeed]): string {
   if (!evaluation.worldPrior) return "";
   const prior = getWorldPrior(evaluation.worldPrior);
-  const worlds = evaluation.worlds ?? [evaluation.data.simulatorSeed];
+  const realized = (w: number) => records.find((r) => r.config.data.simulatorSeed === w && r.dataManifest?.totals)?.dataManifest?.totals;
+  const withTotals = records.length > 0;
   return table(
-    ["world", ...prior.parameters.map((p) => p.name)],
+    ["world", ...prior.parameters.map((p) => p.name), ...(withTotals ? ["realized CTR", "realized CVR", "conversions"] : [])],
     worlds.map((w) => {
       const v = drawWorld(prior.name, w, evaluation.data.simulator).values;
-      return [w, ...prior.parameters.map((p) => formatNumber(v[p.name], 3))];
+      const t = realized(w);
+      return [w, ...prior.parameters.map((p) => formatNumber(v[p.name], 3)), ...(withTotals ? (t ? [formatNumber(t.ctr, 3), formatNumber(t.cvr, 3), formatNumber(t.conversions, 6)] : ["", "", ""]) : [])];
     }),
   );
 }
