@@ -129,6 +129,25 @@ test("world prior: deterministic per seed, inside its ranges, uniform on its sca
     const q = u.filter((x) => x < 0.25).length / n;
     assert.ok(Math.abs(q - 0.25) < 0.04, `${p.name}: ${q} of draws in the first quarter`);
   }
+  // independence of the parameters' draws: every pair uncorrelated but the known defect (targetCvr, targetCtr:
+  // lib/data/world-prior.ts), pinned here so that its fix is seen (and this line changed) when it lands
+  const coordinates = prior.parameters.map((p) =>
+    draws.map((d) => (p.kind === "logUniform" ? Math.log(d.values[p.name] / p.low) / Math.log(p.high / p.low) : (d.values[p.name] - p.low) / (p.high - p.low))),
+  );
+  const corr = (a: number[], b: number[]) => {
+    const [ma, mb] = [a.reduce((x, y) => x + y, 0) / n, b.reduce((x, y) => x + y, 0) / n];
+    let [sab, sa, sb] = [0, 0, 0];
+    for (let k = 0; k < n; k++) [sab, sa, sb] = [sab + (a[k] - ma) * (b[k] - mb), sa + (a[k] - ma) ** 2, sb + (b[k] - mb) ** 2];
+    return sab / Math.sqrt(sa * sb);
+  };
+  prior.parameters.forEach((p, i) =>
+    prior.parameters.forEach((q, j) => {
+      if (j <= i) return;
+      const r = corr(coordinates[i], coordinates[j]);
+      if (p.name === "targetCvr" && q.name === "targetCtr") assert.ok(r > 0.9, `the known defect is gone (r = ${r}): update world-prior.ts's note and this test`);
+      else assert.ok(Math.abs(r) < 0.1, `${p.name} and ${q.name} drawn with correlation ${r}`);
+    }),
+  );
   // users come from the density, so a small log has the same impressions per user
   const small = drawWorld("ad-logs", 5, { impressions: 200_000 });
   const big = drawWorld("ad-logs", 5, { impressions: 2_000_000 });

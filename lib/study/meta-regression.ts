@@ -9,8 +9,8 @@
  * its se = sqrt(s2 / Sxx), s2 = SSE / (W - 2), and a two-sided t test on W - 2 df (the textbook OLS slope test, as
  * scipy.stats.linregress). One parameter at a time: with 8 worlds, a joint fit of 5 parameters would leave 2 df.
  * Slopes are descriptive (no multiplicity control over parameters x findings): a small p says where to look, not
- * what causes what (the parameters are drawn independently, so a slope is not confounded by another parameter,
- * but it is noisy).
+ * what causes what. A slope is confounded by any parameter drawn in correlation with it: in the "ad-logs" prior
+ * targetCvr and targetCtr are (a known defect, lib/data/world-prior.ts), so their two slopes are one.
  */
 import { drawWorld, getWorldPrior } from "../data/world-prior";
 import { twoSidedP } from "../stats";
