@@ -41,8 +41,9 @@ the paper's six models on 8 worlds drawn from the "ad-logs" world prior, simulat
    has the lowest mean score over those seeds. The score: CTCVR cross-entropy on the tuning world's held-out test
    day (x10 in full), never read by training or early stopping.
 2. Evaluation: every repeat's chosen configurations (variant repeat-r) and the untuned configuration (variant
-   untuned) over the evaluation worlds x seeds. \`esmm stats --results FILE --variant tuned --unit crossed\` needs the
-   repeats labelled: notebook 07 and lib/tune/protocol.ts evaluationResults do it.
+   untuned) over the evaluation worlds x seeds. The analysis with repeats x worlds crossed is notebook 07's
+   (lib/tune/protocol.ts analyseFair: a run two variants share carries one label in FILE, so esmm stats reads one
+   variant at a time: --variant untuned, or --variant repeat-0 --unit replicate).
 Results: one JSON line per run in FILE (default runs/<study>-tune.jsonl); a rerun skips finished runs; the choices are
 written to <FILE without .jsonl>.selection.json. --phase tune runs step 1 only, --phase evaluate steps 1-2 reading
 the finished tuning (it trains what is missing). Each rung needs the previous rung's scores, so the tuning is not
