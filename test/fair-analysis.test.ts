@@ -99,6 +99,8 @@ test("compare.ts unit crossed: the contrast's estimate, se and df are crossedMea
   close(c.estimate, e.estimate, 1e-12, "estimate");
   close(c.se, e.se, 1e-12, "se");
   close(c.df, e.df, 1e-12, "df");
+  c.crossed!.cells.forEach((row, r) => row.forEach((x, w) => close(x, cells[r][w], 1e-12, `cell ${r}, ${w}`)));
+  assert.deepEqual(c.crossed!.components, e.components);
 });
 
 test("olsSlope: scipy.stats.linregress on the standardised parameter (slope, stderr, two-sided p)", () => {

@@ -50,7 +50,7 @@ import {
   tTestPower,
   twoSidedP,
 } from "../stats";
-import { crossedMean } from "../stats/crossed";
+import { CrossedEstimate, crossedMean } from "../stats/crossed";
 import { mean, sampleVariance } from "../stats/simple-statistics";
 import type { FoldScores } from "./run";
 
@@ -101,6 +101,11 @@ export interface ContrastEstimate extends TEstimate {
   /** Minimum detectable effect (percent, two-sided alpha, power 0.8) and the power at a 1 % effect. */
   mde: number;
   powerAtOnePercent: number;
+  /**
+   * Design "crossed" only: the cells as repeats x worlds (row r = repeat r, the worlds present in every repeat) and
+   * crossedMean's variance components of them (lib/stats/crossed.ts), for power and design questions.
+   */
+  crossed?: { cells: number[][]; components: CrossedEstimate["components"] };
   /** Why units were left out (replicates missing a model, unpaired seeds). */
   notes: string[];
 }
@@ -260,7 +265,7 @@ export function contrastEstimate(runs: readonly DesignRun[], contrast: Contrast,
       const cells = matrix.flat();
       if (cells.length >= 2) {
         const c = crossedMean(matrix);
-        return withTests({ estimate: c.estimate, se: c.se, df: c.df, design: "crossed", units: cells.length, unitValues: cells, ...base }, alpha, power);
+        return withTests({ estimate: c.estimate, se: c.se, df: c.df, design: "crossed", units: cells.length, unitValues: cells, crossed: { cells: matrix, components: c.components }, ...base }, alpha, power);
       }
     }
     return withTests({ ...oneSample(unitValues), design: "cluster", units: usable.length, unitValues, ...base }, alpha, power);

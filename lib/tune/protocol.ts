@@ -33,11 +33,11 @@ import { RunStudyOptions, StudyRunSummary, runStudy } from "../study/runner";
 import { matchRecords } from "../study/results";
 import { DEFAULT_DATA_SPEC, RunSpec, StudySpec, VariantSpec, expandGrid } from "../study/spec";
 import { REPEAT_FACTOR, StudyResult, StudySummary, summarizeStudy } from "../study/summary";
-import { DesignRun, contrastEstimate } from "../study/compare";
+import type { DesignRun } from "../study/compare";
 import { FINDING_RULES, Finding, evaluateFindings, findingContrast, findingsAtMargins } from "../study/findings";
 import { MetaRegression, metaRegression } from "../study/meta-regression";
 import type { StudyRecord } from "../study/results";
-import { CrossedEstimate, crossedMean, crossedPlannedSe, tTestPower } from "../stats";
+import { CrossedEstimate, crossedPlannedSe, tTestPower } from "../stats";
 import { PAPER_MODEL_NAMES } from "../models/zoo";
 import { SearchDesignKind, searchDesign } from "./design";
 import { DEFAULT_SEARCH_SPACE, SearchSpace, TrialSettings, designDimensions, trialSettings } from "./space";
@@ -355,15 +355,15 @@ export function analyseFair(
   const power = tuned.models
     .filter((m) => m.model !== tuned.baseline)
     .map((m) => {
-      const cells = crossedCells(tuned.runs, m.model, tuned.baseline, tuned.higherIsBetter);
-      const c = cells.length >= 1 && cells.flat().length >= 2 ? crossedMean(cells) : undefined;
+      // the comparison with IP as the summary made it (compare.ts, design "crossed"): its cells' variance components
+      const c = m.vsBaseline?.crossed;
       const components = c?.components ?? { rows: NaN, columns: NaN, residual: NaN };
-      const se = c?.se ?? NaN;
-      const df = c?.df ?? NaN;
+      const se = c ? m.vsBaseline!.se : NaN;
+      const df = c ? m.vsBaseline!.df : NaN;
       const powerAtOnePercent = Number.isFinite(se) && se > 0 && df > 0 ? tTestPower({ effect: TARGET.effect, se, df, alpha }) : NaN;
       let needed: { repeats: number; worlds: number } | undefined;
       if (c) {
-        search: for (let R = Math.max(2, cells.length); R <= 10; R++) {
+        search: for (let R = Math.max(2, c.cells.length); R <= 10; R++) {
           for (let W = 2; W <= 200; W++) {
             const planned = crossedPlannedSe(components, R, W);
             if (planned.se > 0 && planned.df > 0 && tTestPower({ effect: TARGET.effect, se: planned.se, df: planned.df, alpha }) >= TARGET.power) {
@@ -390,18 +390,4 @@ export function analyseFair(
   });
   const untunedChosen = tuned.models.map((m) => ({ model: m.model, repeats: repeats.filter((t) => t.chosen.some((c) => c.model === m.model && c.trial === 0)).length, of: repeats.length }));
   return { tuned, untuned, findings, untunedFindings, margins, power, dependence, epochCap, untunedChosen };
-}
-
-/** The R x W cells of `model` vs `baseline` (percent better, mean over the cell's paired seeds), worlds present in every repeat. */
-function crossedCells(runs: readonly DesignRun[], model: string, baseline: string, higherIsBetter: boolean): number[][] {
-  const repeatsSeen = [...new Set(runs.map((r) => r.repeat ?? 0))].sort((a, b) => a - b);
-  const worlds = [...new Set(runs.map((r) => `${r.world}:${r.draw}:${r.data ?? ""}`))];
-  const cell = (rep: number, w: string) => {
-    const inCell = runs.filter((r) => (r.repeat ?? 0) === rep && `${r.world}:${r.draw}:${r.data ?? ""}` === w);
-    const c = contrastEstimate(inCell, { [model]: 1, [baseline]: -1 }, { higherIsBetter, baseline, unit: "seed", powerAnalysis: false });
-    return c.estimate;
-  };
-  const matrix = repeatsSeen.map((rep) => worlds.map((w) => cell(rep, w)));
-  const complete = worlds.map((_, j) => matrix.every((row) => Number.isFinite(row[j])));
-  return matrix.map((row) => row.filter((_, j) => complete[j]));
 }
