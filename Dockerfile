@@ -26,7 +26,7 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 COPY bin bin
 COPY scripts/install-native.sh scripts/install-native.sh
 COPY --from=build /app/build build
-COPY test/fixtures/paper-models-compat.json test/fixtures/speed-reference.json test/fixtures/data-reference.json test/fixtures/
+COPY test/fixtures/paper-models-compat.json test/fixtures/speed-reference.json test/fixtures/stopping-reference.json test/fixtures/data-reference.json test/fixtures/
 # Optional native backend: the binding is built from source against the tensorflow-cpu wheel's libraries
 # (needs python3 with pip, a compiler and network access while building). Without it: the wasm backend.
 RUN if [ "$NATIVE" = 1 ]; then \

@@ -111,6 +111,10 @@ test(`each of the six paper models trained as a group of S = 3 seeds equals its 
       assert.deepEqual(o.result.seedGroup, { seeds: SEEDS });
       assert.equal(o.result.epochs.length, result.epochs.length, `${name} seed ${seed}: epochs trained`);
       assert.equal(o.result.bestEpoch, result.bestEpoch, `${name} seed ${seed}: best epoch`);
+      // IP: each tower's own stopping (lib/train/early-stopping.ts stoppingUnits), the same in the group
+      const units = (r: typeof result) => r.units?.map((u) => [u.criterion, u.bestEpoch, u.lastEpoch]);
+      assert.deepEqual(units(o.result), units(result), `${name} seed ${seed}: stopping units`);
+      assert.equal(name === "IP", result.units !== undefined);
       assert.equal(o.result.stoppedEarly, result.stoppedEarly);
       assert.equal(o.result.restoredBest, result.restoredBest);
       assert.deepEqual(o.result.parameters, result.parameters);

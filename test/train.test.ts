@@ -18,6 +18,7 @@ import {
   predict,
   shuffledIndices,
   splitLosses,
+  stoppingUnits,
   trainModel,
 } from "../lib/train";
 import { logLoss } from "../lib/metrics";
@@ -47,11 +48,13 @@ const world = (() => {
 /**
  * `n` kept rows of a synthetic log: click ~ logistic(user, placement, x0), conversion | click ~
  * logistic(item, x1); non-clicked rows kept with probability 1/2 and weight 2. `anti` flips the sign of
- * every effect (a validation set the model gets worse on as it learns the training rule).
+ * every effect (a validation set the model gets worse on as it learns the training rule), or of the click
+ * rule's only ("click").
  */
-function synthetic(n: number, seed: number, anti = false): EncodedSplit {
+function synthetic(n: number, seed: number, anti: boolean | "click" = false): EncodedSplit {
   const r = rng(seed);
   const s = anti ? -1 : 1;
+  const sv = anti === true ? -1 : 1;
   const nf = FIELDS.length;
   const categorical = new Int32Array(n * nf);
   const numeric = new Float32Array(n * 2);
@@ -66,7 +69,7 @@ function synthetic(n: number, seed: number, anti = false): EncodedSplit {
     const x0 = r() * 3.4 - 1.7;
     const x1 = r() * 3.4 - 1.7;
     const c = r() < sigmoid(-1.3 + s * (world.user[u] + world.placement[p] + x0)) ? 1 : 0;
-    const v = c && r() < sigmoid(-0.6 + s * (world.item[it] - x1)) ? 1 : 0;
+    const v = c && r() < sigmoid(-0.6 + sv * (world.item[it] - x1)) ? 1 : 0;
     if (!c && r() >= 0.5) continue; // negative downsampling, keep rate 1/2
     categorical.set([u, it, p], i * nf);
     numeric.set([x0, x1], i * 2);
@@ -76,7 +79,7 @@ function synthetic(n: number, seed: number, anti = false): EncodedSplit {
     i++;
   }
   return {
-    name: `synthetic-${seed}${anti ? "-anti" : ""}`,
+    name: `synthetic-${seed}${anti === true ? "-anti" : anti ? `-anti-${anti}` : ""}`,
     size: n,
     categoricalFields: FIELDS,
     vocabularySizes: VOCAB,
@@ -137,7 +140,8 @@ for (const spec of MODEL_ZOO) {
       assert.equal(result.config.batchSize, 128);
       assert.ok(result.epochs.length >= 3 && result.epochs.length <= LEARN.maxEpochs);
       assert.ok(result.bestEpoch >= 1 && result.bestEpoch <= result.epochs.length);
-      assert.equal(result.bestValLoss, result.epochs[result.bestEpoch - 1].valLoss);
+      // one stopping unit: the best epoch's CTCVR loss (IP's towers stop apart: see the test below)
+      if (!result.units) assert.equal(result.bestValLoss, result.epochs[result.bestEpoch - 1].valLoss);
       assert.deepEqual(result.parameters, model.parameterCount());
       assert.ok(result.timings.examplesPerSecond > 0 && result.timings.totalSeconds >= result.timings.trainSeconds);
       assert.ok(result.epochs.every((e) => Number.isFinite(e.trainLoss) && e.trainLoss > 0));
@@ -177,7 +181,7 @@ test("determinism: same seed => identical loss curve and predictions; another se
 });
 
 test("early stopping on a validation split that gets worse: stops after `patience` and restores the best epoch", async () => {
-  const spec = getModelSpec("IP");
+  const spec = getModelSpec("ESMM");
   const data = { train: synthetic(1500, 21), validation: synthetic(600, 22, true) };
   const model = buildModel(spec, inputDimsOf(data.train), { seed: 1 });
   try {
@@ -195,11 +199,66 @@ test("early stopping on a validation split that gets worse: stops after `patienc
     assert.deepEqual(seen, result.epochs.map((e) => e.epoch));
     assert.ok(result.restoredBest);
     assert.ok(last.valLoss > result.bestValLoss);
-    // Both IP networks were restored (pCTCVR = pCTR * pCVR reproduces the best epoch's validation loss).
+    // The whole model was restored (the best epoch's CTCVR, CTR and CVR losses are reproduced).
     const again = splitLosses(data.validation, predict(model, data.validation));
     assert.equal(again.ctcvr, result.bestValLoss);
     assert.equal(again.ctr, result.epochs[result.bestEpoch - 1].val.ctr);
     assert.equal(again.cvr, result.epochs[result.bestEpoch - 1].val.cvr);
+  } finally {
+    model.dispose();
+  }
+});
+
+test("stopping units read from the built graph: IP's two towers apart (no parameter, no loss term in common), every other model one unit on CTCVR", () => {
+  const dims = inputDimsOf(train);
+  const separable: string[] = [];
+  for (const spec of MODEL_ZOO) {
+    const model = buildModel(spec, dims, { seed: 0 });
+    try {
+      const units = stoppingUnits(model);
+      const names = units.flatMap((u) => u.variables).sort();
+      assert.deepEqual(names, [...model.variables.keys()].sort(), `${spec.name}: every variable in exactly one unit`);
+      if (units.length > 1) separable.push(`${spec.name}: ${units.map((u) => u.criterion).join(", ")}`);
+      else assert.equal(units[0].criterion, "ctcvr", spec.name);
+    } finally {
+      model.dispose();
+    }
+  }
+  assert.deepEqual(separable, ["IP: ctr, cvr"]);
+});
+
+test("IP's towers stop on their own validation losses, each holding the weights it has when trained alone to its best epoch", async () => {
+  const spec = getModelSpec("IP");
+  // the click rule flipped on the validation split: the CTR tower gets worse from the start, the CVR tower learns
+  const data = { train: synthetic(1500, 21), validation: synthetic(600, 22, "click") };
+  const options = { maxEpochs: 8, batchSize: 128, learningRate: 5e-3, patience: 2 };
+  const model = buildModel(spec, inputDimsOf(data.train), { seed: 1 });
+  try {
+    const result = await trainModel(model, data, options);
+    const units = Object.fromEntries(result.units!.map((u) => [u.criterion, u]));
+    assert.deepEqual(Object.keys(units).sort(), ["ctr", "cvr"]);
+    assert.ok(units.ctr.bestEpoch < units.cvr.bestEpoch, `CTR best epoch ${units.ctr.bestEpoch}, CVR best epoch ${units.cvr.bestEpoch}`);
+    assert.equal(units.ctr.lastEpoch, units.ctr.bestEpoch + options.patience, "the CTR tower stopped `patience` epochs after its best");
+    assert.equal(result.epochs.length, Math.max(units.ctr.lastEpoch, units.cvr.lastEpoch), "the loop ran until both towers stopped");
+    assert.equal(result.bestEpoch, units.cvr.bestEpoch);
+    // each tower's criterion is the loss of its task on the validation split, at its best epoch
+    assert.equal(units.ctr.bestValue, Math.min(...result.epochs.filter((e) => e.epoch <= units.ctr.lastEpoch).map((e) => e.val.ctr!)));
+    assert.equal(units.cvr.bestValue, Math.min(...result.epochs.filter((e) => e.epoch <= units.cvr.lastEpoch).map((e) => e.val.cvr!)));
+    const held = predict(model, data.validation);
+    const heldLosses = splitLosses(data.validation, held);
+    assert.equal(heldLosses.ctr, units.ctr.bestValue);
+    assert.equal(heldLosses.cvr, units.cvr.bestValue);
+    assert.equal(result.bestValLoss, heldLosses.ctcvr, "bestValLoss: the CTCVR loss of the weights held");
+    // the known answer: the same model trained without stopping for exactly a tower's best epoch count
+    for (const [criterion, key] of [["ctr", "pCtr"], ["cvr", "pCvr"]] as const) {
+      const alone = buildModel(spec, inputDimsOf(data.train), { seed: 1 });
+      try {
+        await trainModel(alone, data, { ...options, maxEpochs: units[criterion].bestEpoch, patience: 100 });
+        assert.deepEqual(predict(alone, data.validation)[key], held[key], `${criterion} tower`);
+      } finally {
+        alone.dispose();
+      }
+    }
   } finally {
     model.dispose();
   }

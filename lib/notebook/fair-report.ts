@@ -145,13 +145,17 @@ export function dependenceMarkdown(a: FairAnalysis): string {
   );
 }
 
-/** How often each model's best epoch was the cap, and how often tuning chose its untuned configuration. */
+/**
+ * How often each model's best epoch was the cap, its median best epoch (each tower's, where the towers stop apart:
+ * IP), and how often tuning chose its untuned configuration.
+ */
 export function trainingRulesMarkdown(a: FairAnalysis): string {
   return table(
-    ["model", "tuned runs", "best epoch = cap", "untuned configuration chosen"],
+    ["model", "tuned runs", "best epoch = cap", "median best epoch", "untuned configuration chosen"],
     a.epochCap.map((e) => {
       const u = a.untunedChosen.find((x) => x.model === e.model);
-      return [e.model, e.runs, `${e.atCap} (${formatNumber(100 * e.share, 2)} %, cap ${e.maxEpochs})`, u ? `${u.repeats} of ${u.of} repeats` : ""];
+      const best = e.units ? e.units.map((t) => `${t.criterion.toUpperCase()} tower ${formatNumber(t.medianBestEpoch, 2)}`).join(", ") : formatNumber(e.medianBestEpoch, 2);
+      return [e.model, e.runs, `${e.atCap} (${formatNumber(100 * e.share, 2)} %, cap ${e.maxEpochs})`, best, u ? `${u.repeats} of ${u.of} repeats` : ""];
     }),
   );
 }

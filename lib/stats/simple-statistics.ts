@@ -8,6 +8,8 @@
 interface SimpleStatistics {
   mean(x: readonly number[]): number;
   sampleVariance(x: readonly number[]): number;
+  /** Median (the mean of the two middle values for an even count); throws on an empty array. */
+  median(x: readonly number[]): number;
   /** Pooled-variance two-sample t statistic; null when a sample is empty. */
   tTestTwoSample(sampleX: readonly number[], sampleY: readonly number[], difference?: number): number | null;
 }
@@ -17,4 +19,5 @@ const ss: SimpleStatistics = require("simple-statistics");
 
 export const mean = ss.mean;
 export const sampleVariance = ss.sampleVariance;
+export const median = ss.median;
 export const tTestTwoSample = ss.tTestTwoSample;

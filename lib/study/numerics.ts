@@ -21,7 +21,7 @@
  * still change with the code, only more often; `numericsSource()` says which one is in use.
  *
  * Coverage: the key is as sensitive as the fixtures. They pin the six paper models and the trainer
- * (paper-models-compat.json, speed-reference.json: cpu backend) and the simulator, the preparation and the
+ * (paper-models-compat.json, speed-reference.json, stopping-reference.json: cpu backend) and the simulator, the preparation and the
  * Ali-CCP sample's loading (data-reference.json). A change that moves only numbers no fixture records
  * (e.g. a model outside the six, or the native backend alone) does not change the key: record a fixture that
  * covers it, or raise NUMERICS_EPOCH.
@@ -36,8 +36,8 @@ import { projectRoot } from "../backend";
 /** Raised by hand to start a new set of keys on purpose (a change the fixtures do not see). Part of both versions. */
 export const NUMERICS_EPOCH = 1;
 
-/** Golden outputs of the models and the trainer (project-relative): test/paper-models-compat.test.ts, test/speed-equivalence.test.ts. */
-export const MODEL_FIXTURES: readonly string[] = ["test/fixtures/paper-models-compat.json", "test/fixtures/speed-reference.json"];
+/** Golden outputs of the models and the trainer (project-relative): test/paper-models-compat.test.ts, test/speed-equivalence.test.ts, test/stopping-reference.test.ts (the early-stopping rules). */
+export const MODEL_FIXTURES: readonly string[] = ["test/fixtures/paper-models-compat.json", "test/fixtures/speed-reference.json", "test/fixtures/stopping-reference.json"];
 
 /** Golden outputs of the data path (simulate, prepare, load): test/data-reference.test.ts. */
 export const DATA_FIXTURES: readonly string[] = ["test/fixtures/data-reference.json"];

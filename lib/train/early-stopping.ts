@@ -1,3 +1,5 @@
+import { MultiTaskModel, lossKind } from "../models";
+
 /**
  * Early stopping on a validation loss (lower is better): stop after `patience` epochs without an
  * improvement of more than `minDelta` over the best value so far.
@@ -43,4 +45,57 @@ export class EarlyStopping {
     }
     return { improved, stop: !improved && this.wait >= this.patience };
   }
+}
+
+/**
+ * What one early-stopping rule watches: the validation loss of one evaluation space (lib/train/evaluate.ts
+ * SplitLosses: "ctcvr" over all rows, "ctr" over all rows, "cvr" over clicked rows) and the variables whose best
+ * epoch it picks (local names, lib/models VariableInfo.name, trainable and not).
+ */
+export interface StoppingUnit {
+  criterion: "ctcvr" | "ctr" | "cvr";
+  variables: string[];
+}
+
+/**
+ * The model's early-stopping units, read from the built graph (issue 22's fair training rule). Loss terms are
+ * joined when the variables their outputs reach (MultiTaskModel.taskVariables, gradient connectivity) overlap;
+ * a model whose terms fall into separate groups, each reading one output, is several independent models trained in
+ * one loop (IP: a CTR network on the click label, a CVR network on clicked rows, no parameter and no loss term in
+ * common) and each group stops on its own task's validation loss, as separately trained networks would: the CTR
+ * tower on CTR log loss, the CVR tower on CVR log loss over clicks. Every other model is one unit, stopped on the
+ * CTCVR log loss of all rows (the paper's criterion, O'Brien et al. RecSys'21 Sec. 4). A non-trainable variable
+ * (batch-norm statistics) goes with the unit of the trainable variables of its owner; if that is ambiguous, or a
+ * group reads more than one output, the model is one unit.
+ */
+export function stoppingUnits(model: MultiTaskModel): StoppingUnit[] {
+  const all = [...model.variables.values()];
+  const whole: StoppingUnit[] = [{ criterion: "ctcvr", variables: all.map((i) => i.name) }];
+  const terms = model.spec.losses.map((term) => {
+    const outputs = [...new Set(lossKind(term).reads(term))];
+    return { outputs, variables: new Set(outputs.flatMap((o) => model.taskVariables(o))) };
+  });
+  // connected components of the terms, joined by a shared variable
+  const group = terms.map((_, i) => i);
+  const find = (i: number): number => (group[i] === i ? i : (group[i] = find(group[i])));
+  terms.forEach((a, i) => terms.forEach((b, j) => j > i && [...a.variables].some((v) => b.variables.has(v)) && (group[find(j)] = find(i))));
+  const roots = [...new Set(terms.map((_, i) => find(i)))];
+  if (roots.length < 2) return whole;
+  const units: StoppingUnit[] = [];
+  for (const root of roots) {
+    const members = terms.filter((_, i) => find(i) === root);
+    const outputs = [...new Set(members.flatMap((m) => m.outputs))];
+    if (outputs.length !== 1 || !["ctcvr", "ctr", "cvr"].includes(outputs[0])) return whole;
+    units.push({ criterion: outputs[0] as StoppingUnit["criterion"], variables: [...new Set(members.flatMap((m) => [...m.variables]))] });
+  }
+  for (const info of all) {
+    if (info.trainable) {
+      if (units.filter((u) => u.variables.includes(info.name)).length !== 1) return whole;
+      continue;
+    }
+    const owners = units.filter((u) => u.variables.some((v) => model.variables.get(v)!.owner === info.owner));
+    if (owners.length !== 1) return whole;
+    owners[0].variables.push(info.name);
+  }
+  return units;
 }

@@ -8,10 +8,11 @@
  * - its batch order (its own shuffling generator, seeded with its training seed, one permutation per epoch);
  * - its loss: the group's objective is the sum of the seeds' objectives, each a function of its own slice
  *   and its own rows only, so each slice's gradient is its single run's gradient; Adam is elementwise;
- * - its early stopping: each seed is evaluated on the validation split after every epoch and stops by its
- *   own patience. A stopped seed's slice keeps being stepped with the others (the step is one graph), but
- *   its weights are taken from the snapshot of its best epoch (or, without restoreBest, of its last epoch),
- *   and its records end where its single run would have ended;
+ * - its early stopping: each seed is evaluated on the validation split after every epoch and each of its
+ *   stopping units (./early-stopping.ts stoppingUnits: IP's two towers, or the whole model) stops by its own
+ *   patience. A stopped seed's slice keeps being stepped with the others (the step is one graph), but each unit's
+ *   weights are taken from the snapshot of its best epoch (or, without restoreBest, of its last epoch), and the
+ *   seed's records end where its single run would have ended;
  * - its failure: a non-finite loss or prediction fails that seed only (a NaN in one slice does not reach the
  *   others); the other seeds go on.
  * Differences: float32 summation order (a batched matrix product and the per-seed reductions may add in a
@@ -23,7 +24,7 @@ import type { EncodedSplit } from "../data/encoded";
 import { backendInfo, tf } from "../backend";
 import { Architecture, ModelInputs, ModelSpec, MultiTaskModel, buildModel, inputDimsOf, totalLoss } from "../models";
 import { batchCount, gatherSeedRows, seedBatchTensors } from "./batches";
-import { EarlyStopping } from "./early-stopping";
+import { EarlyStopping, StoppingUnit, stoppingUnits } from "./early-stopping";
 import { predictSeeds, splitLosses } from "./evaluate";
 import { createRng, shuffledIndices } from "./random";
 import { RowwiseTraining } from "./rowwise";
@@ -127,20 +128,26 @@ export async function trainSeedGroup(
   const optimizer = rowwise ? undefined : createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rngs = configs.map((c) => createRng(c.seed));
-  const stopping = seeds.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta }));
+  // One early-stopping rule per seed and stopping unit (./early-stopping.ts): IP's two towers, or the whole model.
+  const units = stoppingUnits(model);
+  const stopping = seeds.map(() => units.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta })));
+  /** The last epoch each seed's unit was evaluated in. */
+  const unitLastEpoch = seeds.map(() => units.map(() => 0));
+  const unitActive = seeds.map(() => units.map(() => true));
   const epochs: EpochRecord[][] = seeds.map(() => []);
   const errors: (Error | undefined)[] = seeds.map(() => undefined);
-  const stoppedEarly = seeds.map(() => false);
-  /** Still training: neither stopped nor failed. */
+  /** Still training: some unit neither stopped nor failed. */
   const active = seeds.map(() => true);
-  const allVariables = [...model.variables.values()].map((i) => i.variable);
-  const best = new SeedSnapshots(allVariables, S);
-  const last = new SeedSnapshots(allVariables, S);
+  const unitVariables = units.map((unit) => unit.variables.map((v) => model.variables.get(v)!.variable));
+  const best = unitVariables.map((variables) => new SeedSnapshots(variables, S));
+  const last = unitVariables.map((variables) => new SeedSnapshots(variables, S));
   const totalBatches = batchCount(train.size, config.batchSize);
   const start = now();
   let trainSeconds = 0;
   let evalSeconds = 0;
   let epochsRun = 0;
+  /** Several units: each seed's validation CTCVR loss at the end (one unit: its best value). */
+  const bestValLoss = seeds.map(() => NaN);
 
   const step = (orders: Int32Array[], from: number, to: number): tfjs.Tensor1D =>
     t.tidy(() => {
@@ -224,8 +231,8 @@ export async function trainSeedGroup(
 
       const evalStart = now();
       const preds = predictSeeds(model, validation, { batchSize: config.evalBatchSize });
-      const improved = seeds.map(() => false);
-      const stopsNow = seeds.map(() => false);
+      const improved = units.map(() => seeds.map(() => false));
+      const ending = units.map(() => seeds.map(() => false));
       const records: (EpochRecord | undefined)[] = seeds.map(() => undefined);
       for (let s = 0; s < S; s++) {
         if (!active[s]) continue;
@@ -241,25 +248,33 @@ export async function trainSeedGroup(
           active[s] = false;
           continue;
         }
-        const decision = stopping[s].update(epoch, val.ctcvr);
-        improved[s] = decision.improved;
-        stopsNow[s] = decision.stop;
+        const unitsImproved: Partial<Record<StoppingUnit["criterion"], boolean>> = {};
+        units.forEach((unit, u) => {
+          if (!unitActive[s][u]) return;
+          const decision = stopping[s][u].update(epoch, val[unit.criterion] ?? NaN);
+          unitsImproved[unit.criterion] = improved[u][s] = decision.improved;
+          unitLastEpoch[s][u] = epoch;
+          // A unit's last epoch: stopped by patience now, or the last epoch of all.
+          ending[u][s] = decision.stop || epoch === config.maxEpochs;
+        });
         records[s] = {
           epoch,
           trainLoss: lossSum[s] / lossCount,
           valLoss: val.ctcvr,
           val,
-          improved: decision.improved,
+          improved: Object.values(unitsImproved).some(Boolean),
+          ...(units.length > 1 ? { unitsImproved } : {}),
           trainSeconds: epochTrainSeconds / S,
           evalSeconds: 0,
           examplesPerSecond: (S * train.size) / Math.max(epochTrainSeconds, 1e-9),
           numTensors: 0,
         };
       }
-      best.take(improved);
-      // A seed's last epoch: stopped by patience now, or the last epoch of all.
-      const ending = seeds.map((_, s) => active[s] && (stopsNow[s] || epoch === config.maxEpochs));
-      last.take(ending);
+      units.forEach((_, u) => {
+        best[u].take(improved[u]);
+        last[u].take(ending[u]);
+        seeds.forEach((_, s) => ending[u][s] && (unitActive[s][u] = false));
+      });
       const epochEvalSeconds = now() - evalStart;
       evalSeconds += epochEvalSeconds;
       for (let s = 0; s < S; s++) {
@@ -269,17 +284,23 @@ export async function trainSeedGroup(
         record.numTensors = t.memory().numTensors;
         epochs[s].push(record);
         options.onEpochEnd?.(seeds[s], record);
-        if (stopsNow[s] && epoch < config.maxEpochs) stoppedEarly[s] = true;
-        if (ending[s]) active[s] = false;
+        if (!unitActive[s].some(Boolean)) active[s] = false;
       }
     }
-    // Every seed's weights: its best epoch's (restoreBest), else its last epoch's.
-    const hasBest = seeds.map((_, s) => !errors[s] && stopping[s].bestEpoch > 0);
-    if (config.restoreBest) best.restore(hasBest, last);
-    else last.restore(seeds.map(() => true));
+    // Every seed's units' weights: their best epoch's (restoreBest), else their last epoch's.
+    units.forEach((_, u) => {
+      const hasBest = seeds.map((_, s) => !errors[s] && stopping[s][u].bestEpoch > 0);
+      if (config.restoreBest) best[u].restore(hasBest, last[u]);
+      else last[u].restore(seeds.map(() => true));
+    });
+    // Several units: the CTCVR loss of the weights each seed now holds (no epoch had them all).
+    if (units.length > 1) {
+      const restored = predictSeeds(model, validation, { batchSize: config.evalBatchSize });
+      seeds.forEach((_, s) => !errors[s] && (bestValLoss[s] = splitLosses(validation, restored[s]).ctcvr));
+    }
   } finally {
-    best.dispose();
-    last.dispose();
+    best.forEach((b) => b.dispose());
+    last.forEach((b) => b.dispose());
     optimizer?.dispose();
     rowwise?.dispose();
   }
@@ -299,10 +320,13 @@ export async function trainSeedGroup(
       modelSeed: seed,
       config: configs[s],
       epochs: seedEpochs,
-      bestEpoch: stopping[s].bestEpoch,
-      bestValLoss: stopping[s].bestValue,
-      stoppedEarly: stoppedEarly[s],
-      restoredBest: config.restoreBest && stopping[s].bestEpoch !== lastEpoch,
+      bestEpoch: Math.max(...stopping[s].map((x) => x.bestEpoch)),
+      bestValLoss: units.length > 1 ? bestValLoss[s] : stopping[s][0].bestValue,
+      ...(units.length > 1
+        ? { units: units.map((unit, u) => ({ criterion: unit.criterion, bestEpoch: stopping[s][u].bestEpoch, bestValue: stopping[s][u].bestValue, lastEpoch: unitLastEpoch[s][u] })) }
+        : {}),
+      stoppedEarly: unitLastEpoch[s].every((e) => e < config.maxEpochs),
+      restoredBest: config.restoreBest && stopping[s].some((x, u) => x.bestEpoch !== unitLastEpoch[s][u]),
       parameters,
       timings: {
         totalSeconds: totalSeconds / S,

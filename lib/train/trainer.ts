@@ -4,12 +4,16 @@
  * One Adam optimizer (./adam.ts) over all trainable variables (with TrainConfig.embeddingUpdates "rowwise": dense
  * Adam over the dense variables and lazy Adam over the rows each batch touches, ./rowwise.ts); one step per batch over the spec's total
  * loss (a pure function of the batch), on the model's variables (each embedding block one stacked table, so a
- * step differentiates and updates one tensor per block). IP's two networks are two towers of one model: they see the same batches, are stepped in
- * the same loop (their variables are disjoint, so this equals two optimizers) and stop together, on the
- * validation split's weighted CTCVR log loss of pCTR * pCVR.
+ * step differentiates and updates one tensor per block). IP's two networks are two towers of one model: they see the same batches and are
+ * stepped in the same loop (their variables are disjoint, so this equals two optimizers), and each stops on its own
+ * task's validation loss (./early-stopping.ts stoppingUnits: CTR tower on CTR log loss, CVR tower on CVR log loss
+ * over clicks, as two separately trained networks would); every other model stops on the validation split's
+ * weighted CTCVR log loss.
  *
  * Per epoch: a seeded shuffle (pure-rand xoroshiro128+), the batches, then predictions on the validation
- * split and its weighted CTCVR log loss; early stopping with patience, restoring the best epoch's weights.
+ * split and its weighted log losses; early stopping with patience per stopping unit, restoring each unit's best
+ * epoch's weights. The loop ends when every unit has stopped (a stopped unit's variables keep being stepped, which
+ * does not touch the others: they share no parameter and no loss term; its best weights are restored at the end).
  * The loss is read back from the backend once per `syncEvery` batches (all pending batch losses in one
  * read), which is also when non-finite losses are detected and `onProgress` is called.
  */
@@ -29,7 +33,7 @@ import {
   totalLoss,
 } from "../models";
 import { BatchArrays, batchCount, checkSplit, inputTensors, labelTensors, shuffledBatches } from "./batches";
-import { EarlyStopping } from "./early-stopping";
+import { EarlyStopping, StoppingUnit, stoppingUnits } from "./early-stopping";
 import { SplitLosses, predict, splitLosses } from "./evaluate";
 import { createRng } from "./random";
 import { Adam, defaultAdamGrouping } from "./adam";
@@ -119,11 +123,14 @@ export interface EpochRecord {
   epoch: number;
   /** Mean of the batches' training objective. */
   trainLoss: number;
-  /** Weighted CTCVR log loss on the validation split (the early-stopping criterion). */
+  /** Weighted CTCVR log loss on the validation split (the early-stopping criterion of one-unit models). */
   valLoss: number;
   /** Validation CTCVR / CTR / CVR(clicked rows) weighted log losses. */
   val: SplitLosses;
+  /** Some stopping unit improved at this epoch (a one-unit model: the CTCVR loss improved). */
   improved: boolean;
+  /** Models of several stopping units (IP): whether each unit's criterion improved, by criterion; absent otherwise. */
+  unitsImproved?: Partial<Record<StoppingUnit["criterion"], boolean>>;
   trainSeconds: number;
   evalSeconds: number;
   /** Training examples per second in this epoch. */
@@ -149,9 +156,15 @@ export interface TrainResult {
   modelSeed: number;
   config: TrainConfig;
   epochs: EpochRecord[];
-  /** 1-based epoch whose weights the model holds at the end (when restoreBest). */
+  /**
+   * 1-based epoch whose weights the model holds at the end (when restoreBest); with several stopping units, the
+   * latest of the units' best epochs (each unit's own in `units`).
+   */
   bestEpoch: number;
+  /** Validation CTCVR log loss of the weights the model holds at the end (when restoreBest). */
   bestValLoss: number;
+  /** Models of several stopping units (IP): each unit's criterion, best epoch, best value and last epoch. Absent otherwise. */
+  units?: { criterion: StoppingUnit["criterion"]; bestEpoch: number; bestValue: number; lastEpoch: number }[];
   /** Stopped by patience before maxEpochs. */
   stoppedEarly: boolean;
   /** The best epoch was not the last one and its weights were restored. */
@@ -277,12 +290,20 @@ export async function trainModel(
   const optimizer = rowwise ? undefined : createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rng = createRng(config.seed);
-  const stopping = new EarlyStopping({ patience: config.patience, minDelta: config.minDelta });
+  // One early-stopping rule per stopping unit (./early-stopping.ts): IP's two towers, or the whole model.
+  const units = stoppingUnits(model);
+  const stopping = units.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta }));
+  const unitActive = units.map(() => true);
+  const unitLastEpoch = units.map(() => 0);
+  const snapshot = (unit: StoppingUnit) => new Map(unit.variables.map((v) => [v, t.clone(model.variables.get(v)!.variable)] as const));
+  const dispose = (m: Map<string, tfjs.Tensor> | undefined) => m?.forEach((w) => w.dispose());
+  const best: (Map<string, tfjs.Tensor> | undefined)[] = units.map(() => undefined);
+  /** A unit's weights when it stopped before the loop's end (restoreBest off). */
+  const last: (Map<string, tfjs.Tensor> | undefined)[] = units.map(() => undefined);
   const totalBatches = batchCount(train.size, config.batchSize);
   const epochs: EpochRecord[] = [];
-  let best: Map<string, tfjs.Tensor> | undefined;
-  let stoppedEarly = false;
   let restoredBest = false;
+  let bestValLoss = Infinity;
   const start = now();
   let trainSeconds = 0;
   let evalSeconds = 0;
@@ -356,11 +377,21 @@ export async function trainModel(
       if (bad !== undefined) throw new TrainingDivergedError(name, epoch, "validation", bad);
       const val = splitLosses(validation, preds);
       if (!Number.isFinite(val.ctcvr)) throw new TrainingDivergedError(name, epoch, "validation", val.ctcvr);
-      const decision = stopping.update(epoch, val.ctcvr);
-      if (decision.improved) {
-        if (best) for (const w of best.values()) w.dispose();
-        best = model.getWeights();
-      }
+      const unitsImproved: Partial<Record<StoppingUnit["criterion"], boolean>> = {};
+      units.forEach((unit, u) => {
+        if (!unitActive[u]) return;
+        const decision = stopping[u].update(epoch, val[unit.criterion] ?? NaN);
+        unitsImproved[unit.criterion] = decision.improved;
+        unitLastEpoch[u] = epoch;
+        if (decision.improved) {
+          dispose(best[u]);
+          best[u] = snapshot(unit);
+        }
+        if (decision.stop && epoch < config.maxEpochs) {
+          unitActive[u] = false;
+          if (units.length > 1 && !config.restoreBest) last[u] = snapshot(unit);
+        }
+      });
       const epochEvalSeconds = now() - evalStart;
       evalSeconds += epochEvalSeconds;
       const record: EpochRecord = {
@@ -368,7 +399,8 @@ export async function trainModel(
         trainLoss: lossSum / lossCount,
         valLoss: val.ctcvr,
         val,
-        improved: decision.improved,
+        improved: Object.values(unitsImproved).some(Boolean),
+        ...(units.length > 1 ? { unitsImproved } : {}),
         trainSeconds: epochTrainSeconds,
         evalSeconds: epochEvalSeconds,
         examplesPerSecond: train.size / Math.max(epochTrainSeconds, 1e-9),
@@ -376,17 +408,21 @@ export async function trainModel(
       };
       epochs.push(record);
       options.onEpochEnd?.(record);
-      if (decision.stop && epoch < config.maxEpochs) {
-        stoppedEarly = true;
-        break;
-      }
+      if (!unitActive.some(Boolean)) break;
     }
-    if (config.restoreBest && best && stopping.bestEpoch !== epochs[epochs.length - 1].epoch) {
-      model.setWeights(best);
-      restoredBest = true;
-    }
+    // Each unit's weights: its best epoch's (restoreBest), else those of its last epoch.
+    const finalEpoch = epochs[epochs.length - 1].epoch;
+    units.forEach((_, u) => {
+      const weights = config.restoreBest ? (stopping[u].bestEpoch !== finalEpoch ? best[u] : undefined) : last[u];
+      if (!weights) return;
+      for (const [v, w] of weights) model.variables.get(v)!.variable.assign(w);
+      if (config.restoreBest) restoredBest = true;
+    });
+    // Several units: the CTCVR loss of the weights the model now holds (no epoch had them all).
+    bestValLoss = units.length > 1 ? splitLosses(validation, predict(model, validation, { batchSize: config.evalBatchSize })).ctcvr : stopping[0].bestValue;
   } finally {
-    if (best) for (const w of best.values()) w.dispose();
+    best.forEach(dispose);
+    last.forEach(dispose);
     optimizer?.dispose();
     rowwise?.dispose();
   }
@@ -399,9 +435,12 @@ export async function trainModel(
     modelSeed: model.seed,
     config,
     epochs,
-    bestEpoch: stopping.bestEpoch,
-    bestValLoss: stopping.bestValue,
-    stoppedEarly,
+    bestEpoch: Math.max(...stopping.map((s) => s.bestEpoch)),
+    bestValLoss,
+    ...(units.length > 1
+      ? { units: units.map((unit, u) => ({ criterion: unit.criterion, bestEpoch: stopping[u].bestEpoch, bestValue: stopping[u].bestValue, lastEpoch: unitLastEpoch[u] })) }
+      : {}),
+    stoppedEarly: unitLastEpoch.every((e) => e < config.maxEpochs),
     restoredBest,
     parameters: model.parameterCount(),
     timings: {

@@ -38,6 +38,7 @@ import { FINDING_RULES, Finding, evaluateFindings, findingContrast, findingsAtMa
 import { MetaRegression, metaRegression } from "../study/meta-regression";
 import type { StudyRecord } from "../study/results";
 import { CrossedEstimate, crossedPlannedSe, tTestPower } from "../stats";
+import { median as ssMedian } from "../stats/simple-statistics";
 import { PAPER_MODEL_NAMES } from "../models/zoo";
 import { SearchDesignKind, searchDesign } from "./design";
 import { DEFAULT_SEARCH_SPACE, SearchSpace, TrialSettings, designDimensions, trialSettings } from "./space";
@@ -323,7 +324,11 @@ export interface FairAnalysis {
   /** Per finding with one contrast: the meta-regression of its per-world effect on the world prior's parameters. */
   dependence: { id: string; regression: MetaRegression }[];
   /** Per model: how often the best epoch was the epoch cap (tuned runs), and how often the untuned configuration was chosen. */
-  epochCap: { model: string; runs: number; atCap: number; share: number; maxEpochs: number }[];
+  /**
+   * Per model's tuned runs: how often the best epoch was the cap, the median best epoch, and for models whose towers
+   * stop apart (IP, lib/train/early-stopping.ts stoppingUnits) each tower's median best epoch, by its criterion.
+   */
+  epochCap: { model: string; runs: number; atCap: number; share: number; maxEpochs: number; medianBestEpoch: number; units?: { criterion: string; medianBestEpoch: number }[] }[];
   untunedChosen: { model: string; repeats: number; of: number }[];
 }
 
@@ -386,7 +391,19 @@ export function analyseFair(
   const epochCap = tuned.models.map((m) => {
     const runs = tunedRecords.filter((r) => r.model === m.model);
     const atCap = runs.filter((r) => r.training.bestEpoch >= r.training.config.maxEpochs).length;
-    return { model: m.model, runs: runs.length, atCap, share: runs.length === 0 ? NaN : atCap / runs.length, maxEpochs: Math.max(0, ...runs.map((r) => r.training.config.maxEpochs)) };
+    const median = (xs: number[]) => (xs.length === 0 ? NaN : ssMedian(xs));
+    const criteria = [...new Set(runs.flatMap((r) => r.training.units?.map((u) => u.criterion) ?? []))];
+    return {
+      model: m.model,
+      runs: runs.length,
+      atCap,
+      share: runs.length === 0 ? NaN : atCap / runs.length,
+      maxEpochs: Math.max(0, ...runs.map((r) => r.training.config.maxEpochs)),
+      medianBestEpoch: median(runs.map((r) => r.training.bestEpoch)),
+      ...(criteria.length > 0
+        ? { units: criteria.map((criterion) => ({ criterion, medianBestEpoch: median(runs.flatMap((r) => r.training.units?.filter((u) => u.criterion === criterion).map((u) => u.bestEpoch) ?? [])) })) }
+        : {}),
+    };
   });
   const untunedChosen = tuned.models.map((m) => ({ model: m.model, repeats: repeats.filter((t) => t.chosen.some((c) => c.model === m.model && c.trial === 0)).length, of: repeats.length }));
   return { tuned, untuned, findings, untunedFindings, margins, power, dependence, epochCap, untunedChosen };
