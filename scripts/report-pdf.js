@@ -45,7 +45,7 @@ async function main(argv) {
       const target = out ?? path.join(outDir ?? path.dirname(html), path.basename(html).replace(/\.html?$/i, "") + ".pdf");
       try {
         const r = await pdf.exportPdf(html, target, { browser, strictOffline: strict });
-        console.log(`${path.relative(process.cwd(), r.pdfFile)}: ${(r.bytes / 1024).toFixed(0)} KiB, ${r.renderedCharts}/${r.charts} charts, ${r.seconds.toFixed(1)} s`);
+        console.log(`${path.relative(process.cwd(), r.pdfFile)}: ${(r.bytes / 1024).toFixed(0)} KiB, ${r.renderedCharts}/${r.charts} charts, ${r.tables} tables (${r.tablesShrunk} set smaller to fit the page${r.tablesWiderThanPage ? `, ${r.tablesWiderThanPage} still wider than it` : ""}), ${r.seconds.toFixed(1)} s`);
         if (r.blockedRequests.length > 0) {
           console.warn(`  blocked ${r.blockedRequests.length} request(s) that would have left the machine:`);
           for (const u of r.blockedRequests) console.warn(`    ${u}`);

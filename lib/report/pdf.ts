@@ -6,6 +6,9 @@
  *
  * The page is laid out at the printable width of A4 before it loads, so plotly sizes its charts for the
  * paper, and the PDF is printed only once every chart has rendered (`.main-svg` inside each chart).
+ * Tables are fitted to the printable width: output areas stop scrolling (a scroll box prints cut at the margin),
+ * a table wider than its page is set in a smaller font (down to 55 % of its size) and then allowed to wrap its
+ * cells; `tables` and `tablesWiderThanPage` in the result say how many there were and how many still do not fit.
  *
  * Offline: every request that is not a local file, data:, blob: or 127.0.0.1 is blocked and recorded in
  * `blockedRequests` (with `strictOffline`, the export fails instead). Nothing reaches the network.
@@ -43,6 +46,10 @@ export interface PdfExportResult {
   blockedRequests: string[];
   /** Uncaught errors in the page's scripts. */
   pageErrors: string[];
+  /** Tables in the page, those set in a smaller font to fit the page, and those still wider than the printable width. */
+  tables: number;
+  tablesShrunk: number;
+  tablesWiderThanPage: number;
   seconds: number;
 }
 
@@ -133,13 +140,36 @@ export async function exportPdf(htmlFile: string, pdfFile: string, options: PdfE
     if (blocked.length > 0 && options.strictOffline) {
       throw new Error(`exportPdf: ${htmlFile} tried to reach the network: ${blocked.join(", ")}`);
     }
-    // Keep a chart, a table or an image on one page when it fits.
+    // Keep a chart, a table or an image on one page when it fits; output areas print whole, never as a cut scroll box.
     await page.addStyleTag({
       content:
-        "@media print { .jp-OutputArea-output, .esmm-figure, .js-plotly-plot, table, img { break-inside: avoid; page-break-inside: avoid; } }",
+        "@media print { .jp-OutputArea-output, .esmm-figure, .js-plotly-plot, table, img { break-inside: avoid; page-break-inside: avoid; } " +
+        ".jp-OutputArea-output, .jp-RenderedHTMLCommon, .jp-RenderedMarkdown, .jp-Cell-outputWrapper { overflow: visible !important; max-width: 100% !important; } }",
     });
     // Lay the page out as it will print, then let plotly resize every chart to its (print) container.
     await page.emulateMedia({ media: "print" });
+    const fit = await page.evaluate((printableWidth: number) => {
+      const tables = Array.from(document.querySelectorAll("table"));
+      const width = (t: HTMLTableElement) => t.getBoundingClientRect().width;
+      const limit = (t: HTMLTableElement) => Math.min(printableWidth, t.parentElement?.getBoundingClientRect().width || printableWidth);
+      let shrunk = 0;
+      for (const t of tables) {
+        if (width(t) <= limit(t) + 0.5) continue;
+        shrunk++;
+        const size = parseFloat(getComputedStyle(t).fontSize) || 13;
+        // smaller type first (a table reads best unwrapped), then wrapped cells
+        for (let scale = 0.9; scale >= 0.55 && width(t) > limit(t) + 0.5; scale -= 0.05) t.style.fontSize = `${(size * scale).toFixed(2)}px`;
+        if (width(t) > limit(t) + 0.5) {
+          t.style.tableLayout = "fixed";
+          t.style.width = "100%";
+          for (const cell of Array.from(t.querySelectorAll("td, th")) as HTMLElement[]) {
+            cell.style.whiteSpace = "normal";
+            cell.style.overflowWrap = "anywhere";
+          }
+        }
+      }
+      return { tables: tables.length, shrunk, wide: tables.filter((t) => width(t) > limit(t) + 0.5).length };
+    }, widthPx);
     await page.evaluate(async () => {
       const Plotly = (window as unknown as { Plotly?: { Plots: { resize(gd: Element): Promise<unknown> } } }).Plotly;
       if (Plotly) {
@@ -169,6 +199,9 @@ export async function exportPdf(htmlFile: string, pdfFile: string, options: PdfE
       renderedCharts: rendered,
       blockedRequests: [...blocked],
       pageErrors,
+      tables: fit.tables,
+      tablesShrunk: fit.shrunk,
+      tablesWiderThanPage: fit.wide,
       seconds: (Date.now() - started) / 1000,
     };
   } finally {

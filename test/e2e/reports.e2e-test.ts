@@ -140,6 +140,10 @@ describe("HTML reports and their PDF export, offline in a real browser", { skip:
       (r.blockedRequests.length ? `; blocked offline: ${r.blockedRequests.join(", ")}` : ""));
     assert.equal(r.charts, expected, "charts in the printed page");
     assert.equal(r.renderedCharts, expected, "charts rendered before printing");
+    // Every table fits the page's printable width (the headline table's last columns were cut at the margin).
+    log(`tables: ${r.tables}, set smaller to fit: ${r.tablesShrunk}, still wider than the page: ${r.tablesWiderThanPage}`);
+    assert.ok(r.tables > 0, "the report has tables");
+    assert.equal(r.tablesWiderThanPage, 0, "tables wider than the printable width");
     assert.ok(fs.readFileSync(pdf).subarray(0, 5).toString() === "%PDF-", "not a PDF file");
 
     const info = run("pdfinfo", [pdf]);
