@@ -186,7 +186,7 @@ function cellBias(hiddenSelection: number, seed: number) {
   };
 }
 
-test("at strength > 0 the click-space CVR is biased on non-clicked rows in a way the observed features do not explain; at 0 it is not", () => {
+test("at strength > 0 the click-space CVR is biased on non-clicked rows in a way the observed features do not explain; at 0 it is not", (t) => {
   for (const [strength, seed] of [
     [0, 4],
     [1, 4],
@@ -194,6 +194,7 @@ test("at strength > 0 the click-space CVR is biased on non-clicked rows in a way
   ]) {
     const r = cellBias(strength, seed);
     const what = `strength ${strength}: ${r.cells} cells, ${r.rows} rows in cells with >= 30 clicks; bias ${r.bias.toFixed(4)} ± ${r.se.toFixed(4)}, quadrature ${r.predicted.toFixed(4)}`;
+    t.diagnostic(what);
     assert.ok(r.rows > 0.9 * (CELLS.impressions as number), what);
     // the measured bias of the per-cell click-space rate is the quadrature's, within 4 se
     assert.ok(Math.abs(r.bias - r.predicted) < 4 * r.se, what);
