@@ -17,6 +17,7 @@ const CONFIG_OPTIONS = {
   "evaluation-days": "evaluationDays",
   "evaluation-multiplier": "evaluationMultiplier",
   "later-days-multiplier": "laterDaysMultiplier",
+  "hidden-selection": "hiddenSelection",
 } as const satisfies Record<string, keyof SimulatorConfig>;
 
 export const simulateCommand: Command = {
@@ -24,7 +25,8 @@ export const simulateCommand: Command = {
   summary: "generate the simulated impression log (the default data set)",
   usage: `esmm simulate --out DIR [--impressions N] [--days D] [--seed S] [--users N] [--ads N]
                [--target-ctr R] [--target-cvr R] [--shared-factor-share S]
-               [--evaluation-days K] [--evaluation-multiplier M] [--later-days-multiplier L] [--config FILE.json]
+               [--evaluation-days K] [--evaluation-multiplier M] [--later-days-multiplier L]
+               [--hidden-selection RHO] [--config FILE.json]
 
 Writes DIR/day-00.csv ... and DIR/manifest.json (config, seed, counts, rates, oracle cross-entropies).
 Same seed and config give byte-identical files. Defaults: 2,000,000 impressions, 15 days, seed 7.
@@ -33,6 +35,11 @@ default 3: the test day and 2 later days, the days scored after training) round(
 and the validation day keep N/D rows, byte-identical to M = 1, so the trained model does not change; a scaled
 day starts with the unscaled day's rows (N counts impressions at M = 1). --later-days-multiplier L (default M)
 sizes the later days (all but the first of the K days) separately, e.g. a big test day and cheap later days.
+--hidden-selection RHO (a number in [0, 5], default 0 = off) adds selection on unobservables: each impression
+draws a latent u ~ N(0, 1) that is never written to the log and adds RHO u to both its click and its conversion
+logit, so clicked rows convert more than non-clicked rows with the same features, a bias no feature reveals.
+p_click and p_conversion_given_click are then the truth given u (the impression's own); the intercepts still
+hit the target rates. 0 writes exactly the log without the option (docs/hidden-selection.md).
 --config takes a JSON object of simulator options (see lib/data/simulator-config.ts); flags override it.`,
   options: {
     out: { type: "string" },

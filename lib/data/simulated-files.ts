@@ -3,7 +3,8 @@
  *
  * The manifest records the config, seed, intercepts, counts and rates per day and per placement, and the
  * oracle (Bayes) cross-entropies computed from the true probabilities in full precision: the floor no
- * model can beat. It holds no timestamps, so the same seed and config give byte-identical files.
+ * model can beat (with hidden selection, the truth given the unobserved u: a floor below what any model of the
+ * features reaches, docs/hidden-selection.md). It holds no timestamps, so the same seed and config give byte-identical files.
  *
  * `readSimulatedLog` keeps a binary cache of the parsed day files beside them, `log.bin` (lib/data/log-cache.ts),
  * and reads it instead of the CSV files while it matches them (same manifest bytes, same day file sizes and

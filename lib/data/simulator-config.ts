@@ -79,6 +79,15 @@ export interface SimulatorConfig {
   dailyDrift: number;
   /** Pilot draws used to solve the intercepts. */
   calibrationSamples: number;
+  /**
+   * Selection on unobservables (issue 24): the strength rho of a latent u ~ N(0, 1), one per impression, drawn from
+   * its own seeded stream and never written to the log, that adds rho u to the intent-click logit and rho u to the
+   * conversion logit (same sign: impressions a user is keener on are both clicked and converted more), so that
+   * clicked rows convert more than non-clicked rows with the same features, a bias no feature reveals
+   * (docs/hidden-selection.md). A number in [0, 5]. Optional: absent or 0 is the simulator without it, byte for
+   * byte (resolveConfig removes a 0, so the resolved config, the manifest and the data keys are unchanged).
+   */
+  hiddenSelection?: number;
 }
 
 export const DEFAULT_SIMULATOR_CONFIG: SimulatorConfig = {
@@ -145,18 +154,33 @@ export const SIMULATOR_RANGES: Readonly<Partial<Record<keyof SimulatorConfig, Nu
   accidentalConversionRate: { ge: 0, lt: 1 },
   dailyDrift: { ge: 0 },
   calibrationSamples: intRange(1000),
+  hiddenSelection: { ge: 0, le: 5 },
 });
 
-/** Fields of `SimulatorConfig` a user may set from the command line (numbers only). */
-export const NUMERIC_CONFIG_FIELDS = (Object.keys(DEFAULT_SIMULATOR_CONFIG) as (keyof SimulatorConfig)[]).filter(
-  (k) => typeof DEFAULT_SIMULATOR_CONFIG[k] === "number",
-);
+/**
+ * Optional fields (absent from DEFAULT_SIMULATOR_CONFIG) with the value that means "off": `resolveConfig` removes
+ * them at that value, so a config that sets one to it resolves to the config without it (same data keys).
+ */
+const OPTIONAL_FIELDS: Readonly<Partial<Record<keyof SimulatorConfig, number>>> = Object.freeze({ hiddenSelection: 0 });
 
+/** Fields of `SimulatorConfig` a user may set from the command line (numbers only). */
+export const NUMERIC_CONFIG_FIELDS = [
+  ...(Object.keys(DEFAULT_SIMULATOR_CONFIG) as (keyof SimulatorConfig)[]).filter((k) => typeof DEFAULT_SIMULATOR_CONFIG[k] === "number"),
+  ...(Object.keys(OPTIONAL_FIELDS) as (keyof SimulatorConfig)[]),
+];
+
+/**
+ * The full config: `partial` over the defaults, an optional field at its "off" value removed (OPTIONAL_FIELDS), every
+ * range checked. Throws an Error naming the option ("unknown simulator option ..." or "simulator option F = v: must be ...").
+ */
 export function resolveConfig(partial: Partial<SimulatorConfig> = {}): SimulatorConfig {
   for (const key of Object.keys(partial)) {
-    if (!(key in DEFAULT_SIMULATOR_CONFIG)) throw new Error(`unknown simulator option "${key}"`);
+    if (!(key in DEFAULT_SIMULATOR_CONFIG) && !(key in OPTIONAL_FIELDS)) throw new Error(`unknown simulator option "${key}"`);
   }
   const c: SimulatorConfig = { ...DEFAULT_SIMULATOR_CONFIG, ...partial };
+  for (const [field, off] of Object.entries(OPTIONAL_FIELDS) as [keyof SimulatorConfig, number][]) {
+    if (c[field] === undefined || c[field] === off) delete c[field];
+  }
   // a log shorter than the default's scored days scores all of them unless told otherwise
   if (partial.evaluationDays === undefined) c.evaluationDays = Math.min(DEFAULT_SIMULATOR_CONFIG.evaluationDays, c.days);
   if (partial.laterDaysMultiplier === undefined) c.laterDaysMultiplier = c.evaluationMultiplier;
@@ -164,6 +188,7 @@ export function resolveConfig(partial: Partial<SimulatorConfig> = {}): Simulator
     if (!ok) throw new Error(`simulator option ${field} = ${JSON.stringify(c[field])}: must be ${rule}`);
   };
   for (const [field, range] of Object.entries(SIMULATOR_RANGES) as [keyof SimulatorConfig, NumericRange][]) {
+    if (c[field] === undefined && field in OPTIONAL_FIELDS) continue;
     check(inRange(c[field] as number, range), field, describeRange(range));
   }
   check(c.evaluationDays <= c.days, "evaluationDays", `an integer in [0, days = ${c.days}]`);

@@ -18,6 +18,15 @@
  * Ad factors take a small random-walk step each day (drift). The intercepts b_click and b_conv are solved
  * on a pilot sample so that CTR and conversions/clicks hit the configured targets.
  *
+ * Hidden selection (config.hiddenSelection = h > 0, issue 24; docs/hidden-selection.md): each impression also
+ * draws u ~ N(0, 1) from its own stream (deriveSeed(seed, "hidden-selection", day); the pilot's from
+ * deriveSeed(seed, "pilot-hidden-selection")), never written to the log, and both logits gain h u. The recorded
+ * p_click and p_conversion_given_click are then P(click | x, u) and P(conversion | click, x, u): the truth of that
+ * very impression. Given the observed features x, a click makes a high u more likely, so clicked rows convert
+ * more than non-clicked rows with the same x (selection on unobservables): `observedTruth` gives both, integrated
+ * over u. The intercepts are solved with u in the pilot, so the targets hold at any h. At h = 0 (or absent) no
+ * stream is drawn and the log is byte for byte the one without the option.
+ *
  * Everything is drawn from streams derived from the seed (world, pilot, one per day), so the same seed and
  * config give the same rows; a day is generated in fixed-size chunks, so memory does not grow with rows.
  * The last `evaluationDays` days (the test and later days) can hold `evaluationMultiplier` times a training
@@ -80,6 +89,8 @@ export interface World {
   placementAccidentalRate: Float64Array;
   clickIntercept: number;
   conversionIntercept: number;
+  /** Strength of the per-impression latent u in both logits (config.hiddenSelection; 0 when absent). */
+  hiddenSelection: number;
 }
 
 /** Diurnal traffic: a low at 4 am and a peak in the evening. */
@@ -167,6 +178,7 @@ export function createWorld(partialConfig: Partial<SimulatorConfig>, seed: numbe
     placementAccidentalRate: Float64Array.from(config.placements, (p) => p.accidentalClickRate),
     clickIntercept: 0,
     conversionIntercept: 0,
+    hiddenSelection: config.hiddenSelection ?? 0,
   };
   solveIntercepts(world);
   return world;
@@ -195,6 +207,13 @@ function impressionLogits(w: World, day: number, user: number, ad: number, place
     w.osConversionEffect[w.userOs[user]];
 }
 
+/** Adds h u to both logits, u ~ N(0, 1) drawn from `hidden` (h = w.hiddenSelection > 0; see the header). */
+function addHiddenSelection(w: World, hidden: Rng, out: Logits): void {
+  const shift = w.hiddenSelection * hidden.normal();
+  out.click += shift;
+  out.conversion += shift;
+}
+
 /** True P(click) and P(conversion | click) from the logits' latent parts and the placement. */
 function trueProbabilities(w: World, logits: Logits, placement: number): [number, number] {
   const intent = sigmoid(w.clickIntercept + logits.click);
@@ -214,12 +233,14 @@ function solveIntercepts(w: World): void {
   const convPart = new Float64Array(n);
   const placements = new Int32Array(n);
   const logits: Logits = { click: 0, conversion: 0 };
+  const hidden = w.hiddenSelection > 0 ? new Rng(deriveSeed(w.seed, "pilot-hidden-selection")) : undefined;
   for (let i = 0; i < n; i++) {
     const day = rng.int(c.days); // uniform over days whatever their size, so evaluationMultiplier leaves the intercepts alone
     const ads = liveAds(w, day);
     const ad = ads.ids[ads.alias.draw(rng)];
     placements[i] = w.placementAlias.draw(rng);
     impressionLogits(w, day, w.userAlias.draw(rng), ad, placements[i], w.hourAlias.draw(rng), logits);
+    if (hidden) addHiddenSelection(w, hidden, logits);
     clickPart[i] = logits.click;
     convPart[i] = logits.conversion;
   }
@@ -329,6 +350,7 @@ export function rowsPerDay(config: SimulatorConfig): number[] {
 export function* generateDay(w: World, day: number, chunkSize = 65_536): Generator<SimulatedChunk> {
   const total = rowsPerDay(w.config)[day];
   const rng = new Rng(deriveSeed(w.seed, "day", day));
+  const hidden = w.hiddenSelection > 0 ? new Rng(deriveSeed(w.seed, "hidden-selection", day)) : undefined;
   const ads = liveAds(w, day);
   const logits: Logits = { click: 0, conversion: 0 };
   for (let start = 0; start < total; start += chunkSize) {
@@ -356,6 +378,7 @@ export function* generateDay(w: World, day: number, chunkSize = 65_536): Generat
       const placement = w.placementAlias.draw(rng);
       const ad = ads.ids[ads.alias.draw(rng)];
       impressionLogits(w, day, user, ad, placement, hour, logits);
+      if (hidden) addHiddenSelection(w, hidden, logits);
       const [pClick, pConv] = trueProbabilities(w, logits, placement);
       const uClick = rng.uniform();
       const uConv = rng.uniform();
@@ -376,4 +399,70 @@ export function* generateDay(w: World, day: number, chunkSize = 65_536): Generat
     }
     yield chunk;
   }
+}
+
+/**
+ * E[f(u)] for u ~ N(0, 1), by the trapezoid rule on [-10, 10] with step 0.05 (401 nodes): for f bounded and
+ * analytic in the strip |Im u| < a the error decays like exp(-2 pi a / step) (Trefethen & Weideman, "The
+ * exponentially convergent trapezoidal rule", SIAM Review 56(3), 2014, section 5), below 1e-12 for the logistic
+ * integrands of `observedTruth` at hiddenSelection <= 5 (poles at |Im u| = pi / 5); the tails beyond 10 weigh < 1e-22.
+ */
+export function normalExpectation(f: (u: number) => number): number {
+  let s = 0;
+  for (let k = -QUADRATURE_HALF_NODES; k <= QUADRATURE_HALF_NODES; k++) {
+    const u = k * QUADRATURE_STEP;
+    s += Math.exp(-0.5 * u * u) * f(u);
+  }
+  return (s * QUADRATURE_STEP) / Math.sqrt(2 * Math.PI);
+}
+
+const QUADRATURE_STEP = 0.05;
+const QUADRATURE_HALF_NODES = 200;
+
+/** The truth an observer of the features x alone can know: the simulator's probabilities integrated over the hidden u. */
+export interface ObservedTruth {
+  /** P(click | x) = E_u[P(click | x, u)]. */
+  pClick: number;
+  /** E_u[P(conversion | click, x, u)]: the CVR of x were every impression clicked, whatever its u. */
+  cvr: number;
+  /** P(conversion | click, x) = E[P(conversion | click, x, u) | x, click = 1]: what a model fit on clicked rows learns. */
+  cvrClicked: number;
+  /** E[P(conversion | click, x, u) | x, click = 0]: the mean true CVR of the non-clicked impressions with features x. */
+  cvrNotClicked: number;
+}
+
+/**
+ * The truth of an impression with observed features (day, user, ad, placement, hour) given the observed features
+ * only, integrated over the hidden u (see the header) by `normalExpectation`'s rule: u given click = 1 has density
+ * proportional to phi(u) P(click | x, u), given click = 0 to phi(u) (1 - P(click | x, u)). Without hidden selection
+ * (w.hiddenSelection = 0) every CVR field is the recorded P(conversion | click, x) exactly and pClick the recorded
+ * P(click | x). Indices as in a SimulatedChunk (day < config.days, ad live on that day); nothing is checked.
+ */
+export function observedTruth(w: World, day: number, user: number, ad: number, placement: number, hour: number): ObservedTruth {
+  const logits: Logits = { click: 0, conversion: 0 };
+  impressionLogits(w, day, user, ad, placement, hour, logits);
+  const h = w.hiddenSelection;
+  if (h === 0) {
+    const [pClick, pConv] = trueProbabilities(w, logits, placement);
+    return { pClick, cvr: pConv, cvrClicked: pConv, cvrNotClicked: pConv };
+  }
+  const at: Logits = { click: 0, conversion: 0 };
+  let total = 0; // the rule's sum of weights: sqrt(2 pi) / step to 1e-12, so the means below are exact for constants
+  let pClick = 0;
+  let cvr = 0;
+  let clickedConv = 0;
+  let notClickedConv = 0;
+  for (let k = -QUADRATURE_HALF_NODES; k <= QUADRATURE_HALF_NODES; k++) {
+    const u = k * QUADRATURE_STEP;
+    const weight = Math.exp(-0.5 * u * u);
+    at.click = logits.click + h * u;
+    at.conversion = logits.conversion + h * u;
+    const [pc, pv] = trueProbabilities(w, at, placement);
+    total += weight;
+    pClick += weight * pc;
+    cvr += weight * pv;
+    clickedConv += weight * pc * pv;
+    notClickedConv += weight * (1 - pc) * pv;
+  }
+  return { pClick: pClick / total, cvr: cvr / total, cvrClicked: clickedConv / pClick, cvrNotClicked: notClickedConv / (total - pClick) };
 }

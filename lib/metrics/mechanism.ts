@@ -24,6 +24,11 @@
  * (classification.ts), with the clipping of logLoss (p, and q in the floor, clipped to [eps, 1 - eps],
  * eps = LOG_LOSS_EPS), so p = q gives kl = 0 exactly. The calibration ratio uses p and q unclipped.
  *
+ * With hidden selection (simulator option hiddenSelection, docs/hidden-selection.md) the truth q is the impression's
+ * own P(conversion | click, x, u), u unobserved: the non-clicked calibration then measures the selection bias directly
+ * (sum q over non-clicked rows is their expected conversions had they been clicked), and kl has a floor above 0 that
+ * no model of the features reaches (KL of q against E[q | x, click = 0]).
+ *
  * An empty subset (or one of total weight 0) gives NaN values with its rows and weight; calibration is
  * NaN also when sum(w q) = 0. Invalid input throws MetricInputError (result.ts).
  */
