@@ -362,8 +362,13 @@ function rowsOfDays(log: ImpressionLog, days: number[]): Int32Array {
   return rows;
 }
 
-/** Encodes rows `rows` of `log` (indices, in order) with the training vocabularies and scalers. */
-function encodeSplit(name: string, log: ImpressionLog, rows: Int32Array, weight: Float32Array, vocabs: Vocabulary[], scalers: NumericScaler[]) {
+/**
+ * Encodes rows `rows` of `log` (indices, in order) with the training vocabularies and scalers, with weights
+ * `weight` (one per row of `rows`): the split and its OOV shares (per field, and of rows with any field at 0).
+ * Exported for rows a preparation did not encode (lib/study/calibration-decomposition.ts: fresh rows of a
+ * training day, encoded as the test day is).
+ */
+export function encodeSplit(name: string, log: ImpressionLog, rows: Int32Array, weight: Float32Array, vocabs: Vocabulary[], scalers: NumericScaler[]) {
   const n = rows.length;
   const nCat = vocabs.length;
   const nNum = scalers.length;

@@ -9,3 +9,4 @@ export * from "./classification";
 export * from "./calibration";
 export * from "./spaces";
 export * from "./mechanism";
+export * from "./calibration-decomposition";
