@@ -10,7 +10,7 @@ import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RA
 import { makeDirs, outputProblem } from "../data/output-paths";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
-import { EMBEDDING_UPDATES, EmbeddingUpdates, epochProgressBars } from "../train";
+import { EMBEDDING_UPDATES, EmbeddingUpdates, epochProgressBars, WEIGHT_DECAY_FORMS, WeightDecayForm } from "../train";
 
 export const trainCommand: Command = {
   name: "train",
@@ -18,7 +18,7 @@ export const trainCommand: Command = {
   usage: `esmm train --model NAME --data DIR --seed S --out FILE.json [--epochs N] [--batch-size B]
                  [--learning-rate LR] [--patience P] [--loss-normalization own-rows|batch-weight|batch-rows]
                  [--keep-rate R] [--min-count K] [--oov-mask-rate M] [--backend auto|tensorflow|wasm|cpu]
-                 [--embedding-updates dense|rowwise]
+                 [--embedding-updates dense|rowwise] [--weight-decay W] [--weight-decay-form coupled|decoupled]
 
 Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
 simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default ${DEFAULT_NEGATIVE_KEEP_RATE}, drawn with seed ${DEFAULT_PREPARE_SEED} as the study draws it, and --min-count and
@@ -34,7 +34,16 @@ reference implementations use; every recorded result and fixture was made with i
 until measurements at real vocabulary sizes choose otherwise). rowwise: only the rows a batch touches, with
 their summed gradients (never a [vocabulary, dim] tensor), the lazy rule of PyTorch's SparseAdam / TF Addons'
 LazyAdam (bias corrections from the global step; weight decay, if any, on touched rows only): different
-numbers, a step whose arithmetic does not grow with the vocabulary. Dense layers use dense Adam either way.`,
+numbers, a step whose arithmetic does not grow with the vocabulary. Dense layers use dense Adam either way.
+
+--weight-decay W (default 0: none) and --weight-decay-form (default coupled): Adam's weight decay on every
+trainable variable, embeddings included. coupled: L2, W p added to the gradient before the moments (PyTorch's
+Adam(weight_decay=W), what every recorded result used; divided by sqrt(v) like the gradient, so a parameter
+with small gradients is pulled to 0 at about the learning rate per step whatever W). decoupled: AdamW
+(Loshchilov & Hutter ICLR'19, PyTorch's AdamW(weight_decay=W)), p <- p - LR W p before the Adam step, whose
+moments never see W: a like pull on a parameter of median gradient scale needs W about 2e4-8e4 times the
+coupled one (measured in docs/weight-decay.md).
+With --embedding-updates rowwise either form decays only the rows a batch touches.`,
   options: {
     model: { type: "string" },
     data: { type: "string" },
@@ -50,6 +59,8 @@ numbers, a step whose arithmetic does not grow with the vocabulary. Dense layers
     "oov-mask-rate": { type: "string", number: { ge: 0, lt: 1 } },
     backend: { type: "string" },
     "embedding-updates": { type: "string" },
+    "weight-decay": { type: "string", number: { ge: 0 } },
+    "weight-decay-form": { type: "string" },
   },
   async run(v) {
     const cmd = "train";
@@ -66,6 +77,10 @@ numbers, a step whose arithmetic does not grow with the vocabulary. Dense layers
     const embeddingUpdates = v["embedding-updates"] as string | undefined;
     if (embeddingUpdates !== undefined && !EMBEDDING_UPDATES.includes(embeddingUpdates as EmbeddingUpdates)) {
       throw new UsageError(`${cmd}: --embedding-updates must be one of ${EMBEDDING_UPDATES.join(", ")}`);
+    }
+    const weightDecayForm = v["weight-decay-form"] as string | undefined;
+    if (weightDecayForm !== undefined && !WEIGHT_DECAY_FORMS.includes(weightDecayForm as WeightDecayForm)) {
+      throw new UsageError(`${cmd}: --weight-decay-form must be one of ${WEIGHT_DECAY_FORMS.join(", ")}`);
     }
     const backend = (v.backend as string | undefined) ?? "auto";
     if (!["auto", "tensorflow", "wasm", "cpu"].includes(backend)) throw new UsageError(`${cmd}: --backend must be auto, tensorflow, wasm or cpu`);
@@ -107,6 +122,8 @@ numbers, a step whose arithmetic does not grow with the vocabulary. Dense layers
         patience: numberValue(v, "patience"),
         lossNormalization: norm as LossNormalization | undefined,
         embeddingUpdates: embeddingUpdates as EmbeddingUpdates | undefined,
+        weightDecay: numberValue(v, "weight-decay"),
+        weightDecayForm: weightDecayForm as WeightDecayForm | undefined,
         onProgress: epochProgressBars(),
       },
     });

@@ -87,8 +87,9 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
     // real data: named by its content hash, not by where the folder is (no simulator to resolve)
     data: run.data.prepared ? { ...run.data, prepared: { sha256: run.data.prepared.sha256 } } : { ...run.data, simulator: resolveConfig(run.data.simulator) },
     architecture: resolveArchitecture(run.architecture),
-    // "dense" embedding updates are what a run without the option computes: one key for both
-    train: withoutDefaultEmbeddingUpdates({ ...DEFAULT_TRAIN_CONFIG, ...run.train }),
+    // "dense" embedding updates are what a run without the option computes: one key for both; so is
+    // "coupled" weight decay, and either form with no decay
+    train: withoutDefaultWeightDecayForm(withoutDefaultEmbeddingUpdates({ ...DEFAULT_TRAIN_CONFIG, ...run.train })),
   };
 }
 
@@ -97,6 +98,14 @@ function withoutDefaultEmbeddingUpdates<T extends { embeddingUpdates?: string }>
   if (train.embeddingUpdates !== "dense") return train;
   const { embeddingUpdates: _dense, ...rest } = train;
   void _dense;
+  return rest as T;
+}
+
+/** `train` without `weightDecayForm` when it is "coupled" (the default) or the decay is 0 (no form computes anything). */
+function withoutDefaultWeightDecayForm<T extends { weightDecayForm?: string; weightDecay?: number }>(train: T): T {
+  if (train.weightDecayForm === undefined || (train.weightDecayForm !== "coupled" && (train.weightDecay ?? 0) !== 0)) return train;
+  const { weightDecayForm: _form, ...rest } = train;
+  void _form;
   return rest as T;
 }
 

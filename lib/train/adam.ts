@@ -9,11 +9,19 @@
  * (float32 results differ in the last bits; b^t and 1 - b^t are rounded to float32 as tfjs does).
  * 12 kernels per group of variables.
  *
- * L2 weight decay (`weightDecay` λ, default 0): coupled, as PyTorch's `torch.optim.Adam(weight_decay=λ)`:
- * the gradient becomes g + λ p before the moments are updated (not AdamW's decoupled decay). It applies to
- * every variable the optimizer holds, embedding tables included (their gradient is dense here, one
- * scatter-add into the whole table, so every row decays every step, as with PyTorch's dense embeddings).
- * With λ = 0 the update runs exactly the ops it ran before (no extra kernel), so results are unchanged.
+ * Weight decay (`weightDecay` λ, default 0) in one of two forms (`weightDecayForm`, default "coupled"):
+ * - "coupled" (L2), as PyTorch's `torch.optim.Adam(weight_decay=λ)`: the gradient becomes g + λ p before the
+ *   moments are updated, so the decay is divided by sqrt(v^) like the gradient (a parameter with small
+ *   gradients is pulled to 0 at about lr per step, whatever λ).
+ * - "decoupled" (AdamW, Loshchilov & Hutter ICLR'19, as PyTorch's `torch.optim.AdamW(weight_decay=λ)`):
+ *   p <- p - lr λ p first, then the Adam step above with the undecayed gradient (the moments never see λ):
+ *   a pull toward 0 of lr λ |p| per step, independent of the gradient's scale. Float32: computed as
+ *   p - fround(lr λ) p (PyTorch multiplies by 1 - lr λ, which rounds to exactly 1 in float32 when
+ *   lr λ < 2^-25 ≈ 3e-8 and the decay vanishes; the two agree in exact arithmetic).
+ * Either form applies to every variable the optimizer holds, embedding tables included (their gradient is
+ * dense here, one scatter-add into the whole table, so every row decays every step, as with PyTorch's dense
+ * embeddings). With λ = 0 the update runs exactly the ops it ran before in either form (no extra kernel), so
+ * results are unchanged.
  *
  * Grouping (`defaultAdamGrouping` picks the fastest measured on the current backend):
  * - `"flat"` (tensorflow): all variables updated as one vector (their gradients concatenated, the new
@@ -31,14 +39,33 @@ import { AdamKernelAttrs, registerAdamKernel, runAdamKernel } from "./adam-kerne
 
 export type AdamGrouping = "flat" | "per-variable" | "kernel";
 
+/** How weight decay enters Adam: "coupled" L2 (g + λ p, PyTorch Adam) or "decoupled" (p - lr λ p, PyTorch AdamW). */
+export type WeightDecayForm = "coupled" | "decoupled";
+export const WEIGHT_DECAY_FORMS: readonly WeightDecayForm[] = Object.freeze(["coupled", "decoupled"]);
+
+/**
+ * The two scalars a step's weight decay uses: `coupled` λ added as λ p to the gradient, `decoupled` lr λ
+ * subtracted as (lr λ) p from the value before the step; the other one 0. Throws on λ not finite and >= 0 or
+ * an unknown form (`who` names the optimizer in the message).
+ */
+export function weightDecayTerms(config: { learningRate: number; weightDecay?: number; weightDecayForm?: WeightDecayForm }, who: string): { coupled: number; decoupled: number } {
+  const decay = config.weightDecay ?? 0;
+  const form = config.weightDecayForm ?? "coupled";
+  if (!(Number.isFinite(decay) && decay >= 0)) throw new Error(`${who}: weightDecay must be a finite number >= 0, got ${decay}`);
+  if (!WEIGHT_DECAY_FORMS.includes(form)) throw new Error(`${who}: weightDecayForm must be one of ${WEIGHT_DECAY_FORMS.join(", ")}, got "${form}"`);
+  return form === "coupled" ? { coupled: decay, decoupled: 0 } : { coupled: 0, decoupled: config.learningRate * decay };
+}
+
 export interface AdamConfig {
   learningRate: number;
   beta1: number;
   beta2: number;
   epsilon: number;
   grouping: AdamGrouping;
-  /** Coupled L2 weight decay λ >= 0 (g + λ p, PyTorch Adam's weight_decay). Default 0 (none). */
+  /** Weight decay λ >= 0 (see `weightDecayForm`). Default 0 (none). */
   weightDecay?: number;
+  /** "coupled" (g + λ p, PyTorch Adam's weight_decay; the default) or "decoupled" (p - lr λ p, PyTorch AdamW's). */
+  weightDecayForm?: WeightDecayForm;
 }
 
 /** The faster grouping on the current backend (measured at the reference shape, batch 1024 and 4096). */
@@ -97,6 +124,8 @@ export class Adam {
   private steps = 0;
   /** beta1^t and beta2^t (adamStepConstants). */
   private readonly acc: AdamAccumulators;
+  /** λ of the coupled form and lr λ of the decoupled one (weightDecayTerms; at most one is not 0). */
+  private readonly decay: { coupled: number; decoupled: number };
 
   constructor(
     readonly variables: tfjs.Variable[],
@@ -104,8 +133,7 @@ export class Adam {
   ) {
     const t = tf();
     const id = ++adamCounter;
-    const decay = config.weightDecay ?? 0;
-    if (!(Number.isFinite(decay) && decay >= 0)) throw new Error(`Adam: weightDecay must be a finite number >= 0, got ${decay}`);
+    this.decay = weightDecayTerms(config, "Adam");
     this.acc = adamAccumulators(config);
     this.constants = {
       b1: t.scalar(config.beta1),
@@ -147,7 +175,8 @@ export class Adam {
     const attrs = adamStepConstants(this.acc, this.config);
     if (this.config.grouping === "kernel") {
       this.groups.forEach((group, i) => {
-        const [p, m, v] = runAdamKernel(t, group.vars[0], group.m, group.v, this.decayed(grads[i], group.vars[0]), attrs);
+        const p0 = this.shrunk(group.vars[0]);
+        const [p, m, v] = runAdamKernel(t, p0, group.m, group.v, this.decayed(grads[i], p0), attrs);
         group.m.assign(m);
         group.v.assign(v);
         group.vars[0].assign(p);
@@ -163,7 +192,7 @@ export class Adam {
       const groupGrads = grads.slice(offset, offset + n);
       offset += n;
       const flatten = (x: tfjs.Tensor) => (x.rank === 1 ? x : t.reshape(x, [x.size]));
-      const current = group.flat ?? group.vars[0];
+      const current = this.shrunk(group.flat ?? group.vars[0]);
       const g = this.decayed(n === 1 ? groupGrads[0] : t.concat(groupGrads.map(flatten)), current);
       const m = t.add(t.mul(group.m, b1), t.mul(g, oneMinusB1));
       const v = t.add(t.mul(group.v, b2), t.mul(t.square(g), oneMinusB2));
@@ -180,12 +209,20 @@ export class Adam {
     }
   }
 
-  /** g + λ p (coupled L2 weight decay); `g` itself when λ = 0. Call inside tf.tidy. */
+  /** g + λ p (coupled L2 weight decay); `g` itself when the coupled λ is 0. Call inside tf.tidy. */
   private decayed(g: tfjs.Tensor, p: tfjs.Tensor): tfjs.Tensor {
-    const decay = this.config.weightDecay ?? 0;
+    const decay = this.decay.coupled;
     if (decay === 0) return g;
     const t = tf();
     return t.add(g, t.mul(p, t.scalar(decay)));
+  }
+
+  /** p - (lr λ) p (decoupled weight decay, before the step); `p` itself when it is 0. Call inside tf.tidy. */
+  private shrunk(p: tfjs.Tensor): tfjs.Tensor {
+    const shrink = this.decay.decoupled;
+    if (shrink === 0) return p;
+    const t = tf();
+    return t.sub(p, t.mul(p, t.scalar(shrink)));
   }
 
   dispose(): void {

@@ -7,3 +7,5 @@ export * from "./trainer";
 export * from "./progress-bar";
 export * from "./seed-group";
 export * from "./rowwise";
+export { WEIGHT_DECAY_FORMS } from "./adam";
+export type { WeightDecayForm } from "./adam";

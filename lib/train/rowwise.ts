@@ -26,9 +26,15 @@
  *   deliberate difference from them: with it, row-wise Adam equals the dense Adam of ./adam.ts whenever every
  *   row is touched (test/rowwise-adam.test.ts). The two placements differ by eps (1 - sqrt(1 - b2^t)) in the
  *   denominator: < 1e-8 for eps = 1e-8, at every step.
- * - weight decay (TrainConfig.weightDecay λ; neither SparseAdam nor LazyAdam has one): coupled L2 on the
- *   touched rows only, g_r <- g_r + λ p_r before the moments (the gathered rows' values at the start of the
- *   step); untouched rows do not decay.
+ * - weight decay (TrainConfig.weightDecay λ; neither SparseAdam nor LazyAdam has one), on the touched rows
+ *   only, in the form TrainConfig.weightDecayForm names: "coupled" (the default) g_r <- g_r + λ p_r before
+ *   the moments (p_r the gathered rows' values at the start of the step); "decoupled" (AdamW, as PyTorch's
+ *   `AdamW`: ./adam.ts) p_r <- p_r - lr λ p_r before the step above, whose moments see the undecayed g_r.
+ *   Untouched rows do not decay in either form, and a row skipped for n steps is not decayed n times when
+ *   it is next touched (one decay per step that touches it): the semantics of TF Addons'
+ *   `DecoupledWeightDecayExtension` on sparse gradients (`extend_with_decoupled_weight_decay(LazyAdam)`
+ *   decays only the indices of the gradient; TFA's decay is not multiplied by lr, PyTorch's and this one are).
+ *   With every row touched every step, either form equals the dense Adam of ./adam.ts in that form.
  * Float32 arithmetic: on the native backend (and any other than wasm/cpu) the rows' update runs the same op
  * sequence as ./adam.ts' per-variable update on the gathered rows, written back with TensorScatterUpdate
  * (which copies the table and the moments with their new rows: O(table) memory traffic per step, no O(table)
@@ -40,7 +46,7 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
 import type { ModelInputs, MultiTaskModel } from "../models";
 import { gatherRows } from "../models/fast-ops";
-import { Adam, AdamAccumulators, adamAccumulators, adamStepConstants, defaultAdamGrouping } from "./adam";
+import { Adam, AdamAccumulators, adamAccumulators, adamStepConstants, defaultAdamGrouping, WeightDecayForm, weightDecayTerms } from "./adam";
 import type { AdamKernelAttrs } from "./adam-kernel";
 import type { TrainConfig } from "./trainer";
 
@@ -156,8 +162,10 @@ export interface RowwiseAdamConfig {
   beta1: number;
   beta2: number;
   epsilon: number;
-  /** Coupled L2 weight decay λ >= 0 on the touched rows (g_r + λ p_r). Default 0. */
+  /** Weight decay λ >= 0 on the touched rows (see `weightDecayForm`). Default 0. */
   weightDecay?: number;
+  /** "coupled" (g_r + λ p_r; the default) or "decoupled" (p_r - lr λ p_r before the step: AdamW). */
+  weightDecayForm?: WeightDecayForm;
   /**
    * Write the rows in place into the backend's buffers (wasm and cpu only), or through TensorScatterUpdate.
    * Default: in place on wasm and cpu, TensorScatterUpdate elsewhere. Same values either way (to float32
@@ -166,20 +174,24 @@ export interface RowwiseAdamConfig {
   inPlace?: boolean;
 }
 
-/** Adam's bias-corrected constants of one step (./adam.ts adamStepConstants) and the coupled L2 decay. */
+/** Adam's bias-corrected constants of one step (./adam.ts adamStepConstants) and the weight decay. */
 export interface LazyAdamStep extends AdamKernelAttrs {
-  /** λ (0: none), rounded to float32. */
+  /** Coupled λ (0: none), rounded to float32. */
   decay: number;
+  /** Decoupled lr λ (0 or absent: none), rounded to float32. */
+  shrink?: number;
 }
 
 /**
  * The lazy update on plain arrays, in place: for each k, row `ids[k]` of `p`, `m`, `v` (row-major
  * [rows, dim] float32) is stepped with `g`'s row k ([U, dim]); other rows untouched. `ids` must be distinct
  * (not checked: the caller dedupes; a repeated id would be stepped twice); throws on an id out of range. Arithmetic of ./adam-kernel.ts' adamUpdateValues
- * (float64 intermediates, float32 stores), decay as tfjs' add(g, mul(p, λ)) in float32.
+ * (float64 intermediates, float32 stores), coupled decay as tfjs' add(g, mul(p, λ)) in float32, decoupled
+ * as sub(p, mul(p, lr λ)) in float32.
  */
 export function lazyAdamRowValues(p: Float32Array, m: Float32Array, v: Float32Array, ids: ArrayLike<number>, g: Float32Array, dim: number, a: LazyAdamStep): void {
   const { b1, oneMinusB1, b2, oneMinusB2, lrT, epsT, decay } = a;
+  const shrink = a.shrink ?? 0;
   const rows = p.length / dim;
   for (let k = 0; k < ids.length; k++) {
     const id = ids[k];
@@ -188,13 +200,14 @@ export function lazyAdamRowValues(p: Float32Array, m: Float32Array, v: Float32Ar
     const gBase = k * dim;
     for (let j = 0; j < dim; j++) {
       const i = base + j;
+      const pi = shrink === 0 ? p[i] : Math.fround(p[i] - Math.fround(p[i] * shrink));
       let gi = g[gBase + j];
-      if (decay !== 0) gi = Math.fround(gi + Math.fround(p[i] * decay));
+      if (decay !== 0) gi = Math.fround(gi + Math.fround(pi * decay));
       const mi = Math.fround(b1 * m[i] + oneMinusB1 * gi);
       const vi = Math.fround(b2 * v[i] + oneMinusB2 * (gi * gi));
       m[i] = mi;
       v[i] = vi;
-      p[i] = p[i] + lrT * (mi / (Math.sqrt(vi) + epsT));
+      p[i] = pi + lrT * (mi / (Math.sqrt(vi) + epsT));
     }
   }
 }
@@ -222,15 +235,16 @@ export class RowwiseAdam {
   private readonly inPlace: boolean;
   /** Buffers this optimizer owns (created by it, so writable in place while nothing else shares them). */
   private readonly owned = new WeakMap<tfjs.Variable, object>();
+  /** λ of the coupled form and lr λ of the decoupled one (./adam.ts weightDecayTerms). */
+  private readonly decay: { coupled: number; decoupled: number };
 
-  /** Throws on a table that is not rank 2 float32 or a weight decay that is not finite and >= 0. */
+  /** Throws on a table that is not rank 2 float32, a weight decay that is not finite and >= 0 or an unknown form. */
   constructor(
     readonly tables: tfjs.Variable[],
     readonly config: RowwiseAdamConfig,
   ) {
     const t = tf();
-    const decay = config.weightDecay ?? 0;
-    if (!(Number.isFinite(decay) && decay >= 0)) throw new Error(`row-wise Adam: weightDecay must be a finite number >= 0, got ${decay}`);
+    this.decay = weightDecayTerms(config, "row-wise Adam");
     for (const x of tables) {
       if (x.rank !== 2 || x.dtype !== "float32") throw new Error(`row-wise Adam: table ${x.name} must be float32 [rows, dim], got ${x.dtype} [${x.shape.join(", ")}]`);
     }
@@ -275,7 +289,8 @@ export class RowwiseAdam {
     this.steps++;
     const step: LazyAdamStep = {
       ...adamStepConstants(this.acc, this.config),
-      decay: Math.fround(this.config.weightDecay ?? 0),
+      decay: Math.fround(this.decay.coupled),
+      shrink: Math.fround(this.decay.decoupled),
     };
     if (U === 0) return;
     if (this.inPlace) {
@@ -296,12 +311,13 @@ export class RowwiseAdam {
     const oneMinusB2 = t.scalar(1 - this.config.beta2);
     const lrT = t.scalar(step.lrT);
     const epsT = t.scalar(step.epsT);
-    const decay = this.config.weightDecay ?? 0;
+    const { coupled: decay, decoupled: shrink } = this.decay;
     this.tables.forEach((x, i) => {
-      const g = decay === 0 ? grads[i] : t.add(grads[i], t.mul(rows[i], t.scalar(decay)));
+      const p = shrink === 0 ? rows[i] : t.sub(rows[i], t.mul(rows[i], t.scalar(shrink)));
+      const g = decay === 0 ? grads[i] : t.add(grads[i], t.mul(p, t.scalar(decay)));
       const m = t.add(t.mul(gatherRows(this.m[i] as tfjs.Tensor2D, idsColumn), b1), t.mul(g, oneMinusB1));
       const v = t.add(t.mul(gatherRows(this.v[i] as tfjs.Tensor2D, idsColumn), b2), t.mul(t.square(g), oneMinusB2));
-      const next = t.add(rows[i], t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
+      const next = t.add(p, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
       this.m[i].assign(scatterRows(this.m[i], idsColumn, m as tfjs.Tensor2D));
       this.v[i].assign(scatterRows(this.v[i], idsColumn, v as tfjs.Tensor2D));
       x.assign(scatterRows(x, idsColumn, next as tfjs.Tensor2D));
@@ -365,13 +381,13 @@ export class RowwiseTraining {
 
   constructor(
     private readonly model: MultiTaskModel,
-    config: Pick<TrainConfig, "learningRate" | "adamBeta1" | "adamBeta2" | "adamEpsilon" | "weightDecay">,
+    config: Pick<TrainConfig, "learningRate" | "adamBeta1" | "adamBeta2" | "adamEpsilon" | "weightDecay" | "weightDecayForm">,
     options: { inPlace?: boolean } = {},
   ) {
     this.layout = embeddingLayout(model);
     const tables = new Set(this.layout.tables);
     this.dense = model.trainableVariables().filter((v) => !tables.has(v));
-    const adam = { learningRate: config.learningRate, beta1: config.adamBeta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon, weightDecay: config.weightDecay };
+    const adam = { learningRate: config.learningRate, beta1: config.adamBeta1, beta2: config.adamBeta2, epsilon: config.adamEpsilon, weightDecay: config.weightDecay, weightDecayForm: config.weightDecayForm };
     if (this.dense.length > 0) this.denseAdam = new Adam(this.dense, { ...adam, grouping: defaultAdamGrouping() });
     this.embeddingAdam = new RowwiseAdam(this.layout.tables, { ...adam, inPlace: options.inPlace });
     this.deduper = new RowDeduper(this.layout);

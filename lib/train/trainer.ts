@@ -36,7 +36,7 @@ import { BatchArrays, batchCount, checkSplit, inputTensors, labelTensors, shuffl
 import { EarlyStopping, StoppingUnit, stoppingUnits } from "./early-stopping";
 import { SplitLosses, predict, splitLosses } from "./evaluate";
 import { createRng } from "./random";
-import { Adam, defaultAdamGrouping } from "./adam";
+import { Adam, defaultAdamGrouping, WEIGHT_DECAY_FORMS, WeightDecayForm } from "./adam";
 import { EMBEDDING_UPDATES, EmbeddingUpdates, RowwiseTraining, rowMajorIndices } from "./rowwise";
 
 export interface TrainConfig {
@@ -65,11 +65,17 @@ export interface TrainConfig {
   /** Restore the best epoch's weights at the end. Default true. */
   restoreBest: boolean;
   /**
-   * Coupled L2 weight decay λ of Adam (g + λ p, as PyTorch Adam's weight_decay; ./adam.ts), on every
-   * trainable variable, embeddings included (with row-wise embedding updates: on the rows a batch touches
-   * only). Default 0 (none: the update is exactly the one without it).
+   * Weight decay λ of Adam (./adam.ts), in the form `weightDecayForm` names, on every trainable variable,
+   * embeddings included (with row-wise embedding updates: on the rows a batch touches only). Default 0
+   * (none: the update is exactly the one without it).
    */
   weightDecay: number;
+  /**
+   * "coupled" L2 (g + λ p, PyTorch Adam's weight_decay: what every recorded result used) or "decoupled"
+   * (p - lr λ p before the step, PyTorch AdamW's; Loshchilov & Hutter ICLR'19). Optional, absent meaning
+   * "coupled" (not in DEFAULT_TRAIN_CONFIG: study run keys hash the defaults and must not move).
+   */
+  weightDecayForm?: WeightDecayForm;
   /**
    * How embedding tables are updated (./rowwise.ts). "dense" (the default): the lookup's gradient is a
    * [table rows, dim] tensor and Adam steps every row every step (PyTorch's dense Adam, the paper's reference
@@ -208,6 +214,7 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
   }
   if (options.lossWeights !== undefined) c.lossWeights = [...options.lossWeights];
   if (options.embeddingUpdates !== undefined) c.embeddingUpdates = options.embeddingUpdates;
+  if (options.weightDecayForm !== undefined) c.weightDecayForm = options.weightDecayForm;
   const posInt = (k: keyof TrainConfig) => {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${k} must be a positive integer, got ${v}`);
@@ -218,6 +225,9 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
   posInt("syncEvery");
   if (!(c.learningRate > 0)) throw new Error(`train config: learningRate must be > 0, got ${c.learningRate}`);
   if (!(Number.isFinite(c.weightDecay) && c.weightDecay >= 0)) throw new Error(`train config: weightDecay must be a finite number >= 0, got ${c.weightDecay}`);
+  if (c.weightDecayForm !== undefined && !WEIGHT_DECAY_FORMS.includes(c.weightDecayForm)) {
+    throw new Error(`train config: weightDecayForm must be one of ${WEIGHT_DECAY_FORMS.join(", ")}, got "${c.weightDecayForm}"`);
+  }
   if (c.lossWeights !== undefined && !c.lossWeights.every((w) => Number.isFinite(w) && w >= 0)) {
     throw new Error(`train config: lossWeights must be finite numbers >= 0, got ${c.lossWeights.join(", ")}`);
   }
@@ -263,6 +273,7 @@ export function createOptimizer(variables: tfjs.Variable[], config: TrainConfig)
     epsilon: config.adamEpsilon,
     grouping: defaultAdamGrouping(),
     weightDecay: config.weightDecay,
+    weightDecayForm: config.weightDecayForm,
   });
 }
 
