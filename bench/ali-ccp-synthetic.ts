@@ -13,9 +13,14 @@
  * About 142 bytes a line (5.3 GiB at 40M rows).
  *
  * The file is written through a 4 MiB buffer, so memory stays flat whatever `rows` is.
+ *
+ * The same rows in memory, as an encoded split (`syntheticAliCcpSplit`: what `esmm bench --shape ali-ccp` trains on,
+ * no file and no prepare step), at the vocabulary sizes above or scaled to another total number of ids
+ * (`syntheticAliCcpVocabularies`).
  */
 import * as fs from "node:fs";
 import { ALI_CCP_DEFAULT_FIELDS } from "../lib/data/ali-ccp-raw";
+import type { EncodedSplit } from "../lib/data/encoded";
 import { Rng, deriveSeed } from "../lib/data/random";
 
 /** Click rate and conversion rate among clicks of the synthetic rows. */
@@ -28,6 +33,104 @@ const VOCABULARY_SIZES: Record<string, number> = {
   "205": 470_000, "206": 7_000, "207": 260_000, "210": 80_000, "216": 100_000, "508": 6_000, "509": 100_000,
   "702": 50_000, "853": 40_000, "301": 4, "109_14": 6_000, "110_14": 300_000, "127_14": 300_000, "150_14": 50_000,
 };
+
+/** Total ids of the vocabularies above (2,009,145: the "2M ids" of the benchmarks). */
+export const SYNTHETIC_ALI_CCP_IDS = Object.values(VOCABULARY_SIZES).reduce((a, b) => a + b, 0);
+
+/** A field never shrinks below this many ids when the vocabularies are scaled down (or its own size, if smaller). */
+const MIN_FIELD_IDS = 20;
+
+/**
+ * Vocabulary size per categorical field (`ALI_CCP_DEFAULT_FIELDS.categorical` order) with `totalIds` ids in all:
+ * each field keeps min(its size, 20) ids and gets a share of the rest in proportion to its ids beyond those
+ * (rounded down), the rounding's remainder (< 23 ids) given to the largest field (item id 205), so the sizes sum
+ * to `totalIds` exactly and scale by about totalIds / SYNTHETIC_ALI_CCP_IDS (exactly the sizes above at that total).
+ * Without `totalIds`, the sizes above (SYNTHETIC_ALI_CCP_IDS in all). Throws when `totalIds` is not an integer
+ * or is below what the smallest fields need (345 ids).
+ */
+export function syntheticAliCcpVocabularies(totalIds?: number): number[] {
+  const base = ALI_CCP_DEFAULT_FIELDS.categorical.map((f) => VOCABULARY_SIZES[f]);
+  if (totalIds === undefined) return base;
+  const floors = base.map((v) => Math.min(v, MIN_FIELD_IDS));
+  const least = floors.reduce((a, b) => a + b, 0);
+  if (!Number.isInteger(totalIds) || totalIds < least) throw new Error(`synthetic Ali-CCP vocabularies: the total must be an integer >= ${least} ids, got ${totalIds}`);
+  const sizes = base.map((v, f) => floors[f] + Math.floor(((v - floors[f]) * (totalIds - least)) / (SYNTHETIC_ALI_CCP_IDS - least)));
+  sizes[base.indexOf(Math.max(...base))] += totalIds - sizes.reduce((a, b) => a + b, 0);
+  return sizes;
+}
+
+/** One row's draws, in the file's order: its labels, one id per categorical field, one numeric code per numeric field. */
+interface RowDraw {
+  click: 0 | 1;
+  purchase: 0 | 1;
+  /** ids[f] in [0, sizes[f]). */
+  ids: Int32Array;
+  /** 0: the value 0.0; k in 1..10^4: the value k / 10^4. */
+  numericCodes: Int32Array;
+}
+
+/**
+ * Draws the next row from `rng` into `row` (the one definition of a synthetic row, for the file and the split):
+ * click ~ Bernoulli(SYNTHETIC_CLICK_RATE); purchase ~ Bernoulli(SYNTHETIC_CONVERSION_GIVEN_CLICK) drawn for
+ * clicks only; id floor(V_f u^3) per field; per numeric field 0 with probability 0.3, else round((u - 0.3) / 0.7 x 10^4)
+ * (at least 1).
+ */
+function drawRow(rng: Rng, sizes: readonly number[], row: RowDraw): void {
+  row.click = rng.uniform() < SYNTHETIC_CLICK_RATE ? 1 : 0;
+  row.purchase = row.click === 1 && rng.uniform() < SYNTHETIC_CONVERSION_GIVEN_CLICK ? 1 : 0;
+  for (let f = 0; f < sizes.length; f++) {
+    const u = rng.uniform();
+    row.ids[f] = Math.floor(sizes[f] * u * u * u);
+  }
+  for (let f = 0; f < row.numericCodes.length; f++) {
+    const u = rng.uniform();
+    row.numericCodes[f] = u < 0.3 ? 0 : Math.max(1, Math.round(((u - 0.3) / 0.7) * 1e4));
+  }
+}
+
+function newRow(): RowDraw {
+  return { click: 0, purchase: 0, ids: new Int32Array(ALI_CCP_DEFAULT_FIELDS.categorical.length), numericCodes: new Int32Array(ALI_CCP_DEFAULT_FIELDS.numeric.length) };
+}
+
+/**
+ * `rows` synthetic rows as an encoded split named `name` (the rows of writeSyntheticAliCcp's file for the same
+ * seed and vocabularies, without a file): categorical ids as drawn (no OOV index: every id is in its field's
+ * vocabulary), numeric values k / 10^4 (float32), weight 1, day 0. `vocabularySizes`: per categorical field
+ * (default syntheticAliCcpVocabularies()). Throws on a bad `rows` or a vocabulary list of the wrong length.
+ */
+export function syntheticAliCcpSplit(name: string, rows: number, seed: number, vocabularySizes: readonly number[] = syntheticAliCcpVocabularies()): EncodedSplit {
+  if (!Number.isInteger(rows) || rows < 0) throw new Error(`syntheticAliCcpSplit: rows must be a non-negative integer, got ${rows}`);
+  const fields = ALI_CCP_DEFAULT_FIELDS.categorical;
+  if (vocabularySizes.length !== fields.length) throw new Error(`syntheticAliCcpSplit: ${vocabularySizes.length} vocabulary sizes for ${fields.length} categorical fields`);
+  const F = fields.length;
+  const N = ALI_CCP_DEFAULT_FIELDS.numeric.length;
+  const rng = new Rng(deriveSeed(seed, "synthetic-ali-ccp"));
+  const categorical = new Int32Array(rows * F);
+  const numeric = new Float32Array(rows * N);
+  const click = new Float32Array(rows);
+  const conversion = new Float32Array(rows);
+  const row = newRow();
+  for (let r = 0; r < rows; r++) {
+    drawRow(rng, vocabularySizes, row);
+    click[r] = row.click;
+    conversion[r] = row.purchase;
+    categorical.set(row.ids, r * F);
+    for (let f = 0; f < N; f++) numeric[r * N + f] = row.numericCodes[f] / 1e4;
+  }
+  return {
+    name,
+    size: rows,
+    categoricalFields: [...fields],
+    vocabularySizes: [...vocabularySizes],
+    numericFields: ALI_CCP_DEFAULT_FIELDS.numeric.map((n) => `D${n}`),
+    categorical,
+    numeric,
+    click,
+    conversion,
+    weight: new Float32Array(rows).fill(1),
+    day: new Int32Array(rows),
+  };
+}
 
 /** The header's column names: click, purchase, the categorical fields, `D` + the numeric fields. */
 export function syntheticAliCcpColumns(): string[] {
@@ -54,26 +157,23 @@ export interface SyntheticAliCcpOptions {
 export function writeSyntheticAliCcp(file: string, rows: number, seed: number, options: SyntheticAliCcpOptions = {}): number {
   if (!Number.isInteger(rows) || rows < 0) throw new Error(`writeSyntheticAliCcp: rows must be a non-negative integer, got ${rows}`);
   const rng = new Rng(deriveSeed(seed, "synthetic-ali-ccp"));
-  const sizes = ALI_CCP_DEFAULT_FIELDS.categorical.map((f) => VOCABULARY_SIZES[f]);
-  const numericCount = ALI_CCP_DEFAULT_FIELDS.numeric.length;
+  const sizes = syntheticAliCcpVocabularies();
   const every = options.progressEvery ?? 1_000_000;
+  const row = newRow();
   const out = new ByteWriter(file);
   try {
     out.text(syntheticAliCcpColumns().join(",") + "\n");
     for (let r = 0; r < rows; r++) {
-      const click = rng.uniform() < SYNTHETIC_CLICK_RATE ? 1 : 0;
-      const purchase = click === 1 && rng.uniform() < SYNTHETIC_CONVERSION_GIVEN_CLICK ? 1 : 0;
-      out.text(click === 1 ? (purchase === 1 ? "1,1" : "1,0") : "0,0");
+      drawRow(rng, sizes, row);
+      out.text(row.click === 1 ? (row.purchase === 1 ? "1,1" : "1,0") : "0,0");
       for (let f = 0; f < sizes.length; f++) {
-        const u = rng.uniform();
         out.byte(COMMA);
-        out.integer(Math.floor(sizes[f] * u * u * u));
+        out.integer(row.ids[f]);
       }
-      for (let f = 0; f < numericCount; f++) {
-        const u = rng.uniform();
+      for (let f = 0; f < row.numericCodes.length; f++) {
         out.byte(COMMA);
-        if (u < 0.3) out.text("0.0");
-        else out.tenThousandths(Math.max(1, Math.round(((u - 0.3) / 0.7) * 1e4)));
+        if (row.numericCodes[f] === 0) out.text("0.0");
+        else out.tenThousandths(row.numericCodes[f]);
       }
       out.byte(NEWLINE);
       if ((r + 1) % every === 0) options.onProgress?.(r + 1);

@@ -6,7 +6,13 @@
  * and several at once for `--parallel`.
  *
  * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count] [--model NAME] [--seeds S]
- * Output: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent, osThreads?, epochRates, kernelsPerStep?, tfOpsPerStep?}
+ *          [--shape reference|ali-ccp] [--vocabulary IDS] [--embedding-updates dense|rowwise]
+ * Output: {backend, model, batch, seeds, shape, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent, osThreads?,
+ *          epochRates, kernelsPerStep?, tfOpsPerStep?}
+ * - shape: "reference" (default, above) or "ali-ccp": the synthetic Ali-CCP rows of bench/ali-ccp-synthetic.ts
+ *   (23 categorical fields, 8 numeric inputs, 4 % clicks) with the default architecture, at vocabulary sizes
+ *   scaled to --vocabulary IDS ids in all (default: its own, 2,009,145); `vocabulary` is the total ids.
+ * - embeddingUpdates: TrainConfig.embeddingUpdates (lib/train/rowwise.ts); default dense.
  * - seeds: S > 1 trains a seed group of S seeds in one graph (lib/train/seed-group.ts), each seed on its own
  *   batch order of the same BATCHES x BATCH rows; default 1 (a single model, lib/train/trainer.ts).
  * - examplesPerSec: best of epochs 2..N (epoch 1 warms up: kernel setup, first allocations), the total over
@@ -21,11 +27,12 @@
  *   between a 2k-batch and a k-batch epoch (evaluation, sync and setup cancel out).
  */
 import * as fs from "node:fs";
+import { syntheticAliCcpSplit, syntheticAliCcpVocabularies } from "./ali-ccp-synthetic";
 import { initBackend, tf } from "../lib/backend";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
 import { buildModel, getModelSpec, inputDimsOf } from "../lib/models";
-import { fitSeedGroup, fitSpec, trainModel, trainSeedGroup } from "../lib/train";
+import { EMBEDDING_UPDATES, EmbeddingUpdates, fitSeedGroup, fitSpec, trainModel, trainSeedGroup } from "../lib/train";
 
 const FIELDS = 8;
 const VOCAB = 1000;
@@ -85,17 +92,26 @@ async function counting(f: () => Promise<void>): Promise<Counters> {
   return c;
 }
 
+/** The benchmark shapes: how a split of `rows` rows is made (seeded). */
+export type BenchShape = "reference" | "ali-ccp";
+export const BENCH_SHAPES: readonly BenchShape[] = ["reference", "ali-ccp"];
+
+/** A split of the shape: the reference rows, or synthetic Ali-CCP rows with `vocabulary` ids in all (default its own sizes). */
+export function shapeSplit(shape: BenchShape, name: string, rows: number, seed: number, vocabulary?: number): EncodedSplit {
+  return shape === "ali-ccp" ? syntheticAliCcpSplit(name, rows, seed, syntheticAliCcpVocabularies(vocabulary)) : syntheticSplit(name, rows, seed);
+}
+
 /** Kernels (and TensorFlow ops) per training step at `batch` rows (of each of `seeds` seeds of a group when seeds > 1). */
-async function opsPerStep(batch: number, modelName: string, seeds: number): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
+async function opsPerStep(batch: number, modelName: string, seeds: number, makeSplit: (name: string, rows: number, seed: number) => EncodedSplit, embeddingUpdates: EmbeddingUpdates | undefined): Promise<{ kernelsPerStep: number; tfOpsPerStep?: number }> {
   const k = 5;
-  const validation = syntheticSplit("validation", 8, 2);
+  const validation = makeSplit("validation", 8, 2);
   const run = async (batches: number) => {
-    const train = syntheticSplit("train", batch * batches, 3);
+    const train = makeSplit("train", batch * batches, 3);
     const group = seeds > 1 ? { seeds: seedList(seeds) } : { seed: 1 };
     const model = buildModel(getModelSpec(modelName), inputDimsOf(train), group);
     try {
       return await counting(async () => {
-        const options = { batchSize: batch, maxEpochs: 1, syncEvery: 1000 };
+        const options = { batchSize: batch, maxEpochs: 1, syncEvery: 1000, embeddingUpdates };
         if (seeds > 1) await trainSeedGroup(model, { train, validation }, options);
         else await trainModel(model, { train, validation }, options);
       });
@@ -144,6 +160,14 @@ async function main() {
   const epochs = Number(option("--epochs") ?? 3);
   const spec = getModelSpec(option("--model") ?? "ESMM");
   const seeds = Number(option("--seeds") ?? 1);
+  const shape = (option("--shape") ?? "reference") as BenchShape;
+  const vocabularyArg = option("--vocabulary");
+  const vocabulary = vocabularyArg === undefined ? undefined : Number(vocabularyArg);
+  const embeddingUpdates = option("--embedding-updates") as EmbeddingUpdates | undefined;
+  if (!BENCH_SHAPES.includes(shape)) throw new Error(`train-throughput.js: --shape takes ${BENCH_SHAPES.join(" or ")}, got ${shape}`);
+  if (vocabulary !== undefined && shape !== "ali-ccp") throw new Error("train-throughput.js: --vocabulary is for --shape ali-ccp");
+  if (embeddingUpdates !== undefined && !EMBEDDING_UPDATES.includes(embeddingUpdates)) throw new Error(`train-throughput.js: --embedding-updates takes ${EMBEDDING_UPDATES.join(" or ")}, got ${embeddingUpdates}`);
+  const makeSplit = (name: string, rows: number, seed: number) => shapeSplit(shape, name, rows, seed, vocabulary);
   const [backend, batchArg, batchesArg] = args;
   const batch = Number(batchArg ?? 1024);
   const batches = Number(batchesArg ?? 40);
@@ -151,8 +175,8 @@ async function main() {
     throw new Error("usage: train-throughput.js BACKEND BATCH [BATCHES] [--epochs N>=2] [--count] [--model NAME] [--seeds S>=1]");
   }
   const info = await initBackend((backend ?? "auto") as "auto");
-  const train = syntheticSplit("train", batch * batches, 1);
-  const validation = syntheticSplit("validation", 1024, 2);
+  const train = makeSplit("train", batch * batches, 1);
+  const validation = makeSplit("validation", 1024, 2);
   let cpuStart = process.cpuUsage();
   let wallStart = performance.now();
   let cpuPercent = 0;
@@ -165,7 +189,7 @@ async function main() {
       cpuPercent = Math.round((100 * (used.user + used.system)) / 1000 / (performance.now() - wallStart));
     }
   };
-  const options = { batchSize: batch, maxEpochs: epochs, patience: epochs + 1 };
+  const options = { batchSize: batch, maxEpochs: epochs, patience: epochs + 1, embeddingUpdates };
   let epochRecords: { examplesPerSecond: number }[];
   if (seeds > 1) {
     // One callback per seed and epoch: time the group from the first seed's records.
@@ -183,8 +207,9 @@ async function main() {
   const examplesPerSec = Math.max(...epochRates.slice(1));
   const envThreads = Number(process.env.TF_NUM_INTRAOP_THREADS);
   const threads = info.name === "tensorflow" && Number.isInteger(envThreads) && envThreads > 0 ? envThreads : (info.threads ?? 1);
-  const counts = count ? await opsPerStep(batch, spec.name, seeds) : {};
-  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, seeds, examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
+  const counts = count ? await opsPerStep(batch, spec.name, seeds, makeSplit, embeddingUpdates) : {};
+  const ids = train.vocabularySizes.reduce((a, b) => a + b, 0);
+  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, seeds, shape, vocabulary: ids, embeddingUpdates: embeddingUpdates ?? "dense", examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
 }
 
 if (require.main === module) {

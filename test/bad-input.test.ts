@@ -123,7 +123,7 @@ test("every numeric option of every command declares its range, and a value outs
     simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
     prepare: ["keep-rate", "later-days", "min-count", "oov-mask-rate", "seed", "test-fraction", "validation-fraction"],
     train: ["batch-size", "epochs", "keep-rate", "learning-rate", "min-count", "oov-mask-rate", "patience", "seed"],
-    bench: ["batch", "batches", "peer-threads", "repeat", "seeds", "threads"],
+    bench: ["batch", "batches", "peer-threads", "repeat", "seeds", "threads", "vocabulary"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
     tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "repeats", "seed-list", "seeds", "trials", "workers", "worlds"],
     merge: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "worlds"],

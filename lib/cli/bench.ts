@@ -12,6 +12,8 @@ import { intRange } from "../ranges";
 import { availableBackends, BACKEND_NAMES, BackendName, projectRoot, tfLogEnv } from "../backend";
 import { threadEnv } from "../backend/parallelism";
 import { MODEL_NAMES } from "../models/zoo";
+import { EMBEDDING_UPDATES, EmbeddingUpdates } from "../train/rowwise";
+import { SYNTHETIC_ALI_CCP_IDS, SYNTHETIC_CLICK_RATE, SYNTHETIC_CONVERSION_GIVEN_CLICK, syntheticAliCcpVocabularies } from "../../bench/ali-ccp-synthetic";
 
 interface ChildResult {
   backend: string;
@@ -27,6 +29,8 @@ interface ChildResult {
 
 interface TorchResult {
   batch: number;
+  /** "adam" (dense gradient, Adam on every parameter) or "sparse-adam" (SparseAdam on the embeddings). */
+  optimizer: string;
   examplesPerSec: number;
   threads: number;
   torch: string;
@@ -43,9 +47,10 @@ interface TorchWholeMachine {
 
 export const benchCommand: Command = {
   name: "bench",
-  summary: "training examples/s of each backend on the reference shape",
+  summary: "training examples/s of each backend on the reference shape (or the synthetic Ali-CCP one)",
   usage: `esmm bench [--batch 1024[,4096,...]] [--backend NAME[,NAME]] [--models NAME[,NAME]|all] [--seeds S[,S...]] [--batches N]
            [--repeat N] [--count] [--threads N] [--peer torch [--peer-threads N]] [--parallel WxT[,WxT...]] [--json]
+           [--shape ali-ccp [--vocabulary IDS[,IDS...]] [--embedding-updates dense|rowwise[,...]]]
 
 Reference shape: ESMM (or each of --models) on 8 categorical fields (vocabulary 1,000), embedding 8, shared layers 128-64,
 heads 32-16-1. Each backend runs in its own process (bench/train-throughput.js); the rate is the best of
@@ -74,7 +79,30 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
                 the total examples/s of the W processes (median over --repeat).
 --json          one object per line: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
                 tfOpsPerStep][, totalExamplesPerSec, torchExamplesPerSec, torchOneProcess, torchProcesses, ratio]};
-                with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker}.`,
+                with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker}.
+
+Without --backend every backend that loads here is timed, wasm and cpu included: on the ali-ccp shape or with
+--seeds 10 they take minutes per measurement (cpu: tens of minutes at 2M ids with dense updates); give
+--backend tensorflow for the native one alone.
+
+--shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
+                128-64, heads 32-16-1) on the synthetic Ali-CCP rows of bench/ali-ccp-synthetic.ts (23 categorical
+                fields, ids skewed to small values; 8 numeric inputs; 4 % clicks, 0.53 % of them convert), drawn in
+                memory (no file), BATCHES x BATCH rows.
+  --vocabulary LIST   total ids of the 23 fields, each field scaled to it (default 10000,200000,2000000; the
+                file's own sizes are ${SYNTHETIC_ALI_CCP_IDS.toLocaleString("en-US")} ids).
+  --embedding-updates LIST   dense and/or rowwise (default dense,rowwise): how Adam updates the embedding tables
+                (esmm train --help; lib/train/rowwise.ts). rowwise keeps the step's cost from growing with the
+                vocabulary.
+  --peer torch  also runs bench/torch_bench.py on the same shape (the same vocabulary sizes, numeric inputs,
+                label rates, architecture and batches) with the same threads (--threads, or --peer-threads),
+                one process, twice: dense Adam (nn.Embedding's dense gradient, Adam on every parameter: what
+                torch-rechub, MTReclib, DeepCTR-Torch and FuxiCTR do) and SparseAdam (nn.Embedding(sparse=True),
+                torch.optim.SparseAdam on the embeddings, Adam on the dense layers: the lazy rule rowwise follows).
+  One line per backend, vocabulary, update rule, batch size and seed count; with --json {shape: "ali-ccp", backend,
+  model, batch, seeds, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent[, torchDenseExamplesPerSec,
+  torchSparseExamplesPerSec, torchThreads, torch]} (a torch rate is null when its run failed). --parallel and
+  --count are for the reference shape.`,
   options: {
     batch: { type: "string", number: intRange(1), list: true },
     backend: { type: "string" },
@@ -88,6 +116,9 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     json: { type: "boolean" },
     models: { type: "string" },
     seeds: { type: "string", number: intRange(1, 64), list: true },
+    shape: { type: "string" },
+    vocabulary: { type: "string", number: intRange(345), list: true },
+    "embedding-updates": { type: "string" },
   },
   async run(v) {
     const batches = numberList(v, "batch") ?? [1024];
@@ -97,6 +128,11 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     if (v.peer !== undefined && v.peer !== "torch") throw new UsageError(`bench: --peer takes "torch", got ${JSON.stringify(v.peer)}`);
     const parallel = typeof v.parallel === "string" ? parseParallel(v.parallel) : undefined;
     if (parallel && v.peer) throw new UsageError("bench: --parallel and --peer are separate measurements; run them one at a time");
+    const shape = v.shape ?? "reference";
+    if (shape !== "reference" && shape !== "ali-ccp") throw new UsageError(`bench: --shape takes reference or ali-ccp, got ${JSON.stringify(v.shape)}`);
+    if (shape === "ali-ccp" && (parallel || v.count)) throw new UsageError("bench: --parallel and --count are for the reference shape, not --shape ali-ccp");
+    if (shape !== "ali-ccp" && (v.vocabulary !== undefined || v["embedding-updates"] !== undefined)) throw new UsageError("bench: --vocabulary and --embedding-updates are for --shape ali-ccp");
+    const updates = parseUpdates(v["embedding-updates"]);
     let backends = await availableBackends();
     if (typeof v.backend === "string") {
       const wanted = v.backend.split(",");
@@ -107,6 +143,13 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     if (models.length > 1 && (parallel || v.peer)) throw new UsageError("bench: --models with several models times each alone; run --parallel and --peer with one model");
     const child = path.join(__dirname, "..", "..", "bench", "train-throughput.js");
     const json = v.json === true;
+    if (shape === "ali-ccp") {
+      const vocabularies = numberList(v, "vocabulary") ?? [10_000, 200_000, 2_000_000];
+      const threads = numberValue(v, "threads", 1);
+      const python = v.peer === "torch" ? ensureTorch() : undefined;
+      await runAliCcp({ child, backends, batches, seedCounts, steps, repeat, models, vocabularies, updates, threads, torchThreads: numberValue(v, "peer-threads", threads), python, json });
+      return;
+    }
 
     if (parallel) {
       await runParallel(child, backends, batches, seedCounts, steps, repeat, parallel, json);
@@ -201,6 +244,104 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
     }
   },
 };
+
+/** --embedding-updates: a comma-separated list of dense / rowwise; default both. */
+function parseUpdates(value: unknown): EmbeddingUpdates[] {
+  if (value === undefined) return ["dense", "rowwise"];
+  const list = String(value).split(",").map((x) => x.trim());
+  for (const u of list) if (!EMBEDDING_UPDATES.includes(u as EmbeddingUpdates)) throw new UsageError(`bench: --embedding-updates takes ${EMBEDDING_UPDATES.join(" and/or ")}, got ${JSON.stringify(u)}`);
+  return [...new Set(list)] as EmbeddingUpdates[];
+}
+
+interface AliCcpRun {
+  child: string;
+  backends: BackendName[];
+  batches: number[];
+  seedCounts: number[];
+  steps: number;
+  repeat: number;
+  models: string[];
+  vocabularies: number[];
+  updates: EmbeddingUpdates[];
+  /** Compute threads of the tfjs processes and of PyTorch (torchThreads). */
+  threads: number;
+  torchThreads: number;
+  /** The venv's python with torch, for --peer torch. */
+  python?: string;
+  json: boolean;
+}
+
+/**
+ * `esmm bench --shape ali-ccp`: one child per backend, vocabulary, update rule, batch size, model and seed count
+ * (bench/train-throughput.js --shape ali-ccp), and with a python PyTorch's dense Adam and SparseAdam on the same
+ * vocabulary sizes and batch sizes (one bench/torch_bench.py process per vocabulary, `torchThreads` threads).
+ * Medians over `repeat` runs, interleaved. Prints a table or JSON lines (see the usage).
+ */
+async function runAliCcp(o: AliCcpRun): Promise<void> {
+  const results = new Map<string, ChildResult[]>();
+  const torch = new Map<string, TorchResult[]>();
+  const env = { ...process.env, ...tfLogEnv(process.env), ...threadEnv(o.threads) };
+  for (let rep = 0; rep < o.repeat; rep++) {
+    for (const vocabulary of o.vocabularies) {
+      for (const backend of o.backends) for (const batch of o.batches) for (const model of o.models) for (const seeds of o.seedCounts) for (const updates of o.updates) {
+        const args = [o.child, backend, String(batch), String(o.steps), "--model", model, "--seeds", String(seeds), "--shape", "ali-ccp", "--vocabulary", String(vocabulary), "--embedding-updates", updates];
+        const r = spawnSync(process.execPath, args, { encoding: "utf8", env, maxBuffer: 1 << 26 });
+        const line = r.stdout.trim().split("\n").pop() ?? "";
+        if (r.status !== 0 || !line.startsWith("{")) {
+          console.error(`bench: ali-ccp ${backend} ${model} vocabulary ${vocabulary} ${updates} batch ${batch} seeds ${seeds} failed: ${r.stderr.trim().split("\n").pop()}`);
+          continue;
+        }
+        const key = `${vocabulary}/${backend}/${model}/${batch}/${seeds}/${updates}`;
+        results.set(key, [...(results.get(key) ?? []), JSON.parse(line) as ChildResult]);
+      }
+      if (o.python) {
+        const extra = ["--shape", "ali-ccp", "--vocabularies", syntheticAliCcpVocabularies(vocabulary).join(","), "--numeric", "8",
+          "--click-rate", String(SYNTHETIC_CLICK_RATE), "--conversion-rate", String(SYNTHETIC_CONVERSION_GIVEN_CLICK), "--optimizers", "adam,sparse-adam"];
+        for (const t of await runTorch(o.python, o.batches, o.steps, o.torchThreads, extra)) {
+          const key = `${vocabulary}/${t.batch}/${t.optimizer}`;
+          torch.set(key, [...(torch.get(key) ?? []), t]);
+        }
+      }
+    }
+  }
+  const torchRate = (vocabulary: number, batch: number, optimizer: string) => {
+    const runs = torch.get(`${vocabulary}/${batch}/${optimizer}`);
+    return runs ? Math.round(median(runs.map((r) => r.examplesPerSec))) : null;
+  };
+  const torchVersion = [...torch.values()][0]?.[0]?.torch;
+  if (!o.json) {
+    let head = `${"backend".padEnd(12)}${"model".padEnd(8)}${"ids".padStart(11)}${"updates".padStart(9)}${"batch".padStart(7)}${"seeds".padStart(7)}${"examples/s".padStart(12)}`;
+    if (o.python) head += `${"torch Adam".padStart(12)}${"SparseAdam".padStart(12)}${"ratio".padStart(7)}`;
+    console.log(head + (o.repeat > 1 ? `   (medians of ${o.repeat} runs)` : ""));
+    process.stderr.write(`bench: ali-ccp shape; tfjs ${o.threads} thread(s) (wasm and cpu 1)${o.python ? `, PyTorch ${torchVersion ?? "?"} 1 process x ${o.torchThreads} thread(s); ratio = examples/s / SparseAdam's` : ""}\n`);
+  }
+  for (const runs of results.values()) {
+    const first = runs[0] as ChildResult & { vocabulary: number; embeddingUpdates: string };
+    const rate = Math.round(median(runs.map((r) => r.examplesPerSec)));
+    const dense = o.python ? torchRate(first.vocabulary, first.batch, "adam") : undefined;
+    const sparse = o.python ? torchRate(first.vocabulary, first.batch, "sparse-adam") : undefined;
+    if (o.json) {
+      const out: Record<string, unknown> = {
+        shape: "ali-ccp",
+        backend: first.backend,
+        model: first.model,
+        batch: first.batch,
+        seeds: first.seeds,
+        vocabulary: first.vocabulary,
+        embeddingUpdates: first.embeddingUpdates,
+        examplesPerSec: rate,
+        threads: first.threads,
+        cpuPercent: median(runs.map((r) => r.cpuPercent)),
+      };
+      if (o.python) Object.assign(out, { torchDenseExamplesPerSec: dense, torchSparseExamplesPerSec: sparse, torchThreads: o.torchThreads, torch: torchVersion ?? null });
+      console.log(JSON.stringify(out));
+      continue;
+    }
+    let row = `${first.backend.padEnd(12)}${first.model.padEnd(8)}${fmt(first.vocabulary).padStart(11)}${first.embeddingUpdates.padStart(9)}${String(first.batch).padStart(7)}${String(first.seeds).padStart(7)}${fmt(rate).padStart(12)}`;
+    if (o.python) row += `${(dense ? fmt(dense) : "failed").padStart(12)}${(sparse ? fmt(sparse) : "failed").padStart(12)}${(sparse ? (rate / sparse).toFixed(2) : "-").padStart(7)}`;
+    console.log(row);
+  }
+}
 
 /** --models: names of the zoo (case-insensitive) or "all"; default ESMM. */
 function parseModels(value: unknown): string[] {
@@ -304,11 +445,11 @@ function ensureTorch(): string {
   return python;
 }
 
-/** One bench/torch_bench.py process with `threads` threads; resolves with its lines (empty when it failed). */
-function runTorch(python: string, batches: number[], steps: number, threads: number): Promise<TorchResult[]> {
+/** One bench/torch_bench.py process with `threads` threads (and `extra` arguments); resolves with its lines (empty when it failed). */
+function runTorch(python: string, batches: number[], steps: number, threads: number, extra: string[] = []): Promise<TorchResult[]> {
   const script = path.join(projectRoot(), "bench", "torch_bench.py");
   return new Promise((resolve) => {
-    const p = spawn(python, [script, "--batch", batches.join(","), "--batches", String(steps), "--threads", String(threads)], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(python, [script, "--batch", batches.join(","), "--batches", String(steps), "--threads", String(threads), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));

@@ -24,7 +24,7 @@
  * Weights follow the same rules as everywhere in lib/metrics (see result.ts).
  */
 import { argsortAscending } from "./argsort";
-import { MetricResult, checkBinaryInputs, defined, emptyReason, undefinedMetric, weightAt } from "./result";
+import { MetricInputError, MetricResult, checkBinaryInputs, defined, emptyReason, undefinedMetric, weightAt } from "./result";
 
 export function calibrationRatioResult(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
   checkBinaryInputs("calibrationRatio", y, p, w);
@@ -89,14 +89,17 @@ function uniformBin(p: number, bins: number): number {
   return k;
 }
 
-/** Bin index of every row (weight-0 rows included; they just add nothing). */
-function assignBins(p: ArrayLike<number>, w: ArrayLike<number> | undefined, bins: number, strategy: BinningStrategy): Int32Array {
+/**
+ * Bin index of every row (weight-0 rows included; they just add nothing). Quantile bins walk the rows in
+ * `ascending` order (argsortAscending(p), sorted here when not given).
+ */
+function assignBins(p: ArrayLike<number>, w: ArrayLike<number> | undefined, bins: number, strategy: BinningStrategy, ascending?: Uint32Array): Int32Array {
   const bin = new Int32Array(p.length);
   if (strategy === "uniform") {
     for (let i = 0; i < p.length; i++) bin[i] = uniformBin(p[i], bins);
     return bin;
   }
-  const order = argsortAscending(p);
+  const order = ascending ?? argsortAscending(p);
   let total = 0;
   for (let i = 0; i < p.length; i++) total += weightAt(w, i);
   let before = 0;
@@ -114,15 +117,25 @@ function assignBins(p: ArrayLike<number>, w: ArrayLike<number> | undefined, bins
   return bin;
 }
 
+/**
+ * The reliability curve of the header. `ascending` (optional): argsortAscending(p), exactly that permutation,
+ * when the caller has it already (evaluateSpace sorts each space once); quantile bins are then the same
+ * without sorting again. Throws MetricInputError on invalid inputs or an `ascending` of the wrong length,
+ * Error on a bad binning.
+ */
 export function reliabilityCurve(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
   w?: ArrayLike<number>,
   binning?: number | BinningOptions,
+  ascending?: Uint32Array,
 ): ReliabilityBin[] {
   checkBinaryInputs("reliabilityCurve", y, p, w);
+  if (ascending !== undefined && ascending.length !== p.length) {
+    throw new MetricInputError("reliabilityCurve", `the order has ${ascending.length} rows, p has ${p.length}`);
+  }
   const { bins, strategy } = resolveBinning(binning);
-  const bin = assignBins(p, w, bins, strategy);
+  const bin = assignBins(p, w, bins, strategy, ascending);
   const count = new Float64Array(bins);
   const weight = new Float64Array(bins);
   const sumP = new Float64Array(bins);
@@ -159,15 +172,16 @@ export function reliabilityCurve(
  * (all 1 when omitted), all of one length. `binning`: a bin count or BinningOptions, what is not given taken
  * from ECE_BINNING (10 equal-mass bins). NaN with a reason when there are no rows or the total weight is 0;
  * throws MetricInputError on invalid inputs, Error on a bin count that is not a positive integer or an
- * unknown strategy.
+ * unknown strategy. `ascending`: as reliabilityCurve's (a shared sort; the same value without it).
  */
 export function expectedCalibrationErrorResult(
   y: ArrayLike<number>,
   p: ArrayLike<number>,
   w?: ArrayLike<number>,
   binning: number | BinningOptions = ECE_BINNING,
+  ascending?: Uint32Array,
 ): MetricResult {
-  const curve = reliabilityCurve(y, p, w, eceBinning(binning));
+  const curve = reliabilityCurve(y, p, w, eceBinning(binning), ascending);
   let total = 0;
   for (const b of curve) total += b.weight;
   const empty = emptyReason(y.length, total);

@@ -21,6 +21,7 @@
  */
 import { argsortAscending } from "./argsort";
 import {
+  MetricInputError,
   MetricResult,
   checkBinaryInputs,
   defined,
@@ -101,7 +102,14 @@ export function normalizedEntropyResult(
   w?: ArrayLike<number>,
   options?: LogLossOptions,
 ): MetricResult {
-  const ll = logLossResult(y, p, w, options);
+  return normalizedEntropyOfLogLoss(logLossResult(y, p, w, options), y, w);
+}
+
+/**
+ * Normalized entropy from the log loss `ll` of the same y and w (logLossResult's): ll / H(base rate), or
+ * ll's own reason when it is undefined. Lets a caller that has the log loss reuse it (evaluateSpace).
+ */
+export function normalizedEntropyOfLogLoss(ll: MetricResult, y: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
   if (ll.reason) return ll;
   const { total, positives } = weightedTotals(y, w);
   const rate = positives / total;
@@ -125,32 +133,53 @@ export interface BinaryCurve {
   fps: Float64Array;
 }
 
-export function binaryClfCurve(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): BinaryCurve {
+/**
+ * `ascending` (optional): argsortAscending(p), the stable ascending order of ALL rows of p, when the caller has
+ * it already (evaluateSpace shares one sort between the curve and the ECE's equal-mass bins); it must be
+ * exactly that permutation. The curve is the same with or without it: the stable order of the rows of
+ * non-zero weight is the stable order of all rows with the weight-0 rows left out (a stable sort's
+ * permutation is unique), read backwards here, so the cumulative sums add the same terms in the same order.
+ * Throws MetricInputError on invalid inputs or an `ascending` of the wrong length.
+ */
+export function binaryClfCurve(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>, ascending?: Uint32Array): BinaryCurve {
   checkBinaryInputs("binaryClfCurve", y, p, w);
-  // Rows with weight 0 are removed, then rows are sorted by decreasing score (a radix argsort, read backwards).
-  let kept = 0;
-  const order = new Uint32Array(y.length);
-  for (let i = 0; i < y.length; i++) if (weightAt(w, i) !== 0) order[kept++] = i;
-  const idx = argsortAscending(p, order.subarray(0, kept)).reverse();
-
-  const thresholds: number[] = [];
-  const tps: number[] = [];
-  const fps: number[] = [];
+  if (ascending !== undefined && ascending.length !== p.length) {
+    throw new MetricInputError("binaryClfCurve", `the order has ${ascending.length} rows, p has ${p.length}`);
+  }
+  // Rows by decreasing score (the ascending radix argsort read backwards), rows with weight 0 skipped.
+  const order = ascending ?? argsortAscending(p);
+  const thresholds = new Float64Array(order.length);
+  const tps = new Float64Array(order.length);
+  const fps = new Float64Array(order.length);
+  let m = 0;
   let tp = 0;
   let fp = 0;
-  for (let k = 0; k < idx.length; k++) {
-    const i = idx[k];
+  let started = false;
+  let last = 0; // score of the previous kept row
+  for (let k = order.length - 1; k >= 0; k--) {
+    const i = order[k];
     const wi = weightAt(w, i);
+    if (wi === 0) continue;
+    const pi = p[i];
+    // A new run of equal scores closes the previous one at its last row (ties form one threshold).
+    if (started && pi !== last) {
+      thresholds[m] = last;
+      tps[m] = tp;
+      fps[m] = fp;
+      m++;
+    }
     if (y[i] === 1) tp += wi;
     else fp += wi;
-    // Close a threshold group at the last row of each run of equal scores.
-    if (k === idx.length - 1 || p[idx[k + 1]] !== p[i]) {
-      thresholds.push(p[i]);
-      tps.push(tp);
-      fps.push(fp);
-    }
+    last = pi;
+    started = true;
   }
-  return { thresholds: Float64Array.from(thresholds), tps: Float64Array.from(tps), fps: Float64Array.from(fps) };
+  if (started) {
+    thresholds[m] = last;
+    tps[m] = tp;
+    fps[m] = fp;
+    m++;
+  }
+  return { thresholds: thresholds.slice(0, m), tps: tps.slice(0, m), fps: fps.slice(0, m) };
 }
 
 /** The reason ROC AUC is undefined on this curve (no rows, or one class by weight), if any. */
@@ -169,16 +198,27 @@ export function rocAucFromCurve(curve: BinaryCurve): MetricResult {
   let { tps, fps } = curve;
   // drop_intermediate=True: keep the ends and every point where the curve changes slope.
   if (tps.length > 2) {
-    const keep: number[] = [0];
-    for (let k = 1; k < tps.length - 1; k++) {
+    const n = tps.length;
+    const keptTps = new Float64Array(n);
+    const keptFps = new Float64Array(n);
+    keptTps[0] = tps[0];
+    keptFps[0] = fps[0];
+    let m = 1;
+    for (let k = 1; k < n - 1; k++) {
       // np.diff(x, 2), evaluated in the same order as numpy.
       const d2f = fps[k + 1] - fps[k] - (fps[k] - fps[k - 1]);
       const d2t = tps[k + 1] - tps[k] - (tps[k] - tps[k - 1]);
-      if (d2f !== 0 || d2t !== 0) keep.push(k);
+      if (d2f !== 0 || d2t !== 0) {
+        keptTps[m] = tps[k];
+        keptFps[m] = fps[k];
+        m++;
+      }
     }
-    keep.push(tps.length - 1);
-    tps = Float64Array.from(keep, (k) => curve.tps[k]);
-    fps = Float64Array.from(keep, (k) => curve.fps[k]);
+    keptTps[m] = tps[n - 1];
+    keptFps[m] = fps[n - 1];
+    m++;
+    tps = keptTps.subarray(0, m);
+    fps = keptFps.subarray(0, m);
   }
   const totalPos = tps[tps.length - 1];
   const totalNeg = fps[fps.length - 1];

@@ -15,8 +15,9 @@
  * conversions) are NaN and their reason is listed in `undefinedReasons`.
  */
 import { BinningOptions, calibrationRatioResult, ECE_BINNING, expectedCalibrationErrorResult } from "./calibration";
-import { binaryClfCurve, logLossResult, normalizedEntropyResult, prAucFromCurve, rocAucFromCurve } from "./classification";
-import { MetricInputError, MetricResult, checkWeights } from "./result";
+import { argsortAscending } from "./argsort";
+import { binaryClfCurve, logLossResult, normalizedEntropyOfLogLoss, prAucFromCurve, rocAucFromCurve } from "./classification";
+import { MetricInputError, MetricResult, checkBinaryInputs, checkWeights } from "./result";
 
 export type SpaceName = "ctcvr" | "cvr" | "ctr";
 
@@ -171,14 +172,20 @@ export function evaluateSpace(
       weightedPositives += wi;
     }
   }
-  const curve = binaryClfCurve(y, p, w); // validates inputs; shared by both AUCs
+  // One pass per space: one sort of p (after the inputs are validated), shared by the curve of both AUCs and
+  // the ECE's equal-mass bins; the log loss computed once for itself and the normalized entropy. Each value
+  // is the one its own function gives (test/metrics-one-pass.test.ts).
+  checkBinaryInputs("evaluateSpace", y, p, w);
+  const ascending = argsortAscending(p);
+  const curve = binaryClfCurve(y, p, w, ascending);
+  const logLoss = logLossResult(y, p, w);
   const results: Record<SpaceMetricName, MetricResult> = {
-    logLoss: logLossResult(y, p, w),
-    normalizedEntropy: normalizedEntropyResult(y, p, w),
+    logLoss,
+    normalizedEntropy: normalizedEntropyOfLogLoss(logLoss, y, w),
     rocAuc: rocAucFromCurve(curve),
     prAuc: prAucFromCurve(curve),
     calibrationRatio: calibrationRatioResult(y, p, w),
-    ece: expectedCalibrationErrorResult(y, p, w, options.eceBinning ?? ECE_BINNING),
+    ece: expectedCalibrationErrorResult(y, p, w, options.eceBinning ?? ECE_BINNING, ascending),
   };
   const undefinedReasons: Partial<Record<SpaceMetricName, string>> = {};
   for (const name of Object.keys(results) as SpaceMetricName[]) {

@@ -1,0 +1,120 @@
+/**
+ * `esmm bench --shape ali-ccp`: the synthetic Ali-CCP rows in memory are the rows of the synthetic file (same seed),
+ * the vocabularies scale to the asked total exactly, and the command runs the real path (bench/train-throughput.js
+ * children, and bench/torch_bench.py with --peer torch) on a tiny shape, printing its JSON keys with positive,
+ * finite rates. Timings themselves are never asserted (benchmarks, not tests).
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { test } from "node:test";
+import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, syntheticAliCcpVocabularies, writeSyntheticAliCcp } from "../bench/ali-ccp-synthetic";
+import { availableBackends, projectRoot } from "../lib/backend";
+import { tempDir } from "./helpers";
+
+const ESMM = path.join(projectRoot(), "bin", "esmm.js");
+
+test("synthetic Ali-CCP vocabularies: the file's own sizes by default, scaled to any total exactly, small fields kept", () => {
+  const own = syntheticAliCcpVocabularies();
+  assert.equal(own.length, 23);
+  assert.equal(own.reduce((a, b) => a + b, 0), SYNTHETIC_ALI_CCP_IDS);
+  assert.equal(SYNTHETIC_ALI_CCP_IDS, 2_009_145);
+  assert.deepEqual(syntheticAliCcpVocabularies(SYNTHETIC_ALI_CCP_IDS), own);
+  for (const total of [345, 2000, 10_000, 200_000, 2_000_000, 5_000_000]) {
+    const sizes = syntheticAliCcpVocabularies(total);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), total, `total ${total}`);
+    sizes.forEach((v, f) => assert.ok(v >= Math.min(own[f], 20), `total ${total}: field ${f} has ${v} ids`));
+  }
+  // Fields of fewer than 20 ids keep their size at any scale (field 122 has 14, 124 has 3).
+  assert.deepEqual(syntheticAliCcpVocabularies(10_000).slice(2, 4), [14, 3]);
+  assert.throws(() => syntheticAliCcpVocabularies(344), /total must be an integer >= 345 ids, got 344/);
+});
+
+test("syntheticAliCcpSplit holds the rows of the synthetic file written with the same seed", () => {
+  const dir = tempDir();
+  const file = path.join(dir, "rows.csv");
+  writeSyntheticAliCcp(file, 400, 9);
+  const lines = fs.readFileSync(file, "utf8").trim().split("\n");
+  assert.equal(lines[0], syntheticAliCcpColumns().join(","));
+  const split = syntheticAliCcpSplit("train", 400, 9);
+  const F = split.categoricalFields.length;
+  const N = split.numericFields.length;
+  assert.equal(F, 23);
+  assert.equal(N, 8);
+  let clicks = 0;
+  lines.slice(1).forEach((line, r) => {
+    const v = line.split(",").map(Number);
+    assert.equal(split.click[r], v[0], `row ${r} click`);
+    assert.equal(split.conversion[r], v[1], `row ${r} purchase`);
+    assert.deepEqual(Array.from(split.categorical.subarray(r * F, (r + 1) * F)), v.slice(2, 2 + F), `row ${r} ids`);
+    assert.deepEqual(Array.from(split.numeric.subarray(r * N, (r + 1) * N)), v.slice(2 + F).map(Math.fround), `row ${r} numeric`);
+    clicks += v[0];
+  });
+  assert.ok(clicks > 0 && clicks < 60, `${clicks} clicks in 400 rows at a 4 % click rate`);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The JSON lines of a bench run (exit 0 required). */
+function benchLines(args: string[]): Record<string, unknown>[] {
+  const r = spawnSync(process.execPath, [ESMM, "bench", ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+  assert.equal(r.status, 0, `esmm bench ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const positiveFinite = (x: unknown) => typeof x === "number" && Number.isFinite(x) && x > 0;
+const TINY = ["--shape", "ali-ccp", "--json", "--vocabulary", "2000", "--batch", "512", "--batches", "4"];
+
+test("esmm bench --shape ali-ccp --json: one line per update rule with its keys and positive, finite rates (tiny shape)", async () => {
+  const backend = (await availableBackends())[0];
+  const lines = benchLines([...TINY, "--backend", backend]);
+  assert.equal(lines.length, 2, JSON.stringify(lines));
+  assert.deepEqual(lines.map((l) => l.embeddingUpdates).sort(), ["dense", "rowwise"]);
+  for (const l of lines) {
+    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent"]);
+    assert.equal(l.shape, "ali-ccp");
+    assert.equal(l.backend, backend);
+    assert.equal(l.model, "ESMM");
+    assert.equal(l.batch, 512);
+    assert.equal(l.seeds, 1);
+    assert.equal(l.vocabulary, 2000);
+    assert.ok(positiveFinite(l.examplesPerSec), `examplesPerSec ${l.examplesPerSec}`);
+    assert.ok(positiveFinite(l.threads));
+  }
+});
+
+test("esmm bench --shape ali-ccp: bad options are refused in one line, exit 2, before any work", () => {
+  const cases: [string[], RegExp][] = [
+    [["--shape", "criteo"], /^esmm: bench: --shape takes reference or ali-ccp, got "criteo"$/],
+    [["--shape", "ali-ccp", "--embedding-updates", "sparse"], /^esmm: bench: --embedding-updates takes dense and\/or rowwise, got "sparse"$/],
+    [["--shape", "ali-ccp", "--vocabulary", "100"], /^esmm: bench: --vocabulary must be a comma-separated list of integers >= 345, got "100"$/],
+    [["--vocabulary", "2000"], /^esmm: bench: --vocabulary and --embedding-updates are for --shape ali-ccp$/],
+    [["--shape", "ali-ccp", "--parallel", "2x1"], /^esmm: bench: --parallel and --count are for the reference shape, not --shape ali-ccp$/],
+  ];
+  for (const [args, pattern] of cases) {
+    const r = spawnSync(process.execPath, [ESMM, "bench", ...args], { encoding: "utf8" });
+    assert.equal(r.status, 2, `${args.join(" ")}: exit ${r.status}, ${r.stderr}`);
+    assert.match(r.stderr.trim(), pattern);
+    assert.equal(r.stderr.trim().split("\n").length, 1);
+  }
+});
+
+/** Why the torch peer cannot run here (PyTorch absent from the project's .venv), or undefined when it can. */
+function torchMissing(): string | undefined {
+  const python = path.join(projectRoot(), ".venv", "bin", "python");
+  if (!fs.existsSync(python)) return `no project virtualenv at ${python}`;
+  const r = spawnSync(python, ["-c", "import torch"], { encoding: "utf8" });
+  return r.status === 0 ? undefined : "PyTorch is not installed in the project's .venv (bench/requirements-torch.txt; `esmm bench --peer torch` would install it, a test must not)";
+}
+
+test("esmm bench --shape ali-ccp --peer torch: PyTorch's dense Adam and SparseAdam rates on the same tiny shape", { skip: torchMissing() }, async () => {
+  const backend = (await availableBackends())[0];
+  const lines = benchLines([...TINY, "--backend", backend, "--embedding-updates", "rowwise", "--peer", "torch"]);
+  assert.equal(lines.length, 1, JSON.stringify(lines));
+  const l = lines[0];
+  assert.ok(positiveFinite(l.examplesPerSec));
+  assert.ok(positiveFinite(l.torchDenseExamplesPerSec), `torchDenseExamplesPerSec ${l.torchDenseExamplesPerSec}`);
+  assert.ok(positiveFinite(l.torchSparseExamplesPerSec), `torchSparseExamplesPerSec ${l.torchSparseExamplesPerSec}`);
+  assert.equal(l.torchThreads, 1);
+  assert.equal(typeof l.torch, "string");
+});
