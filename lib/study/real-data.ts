@@ -29,7 +29,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
-import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
+import { checkPreparedInputs, isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
 import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
@@ -125,6 +125,7 @@ export function checkPreparedSpec(spec: DataSpec): void {
   if (!spec.prepared) throw new Error("checkPreparedSpec: not a prepared-data spec");
   const dir = spec.prepared.dir;
   if (!isPreparedDir(dir)) throw new Error(`real data: ${dir} is missing or not a prepared folder (real data cannot be made again: prepare it first)`);
+  checkPreparedInputs(dir); // a DataError when the file it was prepared from has changed since
   const now = preparedDataSpec(dir);
   const differs = (Object.keys(now) as (keyof DataSpec)[]).filter((k) => canonicalJson(now[k]) !== canonicalJson(spec[k]));
   if (differs.length > 0) {
@@ -225,7 +226,9 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
   const data = prepare(log, { plan, negativeKeepRate: keepRate, seed, oovMinCount, oovMaskRate });
   const tmp = fs.mkdtempSync(path.join(options.root, `.tmp-${key}-${process.pid}-`));
   try {
-    writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: reports.train, validation: reports.val, test: reports.test } });
+    writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: reports.train, validation: reports.val, test: reports.test } }, {
+      inputs: [files.train, files.val, files.test].map((f) => path.join(src, f)),
+    });
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private
     try {
       fs.renameSync(tmp, dir);
