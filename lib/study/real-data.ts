@@ -28,6 +28,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
+import type { TextEncoding } from "../data/line-reader";
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
 import { checkPreparedInputs, isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
@@ -35,6 +36,7 @@ import type { PreparedDataInfo } from "./data-cache";
 import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
 import { dataNumericsVersion } from "./numerics";
 import type { DataSpec } from "./spec";
+import { makeDirs } from "../data/output-paths";
 
 /** What this module reads of prepared.json (lib/data/prepared-files.ts writes it). */
 interface PreparedJson {
@@ -187,6 +189,8 @@ export interface RealDataOptions {
   onStatus?: (line: string) => void;
   /** Progress of reading the Ali-CCP files (rows read of the data lines counted first). */
   onProgress?: LoadProgress;
+  /** How the Ali-CCP files' bytes are read (line-reader.ts): "utf8" (default; other bytes are refused) or "latin1". Ignored for a prepared folder. */
+  encoding?: TextEncoding;
 }
 
 /**
@@ -212,16 +216,18 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
     const st = fs.statSync(path.join(src, f));
     return { file: path.join(src, f), size: st.size, mtimeMs: st.mtimeMs };
   });
-  const key = sha256Hex(`${canonicalJson({ kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate })}\n${dataNumericsVersion()}`).slice(0, 16);
+  const encoding = options.encoding ?? "utf8";
+  const keyed = { kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate, ...(encoding !== "utf8" ? { encoding } : {}) }; // UTF-8 keys as before the option
+  const key = sha256Hex(`${canonicalJson(keyed)}\n${dataNumericsVersion()}`).slice(0, 16);
   const dir = path.join(options.root, `ali-ccp-${key}`);
   if (isPreparedDir(dir)) return dir;
-  fs.mkdirSync(options.root, { recursive: true });
+  makeDirs(options.root);
   removeDeadProcessTemps(options.root, (name) => {
     const m = /^\.tmp-([0-9a-f]+)-(\d+)-/.exec(name);
     return m && m[1] === key ? Number(m[2]) : undefined;
   });
   options.onStatus?.(`preparing the Ali-CCP files of ${src} (keep rate ${keepRate}, seed ${seed}) into ${dir}`);
-  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress });
+  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress, encoding });
   const plan: SplitPlan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
   const data = prepare(log, { plan, negativeKeepRate: keepRate, seed, oovMinCount, oovMaskRate });
   const tmp = fs.mkdtempSync(path.join(options.root, `.tmp-${key}-${process.pid}-`));
