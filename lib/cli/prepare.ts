@@ -1,11 +1,10 @@
 /** `esmm prepare`: split, downsample negatives, fit vocabularies, write the encoded splits (a simulated log or CSV files). */
 import * as path from "node:path";
-import { Command, OptionValues, UsageError, numberValue, requireString } from "./args";
+import { Command, OptionValues, UsageError, checkOutputOption, numberValue, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { MANIFEST_FILE, readManifest, readSimulatedLog } from "../data/simulated-files";
 import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, defaultSplitPlan, prepare, PreparedData, degenerateSplitLines, untrainedOovLines } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
-import { outputProblem } from "../data/output-paths";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
 import { TEXT_ENCODINGS, TextEncoding } from "../data/line-reader";
@@ -88,8 +87,7 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     if (v.data !== undefined && v.csv !== undefined) throw new UsageError(`${cmd}: give --data or --csv, not both`);
     if (v.data === undefined && v.csv === undefined) throw new UsageError(`${cmd}: --data or --csv is required`);
     const out = requireString(v, "out", cmd);
-    const outProblem = outputProblem(out, "dir");
-    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
+    checkOutputOption(cmd, "out", out, "dir");
     const keepRate = numberValue(v, "keep-rate", DEFAULT_NEGATIVE_KEEP_RATE);
     const seed = numberValue(v, "seed", DEFAULT_PREPARE_SEED);
     const oov = { oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT), oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE) };

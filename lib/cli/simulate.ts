@@ -1,6 +1,6 @@
 /** `esmm simulate`: writes a simulated impression log (one CSV per day + manifest.json). */
 import * as fs from "node:fs";
-import { Command, UsageError, numberValue, requireString } from "./args";
+import { Command, UsageError, checkOutputOption, numberValue, requireString } from "./args";
 import { writeSimulatedLog } from "../data/simulated-files";
 import { SIMULATOR_RANGES, SimulatorConfig } from "../data/simulator-config";
 import { SEED_RANGE } from "../ranges";
@@ -43,6 +43,7 @@ sizes the later days (all but the first of the K days) separately, e.g. a big te
   async run(v) {
     const cmd = "simulate";
     const out = requireString(v, "out", cmd);
+    checkOutputOption(cmd, "out", out, "dir");
     let config: Partial<SimulatorConfig> = {};
     if (typeof v.config === "string") {
       try {
