@@ -250,3 +250,18 @@ test("bad: a missing file names the file", async () => {
   const missing = path.join(tmpDir, "sample_skeleton_nope.csv");
   await rejectsAt(loadAliCcpRaw(missing, tempFile(GOOD_COMMON)), missing, undefined, undefined, /ENOENT/);
 });
+
+test("bytes that are not UTF-8 are refused naming the file, line and byte; encoding latin1 reads both files so (the index joins)", async () => {
+  // a Latin-1 é (the single byte 0xe9) in a common_feature_index, used by the skeleton's second line
+  const index = Buffer.from("aaaa00000000000\xe9", "latin1");
+  const common = path.join(tmpDir, `latin1-common-${tmpCount++}.csv`);
+  fs.writeFileSync(common, Buffer.concat([Buffer.from(GOOD_COMMON), index, Buffer.from(`,1,${feats(["101", 7, "1.0"])}\n`)]));
+  const skeleton = path.join(tmpDir, `latin1-skeleton-${tmpCount++}.csv`);
+  fs.writeFileSync(skeleton, Buffer.concat([Buffer.from(goodSkeletonLine(1, 1, 0) + "\n2,0,0,"), index, Buffer.from(`,1,${feats(["205", 12, "1.0"])}\n`)]));
+  await rejectsAt(loadAliCcpRaw(skeleton, common, { fields: FIELDS }), common, 2, undefined, /byte 16 of the line \(0xe9.*is not UTF-8.*--encoding latin1/);
+  const utf8Common = tempFile(GOOD_COMMON); // the skeleton alone, after a common file that is UTF-8
+  await rejectsAt(loadAliCcpRaw(skeleton, utf8Common, { fields: FIELDS }), skeleton, 2, undefined, /byte 22 of the line \(0xe9/);
+  const log = await loadAliCcpRaw(skeleton, common, { fields: FIELDS, encoding: "latin1" });
+  assert.equal(log.size, 2);
+  assert.deepEqual(column(log, "101"), [1, 7], "the second row joined the Latin-1 index's features");
+});

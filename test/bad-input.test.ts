@@ -13,6 +13,10 @@ import { COMMANDS } from "../lib/cli/main";
 import { UsageError, parseCommandArgs } from "../lib/cli/args";
 import { NumericRange, describeRange } from "../lib/ranges";
 import { readLines, splitLines } from "../lib/data/line-reader";
+import { checkStudySpec } from "../lib/study/spec-check";
+import { beyondProfile, studyProfile } from "../lib/study";
+import { sensitivityStudy } from "../lib/study/sensitivity";
+import { fairStudy } from "../lib/tune/protocol";
 
 const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
@@ -227,4 +231,47 @@ test("prepare on a log whose manifest skips a day: one line naming the manifest 
   const out = path.join(log, "p");
   assertOneLineExit2(run("prepare", "--data", log, "--out", out), /manifest\.json/, /day 2/);
   assert.deepEqual(filesUnder(out), []);
+});
+
+test("a malformed --spec file: one line naming the file and the field, exit 2, for every kind of field; the project's own specs pass the check", () => {
+  const dir = tempDir("esmm-bad-spec-");
+  const data = { simulator: { impressions: 20000, days: 6 }, simulatorSeed: 1, negativeKeepRate: 0.1, laterDays: 1, prepareSeed: 1 };
+  const good = { name: "x", models: ["IP"], seeds: [1], data };
+  const cases: [unknown, RegExp][] = [
+    [[1], /field \(the whole file\): must be a JSON object/],
+    [{ ...good, name: 3 }, /field name: must be a non-empty string, got 3/],
+    [{ ...good, name: undefined }, /field name: is required/],
+    [{ ...good, seed: [1] }, /field seed: is not a field of this object/],
+    [{ ...good, models: ["IPX"] }, /field models\[0\]: must be a model of the zoo/],
+    [{ ...good, models: [] }, /field models: must be a non-empty list/],
+    [{ ...good, seeds: ["a"] }, /field seeds\[0\]: must be an integer .*got "a"/],
+    [{ ...good, seeds: [1, 1] }, /field seeds: must be a list without a repeated value/],
+    [{ ...good, data: {} }, /field data\.simulator: is required/],
+    [{ ...good, data: { ...data, prepared: 5 } }, /field data\.prepared: must be an object, got 5/],
+    [{ ...good, data: { ...data, prepared: { dir: "d" } } }, /field data\.prepared\.sha256: is required/],
+    [{ ...good, data: { ...data, negativeKeepRate: 0 } }, /field data\.negativeKeepRate: must be .*got 0/],
+    [{ ...good, data: { ...data, simulator: { impressions: "many" } } }, /field data\.simulator\.impressions: must be an integer .*got "many"/],
+    [{ ...good, data: { ...data, simulator: { colour: 1 } } }, /field data\.simulator\.colour: is not a field/],
+    [{ ...good, architecture: { sharedLayers: [64, "32"] } }, /field architecture\.sharedLayers\[1\]: must be an integer/],
+    [{ ...good, train: { lossNormalization: "mean" } }, /field train\.lossNormalization: must be one of /],
+    [{ ...good, worlds: "7,8" }, /field worlds: must be a list/],
+    [{ ...good, variants: [{ name: "a", train: { batchSize: "big" } }] }, /field variants\[0\]\.train\.batchSize: must be an integer/],
+    [{ ...good, variants: [{ name: "a" }, { name: "a" }] }, /field variants: two variants are named "a"/],
+    [{ ...good, variants: [{ name: "a", models: { IPX: {} } }] }, /field variants\[0\]\.models\.IPX: must be a model of the zoo/],
+    [{ ...good, worldPrior: "nowhere" }, /field worldPrior: must be one of /],
+  ];
+  cases.forEach(([spec, pattern], i) => {
+    const file = path.join(dir, `spec-${i}.json`);
+    fs.writeFileSync(file, JSON.stringify(spec));
+    const r = run("study", "--spec", file, "--dry-run", "--results", path.join(dir, "r.jsonl"));
+    assertOneLineExit2(r, new RegExp(`^esmm: ${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: `), pattern);
+    assert.doesNotMatch(r.stderr, /undefined/);
+  });
+  assert.ok(!fs.existsSync(path.join(dir, "r.jsonl")));
+  // every spec the project makes, as JSON, passes
+  const own = { studyProfile, beyondProfile, sensitivityStudy, fairStudy };
+  for (const [name, make] of Object.entries(own)) {
+    for (const profile of ["quick", "full"] as const) assert.doesNotThrow(() => checkStudySpec(JSON.parse(JSON.stringify(make(profile)))), `${name}(${profile})`);
+  }
+  assert.doesNotThrow(() => checkStudySpec(good));
 });

@@ -39,7 +39,13 @@ test("results lock: a second taker is refused naming the owner; release frees it
   const dir = tempDir("esmm-lock-");
   const results = path.join(dir, "r.jsonl");
   const a = lockResults(results);
-  assert.throws(() => lockResults(results), (e: unknown) => e instanceof DataError && new RegExp(`r\\.jsonl: is in use by another study runner \\(pid ${process.pid} on `).test(e.message));
+  assert.equal(JSON.parse(fs.readFileSync(lockFileOf(results), "utf8")).command, [path.basename(process.argv[1]), ...process.argv.slice(2)].join(" ").slice(0, 200).replace(/^(.{197}).{4,}$/, "$1..."));
+  assert.throws(
+    () => lockResults(results),
+    (e: unknown) =>
+      e instanceof DataError &&
+      new RegExp(`r\\.jsonl: is in use by another study runner \\(pid ${process.pid} on .*: ${path.basename(process.argv[1]).replace(/[.]/g, "\\.")}.*; lock .*r\\.jsonl\\.lock\\): wait for it to finish and run this again \\(the runs it wrote are then skipped\\), or use another results file$`).test(e.message),
+  );
   a.release();
   assert.ok(!fs.existsSync(lockFileOf(results)));
   a.release(); // idempotent
@@ -101,6 +107,7 @@ test("prepare, train and merge: an unwritable --out is one line and exit 2, befo
   oneLineExit2(run("merge", "--out", "/proc/x/all.jsonl", shard), /^esmm: merge: --out cannot write in \/proc/);
 });
 
+
 test("writePrepared: a write that fails midway leaves the previous prepared folder intact and no temporary file", () => {
   const dir = tempDir("esmm-prep-fail-");
   const log = path.join(dir, "log");
@@ -152,4 +159,28 @@ test("two esmm study processes started together on one results file: one runs, t
   const again = spawnSync(process.execPath, args, { encoding: "utf8", env: ENV });
   assert.equal(again.status, 0, again.stderr);
   assert.equal(readResults(results).records.length, 4);
+});
+
+test("simulate, study and tune: every output path option (--out, --results, --predictions, --data-root) unwritable is one line and exit 2 before any work", () => {
+  const dir = tempDir("esmm-out-cli2-");
+  const t0 = Date.now();
+  oneLineExit2(run("simulate", "--impressions", "20000", "--days", "6", "--out", "/proc/x"), /^esmm: simulate: --out cannot write in \/proc/);
+  assert.ok(Date.now() - t0 < 60_000, "no mkdir loop");
+  const file = path.join(dir, "a-file");
+  fs.writeFileSync(file, "");
+  oneLineExit2(run("simulate", "--impressions", "20000", "--days", "6", "--out", file), /simulate: --out .*a-file is a file, not a folder/);
+  const spec = path.join(dir, "tiny.json");
+  fs.writeFileSync(spec, JSON.stringify(TINY));
+  const study = (...args: string[]) => run("study", "--spec", spec, "--workers", "1", ...args);
+  const results = path.join(dir, "r.jsonl");
+  oneLineExit2(study("--results", "/proc/x/r.jsonl"), /^esmm: study: --results cannot write in \/proc/);
+  oneLineExit2(study("--results", results, "--predictions", path.join(file, "p")), /^esmm: study: --predictions .*a-file is a file/);
+  const root = study("--results", results, "--data-root", "/proc/x");
+  oneLineExit2(root, /^esmm: \/proc\/x: the data cache \(--data-root, or ESMM_DATA_DIR\), where 1 data set\(s\) of this study are to be made, cannot be written: cannot write in \/proc/);
+  assert.doesNotMatch(root.stderr, /simulating|worker/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["a-file", "tiny.json"], "nothing written, the lock released");
+  oneLineExit2(run("tune", "--profile", "quick", "--out", "/proc/x/t.jsonl"), /^esmm: tune: --out cannot write in \/proc/);
+  oneLineExit2(run("tune", "--profile", "quick", "--out", path.join(dir, "t.jsonl"), "--data-root", path.join(file, "data")), /^esmm: .*a-file\/data: the data cache .* cannot be written: .*a-file is a file/);
+  assert.deepEqual(fs.readdirSync(dir).sort(), ["a-file", "tiny.json"]);
+  assert.match(run("study", "--help").stdout, /One runner per results file: a study takes FILE\.lock .* is refused at once/s);
 });

@@ -2,7 +2,7 @@
  * Inputs that can't be trusted are refused or made explicit (issue 25, point 2): bytes that are not UTF-8
  * (unless --encoding latin1), a gzip file, CR-only line ends, one file in two roles (by path or by link),
  * integer ids written differently across files, numbers beyond float32, a feature that recodes a label,
- * degenerate splits. Each refusal is one line naming the file, line and column (or option), exit 2, nothing
+ * degenerate splits, a prepared folder whose input changed since. Each refusal is one line naming the file, line and column (or option), exit 2, nothing
  * written.
  */
 import { test } from "node:test";
@@ -17,6 +17,8 @@ import { CsvColumns, loadCsvLog } from "../lib/data/csv-log";
 import { readLines } from "../lib/data/line-reader";
 import { DataError } from "../lib/data/errors";
 import { degenerateSplitLines, PrepareReport } from "../lib/data/prepare";
+import { PREPARED_FILE, PreparedInput, readPrepared } from "../lib/data/prepared-files";
+import { createHash } from "node:crypto";
 
 const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
 const run = (...args: string[]) => spawnSync(process.execPath, [ESMM, ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
@@ -171,4 +173,51 @@ test("degenerate splits get a warning line: no conversion in training or validat
   const r = run("prepare", "--csv", `train=${train},validation=${validation},test=${testFile}`, ...LAYOUT, "--out", path.join(dir, "prepared"));
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /^warning: validation split "validation" \(day 1, 200 rows\) has no conversion/m);
+});
+
+test("a prepared folder records its inputs: a changed input is refused naming the folder and the file, an equal one (touched) is served, an old folder warns once", () => {
+  const dir = tempDir("esmm-prepared-inputs-");
+  const log = path.join(dir, "log");
+  const sim = (seed: string) => assert.equal(run("simulate", "--impressions", "20000", "--days", "6", "--users", "200", "--ads", "40", "--seed", seed, "--out", log).status, 0);
+  sim("3");
+  // prepared into the simulated log's own folder, as a user may
+  assert.equal(run("prepare", "--data", log, "--out", log).status, 0);
+  const header = JSON.parse(fs.readFileSync(path.join(log, PREPARED_FILE), "utf8"));
+  const inputs = header.source.inputs as PreparedInput[];
+  assert.deepEqual(inputs.map((i) => path.basename(i.file)), ["manifest.json", ...Array.from({ length: 6 }, (_, d) => `day-0${d}.csv`)]);
+  for (const i of inputs) assert.equal(i.sha256, createHash("sha256").update(fs.readFileSync(i.file)).digest("hex"));
+  const served = readPrepared(log);
+  // the same log simulated again: new modification times, equal bytes: served
+  sim("3");
+  assert.equal(readPrepared(log).train.size, served.train.size);
+  // another log simulated into the folder: refused, by the library and by train (before any training)
+  sim("4");
+  assert.throws(() => readPrepared(log), (e: unknown) => e instanceof DataError && e.message.startsWith(`${log}: was prepared from ${path.join(log, "manifest.json")}, which has changed since`));
+  const train = run("train", "--model", "IP", "--data", log, "--seed", "1", "--epochs", "1", "--out", path.join(dir, "run.json"));
+  oneLineExit2(train, new RegExp(`^esmm: ${log}: was prepared from .*manifest\\.json, which has changed since .*prepare it again`));
+  assert.ok(!fs.existsSync(path.join(dir, "run.json")));
+  // same size, other bytes (a day file edited in place): refused by its hash
+  sim("3");
+  const day = inputs[3].file;
+  const bytes = fs.readFileSync(day);
+  bytes[bytes.length - 2] = bytes[bytes.length - 2] === 0x30 ? 0x31 : 0x30;
+  fs.writeFileSync(day, bytes);
+  assert.throws(() => readPrepared(log), new RegExp(`was prepared from ${day.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}, which has changed since \\(same size, other bytes`));
+  // an input that is gone is not a changed one: the folder holds its data
+  fs.rmSync(day);
+  assert.equal(readPrepared(log).train.size, served.train.size);
+  // a folder prepared before inputs were recorded: served with one warning line, once per process
+  delete header.source.inputs;
+  fs.writeFileSync(path.join(log, PREPARED_FILE), JSON.stringify(header));
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    readPrepared(log);
+    readPrepared(log);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(lines.length, 1, lines.join(""));
+  assert.match(lines[0], /^esmm: warning: .*: prepared before inputs were recorded: whether .* changed since cannot be checked \(prepare it again to record them\)\n$/);
 });

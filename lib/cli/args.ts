@@ -9,6 +9,7 @@
  */
 import { parseArgs } from "node:util";
 import { NumericRange, describeRange, parseInRange } from "../ranges";
+import { outputProblem } from "../data/output-paths";
 
 export class UsageError extends Error {}
 
@@ -114,4 +115,14 @@ export function numberList(values: OptionValues, name: string): number[] | undef
   if (v === undefined) return undefined;
   if (!Array.isArray(v)) throw new Error(`option --${name} is not declared as a list of numbers`);
   return v;
+}
+
+/**
+ * An output path option checked before any work: throws a UsageError (`cmd: --option <why>`, exit 2) when
+ * `target` cannot be written as a `kind` (output-paths.ts outputProblem: a file in the way, a folder that
+ * cannot be written, /proc). Creates nothing.
+ */
+export function checkOutputOption(cmd: string, option: string, target: string, kind: "file" | "dir"): void {
+  const problem = outputProblem(target, kind);
+  if (problem) throw new UsageError(`${cmd}: --${option} ${problem}`);
 }

@@ -1,8 +1,7 @@
 /** `esmm merge`: the shards' results files of a study into one (lib/study/merge.ts). */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, UsageError, requireString } from "./args";
-import { outputProblem } from "../data/output-paths";
+import { Command, UsageError, checkOutputOption, requireString } from "./args";
 import { STUDY_GRID_OPTIONS, studySpecFromOptions } from "./study";
 import { copyPredictions, describeRun, mergeResultFiles, missingRuns, mixedDataProblem, writeResultsFile } from "../study/merge";
 import { codeVersion, defaultPredictionsDir, matchRecords } from "../study/results";
@@ -40,8 +39,8 @@ record computes (model, seed, world, draw and variant); rerun the shards that ho
     const cmd = "merge";
     const out = requireString(v, "out", cmd);
     if (!out.endsWith(".jsonl")) throw new UsageError(`${cmd}: --out must end in .jsonl, got ${out}`);
-    const outProblem = outputProblem(out, "file") ?? outputProblem(defaultPredictionsDir(out), "dir");
-    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
+    checkOutputOption(cmd, "out", out, "file");
+    checkOutputOption(cmd, "out", defaultPredictionsDir(out), "dir"); // its predictions folder
     if (inputs.length === 0) throw new UsageError(`${cmd}: no results files to merge (esmm merge --out FILE.jsonl SHARD.jsonl...)`);
     for (const f of inputs) {
       if (!f.endsWith(".jsonl")) throw new UsageError(`${cmd}: ${f}: a results file must end in .jsonl`);

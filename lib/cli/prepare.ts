@@ -1,11 +1,10 @@
 /** `esmm prepare`: split, downsample negatives, fit vocabularies, write the encoded splits (a simulated log or CSV files). */
 import * as path from "node:path";
-import { Command, OptionValues, UsageError, numberValue, requireString } from "./args";
+import { Command, OptionValues, UsageError, checkOutputOption, numberValue, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
-import { readManifest, readSimulatedLog } from "../data/simulated-files";
+import { MANIFEST_FILE, readManifest, readSimulatedLog } from "../data/simulated-files";
 import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, defaultSplitPlan, prepare, PreparedData, degenerateSplitLines, untrainedOovLines } from "../data/prepare";
 import { writePrepared } from "../data/prepared-files";
-import { outputProblem } from "../data/output-paths";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
 import { TEXT_ENCODINGS, TextEncoding } from "../data/line-reader";
@@ -34,6 +33,9 @@ ${DEFAULT_OOV_MIN_COUNT}). So that training rows teach it what an unknown id loo
 a share M of the training rows, a seeded share M of them has its id set to 0 (--oov-mask-rate, default ${DEFAULT_OOV_MASK_RATE};
 0 = off). Each split's line gives the share of its rows with at least one field at index 0; a field whose row 0
 no training row reaches while evaluation rows use it is named on stderr.
+OUT/prepared.json records each input file (path, size, modification time, sha256): \`esmm train --data OUT\` and
+a study refuse OUT once an input has changed since (e.g. a log simulated again into the same folder), exit 2;
+prepare it again. A folder prepared before inputs were recorded is read with one warning line.
 
 --data DIR: a simulated log (\`esmm simulate\`), split by day: train days, a validation day, a test day, K later days
 (default 2). A log simulated with --evaluation-multiplier other than 1 must have its scaled days (--evaluation-days,
@@ -85,14 +87,17 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     if (v.data !== undefined && v.csv !== undefined) throw new UsageError(`${cmd}: give --data or --csv, not both`);
     if (v.data === undefined && v.csv === undefined) throw new UsageError(`${cmd}: --data or --csv is required`);
     const out = requireString(v, "out", cmd);
-    const outProblem = outputProblem(out, "dir");
-    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
+    checkOutputOption(cmd, "out", out, "dir");
     const keepRate = numberValue(v, "keep-rate", DEFAULT_NEGATIVE_KEEP_RATE);
     const seed = numberValue(v, "seed", DEFAULT_PREPARE_SEED);
     const oov = { oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT), oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE) };
     let prepared: PreparedData;
     let source: Record<string, unknown>;
-    if (v.csv !== undefined) ({ prepared, source } = await prepareFromCsv(v, keepRate, seed, oov));
+    let inputs: string[];
+    if (v.csv !== undefined) {
+      ({ prepared, source } = await prepareFromCsv(v, keepRate, seed, oov));
+      inputs = (source.files as { file: string }[]).map((f) => f.file);
+    }
     else {
       const given = CSV_ONLY.find((o) => v[o] !== undefined);
       if (given) throw new UsageError(`${cmd}: --${given} applies to --csv only`);
@@ -109,8 +114,9 @@ default 3) be exactly the test and later days, never the validation day: K = eva
       const log = readSimulatedLog(data);
       prepared = prepare(log, { plan, negativeKeepRate: keepRate, seed, ...oov, simulator: manifest.config });
       source = { kind: "simulated", dir: path.resolve(data), seed: manifest.seed, totals: manifest.totals, oracle: manifest.oracle };
+      inputs = [path.join(data, MANIFEST_FILE), ...manifest.days.map((d) => path.join(data, d.file))];
     }
-    writePrepared(out, prepared, source);
+    writePrepared(out, prepared, source, { inputs }); // recorded, so that a changed input is refused, not served
     for (const s of prepared.report.splits) {
       console.log(
         `${s.name.padEnd(10)} days ${s.days.join(",").padEnd(22)} rows ${String(s.rows).padStart(9)}  clicks ${String(s.clicks).padStart(6)}  ` +

@@ -1,6 +1,6 @@
 /** `esmm simulate`: writes a simulated impression log (one CSV per day + manifest.json). */
 import * as fs from "node:fs";
-import { Command, UsageError, numberValue, requireString } from "./args";
+import { Command, UsageError, checkOutputOption, numberValue, requireString } from "./args";
 import { writeSimulatedLog } from "../data/simulated-files";
 import { SIMULATOR_RANGES, SimulatorConfig } from "../data/simulator-config";
 import { SEED_RANGE } from "../ranges";
@@ -50,6 +50,7 @@ hit the target rates. 0 writes exactly the log without the option (docs/hidden-s
   async run(v) {
     const cmd = "simulate";
     const out = requireString(v, "out", cmd);
+    checkOutputOption(cmd, "out", out, "dir");
     let config: Partial<SimulatorConfig> = {};
     if (typeof v.config === "string") {
       try {

@@ -1,7 +1,7 @@
 /** `esmm study`: the grid of models x seeds (x variants), in parallel workers, resumable, shardable. */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommandFailure, OptionSpec, OptionValues, UsageError, numberList, numberValue } from "./args";
+import { Command, CommandFailure, OptionSpec, OptionValues, UsageError, checkOutputOption, numberList, numberValue } from "./args";
 import { SIMULATOR_RANGES, resolveConfig } from "../data/simulator-config";
 import { SEED_RANGE, intRange } from "../ranges";
 import { DataError } from "../data/errors";
@@ -11,6 +11,7 @@ import { formatDryRun, studyDryRun } from "../study/dry-run";
 import { seedGroupSize } from "../study/seed-groups";
 import { Shard, formatShard, parseShard, shardFromEnvironment } from "../study/shard";
 import { expandGrid, type StudySpec } from "../study/spec";
+import { checkStudySpec, SpecFieldError } from "../study/spec-check";
 import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
 
 /** The options that say which study (and so which grid): `esmm study` and `esmm merge` share them. */
@@ -60,6 +61,12 @@ once into the data cache (--data-root; default data/study/, or ESMM_DATA_DIR). -
 worker gets one compute thread (measured fastest: \`make bench-parallel\`; ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
 backend of the workers.
 
+One runner per results file: a study takes FILE.lock (its pid, host, start and command) and removes it when it
+ends. A second \`esmm study\` on the same FILE is refused at once (one line naming the running one, exit 2), not
+queued: wait for it to finish and run the command again (the runs it wrote are skipped, so nothing is trained
+twice), or give another --results (e.g. a --shard of its own). A lock whose runner died (kill -9) is taken over;
+one written on another host is not: remove it by hand once that runner is gone.
+
 --dry-run lists the runs the study would train (status, model, variant, world, draw, seed, key) and which are
 already done in FILE, and trains, simulates and writes nothing. A run's key is the sha256 of what it computes
 (its resolved spec), its data's manifest and the numerics version (the hash of the committed golden-output
@@ -107,6 +114,9 @@ unknown until its data set is in the data cache or named by a record of FILE.`,
       console.log(formatDryRun(plan));
       return;
     }
+    // the outputs before any work (the runner checks them too, and the data cache when data is to be made)
+    checkOutputOption(cmd, "results", results, "file");
+    if (v.predictions !== undefined) checkOutputOption(cmd, "predictions", v.predictions as string, "dir");
     const summary = await runStudy(spec, {
       results,
       workers,
@@ -153,13 +163,17 @@ export function studySpecFromOptions(cmd: string, v: OptionValues, profiles: (na
     if (v.profile !== undefined) throw new UsageError(`${cmd}: give --profile or --spec, not both`);
     const file = v.spec as string;
     if (!fs.existsSync(file)) throw new UsageError(`${cmd}: --spec ${file} does not exist`);
+    let json: unknown;
     try {
-      spec = JSON.parse(fs.readFileSync(file, "utf8")) as StudySpec;
+      json = JSON.parse(fs.readFileSync(file, "utf8"));
     } catch (e) {
       throw new DataError({ file }, `not valid JSON (${(e as Error).message})`);
     }
-    if (!spec || typeof spec.name !== "string" || !Array.isArray(spec.models) || !Array.isArray(spec.seeds) || typeof spec.data !== "object") {
-      throw new DataError({ file }, "not a study spec (needs name, models, seeds, data)");
+    try {
+      spec = checkStudySpec(json); // every field's type and range (spec-check.ts)
+    } catch (e) {
+      if (!(e instanceof SpecFieldError)) throw e;
+      throw new DataError({ file }, `field ${e.field}: ${e.problem}`);
     }
   } else spec = profiles(profile as StudyProfileName);
 

@@ -1,13 +1,13 @@
 /** `esmm train`: one model, one seed, on a prepared data set (or a simulated log, prepared on the fly). */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, UsageError, numberValue, requireNumber, requireString } from "./args";
+import { Command, UsageError, checkOutputOption, numberValue, requireNumber, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
 import { initBackend } from "../backend";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import { readManifest, readSimulatedLog } from "../data/simulated-files";
 import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, defaultSplitPlan, degenerateSplitLines, prepare, PreparedData } from "../data/prepare";
-import { makeDirs, outputProblem } from "../data/output-paths";
+import { makeDirs } from "../data/output-paths";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
 import { EMBEDDING_UPDATES, EmbeddingUpdates, epochProgressBars, WEIGHT_DECAY_FORMS, WeightDecayForm } from "../train";
@@ -85,8 +85,7 @@ With --embedding-updates rowwise either form decays only the rows a batch touche
     const backend = (v.backend as string | undefined) ?? "auto";
     if (!["auto", "tensorflow", "wasm", "cpu"].includes(backend)) throw new UsageError(`${cmd}: --backend must be auto, tensorflow, wasm or cpu`);
     if (!fs.existsSync(dataDir)) throw new UsageError(`${cmd}: --data ${dataDir} does not exist`);
-    const outProblem = outputProblem(out, "file");
-    if (outProblem) throw new UsageError(`${cmd}: --out ${outProblem}`);
+    checkOutputOption(cmd, "out", out, "file");
     let data: PreparedData;
     if (isPreparedDir(dataDir)) {
       const given = ["keep-rate", "min-count", "oov-mask-rate"].find((o) => v[o] !== undefined);

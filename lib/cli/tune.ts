@@ -6,15 +6,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Command, CommandFailure, OptionValues, UsageError, numberValue } from "./args";
+import { Command, CommandFailure, OptionValues, UsageError, checkOutputOption, numberValue } from "./args";
 import { STUDY_GRID_OPTIONS, checkRunnerEnvironment, studySpecFromOptions } from "./study";
 import { SEED_RANGE, intRange } from "../ranges";
 import { formatStudySummary, runStudy, StudyRunSummary } from "../study/runner";
-import { readResults } from "../study/results";
+import { defaultPredictionsDir, readResults } from "../study/results";
 import { FairProtocol, checkProtocol, evaluationStudy, fairProtocol, fairStudy, runFairTuning } from "../tune/protocol";
 import { SEARCH_DESIGN_NAMES, SearchDesignKind } from "../tune/design";
 import { TrialSettings, searchSpaceRows } from "../tune/space";
 import { tableText } from "../notebook/tables";
+import { makeDirs } from "../data/output-paths";
 
 
 /** The options that fix the trials' design. */
@@ -75,6 +76,10 @@ ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP
     checkRunnerEnvironment(cmd);
     const out = (v.out as string | undefined) ?? path.join("runs", `${base.name}-tune.jsonl`);
     if (!out.endsWith(".jsonl")) throw new UsageError(`${cmd}: --out must end in .jsonl, got ${out}`);
+    // every output before any work: the results, their predictions, the selection file, the data cache
+    checkOutputOption(cmd, "out", out, "file");
+    checkOutputOption(cmd, "out", defaultPredictionsDir(out), "dir");
+    checkOutputOption(cmd, "out", out.replace(/\.jsonl$/, ".selection.json"), "file");
     const options = {
       results: out,
       workers: numberValue(v, "workers"),
@@ -88,7 +93,7 @@ ${tableText(searchSpaceRows(["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP
       console.log(tableText(t.chosen.map((c) => ({ model: c.model, trial: c.trial, seeds_read: c.seedsRead, mean_score: Number(c.mean.toPrecision(6)), ...settingsRow(c.settings) }))));
     }
     const selectionFile = out.replace(/\.jsonl$/, ".selection.json");
-    fs.mkdirSync(path.dirname(path.resolve(selectionFile)), { recursive: true });
+    makeDirs(path.dirname(path.resolve(selectionFile)));
     const tmp = `${selectionFile}.tmp-${process.pid}`;
     fs.writeFileSync(tmp, JSON.stringify({ study: base.name, protocol: { ...p, space: undefined }, repeats: repeats.map((t) => ({ ...t, rungs: t.rungs.map((r) => ({ rung: r.rung, seeds: r.seeds, scores: r.scores })) })) }, null, 2) + "\n");
     fs.renameSync(tmp, selectionFile);

@@ -38,7 +38,7 @@
 import * as path from "node:path";
 import { DataError, DataLocation } from "./errors";
 import { ImpressionLog, LogSchema, MISSING_ID } from "./schema";
-import { readLines } from "./line-reader";
+import { readLines, TextEncoding } from "./line-reader";
 import {
   AliCcpLoadReport,
   ColumnBuffers,
@@ -91,6 +91,11 @@ export interface AliCcpRawOptions {
   /** Stop after this many kept rows (the report says whether lines were left unread). */
   maxRows?: number;
   onProgress?: LoadProgress;
+  /**
+   * How both files' bytes are read (line-reader.ts): "utf8" (default: bytes that are not UTF-8 are a DataError
+   * naming the file, line and byte) or "latin1" (ISO-8859-1, every byte one character), as the CSV loaders.
+   */
+  encoding?: TextEncoding;
 }
 
 export interface AliCcpRawReport extends AliCcpLoadReport {
@@ -127,7 +132,7 @@ export async function loadAliCcpRaw(
   const onConversionWithoutClick = options.onConversionWithoutClick ?? "error";
   const maxRows = options.maxRows ?? Infinity;
   const unusedFields = new Set<string>();
-  const common = await readCommonFeatures(commonFeaturesFile, fields, policy, unusedFields);
+  const common = await readCommonFeatures(commonFeaturesFile, fields, policy, unusedFields, options.encoding);
 
   const report: AliCcpRawReport = {
     ...emptyReport([skeletonFile, commonFeaturesFile]),
@@ -142,7 +147,7 @@ export async function loadAliCcpRaw(
   const buffers = new ColumnBuffers(fields.categorical.length, fields.numeric.length, Math.min(maxRows, dataLineCount([skeletonFile], false)));
   const row = new FeatureAccumulator(fields, policy, unusedFields);
 
-  for await (const { text, line } of readLines(skeletonFile)) {
+  for await (const { text, line } of readLines(skeletonFile, { encoding: options.encoding })) {
     if (buffers.size >= maxRows) {
       report.stoppedAtMaxRows = true;
       break;
@@ -401,10 +406,11 @@ async function readCommonFeatures(
   fields: FieldSet,
   policy: MultiValuePolicy,
   unusedFields: Set<string>,
+  encoding: TextEncoding | undefined,
 ): Promise<CommonFeatureTable> {
   const table = new CommonFeatureTable(fields.names.length, policy);
   const features = new FeatureAccumulator(fields, policy, unusedFields);
-  for await (const { text, line } of readLines(file)) {
+  for await (const { text, line } of readLines(file, { encoding })) {
     const values = text.split(",");
     checkColumnCount(values, COMMON_COLUMNS, file, line);
     const [index, featureNum, featureList] = values;

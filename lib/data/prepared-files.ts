@@ -9,7 +9,18 @@
  * intact and the temporary files removed) is the old `prepared.json` removed, the splits renamed into place
  * and `prepared.json` renamed last. A writer that dies leaves its temporary files, removed by the next writer.
  * The folder is made one level at a time (output-paths.ts makeDirs: no unbounded mkdir loop).
+ *
+ * The input it was made from: `writePrepared(dir, data, source, { inputs })` records each input file (e.g. a
+ * simulated log's manifest and day files, or the CSV files) in `source.inputs` as its absolute path, size,
+ * modification time and sha256. `readPrepared` (through `checkPreparedInputs`) refuses a folder whose input has
+ * changed since (a DataError naming the folder and the file: e.g. a log simulated again into the folder it was
+ * prepared in), so a changed input is never served as if it were the old one. Size and modification time are
+ * the fast check: only a file whose stamp moved is hashed again (a touched but equal file is served). An input
+ * that is gone is not a changed one: the folder holds its data. A folder written before inputs were recorded
+ * but naming where it was read from (`source.dir` or `source.files`) is served with one warning line on stderr.
+ * `source` is not part of the folder's content hash (real-data.ts), so recording inputs changes no data key.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DataError } from "./errors";
@@ -124,8 +135,51 @@ function readSplit(dir: string, h: SplitHeader): EncodedSplit {
   };
 }
 
-/** Writes `data` into `dir`; `source` describes where it came from (e.g. the simulator manifest's seed and totals). */
-export function writePrepared(dir: string, data: PreparedData, source: Record<string, unknown>): void {
+/** One input file of a prepared folder, as recorded in `source.inputs`. */
+export interface PreparedInput {
+  /** Absolute path. */
+  file: string;
+  /** Bytes. */
+  size: number;
+  /** Modification time, ms since the epoch (fs.Stats.mtimeMs). */
+  mtimeMs: number;
+  /** sha256 of the file's bytes, 64 hex digits. */
+  sha256: string;
+}
+
+/** sha256 (64 hex digits) of a file's bytes, read in 4 MiB chunks. */
+export function fileSha256(file: string): string {
+  const h = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  try {
+    const chunk = Buffer.alloc(1 << 22);
+    let n: number;
+    while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) h.update(chunk.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
+/** The record of each of `files` (stat, then hash: a file changed in between shows as changed later, never the reverse). */
+export function describeInputs(files: string[]): PreparedInput[] {
+  return [...new Set(files.map((f) => path.resolve(f)))].map((file) => {
+    const st = fs.statSync(file);
+    return { file, size: st.size, mtimeMs: st.mtimeMs, sha256: fileSha256(file) };
+  });
+}
+
+export interface WritePreparedOptions {
+  /** The files the data was read from, recorded in `source.inputs` (see the file comment). Default: none. */
+  inputs?: string[];
+}
+
+/**
+ * Writes `data` into `dir`; `source` describes where it came from (e.g. the simulator manifest's seed and totals),
+ * and `options.inputs` names the files it was read from (hashed into `source.inputs`, checked by `readPrepared`).
+ */
+export function writePrepared(dir: string, data: PreparedData, source: Record<string, unknown>, options: WritePreparedOptions = {}): void {
+  source = { ...source, inputs: describeInputs(options.inputs ?? []) };
   makeDirs(dir);
   removeDeadProcessTemps(dir, (name) => {
     const m = TEMP_RE.exec(name);
@@ -162,11 +216,73 @@ export function isPreparedDir(dir: string): boolean {
   return fs.existsSync(path.join(dir, PREPARED_FILE));
 }
 
-export function readPrepared(dir: string): PreparedData & { source: Record<string, unknown> } {
+function readHeader(dir: string): PreparedHeader {
   const file = path.join(dir, PREPARED_FILE);
   if (!fs.existsSync(file)) throw new DataError({ file }, "not a prepared data folder (run `esmm prepare` first)");
-  const h = JSON.parse(fs.readFileSync(file, "utf8")) as PreparedHeader;
-  if (h.format !== FORMAT) throw new DataError({ file }, `format is ${JSON.stringify(h.format)}, expected ${FORMAT}`);
+  let h: PreparedHeader;
+  try {
+    h = JSON.parse(fs.readFileSync(file, "utf8")) as PreparedHeader;
+  } catch (e) {
+    throw new DataError({ file }, `not valid JSON (${(e as Error).message}): prepare the data again`);
+  }
+  if (h?.format !== FORMAT) throw new DataError({ file }, `format is ${JSON.stringify(h?.format)}, expected ${FORMAT}`);
+  return h;
+}
+
+/** Folders already warned about in this process (one warning line each). */
+const warnedUnrecorded = new Set<string>();
+/** Inputs whose moved stamp was hashed equal in this process: `file\0size\0mtimeMs`. */
+const equalAfterHash = new Set<string>();
+
+/**
+ * Throws a DataError (naming the folder and the file) when an input `dir` records (`source.inputs`) has changed
+ * since it was prepared: another size, or another modification time and another sha256. Writes one warning line
+ * to stderr (once per folder and process) when the folder names where it was read from but predates recorded
+ * inputs. Reads nothing but prepared.json and stats, unless an input's stamp moved (then hashes it).
+ */
+export function checkPreparedInputs(dir: string, header: { source?: Record<string, unknown> } = readHeader(dir)): void {
+  const source = header.source ?? {};
+  const inputs = source.inputs as PreparedInput[] | undefined;
+  const abs = path.resolve(dir);
+  if (!Array.isArray(inputs)) {
+    if ((source.dir !== undefined || source.files !== undefined) && !warnedUnrecorded.has(abs)) {
+      warnedUnrecorded.add(abs);
+      process.stderr.write(
+        `esmm: warning: ${dir}: prepared before inputs were recorded: whether ${typeof source.dir === "string" ? source.dir : "its input files"} changed since cannot be checked (prepare it again to record them)\n`,
+      );
+    }
+    return;
+  }
+  for (const input of inputs) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(input.file);
+    } catch {
+      continue; // gone: the folder holds its data
+    }
+    if (st.size === input.size && st.mtimeMs === input.mtimeMs) continue;
+    const stamp = `${input.file}\0${st.size}\0${st.mtimeMs}`;
+    if (st.size === input.size && (equalAfterHash.has(stamp) || fileSha256(input.file) === input.sha256)) {
+      equalAfterHash.add(stamp);
+      continue;
+    }
+    const what = st.size !== input.size ? `${input.size} bytes then, ${st.size} now` : "same size, other bytes";
+    throw new DataError(
+      { file: dir },
+      `was prepared from ${input.file}, which has changed since (${what}; modified ${new Date(st.mtimeMs).toISOString()}): ` +
+        `its data is not this input's; prepare it again (esmm prepare ... --out ${dir}) or prepare into another folder`,
+    );
+  }
+}
+
+export interface ReadPreparedOptions {
+  /** "check" (default): refuse a changed input (checkPreparedInputs); "trust": the caller has checked it. */
+  inputs?: "check" | "trust";
+}
+
+export function readPrepared(dir: string, options: ReadPreparedOptions = {}): PreparedData & { source: Record<string, unknown> } {
+  const h = readHeader(dir);
+  if (options.inputs !== "trust") checkPreparedInputs(dir, h);
   return {
     train: readSplit(dir, h.splits.train),
     validation: readSplit(dir, h.splits.validation),

@@ -19,6 +19,7 @@ import { LOG_CACHE_FILE, currentCacheKey, readLogCache, writeLogCache } from "./
 import { ImpressionLog, allocateLog, concatLogs } from "./schema";
 import { SIMULATED_SCHEMA, SimulatedChunk, createWorld, generateDay, rowsPerDay } from "./simulator";
 import { SimulatorConfig, resolveConfig } from "./simulator-config";
+import { makeDirs } from "./output-paths";
 
 export const MANIFEST_FILE = "manifest.json";
 export const MANIFEST_FORMAT = "esmm-lab/simulated-impression-log@1";
@@ -153,7 +154,7 @@ export interface SimulateOptions {
 export function writeSimulatedLog(config: Partial<SimulatorConfig>, seed: number, outDir: string, options: SimulateOptions = {}): SimulationManifest {
   const world = createWorld(config, seed);
   const c = world.config;
-  fs.mkdirSync(outDir, { recursive: true });
+  makeDirs(outDir);
   const total = new Tally();
   const placementTallies = c.placements.map(() => new Tally());
   const days: DayEntry[] = [];

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Figure, normalizeFigure, resolveImageSize, standaloneHtml } from "./figure";
 import { renderFigure } from "./export";
+import { makeDirs } from "../data/output-paths";
 
 export type FigureFormat = "html" | "svg" | "png";
 
@@ -60,7 +61,7 @@ export async function saveFigure(fig: Figure, name: string, options: SaveFigureO
   const size = resolveImageSize(plain, options);
   const dir = path.resolve(options.dir ?? defaultFiguresDir());
   const base = path.join(dir, name);
-  fs.mkdirSync(path.dirname(base), { recursive: true });
+  makeDirs(path.dirname(base));
 
   const written = new Map<FigureFormat, string>();
   if (formats.includes("html")) {

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { CHROMIUM_ARGS, findChromium } from "../plots/export";
+import { makeDirs } from "../data/output-paths";
 
 export interface PdfExportOptions {
   /** Chromium executable; default as for figure export ($CHROMIUM_PATH, else /usr/bin/chromium, ...). */
@@ -179,7 +180,7 @@ export async function exportPdf(htmlFile: string, pdfFile: string, options: PdfE
       }
       await document.fonts.ready;
     });
-    fs.mkdirSync(path.dirname(output), { recursive: true });
+    makeDirs(path.dirname(output));
     const footer =
       `<div style="font-size:8px;font-family:sans-serif;color:#666;width:100%;text-align:center;">` +
       `<span class="title"></span> · <span class="pageNumber"></span> / <span class="totalPages"></span></div>`;

@@ -26,6 +26,7 @@ import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
 import { dataNumericsVersion } from "./numerics";
 import { checkPreparedSpec, preparedDataKey, preparedFolderInfo } from "./real-data";
 import type { DataSpec } from "./spec";
+import { makeDirs } from "../data/output-paths";
 
 export const DATA_SPEC_FILE = "data-spec.json";
 
@@ -86,7 +87,7 @@ export function ensurePreparedData(spec: DataSpec, root: string, options: Ensure
   if (isComplete(dir)) return dir;
   const resolved = resolveConfig(spec.simulator);
   checkEvaluationScaling(defaultSplitPlan(resolved.days, spec.laterDays), resolved); // before minutes of simulation
-  fs.mkdirSync(root, { recursive: true });
+  makeDirs(root);
   removeStaleTemps(root, key);
   const tmp = fs.mkdtempSync(path.join(root, `.tmp-${key}-${process.pid}-`));
   try {

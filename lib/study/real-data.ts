@@ -28,13 +28,15 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
+import type { TextEncoding } from "../data/line-reader";
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
-import { isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
+import { checkPreparedInputs, isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
 import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
 import { dataNumericsVersion } from "./numerics";
 import type { DataSpec } from "./spec";
+import { makeDirs } from "../data/output-paths";
 
 /** What this module reads of prepared.json (lib/data/prepared-files.ts writes it). */
 interface PreparedJson {
@@ -125,6 +127,7 @@ export function checkPreparedSpec(spec: DataSpec): void {
   if (!spec.prepared) throw new Error("checkPreparedSpec: not a prepared-data spec");
   const dir = spec.prepared.dir;
   if (!isPreparedDir(dir)) throw new Error(`real data: ${dir} is missing or not a prepared folder (real data cannot be made again: prepare it first)`);
+  checkPreparedInputs(dir); // a DataError when the file it was prepared from has changed since
   const now = preparedDataSpec(dir);
   const differs = (Object.keys(now) as (keyof DataSpec)[]).filter((k) => canonicalJson(now[k]) !== canonicalJson(spec[k]));
   if (differs.length > 0) {
@@ -186,6 +189,8 @@ export interface RealDataOptions {
   onStatus?: (line: string) => void;
   /** Progress of reading the Ali-CCP files (rows read of the data lines counted first). */
   onProgress?: LoadProgress;
+  /** How the Ali-CCP files' bytes are read (line-reader.ts): "utf8" (default; other bytes are refused) or "latin1". Ignored for a prepared folder. */
+  encoding?: TextEncoding;
 }
 
 /**
@@ -211,21 +216,25 @@ export async function ensureRealData(source: string, options: RealDataOptions): 
     const st = fs.statSync(path.join(src, f));
     return { file: path.join(src, f), size: st.size, mtimeMs: st.mtimeMs };
   });
-  const key = sha256Hex(`${canonicalJson({ kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate })}\n${dataNumericsVersion()}`).slice(0, 16);
+  const encoding = options.encoding ?? "utf8";
+  const keyed = { kind: "ali-ccp", files: stamp, keepRate, seed, oovMinCount, oovMaskRate, ...(encoding !== "utf8" ? { encoding } : {}) }; // UTF-8 keys as before the option
+  const key = sha256Hex(`${canonicalJson(keyed)}\n${dataNumericsVersion()}`).slice(0, 16);
   const dir = path.join(options.root, `ali-ccp-${key}`);
   if (isPreparedDir(dir)) return dir;
-  fs.mkdirSync(options.root, { recursive: true });
+  makeDirs(options.root);
   removeDeadProcessTemps(options.root, (name) => {
     const m = /^\.tmp-([0-9a-f]+)-(\d+)-/.exec(name);
     return m && m[1] === key ? Number(m[2]) : undefined;
   });
   options.onStatus?.(`preparing the Ali-CCP files of ${src} (keep rate ${keepRate}, seed ${seed}) into ${dir}`);
-  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress });
+  const { log, reports } = await loadAliCcpSplitsLog(src, { fileNames: files, onProgress: options.onProgress, encoding });
   const plan: SplitPlan = { trainDays: [0], validationDay: 1, testDay: 2, laterDays: [] };
   const data = prepare(log, { plan, negativeKeepRate: keepRate, seed, oovMinCount, oovMaskRate });
   const tmp = fs.mkdtempSync(path.join(options.root, `.tmp-${key}-${process.pid}-`));
   try {
-    writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: reports.train, validation: reports.val, test: reports.test } });
+    writePrepared(tmp, data, { kind: "ali-ccp", dir: src, files, load: { train: reports.train, validation: reports.val, test: reports.test } }, {
+      inputs: [files.train, files.val, files.test].map((f) => path.join(src, f)),
+    });
     fs.chmodSync(tmp, 0o755); // mkdtemp makes it private
     try {
       fs.renameSync(tmp, dir);

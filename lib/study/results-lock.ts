@@ -1,8 +1,10 @@
 /**
  * One study runner per results file: `lockResults(file)` creates `<file>.lock` with O_EXCL (open "wx"), holding
- * the owner's pid, host and start time, and `release()` removes it (also on process exit). A second runner on
- * the same file is refused while the owner lives (a DataError naming the file, the lock and the owner's pid),
- * so two `esmm study` processes never train the same run twice. A lock whose pid is dead on this host (a
+ * the owner's pid, host, start time and command line, and `release()` removes it (also on process exit). A second
+ * runner on the same file is refused at once while the owner lives (one line: the file, the owner's pid, host,
+ * start and command, the lock, and how to proceed: wait for it and run again, which then skips every run it
+ * wrote, or use another results file), so two `esmm study` processes never train the same run twice. It does
+ * not wait: a study runs for minutes to hours, and a runner that waited would only find the runs done. A lock whose pid is dead on this host (a
  * runner killed with SIGKILL) is stale: it is removed and taken over, with a bounded number of attempts (two
  * runners may find the same stale lock; exactly one then wins the O_EXCL create). A lock written on another
  * host is never taken over (its pid means nothing here): remove it by hand once that runner is gone.
@@ -25,6 +27,8 @@ interface LockOwner {
   pid: number;
   host: string;
   started: string;
+  /** The owner's command line (node's script and arguments), absent in locks written before it was recorded. */
+  command?: string;
 }
 
 /** `<results>.lock`. */
@@ -40,7 +44,7 @@ const ATTEMPTS = 3;
  */
 export function lockResults(results: string): ResultsLock {
   const file = lockFileOf(results);
-  const me: LockOwner = { pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
+  const me: LockOwner = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), command: commandLine() };
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     let fd: number;
     try {
@@ -52,8 +56,9 @@ export function lockResults(results: string): ResultsLock {
       if (owner && (owner.host !== me.host || pidAlive(owner.pid))) {
         throw new DataError(
           { file: results },
-          `is in use by another study runner (pid ${owner.pid} on ${owner.host}, since ${owner.started}; lock ${file}): ` +
-            `wait for it to finish, or use another results file${owner.host !== me.host ? "; if that runner is gone, remove the lock" : ""}`,
+          `is in use by another study runner (pid ${owner.pid} on ${owner.host}, since ${owner.started}${owner.command ? `: ${owner.command}` : ""}; lock ${file}): ` +
+            `wait for it to finish and run this again (the runs it wrote are then skipped), or use another results file` +
+            `${owner.host !== me.host ? "; if that runner is gone, remove the lock" : ""}`,
         );
       }
       if (!owner && !lockIsOld(file)) {
@@ -83,10 +88,19 @@ export function lockResults(results: string): ResultsLock {
   throw new DataError({ file: results }, `cannot take the lock ${file}: other runners keep taking it`);
 }
 
+/** This process's command line, shortened to 200 characters: `esmm study --spec ...` for the CLI. */
+function commandLine(): string {
+  const [script, ...args] = process.argv.slice(1);
+  const text = [script && /esmm(\.js)?$/.test(script) ? "esmm" : path.basename(script ?? "node"), ...args].join(" ");
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
 function readOwner(file: string): LockOwner | undefined {
   try {
     const o = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<LockOwner>;
-    return Number.isInteger(o.pid) && typeof o.host === "string" ? { pid: o.pid!, host: o.host, started: String(o.started ?? "?") } : undefined;
+    return Number.isInteger(o.pid) && typeof o.host === "string"
+      ? { pid: o.pid!, host: o.host, started: String(o.started ?? "?"), command: typeof o.command === "string" ? o.command : undefined }
+      : undefined;
   } catch {
     return undefined;
   }

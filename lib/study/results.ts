@@ -39,6 +39,7 @@ import * as path from "node:path";
 import type { ReliabilityBin } from "../metrics";
 import type { RunRecord } from "./run";
 import type { DataSpec, RunSpec } from "./spec";
+import { makeDirs } from "../data/output-paths";
 
 // ---------------------------------------------------------------------------------------------
 // hashing
@@ -267,7 +268,7 @@ export interface ResultsWriter {
  * killed mid-write) is cut off first, so the next line starts on a line of its own.
  */
 export function openResultsWriter(file: string): ResultsWriter {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  makeDirs(path.dirname(path.resolve(file)));
   const repairedBytes = cutPartialTail(file);
   const fd = fs.openSync(file, "a");
   let open = true;
@@ -383,7 +384,7 @@ export function writePredictions(
   cols.forEach(([, a], k) => {
     for (let i = 0; i < rows; i++) body.writeFloatLE(a[i], (k * rows + i) * 4);
   });
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirs(dir);
   const final = predictionsFile(dir, meta.key);
   const tmp = `${final}.tmp-${process.pid}-${crypto.randomBytes(4).toString("hex")}`;
   const fd = fs.openSync(tmp, "w");

@@ -31,6 +31,11 @@ export class Scheduler {
     return this.queue.length;
   }
 
+  /** Keys of the data sets the queued runs wait for that are missing from the data cache (to be simulated and prepared). */
+  dataToMake(): string[] {
+    return [...new Set(this.queue.filter((r) => this.data.state(r.dataKey).status === "missing").map((r) => r.dataKey))];
+  }
+
   /** The next job for an idle worker (see the header); a run is taken off the queue. */
   next(): Job | undefined {
     const ready = this.queue.findIndex((r) => this.data.state(r.dataKey).status === "ready");

@@ -38,6 +38,8 @@ import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/p
 import { getModelSpec } from "../models/zoo";
 import { codeVersion, defaultPredictionsDir, numericsVersion, openResultsWriter, readResults, ResultsWriter } from "./results";
 import { prepareResultsOutputs } from "./results-lock";
+import { DataError } from "../data/errors";
+import { outputProblem } from "../data/output-paths";
 import { DataTracker } from "./runner-data";
 import { JobMessage, WorkerPool, workerScript } from "./runner-pool";
 import { StudyProgress, StudyReporter, StudyRunSummary } from "./runner-report";
@@ -184,6 +186,12 @@ async function runStudyLocked(spec: StudySpec, options: RunStudyOptions): Promis
     onProgress: options.onProgress,
   });
   if (todo === 0) return reporter.finish();
+  // The data cache is written only when a data set is to be made: checked now, before any worker starts.
+  const toMake = scheduler.dataToMake();
+  const rootProblem = toMake.length > 0 ? outputProblem(dataRoot, "dir") : undefined;
+  if (rootProblem) {
+    throw new DataError({ file: dataRoot }, `the data cache (--data-root, or ESMM_DATA_DIR), where ${toMake.length} data set(s) of this study are to be made, cannot be written: ${rootProblem}`);
+  }
 
   const workers = Math.max(1, Math.min(options.workers ?? defaultWorkers(), todo));
   reporter.summary.workers = workers;

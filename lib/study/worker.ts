@@ -50,7 +50,7 @@ let loaded: { dir: string; data: PreparedData } | undefined;
 function loadData(dir: string): PreparedData {
   if (loaded?.dir !== dir) {
     loaded = undefined; // let the previous data set go before reading the next
-    loaded = { dir, data: readPrepared(dir) };
+    loaded = { dir, data: readPrepared(dir, { inputs: "trust" }) }; // the runner checked its inputs (real-data.ts checkPreparedSpec)
   }
   return loaded.data;
 }
