@@ -274,4 +274,14 @@ test("a malformed --spec file: one line naming the file and the field, exit 2, f
     for (const profile of ["quick", "full"] as const) assert.doesNotThrow(() => checkStudySpec(JSON.parse(JSON.stringify(make(profile)))), `${name}(${profile})`);
   }
   assert.doesNotThrow(() => checkStudySpec(good));
+  // the optional fields the simulator and the trainer gained: accepted in range, refused out of it
+  const withOptions = JSON.parse(JSON.stringify(fairStudy("quick")));
+  withOptions.data.simulator.hiddenSelection = 1;
+  withOptions.variants = [{ name: "adamw", train: { weightDecay: 1e-5, weightDecayForm: "decoupled" } }];
+  assert.doesNotThrow(() => checkStudySpec(withOptions));
+  withOptions.data.simulator.hiddenSelection = 9;
+  assert.throws(() => checkStudySpec(withOptions), /data\.simulator\.hiddenSelection/);
+  withOptions.data.simulator.hiddenSelection = 1;
+  withOptions.variants[0].train.weightDecayForm = "sideways";
+  assert.throws(() => checkStudySpec(withOptions), /variants\[0\]\.train\.weightDecayForm/);
 });

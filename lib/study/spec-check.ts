@@ -17,7 +17,7 @@ import { DEFAULT_SIMULATOR_CONFIG, SIMULATOR_RANGES, SimulatorConfig } from "../
 import { WORLD_PRIOR_NAMES } from "../data/world-prior";
 import { LOSS_NORMALIZATIONS, MODEL_NAMES } from "../models";
 import type { Architecture } from "../models";
-import { EMBEDDING_UPDATES } from "../train";
+import { EMBEDDING_UPDATES, WEIGHT_DECAY_FORMS } from "../train";
 import type { TrainConfig } from "../train";
 import { NumericRange, SEED_RANGE, describeRange, inRange, intRange } from "../ranges";
 import type { DataSpec, StudySpec, VariantSpec } from "./spec";
@@ -134,6 +134,7 @@ const TRAIN: Fields<Omit<TrainConfig, "seed">> = {
   syncEvery: { check: number(intRange(1)) },
   restoreBest: { check: bool },
   weightDecay: { check: number({ ge: 0 }) },
+  weightDecayForm: { check: oneOf(WEIGHT_DECAY_FORMS) },
   embeddingUpdates: { check: oneOf(EMBEDDING_UPDATES) },
   lossWeights: { check: list(number({ ge: 0 }), { nonEmpty: true }) },
 };
@@ -146,8 +147,9 @@ const PLACEMENT = object<SimulatorConfig["placements"][number]>({
 });
 const DEVICE_OS = object<SimulatorConfig["deviceOs"][number]>({ name: { check: text, required: true }, share: { check: number({ gt: 0 }), required: true } });
 
+// every field with a default, and the optional ones (absent from the defaults, e.g. hiddenSelection) that have a range
 const SIMULATOR = Object.fromEntries(
-  (Object.keys(DEFAULT_SIMULATOR_CONFIG) as (keyof SimulatorConfig)[]).map((k) => [
+  ([...new Set([...Object.keys(DEFAULT_SIMULATOR_CONFIG), ...Object.keys(SIMULATOR_RANGES)])] as (keyof SimulatorConfig)[]).map((k) => [
     k,
     { check: k === "placements" ? list(PLACEMENT, { nonEmpty: true }) : k === "deviceOs" ? list(DEVICE_OS, { nonEmpty: true }) : number(SIMULATOR_RANGES[k] ?? {}) },
   ]),
