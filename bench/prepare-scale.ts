@@ -3,7 +3,7 @@
  * epoch of ESMM on the largest prepared folder. `make bench-scale`, or
  *   node build/bench/prepare-scale.js [--rows 4000000,16000000,40000000] [--dir /tmp/esmm-scale] [--seed 1] [--train]
  *
- * Per size: writes the file (bench/ali-ccp-synthetic.ts) under `--dir` (outside the repository; created, and
+ * Per size: writes the file (lib/data/ali-ccp-synthetic.ts) under `--dir` (outside the repository; created, and
  * removed at the end with everything in it), runs `esmm prepare --csv FILE` (the train file only: validation and
  * test carved out, 10 % each) in a child process, then deletes the file and the prepared folder before the next
  * size (disk: about 142 bytes a row for the file, 45 for the prepared folder). With `--train`, the largest
@@ -19,7 +19,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { syntheticAliCcpCategorical, writeSyntheticAliCcp } from "./ali-ccp-synthetic";
+import { syntheticAliCcpCategorical, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const CLI = path.join(__dirname, "..", "lib", "cli", "main.js");

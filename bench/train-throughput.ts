@@ -9,7 +9,7 @@
  *          [--shape reference|ali-ccp] [--vocabulary IDS] [--embedding-updates dense|rowwise]
  * Output: {backend, model, batch, seeds, shape, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent, osThreads?,
  *          epochRates, kernelsPerStep?, tfOpsPerStep?}
- * - shape: "reference" (default, above) or "ali-ccp": the synthetic Ali-CCP rows of bench/ali-ccp-synthetic.ts
+ * - shape: "reference" (default, above) or "ali-ccp": the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts
  *   (23 categorical fields, 8 numeric inputs, 4 % clicks) with the default architecture, at vocabulary sizes
  *   scaled to --vocabulary IDS ids in all (default: its own, 2,009,145); `vocabulary` is the total ids.
  * - embeddingUpdates: TrainConfig.embeddingUpdates (lib/train/rowwise.ts); default dense.
@@ -27,7 +27,7 @@
  *   between a 2k-batch and a k-batch epoch (evaluation, sync and setup cancel out).
  */
 import * as fs from "node:fs";
-import { syntheticAliCcpSplit, syntheticAliCcpVocabularies } from "./ali-ccp-synthetic";
+import { syntheticAliCcpSplit, syntheticAliCcpVocabularies } from "../lib/data/ali-ccp-synthetic";
 import { initBackend, tf } from "../lib/backend";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";

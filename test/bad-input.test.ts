@@ -124,9 +124,9 @@ function valuesOf(r: NumericRange): { bad: string[]; good: number } {
 test("every numeric option of every command declares its range, and a value outside it is refused by name before the command runs", () => {
   const numeric = Object.fromEntries(COMMANDS.map((c) => [c.name, Object.keys(c.options).filter((o) => c.options[o].number !== undefined).sort()]));
   assert.deepEqual(numeric, {
-    simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
+    simulate: ["ads", "days", "evaluation-days", "evaluation-multiplier", "hidden-selection", "impressions", "later-days-multiplier", "seed", "shared-factor-share", "target-ctr", "target-cvr", "users"],
     prepare: ["keep-rate", "later-days", "min-count", "oov-mask-rate", "seed", "test-fraction", "validation-fraction"],
-    train: ["batch-size", "epochs", "keep-rate", "learning-rate", "min-count", "oov-mask-rate", "patience", "seed"],
+    train: ["batch-size", "epochs", "keep-rate", "learning-rate", "min-count", "oov-mask-rate", "patience", "seed", "weight-decay"],
     bench: ["batch", "batches", "peer-threads", "repeat", "seeds", "threads", "vocabulary"],
     study: ["draws", "epochs", "evaluation-multiplier", "impressions", "seed-list", "seeds", "shards", "workers", "worlds"],
     tune: ["design-seed", "draws", "epochs", "evaluation-multiplier", "impressions", "repeats", "seed-list", "seeds", "trials", "workers", "worlds"],

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
-import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, syntheticAliCcpVocabularies, writeSyntheticAliCcp } from "../bench/ali-ccp-synthetic";
+import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, syntheticAliCcpVocabularies, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { availableBackends, projectRoot } from "../lib/backend";
 import { tempDir } from "./helpers";
 

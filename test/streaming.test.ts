@@ -1,6 +1,6 @@
 /**
  * Ali-CCP at full size (issue 15, point 3): the loaders stream, so memory grows with the log's columns, not with
- * the CSV text. On synthetic files in the processed Ali-CCP layout (bench/ali-ccp-synthetic.ts):
+ * the CSV text. On synthetic files in the processed Ali-CCP layout (lib/data/ali-ccp-synthetic.ts):
  * - the streamed loaders and `prepareCsv` give exactly what an in-memory parse of the whole text gives;
  * - the three processed files streamed into one log equal the concatenation of their three logs;
  * - `countLines` counts the lines `readLines` yields, for every ending;
@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIXTURES_DIR, PROJECT_DIR } from "./paths";
 import { tempDir } from "./helpers";
-import { syntheticAliCcpCategorical, syntheticAliCcpColumns, writeSyntheticAliCcp } from "../bench/ali-ccp-synthetic";
+import { syntheticAliCcpCategorical, syntheticAliCcpColumns, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { loadAliCcpCsv, loadAliCcpSplits, loadAliCcpSplitsLog } from "../lib/data/ali-ccp";
 import { carveSplits, prepareCsv } from "../lib/data/csv-log";
 import { DataError } from "../lib/data/errors";

@@ -13,7 +13,7 @@ import { availableBackends, BACKEND_NAMES, BackendName, projectRoot, tfLogEnv } 
 import { threadEnv } from "../backend/parallelism";
 import { MODEL_NAMES } from "../models/zoo";
 import { EMBEDDING_UPDATES, EmbeddingUpdates } from "../train/rowwise";
-import { SYNTHETIC_ALI_CCP_IDS, SYNTHETIC_CLICK_RATE, SYNTHETIC_CONVERSION_GIVEN_CLICK, syntheticAliCcpVocabularies } from "../../bench/ali-ccp-synthetic";
+import { SYNTHETIC_ALI_CCP_IDS, SYNTHETIC_CLICK_RATE, SYNTHETIC_CONVERSION_GIVEN_CLICK, syntheticAliCcpVocabularies } from "../data/ali-ccp-synthetic";
 
 interface ChildResult {
   backend: string;
@@ -86,7 +86,7 @@ Without --backend every backend that loads here is timed, wasm and cpu included:
 --backend tensorflow for the native one alone.
 
 --shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
-                128-64, heads 32-16-1) on the synthetic Ali-CCP rows of bench/ali-ccp-synthetic.ts (23 categorical
+                128-64, heads 32-16-1) on the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts (23 categorical
                 fields, ids skewed to small values; 8 numeric inputs; 4 % clicks, 0.53 % of them convert), drawn in
                 memory (no file), BATCHES x BATCH rows.
   --vocabulary LIST   total ids of the 23 fields, each field scaled to it (default 10000,200000,2000000; the

@@ -19,9 +19,9 @@
  * (`syntheticAliCcpVocabularies`).
  */
 import * as fs from "node:fs";
-import { ALI_CCP_DEFAULT_FIELDS } from "../lib/data/ali-ccp-raw";
-import type { EncodedSplit } from "../lib/data/encoded";
-import { Rng, deriveSeed } from "../lib/data/random";
+import { ALI_CCP_DEFAULT_FIELDS } from "./ali-ccp-raw";
+import type { EncodedSplit } from "./encoded";
+import { Rng, deriveSeed } from "./random";
 
 /** Click rate and conversion rate among clicks of the synthetic rows. */
 export const SYNTHETIC_CLICK_RATE = 0.04;
