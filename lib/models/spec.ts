@@ -90,7 +90,8 @@ export interface IpsTerm {
 }
 
 /**
- * ESCM2-DR's doubly robust risk, as in DR-JL (Wang et al. ICML'19): per impression, the imputed error
+ * This lab's ESCM2-DR risk (DR-JL's estimator, Wang et al. ICML'19, with a pseudo-label imputation; the
+ * ESCM2 release imputes the error itself: `errorDr`): per impression, the imputed error
  * ê = CE(r̃, pCVR) with r̃ the imputation tower's detached probability, plus on clicked rows the
  * propensity-weighted correction (e - ê) / p̂CTR with e = CE(conversion, pCVR) and the propensity detached;
  * averaged over every impression. Plus `imputationWeight` times the imputation tower's own loss: clicked
