@@ -7,8 +7,9 @@
  * A spec's loss is the weighted sum of its terms. A cross-entropy term is looked up by its fields: `output`
  * selects how log p and log(1-p) are obtained from the model's logits (`outputLogProbs`), `label` selects
  * the label column (`LABELS`), `space` selects the rows (all impressions, or clicked ones only), and the
- * `LossNormalization` decides the denominator (see spec.ts). The counterfactual kinds (ips, dr,
- * counterfactual) and AITM's calibrator are averages over every impression of the batch (the papers' 1/|D|).
+ * `LossNormalization` decides the denominator (see spec.ts). The other kinds (ips, dr, counterfactual,
+ * cappedIps, errorDr, mrdr, nise, chorus, and AITM's calibrator) are averages over every impression of the
+ * batch (the papers' 1/|D|).
  *
  * Numerics. For a logit z: log p = -softplus(-z), log(1-p) = -softplus(z). For a product model
  * (pCTCVR = pCTR * pCVR, logits a and b): log pCTCVR = logSigmoid(a) + logSigmoid(b) and
@@ -60,7 +61,7 @@ export interface ModelOutputs {
   cvrLogit?: tfjs.Tensor1D;
   /** Only for models with an independent ctcvr tower (ESSP-Split, ESP, AITM). */
   ctcvrLogit?: tfjs.Tensor1D;
-  /** ESCM2-DR's imputation tower. */
+  /** The doubly robust families' imputation tower (ESCM2-DR, Multi-DR, DR-JL, MRDR). */
   imputationLogit?: tfjs.Tensor1D;
   /** DCMT's counterfactual CVR tower. */
   cvrCounterfactualLogit?: tfjs.Tensor1D;
