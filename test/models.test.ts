@@ -124,7 +124,6 @@ const LOGIT_OF: Record<TaskOutput, keyof ModelOutputs> = {
   ctcvr: "ctcvrLogit",
   imputation: "imputationLogit",
   cvrCounterfactual: "cvrCounterfactualLogit",
-  unCvr: "unCvrLogit",
 };
 
 /** Logits the loss of `spec` needs: ctr/cvr for product ctcvr, the head's otherwise. */
