@@ -13,7 +13,7 @@
  *   (23 categorical fields, 8 numeric inputs, 4 % clicks) with the default architecture, at vocabulary sizes
  *   scaled to --vocabulary IDS ids in all (default: its own, 2,009,145); `vocabulary` is the total ids.
  * - embeddingUpdates: TrainConfig.embeddingUpdates (lib/train/rowwise.ts); default dense.
- * - seeds: S > 1 trains a seed group of S seeds in one graph (lib/train/seed-group.ts), each seed on its own
+ * - seeds: S > 1 trains a seed group of S seeds in one graph (lib/train/trainer.ts), each seed on its own
  *   batch order of the same BATCHES x BATCH rows; default 1 (a single model, lib/train/trainer.ts).
  * - examplesPerSec: best of epochs 2..N (epoch 1 warms up: kernel setup, first allocations), the total over
  *   the group's seeds; default N = 3.

@@ -58,7 +58,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 
 --models LIST   models of the zoo to time (default ESMM; "all": the twelve), each on the same shape; the
                 table gets a model column. The peer (PyTorch) is ESMM only.
---seeds LIST    seeds trained together in one graph (lib/train/seed-group.ts), e.g. 1,3,10 (default 1: a single
+--seeds LIST    seeds trained together in one graph (lib/train/trainer.ts), e.g. 1,3,10 (default 1: a single
                 model). Each seed has its own batch order of the same rows; examples/s is the total over the seeds.
 --repeat N      run every measurement N times, interleaved (backends, batch sizes, peer in turn), and
                 report medians (the machine's other load makes single runs noisy). Default 1.

@@ -51,7 +51,7 @@ runs/<study>.shard-i-of-n.jsonl with --shard) and writes the test day's predicti
 <FILE without .jsonl>.predictions/<key>.bin. Runs already in FILE are skipped, so an interrupted study
 resumes where it stopped. Runs that differ only in their model seed are dealt into seed groups of up to
 ESMM_SEED_GROUP seeds (default 10; 1 = every run alone), and on the native backend a worker trains a group's
-seeds together in one graph (same results as single runs up to float32 summation order; lib/train/seed-group.ts).
+seeds together in one graph (same results as single runs up to float32 summation order; lib/train/trainer.ts).
 --shard i/n runs every n-th seed group of the grid (every n-th run with ESMM_SEED_GROUP=1), starting with the i-th (1 <= i <= n);
 \`esmm merge\` combines the shards' files into the whole study. --shard auto --shards N takes the shard from an
 array job's 0-based index (index k runs shard k+1 of N), the first of these that is set: SLURM_ARRAY_TASK_ID

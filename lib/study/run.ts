@@ -1,5 +1,5 @@
 /**
- * One run of the study: train one model of the zoo on a prepared data set with one seed, then score it on
+ * The runs of the study: train one model of the zoo on a prepared data set with S >= 1 seeds, then score each on
  * the test day and on each later day (temporal shift, no retraining), in every evaluation space, next to
  * the simulator's oracle where the truth is known. `esmm train` and the study runner both use it.
  *
@@ -19,7 +19,7 @@ import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
 import { CvrMechanism, cvrMechanism, ECE_BINNING, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, ReliabilityBin, reliabilityCurve, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesReport } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
-import { fitSeedGroup, fitSpec, predict, predictSeeds, Predictions, TrainOptions, TrainResult } from "../train";
+import { fitSeeds, predictEachSeed, Predictions, TrainOptions, TrainResult } from "../train";
 
 export interface RunOptions {
   model: string;
@@ -120,7 +120,7 @@ export function foldScores(split: EncodedSplit, pCtcvr: ArrayLike<number>, folds
   return { folds, logLossSum, weightSum };
 }
 
-export function scoreSplit(split: EncodedSplit, preds: ReturnType<typeof predict>, options: { folds?: boolean } = {}): SplitScore {
+export function scoreSplit(split: EncodedSplit, preds: Predictions, options: { folds?: boolean } = {}): SplitScore {
   return {
     split: split.name,
     days: [...new Set(split.day)],
@@ -174,58 +174,39 @@ function recordOf(data: PreparedData, model: string, seed: number, result: Train
   };
 }
 
-/** Trains `options.model` on `data.train` (early stopping on `data.validation`) and scores it. */
-export async function runModel(data: PreparedData, options: RunOptions): Promise<RunRecord> {
-  await initBackend();
-  const spec = getModelSpec(options.model);
-  const started = Date.now();
-  const { model, result } = await fitSpec(spec, data, { ...options.train, architecture: options.architecture, modelSeed: options.seed });
-  const trained = Date.now();
-  try {
-    const testPredictions = predict(model, data.test);
-    options.onTestPredictions?.(testPredictions);
-    const later = data.later.map((s) => predict(model, s));
-    const done = Date.now();
-    return recordOf(data, spec.name, options.seed, result, testPredictions, later, { train: (trained - started) / 1000, predict: (done - trained) / 1000 });
-  } finally {
-    model.dispose();
-  }
-}
-
-export interface SeedGroupRunOptions extends Omit<RunOptions, "seed" | "onTestPredictions"> {
-  /** The group's model seeds (distinct integers). */
-  seeds: number[];
+export interface SeedsRunOptions extends Omit<RunOptions, "seed" | "onTestPredictions"> {
+  /**
+   * The model seed(s), as lib/models BuildOptions takes them: a number trains a single model (S = 1, no seed
+   * axis: any backend, batch norm and dropout allowed); a list trains its seeds as one seed group (one graph,
+   * each seed its own initialisation, batch order and early stopping; S >= 1).
+   */
+  seeds: number | number[];
   /** Receives each seed's test-day predictions. */
   onTestPredictions?: (seed: number, predictions: Predictions) => void;
 }
 
-/** One seed's run of a group: its record, or the error its single run would have failed with. */
+/** One seed's run: its record, or the error its training ended with. */
 export type SeedRunOutcome = { seed: number; record: RunRecord; error?: undefined } | { seed: number; record?: undefined; error: Error };
 
 /**
- * `runModel` for several seeds of one model at once, trained as a seed group (lib/train/seed-group.ts: one
- * graph, each seed its own initialisation, batch order and early stopping) and scored seed by seed: the
+ * Trains `options.model` with S >= 1 seeds on `data.train` (early stopping on `data.validation`; the one
+ * training loop, lib/train/trainer.ts trainSeeds) and scores each seed on the test and later days. A group's
  * records equal their single runs' up to float32 summation order (test/seed-group.test.ts). Each seed's
- * timings are the group's divided by the group's size. A seed that diverges fails alone.
+ * timings are the loop's and the predictions' divided by S. A seed that diverges fails alone (its outcome's
+ * error); throws what building or training throws before any seed trains (bad data, bad config).
  */
-export async function runSeedGroup(data: PreparedData, options: SeedGroupRunOptions): Promise<SeedRunOutcome[]> {
+export async function runSeeds(data: PreparedData, options: SeedsRunOptions): Promise<SeedRunOutcome[]> {
   await initBackend();
   const spec = getModelSpec(options.model);
   const started = Date.now();
-  const S = options.seeds.length;
-  // A shuffling seed given in the options is every seed's, as in their single runs; per-epoch hooks are the single run's API.
-  const { onEpochEnd: _onEpochEnd, seed: shuffleSeed, ...train } = options.train ?? {};
-  void _onEpochEnd;
-  const { model, outcomes } = await fitSeedGroup(spec, data, {
-    ...train,
-    architecture: options.architecture,
-    seeds: options.seeds,
-    shuffleSeeds: shuffleSeed === undefined ? undefined : options.seeds.map(() => shuffleSeed),
-  });
+  const S = Array.isArray(options.seeds) ? options.seeds.length : 1;
+  // A shuffling seed given in the options is every seed's, as in their single runs.
+  const { model, outcomes } = await fitSeeds(spec, data, { ...options.train, architecture: options.architecture, seeds: options.seeds });
   const trained = Date.now();
   try {
-    const test = predictSeeds(model, data.test);
-    const later = data.later.map((s) => predictSeeds(model, s));
+    if (outcomes.every((o) => o.error)) return outcomes.map((o) => ({ seed: o.seed, error: o.error! }));
+    const test = predictEachSeed(model, data.test);
+    const later = data.later.map((s) => predictEachSeed(model, s));
     const done = Date.now();
     const seconds = { train: (trained - started) / 1000 / S, predict: (done - trained) / 1000 / S };
     return outcomes.map((o, s): SeedRunOutcome => {
@@ -236,4 +217,23 @@ export async function runSeedGroup(data: PreparedData, options: SeedGroupRunOpti
   } finally {
     model.dispose();
   }
+}
+
+/** `runSeeds` of a single model of seed `options.seed`: its record; throws its training error. */
+export async function runModel(data: PreparedData, options: RunOptions): Promise<RunRecord> {
+  const { seed, onTestPredictions, ...rest } = options;
+  const [outcome] = await runSeeds(data, { ...rest, seeds: seed, onTestPredictions: onTestPredictions && ((_, p) => onTestPredictions(p)) });
+  if (outcome.error) throw outcome.error;
+  return outcome.record;
+}
+
+/** The options of runSeedGroup: runSeeds' with the group's seeds as a list. */
+export interface SeedGroupRunOptions extends SeedsRunOptions {
+  /** The group's model seeds (distinct integers). */
+  seeds: number[];
+}
+
+/** `runSeeds` of a seed group of `options.seeds`. */
+export async function runSeedGroup(data: PreparedData, options: SeedGroupRunOptions): Promise<SeedRunOutcome[]> {
+  return runSeeds(data, options);
 }

@@ -22,7 +22,7 @@
  *   backends run on one thread anyway. Different thread counts can change the last bits of the results.
  * - Seed groups (seed-groups.ts): the runs that differ only in their seed are dealt into groups of at most
  *   ESMM_SEED_GROUP (default 10) seeds; a worker gets a group's queued runs as one job and, on the native
- *   backend, trains them in one graph (lib/train/seed-group.ts). ESMM_SEED_GROUP=1 trains every run alone.
+ *   backend, trains them in one graph (lib/train/trainer.ts). ESMM_SEED_GROUP=1 trains every run alone.
  * - Shards (`shard: {index, count}`): run j of the grid goes to shard (j mod n) + 1, or with seed groups
  *   group g to shard (g mod n) + 1 (shard.ts).
  * - Only this process writes the results file; workers write the predictions sidecars (before the line).

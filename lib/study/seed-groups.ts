@@ -1,5 +1,5 @@
 /**
- * Seed groups of a study: the runs a worker trains together in one graph (lib/train/seed-group.ts).
+ * Seed groups of a study: the runs a worker trains together in one graph (lib/train/trainer.ts).
  *
  * Runs that differ only in their model seed (same variant, data, model, architecture and training options)
  * are dealt, in grid order, into groups of at most `seedGroupSize()` seeds. The groups are a function of the

@@ -3,8 +3,8 @@
  * a time for the runner and asks for the next by answering.
  *
  * Jobs: "prepare" (simulate and prepare one DataSpec into the data cache) and "run" (train the runs of one
- * seed group, seed-groups.ts, on a cached data set: on the native backend all the group's seeds in one graph,
- * lib/train/seed-group.ts, elsewhere each run alone; score each, write its test day's predictions sidecar,
+ * seed group, seed-groups.ts, on a cached data set: on the native backend all the group's seeds in one graph
+ * (S = the group's size), elsewhere each run alone (S = 1), through one path, run.ts runSeeds; score each, write its test day's predictions sidecar,
  * answer with the finished result records and the runs that failed). The backend is chosen here by `initBackend()` (ESMM_BACKEND is honoured);
  * thread counts come from the environment the runner gives the process (TF_NUM_INTRAOP_THREADS etc.).
  * The last prepared data set stays loaded for the next run on the same data. The worker exits when the
@@ -15,7 +15,7 @@ import { readPrepared } from "../data/prepared-files";
 import type { Predictions } from "../train";
 import { ensurePreparedData, preparedDataInfo, PreparedDataInfo } from "./data-cache";
 import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
-import { runModel, runSeedGroup, RunRecord, testReliability } from "./run";
+import { runSeeds, RunRecord, testReliability } from "./run";
 import { initBackend } from "../backend";
 import { resolveArchitecture } from "../models";
 import type { DataSpec, RunSpec } from "./spec";
@@ -71,41 +71,29 @@ export async function executeRuns(job: Extract<WorkerJob, { type: "run" }>): Pro
   const records: StudyRecord[] = [];
   const failures: { key: string; error: string }[] = [];
   const message = (e: unknown) => (e instanceof Error && e.message ? e.message : String(e));
-  const first = job.runs[0].run;
-  if (job.runs.length > 0 && (await trainsGroups(first))) {
+  if (job.runs.length === 0) return { records, failures };
+  // The worker chooses S: the whole group in one graph where groups train (S = its size), else each run alone (S = 1).
+  const trainings = (await trainsGroups(job.runs[0].run)) ? [{ seeds: job.groupSeeds as number | number[], runs: job.runs }] : job.runs.map((r) => ({ seeds: r.run.seed, runs: [r] }));
+  for (const { seeds, runs } of trainings) {
+    const run = runs[0].run;
     const predictions = new Map<number, Predictions>();
-    let outcomes: Awaited<ReturnType<typeof runSeedGroup>>;
+    let outcomes: Awaited<ReturnType<typeof runSeeds>>;
     try {
-      outcomes = await runSeedGroup(data, {
-        model: first.model,
-        seeds: job.groupSeeds,
-        architecture: first.architecture,
-        train: first.train,
+      outcomes = await runSeeds(data, {
+        model: run.model,
+        seeds,
+        architecture: run.architecture,
+        train: run.train,
         onTestPredictions: (seed, p) => predictions.set(seed, p),
       });
     } catch (e) {
-      return { records, failures: job.runs.map((r) => ({ key: r.key, error: message(e) })) };
+      failures.push(...runs.map((r) => ({ key: r.key, error: message(e) })));
+      continue;
     }
-    for (const { key, run } of job.runs) {
+    for (const { key, run } of runs) {
       const outcome = outcomes.find((o) => o.seed === run.seed);
       if (!outcome?.record) failures.push({ key, error: outcome ? message(outcome.error) : `seed ${run.seed} is not in its group [${job.groupSeeds.join(", ")}]` });
       else records.push(studyRecord(job, key, run, data, outcome.record, predictions.get(run.seed)));
-    }
-    return { records, failures };
-  }
-  for (const { key, run } of job.runs) {
-    try {
-      let testPredictions: Predictions | undefined;
-      const record = await runModel(data, {
-        model: run.model,
-        seed: run.seed,
-        architecture: run.architecture,
-        train: run.train,
-        onTestPredictions: (p) => (testPredictions = p),
-      });
-      records.push(studyRecord(job, key, run, data, record, testPredictions));
-    } catch (e) {
-      failures.push({ key, error: message(e) });
     }
   }
   return { records, failures };

@@ -1,10 +1,15 @@
 /**
  * Mini-batches of an EncodedSplit: row selection in plain typed arrays, then tensors.
+ *
+ * Training has one batch builder, for a model of S >= 1 seeds: `gatherSeedRows` (each seed's rows of its own
+ * permutation) and `seedBatchTensors` (with a seed axis for a seed group, without one for a single model, the
+ * S = 1 layout of its variables). `gatherRows` / `sliceRows` / `inputTensors` / `labelTensors` cut rows for one
+ * forward pass shared by every seed (predictions, tests).
  */
+import type { Rank } from "@tensorflow/tfjs";
 import type { EncodedSplit } from "../data/encoded";
 import { tf } from "../backend";
 import type { LabelTensors, ModelInputs } from "../models";
-import { RandomGenerator, shuffledIndices } from "./random";
 
 /** The rows of one batch, field-major for the categorical columns (one array per field). */
 export interface BatchArrays {
@@ -100,14 +105,6 @@ export function batchCount(n: number, batchSize: number): number {
   return Math.ceil(n / batchSize);
 }
 
-/** One epoch's batches: a seeded permutation of the rows cut into consecutive slices. */
-export function* shuffledBatches(split: EncodedSplit, batchSize: number, rng: RandomGenerator): Generator<BatchArrays> {
-  const order = shuffledIndices(split.size, rng);
-  for (let start = 0; start < split.size; start += batchSize) {
-    yield gatherRows(split, order.subarray(start, Math.min(start + batchSize, split.size)));
-  }
-}
-
 /** Throws naming the split when it does not fit `dims`-shaped models. */
 export function checkSplit(split: EncodedSplit, expected: { categoricalFields: string[]; vocabularySizes: number[]; numericFields: string[] }, modelName: string): void {
   const same = (a: unknown[], b: unknown[]) => a.length === b.length && a.every((x, i) => x === b[i]);
@@ -190,19 +187,22 @@ export function gatherSeedRows(split: EncodedSplit, orders: Int32Array[], start:
   return { seeds: S, size: n, fields: nf, numericCount: nn, categoricalRows, numeric, click, conversion, weight };
 }
 
-/** A seed group's batch as tensors: inputs [S, size, fields] (+ [S, size, numeric]), labels [S, size] (call inside tf.tidy). */
-export function seedBatchTensors(b: SeedBatchArrays): { inputs: ModelInputs; labels: LabelTensors } {
+/**
+ * A training batch as tensors (call inside tf.tidy). `seedAxis` (default true, a seed group's layout): inputs
+ * [S, size, fields] (+ [S, size, numeric]), labels [S, size]. Without it (a single model, whose variables have
+ * no seed axis; `b.seeds` must be 1): inputs [size, fields] (+ [size, numeric]), labels [size], the same values.
+ * Throws when `seedAxis` is false and `b.seeds` is not 1.
+ */
+export function seedBatchTensors(b: SeedBatchArrays, seedAxis = true): { inputs: ModelInputs; labels: LabelTensors } {
   const t = tf();
-  const shape: [number, number] = [b.seeds, b.size];
+  if (!seedAxis && b.seeds !== 1) throw new Error(`seedBatchTensors: a batch of ${b.seeds} seeds needs a seed axis`);
+  const lead: number[] = seedAxis ? [b.seeds] : [];
+  const labels = (values: Float32Array) => t.tensor<Rank>(values, [...lead, b.size], "float32") as LabelTensors["click"];
   return {
     inputs: {
-      categoricalMatrix: t.tensor3d(b.categoricalRows, [b.seeds, b.size, b.fields], "int32"),
-      numeric: b.numericCount > 0 ? t.tensor3d(b.numeric, [b.seeds, b.size, b.numericCount], "float32") : undefined,
+      categoricalMatrix: t.tensor<Rank>(b.categoricalRows, [...lead, b.size, b.fields], "int32") as ModelInputs["categoricalMatrix"],
+      numeric: b.numericCount > 0 ? (t.tensor<Rank>(b.numeric, [...lead, b.size, b.numericCount], "float32") as ModelInputs["numeric"]) : undefined,
     },
-    labels: {
-      click: t.tensor2d(b.click, shape, "float32") as unknown as LabelTensors["click"],
-      conversion: t.tensor2d(b.conversion, shape, "float32") as unknown as LabelTensors["conversion"],
-      weight: t.tensor2d(b.weight, shape, "float32") as unknown as LabelTensors["weight"],
-    },
+    labels: { click: labels(b.click), conversion: labels(b.conversion), weight: labels(b.weight) },
   };
 }

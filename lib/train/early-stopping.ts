@@ -1,3 +1,5 @@
+import type * as tfjs from "@tensorflow/tfjs";
+import { tf } from "../backend";
 import { MultiTaskModel, lossKind } from "../models";
 
 /**
@@ -98,4 +100,50 @@ export function stoppingUnits(model: MultiTaskModel): StoppingUnit[] {
     owners[0].variables.push(info.name);
   }
   return units;
+}
+
+/**
+ * Weight snapshots of the seeds of a model of S >= 1 seeds (a best epoch's, or a stopped unit's last epoch's),
+ * per variable. Every variable layout is seed-major (lib/models blocks.ts), so a variable reshaped to [S, -1]
+ * holds seed s's values in row s; when every seed is taken or restored at once (always for a single model,
+ * S = 1, whose variables have no seed axis) whole variables are copied, with no mask.
+ */
+export class SeedSnapshots {
+  private values = new Map<tfjs.Variable, tfjs.Tensor>();
+  constructor(private readonly variables: tfjs.Variable[], private readonly seeds: number) {}
+
+  /** Copies the current values of the seeds where `which[s]` (length S) into the snapshot. */
+  take(which: boolean[]): void {
+    if (!which.some(Boolean)) return;
+    const t = tf();
+    const S = this.seeds;
+    const mask = which.every(Boolean) ? undefined : t.tensor2d(which.map((b) => (b ? 1 : 0)), [S, 1], "bool");
+    for (const v of this.variables) {
+      const previous = this.values.get(v);
+      const next = t.tidy(() => (mask && previous ? t.reshape(t.where(mask, t.reshape(v, [S, -1]), t.reshape(previous, [S, -1])), v.shape) : t.clone(v)));
+      previous?.dispose();
+      this.values.set(v, next);
+    }
+    mask?.dispose();
+  }
+
+  /** Assigns the snapshot to the seeds where `use[s]` (the others keep their current values); a variable never taken is left alone. */
+  restore(use: boolean[]): void {
+    if (!use.some(Boolean)) return;
+    const t = tf();
+    const S = this.seeds;
+    const mask = use.every(Boolean) ? undefined : t.tensor2d(use.map((b) => (b ? 1 : 0)), [S, 1], "bool");
+    for (const v of this.variables) {
+      const mine = this.values.get(v);
+      if (!mine) continue;
+      if (!mask) v.assign(mine);
+      else t.tidy(() => v.assign(t.reshape(t.where(mask, t.reshape(mine, [S, -1]), t.reshape(v, [S, -1])), v.shape)));
+    }
+    mask?.dispose();
+  }
+
+  dispose(): void {
+    for (const x of this.values.values()) x.dispose();
+    this.values.clear();
+  }
 }

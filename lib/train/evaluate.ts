@@ -22,50 +22,16 @@ export interface PredictOptions {
   batchSize?: number;
 }
 
-/** pCTR / pCVR / pCTCVR for every row of `split` (inference mode: batch norm uses moving statistics). */
-export function predict(model: MultiTaskModel, split: EncodedSplit, options: PredictOptions = {}): Predictions {
+/**
+ * The one predict: pCTR / pCVR / pCTCVR of every seed of `model` (S >= 1: a single model is the group of its
+ * one seed) for every row of `split`, in the model's seed order, in inference mode (batch norm uses moving
+ * statistics). One forward pass per batch of rows for all seeds: the rows are shared, each seed reads its own
+ * slice of the variables. A group's seed s predicts what its single model would, up to float32 summation order
+ * (test/seed-group.test.ts). Throws when `split` does not fit the model (checkSplit) or on a batch size <= 0.
+ */
+export function predictEachSeed(model: MultiTaskModel, split: EncodedSplit, options: PredictOptions = {}): Predictions[] {
   const batchSize = options.batchSize ?? 8192;
   if (!(batchSize > 0)) throw new Error(`predict: batchSize must be positive, got ${batchSize}`);
-  checkSplit(split, model.dims, model.spec.name);
-  if (model.grouped) throw new Error(`predict: model "${model.spec.name}" is a seed group; use predictSeeds`);
-  const t = tf();
-  const n = split.size;
-  const outputs = outputsOf(model.spec);
-  const hasCtr = outputs.includes("ctr");
-  const hasCvr = outputs.includes("cvr");
-  const out: Predictions = {
-    pCtr: hasCtr ? new Float64Array(n) : undefined,
-    pCvr: hasCvr ? new Float64Array(n) : undefined,
-    pCtcvr: new Float64Array(n),
-  };
-  const targets = [out.pCtr, out.pCvr, out.pCtcvr].filter((a): a is Float64Array => a !== undefined);
-  for (let start = 0; start < n; start += batchSize) {
-    const end = Math.min(start + batchSize, n);
-    const stacked = t.tidy(() => {
-      const o = model.forward(inputTensors(sliceRows(split, start, end)), false);
-      const parts = [o.pCtr, o.pCvr, o.pCtcvr].filter((x): x is tfjs.Tensor1D => x !== undefined);
-      return t.stack(parts, 0);
-    });
-    const values = stacked.dataSync();
-    stacked.dispose();
-    const m = end - start;
-    targets.forEach((arr, k) => {
-      for (let i = 0; i < m; i++) arr[start + i] = values[k * m + i];
-    });
-  }
-  return out;
-}
-
-/**
- * Every seed's predictions of a seed group (lib/models BuildOptions.seeds) for every row of `split`, in the
- * group's seed order: one forward pass per batch of rows for all seeds (the rows are shared, each seed reads
- * its own slice of the variables). Seed s's values are those its single model would predict, up to float32
- * summation order (test/seed-group.test.ts).
- */
-export function predictSeeds(model: MultiTaskModel, split: EncodedSplit, options: PredictOptions = {}): Predictions[] {
-  const batchSize = options.batchSize ?? 8192;
-  if (!(batchSize > 0)) throw new Error(`predictSeeds: batchSize must be positive, got ${batchSize}`);
-  if (!model.grouped) throw new Error(`predictSeeds: model "${model.spec.name}" is not a seed group; use predict`);
   checkSplit(split, model.dims, model.spec.name);
   const t = tf();
   const n = split.size;
@@ -83,7 +49,7 @@ export function predictSeeds(model: MultiTaskModel, split: EncodedSplit, options
     const stacked = t.tidy(() => {
       const o = model.forward(inputTensors(sliceRows(split, start, end)), false);
       const parts = [o.pCtr, o.pCvr, o.pCtcvr].filter((x): x is tfjs.Tensor1D => x !== undefined);
-      return t.stack(parts, 0); // [outputs, S, rows]
+      return t.stack(parts, 0); // [outputs, S, rows]; a single model: [outputs, rows], the same values in the same order
     });
     const values = stacked.dataSync();
     stacked.dispose();
@@ -97,6 +63,18 @@ export function predictSeeds(model: MultiTaskModel, split: EncodedSplit, options
     }
   }
   return out;
+}
+
+/** A single model's predictions (predictEachSeed of its one seed). Throws on a seed group (use predictSeeds). */
+export function predict(model: MultiTaskModel, split: EncodedSplit, options: PredictOptions = {}): Predictions {
+  if (model.grouped) throw new Error(`predict: model "${model.spec.name}" is a seed group; use predictSeeds`);
+  return predictEachSeed(model, split, options)[0];
+}
+
+/** A seed group's predictions, one per seed in the group's order (predictEachSeed). Throws on a single model (use predict). */
+export function predictSeeds(model: MultiTaskModel, split: EncodedSplit, options: PredictOptions = {}): Predictions[] {
+  if (!model.grouped) throw new Error(`predictSeeds: model "${model.spec.name}" is not a seed group; use predict`);
+  return predictEachSeed(model, split, options);
 }
 
 /** Weighted log losses (nats per unit weight) of one split, one per space of EVALUATION_SPACES that the model predicts. */

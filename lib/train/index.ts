@@ -5,7 +5,6 @@ export * from "./early-stopping";
 export * from "./evaluate";
 export * from "./trainer";
 export * from "./progress-bar";
-export * from "./seed-group";
 export * from "./rowwise";
 export { WEIGHT_DECAY_FORMS } from "./adam";
 export type { WeightDecayForm } from "./adam";

@@ -1,5 +1,7 @@
 /**
- * The training loop shared by every model of the zoo.
+ * The training loop shared by every model of the zoo, for a model of S >= 1 seeds: a single model (S = 1) and a
+ * seed group (S seeds of one model trained in one graph, lib/models BuildOptions.seeds) are trained by the same
+ * loop, `trainSeeds`; trainModel / trainSeedGroup / fitSpec / fitSeedGroup are thin wrappers of it.
  *
  * One Adam optimizer (./adam.ts) over all trainable variables (with TrainConfig.embeddingUpdates "rowwise": dense
  * Adam over the dense variables and lazy Adam over the rows each batch touches, ./rowwise.ts); one step per batch over the spec's total
@@ -10,12 +12,30 @@
  * over clicks, as two separately trained networks would); every other model stops on the validation split's
  * weighted CTCVR log loss.
  *
- * Per epoch: a seeded shuffle (pure-rand xoroshiro128+), the batches, then predictions on the validation
- * split and its weighted log losses; early stopping with patience per stopping unit, restoring each unit's best
- * epoch's weights. The loop ends when every unit has stopped (a stopped unit's variables keep being stepped, which
- * does not touch the others: they share no parameter and no loss term; its best weights are restored at the end).
+ * Per epoch: a seeded shuffle per seed (pure-rand xoroshiro128+), the batches, then predictions on the validation
+ * split and its weighted log losses; early stopping with patience per seed and stopping unit, restoring each
+ * unit's best epoch's weights. A seed ends when all its units have stopped, the loop when every seed has (a
+ * stopped unit's variables keep being stepped, which does not touch the others: they share no parameter and no
+ * loss term; its best weights are restored at the end).
  * The loss is read back from the backend once per `syncEvery` batches (all pending batch losses in one
  * read), which is also when non-finite losses are detected and `onProgress` is called.
+ *
+ * What each seed of a group keeps from its single run (test/seed-group.test.ts compares every seed's
+ * predictions and metrics with its single run):
+ * - its initial values (the group's slice s is drawn with seed s, lib/models blocks.ts);
+ * - its batch order (its own shuffling generator, seeded with its training seed, one permutation per epoch);
+ * - its loss: the group's objective is the sum of the seeds' objectives, each a function of its own slice
+ *   and its own rows only, so each slice's gradient is its single run's gradient; Adam is elementwise;
+ * - its early stopping and its records: a stopped seed's slice keeps being stepped with the others (the step is
+ *   one graph), but each unit's weights are taken from the snapshot of its best epoch (or, without restoreBest,
+ *   of its last epoch), and the seed's records end where its single run would have ended;
+ * - its failure: a non-finite loss or prediction fails that seed only; the other seeds go on.
+ * A group differs from its single runs by float32 summation order (a batched matrix product and the per-seed
+ * reductions may add in a different order), so values agree to a tolerance, not bit for bit. A single model is
+ * the S = 1 case without a seed axis (its variables are unstacked): the batch builder (./batches.ts
+ * seedBatchTensors) leaves the axis out and its one loss is not summed, so it runs the ops a single run always
+ * ran (test/paper-models-compat.test.ts holds its predictions to 1e-6). Time is measured for the loop; each
+ * seed's timings are the loop's divided by S. Batch norm and dropout are not supported in a group (buildModel throws).
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import type { EncodedSplit } from "../data/encoded";
@@ -25,6 +45,7 @@ import {
   DEFAULT_LOSS_NORMALIZATION,
   LOSS_NORMALIZATIONS,
   LossNormalization,
+  ModelInputs,
   ModelSpec,
   MultiTaskModel,
   ParameterCount,
@@ -32,12 +53,12 @@ import {
   inputDimsOf,
   totalLoss,
 } from "../models";
-import { BatchArrays, batchCount, checkSplit, inputTensors, labelTensors, shuffledBatches } from "./batches";
-import { EarlyStopping, StoppingUnit, stoppingUnits } from "./early-stopping";
-import { SplitLosses, predict, splitLosses } from "./evaluate";
-import { createRng } from "./random";
+import { batchCount, checkSplit, gatherSeedRows, seedBatchTensors } from "./batches";
+import { EarlyStopping, SeedSnapshots, StoppingUnit, stoppingUnits } from "./early-stopping";
+import { SplitLosses, predictEachSeed, splitLosses } from "./evaluate";
+import { createRng, shuffledIndices } from "./random";
 import { Adam, defaultAdamGrouping, WEIGHT_DECAY_FORMS, WeightDecayForm } from "./adam";
-import { EMBEDDING_UPDATES, EmbeddingUpdates, RowwiseTraining, rowMajorIndices } from "./rowwise";
+import { EMBEDDING_UPDATES, EmbeddingUpdates, RowwiseTraining } from "./rowwise";
 
 export interface TrainConfig {
   /** Seed of the shuffling. Default: the model's seed. */
@@ -181,8 +202,8 @@ export interface TrainResult {
   validationRows: number;
   backend: string;
   /**
-   * Trained in a seed group (./seed-group.ts) of these seeds: its timings are the group's divided by the
-   * group's size. Absent for a run trained alone.
+   * Trained in a seed group of these seeds (a model with a seed axis, lib/models BuildOptions.seeds). Absent for
+   * a single model. Either way its timings are the loop's divided by the number of seeds.
    */
   seedGroup?: { seeds: number[] };
 }
@@ -254,7 +275,7 @@ export function withLossWeights(spec: ModelSpec, multipliers: readonly number[] 
 
 /**
  * Throws, naming the model and the split, when a training or validation split does not fit `model` (see
- * checkSplit) or is empty. Shared by trainModel and the seed-group trainer (./seed-group.ts).
+ * checkSplit) or is empty.
  */
 export function checkTrainingData(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }): void {
   const name = model.spec.name;
@@ -280,54 +301,96 @@ export function createOptimizer(variables: tfjs.Variable[], config: TrainConfig)
 const now = () => performance.now() / 1000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Trains `model` in place on `data.train`, early-stopping on `data.validation`. */
-export async function trainModel(
+/** One seed's outcome: its result, or the error that ended its training (TrainingDivergedError). */
+export type SeedOutcome = { seed: number; result: TrainResult; error?: undefined } | { seed: number; result?: undefined; error: Error };
+
+export interface TrainSeedsOptions extends Omit<TrainOptions, "onEpochEnd"> {
+  /** Shuffling seed of each seed of the model (same order). Default: `seed` for every seed when given, else each model seed. */
+  shuffleSeeds?: number[];
+  /** Called after each epoch's evaluation, once per seed still training, with that seed. */
+  onEpochEnd?: (e: EpochRecord, seed: number) => void;
+}
+
+/**
+ * The training loop: trains every seed of `model` in place on `data.train`, each early-stopping on
+ * `data.validation` (see the file comment). A model is a group of S >= 1 seeds: a single model (built with
+ * `seed`) is S = 1 without a seed axis, a seed group (built with `seeds`) has one (lib/models blocks.ts); the
+ * loop is the same, the layout only changes the batch's tensors (./batches.ts seedBatchTensors) and whether the
+ * per-seed losses are summed.
+ *
+ * Returns one outcome per seed in the model's seed order; a non-finite training loss, validation loss or
+ * prediction ends that seed only, with a TrainingDivergedError as its outcome (a NaN in one seed's slice does
+ * not reach the others). Timings are the loop's, divided by S. Throws (before any training) on an empty split,
+ * a split that does not fit the model, a bad config, or `shuffleSeeds` of another length than the seeds.
+ */
+export async function trainSeeds(
   model: MultiTaskModel,
   data: { train: EncodedSplit; validation: EncodedSplit },
-  options: TrainOptions = {},
-): Promise<TrainResult> {
+  options: TrainSeedsOptions = {},
+): Promise<SeedOutcome[]> {
   const t = tf();
   const name = model.spec.name;
-  if (model.grouped) throw new Error(`trainModel: model "${name}" is a seed group; use trainSeedGroup`);
-  const config = resolveTrainConfig(options, model.seed);
+  const seeds = model.seeds;
+  const S = seeds.length;
+  if (options.shuffleSeeds && options.shuffleSeeds.length !== S) {
+    throw new Error(`model "${name}": ${options.shuffleSeeds.length} shuffle seeds for ${S} model seeds`);
+  }
+  const configs = seeds.map((seed, s) => resolveTrainConfig({ ...options, seed: options.shuffleSeeds?.[s] ?? options.seed }, seed));
+  const config = configs[0];
   const { train, validation } = data;
   checkTrainingData(model, data);
 
   // The step differentiates the model's trainable variables (one stacked embedding table per block) and
-  // updates them with ./adam.ts.
+  // updates them with ./adam.ts; row-wise embedding updates (./rowwise.ts) hold their own optimizers (dense
+  // Adam for the dense variables; each seed's rows are its own rows of the stacked tables).
   const varList = model.trainableVariables();
-  // Row-wise embedding updates (./rowwise.ts) hold their own optimizers (dense Adam for the dense variables).
   const rowwise = config.embeddingUpdates === "rowwise" ? new RowwiseTraining(model, config) : undefined;
   const optimizer = rowwise ? undefined : createOptimizer(varList, config);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
-  const rng = createRng(config.seed);
-  // One early-stopping rule per stopping unit (./early-stopping.ts): IP's two towers, or the whole model.
+  const rngs = configs.map((c) => createRng(c.seed));
+  // One early-stopping rule per seed and stopping unit (./early-stopping.ts): IP's two towers, or the whole model.
   const units = stoppingUnits(model);
-  const stopping = units.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta }));
-  const unitActive = units.map(() => true);
-  const unitLastEpoch = units.map(() => 0);
-  const snapshot = (unit: StoppingUnit) => new Map(unit.variables.map((v) => [v, t.clone(model.variables.get(v)!.variable)] as const));
-  const dispose = (m: Map<string, tfjs.Tensor> | undefined) => m?.forEach((w) => w.dispose());
-  const best: (Map<string, tfjs.Tensor> | undefined)[] = units.map(() => undefined);
-  /** A unit's weights when it stopped before the loop's end (restoreBest off). */
-  const last: (Map<string, tfjs.Tensor> | undefined)[] = units.map(() => undefined);
+  const stopping = seeds.map(() => units.map(() => new EarlyStopping({ patience: config.patience, minDelta: config.minDelta })));
+  /** The last epoch each seed's unit was evaluated in. */
+  const unitLastEpoch = seeds.map(() => units.map(() => 0));
+  const unitActive = seeds.map(() => units.map(() => true));
+  const epochs: EpochRecord[][] = seeds.map(() => []);
+  const errors: (Error | undefined)[] = seeds.map(() => undefined);
+  /** Still training: some unit neither stopped nor failed. */
+  const active = seeds.map(() => true);
+  const unitVariables = units.map((unit) => unit.variables.map((v) => model.variables.get(v)!.variable));
+  /** Each unit's best epoch's weights, per seed. */
+  const best = unitVariables.map((variables) => new SeedSnapshots(variables, S));
+  /** Without restoreBest: a unit's weights when it stopped while the loop went on (later steps move them), per seed. */
+  const last = unitVariables.map((variables) => new SeedSnapshots(variables, S));
+  const lastTaken = units.map(() => seeds.map(() => false));
   const totalBatches = batchCount(train.size, config.batchSize);
-  const epochs: EpochRecord[] = [];
-  let restoredBest = false;
-  let bestValLoss = Infinity;
   const start = now();
   let trainSeconds = 0;
   let evalSeconds = 0;
+  let epochsRun = 0;
+  /** Several units: each seed's validation CTCVR loss at the end (one unit: its best value). */
+  const bestValLoss = seeds.map(() => NaN);
 
-  const step = (batch: BatchArrays): tfjs.Scalar =>
+  /** One step on rows [from, to) of each seed's permutation; returns the seeds' objectives, [S]. */
+  const step = (orders: Int32Array[], from: number, to: number): tfjs.Tensor1D =>
     t.tidy(() => {
-      const inputs = inputTensors(batch);
-      const labels = labelTensors(batch);
+      const batch = gatherSeedRows(train, orders, from, to);
+      const { inputs, labels } = seedBatchTensors(batch, model.grouped);
+      let perSeed: tfjs.Tensor1D | undefined;
+      // A group's objective is the sum of its seeds' objectives (each a function of its own slice and rows, so
+      // each slice's gradient is its single run's); a single model's is its one scalar, as is.
+      const objective = (x: ModelInputs = inputs): tfjs.Scalar => {
+        const loss = totalLoss(lossSpec, model.forward(x, true), labels, config.lossNormalization);
+        perSeed = t.keep(t.reshape(loss, [S]) as tfjs.Tensor1D);
+        return model.grouped ? t.sum(loss) : (loss as tfjs.Scalar);
+      };
       if (rowwise) {
-        return rowwise.step(inputs, rowMajorIndices(batch), batch.size, (x) => totalLoss(lossSpec, model.forward(x, true), labels, config.lossNormalization));
+        rowwise.step(inputs, batch.categoricalRows, batch.size, objective).dispose();
+        return perSeed!;
       }
-      const loss = () => totalLoss(lossSpec, model.forward(inputs, true), labels, config.lossNormalization);
-      const { value, grads } = t.variableGrads(loss, varList);
+      const { value, grads } = t.variableGrads(() => objective(), varList);
+      value.dispose();
       optimizer!.apply(
         varList.map((v) => {
           const g = grads[v.name];
@@ -336,134 +399,181 @@ export async function trainModel(
           return g;
         }),
       );
-      return value;
+      return perSeed!;
     });
 
   try {
-    for (let epoch = 1; epoch <= config.maxEpochs; epoch++) {
+    for (let epoch = 1; epoch <= config.maxEpochs && active.some(Boolean); epoch++) {
+      epochsRun = epoch;
       const epochStart = now();
-      let pending: tfjs.Scalar[] = [];
+      const orders = rngs.map((rng) => shuffledIndices(train.size, rng));
+      let pending: tfjs.Tensor1D[] = [];
       let pendingFirstBatch = 1;
-      let lossSum = 0;
+      const lossSum = new Float64Array(S);
       let lossCount = 0;
       let examples = 0;
       let b = 0;
+      // Reads the pending batch losses back (one read), checks them, reports progress.
       const sync = async () => {
         if (pending.length === 0) return;
-        const stacked = t.stack(pending);
+        const stacked = t.stack(pending); // [batches, S]
         const values = stacked.dataSync();
         stacked.dispose();
         for (const p of pending) p.dispose();
+        const k = pending.length;
         pending = [];
-        for (let k = 0; k < values.length; k++) {
-          if (!Number.isFinite(values[k])) throw new TrainingDivergedError(name, epoch, pendingFirstBatch + k, values[k]);
-          lossSum += values[k];
-          lossCount++;
+        for (let s = 0; s < S; s++) {
+          if (!active[s]) continue;
+          for (let j = 0; j < k; j++) {
+            const v = values[j * S + s];
+            if (!Number.isFinite(v)) {
+              errors[s] = new TrainingDivergedError(name, epoch, pendingFirstBatch + j, v);
+              active[s] = false;
+              break;
+            }
+            lossSum[s] += v;
+          }
         }
+        lossCount += k;
         pendingFirstBatch = b + 1;
+        const live = seeds.map((_, s) => s).filter((s) => active[s]);
         options.onProgress?.({
           model: name,
           epoch,
           maxEpochs: config.maxEpochs,
           batch: b,
           totalBatches,
-          loss: lossSum / lossCount,
+          loss: live.length > 0 ? live.reduce((acc, s) => acc + lossSum[s], 0) / live.length / lossCount : NaN,
           examplesPerSecond: examples / Math.max(now() - epochStart, 1e-9),
         });
         await yieldToEventLoop();
       };
-      for (const batch of shuffledBatches(train, config.batchSize, rng)) {
-        pending.push(step(batch));
+      for (let from = 0; from < train.size && active.some(Boolean); from += config.batchSize) {
+        pending.push(step(orders, from, Math.min(from + config.batchSize, train.size)));
         b++;
-        examples += batch.size;
+        examples += S * Math.min(config.batchSize, train.size - from);
         if (pending.length >= config.syncEvery) await sync();
       }
       await sync();
+      if (!active.some(Boolean)) break;
       const epochTrainSeconds = now() - epochStart;
       trainSeconds += epochTrainSeconds;
 
+      // Validation: every seed's predictions and weighted log losses, each unit's early-stopping decision.
       const evalStart = now();
-      const preds = predict(model, validation, { batchSize: config.evalBatchSize });
-      const bad = preds.pCtcvr.find((p) => !Number.isFinite(p));
-      if (bad !== undefined) throw new TrainingDivergedError(name, epoch, "validation", bad);
-      const val = splitLosses(validation, preds);
-      if (!Number.isFinite(val.ctcvr)) throw new TrainingDivergedError(name, epoch, "validation", val.ctcvr);
-      const unitsImproved: Partial<Record<StoppingUnit["criterion"], boolean>> = {};
-      units.forEach((unit, u) => {
-        if (!unitActive[u]) return;
-        const decision = stopping[u].update(epoch, val[unit.criterion] ?? NaN);
-        unitsImproved[unit.criterion] = decision.improved;
-        unitLastEpoch[u] = epoch;
-        if (decision.improved) {
-          dispose(best[u]);
-          best[u] = snapshot(unit);
+      const preds = predictEachSeed(model, validation, { batchSize: config.evalBatchSize });
+      const improved = units.map(() => seeds.map(() => false));
+      const ending = units.map(() => seeds.map(() => false));
+      const records: (EpochRecord | undefined)[] = seeds.map(() => undefined);
+      for (let s = 0; s < S; s++) {
+        if (!active[s]) continue;
+        const bad = preds[s].pCtcvr.find((p) => !Number.isFinite(p));
+        if (bad !== undefined) {
+          errors[s] = new TrainingDivergedError(name, epoch, "validation", bad);
+          active[s] = false;
+          continue;
         }
-        if (decision.stop && epoch < config.maxEpochs) {
-          unitActive[u] = false;
-          if (units.length > 1 && !config.restoreBest) last[u] = snapshot(unit);
+        const val = splitLosses(validation, preds[s]);
+        if (!Number.isFinite(val.ctcvr)) {
+          errors[s] = new TrainingDivergedError(name, epoch, "validation", val.ctcvr);
+          active[s] = false;
+          continue;
         }
+        const unitsImproved: Partial<Record<StoppingUnit["criterion"], boolean>> = {};
+        units.forEach((unit, u) => {
+          if (!unitActive[s][u]) return;
+          const decision = stopping[s][u].update(epoch, val[unit.criterion] ?? NaN);
+          unitsImproved[unit.criterion] = improved[u][s] = decision.improved;
+          unitLastEpoch[s][u] = epoch;
+          // A unit's last epoch: stopped by patience now, or the last epoch of all.
+          ending[u][s] = decision.stop || epoch === config.maxEpochs;
+        });
+        records[s] = {
+          epoch,
+          trainLoss: lossSum[s] / lossCount,
+          valLoss: val.ctcvr,
+          val,
+          improved: Object.values(unitsImproved).some(Boolean),
+          ...(units.length > 1 ? { unitsImproved } : {}),
+          trainSeconds: epochTrainSeconds / S,
+          evalSeconds: 0,
+          examplesPerSecond: (S * train.size) / Math.max(epochTrainSeconds, 1e-9),
+          numTensors: 0,
+        };
+      }
+      units.forEach((_, u) => seeds.forEach((_, s) => ending[u][s] && (unitActive[s][u] = false)));
+      for (let s = 0; s < S; s++) if (!unitActive[s].some(Boolean)) active[s] = false;
+      // Snapshots: each improved unit's weights; without restoreBest, a unit that stopped while the loop goes on.
+      const goesOn = epoch < config.maxEpochs && active.some(Boolean);
+      units.forEach((_, u) => {
+        best[u].take(improved[u]);
+        if (config.restoreBest || !goesOn) return;
+        last[u].take(ending[u]);
+        seeds.forEach((_, s) => ending[u][s] && (lastTaken[u][s] = true));
       });
       const epochEvalSeconds = now() - evalStart;
       evalSeconds += epochEvalSeconds;
-      const record: EpochRecord = {
-        epoch,
-        trainLoss: lossSum / lossCount,
-        valLoss: val.ctcvr,
-        val,
-        improved: Object.values(unitsImproved).some(Boolean),
-        ...(units.length > 1 ? { unitsImproved } : {}),
-        trainSeconds: epochTrainSeconds,
-        evalSeconds: epochEvalSeconds,
-        examplesPerSecond: train.size / Math.max(epochTrainSeconds, 1e-9),
-        numTensors: t.memory().numTensors,
-      };
-      epochs.push(record);
-      options.onEpochEnd?.(record);
-      if (!unitActive.some(Boolean)) break;
+      for (let s = 0; s < S; s++) {
+        const record = records[s];
+        if (!record) continue;
+        record.evalSeconds = epochEvalSeconds / S;
+        record.numTensors = t.memory().numTensors;
+        epochs[s].push(record);
+        options.onEpochEnd?.(record, seeds[s]);
+      }
     }
-    // Each unit's weights: its best epoch's (restoreBest), else those of its last epoch.
-    const finalEpoch = epochs[epochs.length - 1].epoch;
+    // Every seed's units' weights: their best epoch's (restoreBest), else their last epoch's.
     units.forEach((_, u) => {
-      const weights = config.restoreBest ? (stopping[u].bestEpoch !== finalEpoch ? best[u] : undefined) : last[u];
-      if (!weights) return;
-      for (const [v, w] of weights) model.variables.get(v)!.variable.assign(w);
-      if (config.restoreBest) restoredBest = true;
+      if (config.restoreBest) best[u].restore(seeds.map((_, s) => !errors[s] && stopping[s][u].bestEpoch > 0 && stopping[s][u].bestEpoch !== epochsRun));
+      else last[u].restore(seeds.map((_, s) => !errors[s] && lastTaken[u][s]));
     });
-    // Several units: the CTCVR loss of the weights the model now holds (no epoch had them all).
-    bestValLoss = units.length > 1 ? splitLosses(validation, predict(model, validation, { batchSize: config.evalBatchSize })).ctcvr : stopping[0].bestValue;
+    // Several units: the CTCVR loss of the weights each seed now holds (no epoch had them all).
+    if (units.length > 1 && errors.some((e) => !e)) {
+      const restored = predictEachSeed(model, validation, { batchSize: config.evalBatchSize });
+      seeds.forEach((_, s) => !errors[s] && (bestValLoss[s] = splitLosses(validation, restored[s]).ctcvr));
+    }
   } finally {
-    best.forEach(dispose);
-    last.forEach(dispose);
+    best.forEach((x) => x.dispose());
+    last.forEach((x) => x.dispose());
     optimizer?.dispose();
     rowwise?.dispose();
   }
 
-  const examplesTrained = epochs.length * train.size;
-  return {
-    model: name,
-    spec: model.spec,
-    architecture: model.architecture,
-    modelSeed: model.seed,
-    config,
-    epochs,
-    bestEpoch: Math.max(...stopping.map((s) => s.bestEpoch)),
-    bestValLoss,
-    ...(units.length > 1
-      ? { units: units.map((unit, u) => ({ criterion: unit.criterion, bestEpoch: stopping[u].bestEpoch, bestValue: stopping[u].bestValue, lastEpoch: unitLastEpoch[u] })) }
-      : {}),
-    stoppedEarly: unitLastEpoch.every((e) => e < config.maxEpochs),
-    restoredBest,
-    parameters: model.parameterCount(),
-    timings: {
-      totalSeconds: now() - start,
-      trainSeconds,
-      evalSeconds,
-      examplesPerSecond: examplesTrained / Math.max(trainSeconds, 1e-9),
-    },
-    trainRows: train.size,
-    validationRows: validation.size,
-    backend: backendInfo()?.name ?? t.getBackend(),
-  };
+  const parameters = model.parameterCount();
+  const backend = backendInfo()?.name ?? t.getBackend();
+  const totalSeconds = now() - start;
+  return seeds.map((seed, s): SeedOutcome => {
+    const error = errors[s];
+    if (error) return { seed, error };
+    const seedEpochs = epochs[s];
+    const result: TrainResult = {
+      model: name,
+      spec: model.spec,
+      architecture: model.architecture,
+      modelSeed: seed,
+      config: configs[s],
+      epochs: seedEpochs,
+      bestEpoch: Math.max(...stopping[s].map((x) => x.bestEpoch)),
+      bestValLoss: units.length > 1 ? bestValLoss[s] : stopping[s][0].bestValue,
+      ...(units.length > 1
+        ? { units: units.map((unit, u) => ({ criterion: unit.criterion, bestEpoch: stopping[s][u].bestEpoch, bestValue: stopping[s][u].bestValue, lastEpoch: unitLastEpoch[s][u] })) }
+        : {}),
+      stoppedEarly: unitLastEpoch[s].every((e) => e < config.maxEpochs),
+      restoredBest: config.restoreBest && stopping[s].some((x, u) => x.bestEpoch !== unitLastEpoch[s][u]),
+      parameters,
+      timings: {
+        totalSeconds: totalSeconds / S,
+        trainSeconds: trainSeconds / S,
+        evalSeconds: evalSeconds / S,
+        examplesPerSecond: (S * epochsRun * train.size) / Math.max(trainSeconds, 1e-9),
+      },
+      trainRows: train.size,
+      validationRows: validation.size,
+      backend,
+      ...(model.grouped ? { seedGroup: { seeds: [...seeds] } } : {}),
+    };
+    return { seed, result };
+  });
 }
 
 export interface FitOptions extends TrainOptions {
@@ -472,18 +582,82 @@ export interface FitOptions extends TrainOptions {
   modelSeed?: number;
 }
 
-/** Builds `spec` for `data.train`'s inputs and trains it. The caller owns (and disposes) the model. */
+export interface SeedGroupOptions extends Omit<TrainSeedsOptions, "seed" | "onEpochEnd"> {
+  /** Called after each epoch's evaluation, once per seed still training. */
+  onEpochEnd?: (seed: number, e: EpochRecord) => void;
+}
+
+export interface FitSeedGroupOptions extends SeedGroupOptions {
+  architecture?: Partial<Architecture>;
+  /** The group's model seeds (distinct integers). */
+  seeds: number[];
+}
+
+/**
+ * Builds `spec` for `data.train`'s inputs with model seed(s) `seeds` (a number: a single model, S = 1 without a
+ * seed axis; a list: a seed group, lib/models BuildOptions) and trains it with `trainSeeds`. The caller owns
+ * (and disposes) the model; on a throw the model is disposed.
+ */
+export async function fitSeeds(
+  spec: ModelSpec,
+  data: { train: EncodedSplit; validation: EncodedSplit },
+  options: TrainSeedsOptions & { architecture?: Partial<Architecture>; seeds: number | number[] },
+): Promise<{ model: MultiTaskModel; outcomes: SeedOutcome[] }> {
+  const { architecture, seeds, ...train } = options;
+  const model = buildModel(spec, inputDimsOf(data.train), Array.isArray(seeds) ? { architecture, seeds } : { architecture, seed: seeds });
+  try {
+    return { model, outcomes: await trainSeeds(model, data, train) };
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+/** The result of a single model's training, or its error thrown. */
+function onlyResult(outcomes: SeedOutcome[]): TrainResult {
+  const [outcome] = outcomes;
+  if (outcome.error) throw outcome.error;
+  return outcome.result;
+}
+
+/**
+ * `trainSeeds` of a single model (S = 1): its result; throws its TrainingDivergedError, and on a seed group
+ * (use trainSeedGroup).
+ */
+export async function trainModel(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }, options: TrainOptions = {}): Promise<TrainResult> {
+  if (model.grouped) throw new Error(`trainModel: model "${model.spec.name}" is a seed group; use trainSeedGroup`);
+  return onlyResult(await trainSeeds(model, data, options));
+}
+
+/** `trainSeeds` of a seed group (its per-epoch hook called with the seed first). Throws on a single model (use trainModel). */
+export async function trainSeedGroup(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }, options: SeedGroupOptions = {}): Promise<SeedOutcome[]> {
+  if (!model.grouped) throw new Error(`trainSeedGroup: model "${model.spec.name}" is not a seed group; use trainModel`);
+  const { onEpochEnd, ...rest } = options;
+  return trainSeeds(model, data, { ...rest, onEpochEnd: onEpochEnd && ((e, seed) => onEpochEnd(seed, e)) });
+}
+
+/** `fitSeeds` of a single model of seed `modelSeed` (default: `seed`, else 0): the model and its result; throws its error. */
 export async function fitSpec(
   spec: ModelSpec,
   data: { train: EncodedSplit; validation: EncodedSplit },
   options: FitOptions = {},
 ): Promise<{ model: MultiTaskModel; result: TrainResult }> {
-  const model = buildModel(spec, inputDimsOf(data.train), { architecture: options.architecture, seed: options.modelSeed ?? options.seed ?? 0 });
+  const { modelSeed, ...rest } = options;
+  const { model, outcomes } = await fitSeeds(spec, data, { ...rest, seeds: modelSeed ?? options.seed ?? 0 });
   try {
-    const result = await trainModel(model, data, options);
-    return { model, result };
+    return { model, result: onlyResult(outcomes) };
   } catch (e) {
     model.dispose();
     throw e;
   }
+}
+
+/** `fitSeeds` of a seed group of `options.seeds` (its per-epoch hook called with the seed first). The caller owns (and disposes) the model. */
+export async function fitSeedGroup(
+  spec: ModelSpec,
+  data: { train: EncodedSplit; validation: EncodedSplit },
+  options: FitSeedGroupOptions,
+): Promise<{ model: MultiTaskModel; outcomes: SeedOutcome[] }> {
+  const { onEpochEnd, ...rest } = options;
+  return fitSeeds(spec, data, { ...rest, onEpochEnd: onEpochEnd && ((e, seed) => onEpochEnd(seed, e)) });
 }
