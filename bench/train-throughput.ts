@@ -197,7 +197,7 @@ async function main() {
     model.dispose();
     const first = outcomes[0];
     if (!first.result) throw first.error;
-    epochRecords = first.result.epochs; // each record's examples/s is the group's total (seed-group.ts)
+    epochRecords = first.result.epochs; // each record's examples/s is the group's total (lib/train/trainer.ts)
   } else {
     const { model, result } = await fitSpec(spec, { train, validation }, { ...options, modelSeed: 1, onEpochEnd });
     model.dispose();
