@@ -1,5 +1,5 @@
 /**
- * Seed-batched training (lib/train/seed-group.ts) is an optimisation of S single runs: each seed of a group
+ * Seed-batched training (the one loop of lib/train/trainer.ts with S > 1 seeds) is an optimisation of S single runs: each seed of a group
  * must get its single run's gradients, predictions, early stopping and test metrics.
  *
  * Backend: the default one (`initBackend()`: the native backend where it is installed, which is where the

@@ -368,7 +368,7 @@ function scatterRows(x: tfjs.Tensor, ids: tfjs.Tensor2D, rows: tfjs.Tensor2D): t
 }
 
 /**
- * The training step with row-wise embedding updates, shared by trainModel and trainSeedGroup: dense Adam
+ * The training step with row-wise embedding updates, of the one training loop (lib/train/trainer.ts trainSeeds), for S = 1 and seed groups alike: dense Adam
  * (./adam.ts, the backend's default grouping) over the model's other trainable variables, RowwiseAdam over its
  * embedding tables. Owns both optimizers' state: dispose it after training.
  */
