@@ -147,9 +147,8 @@ export interface PreparedInput {
   sha256: string;
 }
 
-/** sha256 (64 hex digits) of a file's bytes, read in 4 MiB chunks. */
-export function fileSha256(file: string): string {
-  const h = crypto.createHash("sha256");
+/** Feeds a file's bytes to `h`, read in 4 MiB chunks (memory stays flat whatever the size). Throws as fs.openSync. */
+export function hashFileInto(h: crypto.Hash, file: string): crypto.Hash {
   const fd = fs.openSync(file, "r");
   try {
     const chunk = Buffer.alloc(1 << 22);
@@ -158,7 +157,12 @@ export function fileSha256(file: string): string {
   } finally {
     fs.closeSync(fd);
   }
-  return h.digest("hex");
+  return h;
+}
+
+/** sha256 (64 hex digits) of a file's bytes. */
+export function fileSha256(file: string): string {
+  return hashFileInto(crypto.createHash("sha256"), file).digest("hex");
 }
 
 /** The record of each of `files` (stat, then hash: a file changed in between shows as changed later, never the reverse). */

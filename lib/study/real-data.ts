@@ -30,7 +30,7 @@ import * as path from "node:path";
 import { LoadProgress, loadAliCcpSplitsLog } from "../data/ali-ccp";
 import type { TextEncoding } from "../data/line-reader";
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, prepare, PrepareReport, SplitPlan } from "../data/prepare";
-import { checkPreparedInputs, isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
+import { checkPreparedInputs, hashFileInto, isPreparedDir, PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { removeDeadProcessTemps } from "../data/temp-files";
 import type { PreparedDataInfo } from "./data-cache";
 import { canonicalJson, DataManifestSummary, sha256Hex } from "./results";
@@ -81,16 +81,7 @@ export function preparedFolderSha256(dir: string): string {
   void _source;
   const h = crypto.createHash("sha256").update("esmm-lab/prepared-content@1\n").update(canonicalJson(content)).update("\n");
   for (const f of files) {
-    h.update(path.basename(f)).update("\0");
-    const fd = fs.openSync(f, "r");
-    try {
-      const chunk = Buffer.alloc(1 << 22);
-      let n: number;
-      while ((n = fs.readSync(fd, chunk, 0, chunk.length, null)) > 0) h.update(chunk.subarray(0, n));
-    } finally {
-      fs.closeSync(fd);
-    }
-    h.update("\0");
+    hashFileInto(h.update(path.basename(f)).update("\0"), f).update("\0");
   }
   const sha256 = h.digest("hex");
   shaMemo.set(abs, { stamp, sha256 });
