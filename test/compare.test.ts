@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../lib/data/random";
 import { logLoss } from "../lib/metrics";
-import { oneSampleTTest, pairedTTest } from "../lib/stats";
-import { DesignRun, contrastEstimate, differenceEstimate, modelMeanEstimate, spreadComparison } from "../lib/study/compare";
+import { minimumDetectableEffect, oneSampleTTest, pairedTTest } from "../lib/stats";
+import { DesignRun, contrastEstimate, detectableEffect, differenceEstimate, modelMeanEstimate, spreadComparison } from "../lib/study/compare";
 import { ReplicateScores, plannedSe, studyBootstrap, varianceComponents } from "../lib/study/components";
 
 const close = (a: number, b: number, tol = 1e-12, what = "") => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
@@ -152,4 +152,11 @@ test("varianceComponents: seed part from the within-replicate spread, world part
   const planned = plannedSe(withRows, { replicates: 6, seeds: 6, testScale: 2 });
   close(planned.se, Math.sqrt((c.seedVariance + (0.5 * 6) / 2) / 36), 1e-12, "planned se on these data sets");
   assert.equal(planned.df, 30);
+});
+
+test("detectableEffect: the MDE where the design can reach the power; Infinity where no representable effect does (df < 1 at alpha 0.01), never a throw", () => {
+  assert.equal(detectableEffect(0.4, 5, 0.01, 0.8), minimumDetectableEffect({ se: 0.4, df: 5, alpha: 0.01, power: 0.8 }));
+  // Satterthwaite df 0.447 (notebook 07's quick profile: 2 repeats x 2 worlds): even 1,000 se has power 0.26
+  assert.equal(detectableEffect(0.4, 0.447, 0.01, 0.8), Infinity);
+  assert.throws(() => minimumDetectableEffect({ se: 0.4, df: 0.447, alpha: 0.01, power: 0.8 }), /no noncentrality up to 1000/);
 });

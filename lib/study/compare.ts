@@ -171,6 +171,18 @@ function meanValue(runs: Iterable<DesignRun>): number {
 /** Noncentralities beyond this give power 1 to double precision (tTestPower's own limit is 1000). */
 const CERTAIN_NCP = 100;
 
+/** The tests' largest noncentrality (lib/stats power.ts MAX_NCP): an effect of this many se's is the largest they represent. */
+const LARGEST_NCP = 1000;
+
+/**
+ * minimumDetectableEffect, or Infinity when even an effect of LARGEST_NCP standard errors has less than `power` (a
+ * Satterthwaite df below 1 at alpha 0.01, e.g. a crossed design of 2 repeats x 2 worlds): no effect is detectable.
+ */
+export function detectableEffect(se: number, df: number, alpha: number, power: number): number {
+  if (tTestPower({ effect: LARGEST_NCP * se, se, df, alpha }) < power) return Infinity;
+  return minimumDetectableEffect({ se, df, alpha, power });
+}
+
 function withTests(e: Omit<ContrastEstimate, "t" | "p" | "mde" | "powerAtOnePercent">, alpha: number, power: number | false): ContrastEstimate {
   const defined = Number.isFinite(e.estimate) && Number.isFinite(e.se) && e.se >= 0 && e.df > 0;
   const { t, p } = defined ? tTestOfEstimate(e) : { t: NaN, p: NaN };
@@ -179,7 +191,7 @@ function withTests(e: Omit<ContrastEstimate, "t" | "p" | "mde" | "powerAtOnePerc
     ...e,
     t,
     p,
-    mde: usable ? minimumDetectableEffect({ se: e.se, df: e.df, alpha, power: power as number }) : NaN,
+    mde: usable ? detectableEffect(e.se, e.df, alpha, power as number) : NaN,
     powerAtOnePercent: usable ? (1 / e.se > CERTAIN_NCP ? 1 : tTestPower({ effect: 1, se: e.se, df: e.df, alpha })) : NaN,
   };
 }
