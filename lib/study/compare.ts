@@ -179,7 +179,7 @@ const LARGEST_NCP = 1000;
  * Satterthwaite df below 1 at alpha 0.01, e.g. a crossed design of 2 repeats x 2 worlds): no effect is detectable.
  */
 export function detectableEffect(se: number, df: number, alpha: number, power: number): number {
-  if (tTestPower({ effect: LARGEST_NCP * se, se, df, alpha }) < power) return Infinity;
+  if (tTestPower({ effect: (LARGEST_NCP - 1e-6) * se, se, df, alpha }) < power) return Infinity;
   return minimumDetectableEffect({ se, df, alpha, power });
 }
 
