@@ -12,12 +12,17 @@
  * - ESMM (alone and as a seed group) trained with row-wise updates on a small simulated split: finite,
  *   decreasing training loss; each seed of a group equals its single row-wise run.
  *
- * Backend: cpu (deterministic); ESMM_BACKEND=wasm or tensorflow runs the same checks there (by hand).
+ * - on the native backend, the in-place write (TensorFlow's InplaceUpdate, lib/backend/inplace-rows.ts) equals
+ *   the TensorScatterUpdate path bit for bit (values and both moments) over k steps with skipped rows.
+ *
+ * Backend: cpu (deterministic); the last test runs this whole file again in a child process on the native
+ * backend when it is built (ESMM_BACKEND=tensorflow), and ESMM_BACKEND=wasm runs it on wasm (by hand).
  */
+import { execFile } from "node:child_process";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
-import { initBackend, tf } from "../lib/backend";
+import { availableBackends, initBackend, tf } from "../lib/backend";
 import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { buildModel, getModelSpec, inputDimsOf, lookupRows, MODEL_NAMES, totalLoss } from "../lib/models";
@@ -61,7 +66,6 @@ for (const [inPlace, wanted] of [
   for (const weightDecay of [0, 0.05]) {
     test(`row-wise Adam (${inPlace ? "in place" : "TensorScatterUpdate"}) equals dense Adam ("${wanted}") bit for bit when every row is touched (weight decay ${weightDecay})`, (ctx) => {
       const t = tf();
-      if (inPlace && backend !== "wasm" && backend !== "cpu") return ctx.skip(`in-place updates need wasm or cpu, not ${backend}`);
       const grouping: AdamGrouping = wanted === "kernel" && backend !== "wasm" && backend !== "cpu" ? "per-variable" : wanted;
       const rows = 13;
       const dim = 3;
@@ -143,7 +147,6 @@ function lazyReference(p0: Float32Array, dim: number, steps: { ids: number[]; g:
 for (const inPlace of [true, false]) {
   test(`row-wise Adam (${inPlace ? "in place" : "TensorScatterUpdate"}) with skipped rows matches a float64 reference of the lazy rule after k steps`, (ctx) => {
     const t = tf();
-    if (inPlace && backend !== "wasm" && backend !== "cpu") return ctx.skip(`in-place updates need wasm or cpu, not ${backend}`);
     const rows = 10;
     const dim = 2;
     const decay = 0.01;
@@ -191,7 +194,6 @@ for (const inPlace of [true, false]) {
 
 test("in-place row updates never change a tensor sharing the table's data (a getWeights clone, a caller's array)", (ctx) => {
   const t = tf();
-  if (backend !== "wasm" && backend !== "cpu") return ctx.skip(`in-place updates need wasm or cpu, not ${backend}`);
   const rows = 6;
   const dim = 2;
   const r = rng(9);
@@ -337,4 +339,59 @@ test("ESMM trained with row-wise updates on a small simulated split: finite, dec
 
 test("embeddingUpdates is checked", async () => {
   await assert.rejects(fitSpec(getModelSpec("ESMM"), data, { embeddingUpdates: "sparse" as never, maxEpochs: 1 }), /embeddingUpdates must be one of dense, rowwise/);
+});
+
+test("native backend: the in-place write equals TensorScatterUpdate bit for bit (values, both moments) over k steps with skipped rows", (ctx) => {
+  const t = tf();
+  if (backend !== "tensorflow") return ctx.skip(`runs on the native backend (the child process of the next test), not ${backend}`);
+  const rows = 50;
+  const dim = 4;
+  const r = rng(21);
+  const init = Float32Array.from({ length: rows * dim }, () => r() - 0.5);
+  const steps = Array.from({ length: 12 }, () => {
+    const ids = [...new Set(Array.from({ length: 9 }, () => Math.floor(r() * r() * rows)))];
+    return { ids: Int32Array.from(ids), g: Float32Array.from({ length: ids.length * dim }, () => (r() - 0.5) * 0.2) };
+  });
+  const run = (inPlace: boolean) => {
+    const table = t.variable(t.tensor2d(init.slice(), [rows, dim]));
+    const lazy = new RowwiseAdam([table], { ...ADAM, weightDecay: 0.01, inPlace });
+    let snapshot: tfjs.Tensor | undefined;
+    try {
+      steps.forEach((s, k) => {
+        t.tidy(() => {
+          const column = t.tensor2d(s.ids, [s.ids.length, 1], "int32");
+          lazy.apply(s.ids, column, [t.tensor2d(s.g, [s.ids.length, dim])], [gatherTableRows(table as tfjs.Tensor2D, column)]);
+        });
+        if (k === 5) snapshot = t.clone(table); // shares the table's data: the next in-place step must copy first
+      });
+      const { m, v } = lazy.moments(0);
+      return { p: table.dataSync().slice(), m: m.dataSync().slice(), v: v.dataSync().slice(), snapshot: snapshot!.dataSync().slice() };
+    } finally {
+      snapshot?.dispose();
+      lazy.dispose();
+      table.dispose();
+    }
+  };
+  const inPlace = run(true);
+  const scattered = run(false);
+  assert.deepEqual(inPlace.p, scattered.p, "values");
+  assert.deepEqual(inPlace.m, scattered.m, "first moments");
+  assert.deepEqual(inPlace.v, scattered.v, "second moments");
+  assert.deepEqual(inPlace.snapshot, scattered.snapshot, "a clone taken after step 6 keeps step 6's values");
+  assert.notDeepEqual(inPlace.snapshot, inPlace.p, "the table moved after the clone");
+});
+
+test("this file's tests pass on the native backend (child process)", async (ctx) => {
+  if (process.env.ESMM_ROWWISE_CHILD) return ctx.skip("the child itself");
+  if (!(await availableBackends()).includes("tensorflow")) return ctx.skip("the native backend is not built here (make native)");
+  const env: Record<string, string | undefined> = { ...process.env, ESMM_BACKEND: "tensorflow", ESMM_ROWWISE_CHILD: "1" };
+  delete env.NODE_TEST_CONTEXT;
+  const r = await new Promise<{ code: number; out: string }>((resolve) =>
+    execFile(process.execPath, ["--test", __filename], { env, timeout: 300_000, maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, out: stdout + stderr }),
+    ),
+  );
+  assert.equal(r.code, 0, `the tests on the native backend failed:\n${r.out.slice(-4000)}`);
+  assert.match(r.out, /# fail 0/);
+  assert.doesNotMatch(r.out, /# pass 0\b/);
 });

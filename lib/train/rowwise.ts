@@ -35,15 +35,19 @@
  *   `DecoupledWeightDecayExtension` on sparse gradients (`extend_with_decoupled_weight_decay(LazyAdam)`
  *   decays only the indices of the gradient; TFA's decay is not multiplied by lr, PyTorch's and this one are).
  *   With every row touched every step, either form equals the dense Adam of ./adam.ts in that form.
- * Float32 arithmetic: on the native backend (and any other than wasm/cpu) the rows' update runs the same op
- * sequence as ./adam.ts' per-variable update on the gathered rows, written back with TensorScatterUpdate
- * (which copies the table and the moments with their new rows: O(table) memory traffic per step, no O(table)
- * arithmetic; a native in-place kernel would remove the copies). On wasm and cpu it is one JS pass over the touched rows, written in place into the backend's
- * buffers (copy-on-write: a buffer shared with another tensor, e.g. a getWeights snapshot, is copied first),
- * with the arithmetic of ./adam-kernel.ts (the "kernel" grouping dense Adam uses there).
+ * Float32 arithmetic and where the rows are written. On the native backend the rows' update runs the same op
+ * sequence as ./adam.ts' per-variable update on the gathered rows, and the new rows of the table and of both
+ * moments are written in place by TensorFlow's InplaceUpdate kernel (lib/backend/inplace-rows.ts): O(touched
+ * rows) per step, so the step's cost does not grow with the vocabulary. On wasm and cpu it is one JS pass over
+ * the touched rows, written in place into the backend's buffers, with the arithmetic of ./adam-kernel.ts (the
+ * "kernel" grouping dense Adam uses there). On every backend a buffer shared with another tensor (a getWeights
+ * clone, a best-epoch snapshot, a setWeights value) is copied first (copy-on-write, by the backend's reference
+ * count). `inPlace: false` writes through TensorScatterUpdate instead (a new table each step: O(table) memory
+ * traffic, the native path before the in-place kernel; same values, test/rowwise-adam.test.ts).
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
+import { inplaceUpdateRows } from "../backend/inplace-rows";
 import type { ModelInputs, MultiTaskModel } from "../models";
 import { gatherRows } from "../models/fast-ops";
 import { Adam, AdamAccumulators, adamAccumulators, adamStepConstants, defaultAdamGrouping, WeightDecayForm, weightDecayTerms } from "./adam";
@@ -167,9 +171,10 @@ export interface RowwiseAdamConfig {
   /** "coupled" (g_r + λ p_r; the default) or "decoupled" (p_r - lr λ p_r before the step: AdamW). */
   weightDecayForm?: WeightDecayForm;
   /**
-   * Write the rows in place into the backend's buffers (wasm and cpu only), or through TensorScatterUpdate.
-   * Default: in place on wasm and cpu, TensorScatterUpdate elsewhere. Same values either way (to float32
-   * rounding of the intermediates: the in-place pass computes in float64 and rounds what it stores).
+   * Write the rows in place into the backend's buffers (native: InplaceUpdate after the op sequence; wasm and
+   * cpu: one JS pass), or through TensorScatterUpdate (a new tensor per step). Default: in place. Same values
+   * either way on native (bit for bit); on wasm and cpu to float32 rounding of the intermediates (the JS pass
+   * computes in float64 and rounds what it stores).
    */
   inPlace?: boolean;
 }
@@ -233,6 +238,8 @@ export class RowwiseAdam {
   /** beta1^t and beta2^t (./adam.ts adamStepConstants). */
   private readonly acc: AdamAccumulators;
   private readonly inPlace: boolean;
+  /** In place by one JS pass over the backend's buffers (wasm, cpu), not by the op sequence + InplaceUpdate (native). */
+  private readonly jsPass: boolean;
   /** Buffers this optimizer owns (created by it, so writable in place while nothing else shares them). */
   private readonly owned = new WeakMap<tfjs.Variable, object>();
   /** λ of the coupled form and lr λ of the decoupled one (./adam.ts weightDecayTerms). */
@@ -249,8 +256,10 @@ export class RowwiseAdam {
       if (x.rank !== 2 || x.dtype !== "float32") throw new Error(`row-wise Adam: table ${x.name} must be float32 [rows, dim], got ${x.dtype} [${x.shape.join(", ")}]`);
     }
     const backend = t.getBackend();
-    this.inPlace = config.inPlace ?? (backend === "wasm" || backend === "cpu");
-    if (this.inPlace && backend !== "wasm" && backend !== "cpu") throw new Error(`row-wise Adam: in-place updates need the wasm or cpu backend, not ${backend}`);
+    const canWriteInPlace = backend === "wasm" || backend === "cpu" || backend === "tensorflow";
+    this.inPlace = config.inPlace ?? canWriteInPlace;
+    if (this.inPlace && !canWriteInPlace) throw new Error(`row-wise Adam: in-place updates need the tensorflow, wasm or cpu backend, not ${backend}`);
+    this.jsPass = this.inPlace && backend !== "tensorflow";
     this.acc = adamAccumulators(config);
     const zeros = (x: tfjs.Variable, name: string) => {
       const z = t.zeros(x.shape);
@@ -293,7 +302,7 @@ export class RowwiseAdam {
       shrink: Math.fround(this.decay.decoupled),
     };
     if (U === 0) return;
-    if (this.inPlace) {
+    if (this.jsPass) {
       this.tables.forEach((x, i) => {
         const g = grads[i].dataSync() as Float32Array;
         const targets = [x, this.m[i], this.v[i]];
@@ -318,9 +327,14 @@ export class RowwiseAdam {
       const m = t.add(t.mul(gatherRows(this.m[i] as tfjs.Tensor2D, idsColumn), b1), t.mul(g, oneMinusB1));
       const v = t.add(t.mul(gatherRows(this.v[i] as tfjs.Tensor2D, idsColumn), b2), t.mul(t.square(g), oneMinusB2));
       const next = t.add(p, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
-      this.m[i].assign(scatterRows(this.m[i], idsColumn, m as tfjs.Tensor2D));
-      this.v[i].assign(scatterRows(this.v[i], idsColumn, v as tfjs.Tensor2D));
-      x.assign(scatterRows(x, idsColumn, next as tfjs.Tensor2D));
+      const written: [tfjs.Variable, tfjs.Tensor][] = [[this.m[i], m], [this.v[i], v], [x, next]];
+      if (this.inPlace) {
+        const ids1 = t.reshape(idsColumn, [U]) as tfjs.Tensor1D;
+        for (const [y] of written) this.own(y);
+        for (const [y, value] of written) inplaceUpdateRows(y, ids1, value as tfjs.Tensor2D);
+      } else {
+        for (const [y, value] of written) y.assign(scatterRows(y, idsColumn, value as tfjs.Tensor2D));
+      }
     });
   }
 
@@ -331,7 +345,7 @@ export class RowwiseAdam {
    */
   private own(x: tfjs.Variable): void {
     const t = tf();
-    const backend = t.backend() as unknown as CpuLike;
+    const backend = t.backend() as unknown as CpuLike; // tfjs-node's backend has the same refCount
     if (this.owned.get(x) === x.dataId && backend.refCount(x.dataId) === 1) return;
     const copy = t.tensor(Float32Array.from(x.dataSync() as Float32Array), x.shape, "float32");
     x.assign(copy);
