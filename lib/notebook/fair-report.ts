@@ -8,10 +8,9 @@ import * as path from "node:path";
 import type { FairAnalysis, FairProtocol, TuningRepeat } from "../tune/protocol";
 import type { StudySpec } from "../study/spec";
 import { drawWorld, getWorldPrior } from "../data/world-prior";
-import { formatNumber, formatP, formatPercent } from "./format";
+import { formatNumber, formatP, formatPercent, markdownTable } from "./format";
 
-const table = (header: string[], rows: (string | number)[][]): string =>
-  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+const table = markdownTable;
 
 /** The protocol as a table: tuning (repeats, worlds, trials, rungs) and evaluation (worlds, seeds, epochs). */
 export function fairProtocolMarkdown(p: FairProtocol, evaluation: StudySpec): string {

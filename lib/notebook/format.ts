@@ -7,6 +7,7 @@
  * - formatPercent(x, se?): a signed percent with two decimals, "+1.07 %", with " ± 0.16" when an se is given.
  * - formatShare(x): a share in [0, 1] as an unsigned percent with two decimals, 0.044 -> "4.40 %".
  * - formatP(p): a p-value with two significant digits, exponent notation below 1e-3 ("3.5e-9", "0.16").
+ * - markdownTable(header, rows): a GitHub Markdown table of already formatted cells.
  */
 
 /** `digits` significant digits (exponent notation below 1e-4 and from 1e6 on); integers as 12,345. */
@@ -38,4 +39,9 @@ export function formatP(p: number): string {
   if (Number.isNaN(p)) return "NaN";
   if (p === 0) return "0";
   return p < 1e-3 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
+}
+
+/** A GitHub Markdown table: a header row, the separator and one line per row (cells already formatted). */
+export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
 }
