@@ -118,7 +118,8 @@ bench-simulate: build
 	node build/bench/simulate.js
 
 # esmm prepare on synthetic processed Ali-CCP files of 4M, 16M and 40M rows (rows/s, peak RSS, bytes/row), then one
-# epoch of ESMM on the 40M-row prepared folder. Files under /tmp/esmm-scale (about 5.5 GB at 40M rows), deleted after.
+# epoch of each paper model (row-wise updates) on the 40M-row prepared folder through the study runner, and the projected wall time
+# of a 6-model x 10-seed study on the whole release. Files under /tmp/esmm-scale (about 5.5 GB at 40M rows), deleted after.
 bench-scale: build
 	nice -n 5 node build/bench/prepare-scale.js --rows 4000000,16000000,40000000 --train
 

@@ -1,25 +1,32 @@
 /**
  * Benchmark (not a test): `esmm prepare` on synthetic processed Ali-CCP files of growing size, and optionally one
- * epoch of ESMM on the largest prepared folder. `make bench-scale`, or
+ * epoch of each paper model on the largest prepared folder through notebook 08's path. `make bench-scale`, or
  *   node build/bench/prepare-scale.js [--rows 4000000,16000000,40000000] [--dir /tmp/esmm-scale] [--seed 1] [--train]
+ *        [--models IP,ESMM,...] [--embedding-updates rowwise|dense] [--epochs-per-run 4] [--results FILE]
  *
  * Per size: writes the file (lib/data/ali-ccp-synthetic.ts) under `--dir` (outside the repository; created, and
  * removed at the end with everything in it), runs `esmm prepare --csv FILE` (the train file only: validation and
  * test carved out, 10 % each) in a child process, then deletes the file and the prepared folder before the next
  * size (disk: about 142 bytes a row for the file, 45 for the prepared folder). With `--train`, the largest
- * size's prepared folder is kept for `esmm train --model esmm --epochs 1` in another child, then deleted.
+ * size's prepared folder is kept for `esmm study --spec` (the study runner notebook 08 uses, one worker) training
+ * each of --models (default the paper's six) for one epoch, seed 1, with --embedding-updates (default rowwise),
+ * then deleted; from those runs, the wall time of a 6-model x 10-seed study on the whole processed release is
+ * projected (`projectRelease`: --epochs-per-run epochs a run, default 4 = the fair protocol's median best epoch 2
+ * + patience 2), alone and sharded over 3, 6 and 10 machines, with the worker's peak memory scaled to the release.
  *
  * Measured per child: wall seconds, and its peak resident set size, the kernel's high-water mark as the child
- * reads it from `process.resourceUsage().maxRSS` just before it exits (so no sampling can miss a peak). Printed
+ * reads it from `process.resourceUsage().maxRSS` just before it exits (so no sampling can miss a peak); for the
+ * study, also its workers' high-water mark (VmHWM, sampled every 2 s while they live). Printed
  * per size: rows, seconds, rows/s, peak RSS, bytes per row (peak RSS / rows), and the 1-minute load average at
- * the start and the highest sampled during the run (the machine is shared). The results go to stdout as a
- * Markdown table and as JSON lines (also to `--results FILE` when given).
+ * the start and the highest sampled during the run (the machine is shared). The results go to stdout as
+ * Markdown tables and as JSON lines (also to `--results FILE` when given).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { syntheticAliCcpCategorical, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
+import { PAPER_MODEL_NAMES } from "../lib/models/zoo";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const CLI = path.join(__dirname, "..", "lib", "cli", "main.js");
@@ -46,6 +53,42 @@ interface ChildResult {
   /** 1-minute load average when the child started, and the highest sampled (every 5 s) while it ran. */
   loadStart: number;
   loadMax: number;
+  /** The largest high-water mark (VmHWM) of any process below the child (study workers), sampled every 2 s; 0 if none. */
+  treePeakBytes: number;
+}
+
+/** Pids of every process below `root` (from /proc/<pid>/stat's ppid field). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  const below: number[] = [];
+  for (const pid of parent.keys()) {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === root) {
+        below.push(pid);
+        break;
+      }
+    }
+  }
+  return below;
+}
+
+/** A process's resident high-water mark in bytes (VmHWM), 0 when it is gone. */
+function highWaterMark(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /** Runs `esmm <args>` in a child node (inheriting stdout/stderr, so its progress shows) and measures it. */
@@ -53,10 +96,14 @@ function runCli(args: string[], reportDir: string): Promise<ChildResult> {
   const report = path.join(reportDir, `child-${process.pid}-${Date.now()}.json`);
   const loadStart = os.loadavg()[0];
   let loadMax = loadStart;
-  const sampler = setInterval(() => (loadMax = Math.max(loadMax, os.loadavg()[0])), 5000);
+  let treePeakBytes = 0;
   const started = process.hrtime.bigint();
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [__filename, CHILD_FLAG, report, ...args], { stdio: "inherit" });
+    const sampler = setInterval(() => {
+      loadMax = Math.max(loadMax, os.loadavg()[0]);
+      if (p.pid !== undefined) for (const pid of descendants(p.pid)) treePeakBytes = Math.max(treePeakBytes, highWaterMark(pid));
+    }, 2000);
     p.on("error", reject);
     p.on("exit", (code) => {
       clearInterval(sampler);
@@ -64,7 +111,7 @@ function runCli(args: string[], reportDir: string): Promise<ChildResult> {
       if (!fs.existsSync(report)) return reject(new Error(`esmm ${args[0]} exited with code ${code} and no report (killed, or out of memory?)`));
       const r = JSON.parse(fs.readFileSync(report, "utf8")) as { exitCode: number; maxRssBytes: number };
       fs.rmSync(report);
-      resolve({ exitCode: r.exitCode, seconds, maxRssBytes: r.maxRssBytes, loadStart, loadMax });
+      resolve({ exitCode: r.exitCode, seconds, maxRssBytes: r.maxRssBytes, loadStart, loadMax, treePeakBytes });
     });
   });
 }
@@ -83,6 +130,11 @@ async function parent(): Promise<void> {
   if (dir === REPO || dir.startsWith(REPO + path.sep)) throw new Error(`--dir ${dir} is inside the repository; use a temporary folder`);
   const seed = Number(option("seed", "1"));
   const train = process.argv.includes("--train");
+  const models = option("models", PAPER_MODEL_NAMES.join(",")).split(",");
+  const embeddingUpdates = option("embedding-updates", "rowwise");
+  const epochsPerRun = Number(option("epochs-per-run", "4"));
+  if (!(epochsPerRun > 0)) throw new Error(`--epochs-per-run: a positive number`);
+  const projections: Record<string, number | string>[] = [];
   const resultsFile = option("results", "");
   fs.mkdirSync(dir, { recursive: true });
   const rows: Record<string, number | string>[] = [];
@@ -118,22 +170,34 @@ async function parent(): Promise<void> {
         loadMax: +r.loadMax.toFixed(2),
       });
       if (train && n === Math.max(...sizes)) {
-        const record = path.join(dir, "train-record.json");
-        const t = await runCli(["train", "--model", "esmm", "--data", out, "--seed", "1", "--epochs", "1", "--out", record], dir);
-        if (t.exitCode !== 0) throw new Error(`esmm train exited with ${t.exitCode} on the ${n}-row prepared folder`);
-        const rec = JSON.parse(fs.readFileSync(record, "utf8"));
-        emit({
-          step: "train esmm, 1 epoch",
-          rows: n,
-          trainingRows: JSON.parse(fs.readFileSync(path.join(out, "prepared.json"), "utf8")).splits.train.size,
-          trainSeconds: +rec.training.timings.trainSeconds.toFixed(1),
-          examplesPerSecond: Math.round(rec.training.timings.examplesPerSecond),
-          seconds: +t.seconds.toFixed(1),
-          peakRssMiB: mib(t.maxRssBytes),
-          backend: rec.backend,
-          loadStart: +t.loadStart.toFixed(2),
-          loadMax: +t.loadMax.toFixed(2),
-        });
+        // Notebook 08's path: the study runner on the prepared folder (one worker, so one process holds the data).
+        const { preparedDataSpec } = require(path.join(__dirname, "..", "lib", "study", "real-data.js")) as { preparedDataSpec: (dir: string) => unknown };
+        const specFile = path.join(dir, "scale-study.json");
+        const results = path.join(dir, "scale-study.jsonl");
+        fs.writeFileSync(specFile, JSON.stringify({ name: "scale", models, seeds: [1], data: preparedDataSpec(out), train: { maxEpochs: 1, embeddingUpdates } }));
+        const t = await runCli(["study", "--spec", specFile, "--results", results, "--workers", "1"], dir);
+        if (t.exitCode !== 0) throw new Error(`esmm study exited with ${t.exitCode} on the ${n}-row prepared folder`);
+        const records = fs.readFileSync(results, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+        for (const rec of records) {
+          const e = rec.training.epochs[0];
+          emit({
+            step: `train ${rec.model}, 1 epoch (${embeddingUpdates})`,
+            rows: n,
+            model: rec.model,
+            trainingRows: rec.training.trainRows,
+            validationRows: rec.training.validationRows,
+            testRows: rec.test.rows,
+            stepSeconds: +e.trainSeconds.toFixed(1),
+            examplesPerSecond: Math.round(e.examplesPerSecond),
+            validationSeconds: +e.evalSeconds.toFixed(1),
+            testSeconds: +rec.timings.evaluateSeconds.toFixed(1),
+            runSeconds: +rec.timings.totalSeconds.toFixed(1),
+            backend: rec.backend?.name ?? rec.backend,
+          });
+        }
+        emit({ step: "study (all models)", rows: n, seconds: +t.seconds.toFixed(1), peakRssMiB: mib(t.maxRssBytes), workerPeakRssMiB: mib(t.treePeakBytes), loadStart: +t.loadStart.toFixed(2), loadMax: +t.loadMax.toFixed(2) });
+        projections.push(...projectRelease(records, t.treePeakBytes, epochsPerRun));
+        for (const p of projections) emit(p);
       }
       fs.rmSync(out, { recursive: true, force: true });
     }
@@ -145,6 +209,50 @@ async function parent(): Promise<void> {
   for (const r of rows.filter((x) => x.step === "prepare")) {
     console.log(`| ${r.rows.toLocaleString("en-US")} | ${r.seconds} | ${r.rowsPerSecond.toLocaleString("en-US")} | ${r.peakRssMiB.toLocaleString("en-US")} | ${r.bytesPerRow} | ${r.loadStart} / ${r.loadMax} |`);
   }
+  const trained = rows.filter((x) => x.model !== undefined);
+  if (trained.length > 0) {
+    console.log("\n| model | training rows | examples/s | validation s | test s (rows) | run s |\n|---|---|---|---|---|---|");
+    for (const r of trained) console.log(`| ${r.model} | ${r.trainingRows.toLocaleString("en-US")} | ${r.examplesPerSecond.toLocaleString("en-US")} | ${r.validationSeconds} | ${r.testSeconds} (${r.testRows.toLocaleString("en-US")}) | ${r.runSeconds} |`);
+    console.log(`\nProjected ${RELEASE.models}-model x ${RELEASE.seeds}-seed study on the processed release (${RELEASE.trainFileRows.toLocaleString("en-US")} training-file rows, ${RELEASE.testRows.toLocaleString("en-US")} test rows), ${epochsPerRun} epochs a run:`);
+    console.log("| machines | workers | wall hours | worker peak RSS (GiB, estimated) |\n|---|---|---|---|");
+    for (const p of projections) console.log(`| ${p.machines} | ${p.workers} | ${p.wallHours} | ${p.workerPeakGiB} |`);
+  }
+}
+
+/**
+ * The processed Ali-CCP release (field-anchors note: train 42.3M rows, test 43M): what a study on it trains and
+ * scores. Validation: 10 % of the training file carved out, as `esmm prepare --csv` does.
+ */
+const RELEASE = { trainFileRows: 42_300_000, testRows: 43_000_000, models: 6, seeds: 10 };
+
+/**
+ * Wall time of the release's 6-model x 10-seed study, projected from one epoch per model measured on the 40M-row
+ * folder: per run, epochsPerRun x (training rows / examples/s + validation rows / the validation pass's rows/s)
+ * + test rows / the test pass's rows/s, the release's rows scaled from the measured folder's kept fractions;
+ * runs trained alone (no seed groups) on 2 single-thread workers per machine, dealt longest first to the least
+ * loaded worker (whole runs; a shard takes whole runs). Memory: the worker's measured peak scaled by the rows it
+ * holds (training + validation + test rows), an estimate, not a measurement.
+ */
+function projectRelease(records: { model: string; training: { trainRows: number; validationRows: number; epochs: { trainSeconds: number; evalSeconds: number }[] }; test: { rows: number }; timings: { evaluateSeconds: number } }[], workerPeakBytes: number, epochsPerRun: number): Record<string, number | string>[] {
+  const r0 = records[0];
+  const heldMeasured = r0.training.trainRows + r0.training.validationRows + r0.test.rows;
+  // The measured folder: 80 % of its file is training (10 % validation, 10 % test), of which trainRows were kept.
+  const keptShare = r0.training.trainRows / (0.8 * (r0.training.validationRows / 0.1));
+  const release = { train: Math.round(0.9 * RELEASE.trainFileRows * keptShare), validation: Math.round(0.1 * RELEASE.trainFileRows), test: RELEASE.testRows };
+  const perRun = records.map((r) => {
+    const e = r.training.epochs[0];
+    const trainRate = r.training.trainRows / e.trainSeconds;
+    const validationRate = r.training.validationRows / e.evalSeconds;
+    const testRate = r.test.rows / r.timings.evaluateSeconds;
+    return epochsPerRun * (release.train / trainRate + release.validation / validationRate) + release.test / testRate;
+  });
+  const runs = Array.from({ length: RELEASE.seeds }, () => perRun).flat().sort((a, b) => b - a);
+  const peakGiB = (workerPeakBytes * (release.train + release.validation + release.test)) / heldMeasured / 2 ** 30;
+  return [1, 3, 6, 10].map((machines) => {
+    const load = new Array(2 * machines).fill(0);
+    for (const s of runs) load[load.indexOf(Math.min(...load))] += s;
+    return { step: "projection", machines, workers: 2 * machines, wallHours: +(Math.max(...load) / 3600).toFixed(1), workerPeakGiB: +peakGiB.toFixed(1), trainingRows: release.train, epochsPerRun };
+  });
 }
 
 if (process.argv[2] === CHILD_FLAG) void child(process.argv[3], process.argv.slice(4));
