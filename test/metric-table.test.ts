@@ -65,7 +65,7 @@ test("each run's CVR AUC is scikit-learn's on the clicked rows, its CTCVR AUC th
 test("metricTable: per model and AUC the mean over seeds, its standard error, the 95 % t interval and % vs IP paired by seed", () => {
   const t = metricTable(records, { metrics: ["cvr.rocAuc", "ctcvr.rocAuc"] });
   assert.equal(t.baseline, "IP");
-  assert.deepEqual(t.columns.map((c) => [c.metric, c.rows, c.higherIsBetter]), [["cvr.rocAuc", "clicks", true], ["ctcvr.rocAuc", "impressions", true]]);
+  assert.deepEqual(t.columns.map((c) => [c.metric, c.rows, c.prediction, c.higherIsBetter]), [["cvr.rocAuc", "clicks", "pCvr", true], ["ctcvr.rocAuc", "impressions", "pCtcvr", true]]);
   assert.deepEqual(t.rows.map((r) => [r.model, r.seeds]), [["IP", SEEDS], ["ESMM", SEEDS]]);
   for (const [j, values] of [cvrAuc, ctcvrAuc].entries()) {
     for (const m of [0, 1]) {
@@ -97,14 +97,25 @@ test("metricTable: the default columns are DDPO Table 2's AUCs, then the cross-e
   const ipCell = withUndefined.rows[0].cells[0];
   assert.equal(ipCell.n, 3);
   assert.equal(ipCell.undefinedRuns, 1);
+  assert.equal(ipCell.absentRuns, 0);
   close(ipCell.mean, mean(cvrAuc(0)), "IP mean without the undefined run");
   assert.match(formatMetricCell(ipCell), /\(1 undefined\)$/);
+  // A model without a pCVR (ESP: one CTCVR output) has no CVR space in its records: absent, not undefined.
+  const noCvr = SEEDS.map((seed, s) => {
+    const r = runOn("ESP", seed, cases[s]);
+    return { ...r, test: { metrics: { ctcvr: r.test.metrics.ctcvr } } };
+  });
+  const withAbsent = metricTable([...records, ...noCvr], { metrics: ["cvr.rocAuc", "ctcvr.rocAuc"] });
+  const esp = withAbsent.rows.find((r) => r.model === "ESP")!;
+  assert.deepEqual([esp.cells[0].n, esp.cells[0].undefinedRuns, esp.cells[0].absentRuns], [0, 0, 3]);
+  assert.deepEqual([esp.cells[1].n, esp.cells[1].absentRuns], [3, 0]);
+  assert.equal(metricTableRows(withAbsent).find((r) => r.model === "ESP")!["CVR ROC-AUC (clicked rows): mean ± se [95 % t]"], "- (3 without pCvr)");
 });
 
 test("the views: one cell as mean ± se [95 % t interval], % vs IP as formatPercent's, a markdown table of one row per model", () => {
-  assert.equal(formatMetricCell({ n: 3, undefinedRuns: 0, mean: 0.61234, se: 0.0021, ci95: [0.60331, 0.62137], percentVsBaseline: 0, percentVsBaselineSe: NaN }), "0.6123 ± 0.0021 [0.6033, 0.6214]");
-  assert.equal(formatMetricCell({ n: 1, undefinedRuns: 0, mean: 0.5, se: NaN, ci95: [NaN, NaN], percentVsBaseline: 0, percentVsBaselineSe: NaN }), "0.5");
-  assert.equal(formatMetricCell({ n: 0, undefinedRuns: 2, mean: NaN, se: NaN, ci95: [NaN, NaN], percentVsBaseline: NaN, percentVsBaselineSe: NaN }), "- (2 undefined)");
+  assert.equal(formatMetricCell({ n: 3, undefinedRuns: 0, absentRuns: 0, mean: 0.61234, se: 0.0021, ci95: [0.60331, 0.62137], percentVsBaseline: 0, percentVsBaselineSe: NaN }), "0.6123 ± 0.0021 [0.6033, 0.6214]");
+  assert.equal(formatMetricCell({ n: 1, undefinedRuns: 0, absentRuns: 0, mean: 0.5, se: NaN, ci95: [NaN, NaN], percentVsBaseline: 0, percentVsBaselineSe: NaN }), "0.5");
+  assert.equal(formatMetricCell({ n: 0, undefinedRuns: 2, absentRuns: 0, mean: NaN, se: NaN, ci95: [NaN, NaN], percentVsBaseline: NaN, percentVsBaselineSe: NaN }), "- (2 undefined)");
   const t = metricTable(records, { metrics: ["cvr.rocAuc"] });
   const rows = metricTableRows(t);
   assert.deepEqual(Object.keys(rows[0]), ["model", "seeds", "CVR ROC-AUC (clicked rows): mean ± se [95 % t]", "CVR ROC-AUC (clicked rows): % vs IP"]);

@@ -8,9 +8,12 @@
 import type { MetricCell, MetricTable } from "../study/metric-table";
 import { formatNumber, formatPercent } from "./format";
 
-/** "0.6123 ± 0.0021 [0.6064, 0.6182]"; "0.6123" with one run; "" with none; "(k undefined)" appended when runs had no value. */
-export function formatMetricCell(c: MetricCell): string {
-  const undefinedNote = c.undefinedRuns > 0 ? ` (${c.undefinedRuns} undefined)` : "";
+/**
+ * "0.6123 ± 0.0021 [0.6064, 0.6182]"; "0.6123" with one run; "-" with none; "(k undefined)" appended when k runs
+ * had no value (NaN), "(k without pCvr)" when k runs' model has no prediction for the space (`prediction`).
+ */
+export function formatMetricCell(c: MetricCell, prediction = "its prediction"): string {
+  const undefinedNote = (c.undefinedRuns > 0 ? ` (${c.undefinedRuns} undefined)` : "") + (c.absentRuns > 0 ? ` (${c.absentRuns} without ${prediction})` : "");
   if (c.n === 0) return `-${undefinedNote}`;
   const spread = Number.isFinite(c.se) ? ` ± ${formatNumber(c.se, 2)} [${formatNumber(c.ci95[0])}, ${formatNumber(c.ci95[1])}]` : "";
   return `${formatNumber(c.mean)}${spread}${undefinedNote}`;
@@ -26,9 +29,9 @@ export function metricColumnHeader(t: MetricTable, j: number): string {
 export function metricTableRows(t: MetricTable): Record<string, string | number>[] {
   return t.rows.map((r) => {
     const row: Record<string, string | number> = { model: r.model, seeds: r.seeds.length };
-    t.columns.forEach((_c, j) => {
+    t.columns.forEach((c, j) => {
       const header = metricColumnHeader(t, j);
-      row[`${header}: mean ± se [95 % t]`] = formatMetricCell(r.cells[j]);
+      row[`${header}: mean ± se [95 % t]`] = formatMetricCell(r.cells[j], c.prediction);
       row[`${header}: % vs ${t.baseline}`] = formatPercent(r.cells[j].percentVsBaseline, r.cells[j].percentVsBaselineSe);
     });
     return row;

@@ -14,7 +14,7 @@
  * AUCs 100 (AUC - AUC_IP) / AUC_IP) with the standard error of that difference (paired by seed).
  */
 import { StudyResult, SummaryOptions, summarizeStudy } from "./summary";
-import { EVALUATION_SPACES } from "../metrics/spaces";
+import { EVALUATION_SPACES, SpaceName } from "../metrics/spaces";
 
 /** DDPO Table 2's two AUCs, then the cross-entropies of the same spaces (report order). */
 export const PUBLISHED_TABLE_METRICS: readonly string[] = ["cvr.rocAuc", "ctcvr.rocAuc", "ctcvr.logLoss", "cvr.logLoss"];
@@ -28,6 +28,8 @@ export interface MetricColumn {
   higherIsBetter: boolean;
   /** The space's rows: "impressions" (all test rows) or "clicks" (clicked test rows). */
   rows: "impressions" | "clicks";
+  /** The prediction column the space scores ("pCvr"). */
+  prediction: "pCtcvr" | "pCvr" | "pCtr";
 }
 
 /** One model's value of one metric over its seeds. */
@@ -35,6 +37,8 @@ export interface MetricCell {
   /** Runs with a defined value, and runs where it is undefined (NaN, e.g. an AUC on rows of one class). */
   n: number;
   undefinedRuns: number;
+  /** Runs whose model has no prediction for the space (no pCVR: no CVR metrics), not counted in undefinedRuns. */
+  absentRuns: number;
   mean: number;
   /** Standard error of the mean over seeds; NaN with fewer than 2 runs. */
   se: number;
@@ -74,14 +78,17 @@ export function metricTable(records: readonly StudyResult[], options: MetricTabl
   const metrics = options.metrics ?? PUBLISHED_TABLE_METRICS;
   if (metrics.length === 0) throw new Error("metricTable: no metrics");
   const summaries = metrics.map((metric) => summarizeStudy(records, { ...options, metric }));
-  const columns = summaries.map((s) => ({ metric: s.metric, label: s.label, higherIsBetter: s.higherIsBetter, rows: EVALUATION_SPACES[s.space].rows }));
+  const columns = summaries.map((s) => ({ metric: s.metric, label: s.label, higherIsBetter: s.higherIsBetter, rows: EVALUATION_SPACES[s.space].rows, prediction: EVALUATION_SPACES[s.space].prediction }));
+  // A model without the space's prediction column (e.g. no pCVR) has no metrics of that space in its records.
+  const absent = (model: string, space: SpaceName) => records.filter((r) => r.model === model && r.test.metrics[space] === undefined).length;
   const rows = summaries[0].models.map((first) => ({
     model: first.model,
     seeds: [...new Set(summaries.flatMap((s) => s.models.find((m) => m.model === first.model)?.seeds ?? []))].sort((a, b) => a - b),
     cells: summaries.map((s) => {
       const m = s.models.find((x) => x.model === first.model);
-      if (!m) return { n: 0, undefinedRuns: 0, mean: NaN, se: NaN, ci95: [NaN, NaN] as [number, number], percentVsBaseline: NaN, percentVsBaselineSe: NaN };
-      return { n: m.n, undefinedRuns: m.undefinedRuns, mean: m.mean, se: m.se, ci95: m.ci95, percentVsBaseline: m.percentVsBaseline, percentVsBaselineSe: m.percentVsBaselineSe };
+      const absentRuns = absent(first.model, s.space);
+      if (!m) return { n: 0, undefinedRuns: 0, absentRuns, mean: NaN, se: NaN, ci95: [NaN, NaN] as [number, number], percentVsBaseline: NaN, percentVsBaselineSe: NaN };
+      return { n: m.n, undefinedRuns: m.undefinedRuns - absentRuns, absentRuns, mean: m.mean, se: m.se, ci95: m.ci95, percentVsBaseline: m.percentVsBaseline, percentVsBaselineSe: m.percentVsBaselineSe };
     }),
   }));
   return { baseline: summaries[0].baseline, columns, rows, notes: [...new Set(summaries.flatMap((s) => s.notes))] };
