@@ -6,7 +6,7 @@
  * error of the difference).
  */
 import type { MetricCell, MetricTable } from "../study/metric-table";
-import { formatNumber, formatPercent } from "./format";
+import { formatNumber, formatPercent, markdownTable } from "./format";
 
 /**
  * "0.6123 ± 0.0021 [0.6064, 0.6182]"; "0.6123" with one run; "-" with none; "(k undefined)" appended when k runs
@@ -42,5 +42,5 @@ export function metricTableRows(t: MetricTable): Record<string, string | number>
 export function metricTableMarkdown(t: MetricTable): string {
   const rows = metricTableRows(t);
   const header = Object.keys(rows[0] ?? { model: "" });
-  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${header.map((h) => r[h]).join(" | ")} |`)].join("\n");
+  return markdownTable(header, rows.map((r) => header.map((h) => r[h])));
 }
