@@ -31,6 +31,7 @@ export { showTable, tableHtml, tableText } from "./notebook/tables";
 export { publishFigure } from "./notebook/figures";
 export { showModelCard, modelDiagramSvg, modelCardText, CHARACTERISTIC_LABELS } from "./notebook/model-card";
 export { modelTableRows, modelTableMarkdown } from "./notebook/model-table";
+export { formatMetricCell, metricColumnHeader, metricTableRows, metricTableMarkdown } from "./notebook/metric-table";
 // backend, models, training, runs
 export { initBackend, tf, backendInfo, availableBackends } from "./backend";
 export type { BackendInfo, BackendName, TF } from "./backend";
@@ -40,6 +41,7 @@ export * from "./study/run";
 export * from "./study";
 export * from "./study/sensitivity";
 export * from "./study/summary";
+export * from "./study/metric-table";
 export * from "./study/findings";
 export * from "./study/compare";
 export * from "./study/meta-regression";
