@@ -11,11 +11,10 @@
  *
  * The runs are an ordinary study (lib/study: one variant per strength, seed groups, resumable): results in
  * runs/hidden-selection.jsonl, data in the data cache (data/study/), both under this checkout. With --write-doc the
- * table replaces the text between the `<!-- generated:hidden-selection -->` markers of docs/hidden-selection.md.
+ * table replaces the generated block hidden-selection of docs/hidden-selection.md (lib/report/generated-blocks.ts).
  *
  * Usage: nice -n 19 node build/bench/hidden-selection.js [--write-doc] [--workers N] [--strengths 0,0.5,1]
  */
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { projectRoot } from "../lib/backend";
@@ -23,6 +22,7 @@ import { createWorld, generateDay, observedTruth } from "../lib/data/simulator";
 import { defaultSplitPlan } from "../lib/data/prepare";
 import { cvrMechanism, CvrTruthScore } from "../lib/metrics/mechanism";
 import { formatNumber } from "../lib/notebook/format";
+import { checkGeneratedBlock, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
 import { canonicalJson, readResults, runStudy, StudyRecord, StudySpec, DEFAULT_DATA_SPEC } from "../lib/study";
 
 /** Default strengths; --strengths 0,1 runs fewer (the study resumes, so more can be added later). */
@@ -45,8 +45,6 @@ const SPEC: StudySpec = {
   data: { ...structuredClone(DEFAULT_DATA_SPEC), simulator: SIMULATOR },
   variants: STRENGTHS.map((rho) => ({ name: `rho=${rho}`, factor: "hiddenSelection", level: rho, data: { simulator: { hiddenSelection: rho } } })),
 };
-
-const MARK = "<!-- generated:hidden-selection -->";
 
 interface Cell {
   calibration: number[];
@@ -92,6 +90,8 @@ async function main() {
   const workersAt = args.indexOf("--workers");
   const workers = workersAt >= 0 ? Number(args[workersAt + 1]) : 1;
   const root = projectRoot();
+  const doc = path.join(root, "docs", "hidden-selection.md");
+  if (args.includes("--write-doc")) checkGeneratedBlock(doc, "hidden-selection");
   const results = path.join(root, "runs", "hidden-selection.jsonl");
   const started = Date.now();
   const loadAtStart = os.loadavg()[0];
@@ -145,16 +145,10 @@ async function main() {
     "",
   ].join("\n");
   process.stdout.write(table + "\n");
-  if (args.includes("--write-doc")) {
-    const doc = path.join(root, "docs", "hidden-selection.md");
-    const text = fs.readFileSync(doc, "utf8");
-    const parts = text.split(MARK);
-    if (parts.length !== 3) throw new Error(`${doc}: expected two ${MARK} markers, found ${parts.length - 1}`);
-    fs.writeFileSync(doc, `${parts[0]}${MARK}\n${table}\n${MARK}${parts[2]}`);
-  }
+  if (args.includes("--write-doc")) writeGeneratedBlock(doc, "hidden-selection", table);
 }
 
 main().catch((e) => {
   process.stderr.write(`hidden-selection: ${(e as Error).message}\n`);
-  process.exit(1);
+  process.exit(e instanceof GeneratedBlockError ? 2 : 1);
 });

@@ -19,7 +19,8 @@
  * Usage: node build/bench/weight-decay.js [--impressions N] [--models IP,ESMM] [--seeds 1,2,3]
  *          [--decays 1e-5,1e-4] [--world 7] [--doc docs/weight-decay.md] [--out runs/weight-decay.jsonl] [--marker weight-decay]
  * Writes one JSON line per (model, setting) to --out as it goes and, after each model, the tables so far
- * between `<!-- generated:MARKER -->` and `<!-- /generated:MARKER -->` in --doc (--marker, default weight-decay).
+ * in the generated block MARKER of --doc (lib/report/generated-blocks.ts; --marker, default weight-decay), whose markers
+ * are checked before anything trains.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -38,6 +39,7 @@ import { DEFAULT_DESIGN } from "../lib/study";
 import { fitSeedGroup, predictSeeds, WeightDecayForm } from "../lib/train";
 import { Adam } from "../lib/train/adam";
 import { embeddingLayout } from "../lib/train/rowwise";
+import { checkGeneratedBlock, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
 
 const NEAR_ZERO = 1e-2;
 
@@ -88,18 +90,6 @@ function meanSe(d: number[]): string {
   return `${t.meanDifference >= 0 ? "+" : ""}${t.meanDifference.toFixed(2)} ± ${t.se.toFixed(2)} % (p ${formatP(t.p)})`;
 }
 
-/** Replaces the text between `<!-- generated:NAME -->` and `<!-- /generated:NAME -->` in `file` (beside, then renamed). */
-function writeBlock(file: string, name: string, text: string): void {
-  const START = `<!-- generated:${name} -->`;
-  const END = `<!-- /generated:${name} -->`;
-  const old = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : `${START}\n${END}\n`;
-  const i = old.indexOf(START);
-  const j = old.indexOf(END);
-  if (i < 0 || j < i) throw new Error(`${file}: no ${START} ... ${END} block`);
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, `${old.slice(0, i + START.length)}\n${text.trim()}\n${old.slice(j)}`);
-  fs.renameSync(tmp, file);
-}
 
 async function main() {
   const { values: a } = parseArgs({
@@ -120,6 +110,7 @@ async function main() {
   const impressions = Number(a.impressions);
   const world = Number(a.world);
   if (models[0] !== "IP") throw new Error("--models: IP first (the reference of every difference)");
+  checkGeneratedBlock(a.doc!, a.marker!);
   const info = await initBackend();
   const dir = path.join(os.tmpdir(), `esmm-weight-decay-${world}-${impressions}`);
   if (!fs.existsSync(path.join(dir, "manifest.json"))) {
@@ -189,7 +180,7 @@ async function main() {
           trainSeconds,
         };
         rows.push(row);
-        if (i === settings.length + decays.length - 1) writeBlock(a.doc!, a.marker!, report(rows, [...new Set(rows.map((r) => r.model))], header, started));
+        if (i === settings.length + decays.length - 1) writeGeneratedBlock(a.doc!, a.marker!, report(rows, [...new Set(rows.map((r) => r.model))], header, started));
         fs.appendFileSync(a.out!, JSON.stringify(row) + "\n");
         console.log(`${model} | ${s.name} | ${mean(row.ctcvr).toFixed(5)} | epochs ${row.bestEpoch.join(",")} | near-zero rows ${(100 * mean(row.nearZeroRows)).toFixed(1)} % | ${trainSeconds.toFixed(0)} s` + (i === 0 ? ` | 1 / median sqrt(v^) = ${row.gradientScaleInverse!.toPrecision(3)}` : ""));
       } finally {
@@ -233,5 +224,5 @@ function report(rows: Row[], models: string[], header: string, started: number):
 
 main().catch((e) => {
   console.error(e instanceof Error ? e.message : String(e));
-  process.exit(1);
+  process.exit(e instanceof GeneratedBlockError ? 2 : 1);
 });

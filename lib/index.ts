@@ -47,6 +47,7 @@ export * from "./study/compare";
 export * from "./study/meta-regression";
 export * from "./study/components";
 export * from "./study/replicate-scores";
-export { formatNumber, formatPercent, formatP } from "./notebook/format";
+export { formatNumber, formatPercent, formatP, markdownTable } from "./notebook/format";
 export * as fairReport from "./notebook/fair-report";
+export * as generatedBlocks from "./report/generated-blocks";
 export * from "./tune";

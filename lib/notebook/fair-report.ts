@@ -1,10 +1,8 @@
 /**
  * Views of the fair protocol's analysis (lib/tune/protocol.ts analyseFair): markdown tables for notebook 07, the
- * README's headline block and docs/fair-protocol.md, and the writer of generated blocks between markers. Domain
+ * README's headline block and docs/fair-protocol.md (written between markers by lib/report/generated-blocks.ts). Domain
  * code returns data; these functions only format it (numbers through ./format.ts, defined once).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { FairAnalysis, FairProtocol, TuningRepeat } from "../tune/protocol";
 import type { StudySpec } from "../study/spec";
 import { drawWorld, getWorldPrior } from "../data/world-prior";
@@ -159,19 +157,5 @@ export function trainingRulesMarkdown(a: FairAnalysis): string {
   );
 }
 
-/**
- * Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` in `file` by `text` (written beside and
- * renamed into place). Throws, naming the file and the marker, when either marker is missing.
- */
-export function writeGeneratedBlock(file: string, name: string, text: string): void {
-  const start = `<!-- ${name}:start -->`;
-  const end = `<!-- ${name}:end -->`;
-  const old = fs.readFileSync(file, "utf8");
-  const i = old.indexOf(start);
-  const j = old.indexOf(end);
-  if (i < 0 || j < i) throw new Error(`${file}: no ${start} ... ${end} block`);
-  const out = `${old.slice(0, i + start.length)}\n${text.trim()}\n${old.slice(j)}`;
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  fs.writeFileSync(tmp, out);
-  fs.renameSync(tmp, file);
-}
+/** The writer of generated blocks, defined once in lib/report/generated-blocks.ts (re-exported for notebook 07). */
+export { writeGeneratedBlock } from "../report/generated-blocks";

@@ -1,0 +1,159 @@
+/**
+ * Renders the generated blocks of the docs whose text comes from a cheap command or from a committed raw-results
+ * file (lib/report/generated-blocks.ts, sources "command" and "recorded"), and writes each between its markers.
+ *
+ *   model-zoo       `esmm models --markdown --sources`: the zoo as the code has it (measured on built models)
+ *   speed-ali-ccp   docs/data/speed-ali-ccp.jsonl: `esmm bench --shape ali-ccp --json --peer torch`'s lines, after
+ *                   one line of provenance (command, start and end dates, load average at the start);
+ *                   --from LOG first copies them there from a saved log (JSON lines; the `date` and `uptime`
+ *                   lines written around the command give the dates and the load)
+ *   every other     docs/data/NAME.json: a recorded table {command, measured, machine, source, header, rows}, for
+ *   "recorded" row  past measurements that cannot be rerun cheaply; rendered as the table and one line saying
+ *                   where it came from
+ *
+ * Usage: node build/bench/render-docs.js [--block NAME[,NAME...]] [--from LOG]   (default: every such block)
+ * Bad input (an unknown block, a missing or malformed raw-results file, missing markers) is one line, exit code 2.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { initBackend, projectRoot } from "../lib/backend";
+import { MODEL_ZOO } from "../lib/models";
+import { modelTableMarkdown } from "../lib/notebook/model-table";
+import { formatNumber, markdownTable } from "../lib/notebook/format";
+import { GENERATED_BLOCKS, GeneratedBlockEntry, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
+
+class InputError extends Error {}
+
+const DATA_DIR = "docs/data";
+const ALI_CCP_COMMAND = "npx esmm bench --shape ali-ccp --json --peer torch";
+
+/** A recorded measurement: the table as the command printed it (or as the page recorded it) and its provenance. */
+interface RecordedTable {
+  command: string;
+  measured: string;
+  machine: string;
+  source: string;
+  header: string[];
+  rows: string[][];
+}
+
+function readJson<T>(file: string): T {
+  if (!fs.existsSync(file)) throw new InputError(`${file}: no such raw-results file`);
+  try {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+  } catch (e) {
+    throw new InputError(`${file}: not JSON (${(e as Error).message})`);
+  }
+}
+
+function renderRecorded(root: string, name: string): string {
+  const file = path.join(DATA_DIR, `${name}.json`);
+  const t = readJson<RecordedTable>(path.join(root, file));
+  for (const k of ["command", "measured", "machine", "source"] as const) if (typeof t[k] !== "string") throw new InputError(`${file}: "${k}" missing`);
+  t.rows.forEach((r, i) => {
+    if (r.length !== t.header.length) throw new InputError(`${file}: row ${i + 1} has ${r.length} cells, the header ${t.header.length}`);
+  });
+  return `${markdownTable(t.header, t.rows)}\n\n*Recorded: \`${t.command}\`, ${t.measured}; ${t.machine}. Raw results: \`${file}\` (${t.source}).*`;
+}
+
+/** One line of `esmm bench --shape ali-ccp --json` (lib/cli/bench.ts). */
+interface AliCcpLine {
+  shape: "ali-ccp";
+  backend: string;
+  batch: number;
+  seeds: number;
+  vocabulary: number;
+  embeddingUpdates: string;
+  examplesPerSec: number;
+  threads: number;
+  torchDenseExamplesPerSec?: number | null;
+  torchSparseExamplesPerSec?: number | null;
+  torch?: string;
+}
+interface AliCcpProvenance {
+  command: string;
+  started: string;
+  ended: string;
+  load: string;
+}
+
+/** Copies a saved bench log's JSON lines, its dates and its load average into the raw-results file. */
+function importAliCcpLog(log: string, out: string): void {
+  if (!fs.existsSync(log)) throw new InputError(`${log}: no such log`);
+  const lines = fs.readFileSync(log, "utf8").split("\n");
+  const results = lines.filter((l) => l.startsWith("{"));
+  results.forEach((l, i) => {
+    try {
+      if (JSON.parse(l).shape !== "ali-ccp") throw new Error("not an ali-ccp line");
+    } catch (e) {
+      throw new InputError(`${log}: JSON line ${i + 1}: ${(e as Error).message}`);
+    }
+  });
+  if (results.length === 0) throw new InputError(`${log}: no JSON lines of esmm bench --shape ali-ccp --json`);
+  const dates = lines.filter((l) => /^[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ [A-Z]+ \d{4}$/.test(l.trim()));
+  const load = lines.find((l) => l.includes("load average:"))?.split("load average:")[1].trim() ?? "not recorded";
+  const provenance: AliCcpProvenance = { command: ALI_CCP_COMMAND, started: dates[0] ?? "not recorded", ended: dates[dates.length - 1] ?? "not recorded", load };
+  const tmp = `${out}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, [JSON.stringify(provenance), ...results].join("\n") + "\n");
+  fs.renameSync(tmp, out);
+}
+
+function renderAliCcp(root: string): string {
+  const file = path.join(DATA_DIR, "speed-ali-ccp.jsonl");
+  if (!fs.existsSync(path.join(root, file))) throw new InputError(`${file}: no such raw-results file (render-docs --block speed-ali-ccp --from LOG writes it)`);
+  const [head, ...lines] = fs.readFileSync(path.join(root, file), "utf8").trim().split("\n").map((l, i) => {
+    try {
+      return JSON.parse(l);
+    } catch {
+      throw new InputError(`${file}: line ${i + 1} is not JSON`);
+    }
+  });
+  const p = head as AliCcpProvenance;
+  const rate = (x: number | null | undefined) => (typeof x === "number" ? formatNumber(x, 6) : "failed");
+  const ratio = (a: number, b: number | null | undefined) => (typeof b === "number" && b > 0 ? formatNumber(a / b, 2) : "");
+  const rows = (lines as AliCcpLine[]).map((r) => {
+    const peer = r.embeddingUpdates === "rowwise" ? r.torchSparseExamplesPerSec : r.torchDenseExamplesPerSec;
+    return [r.backend, formatNumber(r.vocabulary, 8), r.embeddingUpdates, String(r.batch), String(r.threads), rate(r.examplesPerSec), rate(r.torchDenseExamplesPerSec), rate(r.torchSparseExamplesPerSec), ratio(r.examplesPerSec, peer)];
+  });
+  const torch = (lines as AliCcpLine[]).find((r) => r.torch)?.torch ?? "not run";
+  return (
+    markdownTable(["backend", "vocabulary (ids)", "embedding updates", "batch", "threads", "examples/s", "PyTorch dense Adam", "PyTorch SparseAdam", "vs PyTorch (dense vs dense Adam, rowwise vs SparseAdam)"], rows) +
+    `\n\n*Measured: \`${p.command}\` (PyTorch ${torch}), ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min). Raw results: \`${file}\`.*`
+  );
+}
+
+async function renderModelZoo(): Promise<string> {
+  await initBackend("cpu");
+  return `${modelTableMarkdown()}\n\nWhere each model and its defaults come from (\`npx esmm models --sources\`; "chosen here" marks values not taken from\nthe original paper or its released code):\n\n${MODEL_ZOO.map((s) => `- **${s.name}**: ${s.source}`).join("\n")}`;
+}
+
+/** The renderers of this script, by block; every "recorded" row of the registry is rendered from its JSON. */
+function renderer(entry: GeneratedBlockEntry, root: string): (() => Promise<string> | string) | undefined {
+  if (entry.name === "model-zoo") return renderModelZoo;
+  if (entry.name === "speed-ali-ccp") return () => renderAliCcp(root);
+  if (entry.source === "recorded") return () => renderRecorded(root, entry.name);
+  return undefined;
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { block: { type: "string" }, from: { type: "string" } } });
+  const root = projectRoot();
+  const rendered = GENERATED_BLOCKS.filter((e) => renderer(e, root));
+  const names = values.block ? values.block.split(",") : rendered.map((e) => e.name);
+  for (const n of names) if (!rendered.some((e) => e.name === n)) throw new InputError(`--block: "${n}" is not rendered by this script (it renders: ${rendered.map((e) => e.name).join(", ")})`);
+  if (values.from) {
+    if (values.block !== "speed-ali-ccp") throw new InputError("--from is for --block speed-ali-ccp");
+    importAliCcpLog(values.from, path.join(root, DATA_DIR, "speed-ali-ccp.jsonl"));
+  }
+  for (const n of names) {
+    const e = rendered.find((x) => x.name === n)!;
+    writeGeneratedBlock(path.join(root, e.file), e.name, await renderer(e, root)!());
+    console.log(`${e.file}: ${e.name} rendered`);
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`render-docs: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(e instanceof InputError || e instanceof GeneratedBlockError ? 2 : 1);
+});
