@@ -20,7 +20,7 @@ import { matchRecords, readResults, StudyRecord } from "../lib/study/results";
 import { runStudy } from "../lib/study/runner";
 import { summarizeStudy } from "../lib/study/summary";
 import { formatNumber, formatP, formatPercent, markdownTable } from "../lib/notebook/format";
-import { writeGeneratedBlock } from "../lib/notebook/fair-report";
+import { checkGeneratedBlock, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
 import { median } from "../lib/stats/simple-statistics";
 
 const REPO = path.resolve(__dirname, "..", "..");
@@ -33,6 +33,8 @@ function option(name: string, fallback: string): string {
 }
 
 async function main(): Promise<void> {
+  const doc = path.join(REPO, "docs", "embedding-updates.md");
+  if (process.argv.includes("--write-doc")) checkGeneratedBlock(doc, "embedding-updates");
   const worlds = option("worlds", "7").split(",").map(Number);
   const seeds = Number(option("seeds", "6"));
   const results = path.resolve(REPO, option("results", "runs/embedding-updates.jsonl"));
@@ -101,12 +103,12 @@ async function main(): Promise<void> {
   ].join("\n");
   console.log(`\n${text}`);
   if (process.argv.includes("--write-doc")) {
-    writeGeneratedBlock(path.join(REPO, "docs", "embedding-updates.md"), "embedding-updates", text);
+    writeGeneratedBlock(doc, "embedding-updates", text);
     console.log("docs/embedding-updates.md (embedding-updates) regenerated");
   }
 }
 
 main().catch((e) => {
   console.error(`bench/embedding-updates: ${(e as Error).message}`);
-  process.exit(1);
+  process.exit(e instanceof GeneratedBlockError ? 2 : 1);
 });

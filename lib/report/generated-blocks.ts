@@ -46,6 +46,7 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("hidden-selection", "docs/hidden-selection.md", "command", "nice -n 19 node build/bench/hidden-selection.js --write-doc"),
   entry("weight-decay", "docs/weight-decay.md", "command", "node build/bench/weight-decay.js"),
   entry("weight-decay-300k-own-stopping", "docs/weight-decay.md", "command", "node build/bench/weight-decay.js --marker weight-decay-300k-own-stopping (see the page for the options)"),
+  entry("embedding-updates", "docs/embedding-updates.md", "command", "nice -n 19 node build/bench/embedding-updates.js --write-doc"),
   entry("model-zoo", "docs/models.md", "command", `${RENDER} --block model-zoo (esmm models --markdown --sources)`),
   entry("beyond-models", "docs/models.md", "notebook", "notebooks/06-beyond-the-paper.ipynb, full profile (make beyond)"),
   entry("beyond-mechanism", "docs/models.md", "notebook", "notebooks/06-beyond-the-paper.ipynb, full profile (make beyond)"),
