@@ -11,7 +11,11 @@
  *   "recorded" row  past measurements that cannot be rerun cheaply; rendered as the table and one line saying
  *                   where it came from
  *
- * Usage: node build/bench/render-docs.js [--block NAME[,NAME...]] [--from LOG]   (default: every such block)
+ * Usage: node build/bench/render-docs.js [--block NAME[,NAME...]] [--from LOG] [--check] [--root DIR]
+ *   --block  the blocks to render (default: every block this script renders)
+ *   --check  writes nothing: exit code 1, naming each block whose page text differs from its rendering (a number
+ *            edited by hand, or raw results changed without rendering)
+ *   --root   the repository (default this checkout; tests point it at a scratch copy)
  * Bad input (an unknown block, a missing or malformed raw-results file, missing markers) is one line, exit code 2.
  */
 import * as fs from "node:fs";
@@ -21,7 +25,7 @@ import { initBackend, projectRoot } from "../lib/backend";
 import { MODEL_ZOO } from "../lib/models";
 import { modelTableMarkdown } from "../lib/notebook/model-table";
 import { formatNumber, markdownTable } from "../lib/notebook/format";
-import { GENERATED_BLOCKS, GeneratedBlockEntry, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
+import { GENERATED_BLOCKS, GeneratedBlockEntry, GeneratedBlockError, readGeneratedBlock, writeGeneratedBlock } from "../lib/report/generated-blocks";
 
 class InputError extends Error {}
 
@@ -38,10 +42,11 @@ interface RecordedTable {
   rows: string[][];
 }
 
-function readJson<T>(file: string): T {
-  if (!fs.existsSync(file)) throw new InputError(`${file}: no such raw-results file`);
+/** The JSON file `file` (relative to `root`); errors name `file`. */
+function readJson<T>(root: string, file: string): T {
+  if (!fs.existsSync(path.join(root, file))) throw new InputError(`${file}: no such raw-results file`);
   try {
-    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+    return JSON.parse(fs.readFileSync(path.join(root, file), "utf8")) as T;
   } catch (e) {
     throw new InputError(`${file}: not JSON (${(e as Error).message})`);
   }
@@ -49,8 +54,9 @@ function readJson<T>(file: string): T {
 
 function renderRecorded(root: string, name: string): string {
   const file = path.join(DATA_DIR, `${name}.json`);
-  const t = readJson<RecordedTable>(path.join(root, file));
+  const t = readJson<RecordedTable>(root, file);
   for (const k of ["command", "measured", "machine", "source"] as const) if (typeof t[k] !== "string") throw new InputError(`${file}: "${k}" missing`);
+  if (!Array.isArray(t.header) || !Array.isArray(t.rows)) throw new InputError(`${file}: "header" and "rows" must be arrays`);
   t.rows.forEach((r, i) => {
     if (r.length !== t.header.length) throw new InputError(`${file}: row ${i + 1} has ${r.length} cells, the header ${t.header.length}`);
   });
@@ -137,19 +143,30 @@ function renderer(entry: GeneratedBlockEntry, root: string): (() => Promise<stri
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { block: { type: "string" }, from: { type: "string" } } });
-  const root = projectRoot();
+  const { values } = parseArgs({ options: { block: { type: "string" }, from: { type: "string" }, check: { type: "boolean" }, root: { type: "string" } } });
+  const root = path.resolve(values.root ?? projectRoot());
   const rendered = GENERATED_BLOCKS.filter((e) => renderer(e, root));
   const names = values.block ? values.block.split(",") : rendered.map((e) => e.name);
   for (const n of names) if (!rendered.some((e) => e.name === n)) throw new InputError(`--block: "${n}" is not rendered by this script (it renders: ${rendered.map((e) => e.name).join(", ")})`);
   if (values.from) {
-    if (values.block !== "speed-ali-ccp") throw new InputError("--from is for --block speed-ali-ccp");
+    if (values.block !== "speed-ali-ccp" || values.check) throw new InputError("--from is for --block speed-ali-ccp, without --check");
     importAliCcpLog(values.from, path.join(root, DATA_DIR, "speed-ali-ccp.jsonl"));
   }
+  const stale: string[] = [];
   for (const n of names) {
     const e = rendered.find((x) => x.name === n)!;
-    writeGeneratedBlock(path.join(root, e.file), e.name, await renderer(e, root)!());
-    console.log(`${e.file}: ${e.name} rendered`);
+    const file = path.join(root, e.file);
+    const text = (await renderer(e, root)!()).trim();
+    if (values.check) {
+      if (readGeneratedBlock(file, e.name) !== text) stale.push(`${e.file}: block ${e.name} differs from its rendering (${e.regeneratedBy})`);
+    } else {
+      writeGeneratedBlock(file, e.name, text);
+      console.log(`${e.file}: ${e.name} rendered`);
+    }
+  }
+  if (stale.length > 0) {
+    process.stderr.write(`${stale.join("\n")}\n`);
+    process.exit(1);
   }
 }
 

@@ -7,12 +7,16 @@
  *   `<!-- reference-table: WHY -->` line above it), unbalanced markers, a block missing from the registry, a
  *   registry row whose page lacks its block, or a block on another page than its row says fail the test.
  * - The parser and writer on small known texts: what is found, what is rewritten, and each error.
+ * - bench/render-docs.js: the committed blocks it renders equal their rendering from docs/data/ and the code (no
+ *   number edited by hand); on a scratch repository, a recorded table is rendered to a known text, a hand edit is
+ *   caught by --check, and a malformed raw-results file is one line, exit code 2, the page untouched.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { spawnSync } from "node:child_process";
 import { PROJECT_DIR } from "./paths";
 import { findGeneratedBlocks, GENERATED_BLOCKS, GeneratedBlockError, startMarker, tablesOutsideBlocks, writeGeneratedBlock } from "../lib/report/generated-blocks";
 
@@ -87,5 +91,54 @@ test("the writer replaces one block's text and its start marker, atomically, and
     assert.throws(() => writeGeneratedBlock(path.join(dir, "missing.md"), name, "x"), /missing\.md: no such file/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const RENDER_DOCS = path.join(PROJECT_DIR, "build", "bench", "render-docs.js");
+const renderDocs = (...args: string[]) => spawnSync(process.execPath, [RENDER_DOCS, ...args], { encoding: "utf8" });
+
+test("the committed blocks of bench/render-docs.js equal their rendering (raw results in docs/data, the model zoo)", () => {
+  const r = renderDocs("--check");
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test("render-docs renders a recorded table to a known text, --check catches a hand edit, bad raw results change nothing", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "esmm-render-docs-"));
+  try {
+    const page = path.join(root, "docs", "speed.md");
+    fs.mkdirSync(path.join(root, "docs", "data"), { recursive: true });
+    fs.writeFileSync(page, "# speed\n<!-- speed-backends:start -->\nold\n<!-- speed-backends:end -->\ntail\n");
+    const raw = { command: "npx esmm bench", measured: "2026-11-30", machine: "2 cores", source: "printed", header: ["backend", "examples/s"], rows: [["wasm", "85,496"]] };
+    fs.writeFileSync(path.join(root, "docs", "data", "speed-backends.json"), JSON.stringify(raw));
+    const ok = renderDocs("--root", root, "--block", "speed-backends");
+    assert.equal(ok.status, 0, ok.stderr);
+    const expected = [
+      "# speed",
+      startMarker("speed-backends"),
+      "| backend | examples/s |",
+      "|---|---|",
+      "| wasm | 85,496 |",
+      "",
+      "*Recorded: `npx esmm bench`, 2026-11-30; 2 cores. Raw results: `docs/data/speed-backends.json` (printed).*",
+      "<!-- speed-backends:end -->",
+      "tail",
+      "",
+    ].join("\n");
+    assert.equal(fs.readFileSync(page, "utf8"), expected);
+    assert.equal(renderDocs("--root", root, "--block", "speed-backends", "--check").status, 0);
+
+    fs.writeFileSync(page, expected.replace("85,496", "95,496"));
+    const stale = renderDocs("--root", root, "--block", "speed-backends", "--check");
+    assert.equal(stale.status, 1);
+    assert.match(stale.stderr, /^docs\/speed\.md: block speed-backends differs from its rendering/);
+
+    fs.writeFileSync(page, expected);
+    fs.writeFileSync(path.join(root, "docs", "data", "speed-backends.json"), JSON.stringify({ ...raw, rows: [["wasm"]] }));
+    const bad = renderDocs("--root", root, "--block", "speed-backends");
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr, "render-docs: docs/data/speed-backends.json: row 1 has 1 cells, the header 2\n");
+    assert.equal(fs.readFileSync(page, "utf8"), expected);
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
   }
 });

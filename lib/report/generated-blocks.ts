@@ -159,6 +159,12 @@ export function checkGeneratedBlock(file: string, name: string): GeneratedBlock 
   return block;
 }
 
+/** The text of block `name` in `file`, between its markers, trimmed. Throws as checkGeneratedBlock. */
+export function readGeneratedBlock(file: string, name: string): string {
+  const block = checkGeneratedBlock(file, name);
+  return fs.readFileSync(file, "utf8").split("\n").slice(block.startLine + 1, block.endLine).join("\n").trim();
+}
+
 /**
  * Replaces the text of block `name` in `file` by `text` (trimmed), and its start marker by the registry's
  * (`startMarker`). Written beside the file and renamed into place, so a reader never sees half a page. Throws
