@@ -15,6 +15,8 @@
  *   --block  the blocks to render (default: every block this script renders)
  *   --check  writes nothing: exit code 1, naming each block whose page text differs from its rendering (a number
  *            edited by hand, or raw results changed without rendering)
+ *   --markers  instead: rewrites the start marker of every block of the registry to name its command (after a
+ *            registry row's command changed), the blocks' text untouched
  *   --root   the repository (default this checkout; tests point it at a scratch copy)
  * Bad input (an unknown block, a missing or malformed raw-results file, missing markers) is one line, exit code 2.
  */
@@ -143,8 +145,13 @@ function renderer(entry: GeneratedBlockEntry, root: string): (() => Promise<stri
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { block: { type: "string" }, from: { type: "string" }, check: { type: "boolean" }, root: { type: "string" } } });
+  const { values } = parseArgs({ options: { block: { type: "string" }, from: { type: "string" }, check: { type: "boolean" }, markers: { type: "boolean" }, root: { type: "string" } } });
   const root = path.resolve(values.root ?? projectRoot());
+  if (values.markers) {
+    for (const e of GENERATED_BLOCKS) writeGeneratedBlock(path.join(root, e.file), e.name, readGeneratedBlock(path.join(root, e.file), e.name));
+    console.log(`${GENERATED_BLOCKS.length} start markers written`);
+    return;
+  }
   const rendered = GENERATED_BLOCKS.filter((e) => renderer(e, root));
   const names = values.block ? values.block.split(",") : rendered.map((e) => e.name);
   for (const n of names) if (!rendered.some((e) => e.name === n)) throw new InputError(`--block: "${n}" is not rendered by this script (it renders: ${rendered.map((e) => e.name).join(", ")})`);

@@ -34,6 +34,7 @@ export interface GeneratedBlockEntry {
 }
 
 const RENDER = "node build/bench/render-docs.js";
+const WEIGHT_DECAY_300K = "nice -n 19 node build/bench/weight-decay.js --impressions 300000 --models IP,ESMM,ESMM-NS,ESSP-Split,IPSP,ESP --seeds 1,2,3,4,5 --decays 1e-5,1e-4";
 const entry = (name: string, file: string, source: GeneratedBlockSource, regeneratedBy: string): GeneratedBlockEntry => ({ name, file, source, regeneratedBy });
 
 /** Every generated block of README.md and docs/*.md. A new block is one row here and its markers in the page. */
@@ -44,8 +45,8 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("sensitivity", "docs/sensitivity.md", "notebook", "notebooks/05-protocol-sensitivity.ipynb, full profile"),
   entry("calibration", "docs/calibration.md", "command", "node build/bench/calibration.js --write docs/calibration.md"),
   entry("hidden-selection", "docs/hidden-selection.md", "command", "nice -n 19 node build/bench/hidden-selection.js --write-doc"),
-  entry("weight-decay", "docs/weight-decay.md", "command", "node build/bench/weight-decay.js"),
-  entry("weight-decay-300k-own-stopping", "docs/weight-decay.md", "command", "node build/bench/weight-decay.js --marker weight-decay-300k-own-stopping (see the page for the options)"),
+  entry("weight-decay", "docs/weight-decay.md", "command", `${WEIGHT_DECAY_300K} --out runs/weight-decay-300k.jsonl`),
+  entry("weight-decay-300k-own-stopping", "docs/weight-decay.md", "command", `${WEIGHT_DECAY_300K} --marker weight-decay-300k-own-stopping --out runs/weight-decay-300k-own-stopping.jsonl`),
   entry("embedding-updates", "docs/embedding-updates.md", "command", "nice -n 19 node build/bench/embedding-updates.js --write-doc"),
   entry("model-zoo", "docs/models.md", "command", `${RENDER} --block model-zoo (esmm models --markdown --sources)`),
   entry("beyond-models", "docs/models.md", "notebook", "notebooks/06-beyond-the-paper.ipynb, full profile (make beyond)"),
