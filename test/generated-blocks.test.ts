@@ -82,6 +82,7 @@ test("the writer replaces one block's text and its start marker, atomically, and
     writeGeneratedBlock(file, name, "again");
     assert.equal(fs.readFileSync(file, "utf8"), `before\n${startMarker(name)}\nagain\n<!-- ${name}:end -->\nafter\n`);
     assert.deepEqual(fs.readdirSync(dir), ["page.md"], "no temporary file is left beside the page");
+    assert.throws(() => writeGeneratedBlock(file, "other", "x"), (e: unknown) => e instanceof GeneratedBlockError && e.message === `${file}: no block "other" (a line <!-- other:start ... --> and a line <!-- other:end -->)`);
 
     const broken = `<!-- ${name}:start -->\ntext\n<!-- ${name}:start -->\n<!-- ${name}:end -->\n`;
     fs.writeFileSync(file, broken);

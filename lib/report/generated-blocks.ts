@@ -154,9 +154,9 @@ export function tablesOutsideBlocks(text: string, file: string): number[] {
 
 /** Throws GeneratedBlockError unless `file` exists and holds block `name` exactly once with balanced markers. */
 export function checkGeneratedBlock(file: string, name: string): GeneratedBlock {
-  if (!fs.existsSync(file)) throw new GeneratedBlockError(`${file}: no such file (expected block ${startMarker(name)})`);
+  if (!fs.existsSync(file)) throw new GeneratedBlockError(`${file}: no such file (expected its block "${name}")`);
   const block = findGeneratedBlocks(fs.readFileSync(file, "utf8"), file).find((b) => b.name === name);
-  if (!block) throw new GeneratedBlockError(`${file}: no ${startMarker(name)} ... ${endMarker(name)} block`);
+  if (!block) throw new GeneratedBlockError(`${file}: no block "${name}" (a line <!-- ${name}:start ... --> and a line ${endMarker(name)})`);
   return block;
 }
 
