@@ -18,7 +18,7 @@ import * as path from "node:path";
 
 /** Where a block's text comes from. */
 export type GeneratedBlockSource =
-  /** a cheap command, run when the block is rewritten (seconds) */
+  /** a command that writes the block when run: a benchmark (minutes to hours) or render-docs over the code (seconds) */
   | "command"
   /** a notebook's full-profile run (`make reproduce` and friends) */
   | "notebook"
@@ -43,7 +43,7 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("fair-design", "README.md", "notebook", "notebooks/07-fair-protocol.ipynb (make fair)"),
   entry("fair-details", "docs/fair-protocol.md", "notebook", "notebooks/07-fair-protocol.ipynb (make fair)"),
   entry("sensitivity", "docs/sensitivity.md", "notebook", "notebooks/05-protocol-sensitivity.ipynb, full profile"),
-  entry("calibration", "docs/calibration.md", "command", "node build/bench/calibration.js --write docs/calibration.md"),
+  entry("calibration", "docs/calibration.md", "command", "node build/bench/calibration.js --data-root data/study --results runs/fair.jsonl --results-data data/study --study fair-evaluation --write docs/calibration.md"),
   entry("hidden-selection", "docs/hidden-selection.md", "command", "nice -n 19 node build/bench/hidden-selection.js --write-doc"),
   entry("weight-decay", "docs/weight-decay.md", "command", `${WEIGHT_DECAY_300K} --out runs/weight-decay-300k.jsonl`),
   entry("weight-decay-300k-own-stopping", "docs/weight-decay.md", "command", `${WEIGHT_DECAY_300K} --marker weight-decay-300k-own-stopping --out runs/weight-decay-300k-own-stopping.jsonl`),
