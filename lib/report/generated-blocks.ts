@@ -63,6 +63,7 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("oov-effect", "docs/simulator.md", "recorded", `${RENDER} --block oov-effect`),
   entry("torch-cross-check", "docs/noise-and-cross-check.md", "recorded", `${RENDER} --block torch-cross-check`),
   entry("world-to-world", "docs/noise-and-cross-check.md", "recorded", `${RENDER} --block world-to-world`),
+  entry("real-data-auc", "docs/real-data.md", "notebook", "notebooks/08-real-data.ipynb, full profile with ESMM_REAL_DATA set to the Ali-CCP release"),
   entry("prepare-scale", "docs/real-data.md", "recorded", `${RENDER} --block prepare-scale`),
   entry("history-choices", "docs/history-single-run-tuning.md", "recorded", `${RENDER} --block history-choices`),
   entry("history-models", "docs/history-single-run-tuning.md", "recorded", `${RENDER} --block history-models`),
