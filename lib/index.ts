@@ -22,6 +22,8 @@ export { loadCsvLog, prepareCsv, readCsvSchemaFile, carveSplits } from "./data/c
 export type { CsvColumns, CsvInput, CsvRole } from "./data/csv-log";
 export { isLabelLikeName, labelLikeColumns, labelEchoes, LABEL_LIKE_NAMES } from "./data/label-like";
 export { loadAliCcpRaw, loadAliCcpRawSplits, ALI_CCP_DEFAULT_FIELDS } from "./data/ali-ccp-raw";
+// data sources (a registry of kinds) and the one cache of prepared folders: lab.sources.materialize(source, preparation, { root })
+export * as sources from "./sources";
 // metrics and statistics
 export * from "./metrics";
 export * from "./stats";

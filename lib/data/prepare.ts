@@ -166,6 +166,28 @@ export const DEFAULT_PREPARE_SEED = 7;
  */
 export const DEFAULT_OOV_MASK_RATE = 0.01;
 
+/**
+ * How a log is prepared, apart from its split plan: the keep rate r of non-clicked training rows (weight 1/r),
+ * the seed of the downsampling draw (and of the seeded splits of a CSV log), and the OOV rules' k and m.
+ */
+export interface Preparation {
+  negativeKeepRate: number;
+  seed: number;
+  oovMinCount: number;
+  oovMaskRate: number;
+}
+
+/**
+ * The preparation defaults, the one place `esmm prepare`, `esmm train`, the study (DEFAULT_DATA_SPEC), the data
+ * sources (lib/sources) and the notebooks take them from: r 0.1, seed 7, k 2, m 0.01 (the constants above).
+ */
+export const DEFAULT_PREPARATION: Readonly<Preparation> = Object.freeze({
+  negativeKeepRate: DEFAULT_NEGATIVE_KEEP_RATE,
+  seed: DEFAULT_PREPARE_SEED,
+  oovMinCount: DEFAULT_OOV_MIN_COUNT,
+  oovMaskRate: DEFAULT_OOV_MASK_RATE,
+});
+
 /** Maps raw ids of one categorical field to indices 1..n; 0 is the out-of-vocabulary bucket. */
 export interface Vocabulary {
   field: string;

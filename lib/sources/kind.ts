@@ -1,0 +1,77 @@
+/**
+ * What a kind of data source is: how one of its sources is keyed, recognised and written as a prepared folder.
+ *
+ * Each kind is one file of lib/sources (simulated.ts, csv-log.ts, ali-ccp.ts, ali-ccp-raw.ts, prepared.ts) and
+ * one row of registry.ts; `materialize` (materialize.ts) owns the cache every kind shares: the folder
+ * `<root>/<folder(key)>`, written in a temporary folder and renamed into place. A new loader is a new file that
+ * exports a `SourceKind` and a row that names it.
+ *
+ * A source is plain JSON, `{ kind, ...what names the data }` (files, a simulator config and seed); how it is
+ * prepared (keep rate, seed, OOV rules) is the separate `Preparation` (lib/data/prepare.ts DEFAULT_PREPARATION
+ * holds the defaults), so the same log under two preparations is two folders with two keys.
+ */
+import type { LoadProgress } from "../data/ali-ccp";
+import { DEFAULT_PREPARATION, Preparation } from "../data/prepare";
+import { canonicalJson, sha256Hex } from "../study/results";
+import { dataNumericsVersion } from "../study/numerics";
+
+/** A data source: its kind's registry name and the kind's own fields. */
+export interface SourceBase {
+  kind: string;
+}
+
+/** What materialize passes to a kind's `write`. */
+export interface WriteContext {
+  /** The source's key (16 hex digits), as `key` returned it. */
+  key: string;
+  /** Short status lines ("simulating ...", "preparing ..."). */
+  onStatus?: (line: string) => void;
+  /** Progress of reading files (rows read of the rows counted first), for kinds that read CSV files. */
+  onProgress?: LoadProgress;
+  /** Simulated data only: keep the simulated day CSVs in `<dir>/log/` (default false). */
+  keepLog?: boolean;
+}
+
+export interface SourceKind<S extends SourceBase = SourceBase> {
+  /** The registry's name of the kind, the `kind` field of its sources. */
+  readonly kind: S["kind"];
+  /** One line: what a source of this kind is. */
+  readonly describe: string;
+  /**
+   * The key of `source`'s prepared data under `preparation` (missing fields: DEFAULT_PREPARATION unless the
+   * kind says otherwise): 16 hex digits. May read the files' sizes and modification times; throws when the
+   * source's files are missing.
+   */
+  key(source: S, preparation: Partial<Preparation>): string;
+  /** The cache folder's name for `key` (default: the key itself). */
+  folder?(key: string): string;
+  /** True when `dir` holds every file this kind writes (a complete cached folder). */
+  isComplete(dir: string): boolean;
+  /** A folder of this kind's raw files (e.g. the processed Ali-CCP CSVs) as a source, else undefined. */
+  detect?(dir: string): S | undefined;
+  /** A source that is its own prepared folder: that folder, checked (throws when missing or changed). No `write`. */
+  inPlace?(source: S): string;
+  /** Checks made before anything is written (throws; e.g. the simulator's days against the split plan). */
+  check?(source: S, preparation: Partial<Preparation>): void;
+  /** Writes the prepared folder of `source` into the empty folder `tmp` (prepared.json and its splits at least). */
+  write?(source: S, preparation: Partial<Preparation>, tmp: string, context: WriteContext): void | Promise<void>;
+}
+
+/** `preparation` with DEFAULT_PREPARATION's value for every field it lacks. */
+export function fullPreparation(preparation: Partial<Preparation>): Preparation {
+  return {
+    negativeKeepRate: preparation.negativeKeepRate ?? DEFAULT_PREPARATION.negativeKeepRate,
+    seed: preparation.seed ?? DEFAULT_PREPARATION.seed,
+    oovMinCount: preparation.oovMinCount ?? DEFAULT_PREPARATION.oovMinCount,
+    oovMaskRate: preparation.oovMaskRate ?? DEFAULT_PREPARATION.oovMaskRate,
+  };
+}
+
+/**
+ * The key every kind uses: sha256 of `keyed` as canonical JSON, a newline and the data numerics version
+ * (lib/study/numerics.ts), its first 16 hex digits. So data that today's preparation code makes differently
+ * (the golden data fixture moved) gets a new folder.
+ */
+export function sourceKey(keyed: unknown): string {
+  return sha256Hex(`${canonicalJson(keyed)}\n${dataNumericsVersion()}`).slice(0, 16);
+}
