@@ -49,10 +49,12 @@ export interface SourceKind<S extends SourceBase = SourceBase> {
   isComplete(dir: string): boolean;
   /** A folder of this kind's raw files (e.g. the processed Ali-CCP CSVs) as a source, else undefined. */
   detect?(dir: string): S | undefined;
-  /** A source that is its own prepared folder: that folder, checked (throws when missing or changed). No `write`. */
+  /** A source that is its own prepared folder (its `dir`): that folder, checked (throws when missing or changed). No `write`. */
   inPlace?(source: S): string;
   /** Checks made before anything is written (throws; e.g. the simulator's days against the split plan). */
   check?(source: S, preparation: Partial<Preparation>): void;
+  /** True when `write` is synchronous (returns void), so that `materializeSync` may use the kind. */
+  readonly sync?: boolean;
   /** Writes the prepared folder of `source` into the empty folder `tmp` (prepared.json and its splits at least). */
   write?(source: S, preparation: Partial<Preparation>, tmp: string, context: WriteContext): void | Promise<void>;
 }

@@ -32,15 +32,15 @@ export interface MaterializeOptions extends Omit<WriteContext, "key"> {
 }
 
 /** The folder `source` materializes to under `root` (in place for a prepared folder), without writing anything. */
-export function materializedDir(source: SourceBase, preparation: Partial<Preparation>, root: string): string {
+export function materializedDir<S extends SourceBase>(source: S, preparation: Partial<Preparation>, root: string): string {
   const kind = sourceKind(source);
-  if (kind.inPlace) return path.resolve((source as SourceBase & { dir: string }).dir);
+  if (kind.inPlace) return path.resolve((source as unknown as { dir: string }).dir); // an in-place source names its folder
   const key = kind.key(source, preparation);
   return path.join(root, kind.folder ? kind.folder(key) : key);
 }
 
 /** The complete cached folder of `source` under `root`, else undefined; a prepared folder is checked (throws when missing or changed). */
-export function findMaterialized(source: SourceBase, preparation: Partial<Preparation>, root: string): string | undefined {
+export function findMaterialized<S extends SourceBase>(source: S, preparation: Partial<Preparation>, root: string): string | undefined {
   const kind = sourceKind(source);
   if (kind.inPlace) return kind.inPlace(source);
   const dir = materializedDir(source, preparation, root);
@@ -52,7 +52,7 @@ export function findMaterialized(source: SourceBase, preparation: Partial<Prepar
  * written into the cache `options.root` unless it is there already (see the header). Throws what the kind
  * throws (a missing file, a DataError naming file, line and column), having removed its temporary folder.
  */
-export async function materialize(source: SourceBase, preparation: Partial<Preparation>, options: MaterializeOptions): Promise<string> {
+export async function materialize<S extends SourceBase>(source: S, preparation: Partial<Preparation>, options: MaterializeOptions): Promise<string> {
   const job = start(source, preparation, options);
   if (job.done) return job.dir;
   try {
@@ -64,16 +64,14 @@ export async function materialize(source: SourceBase, preparation: Partial<Prepa
   return finish(job);
 }
 
-/** `materialize` for kinds that write synchronously (the simulator). Throws for a kind whose write is asynchronous. */
-export function materializeSync(source: SourceBase, preparation: Partial<Preparation>, options: MaterializeOptions): string {
+/** `materialize` for kinds that write synchronously (`sync`: the simulator) and prepared folders. Throws for any other kind before touching the cache. */
+export function materializeSync<S extends SourceBase>(source: S, preparation: Partial<Preparation>, options: MaterializeOptions): string {
+  const kind = sourceKind(source);
+  if (!kind.inPlace && !kind.sync) throw new Error(`data sources: kind "${kind.kind}" writes asynchronously: use materialize, not materializeSync`);
   const job = start(source, preparation, options);
   if (job.done) return job.dir;
   try {
-    const written = job.kind.write!(source, preparation, job.tmp, { ...options, key: job.key });
-    if (written instanceof Promise) {
-      written.catch(() => undefined); // its temporary folder is removed below; its result is not waited for
-      throw new Error(`data sources: kind "${job.kind.kind}" writes asynchronously: use materialize, not materializeSync`);
-    }
+    void job.kind.write!(source, preparation, job.tmp, { ...options, key: job.key });
   } catch (e) {
     fs.rmSync(job.tmp, { recursive: true, force: true });
     throw e;
