@@ -165,3 +165,38 @@ test("one preparation default: the study's DataSpec, the real-data route and DEF
   assert.deepEqual([report.negativeKeepRate, report.seed, report.oovMinCount, report.oovMaskRate], [0.1, 7, 2, 0.01]);
   assert.equal(await ensureRealData(path.join(FIXTURES_DIR, "ali-ccp"), { root, ...DEFAULT_PREPARATION }), dir, "the defaults spelled out are the same folder");
 });
+
+/** A raw Ali-CCP release of `train` and `test` skeleton rows (fields 205 and 101 only), every 5th row clicked, every 10th converted. */
+function rawRelease(dir: string, rows: { train: number; test: number }): void {
+  for (const split of ["train", "test"] as const) {
+    const skeleton = Array.from({ length: rows[split] }, (_, i) => {
+      const click = i % 5 === 0 ? 1 : 0;
+      return `${i + 1},${click},${i % 10 === 0 ? 1 : 0},cf${i % 3},1,205\x02${5000 + (i % 7)}\x031.0`;
+    });
+    const common = [0, 1, 2].map((k) => `cf${k},1,101\x02${100 + k}\x031.0`);
+    fs.writeFileSync(path.join(dir, `sample_skeleton_${split}.csv`), skeleton.join("\n") + "\n");
+    fs.writeFileSync(path.join(dir, `common_features_${split}.csv`), common.join("\n") + "\n");
+  }
+}
+
+test("the raw Ali-CCP release: recognised, validation carved from training by the preparation's seed, keyed by its files", async () => {
+  const dir = tempDir("esmm-sources-");
+  const release = path.join(dir, "raw");
+  fs.mkdirSync(release);
+  rawRelease(release, { train: 400, test: 100 });
+  const root = path.join(dir, "cache");
+  assert.deepEqual(sourceFromFolder(release), { kind: "ali-ccp-raw", dir: release });
+  const fields = { categorical: ["101", "205"], numeric: [] };
+  const out = await materialize({ kind: "ali-ccp-raw", dir: release, fields, validationFraction: 0.25 }, { negativeKeepRate: 1 }, { root });
+  assert.match(path.basename(out), /^ali-ccp-raw-[0-9a-f]{16}$/);
+  const { report, source } = readPrepared(out);
+  const [train, validation, test] = report.splits;
+  assert.equal(train.rows + validation.rows, 400, "every training row is in training or validation");
+  assert.ok(validation.rows > 60 && validation.rows < 140, `about a quarter carved out: ${validation.rows}`);
+  assert.deepEqual([test.rows, test.clicks, test.conversions], [100, 20, 10]);
+  assert.deepEqual((source as { validation: unknown }).validation, { fraction: 0.25, rows: validation.rows });
+  assert.equal(await materialize({ kind: "ali-ccp-raw", dir: release, fields, validationFraction: 0.25 }, { negativeKeepRate: 1 }, { root }), out);
+  const otherDraw = await materialize({ kind: "ali-ccp-raw", dir: release, fields, validationFraction: 0.25 }, { negativeKeepRate: 1, seed: 8 }, { root });
+  assert.notEqual(otherDraw, out);
+  assert.notEqual(readPrepared(otherDraw).report.splits[1].rows, validation.rows, "another seed carves another validation split");
+});
