@@ -10,7 +10,7 @@ import { defaultDataRoot, formatStudySummary, runStudy, workerEnv } from "../stu
 import { formatDryRun, studyDryRun } from "../study/dry-run";
 import { seedGroupSize } from "../study/seed-groups";
 import { Shard, formatShard, parseShard, shardFromEnvironment } from "../study/shard";
-import { expandGrid, type StudySpec } from "../study/spec";
+import { DEFAULT_DATA_SPEC, expandGrid, type StudySpec } from "../study/spec";
 import { checkStudySpec, SpecFieldError } from "../study/spec-check";
 import { DEFAULT_DESIGN, studyProfile, StudyProfileName } from "../study";
 
@@ -38,7 +38,7 @@ export const studyCommand: Command = {
 
 Default: the "full" profile, the default design: the paper's six models (${PAPER_MODEL_NAMES.join(", ")}) x seeds
 ${DEFAULT_DESIGN.seeds.join(",")} x simulated worlds ${DEFAULT_DESIGN.worlds.join(",")} (simulator seeds; each a 2,000,000-impression log over 15 days,
-negatives kept at rate 0.1 with downsampling seed 7), the test day ${DEFAULT_DESIGN.evaluationMultiplier} times a training day, up to 10 epochs.
+negatives kept at rate ${DEFAULT_DATA_SPEC.negativeKeepRate} with downsampling seed ${DEFAULT_DATA_SPEC.prepareSeed}, as \`esmm prepare\` and \`esmm train\`), the test day ${DEFAULT_DESIGN.evaluationMultiplier} times a training day, up to 10 epochs.
 "quick": worlds 7,8 x seeds 1-2 on 200,000 impressions, at most 2 epochs. --spec FILE.json reads a StudySpec
 instead (name, models, seeds, worlds, draws, data, architecture, train, variants); the other options override
 its fields: --seeds N means seeds 1..N, --worlds and --draws list simulator and downsampling seeds (crossed
