@@ -8,7 +8,7 @@ import { writePrepared } from "../data/prepared-files";
 import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
 import { TEXT_ENCODINGS, TextEncoding } from "../data/line-reader";
-import type { LoadProgress } from "../data/ali-ccp";
+import type { LoadProgress } from "../data/csv-fields";
 import { createProgress, Progress } from "../plots/progress";
 import { formatShare } from "../notebook/format";
 

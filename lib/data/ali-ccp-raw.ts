@@ -30,7 +30,7 @@
  *
  * Memory: the common-features file is held in memory as a Map from index to a compact slot (only the
  * configured fields are kept); the skeleton file's lines are counted in a first pass, then it is streamed line
- * by line into columns allocated once at that size (`ColumnBuffers`, lib/data/ali-ccp.ts). The returned log is
+ * by line into columns allocated once at that size (`ColumnBuffers`, lib/data/csv-fields.ts). The returned log is
  * columnar in memory: with the default fields 130 bytes per row (with the day), i.e. ~5.5 GB for a whole ~42M-row split;
  * `maxRows` loads a prefix instead (the report says when lines were left unread).
  * Every problem raises a DataError naming file, 1-based line and column.
@@ -56,7 +56,7 @@ import {
   parseLabel,
   parseValue,
   show,
-} from "./ali-ccp";
+} from "./csv-fields";
 
 // ---------------------------------------------------------------------------------------------------
 // Public types

@@ -50,7 +50,7 @@ import {
   parseId,
   parseLabel,
   parseValue,
-} from "./ali-ccp";
+} from "./csv-fields";
 import { PreparedData, SplitPlan, prepare } from "./prepare";
 import { Rng, deriveSeed } from "./random";
 

@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ConversionWithoutClickPolicy } from "../data/ali-ccp";
+import type { ConversionWithoutClickPolicy } from "../data/csv-fields";
 import { AliCcpRawFields, loadAliCcpRaw, MultiValuePolicy } from "../data/ali-ccp-raw";
 import { carveSplits, CSV_ROLE_DAYS } from "../data/csv-log";
 import type { TextEncoding } from "../data/line-reader";

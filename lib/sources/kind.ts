@@ -10,7 +10,7 @@
  * prepared (keep rate, seed, OOV rules) is the separate `Preparation` (lib/data/prepare.ts DEFAULT_PREPARATION
  * holds the defaults), so the same log under two preparations is two folders with two keys.
  */
-import type { LoadProgress } from "../data/ali-ccp";
+import type { LoadProgress } from "../data/csv-fields";
 import { DEFAULT_PREPARATION, Preparation } from "../data/prepare";
 import { canonicalJson, sha256Hex } from "../study/results";
 import { dataNumericsVersion } from "../study/numerics";

@@ -27,7 +27,7 @@
  *   training row counted by its weight.
  */
 import * as path from "node:path";
-import type { LoadProgress } from "../data/ali-ccp";
+import type { LoadProgress } from "../data/csv-fields";
 import type { TextEncoding } from "../data/line-reader";
 import type { Preparation } from "../data/prepare";
 import { PREPARED_FILE } from "../data/prepared-files";
