@@ -18,7 +18,7 @@ import { findMaterialized, materialize, materializeSync, registerSource, SourceK
 import { dataSpecKey } from "../lib/study/data-cache";
 import { ensureRealData } from "../lib/study/real-data";
 import { canonicalJson, sha256Hex } from "../lib/study/results";
-import { dataNumericsVersion } from "../lib/study/numerics";
+import { dataNumericsVersion } from "../lib/numerics";
 import { DEFAULT_DATA_SPEC, DataSpec } from "../lib/study/spec";
 
 // ---------------------------------------------------------------------------------------------------

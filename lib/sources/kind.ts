@@ -12,8 +12,7 @@
  */
 import type { LoadProgress } from "../data/csv-fields";
 import { DEFAULT_PREPARATION, Preparation } from "../data/prepare";
-import { canonicalJson, sha256Hex } from "../study/results";
-import { dataNumericsVersion } from "../study/numerics";
+import { canonicalJson, dataNumericsVersion, sha256Hex } from "../numerics";
 
 /** A data source: its kind's registry name and the kind's own fields. */
 export interface SourceBase {
@@ -71,7 +70,7 @@ export function fullPreparation(preparation: Partial<Preparation>): Preparation 
 
 /**
  * The key every kind uses: sha256 of `keyed` as canonical JSON, a newline and the data numerics version
- * (lib/study/numerics.ts), its first 16 hex digits. So data that today's preparation code makes differently
+ * (lib/numerics.ts), its first 16 hex digits. So data that today's preparation code makes differently
  * (the golden data fixture moved) gets a new folder.
  */
 export function sourceKey(keyed: unknown): string {

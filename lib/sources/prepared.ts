@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PrepareReport, SplitPlan } from "../data/prepare";
 import { checkPreparedInputs, hashFileInto, isPreparedDir, PREPARED_FILE } from "../data/prepared-files";
-import { canonicalJson } from "../study/results";
+import { canonicalJson } from "../numerics";
 import type { SourceKind } from "./kind";
 
 export interface PreparedSource {

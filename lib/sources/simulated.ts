@@ -20,7 +20,7 @@ import { checkEvaluationScaling, DEFAULT_PREPARATION, defaultSplitPlan, prepare,
 import { PREPARED_FILE, writePrepared } from "../data/prepared-files";
 import { ensureSimulatedLog, MANIFEST_FILE, readSimulatedLog } from "../data/simulated-files";
 import { resolveConfig, SimulatorConfig } from "../data/simulator-config";
-import { sha256Hex } from "../study/results";
+import { sha256Hex } from "../numerics";
 import { SourceKind, sourceKey } from "./kind";
 
 export interface SimulatedSource {

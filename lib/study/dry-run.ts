@@ -11,7 +11,7 @@
  */
 import * as path from "node:path";
 import { dataSpecKey, findPreparedData, preparedDataInfo } from "./data-cache";
-import { numericsSource, numericsVersion } from "./numerics";
+import { numericsSource, numericsVersion } from "../numerics";
 import { DataManifestSummary, readResults, runKey } from "./results";
 import { normalizeStudy } from "./runner";
 import { seedGroups, seedGroupSize } from "./seed-groups";

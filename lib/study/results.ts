@@ -32,7 +32,7 @@
 import { resolveConfig } from "../data/simulator-config";
 import { resolveArchitecture } from "../models/spec";
 import { DEFAULT_TRAIN_CONFIG } from "../train/trainer";
-import { numericsVersion } from "./numerics";
+import { canonicalJson, numericsVersion, sha256Hex } from "../numerics";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -44,29 +44,9 @@ import { makeDirs } from "../data/output-paths";
 // ---------------------------------------------------------------------------------------------
 // hashing
 
-/** JSON with object keys sorted at every level (undefined members dropped, as JSON.stringify does). */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(sortKeys(value));
-}
+export { canonicalJson, sha256Hex } from "../numerics"; // the hashing of keys, defined with the numerics versions
 
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map((x) => (x === undefined ? null : sortKeys(x)));
-  if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) {
-      const x = (v as Record<string, unknown>)[k];
-      if (x !== undefined && typeof x !== "function") out[k] = sortKeys(x);
-    }
-    return out;
-  }
-  return v;
-}
-
-export function sha256Hex(data: string | Uint8Array): string {
-  return crypto.createHash("sha256").update(data).digest("hex");
-}
-
-export { codeVersion, dataCodeVersion, hashSources, numericsVersion, dataNumericsVersion, NUMERICS_EPOCH } from "./numerics";
+export { codeVersion, dataCodeVersion, hashSources, numericsVersion, dataNumericsVersion, NUMERICS_EPOCH } from "../numerics";
 
 /**
  * The key of one run (64 hex): sha256 of what it computes (`computation(run)` as sorted-key JSON), the data
