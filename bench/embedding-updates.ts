@@ -60,9 +60,15 @@ async function main(): Promise<void> {
     const findings = evaluateFindings(ctcvr, { margin: DEFAULT_EQUIVALENCE_MARGIN });
     return { rule, records, ctcvr, findings };
   });
+  // When the runs were trained (this invocation or an earlier one): from the records' finishing times.
+  const mine = byRule.flatMap((b) => b.records);
+  const finished = mine.map((r) => Date.parse(r.finishedAt ?? ""));
+  const firstStart = Math.min(...mine.map((r, i) => finished[i] - 1000 * r.timings.totalSeconds));
+  const span = `${mine.length} runs trained between ${new Date(firstStart).toISOString().slice(0, 16).replace("T", " ")} and ` +
+    `${new Date(Math.max(...finished)).toISOString().slice(11, 16)} UTC (${((Math.max(...finished) - firstStart) / 60_000).toFixed(1)} min)`;
+  const load = summary.done > 0 ? `1-minute load ${loadStart.toFixed(1)} at the start of this invocation, which trained ${summary.done} of them in ${wallMinutes.toFixed(1)} min` : "trained by an earlier invocation, whose load its log states";
   const design = `${spec.models.length} models x ${seeds} seeds x world(s) ${worlds.join(", ")} of the default design, each rule; ` +
-    `2 workers x 1 thread, native backend; ${summary.done} runs trained in ${wallMinutes.toFixed(1)} min (1-minute load ${loadStart.toFixed(1)} at the start), ` +
-    `${os.cpus().length} cores; measured ${new Date().toISOString().slice(0, 10)}`;
+    `2 workers x 1 thread, native backend, ${os.cpus().length} cores; ${span}; ${load}`;
   const models = byRule[0].ctcvr.models.map((m) => m.model);
   const perModel = markdownTable(
     ["model", ...RULES.flatMap((r) => [`${r}: % vs IP ± se`, `${r}: cross-entropy`, `${r}: train s (median)`, `${r}: best epoch (median)`])],
