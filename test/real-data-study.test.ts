@@ -12,6 +12,7 @@ import { tempDir } from "./helpers";
 import { ensureRealData, preparedDataSpec, preparedFolderSha256 } from "../lib/study/real-data";
 import { normalizeStudy, runStudy, RunStudyOptions } from "../lib/study/runner";
 import { expandGrid, StudySpec } from "../lib/study/spec";
+import { studyProfile } from "../lib/study/index";
 import { matchRecords, readResults } from "../lib/study/results";
 import { replicateOf, summarizeStudy, summaryRows } from "../lib/study/summary";
 import { evaluateFindings } from "../lib/study/findings";
@@ -127,4 +128,14 @@ test("real data refuses worlds, draws and a spec that no longer matches its fold
   fs.writeFileSync(bin, bytes);
   await assert.rejects(runStudy(stale, quiet(results)), /does not match the folder \(prepared:/);
   assert.equal(fs.existsSync(results), false, "nothing run");
+});
+
+test("embedding updates default to the data source's rule: rowwise on real data, dense (absent, keys unchanged) on simulated data; a spec's own rule wins", async () => {
+  const dir = await ensureRealData(SAMPLE_DIR, { root: path.join(ROOT, "prep"), negativeKeepRate: 1, seed: 1 });
+  const real = expandGrid(studyOn(dir));
+  assert.deepEqual([...new Set(real.map((r) => r.train.embeddingUpdates))], ["rowwise"]);
+  const dense = expandGrid({ ...studyOn(dir), train: { maxEpochs: 1, embeddingUpdates: "dense" } });
+  assert.deepEqual([...new Set(dense.map((r) => r.train.embeddingUpdates))], ["dense"]);
+  const simulated = expandGrid(studyProfile("quick"));
+  assert.ok(simulated.every((r) => !("embeddingUpdates" in r.train)), "simulated runs leave the rule out of their config (the trainer's dense)");
 });

@@ -35,6 +35,7 @@ let tinyWrites = 0;
 const tinySource: SourceKind<TinySource> = {
   kind: "tiny-test",
   describe: "a whitespace-separated log of the tests",
+  embeddingUpdates: "rowwise",
   sync: true,
   key(source, preparation) {
     return sourceKey({ kind: "tiny-test", text: fs.readFileSync(source.file, "utf8"), preparation: { ...DEFAULT_PREPARATION, ...preparation } });

@@ -42,6 +42,7 @@ const PLAN: SplitPlan = { trainDays: [CSV_ROLE_DAYS.train], validationDay: CSV_R
 export const aliCcpRawSource: SourceKind<AliCcpRawSource> = {
   kind: "ali-ccp-raw",
   describe: "the raw Ali-CCP release (sample_skeleton_* and common_features_* for train and test), validation carved from training",
+  embeddingUpdates: "rowwise",
 
   key(source, preparation) {
     const files = FILES.map((f) => {

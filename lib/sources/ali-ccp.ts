@@ -48,6 +48,7 @@ const PLAN: SplitPlan = { trainDays: [0], validationDay: 1, testDay: 2, laterDay
 export const aliCcpSource: SourceKind<AliCcpSource> = {
   kind: "ali-ccp",
   describe: "the processed Ali-CCP CSV files (ali_ccp_{train,val,test}.csv), train/val/test = days 0/1/2",
+  embeddingUpdates: "rowwise",
 
   key(source, preparation) {
     const src = path.resolve(source.dir);

@@ -37,6 +37,7 @@ export interface CsvLogSource {
 export const csvLogSource: SourceKind<CsvLogSource> = {
   kind: "csv-log",
   describe: "an impression log in CSV files, by role or split by a day column (`esmm prepare --csv`)",
+  embeddingUpdates: "rowwise",
 
   key(source, preparation) {
     const files = source.inputs.map((i) => {

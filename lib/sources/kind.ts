@@ -13,6 +13,7 @@
 import type { LoadProgress } from "../data/csv-fields";
 import { DEFAULT_PREPARATION, Preparation } from "../data/prepare";
 import { canonicalJson, dataNumericsVersion, sha256Hex } from "../numerics";
+import type { EmbeddingUpdates } from "../train/rowwise";
 
 /** A data source: its kind's registry name and the kind's own fields. */
 export interface SourceBase {
@@ -36,6 +37,13 @@ export interface SourceKind<S extends SourceBase = SourceBase> {
   readonly kind: S["kind"];
   /** One line: what a source of this kind is. */
   readonly describe: string;
+  /**
+   * How Adam updates the embedding tables of a model trained on this kind's data when the run does not say
+   * (TrainConfig.embeddingUpdates; lib/train/rowwise.ts). Measured in docs/embedding-updates.md: simulated logs
+   * "dense" (the paper's reference rule, every recorded result; small vocabularies), real logs "rowwise" (millions
+   * of ids: dense Adam steps every row each step, 2.7x slower or worse at 2M ids).
+   */
+  readonly embeddingUpdates: EmbeddingUpdates;
   /**
    * The key of `source`'s prepared data under `preparation` (missing fields: DEFAULT_PREPARATION unless the
    * kind says otherwise): 16 hex digits. May read the files' sizes and modification times; throws when the

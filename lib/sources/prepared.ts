@@ -83,6 +83,7 @@ export function preparedDataKey(sha256: string): string {
 export const preparedSource: SourceKind<PreparedSource> = {
   kind: "prepared",
   describe: "a prepared folder (prepared.json, written by `esmm prepare`), used in place",
+  embeddingUpdates: "rowwise",
 
   key(source) {
     return preparedDataKey(source.sha256 ?? preparedFolderSha256(source.dir));

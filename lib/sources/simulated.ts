@@ -52,6 +52,7 @@ function dataSpecFields(source: SimulatedSource, preparation: Partial<Preparatio
 export const simulatedSource: SourceKind<SimulatedSource> = {
   kind: "simulated",
   describe: "a simulated log, from the simulator's config and seed",
+  embeddingUpdates: "dense",
   sync: true,
 
   key(source, preparation) {

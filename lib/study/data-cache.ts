@@ -23,6 +23,7 @@ import { DATA_SPEC_FILE } from "../sources/simulated";
 import { sha256Hex } from "./results";
 import { checkPreparedSpec, PreparedDataInfo, preparedFolderInfo } from "./real-data";
 import type { DataSpec } from "./spec";
+import type { EmbeddingUpdates } from "../train/rowwise";
 
 export { DATA_SPEC_FILE } from "../sources/simulated";
 export type { PreparedDataInfo } from "./real-data";
@@ -38,6 +39,14 @@ export function dataSourceOf(spec: DataSpec): { source: DataSource; preparation:
     source: { kind: "simulated", simulator: spec.simulator, simulatorSeed: spec.simulatorSeed, laterDays: spec.laterDays, worldPrior: spec.worldPrior },
     preparation: { negativeKeepRate: spec.negativeKeepRate, seed: spec.prepareSeed, oovMinCount: spec.oovMinCount, oovMaskRate: spec.oovMaskRate },
   };
+}
+
+/**
+ * The embedding-update rule a run on `spec`'s data uses when its train config does not say: its source kind's
+ * `embeddingUpdates` (simulated "dense", real data "rowwise": lib/sources/kind.ts, docs/embedding-updates.md).
+ */
+export function embeddingUpdatesFor(spec: DataSpec): EmbeddingUpdates {
+  return sourceKind(dataSourceOf(spec).source).embeddingUpdates;
 }
 
 /** 16 hex digits identifying a DataSpec: its source kind's key (simulated: the resolved spec under the data numerics version; real data: its content hash's first 16). */

@@ -25,6 +25,7 @@
  */
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED } from "../data/prepare";
 import { drawWorld } from "../data/world-prior";
+import { embeddingUpdatesFor } from "./data-cache";
 import type { SimulatorConfig } from "../data/simulator-config";
 import type { Architecture } from "../models";
 import type { TrainConfig } from "../train";
@@ -123,6 +124,17 @@ export const DEFAULT_DATA_SPEC: DataSpec = {
 };
 
 /**
+ * `train` with the data source's defaults for what it leaves open: the embedding-update rule (embeddingUpdatesFor;
+ * written into the run only when it is not the trainer's own default "dense", so that runs on simulated data keep
+ * their keys, and a run on real data names the rule it was trained with).
+ */
+function withSourceDefaults(train: Partial<Omit<TrainConfig, "seed">>, data: DataSpec): Partial<Omit<TrainConfig, "seed">> {
+  if (train.embeddingUpdates !== undefined) return train;
+  const rule = embeddingUpdatesFor(data);
+  return rule === "dense" ? train : { ...train, embeddingUpdates: rule };
+}
+
+/**
  * Runs in a fixed order: variant, world, draw, then seed, then model (so the runs of one data set come
  * together, and a partial study covers every model evenly). A variant that sets `data.simulatorSeed` or
  * `data.prepareSeed` itself overrides the study's worlds or draws. With `worldPrior`, each world's simulator
@@ -155,7 +167,7 @@ export function expandGrid(study: StudySpec): RunSpec[] {
               seed,
               data,
               architecture: { ...study.architecture, ...v.architecture, ...own?.architecture },
-              train: { ...study.train, ...v.train, ...own?.train },
+              train: withSourceDefaults({ ...study.train, ...v.train, ...own?.train }, data),
             });
           }
         }
