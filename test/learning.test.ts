@@ -1,6 +1,9 @@
 /**
  * Learning test on simulator data: every model of the zoo, trained briefly, beats the constant base-rate
  * predictor on the test day's CTCVR cross-entropy; its gap to the oracle (the true probabilities) is reported.
+ * Rows kept as released although their release does not learn here are listed in RELEASED_NOT_LEARNING
+ * with the reason (their source notes in lib/models/zoo.ts give the measured numbers): for them the test
+ * asserts the opposite, so that a change in their behaviour fails here and the notes get updated.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,7 +15,14 @@ import { MODEL_NAMES } from "../lib/models";
 import { runModel } from "../lib/study/run";
 import { tempDir } from "./helpers";
 
-test("every model beats the base-rate predictor on simulated data, and its gap to the oracle is reported", async (t) => {
+/** Rows whose released loss does not beat the base rate on this world, and why (see each row's source). */
+const RELEASED_NOT_LEARNING: Record<string, string> = {
+  NISE: "the release's non-clicked pseudo-label is the prediction itself, undetached: the term minimises pCVR's entropy and drives it to 0 or 1",
+  "ESCM2-DR-release-bigdata": "the release's DR term leaves 1 / pCTR undetached; at config_bigdata.yaml's weight 0.5 it inflates pCTR",
+};
+
+test("every model beats the base-rate predictor on simulated data (the released forms listed do not, as measured), and its gap to the oracle is reported", async (t) => {
+  for (const name of Object.keys(RELEASED_NOT_LEARNING)) assert.ok(MODEL_NAMES.includes(name), `RELEASED_NOT_LEARNING names ${name}, not a model of the zoo`);
   const backend = await initBackend();
   const dir = tempDir();
   // denser labels than the paper's regime so that a short run on a small log has signal to learn
@@ -34,8 +44,13 @@ test("every model beats the base-rate predictor on simulated data, and its gap t
     const r = await runModel(data, { model, seed: 1, train: { maxEpochs: 4, patience: 2, learningRate: 3e-3, batchSize: 256 } });
     const ll = r.test.metrics.ctcvr.logLoss;
     const oracle = r.test.oracle!.ctcvr;
-    lines.push(`${model.padEnd(10)} test CTCVR log loss ${ll.toFixed(5)}, base rate ${baseline.toFixed(5)}, oracle ${oracle.toFixed(5)}, gap to oracle ${(ll - oracle).toFixed(5)} (${r.training.bestEpoch} epochs)`);
-    assert.ok(ll < baseline, `${model}: ${ll} does not beat the base-rate predictor's ${baseline}`);
+    const known = RELEASED_NOT_LEARNING[model];
+    lines.push(
+      `${model.padEnd(10)} test CTCVR log loss ${ll.toFixed(5)}, base rate ${baseline.toFixed(5)}, oracle ${oracle.toFixed(5)}, gap to oracle ${(ll - oracle).toFixed(5)} (${r.training.bestEpoch} epochs)${known ? ` [released form, not learning here: ${known}]` : ""}`,
+    );
+    assert.ok(Number.isFinite(ll), `${model}: test CTCVR log loss ${ll}`);
+    if (known) assert.ok(ll > baseline, `${model} now beats the base-rate predictor (${ll} < ${baseline}): update its source note in lib/models/zoo.ts and RELEASED_NOT_LEARNING`);
+    else assert.ok(ll < baseline, `${model}: ${ll} does not beat the base-rate predictor's ${baseline}`);
     assert.ok(ll > oracle - 0.002, `${model}: ${ll} beats the oracle ${oracle} by more than test noise`);
   }
   t.diagnostic(`backend ${backend.name}; ${test_.size} test rows`);

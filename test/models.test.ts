@@ -124,6 +124,7 @@ const LOGIT_OF: Record<TaskOutput, keyof ModelOutputs> = {
   ctcvr: "ctcvrLogit",
   imputation: "imputationLogit",
   cvrCounterfactual: "cvrCounterfactualLogit",
+  unCvr: "unCvrLogit",
 };
 
 /** Logits the loss of `spec` needs: ctr/cvr for product ctcvr, the head's otherwise. */

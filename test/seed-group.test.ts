@@ -38,7 +38,7 @@ before(async () => {
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
 
-test("a seed group's slice s starts from seed s's initial values and gets its single model's gradients (all twelve models)", (ctx) => {
+test("a seed group's slice s starts from seed s's initial values and gets its single model's gradients (every model of the zoo)", (ctx) => {
   const t = tf();
   let worst = 0;
   const dims = inputDimsOf(data.train);

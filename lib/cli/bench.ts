@@ -56,7 +56,7 @@ Reference shape: ESMM (or each of --models) on 8 categorical fields (vocabulary 
 heads 32-16-1. Each backend runs in its own process (bench/train-throughput.js); the rate is the best of
 epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 
---models LIST   models of the zoo to time (default ESMM; "all": the twelve), each on the same shape; the
+--models LIST   models of the zoo to time (default ESMM; "all": every model of the zoo), each on the same shape; the
                 table gets a model column. The peer (PyTorch) is ESMM only.
 --seeds LIST    seeds trained together in one graph (lib/train/trainer.ts), e.g. 1,3,10 (default 1: a single
                 model). Each seed has its own batch order of the same rows; examples/s is the total over the seeds.

@@ -13,8 +13,9 @@ export const modelsCommand: Command = {
   summary: "list the models (trunk, towers, loss terms, characteristics)",
   usage: `esmm models [--markdown] [--sources]
 
-Prints the twelve models of the zoo (lib/models/zoo.ts): the paper's six and the families beyond ESMM, with
-the characteristics derived from each built model's graph. --markdown prints a Markdown table (the README's);
+Prints the models of the zoo (lib/models/zoo.ts): the paper's six, the families beyond ESMM and the field's
+debiasing baselines (Multi-IPW ... ChorusCVR, with the ESCM2 release's two weight presets), with the
+characteristics derived from each built model's graph. --markdown prints a Markdown table (the README's);
 --sources adds each model's paper and which defaults were chosen here.`,
   options: { markdown: { type: "boolean" }, sources: { type: "boolean" } },
   async run(values) {

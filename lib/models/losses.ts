@@ -7,8 +7,9 @@
  * A spec's loss is the weighted sum of its terms. A cross-entropy term is looked up by its fields: `output`
  * selects how log p and log(1-p) are obtained from the model's logits (`outputLogProbs`), `label` selects
  * the label column (`LABELS`), `space` selects the rows (all impressions, or clicked ones only), and the
- * `LossNormalization` decides the denominator (see spec.ts). The counterfactual kinds (ips, dr,
- * counterfactual) and AITM's calibrator are averages over every impression of the batch (the papers' 1/|D|).
+ * `LossNormalization` decides the denominator (see spec.ts). The other kinds (ips, dr, counterfactual,
+ * cappedIps, errorDr, mrdr, nise, chorus, and AITM's calibrator) are averages over every impression of the
+ * batch (the papers' 1/|D|).
  *
  * Numerics. For a logit z: log p = -softplus(-z), log(1-p) = -softplus(z). For a product model
  * (pCTCVR = pCTR * pCVR, logits a and b): log pCTCVR = logSigmoid(a) + logSigmoid(b) and
@@ -26,9 +27,12 @@ import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
 import {
   CalibratorTerm,
+  CappedIpsTerm,
+  ChorusTerm,
   CounterfactualTerm,
   CrossEntropyTerm,
   DoublyRobustTerm,
+  ErrorDoublyRobustTerm,
   IpsTerm,
   LabelName,
   LossKind,
@@ -36,6 +40,8 @@ import {
   LossSpace,
   LossTerm,
   ModelSpec,
+  MrdrTerm,
+  NiseTerm,
   TaskOutput,
 } from "./spec";
 
@@ -55,14 +61,17 @@ export interface ModelOutputs {
   cvrLogit?: tfjs.Tensor1D;
   /** Only for models with an independent ctcvr tower (ESSP-Split, ESP, AITM). */
   ctcvrLogit?: tfjs.Tensor1D;
-  /** ESCM2-DR's imputation tower. */
+  /** The doubly robust families' imputation tower (ESCM2-DR, Multi-DR, DR-JL, MRDR). */
   imputationLogit?: tfjs.Tensor1D;
   /** DCMT's counterfactual CVR tower. */
   cvrCounterfactualLogit?: tfjs.Tensor1D;
+  /** ChorusCVR's unCVR tower. */
+  unCvrLogit?: tfjs.Tensor1D;
   pCtr?: tfjs.Tensor1D;
   pCvr?: tfjs.Tensor1D;
   pImputation?: tfjs.Tensor1D;
   pCvrCounterfactual?: tfjs.Tensor1D;
+  pUnCvr?: tfjs.Tensor1D;
   pCtcvr: tfjs.Tensor1D;
 }
 
@@ -73,6 +82,7 @@ export const OUTPUT_KEYS: Record<TaskOutput, { logit: keyof ModelOutputs; probab
   ctcvr: { logit: "ctcvrLogit", probability: "pCtcvr" },
   imputation: { logit: "imputationLogit", probability: "pImputation" },
   cvrCounterfactual: { logit: "cvrCounterfactualLogit", probability: "pCvrCounterfactual" },
+  unCvr: { logit: "unCvrLogit", probability: "pUnCvr" },
 };
 
 /** Label columns of a batch, float32 [batch]. */
@@ -340,6 +350,122 @@ export const LOSS_KINDS: { [K in LossKind]: LossKindDefinition<Extract<LossTerm,
       const sum = t.add(probabilityOf(ctx.spec, ctx.outputs, x.output), probabilityOf(ctx.spec, ctx.outputs, x.counterfactual));
       const constraint = t.abs(t.sub(1, sum));
       return t.add(ctx.impressionMean(t.add(factual, counterfactual)), t.mul(x.constraintWeight, ctx.impressionMean(constraint))) as tfjs.Scalar;
+    },
+  },
+  cappedIps: {
+    reads: (x: CappedIpsTerm) => [x.output, x.propensity],
+    detached: (x) => [x.propensity],
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) => `ips(${x.output}|1/max(${x.propensity}${x.clickCountPower ? `*N^${x.clickCountPower}` : ""}, ${fmt(x.minPropensity)})<=${fmt(x.maxInverse)})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, maxInverse: x.maxInverse }),
+    define(x, ctx) {
+      const t = tf();
+      if (![0, 1, 2].includes(x.clickCountPower)) throw new Error(`model "${ctx.spec.name}": cappedIps clickCountPower must be 0, 1 or 2, got ${x.clickCountPower}`);
+      const o = ctx.labels.click;
+      const e = crossEntropyRows(ctx.labels.conversion, outputLogProbs(ctx.spec, ctx.outputs, x.output));
+      // N: the batch's click count (per seed in a group), a label statistic (no gradient).
+      const clicks = perRow(rowSum(o));
+      const scaled = t.mul(probabilityOf(ctx.spec, ctx.outputs, x.propensity), x.clickCountPower === 0 ? 1 : x.clickCountPower === 1 ? clicks : t.square(clicks));
+      const inverse = stopGradient(t.minimum(t.div(1, t.maximum(scaled, x.minPropensity)), x.maxInverse));
+      return ctx.impressionMean(t.mul(t.mul(o, e), inverse));
+    },
+  },
+  errorDr: {
+    reads: (x: ErrorDoublyRobustTerm) => [x.output, x.imputation, x.propensity],
+    detached: (x) => (x.detach === "jointLearning" ? [x.propensity] : []),
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) =>
+      `errorDr(${x.output}|${x.propensity}>=${fmt(x.minPropensity)}${x.maxInverse !== undefined ? `, 1/p<=${fmt(x.maxInverse)}` : ""}, ${x.imputation} ${x.error}*${fmt(x.imputationWeight)}, ${x.detach === "none" ? "undetached" : "joint"})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, imputationWeight: x.imputationWeight, ...(x.maxInverse !== undefined ? { maxInverse: x.maxInverse } : {}) }),
+    define(x, ctx) {
+      const t = tf();
+      const joint = x.detach === "jointLearning";
+      const keep = <T extends tfjs.Tensor>(v: T): T => (joint ? stopGradient(v) : v);
+      const o = ctx.labels.click;
+      const e = crossEntropyRows(ctx.labels.conversion, outputLogProbs(ctx.spec, ctx.outputs, x.output));
+      const eHat = x.error === "logit" ? logitOf(ctx.spec, ctx.outputs, x.imputation) : probabilityOf(ctx.spec, ctx.outputs, x.imputation);
+      let inverse: tfjs.Tensor = t.div(1, t.maximum(probabilityOf(ctx.spec, ctx.outputs, x.propensity), x.minPropensity));
+      if (x.maxInverse !== undefined) inverse = t.minimum(inverse, x.maxInverse);
+      const w = keep(t.mul(o, inverse));
+      // Prediction step: the imputed error detached (joint learning), the CVR tower gets every row's correction.
+      const eHatP = keep(eHat);
+      const prediction = ctx.impressionMean(t.add(eHatP, t.mul(w, t.sub(e, eHatP))));
+      // Imputation step: the CVR error detached (joint learning), the imputation tower fits it on clicked rows.
+      const imputation = ctx.impressionMean(t.mul(w, t.square(t.sub(keep(e), eHat))));
+      return t.add(prediction, t.mul(x.imputationWeight, imputation)) as tfjs.Scalar;
+    },
+  },
+  mrdr: {
+    reads: (x: MrdrTerm) => [x.output, x.imputation, x.propensity],
+    detached: (x) => [x.propensity],
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) => `mrdr(${x.output}|${x.propensity}>=${fmt(x.minPropensity)}, ${x.imputation}*${fmt(x.imputationWeight)})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, imputationWeight: x.imputationWeight }),
+    define(x, ctx) {
+      const t = tf();
+      const o = ctx.labels.click;
+      const lp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
+      const e = crossEntropyRows(ctx.labels.conversion, lp);
+      const p = detachedPropensity(ctx, x.propensity, x.minPropensity);
+      // Prediction step (as `dr`): imputed label detached, every row's imputed error plus the clicked rows' correction.
+      const imputed = probabilityOf(ctx.spec, ctx.outputs, x.imputation);
+      const eHat = crossEntropyRows(stopGradient(imputed), lp);
+      const prediction = ctx.impressionMean(t.add(eHat, t.div(t.mul(o, t.sub(e, eHat)), p)));
+      // Imputation step: the imputation tower fits the clicked rows' labels, weighted (1 - p) / p^2.
+      const imputedCe = crossEntropyRows(ctx.labels.conversion, outputLogProbs(ctx.spec, ctx.outputs, x.imputation));
+      const imputation = ctx.impressionMean(t.div(t.mul(t.mul(o, t.sub(1, p)), imputedCe), t.square(p)));
+      return t.add(prediction, t.mul(x.imputationWeight, imputation)) as tfjs.Scalar;
+    },
+  },
+  nise: {
+    reads: (x: NiseTerm) => [x.output, x.ctr],
+    detached: (x) => [x.ctr],
+    space: () => "impressions",
+    counterfactual: false,
+    name: (x) => `nise(${x.output}, pseudo-labels on non-clicks, ${fmt(x.scale)}*min(L_${x.ctr}/L_${x.output}, ${fmt(x.maxRatio)}))`,
+    positive: (x) => ({ weight: x.weight, maxRatio: x.maxRatio, scale: x.scale }),
+    define(x, ctx) {
+      const t = tf();
+      const o = ctx.labels.click;
+      const lp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
+      const clicked = t.mul(o, crossEntropyRows(ctx.labels.conversion, lp));
+      // The model's own pCVR as the non-clicked rows' label, not detached (as the release).
+      const unclicked = t.mul(t.sub(1, o), crossEntropyRows(probabilityOf(ctx.spec, ctx.outputs, x.output), lp));
+      const cvr = ctx.impressionMean(t.add(clicked, unclicked));
+      const ctr = ctx.impressionMean(crossEntropyRows(o, outputLogProbs(ctx.spec, ctx.outputs, x.ctr)));
+      const factor = stopGradient(t.mul(x.scale, t.minimum(t.div(ctr, t.maximum(cvr, 1e-12)), x.maxRatio)));
+      return t.mul(factor, cvr) as tfjs.Scalar;
+    },
+  },
+  chorus: {
+    reads: (x: ChorusTerm) => [x.output, x.unconverted, x.propensity],
+    detached: () => [],
+    space: () => "impressions",
+    counterfactual: true,
+    name: (x) =>
+      `chorus(${x.output}, ${x.unconverted}|${x.propensity} in [${fmt(x.minPropensity)}, ${fmt(1 - x.minPropensity)}], ctuncvr*${fmt(x.ctunCvrWeight)}, alignment*${fmt(x.alignmentWeight)})`,
+    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, ctunCvrWeight: x.ctunCvrWeight, alignmentWeight: x.alignmentWeight }),
+    define(x, ctx) {
+      const t = tf();
+      const o = ctx.labels.click;
+      const r = ctx.labels.conversion;
+      const cvrLp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
+      const unLp = outputLogProbs(ctx.spec, ctx.outputs, x.unconverted);
+      const p = detachedPropensity(ctx, x.propensity, x.minPropensity, 1 - x.minPropensity);
+      // CTunCVR: pCTR * pUnCVR against click AND not conversion, over impressions (trains CTR and unCVR).
+      const ctun = productLogProbs(logitOf(ctx.spec, ctx.outputs, x.propensity), logitOf(ctx.spec, ctx.outputs, x.unconverted));
+      const ctunCvr = ctx.impressionMean(crossEntropyRows(t.mul(o, t.sub(1, r)), ctun));
+      // Factual: clicked rows' CVR and unCVR labels, inverse propensity weighted.
+      const factual = t.div(t.mul(o, t.add(crossEntropyRows(r, cvrLp), crossEntropyRows(t.sub(1, r), unLp))), p);
+      // Soft alignment: non-clicked rows, each tower against the other's detached complement.
+      const pCvr = probabilityOf(ctx.spec, ctx.outputs, x.output);
+      const pUn = probabilityOf(ctx.spec, ctx.outputs, x.unconverted);
+      const aligned = t.add(crossEntropyRows(stopGradient(t.sub(1, pUn)), cvrLp), crossEntropyRows(stopGradient(t.sub(1, pCvr)), unLp));
+      const alignment = t.div(t.mul(t.sub(1, o), aligned), t.sub(1, p));
+      return t.add(t.add(ctx.impressionMean(factual), t.mul(x.alignmentWeight, ctx.impressionMean(alignment))), t.mul(x.ctunCvrWeight, ctunCvr)) as tfjs.Scalar;
     },
   },
 };
