@@ -22,6 +22,7 @@ import {
   trainModel,
 } from "../lib/train";
 import { logLoss } from "../lib/metrics";
+import { RELEASED_NOT_LEARNING } from "./released-not-learning";
 
 let backendName = "";
 before(async () => {
@@ -112,8 +113,10 @@ function baseRate(split: EncodedSplit, label: (i: number) => number, mask?: (i: 
 const LEARN = { maxEpochs: 4, batchSize: 128, learningRate: 5e-3, patience: 2 } as const;
 
 for (const spec of MODEL_ZOO) {
-  test(`${spec.name}: learns the synthetic rules (test cross-entropy beats the base rate), flat memory`, async () => {
+  test(`${spec.name}: learns the synthetic rules (test cross-entropy beats the base rate), flat memory`, async (ctx) => {
     const t = tf();
+    const notLearning = RELEASED_NOT_LEARNING[spec.name]; // kept as released: learning.test.ts checks that it does not learn
+    if (notLearning) ctx.diagnostic(`${spec.name}: learning thresholds not asserted (${notLearning})`);
     const before = t.memory().numTensors;
     const { model, result } = await fitSpec(spec, { train, validation }, { ...LEARN, modelSeed: 7 });
     try {
@@ -122,16 +125,16 @@ for (const spec of MODEL_ZOO) {
       const ctcvrRate = baseRate(train, (i) => train.click[i] * train.conversion[i]);
       const ctcvrLabel = Float32Array.from(testSplit.click, (c, i) => c * testSplit.conversion[i]);
       const baseCtcvr = logLoss(ctcvrLabel, new Float64Array(testSplit.size).fill(ctcvrRate), testSplit.weight);
-      assert.ok(losses.ctcvr < 0.95 * baseCtcvr, `${spec.name}: CTCVR log loss ${losses.ctcvr} vs base rate ${baseCtcvr}`);
+      assert.ok(notLearning !== undefined || losses.ctcvr < 0.95 * baseCtcvr, `${spec.name}: CTCVR log loss ${losses.ctcvr} vs base rate ${baseCtcvr}`);
       if (preds.pCtr) {
         const ctrRate = baseRate(train, (i) => train.click[i]);
         const baseCtr = logLoss(testSplit.click, new Float64Array(testSplit.size).fill(ctrRate), testSplit.weight);
-        assert.ok(losses.ctr! < 0.95 * baseCtr, `${spec.name}: CTR log loss ${losses.ctr} vs base rate ${baseCtr}`);
+        assert.ok(notLearning !== undefined || losses.ctr! < 0.95 * baseCtr, `${spec.name}: CTR log loss ${losses.ctr} vs base rate ${baseCtr}`);
       }
       if (preds.pCvr) {
         const cvrRate = baseRate(train, (i) => train.conversion[i], (i) => train.click[i] === 1);
         const baseCvr = logLoss(testSplit.conversion, new Float64Array(testSplit.size).fill(cvrRate), Float32Array.from(testSplit.weight, (w, i) => w * testSplit.click[i]));
-        assert.ok(losses.cvr! < baseCvr, `${spec.name}: CVR log loss on clicks ${losses.cvr} vs base rate ${baseCvr}`);
+        assert.ok(notLearning !== undefined || losses.cvr! < baseCvr, `${spec.name}: CVR log loss on clicks ${losses.cvr} vs base rate ${baseCvr}`);
       }
       // Result object.
       assert.equal(result.model, spec.name);
