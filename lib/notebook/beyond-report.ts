@@ -7,10 +7,7 @@
 import type { BeyondDesign, BeyondStrength } from "../tune/beyond";
 import { beyondRunCount } from "../tune/beyond";
 import type { Finding } from "../study/findings";
-import { formatNumber, formatP, formatPercent } from "./format";
-
-const table = (header: string[], rows: (string | number)[][]): string =>
-  [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+import { formatNumber, formatP, formatPercent, markdownTable as table } from "./format";
 
 /**
  * The design in words: models, strengths, tuning and evaluation, the runs it trains, and, given `secondsPerRun`
