@@ -21,12 +21,11 @@
 import { getModelSpec } from "../models/zoo";
 import { DEBIASING_PAIRS, MechanismRow, mechanismSummary } from "../study/mechanism";
 import { Finding, debiasingRules, evaluateFindings, withFamilywise } from "../study/findings";
-import type { StudyRecord } from "../study/results";
+import { StudyRecord, readResults } from "../study/results";
+import { RunStudyOptions, StudyRunSummary, runStudy } from "../study/runner";
 import type { StudySpec } from "../study/spec";
 import { StudySummary, summarizeStudy } from "../study/summary";
 import { TUNED_VARIANT } from "./plan";
-import { RunStudyOptions, StudyRunSummary, runStudy } from "../study/runner";
-import { readResults } from "../study/results";
 import { FairAnalysis, FairProtocol, TuningRepeat, analyseFair, evaluationResults, evaluationStudy, fairProtocol, fairStudy, runFairTuning } from "./protocol";
 
 /** Notebook 06's design: which models, which hidden-selection strengths, the tuning and the evaluation. */
