@@ -24,7 +24,7 @@ export function beyondDesignMarkdown(d: BeyondDesign, timing?: { secondsPerRun: 
     ["worlds", `hidden selection rho = ${d.strengths.join(" and ")}; at each, ${worlds.length} evaluation worlds (simulator seeds ${worlds.join(", ")}, "${d.base.worldPrior}" prior) and ${p.repeats} tuning worlds (${p.tuningWorlds.join(", ")}), ${formatNumber(d.base.data.simulator.impressions ?? NaN)} impressions over ${d.base.data.simulator.days ?? 15} days, test day x${d.base.data.simulator.evaluationMultiplier ?? 1}`],
     ["tuning", `${p.repeats} repeats x ${p.trials} trials per model (trial 0 untuned), the same points for every model; successive halving: ${rungs}; per-task early stopping, at most ${d.base.train?.maxEpochs ?? 10} epochs`],
     ["evaluation", `every repeat's choices on every world x ${d.base.seeds.length} seed${d.base.seeds.length > 1 ? "s" : ""}; repeats x worlds crossed random effects`],
-    ["runs", `${formatNumber(n.tuning)} tuning + ${formatNumber(n.evaluation)} evaluation = ${formatNumber(n.perStrength)} per strength, ${formatNumber(n.total)} in all`],
+    ["runs", `at most ${formatNumber(n.tuning)} tuning + ${formatNumber(n.evaluation)} evaluation = ${formatNumber(n.perStrength)} per strength, ${formatNumber(n.total)} in all (a run two repeats share is trained once)`],
   ];
   if (timing) {
     const training = (n.total * timing.secondsPerRun) / timing.workers / 60;
