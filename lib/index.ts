@@ -52,4 +52,5 @@ export * from "./study/replicate-scores";
 export { formatNumber, formatPercent, formatP, markdownTable } from "./notebook/format";
 export * as fairReport from "./notebook/fair-report";
 export * as generatedBlocks from "./report/generated-blocks";
+export * as beyondReport from "./notebook/beyond-report";
 export * from "./tune";

@@ -12,7 +12,6 @@ import type { EncodedSplit } from "../lib/data/encoded";
 import { CvrTruthScore, MetricInputError, cvrMechanism, logLoss } from "../lib/metrics";
 import { readResults } from "../lib/study/results";
 import { scoreSplit } from "../lib/study/run";
-import { debiasingText } from "../lib/study/mechanism";
 
 function close(actual: number, expected: number, tol: number, what: string): void {
   assert.ok(Math.abs(actual - expected) <= tol, `${what}: got ${actual}, expected ${expected} (tol ${tol})`);
@@ -161,19 +160,4 @@ test("results files: records with and without mechanism metrics load", () => {
   assert.equal(read.records.length, 2);
   close(read.byKey.get("a")!.test.mechanism!.cvr.nonClicked.kl, expected(2, 3).kl, 1e-12, "kl after a JSON round trip");
   assert.equal(read.byKey.get("b")!.test.mechanism, undefined);
-});
-
-test("debiasingText: 'and' when the bias and CTCVR verdicts agree, 'but' when they disagree, 'while' when either is inconclusive", () => {
-  const check = (kl: "holds" | "contradicted" | "inconclusive", ct: "holds" | "contradicted" | "inconclusive") => ({
-    model: "M",
-    reference: "ESMM",
-    nonClickedKl: { difference: kl === "holds" ? -0.01 : 0.01, se: 0.002, df: 35, p: kl === "inconclusive" ? 0.3 : 0.001, pairs: 36, verdict: kl },
-    ctcvr: { percent: ct === "holds" ? 1 : -1, se: 0.2, p: ct === "inconclusive" ? 0.4 : 1e-5, verdict: ct },
-  });
-  const text = (kl: Parameters<typeof check>[0], ct: Parameters<typeof check>[1]) => debiasingText([check(kl, ct)]).split("\n")[2];
-  assert.match(text("contradicted", "contradicted"), /raises the CVR bias .*, and its CTCVR cross-entropy is higher \(-1\.00 % ± 0\.20 better/);
-  assert.match(text("holds", "holds"), /lowers the CVR bias .*, and its CTCVR cross-entropy is lower \(\+1\.00 % ± 0\.20 better/);
-  assert.match(text("holds", "contradicted"), /lowers the CVR bias .*, but its CTCVR cross-entropy is higher/);
-  assert.match(text("inconclusive", "holds"), /not significantly \(p = 0\.3: inconclusive\), while its CTCVR cross-entropy is lower/);
-  assert.match(debiasingText([check("holds", "holds")]), /^Against ESMM, at α = 0\.01/);
 });

@@ -52,7 +52,12 @@ import { StudySummary, designText } from "./summary";
 export type Verdict = "holds" | "contradicted" | "inconclusive";
 export const VERDICTS: readonly Verdict[] = ["holds", "contradicted", "inconclusive"];
 
-export type FindingId =
+export type FindingId = PaperFindingId | DebiasingFindingId;
+
+/** The claims a debiasing family makes against the model it extends (issue 24; rules from debiasingRules). */
+export type DebiasingFindingId = `${string}-lowers-cvr-bias-vs-${string}` | `${string}-better-ctcvr-than-${string}`;
+
+export type PaperFindingId =
   | "esp-worse-than-ip"
   | "essp-split-better-than-esp"
   | "ipsp-better-than-ip"
@@ -97,6 +102,22 @@ export const FINDING_RULES: readonly FindingRule[] = [
   { id: "esmm-more-variable-than-ipsp", test: { kind: "more-variable", model: "ESMM", than: "IPSP" } },
   { id: "gains-not-additive", test: { kind: "not-additive", combined: "ESMM", parts: ["ESMM-NS", "IPSP"], baseline: "IP" } },
 ];
+
+/**
+ * The debiasing families' claims as rules (issue 24: does a debiasing term lower the CVR bias, and does that reach
+ * CTCVR?), one per [model, reference] pair of `pairs` and claim: "bias" gives `<model>-lowers-cvr-bias-vs-<ref>`,
+ * "ctcvr" gives `<model>-better-ctcvr-than-<ref>`, each the "difference" kind (model better than reference, two-sided
+ * t counted in the claimed direction; contradicted by a significant change the other way or by TOST equivalence
+ * within the margin). Evaluate the "bias" rules on a summary of "mechanism.nonClickedKl" and the "ctcvr" rules on
+ * one of "ctcvr.logLoss" (evaluateFindings(summary, options, rules)); the rule names only models and direction.
+ */
+export function debiasingRules(pairs: readonly (readonly [string, string])[], claim: "bias" | "ctcvr"): FindingRule[] {
+  const slug = (m: string) => m.toLowerCase();
+  return pairs.map(([model, than]) => ({
+    id: (claim === "bias" ? `${slug(model)}-lowers-cvr-bias-vs-${slug(than)}` : `${slug(model)}-better-ctcvr-than-${slug(than)}`) as DebiasingFindingId,
+    test: { kind: "difference", model, direction: "better", than },
+  }));
+}
 
 /** One test a verdict rests on. */
 export interface FindingTestResult {

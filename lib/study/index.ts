@@ -6,7 +6,7 @@
  *   const summary = await runStudy(studyProfile("quick"), { results: "../runs/models-quick.jsonl" });
  *   const { records } = readResults("../runs/models-quick.jsonl");
  */
-import { BEYOND_MODEL_NAMES, PAPER_MODEL_NAMES } from "../models/zoo";
+import { PAPER_MODEL_NAMES } from "../models/zoo";
 import { DEFAULT_DATA_SPEC, StudySpec } from "./spec";
 
 export * from "./spec";
@@ -60,14 +60,4 @@ export function studyProfile(name: StudyProfileName): StudySpec {
     };
   }
   throw new Error(`unknown study profile ${JSON.stringify(name)} (quick or full)`);
-}
-
-/**
- * Notebook 06's study: the same design, data and results file as `studyProfile(name)` (so the paper's six
- * models' runs are shared with notebook 03, not trained twice), with the paper's six and the six families
- * beyond it (BEYOND_MODEL_NAMES). The field's baselines added by issue 24 (FIELD_MODEL_NAMES) are not in it:
- * notebook 06 is to take them under the fair protocol (issue 24, point 3).
- */
-export function beyondProfile(name: StudyProfileName): StudySpec {
-  return { ...studyProfile(name), models: [...PAPER_MODEL_NAMES, ...BEYOND_MODEL_NAMES] };
 }

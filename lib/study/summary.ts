@@ -69,6 +69,8 @@ export interface StudySplitScore {
   oracle?: { ctcvr: number; ctr: number; cvr: number };
   /** CTCVR log loss by test fold (lib/study/run.ts), for pairing each seed with its own share of the test day. */
   ctcvrFolds?: FoldScores;
+  /** pCVR against the simulator's truth on clicked and non-clicked rows (lib/metrics/mechanism.ts; simulated data, models with a pCVR). */
+  mechanism?: { cvr: Partial<Record<MechanismSubset, Partial<Record<MechanismQuantity, number>>>> };
 }
 
 /** One finished run of a study. */
@@ -141,10 +143,37 @@ export interface MetricRef {
   higherIsBetter: boolean;
   /** "CTCVR cross-entropy" */
   label: string;
+  /** Set for a MECHANISM_METRICS entry: the value is read from the split's `mechanism.cvr[subset][quantity]`, not its `metrics`. */
+  mechanism?: { subset: MechanismSubset; quantity: MechanismQuantity };
 }
 
-/** Parses "space.metric"; throws on an unknown space or a metric without a better direction. */
+export type MechanismSubset = "clicked" | "nonClicked";
+export type MechanismQuantity = "kl" | "calibration" | "crossEntropy";
+
+/**
+ * Metrics against the simulator's truth (lib/metrics/mechanism.ts), named "mechanism.<name>": the pCVR's excess
+ * cross-entropy over the true P(conversion | click, x) (mean KL, nats per impression, lower = better) on the
+ * non-clicked test impressions (the data bias: rows a CVR model is served on but never labelled) and on the clicked
+ * ones (the fit). Runs without mechanism metrics (real data, models without a pCVR) have them undefined. Space
+ * "cvr": the pCVR's. The calibration ratio has no better direction (1 is ideal) and is not here.
+ */
+export const MECHANISM_METRICS: Readonly<Record<string, { subset: MechanismSubset; quantity: MechanismQuantity; label: string }>> = {
+  nonClickedKl: { subset: "nonClicked", quantity: "kl", label: "CVR bias on non-clicked impressions (KL to the truth)" },
+  clickedKl: { subset: "clicked", quantity: "kl", label: "CVR fit on clicked impressions (KL to the truth)" },
+};
+
+/**
+ * Parses "space.metric" (space ctcvr, cvr or ctr, a metric of METRIC_DIRECTIONS) or "mechanism.<name>" (a
+ * MECHANISM_METRICS name, lower is better); throws one line on an unknown space or name, or a metric without a
+ * better direction.
+ */
 export function parseMetric(metric: string, higherIsBetter?: boolean): MetricRef {
+  if (metric.startsWith("mechanism.")) {
+    const name = metric.slice("mechanism.".length);
+    const m = MECHANISM_METRICS[name];
+    if (!m) throw new Error(`unknown mechanism metric "${metric}" (mechanism metrics: ${Object.keys(MECHANISM_METRICS).map((k) => `mechanism.${k}`).join(", ")})`);
+    return { metric, space: "cvr", name, higherIsBetter: higherIsBetter ?? false, label: m.label, mechanism: { subset: m.subset, quantity: m.quantity } };
+  }
   const dot = metric.indexOf(".");
   const space = metric.slice(0, dot) as SpaceName;
   const name = metric.slice(dot + 1);
@@ -179,6 +208,10 @@ function splitOf(r: StudyResult, later: number | undefined): StudySplitScore | u
 }
 
 function metricOf(score: StudySplitScore | undefined, ref: MetricRef): number {
+  if (ref.mechanism) {
+    const m = score?.mechanism?.cvr?.[ref.mechanism.subset]?.[ref.mechanism.quantity];
+    return typeof m === "number" ? m : NaN;
+  }
   const space = score?.metrics?.[ref.space] as unknown as Record<string, unknown> | undefined;
   const v = space?.[ref.name];
   return typeof v === "number" ? v : NaN;

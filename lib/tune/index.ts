@@ -8,3 +8,4 @@ export * from "./design";
 export * from "./plan";
 export * from "./analysis";
 export * from "./protocol";
+export * from "./beyond";
