@@ -101,7 +101,9 @@ function importAliCcpLog(log: string, out: string): void {
   if (results.length === 0) throw new InputError(`${log}: no JSON lines of esmm bench --shape ali-ccp --json`);
   const dates = lines.filter((l) => /^[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ [A-Z]+ \d{4}$/.test(l.trim()));
   const load = lines.find((l) => l.includes("load average:"))?.split("load average:")[1].trim() ?? "not recorded";
-  const provenance: AliCcpProvenance = { command: ALI_CCP_COMMAND, started: dates[0] ?? "not recorded", ended: dates[dates.length - 1] ?? "not recorded", load };
+  // The command as the log names it (a line "command: ..."), else the bench's plain form.
+  const command = lines.find((l) => l.startsWith("command: "))?.slice("command: ".length).trim() ?? ALI_CCP_COMMAND;
+  const provenance: AliCcpProvenance = { command, started: dates[0] ?? "not recorded", ended: dates[dates.length - 1] ?? "not recorded", load };
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, [JSON.stringify(provenance), ...results].join("\n") + "\n");
   fs.renameSync(tmp, out);
