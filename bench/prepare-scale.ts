@@ -19,7 +19,8 @@
  * study, also its workers' high-water mark (VmHWM, sampled every 2 s while they live). Printed
  * per size: rows, seconds, rows/s, peak RSS, bytes per row (peak RSS / rows), and the 1-minute load average at
  * the start and the highest sampled during the run (the machine is shared). The results go to stdout as
- * Markdown tables and as JSON lines (also to `--results FILE` when given).
+ * Markdown tables and as JSON lines (also to `--results FILE` when given). `--render FILE [--note TEXT]` instead writes
+ * the `scale-training` block of docs/real-data.md from such a results file (and copies it to docs/data/).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -27,6 +28,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { syntheticAliCcpCategorical, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { PAPER_MODEL_NAMES } from "../lib/models/zoo";
+import { formatNumber, markdownTable } from "../lib/notebook/format";
+import { writeGeneratedBlock } from "../lib/report/generated-blocks";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const CLI = path.join(__dirname, "..", "lib", "cli", "main.js");
@@ -255,8 +258,54 @@ function projectRelease(records: { model: string; training: { trainRows: number;
   });
 }
 
+/**
+ * The `scale-training` block of docs/real-data.md from a results file of this script (its JSON lines: the 40M-row
+ * prepare step, one line per trained model, the study's wall time and memory, the projections), and a copy of
+ * those lines as docs/data/scale-training.jsonl. The page's text outside the block is left alone.
+ */
+function writeScaleDoc(resultsFile: string, note: string): void {
+  const lines = fs.readFileSync(resultsFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, number | string>);
+  const prepared = lines.find((r) => r.step === "prepare");
+  const trained = lines.filter((r) => r.model !== undefined);
+  const study = lines.find((r) => r.step === "study (all models)");
+  const projections = lines.filter((r) => r.step === "projection");
+  if (!prepared || trained.length === 0 || !study || projections.length === 0) throw new Error(`${resultsFile}: not the results of a --train run (a prepare line, trained models, the study line and projections)`);
+  const n = (x: number | string) => formatNumber(Number(x));
+  const text = [
+    markdownTable(
+      ["model", "training rows", "examples/s (1 epoch)", "validation pass (s)", "test pass (s, rows)", "run (s)"],
+      trained.map((r) => [String(r.model), n(r.trainingRows), n(r.examplesPerSecond), n(r.validationSeconds), `${n(r.testSeconds)} (${n(r.testRows)})`, n(r.runSeconds)]),
+    ),
+    "",
+    `One study of ${trained.length} runs (\`esmm study --spec\`, the study runner of notebook 08, 1 worker x 1 thread, native backend, ` +
+      `${trained[0].step.toString().replace(/^train \S+, /, "")}): ${n(study.seconds)} s; peak RSS ${n(study.workerPeakRssMiB)} MiB in the worker, ` +
+      `${n(study.peakRssMiB)} MiB in the runner. esmm prepare on the ${n(prepared.rows)}-row file: ${n(prepared.seconds)} s, peak RSS ${n(prepared.peakRssMiB)} MiB.`,
+    "",
+    `Projected ${RELEASE.models}-model x ${RELEASE.seeds}-seed study on the processed release (${n(RELEASE.trainFileRows)} training-file rows, ` +
+      `${n(Number(projections[0].trainingRows))} training rows after downsampling, ${n(RELEASE.testRows)} test rows; ${projections[0].epochsPerRun} epochs a run; ` +
+      `runs trained alone, dealt longest first to 2 single-thread workers per machine; memory scaled from the worker's peak by the rows it holds, an estimate):`,
+    "",
+    markdownTable(["machines", "workers", "wall time (hours)", "worker peak RSS (GiB, estimated)"], projections.map((p) => [n(p.machines), n(p.workers), String(p.wallHours), String(p.workerPeakGiB)])),
+    "",
+    `*Measured: \`node build/bench/prepare-scale.js --rows ${prepared.rows} --train\`, ${note}; 1-minute load ${study.loadStart} at the start of the study, up to ${study.loadMax}. Raw results: \`docs/data/scale-training.jsonl\`.*`,
+  ].join("\n");
+  const out = path.join(REPO, "docs", "data", "scale-training.jsonl");
+  fs.writeFileSync(`${out}.tmp-${process.pid}`, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  fs.renameSync(`${out}.tmp-${process.pid}`, out);
+  writeGeneratedBlock(path.join(REPO, "docs", "real-data.md"), "scale-training", text);
+  console.log("docs/real-data.md (scale-training) and docs/data/scale-training.jsonl written");
+}
+
 if (process.argv[2] === CHILD_FLAG) void child(process.argv[3], process.argv.slice(4));
-else
+else if (process.argv.includes("--render")) {
+  // --render FILE [--note TEXT]: the docs block from a saved results file, nothing trained.
+  try {
+    writeScaleDoc(option("render", ""), option("note", "date not recorded"));
+  } catch (e) {
+    console.error(`bench-scale: ${(e as Error).message}`);
+    process.exit(2);
+  }
+} else
   parent().catch((e) => {
     console.error(`bench-scale: ${(e as Error).message}`);
     process.exit(1);

@@ -65,6 +65,7 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("world-to-world", "docs/noise-and-cross-check.md", "recorded", `${RENDER} --block world-to-world`),
   entry("real-data-auc", "docs/real-data.md", "notebook", "notebooks/08-real-data.ipynb, full profile with ESMM_REAL_DATA set to the Ali-CCP release"),
   entry("prepare-scale", "docs/real-data.md", "recorded", `${RENDER} --block prepare-scale`),
+  entry("scale-training", "docs/real-data.md", "command", "node build/bench/prepare-scale.js --rows 40000000 --train --results FILE, then --render FILE --note 'date, load'"),
   entry("history-choices", "docs/history-single-run-tuning.md", "recorded", `${RENDER} --block history-choices`),
   entry("history-models", "docs/history-single-run-tuning.md", "recorded", `${RENDER} --block history-models`),
   entry("history-findings", "docs/history-single-run-tuning.md", "recorded", `${RENDER} --block history-findings`),
