@@ -261,6 +261,40 @@ const detachedPropensity = (ctx: LossContext, output: TaskOutput, floor: number,
 
 const fmt = (x: number) => String(x);
 
+/**
+ * What `dr` and `mrdr` share: their registry fields (an MrdrTerm has a DoublyRobustTerm's fields: the cvr,
+ * imputation and ctr towers, a propensity floor, a weight and an imputation weight), and their prediction step.
+ */
+const doublyRobustFields = <T extends DoublyRobustTerm | MrdrTerm>(kind: T["kind"]) => ({
+  reads: (x: T): TaskOutput[] => [x.output, x.imputation, x.propensity],
+  detached: (x: T): TaskOutput[] => [x.propensity],
+  space: (): LossSpace => "impressions",
+  counterfactual: true,
+  name: (x: T) => `${kind}(${x.output}|${x.propensity}>=${fmt(x.minPropensity)}, ${x.imputation}*${fmt(x.imputationWeight)})`,
+  positive: (x: T) => ({ weight: x.weight, minPropensity: x.minPropensity, imputationWeight: x.imputationWeight }),
+});
+
+/**
+ * The doubly robust prediction step of `dr` and `mrdr` (DR-JL, Wang et al. ICML'19; MRDR, Guo et al. SIGIR'21,
+ * whose prediction step is DR-JL's): the mean over every impression of ê + o (e - ê) / p̂, with
+ * e = CE(conversion, pCVR), ê = CE(r̃, pCVR), r̃ the imputation output's probability detached (the imputed label
+ * trains only the CVR tower here; the imputation tower learns in each kind's own imputation step), o the click
+ * label and p̂ = max(pCTR, minPropensity) detached. Shapes: `lp` (the CVR output's log-probabilities), `e`,
+ * `propensity` are [batch], returned for the imputation step; `prediction` is a scalar normalised by
+ * ctx.impressionMean. Throws (via probabilityOf/logitOf) when the model lacks one of the term's outputs.
+ */
+function drPredictionStep(x: DoublyRobustTerm | MrdrTerm, ctx: LossContext): { prediction: tfjs.Scalar; lp: LogProbs; e: tfjs.Tensor1D; propensity: tfjs.Tensor1D } {
+  const t = tf();
+  const o = ctx.labels.click;
+  const lp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
+  const e = crossEntropyRows(ctx.labels.conversion, lp);
+  const propensity = detachedPropensity(ctx, x.propensity, x.minPropensity);
+  const imputed = probabilityOf(ctx.spec, ctx.outputs, x.imputation);
+  const eHat = crossEntropyRows(stopGradient(imputed), lp);
+  const prediction = ctx.impressionMean(t.add(eHat, t.div(t.mul(o, t.sub(e, eHat)), propensity)));
+  return { prediction, lp, e, propensity };
+}
+
 /** THE registry of loss kinds (spec.ts documents each term's fields and the paper it follows). */
 export const LOSS_KINDS: { [K in LossKind]: LossKindDefinition<Extract<LossTerm, { kind: K }>> } = {
   ce: {
@@ -294,23 +328,14 @@ export const LOSS_KINDS: { [K in LossKind]: LossKindDefinition<Extract<LossTerm,
     },
   },
   dr: {
-    reads: (x: DoublyRobustTerm) => [x.output, x.imputation, x.propensity],
-    detached: (x) => [x.propensity],
-    space: () => "impressions",
-    counterfactual: true,
-    name: (x) => `dr(${x.output}|${x.propensity}>=${fmt(x.minPropensity)}, ${x.imputation}*${fmt(x.imputationWeight)})`,
-    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, imputationWeight: x.imputationWeight }),
+    ...doublyRobustFields<DoublyRobustTerm>("dr"),
     define(x, ctx) {
       const t = tf();
       const o = ctx.labels.click;
-      const lp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
-      const e = crossEntropyRows(ctx.labels.conversion, lp);
-      const propensity = detachedPropensity(ctx, x.propensity, x.minPropensity);
       // Prediction step: imputed label detached, the CVR tower gets the gradient of every row's imputed error.
-      const imputed = probabilityOf(ctx.spec, ctx.outputs, x.imputation);
-      const eHat = crossEntropyRows(stopGradient(imputed), lp);
-      const dr = ctx.impressionMean(t.add(eHat, t.div(t.mul(o, t.sub(e, eHat)), propensity)));
+      const { prediction: dr, lp, e, propensity } = drPredictionStep(x, ctx);
       // Imputation step: the CVR tower detached, the imputation tower fits the clicked rows' errors.
+      const imputed = probabilityOf(ctx.spec, ctx.outputs, x.imputation);
       const detachedLp: LogProbs = { logP: stopGradient(lp.logP) as tfjs.Tensor1D, log1mP: stopGradient(lp.log1mP) as tfjs.Tensor1D };
       const eHatImp = crossEntropyRows(imputed, detachedLp);
       const imputation = ctx.impressionMean(t.div(t.mul(o, t.square(t.sub(stopGradient(e), eHatImp))), propensity));
@@ -398,22 +423,12 @@ export const LOSS_KINDS: { [K in LossKind]: LossKindDefinition<Extract<LossTerm,
     },
   },
   mrdr: {
-    reads: (x: MrdrTerm) => [x.output, x.imputation, x.propensity],
-    detached: (x) => [x.propensity],
-    space: () => "impressions",
-    counterfactual: true,
-    name: (x) => `mrdr(${x.output}|${x.propensity}>=${fmt(x.minPropensity)}, ${x.imputation}*${fmt(x.imputationWeight)})`,
-    positive: (x) => ({ weight: x.weight, minPropensity: x.minPropensity, imputationWeight: x.imputationWeight }),
+    ...doublyRobustFields<MrdrTerm>("mrdr"),
     define(x, ctx) {
       const t = tf();
       const o = ctx.labels.click;
-      const lp = outputLogProbs(ctx.spec, ctx.outputs, x.output);
-      const e = crossEntropyRows(ctx.labels.conversion, lp);
-      const p = detachedPropensity(ctx, x.propensity, x.minPropensity);
       // Prediction step (as `dr`): imputed label detached, every row's imputed error plus the clicked rows' correction.
-      const imputed = probabilityOf(ctx.spec, ctx.outputs, x.imputation);
-      const eHat = crossEntropyRows(stopGradient(imputed), lp);
-      const prediction = ctx.impressionMean(t.add(eHat, t.div(t.mul(o, t.sub(e, eHat)), p)));
+      const { prediction, propensity: p } = drPredictionStep(x, ctx);
       // Imputation step: the imputation tower fits the clicked rows' labels, weighted (1 - p) / p^2.
       const imputedCe = crossEntropyRows(ctx.labels.conversion, outputLogProbs(ctx.spec, ctx.outputs, x.imputation));
       const imputation = ctx.impressionMean(t.div(t.mul(t.mul(o, t.sub(1, p)), imputedCe), t.square(p)));

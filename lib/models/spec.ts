@@ -187,16 +187,11 @@ export interface ErrorDoublyRobustTerm {
  * prediction part is `dr`'s (ê = CE(r̃, pCVR) with r̃ the imputation tower's detached probability, plus
  * o (e - ê) / p̂), and the imputation tower fits the clicked rows' conversion labels with MRDR's weight:
  * o (1 - p̂) / p̂² * CE(conversion, r̃) (the CVR tower not involved). p̂ = max(pCTR, minPropensity), detached.
- * Both averaged over every impression; the term is prediction + imputationWeight * imputation.
+ * Both averaged over every impression; the term is prediction + imputationWeight * imputation. Its fields are
+ * DoublyRobustTerm's (the same towers, floor and weights), under its own kind.
  */
-export interface MrdrTerm {
+export interface MrdrTerm extends Omit<DoublyRobustTerm, "kind"> {
   kind: "mrdr";
-  output: "cvr";
-  imputation: "imputation";
-  propensity: "ctr";
-  minPropensity: number;
-  weight: number;
-  imputationWeight: number;
 }
 
 /**
