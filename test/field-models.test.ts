@@ -7,7 +7,8 @@
  * (the doubling test), the characteristics measured on the built models against a stated table, and each
  * row trained one epoch as a seed group on a tiny simulated log with finite metrics.
  */
-import { rng, tempDir } from "./helpers";
+import { tempDir } from "./helpers";
+import { LogitRows, ce, checkEveryTermCounts, definedTerm, fourRowsByHand, randomLogitRows, rowMean, sig, termOf } from "./model-checks";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
@@ -19,17 +20,10 @@ import {
   MODEL_NAMES,
   ModelOutputs,
   ModelSpec,
-  buildModel,
   characteristics,
-  definedTotalLoss,
   getModelSpec,
-  lossTerms,
   stopGradient,
-  totalLoss,
-  validateSpec,
 } from "../lib/models";
-import { gatherRows, inputTensors, labelTensors } from "../lib/train/batches";
-import type { EncodedSplit } from "../lib/data/encoded";
 import { defaultSplitPlan, prepare } from "../lib/data/prepare";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { runSeedGroup } from "../lib/study/run";
@@ -41,10 +35,6 @@ before(async () => {
 // ------------------------------------------------------------------------------------------------
 // float64 reference of each kind, on logits a (ctr), b (cvr), d (imputation), g (unCvr)
 
-const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
-const sig = (x: number) => 1 / (1 + Math.exp(-x));
-/** -[y log s(z) + (1 - y) log(1 - s(z))] for any y in [0, 1]. */
-const ce = (y: number, z: number) => y * softplus(-z) + (1 - y) * softplus(z);
 /** -[y log p + (1 - y) log(1 - p)] of p = s(a) s(g). */
 const ceProduct = (y: number, a: number, g: number) => {
   const p = sig(a) * sig(g);
@@ -55,20 +45,14 @@ const KEYS = ["a", "b", "d", "g"] as const;
 type Key = (typeof KEYS)[number];
 const TOWER_OF: Record<Key, string> = { a: "ctr", b: "cvr", d: "imputation", g: "unCvr" };
 
-type Rows = Record<Key | "click" | "conversion" | "weight", number[]>;
+type Rows = LogitRows<Key>;
 
 /**
  * The term's value with every quantity the source detaches read from `at` (the unperturbed rows) and every
  * other from `r`: its central differences in `r` are the gradients with the source's detachments.
  */
 function reference(term: LossTerm, r: Rows, at: Rows, norm: LossNormalization): number {
-  const n = r.a.length;
-  const den = norm === "batch-rows" ? n : r.weight.reduce((s, w) => s + w, 0);
-  const mean = (f: (i: number) => number) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += r.weight[i] * f(i);
-    return s / den;
-  };
+  const mean = rowMean(r, norm);
   const o = r.click;
   const y = r.conversion;
   switch (term.kind) {
@@ -122,38 +106,14 @@ function fakeOutputs(spec: ModelSpec, z: Record<Key, tfjs.Tensor1D>): ModelOutpu
   return o as ModelOutputs;
 }
 
+/** Logits over a wide range, pCTR below the floors and above the caps' thresholds included. */
 function randomRows(n: number, seed: number): Rows {
-  const r = rng(seed);
-  const rows: Rows = { a: [], b: [], d: [], g: [], click: [], conversion: [], weight: [] };
-  for (let i = 0; i < n; i++) {
-    // Logits over a wide range, pCTR below the floors and above the caps' thresholds included.
-    rows.a.push(r() * 10 - 7);
-    rows.b.push(r() * 8 - 5);
-    rows.d.push(r() * 6 - 3);
-    rows.g.push(r() * 6 - 2);
-    const click = r() < 0.4 ? 1 : 0;
-    rows.click.push(click);
-    rows.conversion.push(click && r() < 0.4 ? 1 : 0);
-    rows.weight.push(click ? 1 : 1 + Math.floor(r() * 3));
-  }
-  return rows;
+  return randomLogitRows(n, seed, { a: [10, -7], b: [8, -5], d: [6, -3], g: [6, -2] });
 }
 
 /** Value of the spec's term `k` by its definition (tfjs, float32), and its gradients with respect to every logit. */
 function defined(spec: ModelSpec, k: number, rows: Rows, norm: LossNormalization): { value: number; grads: Record<Key, Float32Array> } {
-  const t = tf();
-  const out = { value: NaN, grads: {} as Record<Key, Float32Array> };
-  t.tidy(() => {
-    const xs = KEYS.map((key) => t.variable(t.tensor1d(rows[key])));
-    const labels = { click: t.tensor1d(rows.click), conversion: t.tensor1d(rows.conversion), weight: t.tensor1d(rows.weight) };
-    const z = Object.fromEntries(KEYS.map((key, i) => [key, xs[i]])) as unknown as Record<Key, tfjs.Tensor1D>;
-    const { value, grads } = t.variableGrads(() => lossTerms(spec, fakeOutputs(spec, z), labels, norm)[k].value, xs);
-    out.value = value.dataSync()[0];
-    // A logit the term is not connected to gets no gradient entry: zero.
-    KEYS.forEach((key, i) => (out.grads[key] = grads[xs[i].name] ? (grads[xs[i].name].dataSync() as Float32Array) : new Float32Array(rows.a.length)));
-    xs.forEach((x) => x.dispose());
-  });
-  return out;
+  return definedTerm(spec, k, rows, norm, KEYS, fakeOutputs);
 }
 
 /** Each new kind, in the row that uses it, and the towers its source says receive no gradient from it. */
@@ -169,10 +129,7 @@ const KIND_MODELS: { kind: LossTerm["kind"]; model: string; noGradient: Key[] }[
 
 for (const { kind, model, noGradient } of KIND_MODELS) {
   test(`loss kind ${kind} (${model}): value and gradients equal a float64 reference with the source's detachments`, () => {
-    const spec = getModelSpec(model);
-    const k = spec.losses.findIndex((x) => x.kind === kind);
-    assert.ok(k >= 0);
-    const term = spec.losses[k];
+    const { spec, k, term } = termOf(model, kind);
     const rows = randomRows(200, 17);
     for (const norm of ["batch-weight", "batch-rows"] as const) {
       const got = defined(spec, k, rows, norm);
@@ -206,21 +163,10 @@ for (const { kind, model, noGradient } of KIND_MODELS) {
   });
 }
 
-const logit = (p: number) => Math.log(p / (1 - p));
-
 test("ESCM2 release's IPW weight: 1 / max(pCTR N², 1e-6) capped at 15, N the batch's clicks, over every impression (by hand)", () => {
-  const spec = getModelSpec("ESCM2-IPW-release");
-  const k = spec.losses.findIndex((x) => x.kind === "cappedIps");
+  const { spec, k } = termOf("ESCM2-IPW-release", "cappedIps");
   // Four rows, two clicked (N = 2): pCTR 0.2 -> 1 / (0.2 * 4) = 1.25; pCTR 0.001 -> 1 / 0.004 = 250, capped at 15.
-  const rows: Rows = {
-    a: [logit(0.2), logit(0.001), logit(0.3), logit(0.4)],
-    b: [logit(0.1), logit(0.5), logit(0.9), logit(0.9)],
-    d: [0, 0, 0, 0],
-    g: [0, 0, 0, 0],
-    click: [1, 1, 0, 0],
-    conversion: [1, 0, 0, 0],
-    weight: [1, 1, 3, 5],
-  };
+  const rows: Rows = fourRowsByHand(["d", "g"] as const);
   const byHand = (1.25 * -Math.log(0.1) + 15 * -Math.log(0.5)) / 10;
   const got = defined(spec, k, rows, "batch-weight").value;
   assert.ok(Math.abs(got - byHand) <= 1e-5 * byHand, `${got} vs ${byHand}`);
@@ -276,26 +222,6 @@ test("error-imputation DR with joint learning gives the CVR logit exactly IPS's 
 // ------------------------------------------------------------------------------------------------
 // built models
 
-const DIMS = { categoricalFields: ["user", "item", "placement"], vocabularySizes: [5, 6, 7], numericFields: ["price"] };
-
-function randomSplit(n: number, seed: number): EncodedSplit {
-  const r = rng(seed);
-  const nf = DIMS.categoricalFields.length;
-  const categorical = new Int32Array(n * nf);
-  const numeric = new Float32Array(n);
-  const click = new Float32Array(n);
-  const conversion = new Float32Array(n);
-  const weight = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let f = 0; f < nf; f++) categorical[i * nf + f] = Math.floor(r() * DIMS.vocabularySizes[f]);
-    numeric[i] = r() * 2 - 1;
-    click[i] = r() < 0.4 ? 1 : 0;
-    conversion[i] = click[i] && r() < 0.5 ? 1 : 0;
-    weight[i] = click[i] ? 1 : 2;
-  }
-  return { name: `random-${seed}`, size: n, ...DIMS, categorical, numeric, click, conversion, weight, day: new Int32Array(n) };
-}
-
 const yes = true;
 const no = false;
 /** The stated table (lib/models/zoo.ts) for the field's rows. */
@@ -326,44 +252,7 @@ test("the field's rows are in the zoo, and their characteristics measured on the
 });
 
 for (const name of FIELD_MODEL_NAMES) {
-  test(`${name}: every declared loss term changes the gradient (none silently dropped), finite loss, fast path = definition`, () => {
-    const t = tf();
-    const spec = getModelSpec(name);
-    const model = buildModel(spec, DIMS, { seed: 2 });
-    const split = randomSplit(96, 9);
-    const batch = gatherRows(split, Array.from({ length: split.size }, (_, i) => i));
-    const byTfName = new Map([...model.variables.values()].map((i) => [i.variable.name, i.name]));
-    const gradsOf = (s: ModelSpec) => {
-      const out = new Map<string, Float32Array>();
-      let loss = NaN;
-      t.tidy(() => {
-        const inputs = inputTensors(batch);
-        const labels = labelTensors(batch);
-        const g = t.variableGrads(() => totalLoss(s, model.forward(inputs, true), labels, "batch-weight"), model.trainableVariables());
-        loss = g.value.dataSync()[0];
-        for (const [n, v] of Object.entries(g.grads)) out.set(byTfName.get(n)!, v.dataSync() as Float32Array);
-        const byDefinition = definedTotalLoss(s, model.forward(inputs, true), labels, "batch-weight").dataSync()[0];
-        assert.ok(Math.abs(byDefinition - loss) <= 1e-5 * Math.abs(loss), `${s.name}: fast ${loss} vs definition ${byDefinition}`);
-      });
-      return { loss, grads: out };
-    };
-    try {
-      const base = gradsOf(spec);
-      assert.ok(Number.isFinite(base.loss) && base.loss > 0);
-      spec.losses.forEach((term, k) => {
-        const heavier = { ...spec, losses: spec.losses.map((x, j) => (j === k ? { ...x, weight: x.weight * 2 } : x)) } as ModelSpec;
-        validateSpec(heavier);
-        const g = gradsOf(heavier);
-        const changed = [...base.grads].some(([n, v]) => {
-          const w = g.grads.get(n)!;
-          return v.some((x, i) => Math.abs(x - w[i]) > 1e-7 * (1 + Math.abs(x)));
-        });
-        assert.ok(changed, `${name}: doubling term ${k} (${term.kind}) changes no gradient`);
-      });
-    } finally {
-      model.dispose();
-    }
-  });
+  test(`${name}: every declared loss term changes the gradient (none silently dropped), finite loss, fast path = definition`, () => checkEveryTermCounts(name));
 }
 
 test("each of the field's rows trains one epoch as a seed group of 2 on a tiny simulated log, with finite metrics", async (t) => {

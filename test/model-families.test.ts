@@ -6,7 +6,7 @@
  * start from independent draws; no declared term is dropped), and the characteristics derived from the
  * built models against the table stated in lib/models/zoo.ts.
  */
-import { rng } from "./helpers";
+import { DIMS, LogitRows, ce, checkEveryTermCounts, definedTerm, fourRowsByHand, randomLogitRows, randomSplit, rowMean, sig, termOf } from "./model-checks";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
@@ -24,10 +24,8 @@ import {
   lossTerms,
   totalLoss,
   definedTotalLoss,
-  validateSpec,
 } from "../lib/models";
 import { gatherRows, inputTensors, labelTensors } from "../lib/train/batches";
-import type { EncodedSplit } from "../lib/data/encoded";
 
 before(async () => {
   await initBackend("cpu");
@@ -36,31 +34,11 @@ before(async () => {
 // ------------------------------------------------------------------------------------------------
 // float64 reference of each kind, on logits a (ctr), b (cvr), c (ctcvr tower), d (imputation), f (counterfactual cvr)
 
-const softplus = (x: number) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)));
-const sig = (x: number) => 1 / (1 + Math.exp(-x));
-/** -[y log s(z) + (1 - y) log(1 - s(z))] for any y in [0, 1]. */
-const ce = (y: number, z: number) => y * softplus(-z) + (1 - y) * softplus(z);
-
-interface Rows {
-  a: number[];
-  b: number[];
-  c: number[];
-  d: number[];
-  f: number[];
-  click: number[];
-  conversion: number[];
-  weight: number[];
-}
+type Rows = LogitRows<"a" | "b" | "c" | "d" | "f">;
 
 /** The term's value split into the parts each tower is trained by (the papers' detachments, as separate sums). */
 function reference(term: LossTerm, r: Rows, norm: LossNormalization): { value: number; parts: Record<string, number> } {
-  const n = r.a.length;
-  const den = norm === "batch-rows" ? n : r.weight.reduce((s, w) => s + w, 0);
-  const mean = (f: (i: number) => number) => {
-    let s = 0;
-    for (let i = 0; i < n; i++) s += r.weight[i] * f(i);
-    return s / den;
-  };
+  const mean = rowMean(r, norm);
   switch (term.kind) {
     case "ips": {
       const v = mean((i) => (r.click[i] * ce(r.conversion[i], r.b[i])) / Math.max(sig(r.a[i]), term.minPropensity));
@@ -105,22 +83,9 @@ function fakeOutputs(spec: ModelSpec, z: Record<"a" | "b" | "c" | "d" | "f", tfj
   return o as ModelOutputs;
 }
 
+/** Logits over a wide range, including pCTR below the propensity floors. */
 function randomRows(n: number, seed: number): Rows {
-  const r = rng(seed);
-  const rows: Rows = { a: [], b: [], c: [], d: [], f: [], click: [], conversion: [], weight: [] };
-  for (let i = 0; i < n; i++) {
-    // Logits over a wide range, including pCTR below the propensity floors.
-    rows.a.push(r() * 10 - 7);
-    rows.b.push(r() * 8 - 5);
-    rows.c.push(r() * 8 - 6);
-    rows.d.push(r() * 6 - 4);
-    rows.f.push(r() * 6 - 2);
-    const click = r() < 0.4 ? 1 : 0;
-    rows.click.push(click);
-    rows.conversion.push(click && r() < 0.4 ? 1 : 0);
-    rows.weight.push(click ? 1 : 1 + Math.floor(r() * 3));
-  }
-  return rows;
+  return randomLogitRows(n, seed, { a: [10, -7], b: [8, -5], c: [8, -6], d: [6, -4], f: [6, -2] });
 }
 
 const LOGIT_KEYS = ["a", "b", "c", "d", "f"] as const;
@@ -128,19 +93,7 @@ const TOWER_OF: Record<(typeof LOGIT_KEYS)[number], string> = { a: "ctr", b: "cv
 
 /** Value of the spec's term `k` by its definition, and its gradients with respect to every logit. */
 function defined(spec: ModelSpec, k: number, rows: Rows, norm: LossNormalization): { value: number; grads: Record<string, Float32Array> } {
-  const t = tf();
-  const out = { value: NaN, grads: {} as Record<string, Float32Array> };
-  t.tidy(() => {
-    const xs = LOGIT_KEYS.map((key) => t.variable(t.tensor1d(rows[key])));
-    const labels = { click: t.tensor1d(rows.click), conversion: t.tensor1d(rows.conversion), weight: t.tensor1d(rows.weight) };
-    const z = Object.fromEntries(LOGIT_KEYS.map((key, i) => [key, xs[i]])) as unknown as Record<"a" | "b" | "c" | "d" | "f", tfjs.Tensor1D>;
-    const { value, grads } = t.variableGrads(() => lossTerms(spec, fakeOutputs(spec, z), labels, norm)[k].value, xs);
-    out.value = value.dataSync()[0];
-    // A logit the term is not connected to gets no gradient entry: zero.
-    LOGIT_KEYS.forEach((key, i) => (out.grads[key] = grads[xs[i].name] ? (grads[xs[i].name].dataSync() as Float32Array) : new Float32Array(rows.a.length)));
-    xs.forEach((x) => x.dispose());
-  });
-  return out;
+  return definedTerm(spec, k, rows, norm, LOGIT_KEYS, fakeOutputs);
 }
 
 const KIND_MODELS: [LossTerm["kind"], string][] = [
@@ -152,10 +105,7 @@ const KIND_MODELS: [LossTerm["kind"], string][] = [
 
 for (const [kind, model] of KIND_MODELS) {
   test(`loss kind ${kind} (${model}): value and gradients equal a float64 reference with the paper's detachments`, () => {
-    const spec = getModelSpec(model);
-    const k = spec.losses.findIndex((x) => x.kind === kind);
-    assert.ok(k >= 0);
-    const term = spec.losses[k];
+    const { spec, k, term } = termOf(model, kind);
     const rows = randomRows(200, 17);
     for (const norm of ["batch-weight", "batch-rows"] as const) {
       const got = defined(spec, k, rows, norm);
@@ -202,21 +152,9 @@ test("propensity: the IPS, DR and DCMT terms give the CTR logit exactly zero gra
 });
 
 test("IPS weight: 1 / max(pCTR, floor) over every impression (not divided by the click count or the batch size)", () => {
-  const spec = getModelSpec("ESCM2-IPS");
-  const k = spec.losses.findIndex((x) => x.kind === "ips");
-  const term = spec.losses[k] as Extract<LossTerm, { kind: "ips" }>;
+  const { spec, k, term } = termOf("ESCM2-IPS", "ips");
   // Four rows: two clicked (pCTR 0.2 and 0.001 -> floored), two not; weights 1, 1, 3, 5.
-  const logit = (p: number) => Math.log(p / (1 - p));
-  const rows: Rows = {
-    a: [logit(0.2), logit(0.001), logit(0.3), logit(0.4)],
-    b: [logit(0.1), logit(0.5), logit(0.9), logit(0.9)],
-    c: [0, 0, 0, 0],
-    d: [0, 0, 0, 0],
-    f: [0, 0, 0, 0],
-    click: [1, 1, 0, 0],
-    conversion: [1, 0, 0, 0],
-    weight: [1, 1, 3, 5],
-  };
+  const rows: Rows = fourRowsByHand(["c", "d", "f"] as const);
   const byHand = (-Math.log(0.1) / 0.2 + -Math.log(0.5) / term.minPropensity) / (1 + 1 + 3 + 5);
   const got = defined(spec, k, rows, "batch-weight").value;
   assert.ok(Math.abs(got - byHand) <= 1e-5 * byHand, `${got} vs ${byHand}`);
@@ -239,26 +177,6 @@ test("AITM's calibrator is a mean over impressions: duplicating every row leaves
 
 // ------------------------------------------------------------------------------------------------
 // built models
-
-const DIMS = { categoricalFields: ["user", "item", "placement"], vocabularySizes: [5, 6, 7], numericFields: ["price"] };
-
-function randomSplit(n: number, seed: number): EncodedSplit {
-  const r = rng(seed);
-  const nf = DIMS.categoricalFields.length;
-  const categorical = new Int32Array(n * nf);
-  const numeric = new Float32Array(n);
-  const click = new Float32Array(n);
-  const conversion = new Float32Array(n);
-  const weight = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    for (let f = 0; f < nf; f++) categorical[i * nf + f] = Math.floor(r() * DIMS.vocabularySizes[f]);
-    numeric[i] = r() * 2 - 1;
-    click[i] = r() < 0.4 ? 1 : 0;
-    conversion[i] = click[i] && r() < 0.5 ? 1 : 0;
-    weight[i] = click[i] ? 1 : 2;
-  }
-  return { name: `random-${seed}`, size: n, ...DIMS, categorical, numeric, click, conversion, weight, day: new Int32Array(n) };
-}
 
 /** The stated table (lib/models/zoo.ts) for the families beyond the paper. */
 const BEYOND_TABLE: Record<string, ReturnType<typeof characteristics>> = {
@@ -306,44 +224,7 @@ test("experts start from independent draws (MMoE and PLE), and a seed reproduces
 });
 
 for (const name of BEYOND_MODEL_NAMES) {
-  test(`${name}: every declared loss term changes the gradient (none silently dropped), finite loss, fast path = definition`, () => {
-    const t = tf();
-    const spec = getModelSpec(name);
-    const model = buildModel(spec, DIMS, { seed: 2 });
-    const split = randomSplit(96, 9);
-    const batch = gatherRows(split, Array.from({ length: split.size }, (_, i) => i));
-    const byTfName = new Map([...model.variables.values()].map((i) => [i.variable.name, i.name]));
-    const gradsOf = (s: ModelSpec) => {
-      const out = new Map<string, Float32Array>();
-      let loss = NaN;
-      t.tidy(() => {
-        const inputs = inputTensors(batch);
-        const labels = labelTensors(batch);
-        const g = t.variableGrads(() => totalLoss(s, model.forward(inputs, true), labels, "batch-weight"), model.trainableVariables());
-        loss = g.value.dataSync()[0];
-        for (const [n, v] of Object.entries(g.grads)) out.set(byTfName.get(n)!, v.dataSync() as Float32Array);
-        const byDefinition = definedTotalLoss(s, model.forward(inputs, true), labels, "batch-weight").dataSync()[0];
-        assert.ok(Math.abs(byDefinition - loss) <= 1e-5 * Math.abs(loss), `${s.name}: fast ${loss} vs definition ${byDefinition}`);
-      });
-      return { loss, grads: out };
-    };
-    try {
-      const base = gradsOf(spec);
-      assert.ok(Number.isFinite(base.loss) && base.loss > 0);
-      spec.losses.forEach((term, k) => {
-        const heavier = { ...spec, losses: spec.losses.map((x, j) => (j === k ? { ...x, weight: x.weight * 2 } : x)) } as ModelSpec;
-        validateSpec(heavier);
-        const g = gradsOf(heavier);
-        const changed = [...base.grads].some(([n, v]) => {
-          const w = g.grads.get(n)!;
-          return v.some((x, i) => Math.abs(x - w[i]) > 1e-7 * (1 + Math.abs(x)));
-        });
-        assert.ok(changed, `${name}: doubling term ${k} (${term.kind}) changes no gradient`);
-      });
-    } finally {
-      model.dispose();
-    }
-  });
+  test(`${name}: every declared loss term changes the gradient (none silently dropped), finite loss, fast path = definition`, () => checkEveryTermCounts(name));
 }
 
 test("ESCM2-DR: the CVR tower learns on non-clicked impressions (imputed errors) and the imputation tower only from its own loss", () => {
