@@ -199,7 +199,7 @@ async function parent(): Promise<void> {
           });
         }
         emit({ step: "study (all models)", rows: n, seconds: +t.seconds.toFixed(1), peakRssMiB: mib(t.maxRssBytes), workerPeakRssMiB: mib(t.treePeakBytes), loadStart: +t.loadStart.toFixed(2), loadMax: +t.loadMax.toFixed(2) });
-        projections.push(...projectRelease(records, t.treePeakBytes, epochsPerRun));
+        projections.push(...projectRelease(rows.filter((x) => x.model !== undefined) as unknown as TrainedLine[], t.treePeakBytes, epochsPerRun));
         for (const p of projections) emit(p);
       }
       fs.rmSync(out, { recursive: true, force: true });
@@ -228,33 +228,40 @@ async function parent(): Promise<void> {
  */
 const RELEASE = { trainFileRows: 42_300_000, testRows: 43_000_000, models: 6, seeds: 10 };
 
+/** One trained model's measurements, as this script emits them (a "train MODEL, 1 epoch" line). */
+interface TrainedLine {
+  trainingRows: number;
+  validationRows: number;
+  testRows: number;
+  stepSeconds: number;
+  validationSeconds: number;
+  testSeconds: number;
+}
+
 /**
  * Wall time of the release's 6-model x 10-seed study, projected from one epoch per model measured on the 40M-row
- * folder: per run, epochsPerRun x (training rows / examples/s + validation rows / the validation pass's rows/s)
- * + test rows / the test pass's rows/s, the release's rows scaled from the measured folder's kept fractions;
- * runs trained alone (no seed groups) on 2 single-thread workers per machine, dealt longest first to the least
- * loaded worker (whole runs; a shard takes whole runs). Memory: the worker's measured peak scaled by the rows it
- * holds (training + validation + test rows), an estimate, not a measurement.
+ * folder: per run, epochsPerRun x (training rows / the epoch's examples/s + validation rows / the validation
+ * pass's rows/s) + test rows / the test pass's rows/s, the release's rows scaled from the measured folder's kept
+ * fraction; runs trained alone (no seed groups), dealt longest first to the least loaded worker (a shard takes
+ * whole runs). Memory: the worker's measured peak scaled by the rows it holds (training + validation + test rows),
+ * an estimate; a machine runs as many workers as its cores and 90 % of its memory allow (at least one).
  */
-function projectRelease(records: { model: string; training: { trainRows: number; validationRows: number; epochs: { trainSeconds: number; evalSeconds: number }[] }; test: { rows: number }; timings: { evaluateSeconds: number } }[], workerPeakBytes: number, epochsPerRun: number): Record<string, number | string>[] {
-  const r0 = records[0];
-  const heldMeasured = r0.training.trainRows + r0.training.validationRows + r0.test.rows;
-  // The measured folder: 80 % of its file is training (10 % validation, 10 % test), of which trainRows were kept.
-  const keptShare = r0.training.trainRows / (0.8 * (r0.training.validationRows / 0.1));
+function projectRelease(trained: readonly TrainedLine[], workerPeakBytes: number, epochsPerRun: number): Record<string, number | string>[] {
+  const r0 = trained[0];
+  const heldMeasured = r0.trainingRows + r0.validationRows + r0.testRows;
+  // The measured folder: 80 % of its file is training (10 % validation, 10 % test), of which trainingRows were kept.
+  const keptShare = r0.trainingRows / (0.8 * (r0.validationRows / 0.1));
   const release = { train: Math.round(0.9 * RELEASE.trainFileRows * keptShare), validation: Math.round(0.1 * RELEASE.trainFileRows), test: RELEASE.testRows };
-  const perRun = records.map((r) => {
-    const e = r.training.epochs[0];
-    const trainRate = r.training.trainRows / e.trainSeconds;
-    const validationRate = r.training.validationRows / e.evalSeconds;
-    const testRate = r.test.rows / r.timings.evaluateSeconds;
-    return epochsPerRun * (release.train / trainRate + release.validation / validationRate) + release.test / testRate;
-  });
+  const perRun = trained.map((r) =>
+    epochsPerRun * (release.train / (r.trainingRows / r.stepSeconds) + release.validation / (r.validationRows / r.validationSeconds)) + release.test / (r.testRows / r.testSeconds),
+  );
   const runs = Array.from({ length: RELEASE.seeds }, () => perRun).flat().sort((a, b) => b - a);
-  const peakGiB = (workerPeakBytes * (release.train + release.validation + release.test)) / heldMeasured / 2 ** 30;
+  const peakBytes = (workerPeakBytes * (release.train + release.validation + release.test)) / heldMeasured;
+  const perMachine = Math.max(1, Math.min(os.cpus().length, Math.floor((0.9 * os.totalmem()) / peakBytes)));
   return [1, 3, 6, 10].map((machines) => {
-    const load = new Array(2 * machines).fill(0);
-    for (const s of runs) load[load.indexOf(Math.min(...load))] += s;
-    return { step: "projection", machines, workers: 2 * machines, wallHours: +(Math.max(...load) / 3600).toFixed(1), workerPeakGiB: +peakGiB.toFixed(1), trainingRows: release.train, epochsPerRun };
+    const load = new Array(perMachine * machines).fill(0);
+    for (const sec of runs) load[load.indexOf(Math.min(...load))] += sec;
+    return { step: "projection", machines, workers: perMachine * machines, wallHours: +(Math.max(...load) / 3600).toFixed(1), workerPeakGiB: +(peakBytes / 2 ** 30).toFixed(1), machineGiB: Math.round(os.totalmem() / 2 ** 30), trainingRows: release.train, epochsPerRun };
   });
 }
 
@@ -268,8 +275,11 @@ function writeScaleDoc(resultsFile: string, note: string): void {
   const prepared = lines.find((r) => r.step === "prepare");
   const trained = lines.filter((r) => r.model !== undefined);
   const study = lines.find((r) => r.step === "study (all models)");
-  const projections = lines.filter((r) => r.step === "projection");
-  if (!prepared || trained.length === 0 || !study || projections.length === 0) throw new Error(`${resultsFile}: not the results of a --train run (a prepare line, trained models, the study line and projections)`);
+  if (!prepared || trained.length === 0 || !study) throw new Error(`${resultsFile}: not the results of a --train run (a prepare line, trained models and the study line)`);
+  // Recomputed from the measurements (this machine's cores and memory), so a changed projection rule needs no rerun.
+  const epochsPerRun = Number(lines.find((r) => r.step === "projection")?.epochsPerRun ?? 4);
+  const projections = projectRelease(trained as unknown as TrainedLine[], Number(study.workerPeakRssMiB) * 2 ** 20, epochsPerRun);
+  lines.splice(0, lines.length, ...lines.filter((r) => r.step !== "projection"), ...projections);
   const n = (x: number | string) => formatNumber(Number(x));
   const text = [
     markdownTable(
@@ -283,7 +293,8 @@ function writeScaleDoc(resultsFile: string, note: string): void {
     "",
     `Projected ${RELEASE.models}-model x ${RELEASE.seeds}-seed study on the processed release (${n(RELEASE.trainFileRows)} training-file rows, ` +
       `${n(Number(projections[0].trainingRows))} training rows after downsampling, ${n(RELEASE.testRows)} test rows; ${projections[0].epochsPerRun} epochs a run; ` +
-      `runs trained alone, dealt longest first to 2 single-thread workers per machine; memory scaled from the worker's peak by the rows it holds, an estimate):`,
+      `runs trained alone, dealt longest first to single-thread workers, as many per machine as its cores and 90 % of its ${projections[0].machineGiB} GiB allow ` +
+      `(memory: the worker's measured peak scaled by the rows it holds, an estimate); rates measured on this shared machine, so the hours are an upper bound):`,
     "",
     markdownTable(["machines", "workers", "wall time (hours)", "worker peak RSS (GiB, estimated)"], projections.map((p) => [n(p.machines), n(p.workers), String(p.wallHours), String(p.workerPeakGiB)])),
     "",
