@@ -47,6 +47,7 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("hidden-selection", "docs/hidden-selection.md", "command", "nice -n 19 node build/bench/hidden-selection.js --write-doc"),
   entry("weight-decay", "docs/weight-decay.md", "command", `${WEIGHT_DECAY_300K} --out runs/weight-decay-300k.jsonl`),
   entry("weight-decay-300k-own-stopping", "docs/weight-decay.md", "command", `${WEIGHT_DECAY_300K} --marker weight-decay-300k-own-stopping --out runs/weight-decay-300k-own-stopping.jsonl`),
+  entry("weight-decay-2m", "docs/weight-decay.md", "command", "nice -n 19 node build/bench/weight-decay.js --impressions 2000000 --models IP,ESMM,IPSP,ESSP-Split,ESMM-NS,ESP --seeds 1,2,3,4,5 --decays 1e-5,1e-4 --marker weight-decay-2m --out runs/weight-decay-2m.jsonl"),
   entry("embedding-updates", "docs/embedding-updates.md", "command", "nice -n 19 node build/bench/embedding-updates.js --write-doc"),
   entry("model-zoo", "docs/models.md", "command", `${RENDER} --block model-zoo (esmm models --markdown --sources)`),
   entry("beyond-table", "README.md", "notebook", "notebooks/06-beyond-the-paper.ipynb, full profile (make beyond)"),
