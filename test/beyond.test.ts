@@ -16,7 +16,7 @@ import { checkStudySpec } from "../lib/study/spec-check";
 import { expandGrid } from "../lib/study/spec";
 import { StudyResult, parseMetric, summarizeStudy } from "../lib/study/summary";
 import { BeyondStrength, atStrength, beyondDesign, beyondRunCount, beyondVerdicts, checkDesign } from "../lib/tune/beyond";
-import { beyondDesignMarkdown, debiasingAnswer } from "../lib/notebook/beyond-report";
+import { beyondDesignMarkdown, debiasingAnswer, debiasingSummary } from "../lib/notebook/beyond-report";
 
 /** Per model a non-clicked KL of `base[model]` plus a per-(world, seed) offset `noise[model](w, s)`; 3 worlds x 4 seeds. */
 function synth(base: Record<string, number>, noise: Record<string, (w: number, s: number) => number>): StudyResult[] {
@@ -87,6 +87,9 @@ test("debiasing rules: a lower bias holds, a higher one is contradicted, a noisy
   assert.match(answer, /\*\*B vs ESMM, hidden selection rho 2\*\*: lowers the CVR bias on non-clicked impressions: no, the evidence is against it/);
   assert.match(answer, /\*\*C vs ESMM, hidden selection rho 0\*\*: lowers the CVR bias on non-clicked impressions: not shown either way \(inconclusive\)/);
   assert.match(answer, /reaches CTCVR \(lower cross-entropy\): not tested/);
+  const counted = { holds: 0, contradicted: 0, inconclusive: 0 } as Record<string, number>;
+  for (const x of v) counted[x.verdictFamilywise]++;
+  assert.match(debiasingSummary(v), new RegExp(`6 in all at hidden-selection strengths 0 and 2, family-wise \\(Holm over all\\): ${counted.holds} hold, ${counted.contradicted} contradicted, ${counted.inconclusive} inconclusive`));
   // a contradiction by equivalence (a difference inside the margin, in the claimed direction) says so
   const tiny = synth({ ESMM: 0.02, D: 0.02 * (1 - 0.0005) }, { ESMM: small, D: (w, s) => -small(w, s) / 100 });
   const eq = evaluateFindings(summarizeStudy(tiny, { metric: "mechanism.nonClickedKl", baseline: "ESMM" }), {}, debiasingRules([["D", "ESMM"]], "bias"));

@@ -110,3 +110,13 @@ export function debiasingAnswer(verdicts: readonly (Finding & { strength: number
     .map((g) => `- **${g.pair}, hidden selection rho ${g.strength}**: ${say(g.bias, "lowers the CVR bias on non-clicked impressions")}; ${say(g.ctcvr, "reaches CTCVR (lower cross-entropy)")}.`)
     .join("\n");
 }
+
+/**
+ * One line for the README: how many debiasing claims (bias and CTCVR, every family and strength) hold, are
+ * contradicted and are inconclusive, family-wise (Holm over all of them), and where each claim is.
+ */
+export function debiasingSummary(verdicts: readonly (Finding & { strength: number })[]): string {
+  const count = (v: string) => verdicts.filter((f) => f.verdictFamilywise === v).length;
+  const strengths = [...new Set(verdicts.map((f) => f.strength))].join(" and ");
+  return `Debiasing claims (does the term lower the CVR bias on non-clicked impressions; does that reach CTCVR), ${verdicts.length} in all at hidden-selection strengths ${strengths}, family-wise (Holm over all): ${count("holds")} hold, ${count("contradicted")} contradicted, ${count("inconclusive")} inconclusive. Each claim, its estimate and its power: [docs/beyond-the-paper.md](docs/beyond-the-paper.md).`;
+}
