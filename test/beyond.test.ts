@@ -100,14 +100,17 @@ test("debiasing rules: a lower bias holds, a higher one is contradicted, a noisy
 
 test("beyond design: run count, the strength as the simulator option, refusals in one line", () => {
   const full = beyondDesign("full");
-  // 12 models x 2 repeats x (4 trials on 1 seed + the best 2 on 1 more seed) = 144; 12 x 2 repeats x 3 worlds x 1 seed = 72
-  assert.deepEqual(beyondRunCount(full), { tuning: 144, evaluation: 72, perStrength: 216, total: 432 });
-  // projected: 432 runs x 10 s / 2 workers = 36 min; 2 strengths x (3 + 2) worlds x 30 s = 5 min more at most
+  // 22 models x 2 repeats x (4 trials on 1 seed + the best 2 on 1 more seed) = 264; 22 x 2 repeats x 3 worlds x 1 seed = 132
+  assert.equal(full.models.length, 22);
+  assert.deepEqual(beyondRunCount(full), { tuning: 264, evaluation: 132, perStrength: 396, total: 792 });
+  // projected: 792 runs x 10 s / 2 workers = 66 min; 2 strengths x (3 + 2) worlds x 30 s = 5 min more at most
   const projected = beyondDesignMarkdown(full, { secondsPerRun: 10, workers: 2, source: "test", secondsPerWorld: 30 });
-  assert.match(projected, /\| projected wall time \| 432 runs x 10 s \/ 2 workers = 36 min \+ 10 data sets x 30 s = 41 min at most/);
+  assert.match(projected, /\| projected wall time \| 792 runs x 10 s \/ 2 workers = 66 min \+ 10 data sets x 30 s = 71 min at most/);
   const quick = beyondDesign("quick");
   assert.deepEqual(beyondRunCount(quick), { tuning: 18, evaluation: 12, perStrength: 30, total: 60 });
-  assert.deepEqual(full.debiasing, [["ESCM2-IPS", "ESMM"], ["ESCM2-DR", "ESMM"], ["DCMT", "ESMM"]]);
+  assert.equal(full.debiasing.length, 13);
+  assert.deepEqual(full.debiasing.slice(0, 3), [["ESCM2-IPS", "ESMM"], ["ESCM2-DR", "ESMM"], ["DCMT", "ESMM"]]);
+  assert.ok(full.debiasing.every(([m, r]) => r === "ESMM" && full.models.includes(m)), "every claim against ESMM, every family in the design");
   assert.deepEqual(quick.debiasing, [["ESCM2-IPS", "ESMM"]]);
   for (const d of [full, quick]) {
     const at0 = atStrength(d.base, 0);
