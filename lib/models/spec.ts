@@ -214,8 +214,10 @@ export interface NiseTerm {
 }
 
 /**
- * ChorusCVR's supervision (Cheng et al. 2025, arXiv 2502.08277), from the paper's description (its equations
- * were not reachable offline; no code is released): the CTunCVR task, CE(o * (1 - r), pCTR * pUnCVR) over
+ * ChorusCVR's supervision (Cheng et al. 2025, arXiv 2502.08277), from the paper's description (its method
+ * section is still not reachable offline, re-checked 2026-12: the store holds the arXiv HTML only up to the
+ * abstract; no code is released; the zoo row's source note says what unofficial re-implementations number
+ * as its Eq. 3-10 and where they disagree): the CTunCVR task, CE(o * (1 - r), pCTR * pUnCVR) over
  * impressions (trains the CTR and unCVR towers), times ctunCvrWeight; the factual CVR and unCVR
  * cross-entropies on clicked rows (labels r and 1 - r) weighted by 1 / p̂; and the soft alignment on
  * non-clicked rows, pCVR against the detached soft label 1 - pUnCVR and pUnCVR against 1 - pCVR, weighted
