@@ -23,8 +23,9 @@
  * Coverage: the key is as sensitive as the fixtures. They pin the six paper models and the trainer
  * (paper-models-compat.json, speed-reference.json, stopping-reference.json: cpu backend) and the simulator, the preparation and the
  * Ali-CCP sample's loading (data-reference.json). A change that moves only numbers no fixture records
- * (e.g. a model outside the six, or the native backend alone) does not change the key: record a fixture that
- * covers it, or raise NUMERICS_EPOCH.
+ * (e.g. the trainer on the native backend alone) does not change the key: record a fixture that covers it, or
+ * raise NUMERICS_EPOCH. A model row outside the six is covered by its own fingerprint in its runs' specs
+ * (lib/models/row-version.ts: a changed row gets new keys).
  *
  * `codeVersion()` (the source hash) is still written into every record, for audit, but is no part of the key.
  */

@@ -11,7 +11,8 @@
  *
  * Keys. `key` = sha256 of (what the run computes: `computation(run)`, the RunSpec without its labels, defaults
  * filled in, as JSON with sorted keys; the sha256 of the data's manifest.json, real data: its content hash in
- * place of the folder's path and of the manifest's sha256; the numerics version), so a run is skipped exactly
+ * place of the folder's path and of the manifest's sha256; the numerics version; a model row changed since rows
+ * entered the keys is in the RunSpec as its fingerprint, lib/models/row-version.ts), so a run is skipped exactly
  * when the same computation ran on the same data with the same numbers. The numerics version
  * (numerics.ts) is the sha256 of the committed golden-output fixtures the tests check the code against
  * (test/fixtures/paper-models-compat.json, speed-reference.json, data-reference.json) and of NUMERICS_EPOCH:
@@ -71,6 +72,9 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
     // "dense" embedding updates are what a run without the option computes: one key for both; so is
     // "coupled" weight decay, and either form with no decay
     train: withoutDefaultWeightDecayForm(withoutDefaultEmbeddingUpdates({ ...DEFAULT_TRAIN_CONFIG, ...run.train })),
+    // the row's fingerprint when it changed since rows entered the keys (lib/models/row-version.ts); as the run
+    // or the record carries it, never recomputed from today's zoo (a record keeps the row it was trained with)
+    ...(run.modelRow !== undefined ? { modelRow: run.modelRow } : {}),
   };
 }
 

@@ -26,6 +26,7 @@
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED } from "../data/prepare";
 import { drawWorld } from "../data/world-prior";
 import { embeddingUpdatesFor } from "./data-cache";
+import { modelRowField } from "../models/row-version";
 import type { SimulatorConfig } from "../data/simulator-config";
 import type { Architecture } from "../models";
 import type { TrainConfig } from "../train";
@@ -111,6 +112,12 @@ export interface RunSpec {
   data: DataSpec;
   architecture: Partial<Architecture>;
   train: Partial<Omit<TrainConfig, "seed">>;
+  /**
+   * The model row's fingerprint (lib/models/row-version.ts modelRowField), written by expandGrid when the row
+   * differs from the row as first keyed (2026-12-06): part of the run's computation, so a changed row gets new
+   * keys; absent for a row unchanged since, so older runs keep theirs.
+   */
+  modelRow?: string;
 }
 
 export const DEFAULT_DATA_SPEC: DataSpec = {
@@ -168,6 +175,7 @@ export function expandGrid(study: StudySpec): RunSpec[] {
               data,
               architecture: { ...study.architecture, ...v.architecture, ...own?.architecture },
               train: withSourceDefaults({ ...study.train, ...v.train, ...own?.train }, data),
+              ...modelRowField(model),
             });
           }
         }
