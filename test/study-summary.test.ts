@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { countOf } from "../lib/notebook/format";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -382,4 +383,11 @@ test("models without pCvr: one note names them all for a CVR metric (not one not
   assert.deepEqual(s.models.map((m) => [m.model, m.n, m.undefinedRuns]), [["IP", 6, 0], ["ESMM", 5, 1], ["ESP", 0, 6], ["AITM", 0, 6]]);
   // on CTCVR every model has its prediction: no such note
   assert.ok(!summarizeStudy(results).notes.some((n) => n.includes("pCvr")));
+});
+
+test("countOf: singular for exactly 1 (\"1 conversion\", not \"1 conversions\"), plural otherwise, a given plural", () => {
+  assert.equal(countOf(1, "conversion"), "1 conversion");
+  assert.equal(countOf(0, "conversion"), "0 conversions");
+  assert.equal(countOf(140, "conversion"), "140 conversions");
+  assert.equal(countOf(2, "replicate", "replicates of the data"), "2 replicates of the data");
 });
