@@ -1,7 +1,7 @@
 /**
  * Decoupled weight decay (AdamW; lib/train/adam.ts, lib/train/rowwise.ts, TrainConfig.weightDecayForm), tests
  * with known answers:
- * - dense Adam with weightDecayForm "decoupled" matches a float64 reference of PyTorch's AdamW (p <- p - lr λ p,
+ * - dense Adam with weightDecayForm "decoupled" matches a float64 reference (test/float64-adam.ts) of PyTorch's AdamW (p <- p - lr λ p,
  *   then the Adam step with the undecayed gradient) after k steps: values and both moments, for every grouping
  *   the backend has ("flat" over two variables, "per-variable", "kernel"); tolerance 2e-6 relative + 5e-7 of the
  *   array's largest value (float32 rounding of the stored values and of the op chains), and the coupled reference is far outside it;
@@ -25,6 +25,7 @@ import { RowwiseAdam } from "../lib/train/rowwise";
 import { canonicalJson, computation } from "../lib/study/results";
 import { expandGrid } from "../lib/study/spec";
 import { studyProfile } from "../lib/study";
+import { adamReference, ADAM, applyRowSteps, assertSameAsDense, denseMoments } from "./float64-adam";
 import { rng } from "./helpers";
 
 let backend = "";
@@ -33,50 +34,11 @@ before(async () => {
   backend = (await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu")).name;
 });
 
-const ADAM = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
 /** Large enough that the decay moves the values far beyond the tolerance within a few steps (lr λ = 2e-3). */
 const DECAY = 0.2;
 
 function groupingsOf(name: string): AdamGrouping[] {
   return name === "wasm" || name === "cpu" ? ["flat", "per-variable", "kernel"] : ["flat", "per-variable"];
-}
-
-/** 1 - b1^t and sqrt(1 - b2^t), b^t accumulated in float32 and 1 - b^t rounded to float32 (lib/train/adam.ts). */
-function biasCorrections(steps: number): { c1: number; c2: number } {
-  let acc1 = Math.fround(ADAM.beta1);
-  let acc2 = Math.fround(ADAM.beta2);
-  for (let k = 1; k < steps; k++) {
-    acc1 = Math.fround(acc1 * Math.fround(ADAM.beta1));
-    acc2 = Math.fround(acc2 * Math.fround(ADAM.beta2));
-  }
-  return { c1: Math.fround(1 - acc1), c2: Math.sqrt(Math.fround(1 - acc2)) };
-}
-
-/**
- * Adam in float64 over rows of `dim` values; at step k (1-based, shared by every row) each row of `steps[k].ids`
- * gets the gradient row `steps[k].g[u]`. decoupled (PyTorch AdamW): p <- p - lr λ p, then m, v from g and
- * p <- p - lr/c1 m / (sqrt(v)/c2 + eps); coupled (PyTorch Adam): g <- g + λ p first, no shrink.
- */
-function reference(p0: ArrayLike<number>, dim: number, steps: { ids: number[]; g: number[][] }[], decay: number, form: WeightDecayForm) {
-  const p = Array.from(p0, Number);
-  const m = p.map(() => 0);
-  const v = p.map(() => 0);
-  const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = ADAM;
-  steps.forEach((s, k) => {
-    const { c1, c2 } = biasCorrections(k + 1);
-    s.ids.forEach((row, u) => {
-      for (let j = 0; j < dim; j++) {
-        const i = row * dim + j;
-        let g = s.g[u][j];
-        if (form === "decoupled") p[i] -= lr * decay * p[i];
-        else g += decay * p[i];
-        m[i] = b1 * m[i] + (1 - b1) * g;
-        v[i] = b2 * v[i] + (1 - b2) * g * g;
-        p[i] -= (lr / c1) * (m[i] / (Math.sqrt(v[i]) / c2 + eps));
-      }
-    });
-  });
-  return { p, m, v };
 }
 
 /**
@@ -94,14 +56,7 @@ function worstError(got: Record<"p" | "m" | "v", ArrayLike<number>>, want: Recor
   return worst;
 }
 
-/** The private moments of an Adam's groups, concatenated in variable order (for comparisons only). */
-function denseMoments(adam: Adam): { m: Float32Array; v: Float32Array } {
-  const groups = (adam as unknown as { groups: { m: tfjs.Variable; v: tfjs.Variable }[] }).groups;
-  const cat = (k: "m" | "v") => Float32Array.from(groups.flatMap((g) => Array.from(g[k].dataSync() as Float32Array)));
-  return { m: cat("m"), v: cat("v") };
-}
-
-/** k steps of random gradients (every row every step), as reference() takes them. */
+/** k steps of random gradients (every row every step), as adamReference() takes them. */
 function denseSteps(rows: number, dim: number, k: number, r: () => number) {
   return Array.from({ length: k }, (_, step) => ({
     ids: Array.from({ length: rows }, (_, i) => i),
@@ -116,7 +71,7 @@ test("dense Adam, decoupled decay: matches a float64 reference of PyTorch's Adam
   const r = rng(21);
   const init = Float32Array.from({ length: rows * dim }, () => r() * 0.2 - 0.1);
   const steps = denseSteps(rows, dim, 30, r);
-  const want = reference(init, dim, steps, DECAY, "decoupled");
+  const want = adamReference(init, dim, steps, DECAY, "decoupled");
   for (const grouping of groupingsOf(backend)) {
     // two variables (rows 0-3 and 4-8), so "flat" concatenates them
     const a = t.variable(t.tensor2d(init.slice(0, 4 * dim), [4, dim]));
@@ -132,7 +87,7 @@ test("dense Adam, decoupled decay: matches a float64 reference of PyTorch's Adam
       ctx.diagnostic(`${grouping}: worst difference from the float64 AdamW reference, relative to the tolerance: ${worst.toExponential(2)}`);
       assert.ok(worst <= 1, `${grouping}: ${worst} x the tolerance`);
       // the reference tells the forms apart: coupled L2 at the same λ lands far outside the tolerance
-      assert.ok(worstError(got, reference(init, dim, steps, DECAY, "coupled")) > 1e3, `${grouping}: coupled and decoupled references are distinguishable`);
+      assert.ok(worstError(got, adamReference(init, dim, steps, DECAY, "coupled")) > 1e3, `${grouping}: coupled and decoupled references are distinguishable`);
     } finally {
       adam.dispose();
       a.dispose();
@@ -188,18 +143,12 @@ for (const inPlace of [true, false]) {
     const table = t.variable(t.tensor2d(init.slice(), [rows, dim]));
     const lazy = new RowwiseAdam([table], { ...ADAM, weightDecay: DECAY, weightDecayForm: "decoupled", inPlace });
     try {
-      for (const s of steps) {
-        t.tidy(() => {
-          const ids = Int32Array.from(s.ids);
-          const column = t.tensor2d(ids, [ids.length, 1], "int32");
-          lazy.apply(ids, column, [t.tensor2d(s.g.flat(), [ids.length, dim])], [gatherTableRows(table as tfjs.Tensor2D, column)]);
-        });
-      }
+      applyRowSteps(lazy, table, steps, dim);
       const got = { p: table.dataSync() as Float32Array, m: lazy.moments(0).m.dataSync() as Float32Array, v: lazy.moments(0).v.dataSync() as Float32Array };
-      const worst = worstError(got, reference(init, dim, steps, DECAY, "decoupled"));
+      const worst = worstError(got, adamReference(init, dim, steps, DECAY, "decoupled"));
       ctx.diagnostic(`worst difference from the float64 lazy AdamW reference, relative to the tolerance: ${worst.toExponential(2)}`);
       assert.ok(worst <= 1, `${worst} x the tolerance`);
-      assert.ok(worstError(got, reference(init, dim, steps, DECAY, "coupled")) > 1e3, "coupled and decoupled references are distinguishable");
+      assert.ok(worstError(got, adamReference(init, dim, steps, DECAY, "coupled")) > 1e3, "coupled and decoupled references are distinguishable");
       // Row 9, never touched: not decayed, moments zero.
       for (let j = 0; j < dim; j++) {
         assert.equal(got.p[9 * dim + j], init[9 * dim + j]);
@@ -239,15 +188,9 @@ for (const inPlace of [true, false]) {
           lazy.apply(ids, column, [t.tensor2d(g, [rows, dim])], [gatherTableRows(b as tfjs.Tensor2D, column)]);
         });
       }
-      assert.deepEqual(b.dataSync(), a.dataSync(), "values");
-      const dm = denseMoments(dense);
-      assert.deepEqual(lazy.moments(0).m.dataSync(), dm.m, "first moments");
-      assert.deepEqual(lazy.moments(0).v.dataSync(), dm.v, "second moments");
+      assertSameAsDense(dense, a, lazy, b);
     } finally {
-      dense.dispose();
-      lazy.dispose();
-      a.dispose();
-      b.dispose();
+      for (const x of [dense, lazy, a, b]) x.dispose();
     }
   });
 }

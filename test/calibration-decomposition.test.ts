@@ -2,9 +2,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { calibrationChain, calibrationTerms, calibrationRatio, MetricInputError } from "../lib/metrics";
 import { defaultSplitPlan, prepare } from "../lib/data/prepare";
-import { SIMULATED_SCHEMA, createWorld, generateDay, rowsPerDay } from "../lib/data/simulator";
+import { createWorld, rowsPerDay, simulatedDayLog } from "../lib/data/simulator";
 import { resolveConfig } from "../lib/data/simulator-config";
-import { allocateLog, concatLogs } from "../lib/data/schema";
+import { concatLogs } from "../lib/data/schema";
 import { freshRowsOfDay, withAdAgeShifted, ctcvrTerms } from "../lib/study/calibration-decomposition";
 
 test("calibrationTerms: hand-computed weighted means and ratios, with a row mask", () => {
@@ -56,24 +56,7 @@ function smallWorld() {
   const config = resolveConfig({ impressions: 60_000, days: 6, users: 150, ads: 60, advertisers: 10, calibrationSamples: 20_000 });
   const seed = 5;
   const world = createWorld(config, seed);
-  const logs = Array.from({ length: config.days }, (_, day) => {
-    const rows = rowsPerDay(config)[day];
-    const log = allocateLog(SIMULATED_SCHEMA, rows, `day ${day}`, true);
-    let r = 0;
-    for (const c of generateDay(world, day)) {
-      for (let i = 0; i < c.size; i++, r++) {
-        [c.user, c.ad, c.advertiser, c.appCategory, c.placement, c.deviceOs, c.hour].forEach((col, f) => (log.categorical[f][r] = col[i]));
-        log.numeric[0][r] = c.userActivity[i];
-        log.numeric[1][r] = c.adAgeDays[i];
-        log.day[r] = day;
-        log.click[r] = c.click[i];
-        log.conversion[r] = c.conversion[i];
-        log.truth!.pClick[r] = c.pClick[i];
-        log.truth!.pConversionGivenClick[r] = c.pConversionGivenClick[i];
-      }
-    }
-    return log;
-  });
+  const logs = Array.from({ length: config.days }, (_, day) => simulatedDayLog(world, day));
   const data = prepare(concatLogs(logs), { plan: defaultSplitPlan(config.days), negativeKeepRate: 0.1, seed: 7 });
   return { config, seed, data };
 }

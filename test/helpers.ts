@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DataError } from "../lib/data/errors";
+import type { EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -32,4 +33,21 @@ export async function rejectsAt(promise: Promise<unknown>, file: string, line: n
     if (pattern) assert.match(err.message, pattern);
     return true;
   });
+}
+
+/**
+ * An encoded split from its columns (row-major, as EncodedSplit documents them; `size` is click.length): the
+ * categorical fields named f0, f1, ... unless given, every row's weight 1 and day 0 unless given.
+ */
+export function encodedSplit(
+  columns: Omit<EncodedSplit, "size" | "categoricalFields" | "weight" | "day"> & Partial<Pick<EncodedSplit, "categoricalFields" | "weight" | "day">>,
+): EncodedSplit {
+  const size = columns.click.length;
+  return {
+    categoricalFields: columns.vocabularySizes.map((_, f) => `f${f}`),
+    weight: new Float32Array(size).fill(1),
+    day: new Int32Array(size),
+    ...columns,
+    size,
+  };
 }

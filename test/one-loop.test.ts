@@ -11,7 +11,7 @@ import type { EncodedSplit } from "../lib/data/encoded";
 import { initBackend } from "../lib/backend";
 import { buildModel, getModelSpec, inputDimsOf } from "../lib/models";
 import { EpochRecord, TrainingDivergedError, TrainProgress, predictEachSeed, trainSeeds } from "../lib/train";
-import { rng } from "./helpers";
+import { encodedSplit, rng } from "./helpers";
 
 before(async () => {
   await initBackend("cpu");
@@ -39,19 +39,7 @@ function split(n: number, seed: number, flipClick = false): EncodedSplit {
     click[i] = r() < sigmoid(flipClick ? -zc : zc) ? 1 : 0;
     conversion[i] = click[i] && r() < sigmoid(2 * effects[1][categorical[i * nf + 1]] - x1) ? 1 : 0;
   }
-  return {
-    name: `split-${seed}`,
-    size: n,
-    categoricalFields: ["a", "b", "c"],
-    vocabularySizes: VOCAB,
-    numericFields: ["x0", "x1"],
-    categorical,
-    numeric,
-    click,
-    conversion,
-    weight: new Float32Array(n).fill(1),
-    day: new Int32Array(n),
-  };
+  return encodedSplit({ name: `split-${seed}`, categoricalFields: ["a", "b", "c"], vocabularySizes: VOCAB, numericFields: ["x0", "x1"], categorical, numeric, click, conversion });
 }
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);

@@ -3,7 +3,7 @@
  * - row-wise Adam equals the dense Adam of lib/train/adam.ts bit for bit when every row is touched every step
  *   (the in-place pass against the "kernel" grouping, the TensorScatterUpdate path against "per-variable":
  *   the same float32 arithmetic per element; rows given in a shuffled order), with and without weight decay;
- * - where rows are skipped, it matches a float64 reference of the lazy rule written here in plain JS (values,
+ * - where rows are skipped, it matches a float64 reference of the lazy rule in plain JS, test/float64-adam.ts (values,
  *   first and second moments after k steps; tolerance 2e-6 relative + 1e-9 absolute, float32 rounding of the
  *   stored values; the reference rounds 1 - b^t to float32 as lib/train/adam.ts documents, ~1e-5 otherwise), untouched rows keep their values and zero moments exactly, and a per-row step count (which
  *   the rule does not use) would be far outside the tolerance;
@@ -30,6 +30,7 @@ import { gatherRows as gatherTableRows } from "../lib/models/fast-ops";
 import { fitSeedGroup, fitSpec, inputTensors, labelTensors, predict, predictSeeds, sliceRows } from "../lib/train";
 import { Adam, AdamGrouping } from "../lib/train/adam";
 import { embeddingLayout, RowDeduper, RowwiseAdam, rowMajorIndices } from "../lib/train/rowwise";
+import { adamReference, ADAM, applyRowSteps, assertSameAsDense } from "./float64-adam";
 import { rng, tempDir } from "./helpers";
 
 let data: PreparedData;
@@ -42,8 +43,6 @@ before(async () => {
   data = prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(8), negativeKeepRate: 0.3, seed: 5 });
 });
 
-const ADAM = { learningRate: 0.01, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
-
 function shuffled(n: number, r: () => number): Int32Array {
   const a = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
@@ -51,12 +50,6 @@ function shuffled(n: number, r: () => number): Int32Array {
     [a[i], a[j]] = [a[j], a[i]];
   }
   return a;
-}
-
-/** The private moments of a one-variable Adam group (for comparisons only). */
-function denseMoments(adam: Adam): { m: Float32Array; v: Float32Array } {
-  const g = (adam as unknown as { groups: { m: tfjs.Variable; v: tfjs.Variable }[] }).groups[0];
-  return { m: g.m.dataSync() as Float32Array, v: g.v.dataSync() as Float32Array };
 }
 
 for (const [inPlace, wanted] of [
@@ -88,60 +81,12 @@ for (const [inPlace, wanted] of [
             lazy.apply(order, ids, [t.tensor2d(gRows, [rows, dim])], [gatherTableRows(b as tfjs.Tensor2D, ids)]);
           });
         }
-        assert.deepEqual(b.dataSync(), a.dataSync(), "values");
-        const dm = denseMoments(dense);
-        assert.deepEqual(lazy.moments(0).m.dataSync(), dm.m, "first moments");
-        assert.deepEqual(lazy.moments(0).v.dataSync(), dm.v, "second moments");
+        assertSameAsDense(dense, a, lazy, b);
       } finally {
-        dense.dispose();
-        lazy.dispose();
-        a.dispose();
-        b.dispose();
+        for (const x of [dense, lazy, a, b]) x.dispose();
       }
     });
   }
-}
-
-/**
- * The lazy rule in float64, independent of tfjs: at step t (1-based, one per call, shared by every row), each
- * touched row r: g <- g + λ p; m <- b1 m + (1 - b1) g; v <- b2 v + (1 - b2) g^2;
- * p <- p - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps sqrt(1 - b2^t)), with 1 - b^t rounded to float32
- * as lib/train/adam.ts does (biasCorrections); everything else in float64. `perRowSteps` counts t per row
- * instead (the rule NOT followed; to show the test tells them apart).
- */
-function biasCorrections(steps: number): { c1: number; c2: number } {
-  // b^t accumulated in float32 and 1 - b^t rounded to float32, the documented rule of lib/train/adam.ts
-  // (tfjs' AdamOptimizer's; for b2 = 0.999 that is ~1e-5 off the exact value, far above float32 rounding).
-  let acc1 = Math.fround(ADAM.beta1);
-  let acc2 = Math.fround(ADAM.beta2);
-  for (let k = 1; k < steps; k++) {
-    acc1 = Math.fround(acc1 * Math.fround(ADAM.beta1));
-    acc2 = Math.fround(acc2 * Math.fround(ADAM.beta2));
-  }
-  return { c1: Math.fround(1 - acc1), c2: Math.sqrt(Math.fround(1 - acc2)) };
-}
-
-function lazyReference(p0: Float32Array, dim: number, steps: { ids: number[]; g: number[][] }[], decay: number, perRowSteps = false) {
-  const p = Array.from(p0, Number);
-  const m = p.map(() => 0);
-  const v = p.map(() => 0);
-  const count = new Map<number, number>();
-  const { learningRate: lr, beta1: b1, beta2: b2, epsilon: eps } = ADAM;
-  steps.forEach((s, k) => {
-    s.ids.forEach((row, u) => {
-      const tRow = perRowSteps ? (count.get(row) ?? 0) + 1 : k + 1;
-      count.set(row, tRow);
-      const { c1, c2 } = biasCorrections(tRow);
-      for (let j = 0; j < dim; j++) {
-        const i = row * dim + j;
-        const g = s.g[u][j] + decay * p[i];
-        m[i] = b1 * m[i] + (1 - b1) * g;
-        v[i] = b2 * v[i] + (1 - b2) * g * g;
-        p[i] -= ((lr * c2) / c1) * (m[i] / (Math.sqrt(v[i]) + eps * c2));
-      }
-    });
-  });
-  return { p, m, v };
 }
 
 for (const inPlace of [true, false]) {
@@ -158,14 +103,8 @@ for (const inPlace of [true, false]) {
     const table = t.variable(t.tensor2d(init.slice(), [rows, dim]));
     const lazy = new RowwiseAdam([table], { ...ADAM, weightDecay: decay, inPlace });
     try {
-      for (const s of steps) {
-        t.tidy(() => {
-          const ids = Int32Array.from(s.ids);
-          const column = t.tensor2d(ids, [ids.length, 1], "int32");
-          lazy.apply(ids, column, [t.tensor2d(s.g.flat(), [ids.length, dim])], [gatherTableRows(table as tfjs.Tensor2D, column)]);
-        });
-      }
-      const want = lazyReference(init, dim, steps, decay);
+      applyRowSteps(lazy, table, steps, dim);
+      const want = adamReference(init, dim, steps, decay);
       const got = { p: table.dataSync(), m: lazy.moments(0).m.dataSync(), v: lazy.moments(0).v.dataSync() };
       let worst = 0;
       for (const key of ["p", "m", "v"] as const) {
@@ -183,7 +122,7 @@ for (const inPlace of [true, false]) {
         assert.equal(got.v[9 * dim + j], 0);
       }
       // The step count is the optimizer's, not the row's: a per-row count moves row 4 (first touched at step 4) far.
-      const perRow = lazyReference(init, dim, steps, decay, true);
+      const perRow = adamReference(init, dim, steps, decay, "coupled", true);
       assert.ok(Math.abs(perRow.p[4 * dim] - want.p[4 * dim]) > 1e3 * (2e-6 * Math.abs(want.p[4 * dim]) + 1e-9), "the reference tells the step counts apart");
     } finally {
       lazy.dispose();

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { createWorld, generateDay, rowsPerDay } from "../lib/data/simulator";
+import { createWorld, generateDay, rowsPerDay, simulatedDayLog } from "../lib/data/simulator";
 import { readManifest, readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { DEFAULT_SIMULATOR_CONFIG, resolveConfig } from "../lib/data/simulator-config";
 import { tempDir } from "./helpers";
@@ -146,4 +146,38 @@ test("an unreachable target is said, not hidden: accidental clicks above the tar
   assert.equal(lines.length, 2, lines.join(""));
   assert.match(lines[0], /^simulator: world seed 5: CTR 0\.0\d+ misses its target 0\.0200 \(accidental clicks are 100 % of clicks\)\n$/);
   assert.match(lines[1], /^simulator: world seed 5: CVR 0\.00\d+ misses its target 0\.0700 \(accidental clicks are 100 % of clicks; they convert at 0\.002\)\n$/);
+});
+
+test("simulatedDayLog: the day's rows as the CSV files hold them, and a tail from firstRow on; a bad firstRow throws", () => {
+  const config = { impressions: 6_000, days: 3, users: 100, ads: 40 };
+  const dir = tempDir();
+  writeSimulatedLog(config, 3, dir);
+  const world = createWorld(config, 3);
+  const day = 1;
+  const log = simulatedDayLog(world, day);
+  const file = readSimulatedLog(dir, { days: [day] });
+  assert.equal(log.size, rowsPerDay(world.config)[day]);
+  assert.equal(log.size, file.size);
+  assert.deepEqual(log.schema, file.schema);
+  log.categorical.forEach((col, f) => assert.deepEqual(col, file.categorical[f], `categorical ${f}`));
+  for (const key of ["day", "click", "conversion"] as const) assert.deepEqual(log[key], file[key], key);
+  // the files write user_activity to 4 decimals, probabilities to 9 significant digits
+  const near = (a: ArrayLike<number>, b: ArrayLike<number>, tol: (x: number) => number, what: string) => {
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= tol(b[i]), `${what}[${i}]: ${a[i]} vs ${b[i]}`);
+  };
+  near(log.numeric[0], file.numeric[0], () => 5e-5 + 1e-7, "user_activity");
+  near(log.numeric[1], file.numeric[1], () => 0, "ad_age_days");
+  near(log.truth!.pClick, file.truth!.pClick, (x) => 5e-9 * x, "pClick");
+  near(log.truth!.pConversionGivenClick, file.truth!.pConversionGivenClick, (x) => 5e-9 * x, "pConversionGivenClick");
+  // a tail starting inside generateDay's second chunk (65,536 rows a chunk) is the day's log from that row on
+  const big = createWorld({ impressions: 140_000, days: 2, users: 100, ads: 40 }, 3);
+  const whole = simulatedDayLog(big, 0);
+  const tail = simulatedDayLog(big, 0, 66_000);
+  assert.equal(tail.size, whole.size - 66_000);
+  tail.categorical.forEach((col, f) => assert.deepEqual(col, whole.categorical[f].subarray(66_000), `tail categorical ${f}`));
+  assert.deepEqual(tail.numeric[0], whole.numeric[0].subarray(66_000));
+  assert.deepEqual(tail.truth!.pConversionGivenClick, whole.truth!.pConversionGivenClick.subarray(66_000));
+  assert.equal(simulatedDayLog(world, day, log.size).size, 0);
+  assert.throws(() => simulatedDayLog(world, day, log.size + 1), /^Error: simulatedDayLog: firstRow must be an integer in \[0, \d+\], got \d+$/);
+  assert.throws(() => simulatedDayLog(world, day, -1), /firstRow must be an integer/);
 });

@@ -14,7 +14,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { rng } from "./helpers";
+import { encodedSplit, rng } from "./helpers";
 import { FIXTURES_DIR } from "./paths";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { initBackend } from "../lib/backend";
@@ -53,19 +53,7 @@ function split(n: number, seed: number, flipClick = false): EncodedSplit {
     categorical.set(ids, i * VOCAB.length);
     numeric[i] = x0;
   }
-  return {
-    name: `stopping-${seed}`,
-    size: n,
-    categoricalFields: VOCAB.map((_, f) => `f${f}`),
-    vocabularySizes: VOCAB,
-    numericFields: ["x0"],
-    categorical,
-    numeric,
-    click,
-    conversion,
-    weight: new Float32Array(n).fill(1),
-    day: new Int32Array(n),
-  };
+  return encodedSplit({ name: `stopping-${seed}`, vocabularySizes: VOCAB, numericFields: ["x0"], categorical, numeric, click, conversion });
 }
 
 const data = { train: split(3072, 1), validation: split(768, 2, true) };

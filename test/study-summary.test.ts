@@ -5,6 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { countOf } from "../lib/notebook/format";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -366,4 +367,27 @@ test("esmm stats: --help, and bad arguments give one line and a non-zero exit", 
     assert.match(errorLine, pattern);
     assert.ok(errorLine.startsWith("esmm: "), errorLine);
   }
+});
+
+test("models without pCvr: one note names them all for a CVR metric (not one note each, nor again under 'no tests'); runs with a pCvr but an undefined value keep their own note", () => {
+  const withCvr = (r: StudyResult, auc: number): StudyResult => ({ ...r, test: { ...r.test, metrics: { ...r.test.metrics, cvr: { rocAuc: auc } } } as StudyResult["test"] });
+  const ip = runs({ model: "IP", mean: 0.0075, sd: 1e-5 }).map((r, i) => withCvr(r, 0.7 + 0.01 * i));
+  const esmm = runs({ model: "ESMM", mean: 0.0074, sd: 1e-5 }).map((r, i) => withCvr(r, i === 0 ? NaN : 0.72 + 0.01 * i));
+  const results = [...ip, ...esmm, ...runs({ model: "ESP", mean: 0.0077, sd: 1e-5 }), ...runs({ model: "AITM", mean: 0.0076, sd: 1e-5 })];
+  const s = summarizeStudy(results, { metric: "cvr.rocAuc" });
+  assert.deepEqual(
+    s.notes.filter((n) => /pCvr|ESP|AITM/.test(n)),
+    ["without pCvr, so no CVR metrics: ESP, AITM"],
+  );
+  assert.ok(s.notes.includes("ESMM: 1 run(s) without a defined cvr.rocAuc on test"), s.notes.join("\n"));
+  assert.deepEqual(s.models.map((m) => [m.model, m.n, m.undefinedRuns]), [["IP", 6, 0], ["ESMM", 5, 1], ["ESP", 0, 6], ["AITM", 0, 6]]);
+  // on CTCVR every model has its prediction: no such note
+  assert.ok(!summarizeStudy(results).notes.some((n) => n.includes("pCvr")));
+});
+
+test("countOf: singular for exactly 1 (\"1 conversion\", not \"1 conversions\"), plural otherwise, a given plural", () => {
+  assert.equal(countOf(1, "conversion"), "1 conversion");
+  assert.equal(countOf(0, "conversion"), "0 conversions");
+  assert.equal(countOf(140, "conversion"), "140 conversions");
+  assert.equal(countOf(2, "replicate", "replicates of the data"), "2 replicates of the data");
 });

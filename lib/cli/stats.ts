@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import { Command, UsageError, numberValue, requireString } from "./args";
 import { DataError } from "../data/errors";
 import { splitLines } from "../data/line-reader";
+import { countOf } from "../notebook/format";
 import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
@@ -54,7 +55,7 @@ function headline(s: StudySummary): string {
   const conv = s.conversions
     ? s.conversions.differ
       ? `conversions ${s.conversions.min}-${s.conversions.max}${s.replicates > 1 ? " over the data replicates" : " (they differ across runs)"}`
-      : `${s.conversions.min} conversions`
+      : countOf(s.conversions.min, "conversion")
     : "conversions not recorded";
   const seeds = `${s.seedsPerReplicate[0]}${s.seedsPerReplicate[1] !== s.seedsPerReplicate[0] ? `-${s.seedsPerReplicate[1]}` : ""}`;
   const design =

@@ -35,7 +35,7 @@
  */
 import { AliasTable, Rng, deriveSeed, zipfWeights } from "./random";
 import { SimulatorConfig, resolveConfig } from "./simulator-config";
-import type { LogSchema } from "./schema";
+import { allocateLog, type ImpressionLog, type LogSchema } from "./schema";
 
 export const SIMULATED_SCHEMA: LogSchema = {
   categorical: ["user", "ad", "advertiser", "app_category", "placement", "device_os", "hour"],
@@ -399,6 +399,35 @@ export function* generateDay(w: World, day: number, chunkSize = 65_536): Generat
     }
     yield chunk;
   }
+}
+
+/**
+ * Rows `firstRow` to the last of day `day` of world `w` (generateDay's rows, in order) as an impression log of
+ * SIMULATED_SCHEMA with truth: the categorical and numeric columns in the schema's order, the day, both labels
+ * and the true P(click) and P(conversion | click). Throws if `firstRow` is not an integer in
+ * [0, rowsPerDay(w.config)[day]].
+ */
+export function simulatedDayLog(w: World, day: number, firstRow = 0): ImpressionLog {
+  const total = rowsPerDay(w.config)[day];
+  if (!Number.isInteger(firstRow) || firstRow < 0 || firstRow > total) throw new Error(`simulatedDayLog: firstRow must be an integer in [0, ${total}], got ${firstRow}`);
+  const log = allocateLog(SIMULATED_SCHEMA, total - firstRow, `simulator seed ${w.seed}, day ${day}, rows ${firstRow}..${total - 1}`, true);
+  let r = 0;
+  let seen = 0;
+  for (const c of generateDay(w, day)) {
+    const categorical = [c.user, c.ad, c.advertiser, c.appCategory, c.placement, c.deviceOs, c.hour]; // SIMULATED_SCHEMA.categorical order
+    for (let i = Math.max(0, firstRow - seen); i < c.size; i++, r++) {
+      categorical.forEach((col, f) => (log.categorical[f][r] = col[i]));
+      log.numeric[0][r] = c.userActivity[i];
+      log.numeric[1][r] = c.adAgeDays[i];
+      log.day[r] = day;
+      log.click[r] = c.click[i];
+      log.conversion[r] = c.conversion[i];
+      log.truth!.pClick[r] = c.pClick[i];
+      log.truth!.pConversionGivenClick[r] = c.pConversionGivenClick[i];
+    }
+    seen += c.size;
+  }
+  return log;
 }
 
 /**

@@ -41,6 +41,11 @@ export function formatP(p: number): string {
   return p < 1e-3 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
 }
 
+/** A count and its noun, singular for exactly 1: (1, "conversion") -> "1 conversion", (3, "conversion") -> "3 conversions"; `many` when the plural is not noun + "s". */
+export function countOf(n: number, noun: string, many = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : many}`;
+}
+
 /** A GitHub Markdown table: a header row, the separator and one line per row (cells already formatted). */
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");

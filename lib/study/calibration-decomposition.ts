@@ -26,8 +26,7 @@
 import { initBackend } from "../backend";
 import type { EncodedSplit } from "../data/encoded";
 import { encodeSplit, type NumericScaler, type PreparedData } from "../data/prepare";
-import { allocateLog } from "../data/schema";
-import { SIMULATED_SCHEMA, createWorld, generateDay, rowsPerDay } from "../data/simulator";
+import { createWorld, generateDay, rowsPerDay, simulatedDayLog } from "../data/simulator";
 import type { SimulatorConfig } from "../data/simulator-config";
 import { CalibrationStep, CalibrationTerms, calibrationChain, calibrationTerms } from "../metrics";
 import { Architecture, buildModel, getModelSpec, inputDimsOf } from "../models";
@@ -206,25 +205,7 @@ export function freshRowsOfDay(data: PreparedData, world: WorldSource, day: numb
   const w = createWorld(enlarged, world.seed);
   checkSameWorld(data, w);
   const unscaled = rowsPerDay({ ...world.config, evaluationMultiplier: 1, laterDaysMultiplier: 1 })[day];
-  const total = rowsPerDay(enlarged)[day];
-  const log = allocateLog(SIMULATED_SCHEMA, total - unscaled, `simulator seed ${world.seed}, day ${day}, rows ${unscaled}..${total - 1}`, true);
-  let r = 0;
-  let seen = 0;
-  for (const c of generateDay(w, day)) {
-    for (let i = 0; i < c.size; i++, seen++) {
-      if (seen < unscaled) continue;
-      const cat = [c.user, c.ad, c.advertiser, c.appCategory, c.placement, c.deviceOs, c.hour]; // SIMULATED_SCHEMA.categorical order
-      cat.forEach((col, f) => (log.categorical[f][r] = col[i]));
-      log.numeric[0][r] = c.userActivity[i];
-      log.numeric[1][r] = c.adAgeDays[i];
-      log.day[r] = day;
-      log.click[r] = c.click[i];
-      log.conversion[r] = c.conversion[i];
-      log.truth!.pClick[r] = c.pClick[i];
-      log.truth!.pConversionGivenClick[r] = c.pConversionGivenClick[i];
-      r++;
-    }
-  }
+  const log = simulatedDayLog(w, day, unscaled);
   const rows = Int32Array.from({ length: log.size }, (_, i) => i);
   return encodeSplit(`fresh rows of day ${day}`, log, rows, new Float32Array(log.size).fill(1), data.vocabularies, data.scalers).split;
 }

@@ -35,10 +35,11 @@
  * must have read one data set (data manifest), else the summary is refused: pairing them by seed would
  * compare different data. Metrics stored as null (the runner's encoding of NaN) count as undefined. A run whose metric is
  * NaN/missing on the split (e.g. an AUC on a day without conversions, or a missing later day) is left out
- * of that model's values and counted in `undefinedRuns`.
+ * of that model's values and counted in `undefinedRuns`; runs whose model has no prediction for the metric's
+ * space (no pCvr: no CVR metrics) are among them, and one note names all such models at once.
  */
 import type { ReliabilityBin } from "../metrics/calibration";
-import type { SpaceName } from "../metrics/spaces";
+import { EVALUATION_SPACES, type SpaceName } from "../metrics/spaces";
 import type { FoldScores } from "./run";
 import { Summary, holm, percentBetter, summarize } from "../stats";
 import { formatNumber, formatP, formatPercent } from "../notebook/format";
@@ -454,6 +455,8 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
   let days: number[] = [];
   const allConversions: number[] = [];
   const design: DesignRun[] = [];
+  // Runs whose model has no prediction for the metric's space (no pCvr: no CVR metrics), per model: one note for all.
+  const absentRuns = new Map<string, number>();
   const perModel = sel.models.map((model) => {
     const runs = sel.runs.filter((r) => r.model === model);
     const seeds: number[] = [];
@@ -480,6 +483,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       const v = metricOf(s, ref);
       if (!Number.isFinite(v)) {
         undefinedRuns++;
+        if (s && s.metrics?.[ref.space] === undefined) absentRuns.set(model, (absentRuns.get(model) ?? 0) + 1);
         continue;
       }
       seeds.push(r.seed);
@@ -537,13 +541,19 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       m.percentVsBaseline = c.estimate;
       m.percentVsBaselineSe = c.se;
     }
-    if (m.undefinedRuns > 0) notes.push(`${m.model}: ${m.undefinedRuns} run(s) without a defined ${ref.metric} on ${split}`);
+    const undefinedHere = m.undefinedRuns - (absentRuns.get(m.model) ?? 0);
+    if (undefinedHere > 0) notes.push(`${m.model}: ${undefinedHere} run(s) without a defined ${ref.metric} on ${split}`);
     if (m.parametersDiffer) notes.push(`${m.model}: parameter counts differ across runs on the same data`);
   }
 
   // Every unordered pair compared at the design's unit; Holm over the pairs of this table.
   const testable = base && base.n > 0 ? perModel.filter((m) => m.n >= 2) : [];
-  const untested = perModel.filter((m) => !testable.includes(m)).map((m) => m.model);
+  if (absentRuns.size > 0) {
+    const runs = (m: ModelSummary) => (absentRuns.get(m.model) === m.seeds.length + m.undefinedRuns ? m.model : `${m.model} (${absentRuns.get(m.model)} of ${m.seeds.length + m.undefinedRuns} runs)`);
+    notes.push(`without ${EVALUATION_SPACES[ref.space].prediction}, so no ${ref.space.toUpperCase()} metrics: ${perModel.filter((m) => absentRuns.has(m.model)).map(runs).join(", ")}`);
+  }
+  // A model with no run holding the space's prediction is named by the note above, not again here.
+  const untested = perModel.filter((m) => !testable.includes(m) && absentRuns.get(m.model) !== m.seeds.length + m.undefinedRuns).map((m) => m.model);
   if (untested.length > 0) notes.push(`no tests for ${untested.join(", ")} (fewer than 2 defined runs, or no ${baseline} to scale by)`);
   const pairs: { i: number; j: number; c: ContrastEstimate }[] = [];
   for (let i = 0; i < testable.length; i++) {
