@@ -24,7 +24,8 @@ export { isLabelLikeName, labelLikeColumns, labelEchoes, LABEL_LIKE_NAMES } from
 export { loadAliCcpRaw, loadAliCcpRawSplits, ALI_CCP_DEFAULT_FIELDS } from "./data/ali-ccp-raw";
 // data sources (a registry of kinds) and the one cache of prepared folders: lab.sources.materialize(source, preparation, { root })
 export * as sources from "./sources";
-// metrics and statistics
+// metrics and statistics; the metric registry (lab.analysis.METRICS, metricRef, metricValue: lib/analysis/metrics.ts)
+export * as analysis from "./analysis";
 export * from "./metrics";
 export * from "./stats";
 // figures, tables and progress in notebooks

@@ -131,7 +131,7 @@ test("higher-is-better metrics: % = 100 (x - base) / base; unknown or direction-
   assert.deepEqual(s.models[1].betterThan, ["IP"]);
   assert.equal(s.models[1].oracleGap, undefined); // only for cross-entropy
   assert.throws(() => summarizeStudy(results, { metric: "ctcvr.calibrationRatio" }), /no better direction.*calibrationSummary/);
-  assert.throws(() => summarizeStudy(results, { metric: "ctcvr.frobnicate" }), /unknown metric "frobnicate"/);
+  assert.throws(() => summarizeStudy(results, { metric: "ctcvr.frobnicate" }), /unknown metric "ctcvr\.frobnicate": metrics are "space\.metric" with space ctcvr, cvr, ctr and metric logLoss, .*; or mechanism\.nonClickedKl/);
   assert.throws(() => summarizeStudy(results, { metric: "logLoss" }), /space\.metric/);
   assert.throws(() => summarizeStudy(results, { split: "later" }), /later:<i>/);
   assert.deepEqual(parseMetric("cvr.rocAuc"), { metric: "cvr.rocAuc", space: "cvr", name: "rocAuc", higherIsBetter: true, label: "CVR ROC-AUC" });
@@ -353,7 +353,7 @@ test("esmm stats: --help, and bad arguments give one line and a non-zero exit", 
     [["stats", "--results", good, "--alpha", "x"], /--alpha must be a number in \(0, 1\), got "x"/, 2],
     [["stats", "--results", good, "--margin", "0"], /--margin must be a number > 0, got "0"/, 2],
     [["stats", "--results", good, "--unit", "world"], /--unit must be seed or replicate/, 2],
-    [["stats", "--results", good, "--metric", "ctcvr.nope"], /--metric: unknown metric "nope"/, 2],
+    [["stats", "--results", good, "--metric", "ctcvr.nope"], /--metric: unknown metric "ctcvr\.nope"/, 2],
     [["stats", "--results", good, "--split", "later"], /--split: split must be/, 2],
     [["stats", "--results", good, "--variant", "x"], /no results for variant "x"/, 2],
     [["stats", "--results", twoVariants], /2 variants \(default, b\).*--variant/, 2],

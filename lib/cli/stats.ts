@@ -8,6 +8,8 @@ import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
 import { MixedDataError, groupByData, describeDesignDifference } from "../study/data-identity";
+import { comparableMetricsText } from "../analysis/metrics";
+import { SPACE_NAMES } from "../metrics/spaces";
 
 export interface ReadResults {
   results: StudyResult[];
@@ -78,9 +80,11 @@ export const statsCommand: Command = {
                  [--baseline IP] [--alpha 0.01] [--margin 0.5] [--unit seed|replicate] [--data KEY | --per-data] [--json]
 
 FILE.jsonl holds one finished run per line (the study runner's output); lines that do not parse (a partial
-last line while a study runs) are skipped and counted. --metric is SPACE.METRIC with SPACE ctcvr, cvr or ctr
-and METRIC logLoss, normalizedEntropy, ece (lower is better), rocAuc or prAuc (higher is better). --variant
-is required when the file holds several variants. The table: per model n, mean, se, % vs the baseline's
+last line while a study runs) are skipped and counted. --metric is a metric with a
+better direction (lib/analysis/metrics.ts): SPACE.METRIC with SPACE ${SPACE_NAMES.join(", ")} and METRIC
+${comparableMetricsText("space")}; on simulated data also
+${comparableMetricsText("mechanism")}.
+--variant is required when the file holds several variants. The table: per model n, mean, se, % vs the baseline's
 mean (positive = better) ± the standard error of the difference, how it was tested (paired by seed with one
 data set; one value per data replicate with several worlds/draws; Welch where seeds differ), its p, the
 minimum detectable effect at power 0.8, the models it beats at p < alpha (raw p, as in the paper) and at

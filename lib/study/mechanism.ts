@@ -7,11 +7,8 @@
  * registry (lib/study/findings.ts debiasingRules) on the summary metric "mechanism.nonClickedKl"
  * (lib/study/summary.ts), at the study's design unit: lib/tune/beyond.ts.
  */
-import type { CvrTruthScore } from "../metrics/mechanism";
+import { metricValue } from "../analysis/metrics";
 import type { StudyRecord } from "./results";
-
-type Subset = "clicked" | "nonClicked";
-type Quantity = "kl" | "calibration";
 
 /** Mean and standard error over runs (se = sd / sqrt(runs), descriptive: the runs share worlds). */
 export interface MeanSe {
@@ -40,25 +37,20 @@ function meanSe(values: number[]): MeanSe {
   return { mean, se: Math.sqrt(variance / n) };
 }
 
-const valueOf = (r: StudyRecord, subset: Subset, q: Quantity): number => {
-  const score = r.test.mechanism?.cvr[subset] as CvrTruthScore | undefined;
-  const v = score?.[q];
-  return typeof v === "number" ? v : NaN;
-};
-
 /** One row per model whose runs carry mechanism metrics (models with a pCVR, on simulated data), in first-seen order. */
 export function mechanismSummary(records: readonly StudyRecord[]): MechanismRow[] {
   const models = [...new Set(records.filter((r) => r.test.mechanism).map((r) => r.model))];
   return models.map((model) => {
     const runs = records.filter((r) => r.model === model && r.test.mechanism);
-    const col = (subset: Subset, q: Quantity) => meanSe(runs.map((r) => valueOf(r, subset, q)));
+    // each column a metric of the registry (lib/analysis/metrics.ts), read from the run's test.mechanism
+    const col = (metric: string) => meanSe(runs.map((r) => metricValue(r.test, metric)));
     return {
       model,
       runs: runs.length,
-      clickedKl: col("clicked", "kl"),
-      nonClickedKl: col("nonClicked", "kl"),
-      clickedCalibration: col("clicked", "calibration"),
-      nonClickedCalibration: col("nonClicked", "calibration"),
+      clickedKl: col("mechanism.clickedKl"),
+      nonClickedKl: col("mechanism.nonClickedKl"),
+      clickedCalibration: col("mechanism.clickedCalibration"),
+      nonClickedCalibration: col("mechanism.nonClickedCalibration"),
     };
   });
 }

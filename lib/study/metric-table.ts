@@ -65,7 +65,7 @@ export interface MetricTable {
 }
 
 export interface MetricTableOptions extends Omit<SummaryOptions, "metric" | "higherIsBetter"> {
-  /** "space.metric" names (default PUBLISHED_TABLE_METRICS); each must have a direction (summary.ts METRIC_DIRECTIONS). */
+  /** "space.metric" names (default PUBLISHED_TABLE_METRICS); each a metric of lib/analysis/metrics.ts with a better direction. */
   metrics?: readonly string[];
 }
 

@@ -39,7 +39,8 @@
  * space (no pCvr: no CVR metrics) are among them, and one note names all such models at once.
  */
 import type { ReliabilityBin } from "../metrics/calibration";
-import { EVALUATION_SPACES, type SpaceName } from "../metrics/spaces";
+import { EVALUATION_SPACES, SPACE_NAMES, SpaceName } from "../metrics/spaces";
+import { MechanismQuantity, MechanismSubset, MetricRef, metricEntry, metricRef, metricValue } from "../analysis/metrics";
 import type { FoldScores } from "./run";
 import { Summary, holm, percentBetter, summarize } from "../stats";
 import { formatNumber, formatP, formatPercent } from "../notebook/format";
@@ -113,88 +114,19 @@ export function replicateOf(r: StudyResult): { world: number; draw: number; repe
 export const REPEAT_FACTOR = "repeat";
 
 // ---------------------------------------------------------------------------------------------------
-// Metric and split names.
+// Metric and split names: metrics are the registry's (lib/analysis/metrics.ts).
 
 export type { SpaceName };
-export const STUDY_SPACES: readonly SpaceName[] = ["ctcvr", "cvr", "ctr"];
-
-/** Which way is better, per metric name. calibrationRatio has no direction (1 is ideal): see calibrationSummary. */
-export const METRIC_DIRECTIONS: Readonly<Record<string, "lower" | "higher">> = {
-  logLoss: "lower",
-  normalizedEntropy: "lower",
-  ece: "lower",
-  rocAuc: "higher",
-  prAuc: "higher",
-};
-
-const METRIC_LABELS: Record<string, string> = {
-  logLoss: "cross-entropy",
-  normalizedEntropy: "normalized entropy",
-  ece: "ECE",
-  rocAuc: "ROC-AUC",
-  prAuc: "PR-AUC",
-  calibrationRatio: "calibration ratio",
-};
-
-export interface MetricRef {
-  /** "ctcvr.logLoss" */
-  metric: string;
-  space: SpaceName;
-  name: string;
-  higherIsBetter: boolean;
-  /** "CTCVR cross-entropy" */
-  label: string;
-  /** Set for a MECHANISM_METRICS entry: the value is read from the split's `mechanism.cvr[subset][quantity]`, not its `metrics`. */
-  mechanism?: { subset: MechanismSubset; quantity: MechanismQuantity };
-}
-
-export type MechanismSubset = "clicked" | "nonClicked";
-export type MechanismQuantity = "kl" | "calibration" | "crossEntropy";
+export type { MechanismQuantity, MechanismSubset, MetricRef };
+/** The evaluation spaces a record scores (lib/metrics/spaces.ts SPACE_NAMES). */
+export const STUDY_SPACES: readonly SpaceName[] = SPACE_NAMES;
 
 /**
- * Metrics against the simulator's truth (lib/metrics/mechanism.ts), named "mechanism.<name>": the pCVR's excess
- * cross-entropy over the true P(conversion | click, x) (mean KL, nats per impression, lower = better) on the
- * non-clicked test impressions (the data bias: rows a CVR model is served on but never labelled) and on the clicked
- * ones (the fit). Runs without mechanism metrics (real data, models without a pCVR) have them undefined. Space
- * "cvr": the pCVR's. The calibration ratio has no better direction (1 is ideal) and is not here.
+ * "space.metric" or "mechanism.<name>" with its better direction: lib/analysis/metrics.ts metricRef (kept under
+ * this name for the CLI and notebooks). Throws one line on an unknown name (listing the known ones) or a metric
+ * without a better direction.
  */
-export const MECHANISM_METRICS: Readonly<Record<string, { subset: MechanismSubset; quantity: MechanismQuantity; label: string }>> = {
-  nonClickedKl: { subset: "nonClicked", quantity: "kl", label: "CVR bias on non-clicked impressions (KL to the truth)" },
-  clickedKl: { subset: "clicked", quantity: "kl", label: "CVR fit on clicked impressions (KL to the truth)" },
-};
-
-/**
- * Parses "space.metric" (space ctcvr, cvr or ctr, a metric of METRIC_DIRECTIONS) or "mechanism.<name>" (a
- * MECHANISM_METRICS name, lower is better); throws one line on an unknown space or name, or a metric without a
- * better direction.
- */
-export function parseMetric(metric: string, higherIsBetter?: boolean): MetricRef {
-  if (metric.startsWith("mechanism.")) {
-    const name = metric.slice("mechanism.".length);
-    const m = MECHANISM_METRICS[name];
-    if (!m) throw new Error(`unknown mechanism metric "${metric}" (mechanism metrics: ${Object.keys(MECHANISM_METRICS).map((k) => `mechanism.${k}`).join(", ")})`);
-    return { metric, space: "cvr", name, higherIsBetter: higherIsBetter ?? false, label: m.label, mechanism: { subset: m.subset, quantity: m.quantity } };
-  }
-  const dot = metric.indexOf(".");
-  const space = metric.slice(0, dot) as SpaceName;
-  const name = metric.slice(dot + 1);
-  if (dot < 0 || !STUDY_SPACES.includes(space) || name === "") {
-    throw new Error(`metric must be "space.metric" with space ${STUDY_SPACES.join(", ")}, e.g. "ctcvr.logLoss"; got "${metric}"`);
-  }
-  let higher = higherIsBetter;
-  if (higher === undefined) {
-    const dir = METRIC_DIRECTIONS[name];
-    if (dir === undefined) {
-      throw new Error(
-        name === "calibrationRatio"
-          ? `metric "${metric}" has no better direction (1 is ideal): use calibrationSummary`
-          : `unknown metric "${name}" (metrics: ${Object.keys(METRIC_DIRECTIONS).join(", ")})`,
-      );
-    }
-    higher = dir === "higher";
-  }
-  return { metric, space, name, higherIsBetter: higher, label: `${space.toUpperCase()} ${METRIC_LABELS[name] ?? name}` };
-}
+export const parseMetric = metricRef;
 
 /** "test" -> the test split; "later:<i>" -> the i-th later day (0-based). */
 export function parseSplit(split: string): { split: string; later?: number } {
@@ -206,16 +138,6 @@ export function parseSplit(split: string): { split: string; later?: number } {
 
 function splitOf(r: StudyResult, later: number | undefined): StudySplitScore | undefined {
   return later === undefined ? r.test : r.later?.[later];
-}
-
-function metricOf(score: StudySplitScore | undefined, ref: MetricRef): number {
-  if (ref.mechanism) {
-    const m = score?.mechanism?.cvr?.[ref.mechanism.subset]?.[ref.mechanism.quantity];
-    return typeof m === "number" ? m : NaN;
-  }
-  const space = score?.metrics?.[ref.space] as unknown as Record<string, unknown> | undefined;
-  const v = space?.[ref.name];
-  return typeof v === "number" ? v : NaN;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -333,7 +255,7 @@ export interface SummaryOptions extends SelectOptions {
   baseline?: string;
   /** "space.metric" (default "ctcvr.logLoss"). */
   metric?: string;
-  /** Direction override for metrics not in METRIC_DIRECTIONS. */
+  /** Overrides the registry's direction (lib/analysis/metrics.ts), e.g. to compare a calibration ratio one way. */
   higherIsBetter?: boolean;
   /** Significance level of the "better than" columns (default 0.01, as in the paper). */
   alpha?: number;
@@ -480,7 +402,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
         if (seen === undefined) parametersByReplicate.set(key, total);
         else if (seen !== total) parametersVary = true;
       }
-      const v = metricOf(s, ref);
+      const v = metricValue(s, ref.metric);
       if (!Number.isFinite(v)) {
         undefinedRuns++;
         if (s && s.metrics?.[ref.space] === undefined) absentRuns.set(model, (absentRuns.get(model) ?? 0) + 1);
@@ -814,14 +736,14 @@ export function calibrationSummary(results: readonly StudyResult[], options: Cal
   const { split, later } = parseSplit(options.split ?? "test");
   const space = options.space ?? "ctcvr";
   if (!STUDY_SPACES.includes(space)) throw new Error(`space must be one of ${STUDY_SPACES.join(", ")}, got "${space}"`);
-  const ref: MetricRef = { metric: `${space}.calibrationRatio`, space, name: "calibrationRatio", higherIsBetter: false, label: "" };
+  const ratio = metricEntry(`${space}.calibrationRatio`);
   return {
     variant: sel.variant,
     split,
     space,
     models: sel.models.map((model) => {
       const runs = sel.runs.filter((r) => r.model === model);
-      const ratios = runs.map((r) => metricOf(splitOf(r, later), ref)).filter((v) => Number.isFinite(v));
+      const ratios = runs.map((r) => metricValue(splitOf(r, later), ratio)).filter((v) => Number.isFinite(v));
       const curves = runs.map((r) => r.reliability).filter((c): c is ReliabilityBin[] => Array.isArray(c) && c.length > 0);
       const pooled = curves.length > 0 ? poolReliability(curves) : undefined;
       return {

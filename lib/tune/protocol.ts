@@ -28,6 +28,7 @@
  *    the comparisons treat repeats and worlds as crossed random effects (lib/stats/crossed.ts; unit "crossed" of
  *    lib/study/compare.ts), so the verdict's standard error holds the selection's variance and the worlds'.
  */
+import { ScoredSplit, metricValue } from "../analysis/metrics";
 import { getModelSpec } from "../models/zoo";
 import { RunStudyOptions, StudyRunSummary, runStudy } from "../study/runner";
 import { matchRecords } from "../study/results";
@@ -165,10 +166,12 @@ export function rungStudy(base: StudySpec, p: FairProtocol, r: number, j: number
   return { ...rest, name: `${base.name}-tune-r${r}-rung${j}`, seeds: repeatSeeds(p, r, p.rungs[j].seeds), variants };
 }
 
+/** The metric tuning selects on (a name of lib/analysis/metrics.ts; selection keeps the lowest: its direction is "lower"). */
+export const SELECTION_METRIC = "ctcvr.logLoss";
+
 /** The score selection reads of a tuning run: the CTCVR cross-entropy on its tuning world's held-out test day (nats). */
-export function selectionScore(record: { test?: { metrics?: Record<string, unknown> } }): number {
-  const v = (record.test?.metrics?.ctcvr as Record<string, unknown> | undefined)?.logLoss;
-  return typeof v === "number" ? v : NaN;
+export function selectionScore(record: { test?: ScoredSplit }): number {
+  return metricValue(record.test, SELECTION_METRIC);
 }
 
 /** One trial's scores at a rung: by seed, with their mean. */
