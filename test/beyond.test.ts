@@ -4,14 +4,15 @@
  *   percent is of the baseline's mean (a 10 % lower KL reads +10 %);
  * - the debiasing rules of the findings registry give the three verdicts where the data say so: a 10 % lower bias
  *   holds, a 10 % higher one is contradicted, a zero-mean noisy difference is inconclusive (never "does not hold");
- *   the family-wise p over strengths is Holm's over every claim;
+ *   the family-wise p over strengths is Holm's over every claim; why a claim is contradicted (the other way, or
+ *   equivalent within the margin) is the registry's contradictionOf, also for an estimate against the claim;
  * - the design: its run count, the strength as the simulator option (absent at rho 0, so the default worlds' data
  *   keep their keys), and one-line refusals of a model the zoo lacks or a pair outside the design.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { holm } from "../lib/stats";
-import { debiasingRules, evaluateFindings } from "../lib/study/findings";
+import { contradictionOf, debiasingRules, evaluateFindings } from "../lib/study/findings";
 import { checkStudySpec } from "../lib/study/spec-check";
 import { expandGrid } from "../lib/study/spec";
 import { StudyResult, parseMetric, summarizeStudy } from "../lib/study/summary";
@@ -96,6 +97,18 @@ test("debiasing rules: a lower bias holds, a higher one is contradicted, a noisy
   assert.equal(eq[0].verdictFamilywise, "contradicted");
   assert.ok(eq[0].estimate > 0 && eq[0].estimate < 0.5);
   assert.match(debiasingAnswer(beyondVerdicts([{ strength: 1, findings: eq } as unknown as BeyondStrength])), /lowers the CVR bias on non-clicked impressions: no, the two are equivalent within ±0\.5 %/);
+  assert.equal(contradictionOf(eq[0]), "equivalence");
+  assert.equal(contradictionOf(by["b-lowers-cvr-bias-vs-esmm"]), "opposite", "B: 10 % higher, significantly");
+  assert.equal(contradictionOf(by["a-lowers-cvr-bias-vs-esmm"]), undefined, "A holds");
+  // ... and so does one against the claim but inside the margin (-0.1 % ± 0.08: the t test the other way has p = 0.25,
+  // TOST p = 3.9e-4): the registry says why (contradictionOf), not the estimate's sign
+  const against = synth({ ESMM: 0.02, D: 0.02 * (1 + 0.001) }, { ESMM: small, D: (w, s) => -small(w, s) });
+  const eq2 = evaluateFindings(summarizeStudy(against, { metric: "mechanism.nonClickedKl", baseline: "ESMM" }), {}, debiasingRules([["D", "ESMM"]], "bias"));
+  assert.equal(eq2[0].verdictFamilywise, "contradicted");
+  assert.ok(Math.abs(eq2[0].estimate + 0.1) < 1e-9, `estimate ${eq2[0].estimate}`);
+  assert.ok(eq2[0].tests[1].p > 0.2 && eq2[0].tests[2].p < 1e-3, eq2[0].tests.map((t) => t.p).join(", "));
+  assert.equal(contradictionOf(eq2[0]), "equivalence");
+  assert.match(debiasingAnswer(beyondVerdicts([{ strength: 1, findings: eq2 } as unknown as BeyondStrength])), /lowers the CVR bias on non-clicked impressions: no, the two are equivalent within ±0\.5 % \(-0\.10 %/);
 });
 
 test("beyond design: run count, the strength as the simulator option, refusals in one line", () => {

@@ -6,7 +6,7 @@
  */
 import type { BeyondDesign, BeyondStrength } from "../tune/beyond";
 import { beyondRunCount } from "../tune/beyond";
-import type { Finding } from "../study/findings";
+import { Finding, contradictionOf } from "../study/findings";
 import { formatNumber, formatP, formatPercent, markdownTable as table } from "./format";
 
 /**
@@ -80,11 +80,11 @@ export function debiasingMarkdown(verdicts: readonly (Finding & { strength: numb
   );
 }
 
-/** A family-wise verdict in words; a contradiction with the estimate in the claimed direction is the equivalence test's. */
+/** A family-wise verdict in words; why a contradiction is one is the findings registry's (contradictionOf). */
 function verdictWords(f: Finding, what: string): string {
   if (f.verdictFamilywise === "holds") return `${what}: yes`;
   if (f.verdictFamilywise === "inconclusive") return `${what}: not shown either way (inconclusive)`;
-  return f.estimate > 0 ? `${what}: no, the two are equivalent within ±${f.margin} %` : `${what}: no, the evidence is against it (significantly the other way)`;
+  return contradictionOf(f) === "equivalence" ? `${what}: no, the two are equivalent within ±${f.margin} %` : `${what}: no, the evidence is against it (significantly the other way)`;
 }
 
 /**

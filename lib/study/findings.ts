@@ -133,6 +133,8 @@ export interface FindingTestResult {
   pAdjusted: number;
   /** False for a directional test whose estimate points the other way: it cannot reject. */
   applies: boolean;
+  /** "equivalence" on an `against` test that shows the two within the margin (TOST); absent: it shows the claim's opposite. */
+  shows?: "equivalence";
 }
 
 export interface Finding {
@@ -300,7 +302,7 @@ const difference: FindingKind<Extract<FindingTest, { kind: "difference" }>> = {
       tests: [
         { role: "for", name: `${t.model} ${t.direction} than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, claimedPositive) },
         { role: "against", name: `${t.model} ${t.direction === "better" ? "worse" : "better"} than ${t.than} (two-sided t)`, statistic: c.t, df: c.df, ...directional(c, !claimedPositive) },
-        { role: "against", name: `${t.model} equivalent to ${t.than} within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
+        { role: "against", name: `${t.model} equivalent to ${t.than} within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true, shows: "equivalence" },
       ],
       ...fromContrast(`${t.model} vs ${t.than}`, c, c.p, { tostP: eq.p }),
       note: inside ? `the difference is inside the ±${ctx.margin} % margin` : undefined,
@@ -435,7 +437,7 @@ const notAdditive: FindingKind<Extract<FindingTest, { kind: "not-additive" }>> =
       tests: [
         { role: "for", name: `interaction I < 0: combined gain below the sum (one-sided t)`, statistic: below.t, df: c.df, p: below.p, applies: !(c.estimate > 0) },
         { role: "against", name: `interaction I > 0: combined gain above the sum (one-sided t)`, statistic: above.t, df: c.df, p: above.p, applies: !(c.estimate < 0) },
-        { role: "against", name: `interaction I within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true },
+        { role: "against", name: `interaction I within ±${ctx.margin} % (TOST)`, statistic: Math.min(eq.lower.t, -eq.upper.t), df: c.df, p: eq.p, applies: true, shows: "equivalence" },
       ],
       ...fromContrast("I", c, below.p, { oneSidedLessP: below.p, tostP: eq.p }),
     };
@@ -603,6 +605,20 @@ export function withFamilywise(findings: readonly Finding[]): Finding[] {
     const verdictFamilywise: Verdict = holds && contradicted ? FINDING_KINDS[f.kind].precedence : holds ? "holds" : contradicted ? "contradicted" : "inconclusive";
     return { ...f, pFamilywise: pFor[i], pAgainstFamilywise: pAgainst[i], verdictFamilywise };
   });
+}
+
+/**
+ * Why a finding is contradicted, by its family-wise verdict (its own with `familywise` false): "equivalence" when the
+ * test against it that decides (the smallest adjusted p among those that apply; on a tie the opposite wins) shows the
+ * two within the margin (TOST), "opposite" when it shows a significant effect against the claim; undefined when the
+ * finding is not contradicted. Views say why from this, not from the estimate's sign (a small estimate against the
+ * claim can be contradicted by equivalence).
+ */
+export function contradictionOf(f: Finding, familywise = true): "opposite" | "equivalence" | undefined {
+  if ((familywise ? f.verdictFamilywise : f.verdict) !== "contradicted") return undefined;
+  const against = f.tests.filter((x) => x.role === "against" && x.applies && !Number.isNaN(x.pAdjusted));
+  const least = Math.min(...against.map((x) => x.pAdjusted));
+  return against.some((x) => x.pAdjusted === least && x.shows !== "equivalence") ? "opposite" : "equivalence";
 }
 
 /**
