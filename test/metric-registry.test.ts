@@ -12,7 +12,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rng } from "./helpers";
+import { encodedSplit, rng } from "./helpers";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { EVALUATION_SPACES, SPACE_NAMES, spaceColumns } from "../lib/metrics";
 import { METRICS, METRIC_ENTRIES, metricEntry, metricRef, metricValue } from "../lib/analysis/metrics";
@@ -30,10 +30,8 @@ function simulatedSplit(n: number, seed: number): EncodedSplit {
   const click = Float32Array.from(pClick, (p) => (u() < p ? 1 : 0));
   const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
   const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
-  return {
+  return encodedSplit({
     name: "test",
-    size: n,
-    categoricalFields: [],
     vocabularySizes: [],
     numericFields: [],
     categorical: new Int32Array(0),
@@ -43,7 +41,7 @@ function simulatedSplit(n: number, seed: number): EncodedSplit {
     weight,
     day: new Int32Array(n).fill(12),
     truth: { pClick, pConversionGivenClick },
-  };
+  });
 }
 
 /** A model's predictions: the truth blurred by seeded noise (so no metric is at its ideal value). */
