@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { EpochChoiceRecord, epochChoiceInflation, EPOCH_CHOICE_METRICS } from "../lib/study/epoch-choice";
 import { epochChoiceMarkdown, epochChoiceRows } from "../lib/notebook/epoch-choice";
 
-type Scores = [number | null, number | null, number]; // cvr.rocAuc, ctcvr.rocAuc, ctcvr.logLoss
+type Scores = [number | null | undefined, number | null, number]; // cvr.rocAuc (undefined: no CVR space), ctcvr.rocAuc, ctcvr.logLoss
 const scores = ([cvr, ctcvr, ll]: Scores) => ({ ctcvr: { rocAuc: ctcvr, logLoss: ll }, ...(cvr === undefined ? {} : { cvr: { rocAuc: cvr, logLoss: 0.5 } }) });
 const record = (model: string, seed: number, reported: Scores, epochs?: Scores[]): EpochChoiceRecord => ({
   model,
@@ -62,23 +62,26 @@ test("one epoch: inflation 0 with se 0; one seed: no se; no pCVR: undefined; run
     record("ESMM", 1, [0.6, 0.55, 0.1], [[0.6, 0.55, 0.1]]),
     record("ESMM", 2, [0.62, 0.56, 0.11], [[0.62, 0.56, 0.11]]),
     record("ESMM", 3, [0.62, 0.56, 0.11]), // trained without testEveryEpoch
-    record("ESP", 1, [null, 0.56, 0.11], [[null, 0.56, 0.11], [null, 0.57, 0.1]]),
+    record("ESP", 1, [undefined, 0.56, 0.11], [[undefined, 0.56, 0.11], [undefined, 0.57, 0.1]]), // no pCVR: no CVR space
+    record("ESMM-NS", 1, [null, 0.56, 0.11], [[null, 0.56, 0.11], [null, 0.57, 0.1]]), // a CVR AUC on clicked rows of one class
   ]);
-  assert.deepEqual(t.rows.map((r) => r.model), ["IP", "ESMM", "ESP"]);
-  const [ip, esmm, esp] = t.rows;
+  assert.deepEqual(t.rows.map((r) => r.model), ["IP", "ESMM", "ESP", "ESMM-NS"]);
+  const [ip, esmm, esp, ns] = t.rows;
   close(ip.cells[0].inflation, 0.68 - 0.7, "IP CVR AUC");
   close(ip.cells[2].inflation, 0.1 - 0.11, "IP cross-entropy");
   assert.ok(Number.isNaN(ip.cells[0].inflationSe), "one seed has no standard error");
   assert.deepEqual(esmm.seeds, [1, 2]);
   assert.equal(esmm.runsWithoutEpochScores, 1);
   for (const c of esmm.cells) assert.deepEqual([c.n, c.inflation, c.inflationSe, ...c.ci95], [2, 0, 0, 0, 0]);
-  assert.deepEqual([esp.cells[0].n, esp.cells[0].undefinedRuns], [0, 1]);
+  assert.deepEqual([esp.cells[0].n, esp.cells[0].undefinedRuns, esp.cells[0].absentRuns], [0, 0, 1]);
+  assert.deepEqual([ns.cells[0].n, ns.cells[0].undefinedRuns, ns.cells[0].absentRuns], [0, 1, 0]);
   assert.ok(Number.isNaN(esp.cells[0].inflation));
   close(esp.cells[1].inflation, 0.01, "ESP CTCVR AUC");
   const rows = epochChoiceRows(t);
   assert.equal(rows[1].note, "1 run(s) without per-epoch test scores left out");
   assert.equal(rows[1]["CVR ROC-AUC (clicked rows): inflation ± se [95 % t]"], "0 ± 0 [0, 0]");
-  assert.equal(rows[2]["CVR ROC-AUC (clicked rows): inflation ± se [95 % t]"], "- (1 undefined)");
+  assert.equal(rows[2]["CVR ROC-AUC (clicked rows): inflation ± se [95 % t]"], "- (1 without pCvr)");
+  assert.equal(rows[3]["CVR ROC-AUC (clicked rows): inflation ± se [95 % t]"], "- (1 undefined)");
   assert.match(epochChoiceMarkdown(t), /^\| model \| seeds \| epochs_run \| CVR ROC-AUC \(clicked rows\): validation-chosen \|/);
   assert.throws(() => epochChoiceInflation([record("ESMM", 1, [0.6, 0.5, 0.1]), record("ESMM", 1, [0.6, 0.5, 0.1])]), /^Error: epochChoiceInflation: model ESMM, seed 1 appears twice/);
 });

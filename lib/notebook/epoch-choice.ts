@@ -6,9 +6,12 @@
 import type { EpochChoiceCell, EpochChoiceTable } from "../study/epoch-choice";
 import { formatNumber, markdownTable } from "./format";
 
-/** "0.0041 ± 0.0012 [-0.0011, 0.0093]"; without the spread with one seed; "-" with none; "(k undefined)" appended. */
-function formatInflation(c: EpochChoiceCell): string {
-  const note = c.undefinedRuns > 0 ? ` (${c.undefinedRuns} undefined)` : "";
+/**
+ * "0.0041 ± 0.0012 [-0.0011, 0.0093]"; without the spread with one seed; "-" with none; "(k undefined)" appended
+ * when k runs had no value (NaN), "(k without pCvr)" when k runs' model has no prediction for the space.
+ */
+function formatInflation(c: EpochChoiceCell, prediction: string): string {
+  const note = (c.undefinedRuns > 0 ? ` (${c.undefinedRuns} undefined)` : "") + (c.absentRuns > 0 ? ` (${c.absentRuns} without ${prediction})` : "");
   if (c.n === 0) return `-${note}`;
   const spread = Number.isFinite(c.inflationSe) ? ` ± ${formatNumber(c.inflationSe, 2)} [${formatNumber(c.ci95[0])}, ${formatNumber(c.ci95[1])}]` : "";
   return `${formatNumber(c.inflation)}${spread}${note}`;
@@ -26,7 +29,7 @@ export function epochChoiceRows(t: EpochChoiceTable): Record<string, string | nu
       const header = `${m.label} (${m.rows === "clicks" ? "clicked" : "all"} rows)`;
       row[`${header}: validation-chosen`] = c.n > 0 ? formatNumber(c.validationChosen) : "-";
       row[`${header}: test-chosen`] = c.n > 0 ? formatNumber(c.testChosen) : "-";
-      row[`${header}: inflation ± se [95 % t]`] = formatInflation(c);
+      row[`${header}: inflation ± se [95 % t]`] = formatInflation(c, m.metric.startsWith("cvr.") ? "pCvr" : "pCtcvr");
     });
     if (r.runsWithoutEpochScores > 0) row.note = `${r.runsWithoutEpochScores} run(s) without per-epoch test scores left out`;
     return row;

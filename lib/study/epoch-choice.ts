@@ -50,8 +50,10 @@ export interface EpochChoiceRecord {
 export interface EpochChoiceCell {
   /** Seeds with both values defined. */
   n: number;
-  /** Seeds where the reported value or every epoch's value is undefined (NaN: e.g. an AUC on rows of one class, or a model without a pCVR). */
+  /** Seeds where the reported value or every epoch's value is undefined (NaN: e.g. an AUC on rows of one class). */
   undefinedRuns: number;
+  /** Seeds whose model has no prediction for the space (no pCVR: no CVR metrics), not counted in undefinedRuns. */
+  absentRuns: number;
   /** Mean over those seeds of the reported value (epoch chosen on the validation split). */
   validationChosen: number;
   /** Mean over those seeds of the best value over epochs (epoch chosen on the test split, per seed). */
@@ -110,6 +112,8 @@ export function epochChoiceInflation(records: readonly EpochChoiceRecord[]): Epo
       const sign = m.higherIsBetter ? 1 : -1;
       const reported: number[] = [];
       const best: number[] = [];
+      const space = m.metric.split(".")[0] as "ctcvr" | "cvr";
+      const absentRuns = scored.filter((r) => r.test.metrics[space] === undefined).length;
       for (const r of scored) {
         const v = value(r.test.metrics, m.metric);
         const perEpoch = r.training!.epochs!.map((e) => value(e.test, m.metric)).filter((x) => !Number.isNaN(x));
@@ -119,7 +123,7 @@ export function epochChoiceInflation(records: readonly EpochChoiceRecord[]): Epo
       }
       const s = summarize(best.map((b, i) => sign * (b - reported[i])));
       const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, x) => a + x, 0) / xs.length);
-      return { n: s.n, undefinedRuns: scored.length - s.n, validationChosen: mean(reported), testChosen: mean(best), inflation: s.mean, inflationSe: s.se, ci95: s.ci95 };
+      return { n: s.n, undefinedRuns: scored.length - s.n - absentRuns, absentRuns, validationChosen: mean(reported), testChosen: mean(best), inflation: s.mean, inflationSe: s.se, ci95: s.ci95 };
     });
     return {
       model,
