@@ -93,7 +93,7 @@ const value = (scores: { ctcvr: StoredScores; cvr?: StoredScores } | undefined, 
  * Per model (in order of first appearance in `records`), per metric of EPOCH_CHOICE_METRICS: the mean over its
  * seeds of how much better the best test value over the epochs (the epoch chosen on the test set) is than the
  * reported test value (the epoch chosen on the validation split), ± the standard error of that mean (see the
- * file comment). Units: AUC points on the 0-1 scale for the AUCs (0.004 = 0.4 AUC points), nats per unit weight
+ * file comment). Units: the AUC itself (0-1 scale: 0.004 is 0.4 points of a percent AUC) for the AUCs, nats per unit weight
  * for the cross-entropy. A model trained one epoch has inflation 0 exactly. Records without per-epoch test
  * scores (runs without testEveryEpoch) are left out and counted; NaN (null) values are undefined and counted.
  * `records` are one study's runs of one variant on one data set; throws when a (model, seed) appears twice.
