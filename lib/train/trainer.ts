@@ -15,9 +15,10 @@
  * Per epoch: a seeded shuffle per seed (pure-rand xoroshiro128+), the batches, then predictions on the validation
  * split and its weighted log losses; early stopping with patience per seed and stopping unit, restoring each
  * unit's best epoch's weights. With TrainConfig.testEveryEpoch, each epoch's weights are also scored on the test
- * split, for the epoch's record only (nothing reads it: the weights kept are the same bit for bit). A seed ends when all its units have stopped, the loop when every seed has (a
- * stopped unit's variables keep being stepped, which does not touch the others: they share no parameter and no
- * loss term; its best weights are restored at the end).
+ * split, for the epoch's record only (nothing reads it: the weights kept are the same bit for bit). A seed ends
+ * when all its units have stopped, the loop when every seed has (a stopped unit's variables keep being stepped,
+ * which does not touch the others: they share no parameter and no loss term; its best weights are restored at
+ * the end).
  * The loss is read back from the backend once per `syncEvery` batches (all pending batch losses in one
  * read), which is also when non-finite losses are detected and `onProgress` is called.
  *
@@ -119,9 +120,10 @@ export interface TrainConfig {
    * Also score the test split after every epoch and keep its metrics in the epoch's record (EpochRecord.test):
    * what choosing the epoch on the test set would have picked (lib/study/epoch-choice.ts). A measurement only:
    * it never touches training, the epoch choice or the weights kept (the same predictions bit for bit,
-   * test/epoch-test-scores.test.ts); it costs one prediction pass over the test split per epoch. Needs the
-   * data's test split (trainSeeds throws without it). Optional, absent meaning false (not in
-   * DEFAULT_TRAIN_CONFIG: study run keys hash the defaults and must not move; a run with it has its own key).
+   * test/epoch-test-scores.test.ts); it costs one prediction pass over the test split per epoch (counted in the
+   * epoch's evalSeconds). Needs the data's test split (trainSeeds throws without it). Optional, absent meaning
+   * false (not in DEFAULT_TRAIN_CONFIG: study run keys hash the defaults and must not move; a run with it has
+   * its own key).
    */
   testEveryEpoch?: boolean;
 }
@@ -382,8 +384,8 @@ export interface TrainSeedsOptions extends Omit<TrainOptions, "onEpochEnd"> {
  * Returns one outcome per seed in the model's seed order; a non-finite training loss, validation loss or
  * prediction ends that seed only, with a TrainingDivergedError as its outcome (a NaN in one seed's slice does
  * not reach the others). Timings are the loop's, divided by S. Throws (before any training) on an empty split,
- * a split that does not fit the model, a bad config, `shuffleSeeds` of another length than the seeds, or testEveryEpoch without a fitting
- * `data.test`.
+ * a split that does not fit the model, a bad config, `shuffleSeeds` of another length than the seeds, or
+ * testEveryEpoch without a fitting `data.test`.
  */
 export async function trainSeeds(
   model: MultiTaskModel,
