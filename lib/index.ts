@@ -35,6 +35,7 @@ export { publishFigure } from "./notebook/figures";
 export { showModelCard, modelDiagramSvg, modelCardText, CHARACTERISTIC_LABELS } from "./notebook/model-card";
 export { modelTableRows, modelTableMarkdown } from "./notebook/model-table";
 export { formatMetricCell, metricColumnHeader, metricTableRows, metricTableMarkdown } from "./notebook/metric-table";
+export { epochChoiceRows, epochChoiceMarkdown } from "./notebook/epoch-choice";
 // backend, models, training, runs
 export { initBackend, tf, backendInfo, availableBackends } from "./backend";
 export type { BackendInfo, BackendName, TF } from "./backend";
@@ -45,6 +46,7 @@ export * from "./study";
 export * from "./study/sensitivity";
 export * from "./study/summary";
 export * from "./study/metric-table";
+export * from "./study/epoch-choice";
 export * from "./study/findings";
 export * from "./study/compare";
 export * from "./study/meta-regression";

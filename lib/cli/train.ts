@@ -20,6 +20,7 @@ export const trainCommand: Command = {
                  [--learning-rate LR] [--patience P] [--loss-normalization own-rows|batch-weight|batch-rows]
                  [--keep-rate R] [--min-count K] [--oov-mask-rate M] [--backend auto|tensorflow|wasm|cpu]
                  [--embedding-updates dense|rowwise] [--weight-decay W] [--weight-decay-form coupled|decoupled]
+                 [--test-every-epoch]
 
 Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
 simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default ${DEFAULT_NEGATIVE_KEEP_RATE}, drawn with seed ${DEFAULT_PREPARE_SEED} as the study draws it, and --min-count and
@@ -46,7 +47,13 @@ with small gradients is pulled to 0 at about the learning rate per step whatever
 (Loshchilov & Hutter ICLR'19, PyTorch's AdamW(weight_decay=W)), p <- p - LR W p before the Adam step, whose
 moments never see W: a like pull on a parameter of median gradient scale needs W about 2e4-8e4 times the
 coupled one (measured in docs/weight-decay.md).
-With --embedding-updates rowwise either form decays only the rows a batch touches.`,
+With --embedding-updates rowwise either form decays only the rows a batch touches.
+
+--test-every-epoch (study spec: train.testEveryEpoch): also score the test day after every epoch and keep,
+in each epoch of FILE.json's training.epochs, its test log loss, ROC AUC and PR AUC per space (CTCVR on all
+impressions, CVR on clicked ones, CTR). A measurement only: the epoch is still chosen on the validation day
+and the weights, predictions and final metrics are the same bit for bit; it measures what choosing the epoch
+on the test set would report (lib/study/epoch-choice.ts). One more prediction pass over the test day per epoch.`,
   options: {
     model: { type: "string" },
     data: { type: "string" },
@@ -64,6 +71,7 @@ With --embedding-updates rowwise either form decays only the rows a batch touche
     "embedding-updates": { type: "string" },
     "weight-decay": { type: "string", number: { ge: 0 } },
     "weight-decay-form": { type: "string" },
+    "test-every-epoch": { type: "boolean" },
   },
   async run(v) {
     const cmd = "train";
@@ -127,6 +135,7 @@ With --embedding-updates rowwise either form decays only the rows a batch touche
         embeddingUpdates: (embeddingUpdates as EmbeddingUpdates | undefined) ?? sourceKind({ kind: isPreparedDir(dataDir) ? "prepared" : "simulated" }).embeddingUpdates,
         weightDecay: numberValue(v, "weight-decay"),
         weightDecayForm: weightDecayForm as WeightDecayForm | undefined,
+        testEveryEpoch: v["test-every-epoch"] === true ? true : undefined,
         onProgress: epochProgressBars(),
       },
     });

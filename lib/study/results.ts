@@ -71,7 +71,8 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
     architecture: resolveArchitecture(run.architecture),
     // "dense" embedding updates are what a run without the option computes: one key for both; so is
     // "coupled" weight decay, and either form with no decay
-    train: withoutDefaultWeightDecayForm(withoutDefaultEmbeddingUpdates({ ...DEFAULT_TRAIN_CONFIG, ...run.train })),
+    // and testEveryEpoch false is a run without it (true: its own key, its records hold per-epoch test scores)
+    train: withoutFalseTestEveryEpoch(withoutDefaultWeightDecayForm(withoutDefaultEmbeddingUpdates({ ...DEFAULT_TRAIN_CONFIG, ...run.train }))),
     // the row's fingerprint when it changed since rows entered the keys (lib/models/row-version.ts); as the run
     // or the record carries it, never recomputed from today's zoo (a record keeps the row it was trained with)
     ...(run.modelRow !== undefined ? { modelRow: run.modelRow } : {}),
@@ -91,6 +92,14 @@ function withoutDefaultWeightDecayForm<T extends { weightDecayForm?: string; wei
   if (train.weightDecayForm === undefined || (train.weightDecayForm !== "coupled" && (train.weightDecay ?? 0) !== 0)) return train;
   const { weightDecayForm: _form, ...rest } = train;
   void _form;
+  return rest as T;
+}
+
+/** `train` without `testEveryEpoch: false` (the trainer's behaviour when the option is absent). */
+function withoutFalseTestEveryEpoch<T extends { testEveryEpoch?: boolean }>(train: T): T {
+  if (train.testEveryEpoch !== false) return train;
+  const { testEveryEpoch: _off, ...rest } = train;
+  void _off;
   return rest as T;
 }
 

@@ -137,6 +137,7 @@ const TRAIN: Fields<Omit<TrainConfig, "seed">> = {
   weightDecayForm: { check: oneOf(WEIGHT_DECAY_FORMS) },
   embeddingUpdates: { check: oneOf(EMBEDDING_UPDATES) },
   lossWeights: { check: list(number({ ge: 0 }), { nonEmpty: true }) },
+  testEveryEpoch: { check: bool },
 };
 
 const PLACEMENT = object<SimulatorConfig["placements"][number]>({

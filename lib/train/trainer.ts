@@ -14,9 +14,11 @@
  *
  * Per epoch: a seeded shuffle per seed (pure-rand xoroshiro128+), the batches, then predictions on the validation
  * split and its weighted log losses; early stopping with patience per seed and stopping unit, restoring each
- * unit's best epoch's weights. A seed ends when all its units have stopped, the loop when every seed has (a
- * stopped unit's variables keep being stepped, which does not touch the others: they share no parameter and no
- * loss term; its best weights are restored at the end).
+ * unit's best epoch's weights. With TrainConfig.testEveryEpoch, each epoch's weights are also scored on the test
+ * split, for the epoch's record only (nothing reads it: the weights kept are the same bit for bit). A seed ends
+ * when all its units have stopped, the loop when every seed has (a stopped unit's variables keep being stepped,
+ * which does not touch the others: they share no parameter and no loss term; its best weights are restored at
+ * the end).
  * The loss is read back from the backend once per `syncEvery` batches (all pending batch losses in one
  * read), which is also when non-finite losses are detected and `onProgress` is called.
  *
@@ -55,7 +57,8 @@ import {
 } from "../models";
 import { batchCount, checkSplit, gatherSeedRows, seedBatchTensors } from "./batches";
 import { EarlyStopping, SeedSnapshots, StoppingUnit, stoppingUnits } from "./early-stopping";
-import { SplitLosses, predictEachSeed, splitLosses } from "./evaluate";
+import { Predictions, SplitLosses, predictEachSeed, splitLosses } from "./evaluate";
+import { evaluateSpaces, SpaceMetrics } from "../metrics";
 import { createRng, shuffledIndices } from "./random";
 import { Adam, defaultAdamGrouping, WEIGHT_DECAY_FORMS, WeightDecayForm } from "./adam";
 import { EMBEDDING_UPDATES, EmbeddingUpdates, RowwiseTraining } from "./rowwise";
@@ -113,6 +116,16 @@ export interface TrainConfig {
    * each family's own weights.
    */
   lossWeights?: number[];
+  /**
+   * Also score the test split after every epoch and keep its metrics in the epoch's record (EpochRecord.test):
+   * what choosing the epoch on the test set would have picked (lib/study/epoch-choice.ts). A measurement only:
+   * it never touches training, the epoch choice or the weights kept (the same predictions bit for bit,
+   * test/epoch-test-scores.test.ts); it costs one prediction pass over the test split per epoch (counted in the
+   * epoch's evalSeconds). Needs the data's test split (trainSeeds throws without it). Optional, absent meaning
+   * false (not in DEFAULT_TRAIN_CONFIG: study run keys hash the defaults and must not move; a run with it has
+   * its own key).
+   */
+  testEveryEpoch?: boolean;
 }
 
 export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, "seed">> = Object.freeze({
@@ -164,6 +177,41 @@ export interface EpochRecord {
   examplesPerSecond: number;
   /** tf.memory().numTensors at the end of the epoch (constant from epoch 1 on unless something leaks). */
   numTensors: number;
+  /**
+   * With TrainConfig.testEveryEpoch only: the test split scored with this epoch's weights (before any restore),
+   * per evaluation space the model predicts. Never read by training or early stopping.
+   */
+  test?: EpochTestScore;
+}
+
+/** The metrics of one evaluation space kept per epoch: weighted log loss (nats per unit weight), ROC AUC and PR AUC (unitless; NaN where undefined). */
+export interface EpochSpaceScore {
+  logLoss: number;
+  rocAuc: number;
+  prAuc: number;
+}
+
+/**
+ * One epoch's test scores (TrainConfig.testEveryEpoch), per space of lib/metrics EVALUATION_SPACES (ctcvr: all
+ * rows, label click AND conversion, pCTCVR; cvr: clicked rows, label conversion, pCVR; ctr: all rows, pCTR),
+ * computed by lib/metrics evaluateSpaces, the function of the record's final `test.metrics`: at the chosen
+ * epoch the two agree exactly (same weights, same predictions).
+ */
+export interface EpochTestScore {
+  ctcvr: EpochSpaceScore;
+  cvr?: EpochSpaceScore;
+  ctr?: EpochSpaceScore;
+}
+
+/** evaluateSpaces of `preds` on `split`, reduced to the metrics an epoch record keeps (EpochTestScore). */
+export function epochTestScore(split: EncodedSplit, preds: Predictions): EpochTestScore {
+  const report = evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr });
+  const keep = (m: SpaceMetrics): EpochSpaceScore => ({ logLoss: m.logLoss, rocAuc: m.rocAuc, prAuc: m.prAuc });
+  return {
+    ctcvr: keep(report.ctcvr),
+    ...(report.cvr ? { cvr: keep(report.cvr) } : {}),
+    ...(report.ctr ? { ctr: keep(report.ctr) } : {}),
+  };
 }
 
 export interface TrainHooks {
@@ -208,6 +256,17 @@ export interface TrainResult {
   seedGroup?: { seeds: number[] };
 }
 
+/**
+ * The splits of a training: `train` (the steps), `validation` (early stopping) and, read only with
+ * TrainConfig.testEveryEpoch, `test` (scored after every epoch, never used for any decision). A PreparedData
+ * (lib/data/prepare.ts) is one.
+ */
+export interface TrainingData {
+  train: EncodedSplit;
+  validation: EncodedSplit;
+  test?: EncodedSplit;
+}
+
 /** A non-finite training or validation loss. */
 export class TrainingDivergedError extends Error {
   constructor(
@@ -236,6 +295,7 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
   if (options.lossWeights !== undefined) c.lossWeights = [...options.lossWeights];
   if (options.embeddingUpdates !== undefined) c.embeddingUpdates = options.embeddingUpdates;
   if (options.weightDecayForm !== undefined) c.weightDecayForm = options.weightDecayForm;
+  if (options.testEveryEpoch !== undefined) c.testEveryEpoch = options.testEveryEpoch;
   const posInt = (k: keyof TrainConfig) => {
     const v = c[k] as number;
     if (!Number.isInteger(v) || v <= 0) throw new Error(`train config: ${k} must be a positive integer, got ${v}`);
@@ -254,6 +314,9 @@ export function resolveTrainConfig(options: Partial<TrainConfig>, modelSeed: num
   }
   if (c.embeddingUpdates !== undefined && !EMBEDDING_UPDATES.includes(c.embeddingUpdates)) {
     throw new Error(`train config: embeddingUpdates must be one of ${EMBEDDING_UPDATES.join(", ")}, got "${c.embeddingUpdates}"`);
+  }
+  if (c.testEveryEpoch !== undefined && typeof c.testEveryEpoch !== "boolean") {
+    throw new Error(`train config: testEveryEpoch must be true or false, got ${JSON.stringify(c.testEveryEpoch)}`);
   }
   if (!LOSS_NORMALIZATIONS.includes(c.lossNormalization)) {
     throw new Error(`train config: lossNormalization must be one of ${LOSS_NORMALIZATIONS.join(", ")}, got "${c.lossNormalization}"`);
@@ -277,7 +340,7 @@ export function withLossWeights(spec: ModelSpec, multipliers: readonly number[] 
  * Throws, naming the model and the split, when a training or validation split does not fit `model` (see
  * checkSplit) or is empty.
  */
-export function checkTrainingData(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }): void {
+export function checkTrainingData(model: MultiTaskModel, data: TrainingData): void {
   const name = model.spec.name;
   checkSplit(data.train, model.dims, name);
   checkSplit(data.validation, model.dims, name);
@@ -321,11 +384,12 @@ export interface TrainSeedsOptions extends Omit<TrainOptions, "onEpochEnd"> {
  * Returns one outcome per seed in the model's seed order; a non-finite training loss, validation loss or
  * prediction ends that seed only, with a TrainingDivergedError as its outcome (a NaN in one seed's slice does
  * not reach the others). Timings are the loop's, divided by S. Throws (before any training) on an empty split,
- * a split that does not fit the model, a bad config, or `shuffleSeeds` of another length than the seeds.
+ * a split that does not fit the model, a bad config, `shuffleSeeds` of another length than the seeds, or
+ * testEveryEpoch without a fitting `data.test`.
  */
 export async function trainSeeds(
   model: MultiTaskModel,
-  data: { train: EncodedSplit; validation: EncodedSplit },
+  data: TrainingData,
   options: TrainSeedsOptions = {},
 ): Promise<SeedOutcome[]> {
   const t = tf();
@@ -339,6 +403,12 @@ export async function trainSeeds(
   const config = configs[0];
   const { train, validation } = data;
   checkTrainingData(model, data);
+  // TrainConfig.testEveryEpoch: the test split, scored after every epoch for the record only.
+  const test = config.testEveryEpoch ? data.test : undefined;
+  if (config.testEveryEpoch) {
+    if (!test) throw new Error(`model "${name}": testEveryEpoch needs the data's test split, and none was given`);
+    checkSplit(test, model.dims, name);
+  }
 
   // The step differentiates the model's trainable variables (one stacked embedding table per block) and
   // updates them with ./adam.ts; row-wise embedding updates (./rowwise.ts) hold their own optimizers (dense
@@ -511,6 +581,12 @@ export async function trainSeeds(
         last[u].take(ending[u]);
         seeds.forEach((_, s) => ending[u][s] && (lastTaken[u][s] = true));
       });
+      // TrainConfig.testEveryEpoch: this epoch's weights (the snapshots above are taken, nothing is restored yet)
+      // scored on the test split, for the records only; nothing above or below reads it.
+      if (test) {
+        const testPreds = predictEachSeed(model, test, { batchSize: config.evalBatchSize });
+        records.forEach((record, s) => record && (record.test = epochTestScore(test, testPreds[s])));
+      }
       const epochEvalSeconds = now() - evalStart;
       evalSeconds += epochEvalSeconds;
       for (let s = 0; s < S; s++) {
@@ -600,7 +676,7 @@ export interface FitSeedGroupOptions extends SeedGroupOptions {
  */
 export async function fitSeeds(
   spec: ModelSpec,
-  data: { train: EncodedSplit; validation: EncodedSplit },
+  data: TrainingData,
   options: TrainSeedsOptions & { architecture?: Partial<Architecture>; seeds: number | number[] },
 ): Promise<{ model: MultiTaskModel; outcomes: SeedOutcome[] }> {
   const { architecture, seeds, ...train } = options;
@@ -624,13 +700,13 @@ function onlyResult(outcomes: SeedOutcome[]): TrainResult {
  * `trainSeeds` of a single model (S = 1): its result; throws its TrainingDivergedError, and on a seed group
  * (use trainSeedGroup).
  */
-export async function trainModel(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }, options: TrainOptions = {}): Promise<TrainResult> {
+export async function trainModel(model: MultiTaskModel, data: TrainingData, options: TrainOptions = {}): Promise<TrainResult> {
   if (model.grouped) throw new Error(`trainModel: model "${model.spec.name}" is a seed group; use trainSeedGroup`);
   return onlyResult(await trainSeeds(model, data, options));
 }
 
 /** `trainSeeds` of a seed group (its per-epoch hook called with the seed first). Throws on a single model (use trainModel). */
-export async function trainSeedGroup(model: MultiTaskModel, data: { train: EncodedSplit; validation: EncodedSplit }, options: SeedGroupOptions = {}): Promise<SeedOutcome[]> {
+export async function trainSeedGroup(model: MultiTaskModel, data: TrainingData, options: SeedGroupOptions = {}): Promise<SeedOutcome[]> {
   if (!model.grouped) throw new Error(`trainSeedGroup: model "${model.spec.name}" is not a seed group; use trainModel`);
   const { onEpochEnd, ...rest } = options;
   return trainSeeds(model, data, { ...rest, onEpochEnd: onEpochEnd && ((e, seed) => onEpochEnd(seed, e)) });
@@ -639,7 +715,7 @@ export async function trainSeedGroup(model: MultiTaskModel, data: { train: Encod
 /** `fitSeeds` of a single model of seed `modelSeed` (default: `seed`, else 0): the model and its result; throws its error. */
 export async function fitSpec(
   spec: ModelSpec,
-  data: { train: EncodedSplit; validation: EncodedSplit },
+  data: TrainingData,
   options: FitOptions = {},
 ): Promise<{ model: MultiTaskModel; result: TrainResult }> {
   const { modelSeed, ...rest } = options;
@@ -655,7 +731,7 @@ export async function fitSpec(
 /** `fitSeeds` of a seed group of `options.seeds` (its per-epoch hook called with the seed first). The caller owns (and disposes) the model. */
 export async function fitSeedGroup(
   spec: ModelSpec,
-  data: { train: EncodedSplit; validation: EncodedSplit },
+  data: TrainingData,
   options: FitSeedGroupOptions,
 ): Promise<{ model: MultiTaskModel; outcomes: SeedOutcome[] }> {
   const { onEpochEnd, ...rest } = options;
