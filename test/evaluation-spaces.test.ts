@@ -5,7 +5,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { rng } from "./helpers";
+import { simulatedLabelSplit } from "./helpers";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { EVALUATION_SPACES, evaluateSpaces, SPACE_NAMES } from "../lib/metrics";
 import { oracleOf } from "../lib/study/run";
@@ -27,29 +27,7 @@ test("EVALUATION_SPACES: label, rows, prediction and truth of ctcvr, cvr, ctr", 
   assert.deepEqual(SPACE_NAMES.map((s) => EVALUATION_SPACES[s].truth(0.2, 0.5)), [0.1, 0.5, 0.2]);
 });
 
-/** n rows drawn from known probabilities, non-clicked rows downsampled (weight 1/0.3 for some), with the truth. */
-function simulatedSplit(n: number, seed: number): EncodedSplit {
-  const u = rng(seed);
-  const pClick = Float64Array.from({ length: n }, () => 0.05 + 0.4 * u());
-  const pConversionGivenClick = Float64Array.from({ length: n }, () => 0.02 + 0.6 * u());
-  const click = Float32Array.from(pClick, (p) => (u() < p ? 1 : 0));
-  const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
-  const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
-  return {
-    name: "test",
-    size: n,
-    categoricalFields: [],
-    vocabularySizes: [],
-    numericFields: [],
-    categorical: new Int32Array(0),
-    numeric: new Float32Array(0),
-    click,
-    conversion,
-    weight,
-    day: new Int32Array(n).fill(12),
-    truth: { pClick, pConversionGivenClick },
-  };
-}
+const simulatedSplit = simulatedLabelSplit;
 
 test("the oracle is the true probabilities scored as predictions by evaluateSpaces and splitLosses, in every space", () => {
   const split = simulatedSplit(400, 13);

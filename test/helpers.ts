@@ -51,3 +51,29 @@ export function encodedSplit(
     size,
   };
 }
+
+/**
+ * A test split of n feature-less rows drawn from known probabilities (seeded: rng(seed)): pClick in [0.05, 0.45],
+ * pConversionGivenClick in [0.02, 0.62], click and conversion drawn from them, some non-clicked rows downsampled
+ * (weight 1 / 0.3, the others 1), day 12, with the truth. For tests of metrics and evaluation spaces.
+ */
+export function simulatedLabelSplit(n: number, seed: number): EncodedSplit {
+  const u = rng(seed);
+  const pClick = Float64Array.from({ length: n }, () => 0.05 + 0.4 * u());
+  const pConversionGivenClick = Float64Array.from({ length: n }, () => 0.02 + 0.6 * u());
+  const click = Float32Array.from(pClick, (p) => (u() < p ? 1 : 0));
+  const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
+  const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
+  return encodedSplit({
+    name: "test",
+    vocabularySizes: [],
+    numericFields: [],
+    categorical: new Int32Array(0),
+    numeric: new Float32Array(0),
+    click,
+    conversion,
+    weight,
+    day: new Int32Array(n).fill(12),
+    truth: { pClick, pConversionGivenClick },
+  });
+}

@@ -12,7 +12,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { encodedSplit, rng } from "./helpers";
+import { rng, simulatedLabelSplit } from "./helpers";
 import type { EncodedSplit } from "../lib/data/encoded";
 import { EVALUATION_SPACES, SPACE_NAMES, spaceColumns } from "../lib/metrics";
 import { METRICS, METRIC_ENTRIES, metricEntry, metricRef, metricValue } from "../lib/analysis/metrics";
@@ -22,27 +22,7 @@ import type { StudyRecord } from "../lib/study/results";
 import { STUDY_SPACES, parseMetric, summarizeStudy } from "../lib/study/summary";
 import { SELECTION_METRIC, selectionScore } from "../lib/tune/protocol";
 
-/** n rows drawn from known probabilities, some non-clicked rows downsampled (weight 1/0.3), with the truth. */
-function simulatedSplit(n: number, seed: number): EncodedSplit {
-  const u = rng(seed);
-  const pClick = Float64Array.from({ length: n }, () => 0.05 + 0.4 * u());
-  const pConversionGivenClick = Float64Array.from({ length: n }, () => 0.02 + 0.6 * u());
-  const click = Float32Array.from(pClick, (p) => (u() < p ? 1 : 0));
-  const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
-  const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
-  return encodedSplit({
-    name: "test",
-    vocabularySizes: [],
-    numericFields: [],
-    categorical: new Int32Array(0),
-    numeric: new Float32Array(0),
-    click,
-    conversion,
-    weight,
-    day: new Int32Array(n).fill(12),
-    truth: { pClick, pConversionGivenClick },
-  });
-}
+const simulatedSplit = simulatedLabelSplit;
 
 /** A model's predictions: the truth blurred by seeded noise (so no metric is at its ideal value). */
 function predictions(split: EncodedSplit, seed: number) {
