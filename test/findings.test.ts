@@ -29,6 +29,7 @@ import {
   evaluateFindings,
   findingsAcrossLevels,
   findingsAcrossLevelsText,
+  findingsRows,
   findingsText,
 } from "../lib/study/findings";
 
@@ -154,6 +155,12 @@ test("(b) IP wins everywhere: every 'better than IP' claim is contradicted, and 
   assert.match(text, /\*\*IPSP is the best model.*\*\*: contradicted\. Evidence against the claim .*IP better than IPSP \(two-sided t\): p = \S+, Holm-adjusted/);
   // Same claims as in (a), different verdicts: nothing in the text is fixed in advance.
   assert.deepEqual(f.map((x) => x.claim), evaluateFindings(summarizeStudy(PAPER)).map((x) => x.claim));
+  // The table shows the p that decided a family-wise contradiction (against the claim), not only the claim's own
+  const row = findingsRows(f).find((r) => r.id === "esmm-ns-better-than-ip")!;
+  const ns = byId(f)["esmm-ns-better-than-ip"];
+  assert.equal(row["verdict (family-wise)"], "contradicted");
+  assert.ok(ns.pAgainstFamilywise < 0.01 && ns.pFamilywise > 0.01, "decided against the claim, with the claim's own p large");
+  assert.ok(Number(row["p family-wise against"]) < 0.01, `shown: ${row["p family-wise against"]}`);
 });
 
 test("(c) inconclusive is never 'does not hold': too few runs, or a small difference drowned in noise", () => {

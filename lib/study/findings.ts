@@ -674,7 +674,11 @@ function capitalize(s: string): string {
   return s.length === 0 ? s : s[0].toUpperCase() + s.slice(1);
 }
 
-/** Plain rows, one per finding: id, claim, alternative, verdict, p, family-wise verdict and p, estimate ± se, MDE. */
+/**
+ * Plain rows, one per finding: id, claim, alternative, verdict, p for and against the claim, the family-wise verdict
+ * with both Holm-adjusted p (a family-wise "contradicted" is decided by "p family-wise against", a "holds" by
+ * "p family-wise"), estimate ± se, MDE.
+ */
 export function findingsRows(findings: readonly Finding[]): Record<string, string>[] {
   return findings.map((f) => ({
     id: f.id,
@@ -685,6 +689,7 @@ export function findingsRows(findings: readonly Finding[]): Record<string, strin
     "p against": formatP(f.pAgainst),
     "verdict (family-wise)": f.verdictFamilywise,
     "p family-wise": formatP(f.pFamilywise),
+    "p family-wise against": formatP(f.pAgainstFamilywise),
     estimate: f.kind === "more-variable" ? `sd ratio ${formatNumber(f.estimate, 3)}` : formatPercent(f.estimate, f.se),
     "MDE (80 %)": Number.isFinite(f.mde) ? `${f.mde.toFixed(2)} %` : "",
   }));
