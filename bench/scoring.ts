@@ -10,7 +10,7 @@
  * scoreTestCpuSeconds (the least process CPU time of one scoreTest: on a loaded machine, closer to the quiet
  * wall time than the wall time is), evaluateSpacesSeconds, foldScoresSeconds, oracleSeconds (first call), node}.
  */
-import type { EncodedSplit } from "../lib/data/encoded";
+import { labelOnlySplit, type EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
 import { evaluateSpaces } from "../lib/metrics";
 import { foldScores, oracleOf, scoreTest } from "../lib/study/run";
@@ -35,20 +35,7 @@ export function syntheticTestDay(rows: number, seed: number): { split: EncodedSp
     pCvr[i] = Math.fround(pConv[i] * (0.8 + 0.4 * rng.uniform()));
     pCtcvr[i] = Math.fround(pCtr[i] * pCvr[i]);
   }
-  const split: EncodedSplit = {
-    name: "test",
-    size: rows,
-    categoricalFields: [],
-    vocabularySizes: [],
-    numericFields: [],
-    categorical: new Int32Array(0),
-    numeric: new Float32Array(0),
-    click,
-    conversion,
-    weight: new Float32Array(rows).fill(1),
-    day: new Int32Array(rows).fill(14),
-    truth: { pClick, pConversionGivenClick: pConv },
-  };
+  const split = labelOnlySplit("test", { click, conversion, day: new Int32Array(rows).fill(14), truth: { pClick, pConversionGivenClick: pConv } });
   return { split, preds: { pCtr, pCvr, pCtcvr } };
 }
 

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { simulatedLabelSplit } from "./helpers";
-import type { EncodedSplit } from "../lib/data/encoded";
+import { labelOnlySplit, type EncodedSplit } from "../lib/data/encoded";
 import { EVALUATION_SPACES, evaluateSpaces, SPACE_NAMES } from "../lib/metrics";
 import { oracleOf } from "../lib/study/run";
 import { Predictions, splitLosses } from "../lib/train/evaluate";
@@ -48,4 +48,17 @@ test("the oracle is the true probabilities scored as predictions by evaluateSpac
     // The oracle differs only in its unclipped log1p form.
     close(oracle[name], metrics.logLoss, 1e-12, `${name}: oracleOf vs evaluateSpaces on the truth`);
   }
+});
+
+test("labelOnlySplit: a split of labels only, with default weights and days; a column of another length is refused", () => {
+  const split = labelOnlySplit("test", { click: Float32Array.of(1, 0, 1), conversion: Float32Array.of(1, 0, 0) });
+  assert.equal(split.size, 3);
+  assert.deepEqual([...split.weight], [1, 1, 1]);
+  assert.deepEqual([...split.day], [0, 0, 0]);
+  assert.equal(split.truth, undefined);
+  assert.deepEqual(split.categoricalFields, []);
+  assert.throws(
+    () => labelOnlySplit("test", { click: Float32Array.of(1, 0), conversion: Float32Array.of(1, 0), weight: Float32Array.of(1) }),
+    /labelOnlySplit: weight has 1 rows, click has 2/,
+  );
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { DataError } from "../lib/data/errors";
-import type { EncodedSplit } from "../lib/data/encoded";
+import { labelOnlySplit, type EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -64,16 +64,5 @@ export function simulatedLabelSplit(n: number, seed: number): EncodedSplit {
   const click = Float32Array.from(pClick, (p) => (u() < p ? 1 : 0));
   const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
   const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
-  return encodedSplit({
-    name: "test",
-    vocabularySizes: [],
-    numericFields: [],
-    categorical: new Int32Array(0),
-    numeric: new Float32Array(0),
-    click,
-    conversion,
-    weight,
-    day: new Int32Array(n).fill(12),
-    truth: { pClick, pConversionGivenClick },
-  });
+  return labelOnlySplit("test", { click, conversion, weight, day: new Int32Array(n).fill(12), truth: { pClick, pConversionGivenClick } });
 }

@@ -24,3 +24,36 @@ export interface EncodedSplit {
   /** Simulator ground truth, when known. */
   truth?: { pClick: Float64Array; pConversionGivenClick: Float64Array };
 }
+
+/**
+ * A split of labels only (no features): for scoring, metrics and evaluation spaces, where predictions
+ * come from elsewhere. `weight` defaults to 1 per row and `day` to 0; every column has `click.length` rows.
+ * Throws when a given column's length differs from click's.
+ */
+export function labelOnlySplit(
+  name: string,
+  labels: Pick<EncodedSplit, "click" | "conversion"> & Partial<Pick<EncodedSplit, "weight" | "day" | "truth">>,
+): EncodedSplit {
+  const size = labels.click.length;
+  const columns: Record<string, { length: number } | undefined> = {
+    conversion: labels.conversion, weight: labels.weight, day: labels.day,
+    "truth.pClick": labels.truth?.pClick, "truth.pConversionGivenClick": labels.truth?.pConversionGivenClick,
+  };
+  for (const [column, values] of Object.entries(columns)) {
+    if (values && values.length !== size) throw new Error(`labelOnlySplit: ${column} has ${values.length} rows, click has ${size}`);
+  }
+  return {
+    name,
+    size,
+    categoricalFields: [],
+    vocabularySizes: [],
+    numericFields: [],
+    categorical: new Int32Array(0),
+    numeric: new Float32Array(0),
+    click: labels.click,
+    conversion: labels.conversion,
+    weight: labels.weight ?? new Float32Array(size).fill(1),
+    day: labels.day ?? new Int32Array(size),
+    ...(labels.truth ? { truth: labels.truth } : {}),
+  };
+}

@@ -151,6 +151,8 @@ function withSourceDefaults(train: Partial<Omit<TrainConfig, "seed">>, data: Dat
 export function expandGrid(study: StudySpec): RunSpec[] {
   const variants = study.variants && study.variants.length > 0 ? study.variants : [{ name: "default" }];
   const runs: RunSpec[] = [];
+  // a row's fingerprint is a sha256 of its JSON: once per model, not once per run
+  const rowFields = new Map(study.models.map((model) => [model, modelRowField(model)]));
   for (const v of variants as VariantSpec[]) {
     const base: DataSpec = { ...study.data, ...v.data, simulator: { ...study.data.simulator, ...v.data?.simulator } };
     const worlds = v.data?.simulatorSeed !== undefined ? [base.simulatorSeed] : (study.worlds ?? [base.simulatorSeed]);
@@ -175,7 +177,7 @@ export function expandGrid(study: StudySpec): RunSpec[] {
               data,
               architecture: { ...study.architecture, ...v.architecture, ...own?.architecture },
               train: withSourceDefaults({ ...study.train, ...v.train, ...own?.train }, data),
-              ...modelRowField(model),
+              ...rowFields.get(model),
             });
           }
         }
