@@ -30,6 +30,7 @@ import { calibrationRatio, expectedCalibrationError } from "../metrics/calibrati
 import { logLoss, normalizedEntropy, prAuc, rocAuc } from "../metrics/classification";
 import { CvrTruthInputs, cvrMechanism } from "../metrics/mechanism";
 import { SPACE_NAMES, SpaceMetricName, SpaceName } from "../metrics/spaces";
+import type { AsRead, SplitScore } from "./record";
 
 /** Which way is better: lower, higher, or "one" (1 is ideal: a calibration ratio). */
 export type MetricDirection = "lower" | "higher" | "one";
@@ -164,11 +165,11 @@ export function metricRef(metric: string, higherIsBetter?: boolean): MetricRef {
   return ref;
 }
 
-/** The part of a record's split score the registry reads (lib/study/summary.ts StudySplitScore fits). */
-export interface ScoredSplit {
-  metrics?: Partial<Record<SpaceName, object>>;
-  mechanism?: { cvr?: Partial<Record<MechanismSubset, object>> };
-}
+/**
+ * The part of a record's split score the registry reads: its metrics and mechanism as the analysis reads them
+ * (lib/analysis/record.ts: SplitScore, StudySplitScore and a stored line's `test` fit).
+ */
+export type ScoredSplit = Pick<AsRead<SplitScore>, "metrics" | "mechanism">;
 
 /**
  * The value of `metric` (a name or an entry) in a record's split score; NaN when the score lacks it (no such

@@ -8,7 +8,7 @@
  * (lib/study/summary.ts), at the study's design unit: lib/tune/beyond.ts.
  */
 import { metricValue } from "../analysis/metrics";
-import type { StudyRecord } from "./results";
+import type { StudyResult } from "../analysis/record";
 
 /** Mean and standard error over runs (se = sd / sqrt(runs), descriptive: the runs share worlds). */
 export interface MeanSe {
@@ -37,8 +37,11 @@ function meanSe(values: number[]): MeanSe {
   return { mean, se: Math.sqrt(variance / n) };
 }
 
-/** One row per model whose runs carry mechanism metrics (models with a pCVR, on simulated data), in first-seen order. */
-export function mechanismSummary(records: readonly StudyRecord[]): MechanismRow[] {
+/**
+ * One row per model whose runs carry mechanism metrics (models with a pCVR, on simulated data), in first-seen order.
+ * `records`: results-file records (lib/analysis/record.ts StudyRecord; read as StudyResult).
+ */
+export function mechanismSummary(records: readonly StudyResult[]): MechanismRow[] {
   const models = [...new Set(records.filter((r) => r.test.mechanism).map((r) => r.model))];
   return models.map((model) => {
     const runs = records.filter((r) => r.model === model && r.test.mechanism);

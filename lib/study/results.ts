@@ -37,8 +37,7 @@ import { canonicalJson, numericsVersion, sha256Hex } from "../numerics";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ReliabilityBin } from "../metrics";
-import type { RunRecord } from "./run";
+import type { StudyRecord } from "../analysis/record";
 import type { DataSpec, RunSpec } from "./spec";
 import { makeDirs } from "../data/output-paths";
 
@@ -133,40 +132,8 @@ export function matchRecords<R extends { config: RunSpec; numericsVersion?: stri
 // ---------------------------------------------------------------------------------------------
 // records
 
-export interface DataManifestSummary {
-  /** Key of the data cache folder (hash of the resolved DataSpec and of the data numerics version, numerics.ts); real data: its sha256's first 16 digits. */
-  dataKey: string;
-  /** Simulator seed (0 for real data). */
-  seed: number;
-  /** Over the whole log; real data: over its prepared splits, a downsampled training row counted by its weight. */
-  totals: { impressions: number; clicks: number; conversions: number; ctr: number; cvr: number; ctcvr: number };
-  /** Oracle cross-entropies over the whole log (simulated data only: real data has no truth). */
-  oracle?: { ctr: number; cvr: number; ctcvr: number };
-  /** sha256 of the data's manifest.json; real data: of the prepared folder's files (real-data.ts preparedFolderSha256). */
-  sha256: string;
-}
-
-/** One line of the results file. NaN metrics (undefined, e.g. AUC without positives) are stored as null. */
-export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant" | "factor" | "level" | "model" | "seed"> {
-  key: string;
-  /** The whole run as resolved; its study, variant, factor, level, model and seed are also at the top level. */
-  config: RunSpec;
-  dataManifest: DataManifestSummary;
-  /** sha256 of the sources that computed it (numerics.ts codeVersion): for audit, no part of the key. */
-  codeVersion: string;
-  /** The numerics version in its key (numerics.ts numericsVersion); absent from records written before it was. */
-  numericsVersion?: string;
-  /** Set by `esmm rescore` when it changed the record's test score or reliability: when, and the sources' codeVersion then. */
-  rescored?: { at: string; codeVersion: string };
-  /** Reliability curve of pCTCVR on the test day: 10 equal-weight (decile) bins, since pCTCVR is ~0.1-1 % (ECE_BINNING, the bins of `ece`). */
-  reliability: ReliabilityBin[];
-  /** Sidecar file name (relative to the predictions folder) and its columns. */
-  predictions: { file: string; rows: number; columns: string[] };
-  /** Worker that ran it: pid and its thread settings (they change timings, not the key). */
-  runtime: { pid: number; threads: Record<string, string | undefined> };
-  /** ISO time the run finished. */
-  finishedAt: string;
-}
+// One line of the results file: StudyRecord (with DataManifestSummary), defined once in lib/analysis/record.ts.
+export type { DataManifestSummary, StudyRecord } from "../analysis/record";
 
 /**
  * Why `value` (one parsed line of a results file) is not a run record, or undefined when it is one: a

@@ -15,9 +15,10 @@
  * the test rows' sampling noise part of the seed-to-seed spread a paired t test sees.
  */
 import { backendInfo, initBackend } from "../backend";
+import type { FoldScores, RunRecord, SplitScore } from "../analysis/record";
 import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
-import { CvrMechanism, cvrMechanism, ECE_BINNING, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, ReliabilityBin, reliabilityCurve, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesReport } from "../metrics";
+import { cvrMechanism, ECE_BINNING, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, ReliabilityBin, reliabilityCurve, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
 import { fitSeeds, predictEachSeed, Predictions, TrainOptions, TrainResult } from "../train";
 
@@ -32,39 +33,8 @@ export interface RunOptions {
 
 export const TEST_FOLDS = 12;
 
-/** Per fold f (rows i with i mod folds = f): sum of CTCVR log-loss terms (nats) and sum of weights. */
-export interface FoldScores {
-  folds: number;
-  logLossSum: number[];
-  weightSum: number[];
-}
-
-export interface SplitScore {
-  split: string;
-  days: number[];
-  rows: number;
-  conversions: number;
-  metrics: SpacesReport;
-  /** CTCVR log loss by fold (the test split only). */
-  ctcvrFolds?: FoldScores;
-  /** Cross-entropies (nats) of the true probabilities on each space's rows (oracleOf; simulated data only). */
-  oracle?: Record<SpaceName, number>;
-  /**
-   * The pCVR against the true P(conversion | click, x), on clicked and non-clicked rows (cvrMechanism):
-   * simulated data and models with a pCVR only. Absent from records written before it existed.
-   */
-  mechanism?: { cvr: CvrMechanism };
-}
-
-export interface RunRecord {
-  model: string;
-  seed: number;
-  backend: string;
-  training: Omit<TrainResult, "spec">;
-  test: SplitScore;
-  later: SplitScore[];
-  timings: { trainSeconds: number; evaluateSeconds: number; totalSeconds: number };
-}
+// The record's types are defined once, in lib/analysis/record.ts (kept exported here under their names).
+export type { FoldScores, SplitScore, RunRecord } from "../analysis/record";
 
 /**
  * The oracle: per evaluation space (EVALUATION_SPACES), the weighted mean cross-entropy (nats) of the

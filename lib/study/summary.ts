@@ -41,62 +41,17 @@
 import type { ReliabilityBin } from "../metrics/calibration";
 import { EVALUATION_SPACES, SPACE_NAMES, SpaceName } from "../metrics/spaces";
 import { MechanismQuantity, MechanismSubset, MetricRef, metricEntry, metricRef, metricValue } from "../analysis/metrics";
-import type { FoldScores } from "./run";
+import type { StudyResult, StudySplitScore } from "../analysis/record";
 import { Summary, holm, percentBetter, summarize } from "../stats";
 import { formatNumber, formatP, formatPercent } from "../notebook/format";
 import { ComparisonUnit, ContrastEstimate, DesignKind, DesignRun, differenceEstimate, modelMeanEstimate } from "./compare";
 import { MixedDataError, dataSetLabel, dataSetOf, groupByData, mixedDataText, selectData } from "./data-identity";
 
 // ---------------------------------------------------------------------------------------------------
-// Record types: the minimal structure read from the study runner's JSONL records (RunRecord fits).
+// Record types: a results-file record as the analysis reads it, derived from the one definition of the record
+// (lib/analysis/record.ts StudyRecord: every field optional but model, seed and the test day's CTCVR log loss).
 
-/** The metrics of one evaluation space (lib/metrics SpaceMetrics fits). */
-export interface SpaceScoresLike {
-  logLoss: number;
-  normalizedEntropy?: number;
-  rocAuc?: number;
-  prAuc?: number;
-  calibrationRatio?: number;
-  ece?: number;
-}
-
-/** One scored split (lib/study/run SplitScore fits). */
-export interface StudySplitScore {
-  split?: string;
-  days?: number[];
-  rows?: number;
-  conversions?: number;
-  metrics: { ctcvr: SpaceScoresLike; cvr?: SpaceScoresLike; ctr?: SpaceScoresLike };
-  /** Cross-entropies of the true probabilities on the same rows (simulated data). */
-  oracle?: { ctcvr: number; ctr: number; cvr: number };
-  /** CTCVR log loss by test fold (lib/study/run.ts), for pairing each seed with its own share of the test day. */
-  ctcvrFolds?: FoldScores;
-  /** pCVR against the simulator's truth on clicked and non-clicked rows (lib/metrics/mechanism.ts; simulated data, models with a pCVR). */
-  mechanism?: { cvr: Partial<Record<MechanismSubset, Partial<Record<MechanismQuantity, number>>>> };
-}
-
-/** One finished run of a study. */
-export interface StudyResult {
-  model: string;
-  seed: number;
-  /** Missing = "default" (the default study's single variant). */
-  variant?: string;
-  factor?: string;
-  level?: string | number;
-  test: StudySplitScore;
-  later?: StudySplitScore[];
-  training?: { parameters?: { total: number } };
-  /** Reliability curve of the run (as recorded by the runner: test day, CTCVR space). */
-  reliability?: ReliabilityBin[];
-  /** The run's resolved spec (the runner writes it): its data replicate is (simulatorSeed, prepareSeed). */
-  config?: { data?: { simulatorSeed?: number; prepareSeed?: number } };
-  /** The data the run read (the runner writes it): its cache key and manifest sha256 (lib/study/data-identity.ts). */
-  dataManifest?: { dataKey?: string; sha256?: string };
-  /** The code version that computed the run (lib/study/results.ts codeVersion). */
-  codeVersion?: string;
-  /** ISO time the run finished (the runner writes it): of two records of one run, the later is kept. */
-  finishedAt?: string;
-}
+export type { SpaceScoresLike, StudyResult, StudySplitScore } from "../analysis/record";
 
 /**
  * The data replicate of a record: (simulator seed, downsampling seed), (0, 0) when not recorded. Real data

@@ -160,7 +160,7 @@ export function analyseBeyond(
     ...evaluateFindings(bias, { margin: options.margin }, debiasingRules(d.debiasing, "bias")),
     ...evaluateFindings(fair.tuned, { margin: options.margin }, debiasingRules(d.debiasing, "ctcvr")),
   ];
-  return { strength, repeats, fair, bias, mechanism: mechanismSummary(tuned as unknown as StudyRecord[]), findings };
+  return { strength, repeats, fair, bias, mechanism: mechanismSummary(tuned), findings };
 }
 
 /** One strength as run: its analysis and each study's run summary (tuning rungs, then the evaluation). */

@@ -33,7 +33,7 @@ import { getModelSpec } from "../models/zoo";
 import { RunStudyOptions, StudyRunSummary, runStudy } from "../study/runner";
 import { matchRecords } from "../study/results";
 import { DEFAULT_DATA_SPEC, RunSpec, StudySpec, VariantSpec, expandGrid } from "../study/spec";
-import { REPEAT_FACTOR, StudyResult, StudySummary, summarizeStudy } from "../study/summary";
+import { REPEAT_FACTOR, StudySummary, summarizeStudy } from "../study/summary";
 import type { DesignRun } from "../study/compare";
 import { FINDING_RULES, Finding, evaluateFindings, findingContrast, findingsAtMargins } from "../study/findings";
 import { MetaRegression, metaRegression } from "../study/meta-regression";
@@ -174,6 +174,9 @@ export function selectionScore(record: { test?: ScoredSplit }): number {
   return metricValue(record.test, SELECTION_METRIC);
 }
 
+/** What the tuning reads of a results-file record (lib/analysis/record.ts StudyRecord is one): what it computed and its test score. */
+export type TuningRecord = Parameters<typeof matchRecords>[1][number] & { test?: ScoredSplit };
+
 /** One trial's scores at a rung: by seed, with their mean. */
 export interface TrialScore {
   model: string;
@@ -189,13 +192,13 @@ export interface TrialScore {
  * The finished trials of a rung study among `records` (matched on what each run computes): per (model, trial), the
  * scores of the seeds that finished. A trial misses seeds when runs failed or are not done.
  */
-export function rungScores(study: StudySpec, records: readonly Parameters<typeof matchRecords>[1][number][]): TrialScore[] {
+export function rungScores(study: StudySpec, records: readonly TuningRecord[]): TrialScore[] {
   const out = new Map<string, TrialScore>();
   for (const { run, record } of matchRecords(expandGrid(study), [...records])) {
     const k = `${run.model}\u0000${run.level}`;
     let t = out.get(k);
     if (!t) out.set(k, (t = { model: run.model, trial: Number(run.level), settings: { architecture: run.architecture, train: run.train }, scores: [], seeds: [], mean: NaN }));
-    const score = record ? selectionScore(record as unknown as StudyResult) : NaN;
+    const score = record ? selectionScore(record) : NaN;
     if (Number.isFinite(score)) {
       t.scores.push(score);
       t.seeds.push(run.seed);
@@ -237,7 +240,7 @@ export interface TuningRepeat {
 export async function runFairTuning(
   base: StudySpec,
   p: FairProtocol,
-  options: RunStudyOptions & { records: () => readonly Parameters<typeof matchRecords>[1][number][] },
+  options: RunStudyOptions & { records: () => readonly TuningRecord[] },
 ): Promise<{ repeats: TuningRepeat[]; summaries: StudyRunSummary[] }> {
   checkProtocol(base, p);
   const models = base.models.map((m) => getModelSpec(m).name);
