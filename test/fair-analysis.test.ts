@@ -10,7 +10,8 @@
  * - lib/data/world-prior.ts: draws are deterministic, inside their ranges, uniform on their scale, and the drawn
  *   parameters belong to the world (two worlds of one study share a data design);
  * - the findings: family-wise p is Holm over the nine claims' p; non-additivity is one-sided (an interaction in the
- *   other direction contradicts it); ESP's "about 2 %" is checked by TOST.
+ *   other direction contradicts it); ESP's "about 2 %" is checked by TOST;
+ * - analyseFair summarises the metric tuning selects on (SELECTION_METRIC), as selectionScore reads it.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -26,7 +27,9 @@ import { dataDesignId } from "../lib/study/data-identity";
 import { expandGrid } from "../lib/study/spec";
 import { evaluateFindings } from "../lib/study/findings";
 import { StudyResult, summarizeStudy } from "../lib/study/summary";
-import { fairStudy } from "../lib/tune/protocol";
+import type { StudyRecord } from "../lib/study/results";
+import { SELECTION_METRIC, TuningRepeat, UNTUNED_VARIANT, analyseFair, evaluationResults, evaluationStudy, fairStudy, selectionScore } from "../lib/tune/protocol";
+import { TUNED_VARIANT } from "../lib/tune/plan";
 
 const REF = JSON.parse(fs.readFileSync(path.join(FIXTURES_DIR, "reference", "crossed_cases.json"), "utf8")) as {
   crossed: { cells: number[][]; msRows: number; msColumns: number; msResidual: number; remlEstimate: number; remlSe: number }[];
@@ -206,4 +209,37 @@ test("findings: family-wise p is Holm over the nine claims' p; non-additivity is
   assert.equal(r["esp-worse-than-ip"].verdict, "holds");
   assert.equal(r["esp-worse-than-ip"].magnitude!.shown, false, "ESP at -5 % is not 'about 2 %'");
   for (const x of f) assert.ok(["holds", "contradicted", "inconclusive"].includes(x.verdictFamilywise));
+});
+
+test("analyseFair: tuned and untuned summaries on the metric tuning selects on (SELECTION_METRIC), their means the mean selectionScore of the runs", () => {
+  // two models keep it quick (the power searches of six models take ~20 s)
+  const base = { ...fairStudy("quick"), models: ["IP", "ESMM"] };
+  const models = base.models;
+  const settings = { architecture: {}, train: {} };
+  const repeats: TuningRepeat[] = [0, 1].map((r) => ({
+    repeat: r,
+    world: 1001 + r,
+    designSeed: 1 + r,
+    rungs: [{ rung: 0, seeds: [1], scores: models.map((model) => ({ model, trial: 0, settings, scores: [0.01], seeds: [1], mean: 0.01 })) }],
+    chosen: models.map((model) => ({ model, trial: 0, settings, mean: 0.01, seedsRead: 1 })),
+  }));
+  const evaluation = evaluationStudy(base, repeats);
+  const rng = new Rng(5);
+  // Synthetic records of the evaluation's runs (only what the analysis reads): each model its own CTCVR log loss
+  // plus noise; a CTR log loss beside it that the analysis must not read.
+  const records = expandGrid(evaluation).map((run) => {
+    const logLoss = 0.01 * (1 + 0.01 * models.indexOf(run.model) + 0.002 * rng.normal());
+    const metrics = { ctcvr: { logLoss }, ctr: { logLoss: 0.07 * (1 + 0.05 * rng.normal()) } };
+    return { ...run, config: run, test: { metrics }, training: { bestEpoch: 1, config: { maxEpochs: 2 } } } as unknown as StudyRecord;
+  });
+  const fair = analyseFair(evaluation, repeats, records);
+  for (const [summary, variant] of [[fair.tuned, TUNED_VARIANT], [fair.untuned!, UNTUNED_VARIANT]] as const) {
+    assert.equal(summary.metric, SELECTION_METRIC);
+    assert.deepEqual(summary.models.map((m) => m.model), models);
+    for (const m of summary.models) {
+      const runs = evaluationResults(evaluation, records).filter((r) => r.variant === variant && r.model === m.model);
+      assert.equal(runs.length, variant === TUNED_VARIANT ? 2 * 2 * 2 : 2 * 2); // (repeats x) worlds x seeds, balanced
+      close(m.mean, runs.reduce((s, r) => s + selectionScore(r), 0) / runs.length, 1e-12, `${variant} ${m.model}`);
+    }
+  }
 });

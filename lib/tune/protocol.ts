@@ -346,7 +346,8 @@ const TARGET = { effect: 1, power: 0.8 };
 
 /**
  * The analysis of a fair-protocol study: `records` are the results file's (the evaluation's and the tuning's),
- * `repeats` the tuning (runFairTuning). Metric: the test day's CTCVR cross-entropy, alpha 0.01, IP the baseline.
+ * `repeats` the tuning (runFairTuning). Metric: the one tuning selects on (SELECTION_METRIC: the test day's CTCVR
+ * cross-entropy), alpha 0.01, IP the baseline.
  */
 export function analyseFair(
   evaluation: StudySpec,
@@ -356,9 +357,9 @@ export function analyseFair(
 ): FairAnalysis {
   const alpha = options.alpha ?? 0.01;
   const results = evaluationResults(evaluation, records);
-  const tuned = summarizeStudy(results, { metric: "ctcvr.logLoss", alpha, variant: TUNED_VARIANT, unit: "crossed" });
+  const tuned = summarizeStudy(results, { metric: SELECTION_METRIC, alpha, variant: TUNED_VARIANT, unit: "crossed" });
   const hasUntuned = results.some((r) => r.variant === UNTUNED_VARIANT);
-  const untuned = hasUntuned ? summarizeStudy(results, { metric: "ctcvr.logLoss", alpha, variant: UNTUNED_VARIANT, unit: "replicate" }) : undefined;
+  const untuned = hasUntuned ? summarizeStudy(results, { metric: SELECTION_METRIC, alpha, variant: UNTUNED_VARIANT, unit: "replicate" }) : undefined;
   const trials = trialDesignRuns(repeats);
   const findings = evaluateFindings(tuned, { margin: options.margin, trials });
   const untunedFindings = untuned ? evaluateFindings(untuned, { margin: options.margin }) : undefined;
