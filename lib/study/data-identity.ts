@@ -16,17 +16,14 @@
  * one line that names them.
  */
 import { drawWorld } from "../data/world-prior";
+import type { StudyResult } from "../analysis/record";
 import { canonicalJson } from "./results";
 import * as crypto from "node:crypto";
 import { resolveConfig } from "../data/simulator-config";
 import { DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT } from "../data/prepare";
 
-/** The fields of a result record this module reads (StudyResult and StudyRecord fit). */
-export interface DataIdentityLike {
-  config?: { data?: unknown };
-  dataManifest?: { dataKey?: string; sha256?: string };
-  codeVersion?: string;
-}
+/** The fields of a result record this module reads: the record's (lib/analysis/record.ts) as the analysis reads them. */
+export type DataIdentityLike = Pick<StudyResult, "config" | "dataManifest" | "codeVersion">;
 
 function shortHash(text: string): string {
   return crypto.createHash("sha256").update(text).digest("hex").slice(0, 8);
