@@ -3,7 +3,8 @@
  * reads of it (StudyResult, StudySplitScore, SpaceScoresLike) is derived from that definition. A stored record, as
  * readResults gives it back, goes into every analysis function unchanged (the compiler checks it: no cast in this
  * file), and the numbers those functions return are the record's own metrics: on the committed records of an older
- * code version (test/fixtures/study/default-study-1cf9ca8.jsonl: no CTCVR folds, reliability, data manifest or
+ * code version (test/fixtures/study/default-study-1cf9ca8.jsonl: written before records held CTCVR folds, mechanism
+ * metrics or a numerics version, and trimmed to the fields the summaries read: no reliability, data manifest or
  * timings) and on the records of a tiny study run here (every field).
  */
 import { test } from "node:test";
@@ -77,9 +78,11 @@ test("records of an older code version (1cf9ca8): read unchanged by summaries, c
     assert.equal(typeof result.model, "string");
     assert.ok(Number.isInteger(result.seed));
     assert.ok(Number.isFinite(scores.logLoss), `${r.model}/${r.seed}`);
+    // written before these existed (a9137c6, 6a9896e, 4cb4fba), or trimmed from the fixture (reliability)
     assert.equal(r.test.ctcvrFolds, undefined);
-    assert.equal(r.reliability, undefined);
+    assert.equal(r.test.mechanism, undefined);
     assert.equal(r.numericsVersion, undefined);
+    assert.equal(r.reliability, undefined);
     assert.deepEqual(replicateOf(r), { world: 7, draw: 7 });
   }
   const models = [...new Set(records.map((r) => r.model))];
@@ -127,7 +130,7 @@ test("records of an older code version (1cf9ca8): read unchanged by summaries, c
   for (const m of calibration.models) {
     const own = records.filter((r) => r.model === m.model);
     close(m.calibrationRatio.mean, mean(own.map((r) => r.test.metrics.ctcvr.calibrationRatio)), `${m.model} calibration ratio`);
-    assert.equal(m.reliabilityRuns, 0); // written before records held a reliability curve
+    assert.equal(m.reliabilityRuns, 0); // the fixture keeps no reliability curve
   }
 
   const table = metricTable(records, { metrics: ["ctcvr.logLoss"] });

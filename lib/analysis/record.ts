@@ -7,7 +7,7 @@
  * - StudyResult: a StudyRecord as the analysis reads it (summaries, findings, metric tables, sensitivity,
  *   `esmm stats`): DERIVED from StudyRecord by `AsRead`, every field optional to any depth except the run's
  *   model and seed and its test day's CTCVR log loss. The analysis reads records written before a field
- *   existed (each field below says since when it is written), trimmed fixtures
+ *   existed (each such field below says since which commit it is written), trimmed fixtures
  *   (test/fixtures/study/default-study-1cf9ca8.jsonl: the fields the summaries read) and synthetic studies.
  *   StudySplitScore and SpaceScoresLike are its split score and its space scores, derived the same way.
  *
@@ -29,9 +29,10 @@ import type { TrainResult } from "../train/trainer";
 // RunRecord: one trained run, scored
 
 /**
- * CTCVR log loss of the test day by fold: row i (in the order the simulator drew the impressions) belongs to fold
- * i mod `folds` (lib/study/run.ts TEST_FOLDS = 12). Per fold f: the sum of its rows' weighted CTCVR log-loss terms
- * (nats, lib/metrics logLossPerRow) and the sum of their weights; logLossSum[f] / weightSum[f] is fold f's log loss.
+ * CTCVR log loss of the test day by fold: row i (in the split's row order; simulated data: the order the simulator
+ * drew the impressions) belongs to fold i mod `folds` (lib/study/run.ts TEST_FOLDS = 12). Per fold f: the sum of its
+ * rows' weighted CTCVR log-loss terms (nats, lib/metrics logLossPerRow) and the sum of their weights;
+ * logLossSum[f] / weightSum[f] is fold f's log loss.
  */
 export interface FoldScores {
   folds: number;
@@ -41,7 +42,7 @@ export interface FoldScores {
 
 /** One scored split of a run: the test day or a later day (scored without retraining). */
 export interface SplitScore {
-  /** The split's name ("test"; later days: the prepared data's names of them). */
+  /** The split's name: "test", or "day <d>" for a later day (lib/data/prepare.ts). */
   split: string;
   /** Simulator days (or real data's days) the split's rows come from. */
   days: number[];
@@ -58,7 +59,8 @@ export interface SplitScore {
   ctcvrFolds?: FoldScores;
   /**
    * Per evaluation space, the weighted mean cross-entropy (nats) of the simulator's true probabilities on the
-   * space's rows (lib/study/run.ts oracleOf): the floor no model can beat. Simulated data only.
+   * space's rows (lib/study/run.ts oracleOf): the truth's own loss, a model's gap to it is what it could still gain.
+   * Simulated data only.
    */
   oracle?: Record<SpaceName, number>;
   /**
@@ -83,7 +85,7 @@ export interface RunRecord {
   test: SplitScore;
   /** Each later day's score, in day order ([] without later days). */
   later: SplitScore[];
-  /** Seconds: training (the loop's time over the seeds it trained with), scoring (predictions and metrics), their sum. */
+  /** Seconds: training and scoring (predictions and metrics), each the seed group's time divided by its seeds, and their sum. */
   timings: { trainSeconds: number; evaluateSeconds: number; totalSeconds: number };
 }
 
@@ -113,6 +115,7 @@ export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant
   key: string;
   /** The whole run as resolved; its study, variant, factor, level, model and seed are also at the top level. */
   config: RunSpec;
+  /** The data it read (its cache key, totals, oracle and manifest sha256): lib/study/data-identity.ts pairs runs by it. */
   dataManifest: DataManifestSummary;
   /** sha256 of the sources that computed it (numerics.ts codeVersion): for audit, no part of the key. */
   codeVersion: string;
