@@ -82,7 +82,7 @@ test("a new loader is one kind and one registry row: materialize prepares it, re
   assert.equal(tinyWrites, 1);
   assert.equal(sourceKind({ kind: "tiny-test" }), tinySource as unknown);
   assert.throws(() => registerSource(tinySource), /kind "tiny-test" is registered already/);
-  assert.throws(() => sourceKind({ kind: "nope" }), /unknown kind "nope" \(kinds: prepared, ali-ccp, ali-ccp-raw, csv-log, simulated, tiny-test\)/);
+  assert.throws(() => sourceKind({ kind: "nope" }), /unknown kind "nope" \(kinds: prepared, ali-ccp, ali-ccp-raw, csv-log, simulated, simulated-log, tiny-test\)/);
 });
 
 test("materialize: a second call reuses the folder, a changed input or preparation makes another one", async () => {

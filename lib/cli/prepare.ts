@@ -1,14 +1,17 @@
 /** `esmm prepare`: split, downsample negatives, fit vocabularies, write the encoded splits (a simulated log or CSV files). */
-import * as path from "node:path";
 import { Command, OptionValues, UsageError, checkOutputOption, numberValue, requireString } from "./args";
 import { RATE_RANGE, SEED_RANGE, intRange } from "../ranges";
-import { MANIFEST_FILE, readManifest, readSimulatedLog } from "../data/simulated-files";
-import { checkEvaluationScaling, DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, defaultSplitPlan, prepare, PreparedData, degenerateSplitLines, untrainedOovLines } from "../data/prepare";
-import { writePrepared } from "../data/prepared-files";
-import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, prepareCsv, readCsvSchemaFile, splitList } from "../data/csv-log";
+import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED, degenerateSplitLines, Preparation, untrainedOovLines } from "../data/prepare";
+import { CSV_ROLES, CsvColumns, CsvInput, CsvRole, readCsvSchemaFile, splitList } from "../data/csv-log";
+import { DataError } from "../data/errors";
 import { LABEL_LIKE_NAMES } from "../data/label-like";
 import { TEXT_ENCODINGS, TextEncoding } from "../data/line-reader";
 import type { LoadProgress } from "../data/csv-fields";
+import { materializeInto } from "../sources/materialize";
+import { readPreparedJson } from "../sources/prepared";
+import { sourceKind } from "../sources/registry";
+import type { CsvLogSource } from "../sources/csv-log";
+import type { SimulatedLogSource } from "../sources/simulated-log";
 import { createProgress, Progress } from "../plots/progress";
 import { formatShare } from "../notebook/format";
 
@@ -88,48 +91,48 @@ default 3) be exactly the test and later days, never the validation day: K = eva
     if (v.data === undefined && v.csv === undefined) throw new UsageError(`${cmd}: --data or --csv is required`);
     const out = requireString(v, "out", cmd);
     checkOutputOption(cmd, "out", out, "dir");
-    const keepRate = numberValue(v, "keep-rate", DEFAULT_NEGATIVE_KEEP_RATE);
-    const seed = numberValue(v, "seed", DEFAULT_PREPARE_SEED);
-    const oov = { oovMinCount: numberValue(v, "min-count", DEFAULT_OOV_MIN_COUNT), oovMaskRate: numberValue(v, "oov-mask-rate", DEFAULT_OOV_MASK_RATE) };
-    let prepared: PreparedData;
-    let source: Record<string, unknown>;
-    let inputs: string[];
+    // what is not given is lib/data/prepare.ts DEFAULT_PREPARATION's (the study's and the notebooks' too)
+    const preparation: Partial<Preparation> = {
+      negativeKeepRate: numberValue(v, "keep-rate"),
+      seed: numberValue(v, "seed"),
+      oovMinCount: numberValue(v, "min-count"),
+      oovMaskRate: numberValue(v, "oov-mask-rate"),
+    };
+    // the data source (lib/sources): CSV files, or a simulated log folder; written into OUT by its kind
     if (v.csv !== undefined) {
-      ({ prepared, source } = await prepareFromCsv(v, keepRate, seed, oov));
-      inputs = (source.files as { file: string }[]).map((f) => f.file);
-    }
-    else {
+      await materializeInto(csvSource(v), preparation, out, {
+        onProgress: readingProgress(),
+        hints: {
+          howToDrop: "pass --drop-conversion-without-click",
+          overrideHint: (cols) => `if ${cols.length > 1 ? "they are" : "it is"} not a label, pass --not-label ${cols.join(",")} (or --ignore ${cols.length > 1 ? "them" : "it"})`,
+        },
+      });
+    } else {
       const given = CSV_ONLY.find((o) => v[o] !== undefined);
       if (given) throw new UsageError(`${cmd}: --${given} applies to --csv only`);
-      const data = requireString(v, "data", cmd);
-      const laterDays = numberValue(v, "later-days", 2);
-      const manifest = readManifest(data);
-      let plan;
+      const source: SimulatedLogSource = { kind: "simulated-log", dir: requireString(v, "data", cmd), laterDays: numberValue(v, "later-days", 2) };
       try {
-        plan = defaultSplitPlan(manifest.days.length, laterDays);
-        checkEvaluationScaling(plan, manifest.config);
+        sourceKind(source).check!(source, preparation); // the days against the split plan, before any row is read
       } catch (e) {
+        if (e instanceof DataError) throw e; // the manifest: missing or bad
         throw new UsageError(`${cmd}: ${(e as Error).message}`);
       }
-      const log = readSimulatedLog(data);
-      prepared = prepare(log, { plan, negativeKeepRate: keepRate, seed, ...oov, simulator: manifest.config });
-      source = { kind: "simulated", dir: path.resolve(data), seed: manifest.seed, totals: manifest.totals, oracle: manifest.oracle };
-      inputs = [path.join(data, MANIFEST_FILE), ...manifest.days.map((d) => path.join(data, d.file))];
+      await materializeInto(source, preparation, out);
     }
-    writePrepared(out, prepared, source, { inputs }); // recorded, so that a changed input is refused, not served
-    for (const s of prepared.report.splits) {
+    const { report } = readPreparedJson(out).json;
+    for (const s of report.splits) {
       console.log(
         `${s.name.padEnd(10)} days ${s.days.join(",").padEnd(22)} rows ${String(s.rows).padStart(9)}  clicks ${String(s.clicks).padStart(6)}  ` +
           `conversions ${String(s.conversions).padStart(5)}  OOV rows ${formatShare(s.oovRows ?? 0)}`,
       );
     }
-    for (const line of [...degenerateSplitLines(prepared.report), ...untrainedOovLines(prepared.report)]) console.error(line);
+    for (const line of [...degenerateSplitLines(report), ...untrainedOovLines(report)]) console.error(line);
     console.log(`wrote ${out}`);
   },
 };
 
-/** --csv: files and roles, the schema from --schema and the flags, checked before any row is read. */
-async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number, oov: { oovMinCount: number; oovMaskRate: number }): Promise<{ prepared: PreparedData; source: Record<string, unknown> }> {
+/** --csv: the "csv-log" source of the files and roles, the schema from --schema and the flags, checked before any row is read. */
+function csvSource(v: OptionValues): CsvLogSource {
   const cmd = "prepare";
   const inputs = parseCsvInputs(requireString(v, "csv", cmd));
   const fromFile = typeof v.schema === "string" ? readCsvSchemaFile(v.schema) : {};
@@ -167,19 +170,16 @@ async function prepareFromCsv(v: OptionValues, keepRate: number, seed: number, o
     }
     if (!(carved < 1)) throw new UsageError(`${cmd}: --validation-fraction and --test-fraction must sum to less than 1`);
   }
-  return prepareCsv(inputs, columns, {
-    seed,
-    negativeKeepRate: keepRate,
-    ...oov,
+  return {
+    kind: "csv-log",
+    inputs,
+    columns,
     validationFraction: numberValue(v, "validation-fraction"),
     testFraction: numberValue(v, "test-fraction"),
     laterDays: numberValue(v, "later-days"),
     onConversionWithoutClick: v["drop-conversion-without-click"] ? "drop" : "error",
     encoding: encoding as TextEncoding,
-    howToDrop: "pass --drop-conversion-without-click",
-    onProgress: readingProgress(),
-    overrideHint: (cols) => `if ${cols.length > 1 ? "they are" : "it is"} not a label, pass --not-label ${cols.join(",")} (or --ignore ${cols.length > 1 ? "them" : "it"})`,
-  });
+  };
 }
 
 /** "a.csv,b.csv" or "train=a.csv,test=b.csv" (roles all given or none). */

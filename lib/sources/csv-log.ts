@@ -53,7 +53,7 @@ export const csvLogSource: SourceKind<CsvLogSource> = {
 
   isComplete: isPreparedDir,
 
-  async write(source, preparation, tmp, { onStatus, onProgress }) {
+  async write(source, preparation, tmp, { onStatus, onProgress, hints }) {
     const p = fullPreparation(preparation);
     onStatus?.(`preparing ${source.inputs.map((i) => i.file).join(", ")} (keep rate ${p.negativeKeepRate}, seed ${p.seed})`);
     const { prepared, source: provenance } = await prepareCsv(source.inputs, source.columns, {
@@ -64,6 +64,8 @@ export const csvLogSource: SourceKind<CsvLogSource> = {
       onConversionWithoutClick: source.onConversionWithoutClick,
       encoding: source.encoding,
       onProgress,
+      howToDrop: hints?.howToDrop,
+      overrideHint: hints?.overrideHint,
     });
     writePrepared(tmp, prepared, provenance, { inputs: source.inputs.map((i) => path.resolve(i.file)) });
   },

@@ -1,16 +1,18 @@
 /**
  * What a kind of data source is: how one of its sources is keyed, recognised and written as a prepared folder.
  *
- * Each kind is one file of lib/sources (simulated.ts, csv-log.ts, ali-ccp.ts, ali-ccp-raw.ts, prepared.ts) and
- * one row of registry.ts; `materialize` (materialize.ts) owns the cache every kind shares: the folder
- * `<root>/<folder(key)>`, written in a temporary folder and renamed into place. A new loader is a new file that
- * exports a `SourceKind` and a row that names it.
+ * Each kind is one file of lib/sources (simulated.ts, simulated-log.ts, csv-log.ts, ali-ccp.ts, ali-ccp-raw.ts,
+ * prepared.ts) and one row of registry.ts; `materialize` (materialize.ts) owns the cache every kind shares: the
+ * folder `<root>/<folder(key)>`, written in a temporary folder and renamed into place (`materializeInto` writes
+ * one into a folder the caller names instead: `esmm prepare --out`). A new loader is a new file that exports a
+ * `SourceKind` and a row that names it.
  *
  * A source is plain JSON, `{ kind, ...what names the data }` (files, a simulator config and seed); how it is
  * prepared (keep rate, seed, OOV rules) is the separate `Preparation` (lib/data/prepare.ts DEFAULT_PREPARATION
  * holds the defaults), so the same log under two preparations is two folders with two keys.
  */
 import type { LoadProgress } from "../data/csv-fields";
+import type { OverrideHint } from "../data/label-like";
 import { DEFAULT_PREPARATION, Preparation } from "../data/prepare";
 import { canonicalJson, dataNumericsVersion, sha256Hex } from "../numerics";
 import type { EmbeddingUpdates } from "../train/rowwise";
@@ -22,14 +24,20 @@ export interface SourceBase {
 
 /** What materialize passes to a kind's `write`. */
 export interface WriteContext {
-  /** The source's key (16 hex digits), as `key` returned it. */
-  key: string;
+  /** The source's key (16 hex digits), as `key` returned it; absent when written into a named folder (materializeInto), which is not keyed. */
+  key?: string;
   /** Short status lines ("simulating ...", "preparing ..."). */
   onStatus?: (line: string) => void;
   /** Progress of reading files (rows read of the rows counted first), for kinds that read CSV files. */
   onProgress?: LoadProgress;
   /** Simulated data only: keep the simulated day CSVs in `<dir>/log/` (default false). */
   keepLog?: boolean;
+  /**
+   * How a refusal in a CSV file says to override it (lib/data/csv-log.ts CsvLoadOptions): `howToDrop` for a
+   * conversion without a click, `overrideHint` for a label-like feature column. Default: the library's option
+   * names; `esmm prepare` names its flags.
+   */
+  hints?: { howToDrop?: string; overrideHint?: OverrideHint };
 }
 
 export interface SourceKind<S extends SourceBase = SourceBase> {
@@ -62,7 +70,11 @@ export interface SourceKind<S extends SourceBase = SourceBase> {
   check?(source: S, preparation: Partial<Preparation>): void;
   /** True when `write` is synchronous (returns void), so that `materializeSync` may use the kind. */
   readonly sync?: boolean;
-  /** Writes the prepared folder of `source` into the empty folder `tmp` (prepared.json and its splits at least). */
+  /**
+   * Writes the prepared folder of `source` into `tmp` (prepared.json and its splits at least): an empty
+   * temporary folder (materialize), or the folder `esmm prepare --out` names, whose earlier prepared files
+   * writePrepared replaces (materializeInto).
+   */
   write?(source: S, preparation: Partial<Preparation>, tmp: string, context: WriteContext): void | Promise<void>;
 }
 

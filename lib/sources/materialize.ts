@@ -17,6 +17,11 @@
  *
  * `materializeSync` is the same for kinds whose `write` is synchronous (the simulator), for the callers that
  * cannot wait (the study's workers and rescore); it throws for a kind that writes asynchronously.
+ *
+ * `materializeInto(source, preparation, dir)` writes the prepared folder into a folder the caller names
+ * (`esmm prepare --out DIR`): no key, no cache, no reuse; the kind's checks first, then its `write` into `dir`,
+ * whose prepared.json and splits writePrepared replaces (prepared.json last, so the folder never reads as
+ * prepared with a mix of old and new splits).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -62,6 +67,20 @@ export async function materialize<S extends SourceBase>(source: S, preparation: 
     throw e;
   }
   return finish(job);
+}
+
+/**
+ * Writes the prepared folder of `source` under `preparation` (missing fields: DEFAULT_PREPARATION) into `dir`,
+ * made when missing, whatever it held (see the header); returns `dir`. Throws for a kind used in place (a
+ * prepared folder is prepared already), what the kind's `check` throws before anything is written, and what
+ * its `write` throws (a DataError naming file, line and column).
+ */
+export async function materializeInto<S extends SourceBase>(source: S, preparation: Partial<Preparation>, dir: string, context: Omit<WriteContext, "key"> = {}): Promise<string> {
+  const kind = sourceKind(source);
+  if (kind.inPlace || !kind.write) throw new Error(`data sources: kind "${kind.kind}" is used in place, not written into another folder`);
+  kind.check?.(source, preparation);
+  await kind.write(source, preparation, dir, context);
+  return dir;
 }
 
 /** `materialize` for kinds that write synchronously (`sync`: the simulator) and prepared folders. Throws for any other kind before touching the cache. */

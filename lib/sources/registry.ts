@@ -4,6 +4,7 @@
  * | kind         | file            | what                                                     | folder under the root |
  * |--------------|-----------------|----------------------------------------------------------|-----------------------|
  * | simulated    | simulated.ts    | the simulator's log from its config and seed             | `<key>`               |
+ * | simulated-log| simulated-log.ts| a simulated log folder (`esmm simulate --out`)           | `simulated-log-<key>` |
  * | csv-log      | csv-log.ts      | any impression log in CSV files (`esmm prepare --csv`)   | `csv-<key>`           |
  * | ali-ccp      | ali-ccp.ts      | the processed Ali-CCP CSV files                          | `ali-ccp-<key>`       |
  * | ali-ccp-raw  | ali-ccp-raw.ts  | the raw Ali-CCP release                                  | `ali-ccp-raw-<key>`   |
@@ -18,9 +19,10 @@ import { csvLogSource, CsvLogSource } from "./csv-log";
 import type { SourceBase, SourceKind } from "./kind";
 import { preparedSource, PreparedSource } from "./prepared";
 import { simulatedSource, SimulatedSource } from "./simulated";
+import { simulatedLogSource, SimulatedLogSource } from "./simulated-log";
 
 /** A data source of one of the built-in kinds. */
-export type DataSource = SimulatedSource | CsvLogSource | AliCcpSource | AliCcpRawSource | PreparedSource;
+export type DataSource = SimulatedSource | SimulatedLogSource | CsvLogSource | AliCcpSource | AliCcpRawSource | PreparedSource;
 
 const SOURCE_KINDS = new Map<string, SourceKind<SourceBase>>();
 
@@ -38,6 +40,7 @@ registerSource(aliCcpSource);
 registerSource(aliCcpRawSource);
 registerSource(csvLogSource);
 registerSource(simulatedSource);
+registerSource(simulatedLogSource);
 
 /** The kind of `source`. Throws one line naming the kinds there are when it has none of them. */
 export function sourceKind(source: SourceBase): SourceKind<SourceBase> {

@@ -69,7 +69,7 @@ export const simulatedSource: SourceKind<SimulatedSource> = {
     checkEvaluationScaling(defaultSplitPlan(resolved.days, source.laterDays), resolved);
   },
 
-  write(source, preparation, tmp, { key, onStatus, keepLog }) {
+  write(source, preparation, tmp, { key = simulatedSource.key(source, preparation), onStatus, keepLog }) {
     const logDir = path.join(tmp, "log");
     onStatus?.(`simulating ${source.simulator.impressions ?? "default"} impressions (data ${key})`);
     const { manifest } = ensureSimulatedLog(source.simulator, source.simulatorSeed, logDir);
