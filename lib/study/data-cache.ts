@@ -9,45 +9,25 @@
  * folder (old ones can be deleted), and a comment in lib/data does not. The cache itself (temporary folder,
  * rename, races, dead processes' leftovers) is lib/sources/materialize.ts.
  *
- * Real data (`spec.prepared`, real-data.ts): the folder itself is the data set, wherever it is; its key is its
- * content hash's first 16 hex digits, and these functions check it against the spec and never simulate it.
+ * Which source a DataSpec names, and so how it is keyed and found, is data-source.ts `dataSourceOf`. Real data
+ * (a prepared folder, real-data.ts): the folder itself is the data set, wherever it is; its key is its content
+ * hash's first 16 hex digits, and these functions check it against the spec and never simulate it.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Preparation } from "../data/prepare";
 import { PREPARED_FILE } from "../data/prepared-files";
 import { MANIFEST_FILE, readManifest } from "../data/simulated-files";
 import { findMaterialized, materializedDir, materializeSync } from "../sources/materialize";
-import { DataSource, sourceKind } from "../sources/registry";
+import { sourceKind } from "../sources/registry";
 import { DATA_SPEC_FILE } from "../sources/simulated";
 import { sha256Hex } from "./results";
+import { dataSourceOf, isOneDataSet } from "./data-source";
 import { checkPreparedSpec, PreparedDataInfo, preparedFolderInfo } from "./real-data";
 import type { DataSpec } from "./spec";
-import type { EmbeddingUpdates } from "../train/rowwise";
 
 export { DATA_SPEC_FILE } from "../sources/simulated";
+export { dataSourceOf, embeddingUpdatesFor } from "./data-source";
 export type { PreparedDataInfo } from "./real-data";
-
-/**
- * The data source and preparation a DataSpec names: a prepared folder (`spec.prepared`, whose preparation is
- * its own) or the simulator's log under the spec's keep rate, preparation seed and OOV rules (absent OOV
- * fields stay absent: they key as before they existed).
- */
-export function dataSourceOf(spec: DataSpec): { source: DataSource; preparation: Partial<Preparation> } {
-  if (spec.prepared) return { source: { kind: "prepared", dir: spec.prepared.dir, sha256: spec.prepared.sha256 }, preparation: {} };
-  return {
-    source: { kind: "simulated", simulator: spec.simulator, simulatorSeed: spec.simulatorSeed, laterDays: spec.laterDays, worldPrior: spec.worldPrior },
-    preparation: { negativeKeepRate: spec.negativeKeepRate, seed: spec.prepareSeed, oovMinCount: spec.oovMinCount, oovMaskRate: spec.oovMaskRate },
-  };
-}
-
-/**
- * The embedding-update rule a run on `spec`'s data uses when its train config does not say: its source kind's
- * `embeddingUpdates` (simulated "dense", real data "rowwise": lib/sources/kind.ts, docs/embedding-updates.md).
- */
-export function embeddingUpdatesFor(spec: DataSpec): EmbeddingUpdates {
-  return sourceKind(dataSourceOf(spec).source).embeddingUpdates;
-}
 
 /** 16 hex digits identifying a DataSpec: its source kind's key (simulated: the resolved spec under the data numerics version; real data: its content hash's first 16). */
 export function dataSpecKey(spec: DataSpec): string {
@@ -62,14 +42,20 @@ export function dataCacheDir(spec: DataSpec, root: string): string {
 }
 
 /**
+ * Throws unless `spec` can name the data it names: a folder used in place (real data) must be exactly what its
+ * folder's spec is now (real-data.ts checkPreparedSpec: the folder missing, prepared again or changed, or the
+ * spec edited); simulated data is whatever its spec simulates.
+ */
+function checkDataSpec(spec: DataSpec): void {
+  if (isOneDataSet(spec)) checkPreparedSpec(spec);
+}
+
+/**
  * The prepared folder of `spec` when it is already in the cache, else undefined. Real data: its folder, after
  * checking that it is the data the spec names (throws when it is missing or differs: see checkPreparedSpec).
  */
 export function findPreparedData(spec: DataSpec, root: string): string | undefined {
-  if (spec.prepared) {
-    checkPreparedSpec(spec);
-    return spec.prepared.dir;
-  }
+  checkDataSpec(spec);
   const { source, preparation } = dataSourceOf(spec);
   return findMaterialized(source, preparation, root);
 }
@@ -88,8 +74,8 @@ export interface EnsureDataOptions {
  * `checkEvaluationScaling`).
  */
 export function ensurePreparedData(spec: DataSpec, root: string, options: EnsureDataOptions = {}): string {
-  if (spec.prepared) return findPreparedData(spec, root)!; // real data is never made here
-  const { source, preparation } = dataSourceOf(spec);
+  checkDataSpec(spec);
+  const { source, preparation } = dataSourceOf(spec); // real data is used in place (materializeSync never writes it)
   return materializeSync(source, preparation, { root, ...options });
 }
 

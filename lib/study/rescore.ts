@@ -25,6 +25,7 @@ import * as path from "node:path";
 import type { PreparedData } from "../data/prepare";
 import { readPrepared } from "../data/prepared-files";
 import { DATA_SPEC_FILE, dataSpecKey, ensurePreparedData, findPreparedData, preparedDataInfo } from "./data-cache";
+import { dataSourceOf, isOneDataSet } from "./data-source";
 import { canonicalJson, codeVersion, defaultPredictionsDir, readPredictions, StudyRecord } from "./results";
 import { scoreTest, testReliability } from "./run";
 
@@ -130,8 +131,8 @@ function rescoreRecord(r: StudyRecord, data: PreparedData, predictionsDir: strin
 
 /** Identifies the data a record was computed on (its data cache key, or its real data folder and hash). */
 function dataIdOf(r: StudyRecord): string {
-  const prepared = r.config?.data?.prepared;
-  return prepared ? `prepared:${prepared.dir}:${prepared.sha256}` : `cache:${r.dataManifest?.dataKey}:${r.dataManifest?.sha256}`;
+  const source = r.config?.data ? dataSourceOf(r.config.data).source : undefined; // data-source.ts: which source the spec names
+  return source?.kind === "prepared" ? `prepared:${source.dir}:${source.sha256}` : `cache:${r.dataManifest?.dataKey}:${r.dataManifest?.sha256}`;
 }
 
 /**
@@ -143,7 +144,7 @@ function loadDataOf(r: StudyRecord, dataRoot: string, log: (line: string) => voi
   const spec = r.config?.data;
   if (!spec) throw new Error("record has no config.data");
   let dir: string;
-  if (spec.prepared) dir = findPreparedData(spec, dataRoot)!; // throws when missing or different
+  if (isOneDataSet(spec)) dir = findPreparedData(spec, dataRoot)!; // real data, used in place: throws when missing or different
   else {
     const key = r.dataManifest?.dataKey;
     if (!key) throw new Error("record names no data key");

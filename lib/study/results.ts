@@ -30,7 +30,7 @@
  * model has them). Written to a temporary file, fsynced and renamed, before the run's JSONL line. The values
  * are float32 tensor outputs, so the file holds them exactly and `esmm rescore` reproduces a record's test score.
  */
-import { resolveConfig } from "../data/simulator-config";
+import { runKeyData } from "./data-source";
 import { resolveArchitecture } from "../models/spec";
 import { DEFAULT_TRAIN_CONFIG } from "../train/trainer";
 import { canonicalJson, numericsVersion, sha256Hex } from "../numerics";
@@ -65,8 +65,8 @@ export function computation(run: RunSpec): Omit<RunSpec, "study" | "variant" | "
   return {
     model: run.model,
     seed: run.seed,
-    // real data: named by its content hash, not by where the folder is (no simulator to resolve)
-    data: run.data.prepared ? { ...run.data, prepared: { sha256: run.data.prepared.sha256 } } : { ...run.data, simulator: resolveConfig(run.data.simulator) },
+    // real data: named by its content hash, not by where the folder is (no simulator to resolve): data-source.ts
+    data: runKeyData(run.data),
     architecture: resolveArchitecture(run.architecture),
     // "dense" embedding updates are what a run without the option computes: one key for both; so is
     // "coupled" weight decay, and either form with no decay

@@ -47,6 +47,7 @@ import { Job, Scheduler } from "./runner-scheduler";
 import { formatShard, Shard, shardOf } from "./shard";
 import { seedGroups, seedGroupSize } from "./seed-groups";
 import { expandGrid, RunSpec, StudySpec } from "./spec";
+import { dataSourceOf } from "./data-source";
 import type { WorkerReply } from "./worker";
 
 export { formatStudySummary } from "./runner-report";
@@ -129,8 +130,9 @@ export function normalizeStudy(spec: StudySpec): StudySpec {
   }
   if (spec.worlds && spec.worlds.length === 0) throw new Error(`study ${spec.name}: worlds is empty (leave it out for the data's single simulator seed)`);
   if (spec.draws && spec.draws.length === 0) throw new Error(`study ${spec.name}: draws is empty (leave it out for the data's single downsampling seed)`);
-  if (spec.data.prepared && (spec.worlds || spec.draws)) {
-    throw new Error(`study ${spec.name}: real data (${spec.data.prepared.dir}) is one data set: no worlds or draws (another downsampling draw is another prepared folder)`);
+  const { source } = dataSourceOf(spec.data); // data-source.ts: which source the spec names
+  if (source.kind === "prepared" && (spec.worlds || spec.draws)) {
+    throw new Error(`study ${spec.name}: real data (${source.dir}) is one data set: no worlds or draws (another downsampling draw is another prepared folder)`);
   }
   return { ...spec, models: spec.models.map((m) => getModelSpec(m).name) };
 }

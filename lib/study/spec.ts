@@ -25,7 +25,7 @@
  */
 import { DEFAULT_NEGATIVE_KEEP_RATE, DEFAULT_OOV_MASK_RATE, DEFAULT_OOV_MIN_COUNT, DEFAULT_PREPARE_SEED } from "../data/prepare";
 import { drawWorld } from "../data/world-prior";
-import { embeddingUpdatesFor } from "./data-cache";
+import { embeddingUpdatesFor, isOneDataSet } from "./data-source";
 import { modelRowField } from "../models/row-version";
 import type { SimulatorConfig } from "../data/simulator-config";
 import type { Architecture } from "../models";
@@ -157,10 +157,11 @@ export function expandGrid(study: StudySpec): RunSpec[] {
     const base: DataSpec = { ...study.data, ...v.data, simulator: { ...study.data.simulator, ...v.data?.simulator } };
     const worlds = v.data?.simulatorSeed !== undefined ? [base.simulatorSeed] : (study.worlds ?? [base.simulatorSeed]);
     const draws = v.data?.prepareSeed !== undefined ? [base.prepareSeed] : (study.draws ?? [base.prepareSeed]);
+    const oneDataSet = isOneDataSet(base); // real data: no world-prior draws (data-source.ts)
     for (const world of worlds) {
       for (const draw of draws) {
-        const drawn = study.worldPrior && !base.prepared ? drawWorld(study.worldPrior, world, { ...study.data.simulator, ...v.data?.simulator }).simulator : {};
-        const data: DataSpec = study.worldPrior && !base.prepared
+        const drawn = study.worldPrior && !oneDataSet ? drawWorld(study.worldPrior, world, { ...study.data.simulator, ...v.data?.simulator }).simulator : {};
+        const data: DataSpec = study.worldPrior && !oneDataSet
           ? { ...base, simulator: { ...study.data.simulator, ...drawn, ...v.data?.simulator }, simulatorSeed: world, prepareSeed: draw, worldPrior: study.worldPrior }
           : { ...base, simulatorSeed: world, prepareSeed: draw };
         for (const seed of study.seeds) {
