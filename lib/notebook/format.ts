@@ -7,6 +7,7 @@
  * - formatPercent(x, se?): a signed percent with two decimals, "+1.07 %", with " ± 0.16" when an se is given.
  * - formatShare(x): a share in [0, 1] as an unsigned percent with two decimals, 0.044 -> "4.40 %".
  * - formatP(p): a p-value with two significant digits, exponent notation below 1e-3 ("3.5e-9", "0.16").
+ * - countOf(n, noun): "1 conversion", "3 conversions"; formatRange(r): a range of counts, "31-39".
  * - markdownTable(header, rows): a GitHub Markdown table of already formatted cells.
  */
 
@@ -41,9 +42,21 @@ export function formatP(p: number): string {
   return p < 1e-3 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
 }
 
-/** A count and its noun, singular for exactly 1: (1, "conversion") -> "1 conversion", (3, "conversion") -> "3 conversions"; `many` when the plural is not noun + "s". */
-export function countOf(n: number, noun: string, many = `${noun}s`): string {
-  return `${n} ${n === 1 ? noun : many}`;
+/**
+ * A count and its noun, singular for exactly 1: (1, "conversion") -> "1 conversion", (3, "conversion") -> "3 conversions";
+ * `many` when the plural is not noun + "s". A count already written as text (a range "31-39" from formatRange, "?")
+ * takes the plural unless it reads "1".
+ */
+export function countOf(n: number | string, noun: string, many = `${noun}s`): string {
+  return `${n} ${String(n) === "1" ? noun : many}`;
+}
+
+/**
+ * A range of integer counts as plain digits (no thousands separators, as captions show counts): { min: 31, max: 39,
+ * differ: true } -> "31-39", { min: 39, max: 39, differ: false } -> "39"; `missing` (default "?") when undefined.
+ */
+export function formatRange(r: { min: number; max: number; differ: boolean } | undefined, missing = "?"): string {
+  return r ? `${r.min}${r.differ ? `-${r.max}` : ""}` : missing;
 }
 
 /** A GitHub Markdown table: a header row, the separator and one line per row (cells already formatted). */
