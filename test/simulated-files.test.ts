@@ -3,7 +3,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { readSimulatedDay, readSimulatedLog, SIMULATED_COLUMNS, writeSimulatedLog } from "../lib/data/simulated-files";
+import { ensureSimulatedLog, readSimulatedDay, readSimulatedLog, SIMULATED_COLUMNS, writeSimulatedLog } from "../lib/data/simulated-files";
 import { DataError } from "../lib/data/errors";
 import { tempDir } from "./helpers";
 
@@ -64,4 +64,20 @@ test("a truncated day file is caught against the manifest", () => {
   fs.writeFileSync(file, lines.slice(0, 500).join("\n"));
   assert.throws(() => readSimulatedLog(dir), /day-01\.csv: has 499 rows, the manifest says 1000/);
   assert.throws(() => readSimulatedLog(dir, { days: [9] }), /no day 9/);
+});
+
+test("ensureSimulatedLog: onStart once with the day count before the days, onDay after each; a reused log calls neither", () => {
+  const dir = tempDir();
+  const calls: string[] = [];
+  const options = { onStart: (days: number) => calls.push(`start ${days}`), onDay: (day: number, days: number) => calls.push(`day ${day}/${days}`) };
+  const config = { impressions: 3000, days: 3, users: 50, ads: 10 };
+  const first = ensureSimulatedLog(config, 1, dir, options);
+  assert.equal(first.reused, false);
+  assert.deepEqual(calls, ["start 3", "day 0/3", "day 1/3", "day 2/3"]);
+  const again = ensureSimulatedLog(config, 1, dir, options);
+  assert.equal(again.reused, true);
+  assert.deepEqual(again.manifest, first.manifest);
+  assert.equal(calls.length, 4, "a reused log simulates nothing");
+  ensureSimulatedLog(config, 2, dir, options);
+  assert.deepEqual(calls.slice(4), ["start 3", "day 0/3", "day 1/3", "day 2/3"], "another seed simulates again");
 });

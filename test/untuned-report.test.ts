@@ -75,11 +75,14 @@ test("replicateRows: one row per (world, draw) in order of appearance, with its 
   assert.deepEqual(replicateRows([]), []);
 });
 
-test("figure3Rows: the baseline shows its own se and NaN tests; a compared model its test in words, p, MDE and power", () => {
+test("figure3Rows: the baseline shows its own se and NaN tests; a compared model its test in words, p, MDE and power (left out on request), columns in order", () => {
   assert.deepEqual(figure3Rows(summary), [
     { model: "IP", runs: 4, cross_entropy: 0.012, se: 0.0002, percent_vs_IP: 0, se_of_difference: NaN, test: "own se 1.67 % of its mean", p: NaN, mde_80: NaN, power_at_1pct: NaN, better_than: "ESMM", better_than_holm: "-", parameters: 67522 },
     { model: "ESMM", runs: 4, cross_entropy: 0.013, se: 0.0003, percent_vs_IP: -8.5, se_of_difference: 2.25, test: "paired t over 4 seeds (paired by seed, whole test day; df 3)", p: 0.0123, mde_80: 9.876, power_at_1pct: 0.0456, better_than: "-", better_than_holm: "-", parameters: 36386 },
   ]);
+  const withoutPower = figure3Rows(summary, { power: false });
+  assert.deepEqual(Object.keys(withoutPower[1]), ["model", "runs", "cross_entropy", "se", "percent_vs_IP", "se_of_difference", "test", "p", "mde_80", "better_than", "better_than_holm", "parameters"]);
+  assert.deepEqual(Object.keys(figure3Rows(summary)[1]), ["model", "runs", "cross_entropy", "se", "percent_vs_IP", "se_of_difference", "test", "p", "mde_80", "power_at_1pct", "better_than", "better_than_holm", "parameters"]);
 });
 
 test("acrossWorldsRows: only models compared with the baseline, the se on these data sets beside, per-replicate values to two decimals", () => {

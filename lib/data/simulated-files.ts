@@ -147,11 +147,15 @@ function formatChunk(c: SimulatedChunk, activityText: Map<number, string>): stri
 }
 
 export interface SimulateOptions {
+  /** Called once before anything is simulated, with the number of days to come (not when ensureSimulatedLog reuses a log). */
+  onStart?: (days: number) => void;
+  /** Called after each day is written: its index, the number of days, the rows written so far. */
   onDay?: (day: number, days: number, rowsSoFar: number) => void;
 }
 
 /** Generates the log into `outDir` (created if needed) and returns the manifest it wrote. */
 export function writeSimulatedLog(config: Partial<SimulatorConfig>, seed: number, outDir: string, options: SimulateOptions = {}): SimulationManifest {
+  options.onStart?.(resolveConfig(config).days);
   const world = createWorld(config, seed);
   const c = world.config;
   makeDirs(outDir);

@@ -77,7 +77,8 @@ export type Figure3Row = {
   test: string;
   p: number;
   mde_80: number;
-  power_at_1pct: number;
+  /** Left out with `power: false`. */
+  power_at_1pct?: number;
   better_than: string;
   better_than_holm: string;
   parameters: number | undefined;
@@ -86,9 +87,10 @@ export type Figure3Row = {
 /**
  * Figure 3's table, one row per model: runs, mean cross-entropy and its se, % vs the baseline ± se of the difference
  * (NaN for the baseline itself), how it was tested (or the baseline's own se in % of its mean), p, MDE at power 0.8,
- * the power at a 1 % difference, the models it beats (raw p < alpha, and Holm), its parameters.
+ * the power at a 1 % difference (left out with `power: false`, as notebook 08 shows it), the models it beats (raw
+ * p < alpha, and Holm), its parameters.
  */
-export function figure3Rows(s: SummaryLike): Figure3Row[] {
+export function figure3Rows(s: SummaryLike, options: { power?: boolean } = {}): Figure3Row[] {
   return s.models.map((m) => ({
     model: m.model,
     runs: m.n,
@@ -99,7 +101,7 @@ export function figure3Rows(s: SummaryLike): Figure3Row[] {
     test: m.vsBaseline ? designText(m.vsBaseline) : `own se ${m.ownSePercent.toFixed(2)} % of its mean`,
     p: m.vsBaseline?.p ?? NaN,
     mde_80: m.vsBaseline?.mde ?? NaN,
-    power_at_1pct: m.vsBaseline?.powerAtOnePercent ?? NaN,
+    ...(options.power === false ? {} : { power_at_1pct: m.vsBaseline?.powerAtOnePercent ?? NaN }),
     better_than: m.betterThan.join(", ") || "-",
     better_than_holm: m.betterThanHolm.join(", ") || "-",
     parameters: m.parameters,

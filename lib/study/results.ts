@@ -214,6 +214,17 @@ export function readResults(file: string): ResultsRead {
   return out;
 }
 
+/**
+ * The records of a grid's runs in a results file, in grid order: readResults, then matchRecords (a computation's
+ * record of the current numerics version, else the latest); runs without a record are left out, so the length says
+ * how many ran. The notebooks' reading of their study. Never throws on the file's content (a missing file: []).
+ */
+export function gridRecords(grid: RunSpec[], file: string): StudyRecord[] {
+  return matchRecords(grid, readResults(file).records)
+    .map((m) => m.record)
+    .filter((r): r is StudyRecord => r !== undefined);
+}
+
 export interface ResultsWriter {
   readonly file: string;
   /** Bytes of a partial last line cut off when the file was opened. */
