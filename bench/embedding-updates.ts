@@ -19,7 +19,7 @@ import { expandGrid, StudySpec } from "../lib/study/spec";
 import { matchRecords, readResults, StudyRecord } from "../lib/study/results";
 import { runStudy } from "../lib/study/runner";
 import { summarizeStudy } from "../lib/study/summary";
-import { formatNumber, formatP, formatPercent, markdownTable } from "../lib/notebook/format";
+import { formatNumber, formatP, formatPercent, markdownTable } from "../lib/format";
 import { checkGeneratedBlock, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
 import { median } from "../lib/stats/simple-statistics";
 

@@ -21,7 +21,7 @@ import { projectRoot } from "../lib/backend";
 import { createWorld, generateDay, observedTruth } from "../lib/data/simulator";
 import { defaultSplitPlan } from "../lib/data/prepare";
 import { cvrMechanism, CvrTruthScore } from "../lib/metrics/mechanism";
-import { formatNumber } from "../lib/notebook/format";
+import { formatNumber } from "../lib/format";
 import { checkGeneratedBlock, GeneratedBlockError, writeGeneratedBlock } from "../lib/report/generated-blocks";
 import { canonicalJson, readResults, runStudy, StudyRecord, StudySpec, DEFAULT_DATA_SPEC } from "../lib/study";
 

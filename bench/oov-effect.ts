@@ -16,7 +16,7 @@ import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readManifest, readSimulatedLog } from "../lib/data/simulated-files";
 import { EVALUATION_SPACES, logLoss, spaceLabels } from "../lib/metrics";
 import { mean, sampleVariance } from "../lib/stats/simple-statistics";
-import { formatNumber, formatP, formatPercent } from "../lib/notebook/format";
+import { formatNumber, formatP, formatPercent } from "../lib/format";
 import { pairedTTest } from "../lib/stats/inference";
 import { runSeedGroup } from "../lib/study/run";
 import type { Predictions } from "../lib/train";

@@ -28,7 +28,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { syntheticAliCcpCategorical, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { PAPER_MODEL_NAMES } from "../lib/models/zoo";
-import { formatNumber, markdownTable } from "../lib/notebook/format";
+import { formatNumber, markdownTable } from "../lib/format";
 import { writeGeneratedBlock } from "../lib/report/generated-blocks";
 
 const REPO = path.resolve(__dirname, "..", "..");

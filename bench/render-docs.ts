@@ -26,7 +26,7 @@ import { parseArgs } from "node:util";
 import { initBackend, projectRoot } from "../lib/backend";
 import { MODEL_ZOO } from "../lib/models";
 import { modelTableMarkdown } from "../lib/notebook/model-table";
-import { formatNumber, markdownTable } from "../lib/notebook/format";
+import { formatNumber, markdownTable } from "../lib/format";
 import { GENERATED_BLOCKS, GeneratedBlockEntry, GeneratedBlockError, readGeneratedBlock, writeGeneratedBlock } from "../lib/report/generated-blocks";
 
 class InputError extends Error {}

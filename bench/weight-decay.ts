@@ -34,7 +34,7 @@ import { EVALUATION_SPACES, logLoss, spaceLabels } from "../lib/metrics";
 import { getModelSpec } from "../lib/models";
 import { mean } from "../lib/stats/simple-statistics";
 import { pairedTTest } from "../lib/stats/inference";
-import { formatP } from "../lib/notebook/format";
+import { formatP } from "../lib/format";
 import { DEFAULT_DESIGN } from "../lib/study";
 import { fitSeedGroup, predictSeeds, WeightDecayForm } from "../lib/train";
 import { Adam } from "../lib/train/adam";

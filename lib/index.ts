@@ -52,7 +52,7 @@ export * from "./study/compare";
 export * from "./study/meta-regression";
 export * from "./study/components";
 export * from "./study/replicate-scores";
-export { formatNumber, formatPercent, formatP, markdownTable, countOf, formatRange } from "./notebook/format";
+export { formatNumber, formatPercent, formatP, markdownTable, countOf, formatRange } from "./format";
 export * as fairReport from "./notebook/fair-report";
 export * as generatedBlocks from "./report/generated-blocks";
 export * as beyondReport from "./notebook/beyond-report";

@@ -27,7 +27,7 @@ import {
   SummaryLike,
   temporalShiftRows,
 } from "../lib/notebook/untuned-report";
-import { countOf, formatRange } from "../lib/notebook/format";
+import { countOf, formatRange } from "../lib/format";
 
 const mdeCases: { se: number; df: number; alpha: number; power: number; ncp: number }[] = JSON.parse(
   fs.readFileSync(path.join(FIXTURES_DIR, "reference", "power_cases.json"), "utf8"),

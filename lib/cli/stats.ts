@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import { Command, UsageError, numberValue, requireString } from "./args";
 import { DataError } from "../data/errors";
 import { splitLines } from "../data/line-reader";
-import { countOf } from "../notebook/format";
+import { countOf } from "../format";
 import { tableText } from "../notebook/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";

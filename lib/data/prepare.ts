@@ -19,7 +19,7 @@
 import { EncodedSplit } from "./encoded";
 import { ImpressionLog, gatherColumn, selectRows } from "./schema";
 import { Rng, deriveSeed } from "./random";
-import { formatShare } from "../notebook/format";
+import { formatShare } from "../format";
 
 export interface SplitPlan {
   trainDays: number[];

@@ -2,12 +2,12 @@
  * Views of notebook 06's analysis under the fair protocol (lib/tune/beyond.ts): the design with its run count and
  * projected wall time, the results table (per model and hidden-selection strength: CTCVR cross-entropy % vs IP and
  * the CVR bias on non-clicked impressions), the debiasing verdicts, and the closing answer in words. Domain code
- * returns data; these functions only format it (numbers through ./format.ts).
+ * returns data; these functions only format it (numbers through lib/format.ts).
  */
 import type { BeyondDesign, BeyondStrength } from "../tune/beyond";
 import { beyondRunCount } from "../tune/beyond";
 import { Finding, contradictionOf } from "../study/findings";
-import { formatNumber, formatP, formatPercent, markdownTable as table } from "./format";
+import { formatNumber, formatP, formatPercent, markdownTable as table } from "../format";
 
 /**
  * The design in words: models, strengths, tuning and evaluation, the runs it trains, and, given `secondsPerRun`

@@ -1,10 +1,10 @@
 /**
  * Views of the epoch-choice inflation (lib/study/epoch-choice.ts epochChoiceInflation): rows for showTable and
- * the same table as markdown. Numbers go through ./format.ts: the reported and test-chosen means with 4
+ * the same table as markdown. Numbers go through lib/format.ts: the reported and test-chosen means with 4
  * significant digits, the inflation as "mean ± se [lo, hi]" (the se 2 digits; the 95 % t interval).
  */
 import type { EpochChoiceCell, EpochChoiceTable } from "../study/epoch-choice";
-import { formatNumber, markdownTable } from "./format";
+import { formatNumber, markdownTable } from "../format";
 
 /**
  * "0.0041 ± 0.0012 [-0.0011, 0.0093]"; without the spread with one seed; "-" with none; "(k undefined)" appended

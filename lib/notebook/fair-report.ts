@@ -1,12 +1,12 @@
 /**
  * Views of the fair protocol's analysis (lib/tune/protocol.ts analyseFair): markdown tables for notebook 07, the
  * README's headline block and docs/fair-protocol.md (written between markers by lib/report/generated-blocks.ts). Domain
- * code returns data; these functions only format it (numbers through ./format.ts, defined once).
+ * code returns data; these functions only format it (numbers through lib/format.ts, defined once).
  */
 import type { FairAnalysis, FairProtocol, TuningRepeat } from "../tune/protocol";
 import type { StudySpec } from "../study/spec";
 import { drawWorld, getWorldPrior } from "../data/world-prior";
-import { formatNumber, formatP, formatPercent, markdownTable } from "./format";
+import { formatNumber, formatP, formatPercent, markdownTable } from "../format";
 
 const table = markdownTable;
 

@@ -1,12 +1,12 @@
 /**
  * Views of a metric table (lib/study/metric-table.ts metricTable): rows for showTable and a markdown table for
- * docs (written between generated markers by fair-report.ts writeGeneratedBlock). Numbers go through ./format.ts
+ * docs (written between generated markers by fair-report.ts writeGeneratedBlock). Numbers go through lib/format.ts
  * (defined once): a value as "mean ± se [lo, hi]" (4 significant digits, the se 2; the 95 % t interval), the
  * comparison with the baseline as formatPercent's "+1.07 % ± 0.16" (% better than the baseline ± the standard
  * error of the difference).
  */
 import type { MetricCell, MetricTable } from "../study/metric-table";
-import { formatNumber, formatPercent, markdownTable } from "./format";
+import { formatNumber, formatPercent, markdownTable } from "../format";
 
 /**
  * "0.6123 ± 0.0021 [0.6064, 0.6182]"; "0.6123" with one run; "-" with none; "(k undefined)" appended when k runs

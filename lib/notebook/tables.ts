@@ -3,7 +3,7 @@
  * (terminals, plain-text exports). Accepts an array of row objects or a danfojs DataFrame.
  */
 import { kernelDisplayWriter } from "../plots/kernel";
-import { formatNumber } from "./format";
+import { formatNumber } from "../format";
 
 export type Row = Record<string, unknown>;
 /** A danfojs DataFrame, or anything with column names and row arrays. */
@@ -26,7 +26,7 @@ function rowsOf(table: Row[] | FrameLike): { columns: string[]; rows: unknown[][
   return { columns: table.columns, rows: table.values.map((r) => (Array.isArray(r) ? r : [r])) };
 }
 
-/** A table cell: numbers by formatNumber (lib/notebook/format.ts), null and undefined as "". */
+/** A table cell: numbers by formatNumber (lib/format.ts), null and undefined as "". */
 export function formatCell(v: unknown, digits = 4): string {
   if (typeof v === "number") return formatNumber(v, digits);
   if (v === undefined || v === null) return "";

@@ -5,7 +5,7 @@
  * temporal shift and how each finding is tested. Domain code (lib/study/summary.ts summarizeStudy, calibrationSummary,
  * temporalShift; lib/study/components.ts; lib/study/findings.ts) returns data; these functions only shape it into
  * rows for showTable (lib/notebook/tables.ts, which formats numbers by formatNumber) or markdown (numbers through
- * ./format.ts, defined once). Rows keep numbers as numbers, so the table decides their digits.
+ * lib/format.ts, defined once). Rows keep numbers as numbers, so the table decides their digits.
  */
 import type { CalibrationSummary, ModelSummary, StudySummary, TemporalShift } from "../study/summary";
 import { designText } from "../study/summary";
@@ -17,7 +17,7 @@ import type { Finding } from "../study/findings";
 /** A finding, as far as these views read it (lib/study/findings.ts Finding; any id). */
 type FindingLike = Pick<Finding, "verdict" | "pFor" | "pAgainst"> & { id: string };
 import { minimumDetectableEffect } from "../stats/power";
-import { countOf, formatNumber, formatP, formatPercent, formatRange, markdownTable } from "./format";
+import { countOf, formatNumber, formatP, formatPercent, formatRange, markdownTable } from "../format";
 
 /** A comparison with the baseline, as far as these views read it. */
 type Contrast = Pick<ContrastEstimate, "design" | "units" | "df" | "replicates" | "p" | "mde" | "powerAtOnePercent" | "unitValues">;

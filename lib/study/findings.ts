@@ -45,7 +45,7 @@ import {
   nonInferiorityOfEstimate,
   oneSidedTTest,
 } from "../stats";
-import { formatNumber, formatP, formatPercent } from "../notebook/format";
+import { formatNumber, formatP, formatPercent } from "../format";
 import { Contrast, ContrastEstimate, DesignRun, contrastEstimate, differenceEstimate, spreadComparison } from "./compare";
 import { StudySummary, designText } from "./summary";
 

@@ -20,7 +20,7 @@ import { DEFAULT_DATA_SPEC, expandGrid, RunSpec, StudySpec, VariantSpec } from "
 import { matchRecords } from "./results";
 import { StudyResult, StudySummary, summarizeStudy } from "./summary";
 import { FINDING_RULES, Finding, FindingAcrossLevels, VERDICTS, acrossLevels, decideFindings, evaluateFindings } from "./findings";
-import { formatNumber, formatPercent } from "../notebook/format";
+import { formatNumber, formatPercent } from "../format";
 import { DEFAULT_LOSS_NORMALIZATION } from "../models";
 
 export interface Factor {

@@ -1,0 +1,66 @@
+/**
+ * Number formats, defined once for tables, findings, the CLI and notebooks. A leaf module: it imports nothing, so
+ * domain code (lib/study, lib/data), the CLI and the views (lib/notebook) all import it without a layer between.
+ *
+ * - formatNumber(x, digits = 4): `digits` significant digits; exponent notation below 1e-4 or from 1e6 on
+ *   (so a cross-entropy of 0.007388 reads 0.007388 and a standard error of 2.2e-5 reads 2.2e-5); integers
+ *   with thousands separators; "" for undefined, "NaN" for NaN.
+ * - formatPercent(x, se?): a signed percent with two decimals, "+1.07 %", with " ± 0.16" when an se is given.
+ * - formatShare(x): a share in [0, 1] as an unsigned percent with two decimals, 0.044 -> "4.40 %".
+ * - formatP(p): a p-value with two significant digits, exponent notation below 1e-3 ("3.5e-9", "0.16").
+ * - countOf(n, noun): "1 conversion", "3 conversions"; formatRange(r): a range of counts, "31-39".
+ * - markdownTable(header, rows): a GitHub Markdown table of already formatted cells.
+ */
+
+/** `digits` significant digits (exponent notation below 1e-4 and from 1e6 on); integers as 12,345. */
+export function formatNumber(x: number | undefined, digits = 4): string {
+  if (x === undefined) return "";
+  if (Number.isNaN(x)) return "NaN";
+  if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return x.toLocaleString("en-US");
+  const a = Math.abs(x);
+  if (a !== 0 && (a < 1e-4 || a >= 1e6)) return x.toExponential(digits - 1);
+  return String(Number(x.toPrecision(digits)));
+}
+
+/** "+1.07 %" (two decimals, explicit sign), with " ± 0.16" when `se` is a number; "" for NaN. */
+export function formatPercent(x: number, se?: number): string {
+  if (Number.isNaN(x)) return "";
+  const sign = x > 0 ? "+" : "";
+  return `${sign}${x.toFixed(2)} %` + (se === undefined || Number.isNaN(se) ? "" : ` ± ${se.toFixed(2)}`);
+}
+
+/** A share (0..1) as an unsigned percent with two decimals: 0.044 -> "4.40 %"; "" for NaN. */
+export function formatShare(x: number): string {
+  if (Number.isNaN(x)) return "";
+  return `${(100 * x).toFixed(2)} %`;
+}
+
+/** A p-value with two significant digits; exponent notation below 1e-3; "0" for an exact 0. */
+export function formatP(p: number): string {
+  if (Number.isNaN(p)) return "NaN";
+  if (p === 0) return "0";
+  return p < 1e-3 ? p.toExponential(1) : String(Number(p.toPrecision(2)));
+}
+
+/**
+ * A count and its noun, singular for exactly 1: (1, "conversion") -> "1 conversion", (3, "conversion") -> "3 conversions";
+ * `many` when the plural is not noun + "s". A count already written as text (a range "31-39" from formatRange, "?")
+ * takes the plural unless it reads "1".
+ */
+export function countOf(n: number | string, noun: string, many = `${noun}s`): string {
+  return `${n} ${String(n) === "1" ? noun : many}`;
+}
+
+/**
+ * A range of integer counts as plain digits (no thousands separators, as captions show counts): { min: 31, max: 39,
+ * differ: true } -> "31-39", { min: 39, max: 39, differ: false } -> "39"; `missing` (default "?") when undefined.
+ */
+export function formatRange(r: { min: number; max: number; differ: boolean } | undefined, missing = "?"): string {
+  return r ? `${r.min}${r.differ ? `-${r.max}` : ""}` : missing;
+}
+
+/** A GitHub Markdown table: a header row, the separator and one line per row (cells already formatted). */
+export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
