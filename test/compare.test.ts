@@ -9,7 +9,7 @@ import { Rng } from "../lib/data/random";
 import { logLoss } from "../lib/metrics";
 import { minimumDetectableEffect, oneSampleTTest, pairedTTest } from "../lib/stats";
 import { DesignRun, contrastEstimate, detectableEffect, differenceEstimate, modelMeanEstimate, spreadComparison } from "../lib/study/compare";
-import { ReplicateScores, plannedSe, studyBootstrap, varianceComponents } from "../lib/study/components";
+import { ReplicateScores, componentsVsBaseline, plannedSe, studyBootstrap, varianceComponents } from "../lib/study/components";
 
 const close = (a: number, b: number, tol = 1e-12, what = "") => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
 
@@ -152,6 +152,16 @@ test("varianceComponents: seed part from the within-replicate spread, world part
   const planned = plannedSe(withRows, { replicates: 6, seeds: 6, testScale: 2 });
   close(planned.se, Math.sqrt((c.seedVariance + (0.5 * 6) / 2) / 36), 1e-12, "planned se on these data sets");
   assert.equal(planned.df, 30);
+});
+
+test("componentsVsBaseline: each model but the baseline, in the summary's order, its test-row part from the bootstrap; a model the bootstrap lacks throws", () => {
+  const runs = design({ IP: 0.0075, ESMM: 0.0074, IPSP: 0.0073 }, [7, 8, 9], [1, 2, 3], 3e-5, 4);
+  const summary = { baseline: "IP", higherIsBetter: false, runs, models: [{ model: "IPSP" }, { model: "IP" }, { model: "ESMM" }] };
+  const boot = { models: [{ model: "ESMM", rowsVariance: 0.25, estimate: 0, se: 0, ci: [0, 0] as [number, number] }, { model: "IPSP", rowsVariance: 0.5, estimate: 0, se: 0, ci: [0, 0] as [number, number] }] };
+  const got = componentsVsBaseline(summary, boot);
+  assert.deepEqual(got.map((c) => [c.model, c.versus, c.rowsVariance]), [["IPSP", "IP", 0.5], ["ESMM", "IP", 0.25]]);
+  assert.deepEqual(got[1], varianceComponents(runs, "ESMM", { higherIsBetter: false, rowsVariance: 0.25 }));
+  assert.throws(() => componentsVsBaseline(summary, { models: boot.models.slice(0, 1) }), /componentsVsBaseline: the bootstrap has no model IPSP/);
 });
 
 test("detectableEffect: the MDE where the design can reach the power; Infinity where no representable effect does (df < 1 at alpha 0.01), never a throw", () => {

@@ -21,11 +21,13 @@ import {
   noiseRows,
   oracleGapRows,
   plannedMdeRows,
+  powerFigure,
   replicateRows,
   shiftDayNames,
   studyDesignLabel,
   SummaryLike,
   temporalShiftRows,
+  varianceFigure,
 } from "../lib/notebook/untuned-report";
 import { countOf, formatRange } from "../lib/format";
 
@@ -179,4 +181,29 @@ test("figure3Markdown and findingsComparisonMarkdown: the docs page's blocks, wr
       "| `b` | contradicted | 4.0e-4 |  |  |",
     ].join("\n"),
   );
+});
+
+test("varianceFigure: per component a stacked bar of seed / seeds per replicate, test rows, world; a NaN part drawn as 0", () => {
+  const fig = varianceFigure([
+    { model: "ESMM", seedVariance: 6, seedsPerReplicate: 3, rowsVariance: 0.5, worldVariance: 1.5 },
+    { model: "IPSP", seedVariance: 4, seedsPerReplicate: 2, rowsVariance: 0.25, worldVariance: NaN },
+  ]);
+  const data = fig.data as { type: string; name: string; x: string[]; y: number[] }[];
+  assert.deepEqual(data.map((t) => [t.type, t.name, t.x, t.y]), [
+    ["bar", "seed", ["ESMM", "IPSP"], [2, 2]],
+    ["bar", "test rows", ["ESMM", "IPSP"], [0.5, 0.25]],
+    ["bar", "world", ["ESMM", "IPSP"], [1.5, 0]],
+  ]);
+  assert.equal((fig.layout as { barmode: string }).barmode, "stack");
+});
+
+test("powerFigure: one line per compared model over 0 to 3 %; power alpha at no difference and 0.8 at the MDE (scipy: se 1, df 4 has MDE 5.87856)", () => {
+  const se = 3 / scipyMde(4); // so the MDE is 3 %, the last point
+  const fig = powerFigure({ models: [{ model: "IP" }, { model: "ESMM", vsBaseline: { se, df: 4 } }] }, 0.01);
+  const data = fig.data as { name: string; x: number[]; y: number[] }[];
+  assert.deepEqual(data.map((t) => t.name), ["ESMM"]);
+  assert.equal(data[0].x.length, 31);
+  assert.ok(Math.abs(data[0].y[0] - 0.01) < 1e-9, `power at 0: ${data[0].y[0]}`);
+  assert.ok(Math.abs(data[0].y[30] - 0.8) < 1e-9, `power at the MDE: ${data[0].y[30]}`);
+  assert.ok(data[0].y.every((p, i) => i === 0 || p > data[0].y[i - 1]), "power grows with the difference");
 });

@@ -16,7 +16,9 @@ import type { Finding } from "../study/findings";
 
 /** A finding, as far as these views read it (lib/study/findings.ts Finding; any id). */
 type FindingLike = Pick<Finding, "verdict" | "pFor" | "pAgainst"> & { id: string };
-import { minimumDetectableEffect } from "../stats/power";
+import { minimumDetectableEffect, tTestPower } from "../stats/power";
+import type { Figure } from "../plots/figure";
+import { lineChart, withTemplate } from "../plots/charts";
 import { countOf, formatNumber, formatP, formatPercent, formatRange, markdownTable } from "../format";
 
 /** A comparison with the baseline, as far as these views read it. */
@@ -212,6 +214,39 @@ export function plannedMdeRows(
       }
       return row;
     });
+}
+
+/**
+ * The variance of a replicate's mean difference with the baseline by source, one stacked bar per component
+ * ((% of the baseline's mean)²): seed (the seed variance over the seeds per replicate), test rows, world; a NaN part
+ * (one replicate: no world part) drawn as 0.
+ */
+export function varianceFigure(components: readonly Pick<VarianceComponents, "model" | "seedVariance" | "seedsPerReplicate" | "rowsVariance" | "worldVariance">[]): Figure {
+  return withTemplate({
+    data: ["seed", "test rows", "world"].map((part) => ({
+      type: "bar",
+      name: part,
+      x: components.map((c) => c.model),
+      y: components.map((c) => (part === "seed" ? c.seedVariance / c.seedsPerReplicate : part === "test rows" ? c.rowsVariance : c.worldVariance) || 0),
+    })),
+    layout: { barmode: "stack", title: { text: "Variance of a replicate's mean difference vs IP, by source ((% of IP)²)" }, yaxis: { title: { text: "(% of IP's mean)²" } } },
+  });
+}
+
+/**
+ * The power of each comparison with the baseline (two-sided t test at `alpha`, its se and df) at true differences 0,
+ * 0.1, ..., 3 % of the baseline's mean: one line per compared model (tTestPower, lib/stats/power.ts).
+ */
+export function powerFigure(s: { models: readonly { model: string; vsBaseline?: Pick<ContrastEstimate, "se" | "df"> }[] }, alpha: number): Figure {
+  const effects = Array.from({ length: 31 }, (_, i) => i * 0.1);
+  return lineChart(
+    s.models.filter((m) => m.vsBaseline).map((m) => ({
+      name: m.model,
+      x: effects,
+      y: effects.map((e) => tTestPower({ effect: e, se: m.vsBaseline!.se, df: m.vsBaseline!.df, alpha })),
+    })),
+    { title: `Power of each comparison vs IP at α = ${alpha}, by true difference`, xTitle: "true difference (% of IP's mean)", yTitle: "power" },
+  );
 }
 
 /** The caption of plannedMdeRows' table for `unit`. */

@@ -364,6 +364,24 @@ export function varianceComponents(
   };
 }
 
+/**
+ * The components of every model's difference with the baseline of a study summary (summarizeStudy: its runs,
+ * baseline and direction), in the summary's model order, the test-row part of each from `boot` (studyBootstrap
+ * over the same study). Throws when `boot` lacks a model.
+ */
+export function componentsVsBaseline(
+  summary: { baseline: string; higherIsBetter: boolean; runs: readonly DesignRun[]; models: readonly { model: string }[] },
+  boot: Pick<StudyBootstrap, "models">,
+): VarianceComponents[] {
+  return summary.models
+    .filter((m) => m.model !== summary.baseline)
+    .map(({ model }) => {
+      const b = boot.models.find((x) => x.model === model);
+      if (!b) throw new Error(`componentsVsBaseline: the bootstrap has no model ${model}`);
+      return varianceComponents(summary.runs, model, { baseline: summary.baseline, higherIsBetter: summary.higherIsBetter, rowsVariance: b.rowsVariance });
+    });
+}
+
 /** A design to plan: data replicates, seeds per replicate, and test days `testScale` times the measured one. */
 export interface PlannedDesign {
   replicates: number;
