@@ -1,7 +1,8 @@
 /**
  * gridRecords (lib/study/results.ts): the notebooks' reading of their study, readResults then matchRecords, on a
  * hand-written results file: records out of grid order, a stale record beside the current one, a record of a run
- * outside the grid, a garbage line and a run without a record.
+ * outside the grid, a garbage line and a run without a record. recordsByDataSet (lib/study/replicate-scores.ts):
+ * the grouping of a study's records by data replicate that the bootstrap's loaders and notebook 04 use.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -10,6 +11,7 @@ import * as path from "node:path";
 import { tempDir } from "./helpers";
 import { expandGrid, StudySpec } from "../lib/study/spec";
 import { gridRecords, numericsVersion } from "../lib/study/results";
+import { recordsByDataSet } from "../lib/study/replicate-scores";
 
 const SPEC: StudySpec = {
   name: "grid-records",
@@ -38,4 +40,14 @@ test("gridRecords: the grid's records in grid order, the current numerics versio
   );
   assert.deepEqual(gridRecords(grid, file).map((r) => r.key), ["k-esmm1", "k-esmm2-current", "k-ip1"]);
   assert.deepEqual(gridRecords(grid, path.join(path.dirname(file), "missing.jsonl")), []);
+});
+
+test("recordsByDataSet: one group per data set (world, draw and the rest of the data spec), in order of first appearance", () => {
+  const [esmm1, esmm2, ip1, ip2] = expandGrid({ ...SPEC, worlds: [7, 8] }).filter((r) => r.data.simulatorSeed === 7);
+  const world8 = expandGrid({ ...SPEC, worlds: [7, 8] }).filter((r) => r.data.simulatorSeed === 8);
+  const bigger = expandGrid({ ...SPEC, worlds: [7], data: { ...SPEC.data, simulator: { impressions: 60_000, days: 6 } } })[0];
+  const tag = (run: typeof esmm1, name: string) => ({ config: run, name });
+  const records = [tag(world8[0], "a"), tag(esmm1, "b"), tag(bigger, "c"), tag(ip2, "d"), tag(world8[3], "e"), tag(esmm2, "f"), tag(ip1, "g")];
+  assert.deepEqual(recordsByDataSet(records).map((g) => g.map((r) => r.name)), [["a", "e"], ["b", "d", "f", "g"], ["c"]]);
+  assert.deepEqual(recordsByDataSet([]), []);
 });

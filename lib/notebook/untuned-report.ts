@@ -12,6 +12,7 @@ import { designText } from "../study/summary";
 import type { ContrastEstimate } from "../study/compare";
 import type { BootstrapComparison, PlannedDesign, VarianceComponents } from "../study/components";
 import { plannedSe } from "../study/components";
+import { recordsByDataSet } from "../study/replicate-scores";
 import type { Finding } from "../study/findings";
 
 /** A finding, as far as these views read it (lib/study/findings.ts Finding; any id). */
@@ -50,18 +51,14 @@ export interface ReplicateRecordLike {
 export type ReplicateRow = { world: number; draw: number; test_rows: number; test_conversions: number | undefined; runs: number };
 
 /**
- * One row per data replicate (simulator seed = world, downsampling seed = draw), in order of first appearance:
- * its test day's rows and conversions (of the replicate's last record) and its number of runs.
+ * One row per data replicate (recordsByDataSet: simulator seed = world, downsampling seed = draw, in order of first
+ * appearance): its test day's rows and conversions (of the replicate's last record) and its number of runs.
  */
 export function replicateRows(records: readonly ReplicateRecordLike[]): ReplicateRow[] {
-  const key = (r: ReplicateRecordLike) => `${r.config.data.simulatorSeed}:${r.config.data.prepareSeed}`;
-  return [...new Map(records.map((r) => [key(r), r])).values()].map((r) => ({
-    world: r.config.data.simulatorSeed,
-    draw: r.config.data.prepareSeed,
-    test_rows: r.test.rows,
-    test_conversions: r.test.conversions,
-    runs: records.filter((x) => key(x) === key(r)).length,
-  }));
+  return recordsByDataSet(records).map((group) => {
+    const r = group[group.length - 1];
+    return { world: r.config.data.simulatorSeed, draw: r.config.data.prepareSeed, test_rows: r.test.rows, test_conversions: r.test.conversions, runs: group.length };
+  });
 }
 
 export const REPLICATES_CAPTION = "Data replicates of the study (simulator seed = world, downsampling seed = draw)";

@@ -54,3 +54,27 @@ export function replicateScores(records: readonly StudyRecord[], options: Replic
   });
   return { world: data.simulatorSeed, draw: data.prepareSeed, label, weight: test.weight, runs };
 }
+
+/**
+ * Records grouped by the data set they read (their whole `config.data`: world, draw and the rest of the data spec,
+ * compared as replicateScores compares them), groups in order of first appearance, records in their order within.
+ */
+export function recordsByDataSet<R extends { config: { data: unknown } }>(records: readonly R[]): R[][] {
+  const groups = new Map<string, R[]>();
+  for (const r of records) {
+    const key = JSON.stringify(r.config.data);
+    const group = groups.get(key);
+    if (group) group.push(r);
+    else groups.set(key, [r]);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * One loader per data set of `records` (recordsByDataSet), for studyBootstrap (lib/study/components.ts): each reads
+ * its replicate's scores (replicateScores, which throws as described there) only when called, so one replicate's
+ * predictions are in memory at a time.
+ */
+export function replicateLoaders(records: readonly StudyRecord[], options: ReplicateScoresOptions): (() => ReplicateScores)[] {
+  return recordsByDataSet(records).map((group) => () => replicateScores(group, options));
+}
