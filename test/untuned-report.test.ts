@@ -13,19 +13,24 @@ import { FIXTURES_DIR } from "./paths";
 import {
   acrossWorldsRows,
   calibrationRows,
+  figure3Figure,
   figure3Markdown,
   figure3Rows,
   findingMethodRows,
   findingsComparisonMarkdown,
   ModelLike,
   noiseRows,
+  oracleGapFigure,
   oracleGapRows,
+  percentChangeFigure,
+  reliabilityFigure,
   plannedMdeRows,
   powerFigure,
   replicateRows,
   shiftDayNames,
   studyDesignLabel,
   SummaryLike,
+  temporalShiftFigure,
   temporalShiftRows,
   varianceFigure,
 } from "../lib/notebook/untuned-report";
@@ -206,4 +211,24 @@ test("powerFigure: one line per compared model over 0 to 3 %; power alpha at no 
   assert.ok(Math.abs(data[0].y[0] - 0.01) < 1e-9, `power at 0: ${data[0].y[0]}`);
   assert.ok(Math.abs(data[0].y[30] - 0.8) < 1e-9, `power at the MDE: ${data[0].y[30]}`);
   assert.ok(data[0].y.every((p, i) => i === 0 || p > data[0].y[i - 1]), "power grows with the difference");
+});
+
+test("figure3Figure, percentChangeFigure, oracleGapFigure, reliabilityFigure, temporalShiftFigure: the bars, errors and lines of the summaries", () => {
+  type Trace = { name: string; x: (string | number)[]; y: number[]; error_y?: { array: number[] } };
+  const traces = (f: { data: object[] }) => f.data as Trace[];
+  const fig3 = traces(figure3Figure(summary));
+  assert.deepEqual([fig3[0].x, fig3[0].y, fig3[0].error_y!.array], [["IP", "ESMM"], [0, -8.5], [1.666, 2.25]], "the baseline's bar carries its own se");
+  assert.equal((figure3Figure(summary, "Real data").layout as { title: { text: string } }).title.text, "Real data");
+  assert.deepEqual(traces(percentChangeFigure(summary, "PR-AUC"))[0].error_y!.array, [1.7, 2.25], "every bar its se of the difference");
+  const gap = traces(oracleGapFigure({ ...summary, models: [ip, { ...esmm, oracleGap: undefined }] }))[0];
+  assert.deepEqual([gap.y[0], Number.isNaN(gap.y[1]), gap.error_y!.array], [0.002, true, [0.0002, 0.0003]]);
+  const bin = (p: number, o: number, n: number) => ({ lo: 0, hi: 1, count: n, weight: n, meanPredicted: p, observedRate: o });
+  const calibration = { models: [{ model: "IP", reliability: [bin(0.01, 0.02, 10), bin(0.2, 0.1, 5)] }, { model: "ESP" }] } as Parameters<typeof reliabilityFigure>[0];
+  const curves = traces(reliabilityFigure(calibration)).filter((t) => t.name === "IP");
+  assert.equal(curves.length, 1, "one curve for the model that recorded one");
+  assert.deepEqual([curves[0].x, curves[0].y], [[0.01, 0.2], [0.02, 0.1]]);
+  assert.ok(!traces(reliabilityFigure(calibration)).some((t) => t.name === "ESP"), "a model without a curve is left out");
+  const point = (pct: number) => ({ split: "", days: [], n: 2, mean: 0, se: 0, percentVsBaseline: pct, percentVsBaselineSe: 0 });
+  const shift = traces(temporalShiftFigure({ splits: [{ split: "test", days: [13] }, { split: "later:0", days: [14] }], models: [{ model: "ESMM", points: [point(-2), point(-3)] }] }));
+  assert.deepEqual([shift[0].name, shift[0].x, shift[0].y], ["ESMM", ["day 13 (test)", "day 14"], [-2, -3]]);
 });

@@ -19,7 +19,7 @@ import type { Finding } from "../study/findings";
 type FindingLike = Pick<Finding, "verdict" | "pFor" | "pAgainst"> & { id: string };
 import { minimumDetectableEffect, tTestPower } from "../stats/power";
 import type { Figure } from "../plots/figure";
-import { lineChart, withTemplate } from "../plots/charts";
+import { barWithErrors, lineChart, reliabilityDiagram, withTemplate } from "../plots/charts";
 import { countOf, formatNumber, formatP, formatPercent, formatRange, markdownTable } from "../format";
 
 /** A comparison with the baseline, as far as these views read it. */
@@ -82,6 +82,19 @@ export type Figure3Row = {
   better_than_holm: string;
   parameters: number | undefined;
 };
+
+/**
+ * Figure 3: per model, the % by which its cross-entropy is lower than the baseline's, ± 1 se of the difference (the
+ * baseline's bar: its own se in % of its mean). `title` names the data (notebook 08: "Real data: ...").
+ */
+export function figure3Figure(s: SummaryLike, title = "CTCVR cross-entropy: % better than IP, ± 1 s.e. of the difference"): Figure {
+  return barWithErrors(
+    s.models.map((m) => m.model),
+    s.models.map((m) => m.percentVsBaseline),
+    s.models.map((m) => (m.model === s.baseline ? m.ownSePercent : m.percentVsBaselineSe)),
+    { title, yTitle: "% improvement over IP" },
+  );
+}
 
 /**
  * Figure 3's table, one row per model: runs, mean cross-entropy and its se, % vs the baseline ± se of the difference
@@ -254,7 +267,40 @@ export function plannedMdeCaption(unit: "seed" | "replicate"): string {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Calibration, the oracle, the temporal shift.
+// The appendix: PR-AUC, calibration, the oracle, the temporal shift.
+
+/** A higher-is-better metric's summary (PR-AUC) as bars: % change vs the baseline ± 1 se of the difference. */
+export function percentChangeFigure(s: SummaryLike, title: string): Figure {
+  return barWithErrors(s.models.map((m) => m.model), s.models.map((m) => m.percentVsBaseline), s.models.map((m) => m.percentVsBaselineSe), { title, yTitle: "% vs IP (positive = better)" });
+}
+
+/** The reliability diagram of every model that recorded a curve (pooled bins: mean predicted vs observed rate, counts). */
+export function reliabilityFigure(c: Pick<CalibrationSummary, "models">): Figure {
+  return reliabilityDiagram(
+    c.models
+      .filter((m) => m.reliability)
+      .map((m) => ({ name: m.model, predicted: m.reliability!.map((b) => b.meanPredicted), observed: m.reliability!.map((b) => b.observedRate), count: m.reliability!.map((b) => b.count) })),
+    { title: "Reliability of pCTCVR on the test day (decile bins, pooled over seeds)" },
+  );
+}
+
+/** Per model, its cross-entropy minus the oracle's (nats; NaN without an oracle) ± 1 se of its mean. */
+export function oracleGapFigure(s: SummaryLike): Figure {
+  return barWithErrors(s.models.map((m) => m.model), s.models.map((m) => m.oracleGap ?? NaN), s.models.map((m) => m.se), {
+    title: "Test CTCVR cross-entropy minus the oracle's (± 1 s.e.)",
+    yTitle: "gap to oracle (nats)",
+  });
+}
+
+/** Per model, its % vs the baseline on each evaluation day (shiftDayNames), one line each. */
+export function temporalShiftFigure(shift: Pick<TemporalShift, "splits" | "models">): Figure {
+  const days = shiftDayNames(shift);
+  return lineChart(shift.models.map((m) => ({ name: m.model, x: days, y: m.points.map((p) => p.percentVsBaseline) })), {
+    title: "CTCVR cross-entropy, % improvement over IP on the same day",
+    xTitle: "evaluation day",
+    yTitle: "% vs IP",
+  });
+}
 
 /** One row per model: the mean calibration ratio sum(p) / sum(y) over its runs and its se. */
 export function calibrationRows(c: Pick<CalibrationSummary, "models">): { model: string; calibration_ratio: number; se: number }[] {
