@@ -209,6 +209,35 @@ export class Adam {
     }
   }
 
+  /**
+   * This optimizer's state for a seed group reduced to slots `kept` of its `seeds` (./compaction.ts): a new Adam
+   * over `variables` (the smaller group's, same order, already holding the kept slots' values) whose moments are
+   * the kept slots' moments and whose step count and bias corrections go on from this one's, so each kept seed's
+   * next updates are the ones it would have had in the whole group. Every variable must be seed-major with `seeds`
+   * slots (lib/models blocks.ts). This optimizer is left as it was (the caller disposes it).
+   */
+  keepSeeds(variables: tfjs.Variable[], seeds: number, kept: number[]): Adam {
+    if (variables.length !== this.variables.length) throw new Error(`Adam.keepSeeds: ${variables.length} variables for ${this.variables.length}`);
+    const t = tf();
+    const next = new Adam(variables, this.config);
+    next.steps = this.steps;
+    next.acc.beta1 = this.acc.beta1;
+    next.acc.beta2 = this.acc.beta2;
+    this.groups.forEach((group, k) => {
+      const target = next.groups[k];
+      for (const key of ["m", "v"] as const) {
+        const value = t.tidy(() => {
+          const parts = group.vars.length === 1 ? [group[key]] : t.split(group[key], group.sizes);
+          const slices = parts.map((x) => t.reshape(t.concat(kept.map((s) => t.slice(t.reshape(x, [seeds, -1]), [s, 0], [1, -1])), 0), [-1]));
+          return t.reshape(slices.length === 1 ? slices[0] : t.concat(slices), target[key].shape);
+        });
+        target[key].assign(value);
+        value.dispose();
+      }
+    });
+    return next;
+  }
+
   /** g + λ p (coupled L2 weight decay); `g` itself when the coupled λ is 0. Call inside tf.tidy. */
   private decayed(g: tfjs.Tensor, p: tfjs.Tensor): tfjs.Tensor {
     const decay = this.decay.coupled;

@@ -1,6 +1,7 @@
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
 import { MultiTaskModel, lossKind } from "../models";
+import { copySeedSlices, keepSlots, shapeWithSlots } from "./compaction";
 
 /**
  * Early stopping on a validation loss (lower is better): stop after `patience` epochs without an
@@ -140,6 +141,30 @@ export class SeedSnapshots {
       else t.tidy(() => v.assign(t.reshape(t.where(mask, t.reshape(mine, [S, -1]), t.reshape(v, [S, -1])), v.shape)));
     }
     mask?.dispose();
+  }
+
+  /**
+   * The snapshot of a seed group reduced to slots `kept` (./compaction.ts), over `variables` (the smaller group's,
+   * same order): a new SeedSnapshots holding copies of the kept slots' values. This one is left as it was.
+   */
+  keepSlots(variables: tfjs.Variable[], kept: number[]): SeedSnapshots {
+    const next = new SeedSnapshots(variables, kept.length);
+    this.variables.forEach((v, i) => {
+      const mine = this.values.get(v);
+      if (mine) next.values.set(variables[i], keepSlots(mine, this.seeds, kept, (slots) => shapeWithSlots(v.shape, this.seeds, slots)));
+    });
+    return next;
+  }
+
+  /**
+   * Assigns the snapshot's slots `fromSlots` to slots `toSlots` of `to` (another model's variables of the same
+   * spec, same order, `toSeeds` slots); a variable never taken is left alone.
+   */
+  copyTo(to: tfjs.Variable[], toSeeds: number, fromSlots: number[], toSlots: number[]): void {
+    this.variables.forEach((v, i) => {
+      const mine = this.values.get(v);
+      if (mine) copySeedSlices([mine], this.seeds, fromSlots, [to[i]], toSeeds, toSlots);
+    });
   }
 
   dispose(): void {

@@ -30,7 +30,9 @@
  *   and its own rows only, so each slice's gradient is its single run's gradient; Adam is elementwise;
  * - its early stopping and its records: a stopped seed's slice keeps being stepped with the others (the step is
  *   one graph), but each unit's weights are taken from the snapshot of its best epoch (or, without restoreBest,
- *   of its last epoch), and the seed's records end where its single run would have ended;
+ *   of its last epoch), and the seed's records end where its single run would have ended. With
+ *   TrainSeedsOptions.compactStopped, stopped seeds leave the group after their last epoch instead, when that
+ *   moves no bit of the others (./compaction.ts; the study runner, lib/study/run.ts, asks for it);
  * - its failure: a non-finite loss or prediction fails that seed only; the other seeds go on.
  * A group differs from its single runs by float32 summation order (a batched matrix product and the per-seed
  * reductions may add in a different order), so values agree to a tolerance, not bit for bit. A single model is
@@ -62,6 +64,7 @@ import { evaluateSpaces, SpaceMetrics } from "../metrics";
 import { createRng, shuffledIndices } from "./random";
 import { Adam, defaultAdamGrouping, WEIGHT_DECAY_FORMS, WeightDecayForm } from "./adam";
 import { EMBEDDING_UPDATES, EmbeddingUpdates, RowwiseTraining } from "./rowwise";
+import { copySeedSlices, exactRemoval, keepsBitsWhenCompacted } from "./compaction";
 
 export interface TrainConfig {
   /** Seed of the shuffling. Default: the model's seed. */
@@ -364,12 +367,31 @@ export function createOptimizer(variables: tfjs.Variable[], config: TrainConfig)
 const now = () => performance.now() / 1000;
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Every variable of `model` (trainable or not) in its fixed order. */
+const allVariables = (model: MultiTaskModel): tfjs.Variable[] => [...model.variables.values()].map((i) => i.variable);
+
+/** Rows per seed of the forward passes predicting a split of `n` rows in batches of `batchSize` (the last may be smaller). */
+function evalRowCounts(n: number, batchSize: number): number[] {
+  return [Math.min(n, batchSize), n % batchSize];
+}
+
 /** One seed's outcome: its result, or the error that ended its training (TrainingDivergedError). */
 export type SeedOutcome = { seed: number; result: TrainResult; error?: undefined } | { seed: number; result?: undefined; error: Error };
 
 export interface TrainSeedsOptions extends Omit<TrainOptions, "onEpochEnd"> {
   /** Shuffling seed of each seed of the model (same order). Default: `seed` for every seed when given, else each model seed. */
   shuffleSeeds?: number[];
+  /**
+   * A seed group: after an epoch at which some seeds ended (stopped or failed) while others go on, train the others
+   * in a smaller group without them (./compaction.ts), when that leaves every remaining seed's float32 values the
+   * same bit for bit (exactRemoval); the ended seeds' weights are final then (their best or last epoch's). The
+   * results are the same either way (test/seed-compaction.test.ts); only the work and time differ. Default false
+   * (every seed is stepped until the group ends). Not with embeddingUpdates "rowwise", nor for models with a softmax
+   * (MMoE, PLE, AITM: keepsBitsWhenCompacted), whose groups then train whole.
+   */
+  compactStopped?: boolean;
+  /** With compactStopped: called after each compaction with the model seeds still trained, in slot order. */
+  onCompact?: (remaining: number[], epoch: number) => void;
   /** Called after each epoch's evaluation, once per seed still training, with that seed. */
   onEpochEnd?: (e: EpochRecord, seed: number) => void;
 }
@@ -413,9 +435,16 @@ export async function trainSeeds(
   // The step differentiates the model's trainable variables (one stacked embedding table per block) and
   // updates them with ./adam.ts; row-wise embedding updates (./rowwise.ts) hold their own optimizers (dense
   // Adam for the dense variables; each seed's rows are its own rows of the stacked tables).
-  const varList = model.trainableVariables();
+  let varList = model.trainableVariables();
   const rowwise = config.embeddingUpdates === "rowwise" ? new RowwiseTraining(model, config) : undefined;
-  const optimizer = rowwise ? undefined : createOptimizer(varList, config);
+  let optimizer = rowwise ? undefined : createOptimizer(varList, config);
+  // Compaction (options.compactStopped): the model stepped (`work`) may be a smaller group of the seeds still
+  // training, `slots[p]` the seed (index into `seeds`) of its slot p; `model` gets every seed's weights at the end.
+  let work = model;
+  let slots = seeds.map((_, s) => s);
+  const bySlot = <T>(perSeed: T[]): T[] => slots.map((s) => perSeed[s]);
+  const slotOf = (s: number) => slots.indexOf(s);
+  const compact = options.compactStopped === true && model.grouped && !rowwise && keepsBitsWhenCompacted(model.spec);
   const lossSpec = withLossWeights(model.spec, config.lossWeights);
   const rngs = configs.map((c) => createRng(c.seed));
   // One early-stopping rule per seed and stopping unit (./early-stopping.ts): IP's two towers, or the whole model.
@@ -428,11 +457,12 @@ export async function trainSeeds(
   const errors: (Error | undefined)[] = seeds.map(() => undefined);
   /** Still training: some unit neither stopped nor failed. */
   const active = seeds.map(() => true);
-  const unitVariables = units.map((unit) => unit.variables.map((v) => model.variables.get(v)!.variable));
-  /** Each unit's best epoch's weights, per seed. */
-  const best = unitVariables.map((variables) => new SeedSnapshots(variables, S));
-  /** Without restoreBest: a unit's weights when it stopped while the loop went on (later steps move them), per seed. */
-  const last = unitVariables.map((variables) => new SeedSnapshots(variables, S));
+  const unitVariablesOf = (m: MultiTaskModel) => units.map((unit) => unit.variables.map((v) => m.variables.get(v)!.variable));
+  let unitVariables = unitVariablesOf(model);
+  /** Each unit's best epoch's weights, per slot of `work`. */
+  let best = unitVariables.map((variables) => new SeedSnapshots(variables, S));
+  /** Without restoreBest: a unit's weights when it stopped while the loop went on (later steps move them), per slot of `work`. */
+  let last = unitVariables.map((variables) => new SeedSnapshots(variables, S));
   const lastTaken = units.map(() => seeds.map(() => false));
   const totalBatches = batchCount(train.size, config.batchSize);
   const start = now();
@@ -445,14 +475,14 @@ export async function trainSeeds(
   /** One step on rows [from, to) of each seed's permutation; returns the seeds' objectives, [S]. */
   const step = (orders: Int32Array[], from: number, to: number): tfjs.Tensor1D =>
     t.tidy(() => {
-      const batch = gatherSeedRows(train, orders, from, to);
+      const batch = gatherSeedRows(train, bySlot(orders), from, to);
       const { inputs, labels } = seedBatchTensors(batch, model.grouped);
       let perSeed: tfjs.Tensor1D | undefined;
       // A group's objective is the sum of its seeds' objectives (each a function of its own slice and rows, so
       // each slice's gradient is its single run's); a single model's is its one scalar, as is.
       const objective = (x: ModelInputs = inputs): tfjs.Scalar => {
-        const loss = totalLoss(lossSpec, model.forward(x, true), labels, config.lossNormalization);
-        perSeed = t.keep(t.reshape(loss, [S]) as tfjs.Tensor1D);
+        const loss = totalLoss(lossSpec, work.forward(x, true), labels, config.lossNormalization);
+        perSeed = t.keep(t.reshape(loss, [slots.length]) as tfjs.Tensor1D);
         return model.grouped ? t.sum(loss) : (loss as tfjs.Scalar);
       };
       if (rowwise) {
@@ -472,6 +502,48 @@ export async function trainSeeds(
       return perSeed!;
     });
 
+  /** Per-seed row counts of every tensor a step or a prediction makes (the tails exactRemoval checks). */
+  const rowCounts = [config.batchSize, train.size % config.batchSize, ...evalRowCounts(validation.size, config.evalBatchSize), ...(test ? evalRowCounts(test.size, config.evalBatchSize) : [])].filter((n) => n > 0);
+  /**
+   * Compaction (options.compactStopped), after an epoch's records: the ended seeds exactRemoval lets go get their
+   * final weights in `model` (their units' best epoch's, or last epoch's, as the end of the loop would give them),
+   * and the others go on in a smaller group holding their values, Adam moments and snapshots.
+   */
+  const compactWork = () => {
+    const kept = exactRemoval(bySlot(active), rowCounts);
+    if (kept.length === slots.length) return;
+    const gone = slots.map((_, p) => p).filter((p) => !kept.includes(p));
+    if (work !== model) copySeedSlices(allVariables(work), slots.length, gone, allVariables(model), S, gone.map((p) => slots[p]));
+    const modelUnitVariables = unitVariablesOf(model);
+    units.forEach((_, u) => {
+      const restored = gone.filter((p) => {
+        const s = slots[p];
+        return !errors[s] && (config.restoreBest ? stopping[s][u].bestEpoch > 0 : lastTaken[u][s]);
+      });
+      (config.restoreBest ? best : last)[u].copyTo(modelUnitVariables[u], S, restored, restored.map((p) => slots[p]));
+    });
+    const next = buildModel(model.spec, model.dims, { architecture: model.architecture, seeds: kept.map((p) => seeds[slots[p]]) });
+    copySeedSlices(allVariables(work), slots.length, kept, allVariables(next), kept.length, kept.map((_, q) => q));
+    const nextVars = next.trainableVariables();
+    const nextOptimizer = optimizer!.keepSeeds(nextVars, slots.length, kept);
+    optimizer!.dispose();
+    optimizer = nextOptimizer;
+    unitVariables = unitVariablesOf(next);
+    const keepSnapshots = (xs: SeedSnapshots[]) =>
+      xs.map((x, u) => {
+        const y = x.keepSlots(unitVariables[u], kept);
+        x.dispose();
+        return y;
+      });
+    best = keepSnapshots(best);
+    last = keepSnapshots(last);
+    if (work !== model) work.dispose();
+    work = next;
+    varList = nextVars;
+    slots = kept.map((p) => slots[p]);
+    options.onCompact?.(slots.map((s) => seeds[s]), epochsRun);
+  };
+
   try {
     for (let epoch = 1; epoch <= config.maxEpochs && active.some(Boolean); epoch++) {
       epochsRun = epoch;
@@ -486,8 +558,9 @@ export async function trainSeeds(
       // Reads the pending batch losses back (one read), checks them, reports progress.
       const sync = async () => {
         if (pending.length === 0) return;
-        const stacked = t.stack(pending); // [batches, S]
+        const stacked = t.stack(pending); // [batches, slots]
         const values = stacked.dataSync();
+        const width = slots.length;
         stacked.dispose();
         for (const p of pending) p.dispose();
         const k = pending.length;
@@ -495,7 +568,7 @@ export async function trainSeeds(
         for (let s = 0; s < S; s++) {
           if (!active[s]) continue;
           for (let j = 0; j < k; j++) {
-            const v = values[j * S + s];
+            const v = values[j * width + slotOf(s)];
             if (!Number.isFinite(v)) {
               errors[s] = new TrainingDivergedError(name, epoch, pendingFirstBatch + j, v);
               active[s] = false;
@@ -521,7 +594,7 @@ export async function trainSeeds(
       for (let from = 0; from < train.size && active.some(Boolean); from += config.batchSize) {
         pending.push(step(orders, from, Math.min(from + config.batchSize, train.size)));
         b++;
-        examples += S * Math.min(config.batchSize, train.size - from);
+        examples += slots.length * Math.min(config.batchSize, train.size - from);
         if (pending.length >= config.syncEvery) await sync();
       }
       await sync();
@@ -531,7 +604,8 @@ export async function trainSeeds(
 
       // Validation: every seed's predictions and weighted log losses, each unit's early-stopping decision.
       const evalStart = now();
-      const preds = predictEachSeed(model, validation, { batchSize: config.evalBatchSize });
+      const slotPreds = predictEachSeed(work, validation, { batchSize: config.evalBatchSize });
+      const preds = seeds.map((_, s) => slotPreds[slotOf(s)]);
       const improved = units.map(() => seeds.map(() => false));
       const ending = units.map(() => seeds.map(() => false));
       const records: (EpochRecord | undefined)[] = seeds.map(() => undefined);
@@ -576,16 +650,16 @@ export async function trainSeeds(
       // Snapshots: each improved unit's weights; without restoreBest, a unit that stopped while the loop goes on.
       const goesOn = epoch < config.maxEpochs && active.some(Boolean);
       units.forEach((_, u) => {
-        best[u].take(improved[u]);
+        best[u].take(bySlot(improved[u]));
         if (config.restoreBest || !goesOn) return;
-        last[u].take(ending[u]);
+        last[u].take(bySlot(ending[u]));
         seeds.forEach((_, s) => ending[u][s] && (lastTaken[u][s] = true));
       });
       // TrainConfig.testEveryEpoch: this epoch's weights (the snapshots above are taken, nothing is restored yet)
       // scored on the test split, for the records only; nothing above or below reads it.
       if (test) {
-        const testPreds = predictEachSeed(model, test, { batchSize: config.evalBatchSize });
-        records.forEach((record, s) => record && (record.test = epochTestScore(test, testPreds[s])));
+        const testPreds = predictEachSeed(work, test, { batchSize: config.evalBatchSize });
+        records.forEach((record, s) => record && (record.test = epochTestScore(test, testPreds[slotOf(s)])));
       }
       const epochEvalSeconds = now() - evalStart;
       evalSeconds += epochEvalSeconds;
@@ -597,18 +671,26 @@ export async function trainSeeds(
         epochs[s].push(record);
         options.onEpochEnd?.(record, seeds[s]);
       }
+      if (compact && goesOn) compactWork();
     }
     // Every seed's units' weights: their best epoch's (restoreBest), else their last epoch's.
     units.forEach((_, u) => {
-      if (config.restoreBest) best[u].restore(seeds.map((_, s) => !errors[s] && stopping[s][u].bestEpoch > 0 && stopping[s][u].bestEpoch !== epochsRun));
-      else last[u].restore(seeds.map((_, s) => !errors[s] && lastTaken[u][s]));
+      if (config.restoreBest) best[u].restore(bySlot(seeds.map((_, s) => !errors[s] && stopping[s][u].bestEpoch > 0 && stopping[s][u].bestEpoch !== epochsRun)));
+      else last[u].restore(bySlot(seeds.map((_, s) => !errors[s] && lastTaken[u][s])));
     });
+    // A compacted group's seeds back into the model's slots.
+    if (work !== model) {
+      copySeedSlices(allVariables(work), slots.length, slots.map((_, p) => p), allVariables(model), S, slots);
+      work.dispose();
+      work = model;
+    }
     // Several units: the CTCVR loss of the weights each seed now holds (no epoch had them all).
     if (units.length > 1 && errors.some((e) => !e)) {
       const restored = predictEachSeed(model, validation, { batchSize: config.evalBatchSize });
       seeds.forEach((_, s) => !errors[s] && (bestValLoss[s] = splitLosses(validation, restored[s]).ctcvr));
     }
   } finally {
+    if (work !== model) work.dispose();
     best.forEach((x) => x.dispose());
     last.forEach((x) => x.dispose());
     optimizer?.dispose();
