@@ -170,8 +170,9 @@ export async function runSeeds(data: PreparedData, options: SeedsRunOptions): Pr
   const spec = getModelSpec(options.model);
   const started = Date.now();
   const S = Array.isArray(options.seeds) ? options.seeds.length : 1;
-  // A shuffling seed given in the options is every seed's, as in their single runs.
-  const { model, outcomes } = await fitSeeds(spec, data, { ...options.train, architecture: options.architecture, seeds: options.seeds });
+  // A shuffling seed given in the options is every seed's, as in their single runs. A group's seeds that stopped
+  // leave its computation when that moves no other seed's bits (lib/train/compaction.ts): the same records.
+  const { model, outcomes } = await fitSeeds(spec, data, { ...options.train, architecture: options.architecture, seeds: options.seeds, compactStopped: true });
   const trained = Date.now();
   try {
     if (outcomes.every((o) => o.error)) return outcomes.map((o) => ({ seed: o.seed, error: o.error! }));
