@@ -6,7 +6,8 @@
  * elements), which removals keep them; and, training the same group with and without compaction (ESMM, 4 seeds
  * that stop at different epochs, on the default backend: the native one where installed, which has the tails), the
  * same records, best epochs, final weights and test predictions bit for bit, while the group did get smaller; a
- * removed seed holds its best epoch's weights (its validation loss is its best one, recomputed).
+ * removed seed holds its best epoch's weights (its validation loss is its best one, recomputed); and the same for IP
+ * (two stopping units) without restoreBest, whose removed seeds' towers hold their own last epochs' weights.
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
@@ -61,10 +62,9 @@ test("models with a softmax (MMoE's and PLE's gates, AITM's attention) are not c
   for (const name of ["MMoE", "PLE", "AITM"]) assert.equal(keepsBitsWhenCompacted(getModelSpec(name)), false, name);
 });
 
-test("a compacted group trains every seed to the same bits as the whole group, and a removed seed holds its best epoch", async () => {
-  const spec = getModelSpec("ESMM");
-  const seeds = [1, 2, 3, 4];
-  const options: TrainSeedsOptions = { maxEpochs: 8, patience: 1, learningRate: 3e-3, batchSize: 256 };
+/** Trains `model` with `seeds` twice, whole and with compactStopped: outcomes, compactions, final weights' bits, predictions. */
+async function bothWays(name: string, seeds: number[], options: TrainSeedsOptions) {
+  const spec = getModelSpec(name);
   const runs = [];
   for (const compactStopped of [false, true]) {
     const model = buildModel(spec, inputDimsOf(data.train), { seeds });
@@ -79,25 +79,41 @@ test("a compacted group trains every seed to the same bits as the whole group, a
   }
   const [whole, compacted] = runs;
   assert.deepEqual(whole.compactions, []);
-  assert.ok(compacted.compactions.length > 0 && compacted.compactions.at(-1)!.length < seeds.length, `the group got smaller: ${JSON.stringify(compacted.compactions)}`);
-  const removed = seeds.filter((seed) => !compacted.compactions.at(-1)!.includes(seed));
-  assert.deepEqual(compacted.weights, whole.weights, "every seed's final weights, bit for bit");
+  assert.ok(compacted.compactions.length > 0 && compacted.compactions.at(-1)!.length < seeds.length, `${name}: the group got smaller: ${JSON.stringify(compacted.compactions)}`);
+  assert.deepEqual(compacted.weights, whole.weights, `${name}: every seed's final weights, bit for bit`);
   seeds.forEach((seed, s) => {
     const a = whole.outcomes[s].result!;
     const b = compacted.outcomes[s].result!;
-    assert.deepEqual(
-      b.epochs.map((e) => [e.trainLoss, e.valLoss, e.val, e.improved]),
-      a.epochs.map((e) => [e.trainLoss, e.valLoss, e.val, e.improved]),
-      `seed ${seed}: records`,
-    );
-    assert.equal(b.bestEpoch, a.bestEpoch);
-    assert.equal(b.bestValLoss, a.bestValLoss);
-    assert.deepEqual(compacted.test[s], whole.test[s], `seed ${seed}: test predictions`);
+    const rows = (r: typeof a) => r.epochs.map((e) => [e.trainLoss, e.valLoss, e.val, e.improved, e.unitsImproved]);
+    assert.deepEqual(rows(b), rows(a), `${name} seed ${seed}: records`);
+    assert.deepEqual([b.bestEpoch, b.bestValLoss, b.units], [a.bestEpoch, a.bestValLoss, a.units], `${name} seed ${seed}: best epoch`);
+    assert.deepEqual(compacted.test[s], whole.test[s], `${name} seed ${seed}: test predictions`);
   });
+  return { compacted, removed: seeds.filter((seed) => !compacted.compactions.at(-1)!.includes(seed)) };
+}
+
+test("a compacted group trains every seed to the same bits as the whole group, and a removed seed holds its best epoch", async () => {
+  const seeds = [1, 2, 3, 4];
+  const { compacted, removed } = await bothWays("ESMM", seeds, { maxEpochs: 8, patience: 1, learningRate: 3e-3, batchSize: 256 });
   for (const seed of removed) {
     const s = seeds.indexOf(seed);
     const result = compacted.outcomes[s].result!;
     assert.ok(result.bestEpoch < result.epochs.length, `seed ${seed} stopped after its best epoch`);
     assert.equal(splitLosses(data.validation, compacted.validation[s]).ctcvr, result.epochs[result.bestEpoch - 1].valLoss, `seed ${seed}: its best epoch's weights`);
+  }
+});
+
+test("compaction of a model of two stopping units (IP) without restoreBest: the same bits, a removed seed's towers hold their last epochs", async () => {
+  const seeds = [1, 2, 3, 4];
+  const { compacted, removed } = await bothWays("IP", seeds, { maxEpochs: 8, patience: 1, learningRate: 3e-3, batchSize: 256, restoreBest: false });
+  for (const seed of removed) {
+    const s = seeds.indexOf(seed);
+    const result = compacted.outcomes[s].result!;
+    // Each tower holds its unit's last epoch's weights: its task's validation loss is that epoch's record.
+    const held = splitLosses(data.validation, compacted.validation[s]);
+    assert.equal(result.units!.length, 2);
+    for (const unit of result.units!) {
+      assert.equal(held[unit.criterion], result.epochs[unit.lastEpoch - 1].val[unit.criterion], `seed ${seed}: ${unit.criterion} tower at epoch ${unit.lastEpoch}`);
+    }
   }
 });
