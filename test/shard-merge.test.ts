@@ -147,13 +147,13 @@ test("esmm merge: the three shards (one of them twice, with other timings) give 
   assert.ok(unsharded && shardFiles.length === 3 && shardFiles.every(Boolean), "needs the study tests above");
   const dir = path.join(DIR, "merge-ok");
   fs.mkdirSync(dir);
-  // shard 1 again, as a second machine that ran it: same key, same results, other time, pid and speed
+  // shard 1 again, as a second machine that ran it: same key, same results, other time, pid, speed and tensor count (a compacted group)
   const again = rewrite(shardFiles[0], path.join(dir, "again.jsonl"), (r) => ({
     ...r,
     finishedAt: "2000-01-01T00:00:00.000Z",
     runtime: { ...r.runtime, pid: 1 },
     timings: { ...r.timings, totalSeconds: r.timings.totalSeconds + 1 },
-    training: { ...r.training, epochs: r.training.epochs.map((e) => ({ ...e, examplesPerSecond: 1 })) },
+    training: { ...r.training, epochs: r.training.epochs.map((e) => ({ ...e, examplesPerSecond: 1, numTensors: e.numTensors - 1 })) },
   }));
   const out = path.join(dir, "tiny.jsonl");
   const r = esmm(["merge", "--out", out, ...shardFiles, again, "--spec", SPEC_FILE]);

@@ -46,11 +46,13 @@ export interface MergeResult {
 /**
  * Where a run ran and how long it took, and the audit fields: the fields two records of one computation may
  * differ in. `codeVersion` is the source hash, no part of the key (numerics.ts): shards built from sources that
- * differ in comments only share keys; `rescored` says when `esmm rescore` last changed the record.
+ * differ in comments only share keys; `rescored` says when `esmm rescore` last changed the record. An epoch's
+ * `numTensors` counts the tensors of its whole seed group, which a compacted group (lib/train/compaction.ts)
+ * has fewer of: one seed's result does not depend on it.
  */
 const VOLATILE_TOP = ["finishedAt", "runtime", "timings", "backend", "codeVersion", "rescored"] as const;
 const VOLATILE_TRAINING = ["timings", "backend"] as const;
-const VOLATILE_EPOCH = ["trainSeconds", "evalSeconds", "examplesPerSecond"] as const;
+const VOLATILE_EPOCH = ["trainSeconds", "evalSeconds", "examplesPerSecond", "numTensors"] as const;
 
 /** The record without the fields of VOLATILE_*: what it found. */
 function results(r: StudyRecord): unknown {
