@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIXTURES_DIR } from "./paths";
 import { tempDir } from "./helpers";
-import { ensureRealData, preparedDataSpec, preparedFolderSha256 } from "../lib/study/real-data";
+import { ensureRealData, preparedDataSpec, preparedFolderSha256, replicateText } from "../lib/study/real-data";
 import { normalizeStudy, runStudy, RunStudyOptions } from "../lib/study/runner";
 import { expandGrid, StudySpec } from "../lib/study/spec";
 import { studyProfile } from "../lib/study/index";
@@ -78,7 +78,8 @@ test("a study on the prepared sample: no oracle, one stable replicate, resumes; 
     assert.equal(r.test.mechanism, undefined);
     assert.equal(r.dataManifest.oracle, undefined);
     assert.deepEqual(r.later, []);
-    assert.deepEqual(replicateOf(r), { world: 0, draw: 3 });
+    assert.deepEqual(replicateOf(r), { folder: preparedFolderSha256(dir).slice(0, 16), draw: 3 }, "the prepared folder, not world 0");
+    assert.equal(replicateText(r.config.data), `the prepared folder ${preparedFolderSha256(dir).slice(0, 16)} (draw = its preparation seed 3)`);
     assert.equal(r.config.data.prepared?.sha256, preparedFolderSha256(dir));
     assert.equal(r.dataManifest.sha256, preparedFolderSha256(dir));
     assert.equal(r.dataManifest.totals.impressions, 200);
@@ -93,9 +94,13 @@ test("a study on the prepared sample: no oracle, one stable replicate, resumes; 
   assert.deepEqual(summary.models.map((m) => m.oracleGap), [undefined, undefined]);
   assert.deepEqual(summaryRows(summary).map((row) => row["gap to oracle"]), ["", ""]);
   assert.ok(evaluateFindings(summary).length > 0);
-  // the bootstrap's scores read the prepared folder back
-  const scores = replicateScores(records, { predictionsDir: results.replace(/\.jsonl$/, ".predictions"), dataRoot: path.join(ROOT, "unused-cache") });
-  assert.deepEqual([scores.world, scores.draw, scores.label.length, scores.runs.length], [0, 3, 50, 4]);
+  // the bootstrap's scores read the prepared folder back, where it is: not a cache folder named by its data key
+  // (here another prepared folder put there as a decoy, which the data manifest check would refuse)
+  const decoyRoot = path.join(ROOT, "decoy-cache");
+  const decoy = await ensureRealData(SAMPLE_DIR, { root: path.join(ROOT, "decoy-source"), negativeKeepRate: 0.5, seed: 3 });
+  fs.cpSync(decoy, path.join(decoyRoot, records[0].dataManifest.dataKey), { recursive: true });
+  const scores = replicateScores(records, { predictionsDir: results.replace(/\.jsonl$/, ".predictions"), dataRoot: decoyRoot });
+  assert.deepEqual([scores.folder, scores.world, scores.draw, scores.label.length, scores.runs.length], [preparedFolderSha256(dir).slice(0, 16), undefined, 3, 50, 4]);
 
   const again = await runStudy(studyOn(dir), quiet(results));
   assert.deepEqual([again.done, again.skipped], [0, 4]);

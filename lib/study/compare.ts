@@ -53,14 +53,17 @@ import {
 import { CrossedEstimate, crossedMean } from "../stats/crossed";
 import { mean, sampleVariance } from "../stats/simple-statistics";
 import type { FoldScores } from "./run";
+import { replicateCell } from "./data-source";
 
 /** One run's value of the chosen metric, with its place in the design. */
 export interface DesignRun {
   model: string;
   seed: number;
-  /** Simulator seed of the run's data (0 when unknown, e.g. real data). */
-  world: number;
-  /** Downsampling seed of the run's data (0 when unknown). */
+  /** Simulator seed of the run's data (0 when unknown); absent for real data, whose replicate is its `folder`. */
+  world?: number;
+  /** Real data: the prepared folder the run read (its data key; data-source.ts DataReplicate); absent for simulated data. */
+  folder?: string;
+  /** Downsampling seed of the run's data (of a prepared folder: the seed it was prepared with; 0 when unknown). */
   draw: number;
   value: number;
   /** The run's CTCVR log loss by test fold, when the value is the test day's CTCVR log loss and it recorded them. */
@@ -125,14 +128,14 @@ export interface CompareOptions {
   powerAnalysis?: boolean;
 }
 
-/** "world:draw", the key of a data replicate ("world:draw:data" when the run names its data set). */
-export function replicateKey(r: Pick<DesignRun, "world" | "draw" | "data" | "repeat">): string {
+/** "world:draw" (real data "folder:<key>:draw"), the key of a data replicate ("...:data" when the run names its data set). */
+export function replicateKey(r: Pick<DesignRun, "world" | "folder" | "draw" | "data" | "repeat">): string {
   return worldKey(r) + (r.repeat === undefined ? "" : `:r${r.repeat}`);
 }
 
 /** The data set part of a replicate key (world, draw and data set; no repeat). */
-function worldKey(r: Pick<DesignRun, "world" | "draw" | "data">): string {
-  return r.data === undefined ? `${r.world}:${r.draw}` : `${r.world}:${r.draw}:${r.data}`;
+function worldKey(r: Pick<DesignRun, "world" | "folder" | "draw" | "data">): string {
+  return r.data === undefined ? replicateCell(r) : `${replicateCell(r)}:${r.data}`;
 }
 
 /**
@@ -140,7 +143,7 @@ function worldKey(r: Pick<DesignRun, "world" | "draw" | "data">): string {
  * world) cell, each with a run of the cell (for its world, draw, data and repeat); the worlds present in every
  * repeat, in first-appearance order. Returns the matrix and how many cells were left out.
  */
-function crossedLayout(cells: readonly (readonly [number, Pick<DesignRun, "world" | "draw" | "data" | "repeat">])[]): { matrix: number[][]; dropped: number } {
+function crossedLayout(cells: readonly (readonly [number, Pick<DesignRun, "world" | "folder" | "draw" | "data" | "repeat">])[]): { matrix: number[][]; dropped: number } {
   const repeats = [...new Set(cells.map(([, r]) => r.repeat ?? 0))];
   const worlds = [...new Set(cells.map(([, r]) => worldKey(r)))];
   const at = new Map(cells.map(([v, r]) => [`${r.repeat ?? 0}|${worldKey(r)}`, v] as const));

@@ -49,15 +49,14 @@ import { Rng, deriveSeed } from "../data/random";
 import { logLossPerRow } from "../metrics";
 import { percentBetter, percentOfBaseline, quantileSorted } from "../stats";
 import { mean, sampleVariance } from "../stats/simple-statistics";
+import { DataReplicate, replicateCell } from "./data-source";
 import { ComparisonUnit, DesignRun, byReplicate, pooledWithin, replicateKey } from "./compare";
 
 // ---------------------------------------------------------------------------------------------------
 // Test rows and predictions of a study, per data replicate.
 
-/** One data replicate's test day and the test-day predictions of its runs. */
-export interface ReplicateScores {
-  world: number;
-  draw: number;
+/** One data replicate's test day and the test-day predictions of its runs; the replicate a simulated world and draw, or a prepared folder (data-source.ts DataReplicate). */
+export interface ReplicateScores extends DataReplicate {
   /** Labels (click AND conversion for CTCVR), length n. */
   label: ArrayLike<number>;
   /** Row weights (1 on evaluation days), length n; undefined = all 1. */
@@ -83,12 +82,12 @@ function lossTable(r: ReplicateScores): LossTable {
   const R = r.runs.length;
   const losses = new Float64Array(n * R);
   r.runs.forEach((run, k) => {
-    if (run.p.length !== n) throw new Error(`replicate ${r.world}:${r.draw}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
+    if (run.p.length !== n) throw new Error(`replicate ${replicateCell(r)}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
     const l = logLossPerRow(r.label, run.p);
     for (let i = 0; i < n; i++) losses[i * R + k] = l[i];
   });
   const { models, seeds } = runsOf(r);
-  return { key: `${r.world}:${r.draw}`, n, weight, runs: r.runs.map(({ model, seed }) => ({ model, seed })), losses, seeds, models };
+  return { key: replicateCell(r), n, weight, runs: r.runs.map(({ model, seed }) => ({ model, seed })), losses, seeds, models };
 }
 
 /**
@@ -104,12 +103,12 @@ function groupedLossTable(r: ReplicateScores, groups: number): LossTable & { gro
   for (let i = 0; i < n; i++) groupWeight[i % G] += r.weight ? r.weight[i] : 1;
   const losses = new Float64Array(G * R);
   r.runs.forEach((run, k) => {
-    if (run.p.length !== n) throw new Error(`replicate ${r.world}:${r.draw}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
+    if (run.p.length !== n) throw new Error(`replicate ${replicateCell(r)}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
     const l = logLossPerRow(r.label, run.p);
     for (let i = 0; i < n; i++) losses[(i % G) * R + k] += (r.weight ? r.weight[i] : 1) * l[i];
   });
   const { models, seeds } = runsOf(r);
-  return { key: `${r.world}:${r.draw}`, n: G, weight: new Float64Array(G).fill(1), runs: r.runs.map(({ model, seed }) => ({ model, seed })), losses, seeds, models, groupWeight };
+  return { key: replicateCell(r), n: G, weight: new Float64Array(G).fill(1), runs: r.runs.map(({ model, seed }) => ({ model, seed })), losses, seeds, models, groupWeight };
 }
 
 /** The models of a replicate's runs and the seeds every model has, sorted. */
@@ -244,7 +243,7 @@ export function studyBootstrap(replicates: readonly (() => ReplicateScores)[], o
   if (G !== undefined && !(Number.isInteger(G) && G >= 2)) throw new Error(`studyBootstrap: rowGroups must be an integer >= 2, got ${G}`);
   replicates.forEach((load, c) => {
     const scores = load();
-    if (G !== undefined && G > scores.label.length) throw new Error(`studyBootstrap: rowGroups ${G} exceeds replicate ${scores.world}:${scores.draw}'s ${scores.label.length} test rows`);
+    if (G !== undefined && G > scores.label.length) throw new Error(`studyBootstrap: rowGroups ${G} exceeds replicate ${replicateCell(scores)}'s ${scores.label.length} test rows`);
     const grouped = G === undefined ? undefined : groupedLossTable(scores, G);
     const t = grouped ?? lossTable(scores);
     const rescoreRows = (counts: Int32Array | undefined) => (grouped ? rescoreGroups(grouped, counts) : rescore(t, counts));

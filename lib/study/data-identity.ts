@@ -16,6 +16,8 @@
  * one line that names them.
  */
 import { drawWorld } from "../data/world-prior";
+import { dataSourceOf } from "./data-source";
+import type { DataSpec } from "./spec";
 import type { StudyResult } from "../analysis/record";
 import { canonicalJson } from "./results";
 import * as crypto from "node:crypto";
@@ -40,9 +42,10 @@ export function dataDesignOf(r: DataIdentityLike): Record<string, unknown> {
   if (!data || typeof data !== "object") return {};
   const { simulatorSeed: _w, prepareSeed: _d, ...rest } = data as Record<string, unknown>;
   const out: Record<string, unknown> = { ...rest };
-  const prepared = rest.prepared as { sha256?: unknown } | undefined;
-  if (prepared && typeof prepared === "object") {
-    out.prepared = { sha256: prepared.sha256 };
+  const { source } = dataSourceOf(data as unknown as DataSpec); // reads `prepared` of any stored form
+  if (source.kind === "prepared") {
+    // real data: the folder by its content hash, not where it is; its `simulator` {} is a placeholder of the format
+    out.prepared = { sha256: source.sha256 };
     delete out.simulator;
   } else if (rest.simulator && typeof rest.simulator === "object") {
     try {

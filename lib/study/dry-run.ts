@@ -11,6 +11,7 @@
  */
 import * as path from "node:path";
 import { dataSpecKey, findPreparedData, preparedDataInfo } from "./data-cache";
+import { dataReplicateOf } from "./data-source";
 import { numericsSource, numericsVersion } from "../numerics";
 import { DataManifestSummary, readResults, runKey } from "./results";
 import { normalizeStudy } from "./runner";
@@ -76,7 +77,8 @@ export function studyDryRun(spec: StudySpec, options: { results: string; dataRoo
 
 /**
  * The dry run as text: one summary line, then a header and one line per run: status (done, same, train), model,
- * variant, world (simulator seed), draw (downsampling seed), seed, key (`?data:<dataKey>` while unknown).
+ * variant, world (simulator seed; real data "folder <data key>": a prepared folder is no world), draw (downsampling
+ * seed; of a prepared folder the seed it was prepared with), seed, key (`?data:<dataKey>` while unknown).
  */
 export function formatDryRun(plan: DryRun): string {
   const count = (s: DryRunRow["status"]) => plan.rows.filter((r) => r.status === s).length;
@@ -92,7 +94,8 @@ export function formatDryRun(plan: DryRun): string {
     `; ${numerics}; nothing trained or written`;
   const table = [["status", "model", "variant", "world", "draw", "seed", "key"]];
   for (const r of plan.rows) {
-    table.push([r.status, r.run.model, r.run.variant, String(r.run.data.simulatorSeed), String(r.run.data.prepareSeed), String(r.run.seed), r.key ?? `?data:${r.dataKey}`]);
+    const rep = dataReplicateOf(r.run.data);
+    table.push([r.status, r.run.model, r.run.variant, rep.folder !== undefined ? `folder ${rep.folder}` : String(rep.world), String(rep.draw), String(r.run.seed), r.key ?? `?data:${r.dataKey}`]);
   }
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
   return [head, ...table.map((row) => row.map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]))).join("  "))].join("\n");

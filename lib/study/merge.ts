@@ -25,6 +25,7 @@ import { makeDirs } from "../data/output-paths";
 import { canonicalJson, defaultPredictionsDir, matchRecords, predictionsFile, recordProblem, StudyRecord } from "./results";
 import type { RunSpec } from "./spec";
 import { dataSetLabel, dataSetOf, groupByData, describeDesignDifference } from "./data-identity";
+import { replicateText } from "./data-source";
 
 /** A kept record and where it was first read. */
 export interface MergedRecord {
@@ -98,9 +99,12 @@ function firstDifference(a: unknown, b: unknown, at: string): string | undefined
   return Object.is(a, b) ? undefined : `${at || "(record)"}: ${show(a)} vs ${show(b)}`;
 }
 
-/** The run as one line of text: "ESMM seed 2, world 7, draw 7 (variant default)". */
+/**
+ * The run as one line of text: "ESMM seed 2, world 7, draw 7 (variant default)"; on real data "ESMM seed 2, the
+ * prepared folder 6c12ae6fddc245ea (draw = its preparation seed 3) (variant default)" (data-source.ts replicateText).
+ */
 export function describeRun(run: Pick<RunSpec, "model" | "seed" | "variant" | "data">): string {
-  return `${run.model} seed ${run.seed}, world ${run.data.simulatorSeed}, draw ${run.data.prepareSeed} (variant ${run.variant ?? "default"})`;
+  return `${run.model} seed ${run.seed}, ${replicateText(run.data)} (variant ${run.variant ?? "default"})`;
 }
 
 /**
@@ -250,8 +254,7 @@ export function mixedDataProblem(records: readonly MergedRecord[]): string | und
     }
     const cells = new Map<string, Map<string, MergedRecord[]>>();
     for (const m of ms) {
-      const d = m.record.config.data;
-      const cell = `world ${d.simulatorSeed}, draw ${d.prepareSeed}`;
+      const cell = replicateText(m.record.config.data);
       let sets = cells.get(cell);
       if (!sets) cells.set(cell, (sets = new Map()));
       const set = dataSetOf(m.record);

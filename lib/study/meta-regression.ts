@@ -38,7 +38,7 @@ export interface MetaRegression {
  */
 export function metaRegression(runs: readonly DesignRun[], contrast: Contrast, options: { prior: string; higherIsBetter: boolean; baseline?: string }): MetaRegression {
   const prior = getWorldPrior(options.prior);
-  const worlds = [...new Set(runs.map((r) => r.world))].sort((a, b) => a - b);
+  const worlds = [...new Set(runs.flatMap((r) => (r.world === undefined ? [] : [r.world])))].sort((a, b) => a - b); // real data has no world
   const rows = worlds
     .map((world) => {
       const c = contrastEstimate(

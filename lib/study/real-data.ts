@@ -17,11 +17,13 @@
  *   were) and the split files it lists; this hash names the data in run keys and in `matchRecords`, so the
  *   folder can move, and a folder prepared again differently gets new runs. Hashing reads every split file
  *   (as each worker does to load them); it is memoised per process on the files' sizes and modification times.
- * - The spec (`preparedDataSpec`): `prepared: { dir, sha256 }`, `simulator` {}, `simulatorSeed` 0,
- *   `prepareSeed` and `negativeKeepRate` as the folder was prepared (its report), `laterDays` its later days.
- *   Its runs are therefore one data replicate, (world 0, draw = preparation seed), in summary.ts replicateOf
- *   and compare.ts. The runner checks the spec against the folder before any run (`checkPreparedSpec`) and
- *   never simulates or prepares it again.
+ * - The spec (`preparedDataSpec`): `prepared: { dir, sha256 }`, `prepareSeed` and `negativeKeepRate` as the
+ *   folder was prepared (its report), `laterDays` its later days, and the format's placeholders `simulator` {}
+ *   and `simulatorSeed` 0 (kept so that no run key moves: test/run-keys-pinned.test.ts; no code reads them as a
+ *   world of real data). Its runs are one data replicate, the prepared folder (draw = its preparation seed;
+ *   data-source.ts dataReplicateOf, shown by `replicateText`), in summary.ts replicateOf and compare.ts. The
+ *   runner checks the spec against the folder before any run (`checkPreparedSpec`) and never simulates or
+ *   prepares it again.
  * - No truth: the runs' records have no oracle and no mechanism metrics (run.ts scores truth only when the
  *   data has it), and their data summary no oracle; totals are over the prepared splits, a downsampled
  *   training row counted by its weight.
@@ -42,6 +44,8 @@ import type { DataSpec } from "./spec";
 
 export { ALI_CCP_LAYOUTS, findAliCcpFiles } from "../sources/ali-ccp";
 export { preparedDataKey, preparedFolderSha256 } from "../sources/prepared";
+export { dataReplicateOf, replicateText } from "./data-source";
+export type { DataReplicate } from "./data-source";
 
 /** A data folder as the runner sees it: its dir, the simulator's manifest (simulated data only) and the summary each record holds. */
 export interface PreparedDataInfo {

@@ -10,6 +10,7 @@
 import * as path from "node:path";
 import { isPreparedDir, readPrepared } from "../data/prepared-files";
 import type { ReplicateScores } from "./components";
+import { dataReplicateOf, isOneDataSet } from "./data-source";
 import { ensurePreparedData, findPreparedData, preparedDataInfo } from "./data-cache";
 import { readPredictions, StudyRecord } from "./results";
 
@@ -23,9 +24,11 @@ export interface ReplicateScoresOptions {
 }
 
 /**
- * Scores of the records of ONE data replicate (they must share config.data). A data set missing from the
- * cache is simulated and prepared again. Throws when the records span several data sets, when the data is
- * not the data they were scored on (another manifest), or when a sidecar does not match it.
+ * Scores of the records of ONE data replicate (they must share config.data), named as the replicate is
+ * (data-source.ts dataReplicateOf: a world and draw, or a prepared folder). A simulated data set missing from
+ * the cache is simulated and prepared again; a prepared folder is read where it is. Throws when the records
+ * span several data sets, when the data is not the data they were scored on (another manifest), or when a
+ * sidecar does not match it.
  */
 export function replicateScores(records: readonly StudyRecord[], options: ReplicateScoresOptions): ReplicateScores {
   if (records.length === 0) throw new Error("replicateScores: no records");
@@ -34,9 +37,11 @@ export function replicateScores(records: readonly StudyRecord[], options: Replic
   for (const r of records) {
     if (JSON.stringify(r.config.data) !== JSON.stringify(data)) throw new Error(`replicateScores: records of several data sets (${r.model} seed ${r.seed} differs)`);
   }
-  // The folder the runs were trained on (named by the record's data key), else the current code's folder for
-  // the spec, simulated and prepared again when the cache was cleared (deterministic: the same manifest).
-  const recorded = dataKey ? path.join(options.dataRoot, dataKey) : undefined;
+  // Real data: its prepared folder, where the spec says it is (checked: missing or changed throws), never looked
+  // for in the cache. Simulated data: the folder the runs were trained on (named by the record's data key), else
+  // the current code's folder for the spec, simulated and prepared again when the cache was cleared
+  // (deterministic: the same manifest).
+  const recorded = dataKey && !isOneDataSet(data) ? path.join(options.dataRoot, dataKey) : undefined;
   const dir = recorded && isPreparedDir(recorded) ? recorded : (findPreparedData(data, options.dataRoot) ?? ensurePreparedData(data, options.dataRoot));
   const manifest = records[0].dataManifest?.sha256;
   if (manifest && preparedDataInfo(dir).summary.sha256 !== manifest) {
@@ -52,7 +57,7 @@ export function replicateScores(records: readonly StudyRecord[], options: Replic
     if (!p) throw new Error(`replicateScores: ${r.model} seed ${r.seed} stored no ${space} predictions`);
     return { model: r.model, seed: r.seed, p };
   });
-  return { world: data.simulatorSeed, draw: data.prepareSeed, label, weight: test.weight, runs };
+  return { ...dataReplicateOf(data), label, weight: test.weight, runs };
 }
 
 /**

@@ -15,11 +15,13 @@
  * single values in `data`, which is the paper's design (one data set, many model seeds).
  *
  * Real data (`data.prepared`, lib/study/real-data.ts): a folder written by `esmm prepare` is the one data
- * set; nothing is simulated. Its DataSpec is made by `preparedDataSpec(dir)` from the folder: `simulator` {},
- * `simulatorSeed` 0 (no worlds), `prepareSeed` and `negativeKeepRate` the values the folder was prepared
- * with, `laterDays` its later days, and `prepared.sha256` its content hash, which keys its runs. So its
- * records are one replicate, (world 0, draw = the preparation seed), in replicateOf and compare.ts.
- * Worlds and draws cannot be set on real data (another draw is another prepared folder).
+ * set; nothing is simulated. Its DataSpec is made by `preparedDataSpec(dir)` from the folder: `prepareSeed` and
+ * `negativeKeepRate` the values the folder was prepared with, `laterDays` its later days, `prepared.sha256` its
+ * content hash, which keys its runs, and the placeholders `simulator` {} and `simulatorSeed` 0 (the format's,
+ * kept so that no key moves; no world). What such a spec names is lib/study/data-source.ts's to say: its
+ * records are one replicate, the prepared folder (draw = the preparation seed; dataReplicateOf), in
+ * replicateOf and compare.ts. Worlds and draws cannot be set on real data (another draw is another prepared
+ * folder).
  *
  * `expandGrid` lists the runs in a fixed order, so shards (`--shard i/n`) are deterministic.
  */

@@ -25,7 +25,7 @@
  * Records: one per finished run, as the study runner writes them (JSON Lines). Only the fields of
  * `StudyResult` are read. A record without `variant` belongs to variant "default"; its data replicate is
  * (config.data.simulatorSeed, config.data.prepareSeed), (0, 0) when the record has no config; real data
- * (config.data.prepared, lib/study/real-data.ts) records world 0 and its preparation seed: one replicate.
+ * (config.data.prepared, lib/study/real-data.ts) is its prepared folder, draw = its preparation seed: one replicate.
  * Records know their data (lib/study/data-identity.ts): the records of one variant must share one data design
  * (config.data without its seeds), else the summary is refused (MixedDataError, naming the designs and what
  * they differ in) unless `data` picks one. When the same (variant, replicate, model, seed) appears more than
@@ -45,6 +45,7 @@ import type { StudyResult, StudySplitScore } from "../analysis/record";
 import { Summary, holm, percentBetter, summarize } from "../stats";
 import { formatNumber, formatP, formatPercent } from "../notebook/format";
 import { ComparisonUnit, ContrastEstimate, DesignKind, DesignRun, differenceEstimate, modelMeanEstimate } from "./compare";
+import { DataReplicate, dataReplicateOf, replicateCell, replicateText } from "./data-source";
 import { MixedDataError, dataSetLabel, dataSetOf, groupByData, mixedDataText, selectData } from "./data-identity";
 
 // ---------------------------------------------------------------------------------------------------
@@ -54,12 +55,13 @@ import { MixedDataError, dataSetLabel, dataSetOf, groupByData, mixedDataText, se
 export type { SpaceScoresLike, StudyResult, StudySplitScore } from "../analysis/record";
 
 /**
- * The data replicate of a record: (simulator seed, downsampling seed), (0, 0) when not recorded. Real data
- * (`config.data.prepared`) records simulatorSeed 0 and the seed its folder was prepared with, so all the runs
- * on one prepared folder are one replicate (real-data.ts preparedDataSpec).
+ * The data replicate of a record (data-source.ts dataReplicateOf): (simulator seed, downsampling seed), (0, 0)
+ * when not recorded; real data (`config.data.prepared`) its prepared folder (data key) and the seed the folder
+ * was prepared with, so all the runs on one prepared folder are one replicate, and it is no world. A tuning
+ * repeat of the fair protocol adds `repeat`.
  */
-export function replicateOf(r: StudyResult): { world: number; draw: number; repeat?: number } {
-  const out: { world: number; draw: number; repeat?: number } = { world: r.config?.data?.simulatorSeed ?? 0, draw: r.config?.data?.prepareSeed ?? 0 };
+export function replicateOf(r: StudyResult): DataReplicate & { repeat?: number } {
+  const out: DataReplicate & { repeat?: number } = dataReplicateOf(r.config?.data);
   // a tuning repeat of the fair protocol (lib/tune/protocol.ts): its runs are a cell of their own, crossed with the worlds
   if (r.factor === REPEAT_FACTOR && r.level !== undefined) out.repeat = Number(r.level);
   return out;
@@ -148,8 +150,8 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
   const byKey = new Map<string, StudyResult>();
   const dropped: { old: StudyResult; key: string }[] = [];
   for (const r of inVariant) {
-    const { world, draw, repeat } = replicateOf(r);
-    const key = `${world}\u0000${draw}\u0000${repeat ?? ""}\u0000${r.model}\u0000${r.seed}`;
+    const rep = replicateOf(r);
+    const key = `${replicateCell(rep)}\u0000${rep.repeat ?? ""}\u0000${r.model}\u0000${r.seed}`;
     const held = byKey.get(key);
     if (!held || (r.finishedAt ?? "") >= (held.finishedAt ?? "")) {
       byKey.set(key, r);
@@ -161,8 +163,7 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
   // Every kept run of one comparison cell (data replicate) read the same data set, or seeds pair across data.
   const cells = new Map<string, Map<string, StudyResult[]>>();
   for (const r of runs) {
-    const { world, draw } = replicateOf(r);
-    const cell = `${world}:${draw}`;
+    const cell = replicateText(replicateOf(r));
     let sets = cells.get(cell);
     if (!sets) cells.set(cell, (sets = new Map()));
     const set = dataSetOf(r);
@@ -171,10 +172,9 @@ function selectRuns(results: readonly StudyResult[], options: SelectOptions): Se
   }
   for (const [cell, sets] of cells) {
     if (sets.size < 2) continue;
-    const [world, draw] = cell.split(":");
     const named = [...sets.values()].map((rs) => `${dataSetLabel(rs[0])} (${rs.length} run(s): ${[...new Set(rs.map((r) => r.model))].join(", ")})`);
     throw new MixedDataError(
-      `variant "${variant}", world ${world}, draw ${draw}: the kept runs read ${sets.size} different data sets, ${named.join(" and ")}: comparing them would pair seeds across data; choose one`,
+      `variant "${variant}", ${cell}: the kept runs read ${sets.size} different data sets, ${named.join(" and ")}: comparing them would pair seeds across data; choose one`,
       [...sets.values()].map((rs) => dataSetLabel(rs[0])),
     );
   }
@@ -352,7 +352,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       if (typeof total === "number") parameters.push(total);
       if (typeof total === "number") {
         // Vocabularies, and so embedding tables, differ between simulated worlds: compare counts within a replicate.
-        const key = `${replicateOf(r).world}:${replicateOf(r).draw}`;
+        const key = replicateCell(replicateOf(r));
         const seen = parametersByReplicate.get(key);
         if (seen === undefined) parametersByReplicate.set(key, total);
         else if (seen !== total) parametersVary = true;
@@ -383,7 +383,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
       ci95: own.ci95,
       seeds,
       values,
-      replicates: new Set(design.filter((d) => d.model === model).map((d) => `${d.world}:${d.draw}`)).size,
+      replicates: new Set(design.filter((d) => d.model === model).map(replicateCell)).size,
       undefinedRuns,
       percentVsBaseline: NaN,
       percentVsBaselineSe: NaN,
@@ -459,7 +459,7 @@ export function summarizeStudy(results: readonly StudyResult[], options: Summary
   comparisons.sort((p, q) => sel.models.indexOf(p.a) - sel.models.indexOf(q.a) || sel.models.indexOf(p.b) - sel.models.indexOf(q.b));
 
   const convRange = range(allConversions);
-  const replicateKeys = new Set(design.map((d) => `${d.world}:${d.draw}`));
+  const replicateKeys = new Set(design.map(replicateCell));
   if (convRange && convRange[0] !== convRange[1] && replicateKeys.size <= 1) {
     notes.push(`conversions on ${split} differ across runs (${convRange[0]}-${convRange[1]}): runs were scored on different data`);
   }
