@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const figDir = fs.mkdtempSync(path.join(dir, ".bench-figures-"));
   await step("firstFigureExport", () => saveFigure(fig, "a", { dir: figDir }));
   await step("nextFigureExport", () => saveFigure(fig, "b", { dir: figDir }));
+  await step("cachedFigureExport", () => saveFigure(fig, "a", { dir: figDir })); // unchanged: html only, no render
   await closeFigureExporter();
   fs.rmSync(figDir, { recursive: true, force: true });
   if (old) {

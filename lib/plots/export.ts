@@ -3,6 +3,8 @@
  *
  * One browser is started lazily on the first export and shared by all later ones (starting
  * Chromium and loading plotly.js costs about two seconds; each later figure costs tens of ms).
+ * saveFigure calls this only for figures that its export cache (export-cache.ts) does not hold, so a
+ * rerun whose figures are all unchanged never starts Chromium.
  * The browser never keeps the Node process alive: between exports its process and pipes are
  * unref'd, so a script ends normally and Playwright's exit hook kills Chromium. It is also
  * closed after an idle period, or explicitly with `closeFigureExporter()`.

@@ -6,6 +6,8 @@ export type { Figure } from "./figure";
 export { DEFAULT_WIDTH, DEFAULT_HEIGHT, describeFigure, standaloneHtml, plotlyBundlePath, plotlyVersion } from "./figure";
 export type { SaveFigureOptions, FigureFormat } from "./save";
 export { saveFigure, defaultFiguresDir, projectDir } from "./save";
+export type { FigureRenderer } from "./export-cache";
+export { EXPORT_RECORD_FILE, FORCE_EXPORT_ENV, figureExportKey } from "./export-cache";
 export type { FigureExporterOptions, StaticFormat } from "./export";
 export {
   closeFigureExporter,

@@ -25,6 +25,8 @@ import { DisplayContent, kernelDisplayWriter, newDisplayId } from "./kernel";
 
 export const PLOTLY_MIME = "application/vnd.plotly.v1+json";
 
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
 export interface ShowFigureOptions {
   /** Size of the static PNG in CSS px (default layout.width/height, else 800 x 450). */
   width?: number;
@@ -33,6 +35,11 @@ export interface ShowFigureOptions {
   scale?: number;
   /** Include image/png (default true). */
   png?: boolean;
+  /**
+   * The static PNG, already rendered for this figure at this size (e.g. read back from the file saveFigure
+   * wrote): shown as it is, and nothing is rendered (no Chromium). Throws TypeError if it is not a PNG.
+   */
+  pngBytes?: Buffer;
   /** Force (true) or forbid (false) inlining plotly.js in this figure's HTML; default: only the first time. */
   inlinePlotly?: boolean;
 }
@@ -77,7 +84,12 @@ export async function showFigure(fig: Figure, options: ShowFigureOptions = {}): 
 
   let png: string | undefined;
   let warning: string | undefined;
-  if (options.png !== false) {
+  if (options.png !== false && options.pngBytes !== undefined) {
+    if (!Buffer.isBuffer(options.pngBytes) || !options.pngBytes.subarray(0, 8).equals(PNG_SIGNATURE)) {
+      throw new TypeError("showFigure: pngBytes must be the bytes of a PNG file");
+    }
+    png = options.pngBytes.toString("base64");
+  } else if (options.png !== false) {
     try {
       png = (await renderFigure(plain, "png", size)).toString("base64");
     } catch (e) {
