@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { FIXTURES_DIR } from "./paths";
 import {
   brownForsytheTest,
+  detectableNoncentrality,
   differenceSe,
   equivalenceOfEstimate,
   equivalenceTest,
@@ -211,6 +212,26 @@ test("minimumDetectableEffect matches scipy brentq on the power to 1e-9 relative
   const d = minimumDetectableEffect({ se: 1, df: 4 });
   close(tTestPower({ effect: d, se: 1, df: 4 }), 0.8, 1e-12, "default alpha and power");
   closeRelative(d, power.mde.find((c) => c.df === 4 && c.alpha === 0.01 && c.power === 0.8)!.mde, 1e-9, "defaults = reference");
+});
+
+test("minimumDetectableEffect's kept noncentrality: the same bits as computed afresh, se only scales it, and another alpha or power at the same df is its own", () => {
+  for (const c of power.mde) {
+    const what = `mde(se ${c.se}, df ${c.df}, alpha ${c.alpha}, power ${c.power})`;
+    // other designs at the same df first: a key without alpha or power would hand back their noncentrality
+    minimumDetectableEffect({ se: 1, df: c.df, alpha: c.alpha === 0.05 ? 0.01 : 0.05, power: c.power });
+    minimumDetectableEffect({ se: 1, df: c.df, alpha: c.alpha, power: c.power === 0.9 ? 0.8 : 0.9 });
+    const first = minimumDetectableEffect({ se: c.se, df: c.df, alpha: c.alpha, power: c.power });
+    closeRelative(first, c.mde, 1e-9, what);
+    assert.equal(minimumDetectableEffect({ se: c.se, df: c.df, alpha: c.alpha, power: c.power }), first, `${what}: kept`);
+    const ncp = minimumDetectableEffect({ se: 1, df: c.df, alpha: c.alpha, power: c.power });
+    assert.equal(minimumDetectableEffect({ se: 3 * c.se, df: c.df, alpha: c.alpha, power: c.power }), ncp * (3 * c.se), `${what}: se scales the noncentrality`);
+    assert.equal(tTestPower({ effect: first, se: c.se, df: c.df, alpha: c.alpha }), tTestPower({ effect: first, se: c.se, df: c.df, alpha: c.alpha }), `${what}: power kept`);
+  }
+  // beyond the largest noncentrality: Infinity (what a study reports as 'no effect detectable'), not a throw
+  assert.equal(detectableNoncentrality(1, 1e-6, 0.8), Infinity);
+  assert.equal(detectableNoncentrality(1, 1e-6, 0.8), Infinity, "kept");
+  assert.throws(() => detectableNoncentrality(0, 0.01, 0.8), /detectableNoncentrality: df must be > 0/);
+  assert.throws(() => detectableNoncentrality(4, 0.01, 0.005), /detectableNoncentrality: power must be in \(alpha, 1\)/);
 });
 
 // --- known answers -----------------------------------------------------------------------------------

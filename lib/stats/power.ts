@@ -6,7 +6,8 @@
  *   nct.sf(c, df, ncp) + nct.cdf(-c, df, ncp) with c = t.ppf(1 - alpha/2, df) (the standard power of a
  *   t test, e.g. statsmodels TTestPower with effect size ncp / sqrt(nobs)).
  * - minimumDetectableEffect({ se, df, alpha, power }) = the effect > 0 whose power is `power`, by
- *   bracketing and bisection on the noncentrality to a relative width of 1e-13.
+ *   bracketing and bisection on the noncentrality to a relative width of 1e-13 (once per df, alpha and power:
+ *   the noncentrality does not depend on se; the MDE is it times se).
  *
  * The standard error and df are the design's (paired, Welch or one value per simulated world): this file
  * knows nothing about designs. Units: effect and se in the estimate's units (MDE likewise). alpha defaults
@@ -43,10 +44,24 @@ function checkDesign(fn: string, se: number, df: number, alpha: number): void {
   if (!(alpha > 0 && alpha < 1)) throw new Error(`${fn}: alpha must be in (0, 1), got ${alpha}`);
 }
 
-/** Power at noncentrality ncp with critical value c: P(T > c) + P(T < -c) = sf(c; ncp) + sf(c; -ncp). */
+/**
+ * Power at noncentrality ncp with critical value c: P(T > c) + P(T < -c) = sf(c; ncp) + sf(c; -ncp). A pure
+ * function of its three numbers, kept by them (the same designs come back from summaries, findings and
+ * detectableNoncentrality's bisections), at most POWER_CACHE_SIZE of them.
+ */
 function powerAt(ncp: number, c: number, df: number): number {
-  return noncentralTSf(c, df, ncp) + noncentralTSf(c, df, -ncp);
+  const key = `${ncp}|${c}|${df}`;
+  const known = POWER_AT.get(key);
+  if (known !== undefined) return known;
+  const power = noncentralTSf(c, df, ncp) + noncentralTSf(c, df, -ncp);
+  if (POWER_AT.size >= POWER_CACHE_SIZE) POWER_AT.clear();
+  POWER_AT.set(key, power);
+  return power;
 }
+
+/** powerAt's and detectableNoncentrality's memories: bounded (a long session's designs are not). */
+const POWER_CACHE_SIZE = 100_000;
+const POWER_AT = new Map<string, number>();
 
 /**
  * Probability that a two-sided t test at level `alpha` rejects "estimate = 0" when the true value is
@@ -71,6 +86,25 @@ export function minimumDetectableEffect({ se, df, alpha = 0.01, power = 0.8 }: M
   if (!(power > alpha && power < 1)) {
     throw new Error(`minimumDetectableEffect: power must be in (alpha, 1) = (${alpha}, 1), got ${power}`);
   }
+  const ncp = detectableNoncentrality(df, alpha, power);
+  if (ncp === Infinity) throw new Error(`minimumDetectableEffect: no noncentrality up to ${MAX_NCP} reaches power ${power} (df ${df}, alpha ${alpha})`);
+  return ncp * se;
+}
+
+/**
+ * The noncentrality whose power is `power` (see minimumDetectableEffect; its MDE is this times se), or Infinity
+ * when not even MAX_NCP reaches `power` (e.g. a Satterthwaite df below 1 at alpha 0.01). It depends on (df,
+ * alpha, power) only, not on se, so it is computed once per triple (about 50 noncentral-t evaluations,
+ * milliseconds each at small df) and kept: a study's summaries and findings ask for the same few designs again
+ * and again. The bound at MAX_NCP is evaluated only when the doubling bracket reaches it. Throws on df <= 0,
+ * alpha outside (0, 1) or power outside (alpha, 1).
+ */
+export function detectableNoncentrality(df: number, alpha: number, power: number): number {
+  checkDesign("detectableNoncentrality", 1, df, alpha);
+  if (!(power > alpha && power < 1)) throw new Error(`detectableNoncentrality: power must be in (alpha, 1) = (${alpha}, 1), got ${power}`);
+  const key = `${df}|${alpha}|${power}`;
+  const known = DETECTABLE_NCP.get(key);
+  if (known !== undefined) return known;
   const c = tQuantile(1 - alpha / 2, df);
   // Power increases with the noncentrality on [0, inf): bracket [lo, hi] with power(lo) < target <= power(hi).
   let lo = 0;
@@ -81,7 +115,8 @@ export function minimumDetectableEffect({ se, df, alpha = 0.01, power = 0.8 }: M
     if (hi > MAX_NCP) {
       hi = MAX_NCP;
       if (powerAt(hi, c, df) < power) {
-        throw new Error(`minimumDetectableEffect: no noncentrality up to ${MAX_NCP} reaches power ${power} (df ${df}, alpha ${alpha})`);
+        lo = hi = Infinity;
+        break;
       }
     }
   }
@@ -91,5 +126,11 @@ export function minimumDetectableEffect({ se, df, alpha = 0.01, power = 0.8 }: M
     if (powerAt(mid, c, df) < power) lo = mid;
     else hi = mid;
   }
-  return (lo + (hi - lo) / 2) * se;
+  const ncp = hi === Infinity ? Infinity : lo + (hi - lo) / 2;
+  if (DETECTABLE_NCP.size >= POWER_CACHE_SIZE) DETECTABLE_NCP.clear();
+  DETECTABLE_NCP.set(key, ncp);
+  return ncp;
 }
+
+/** detectableNoncentrality's values by "df|alpha|power". */
+const DETECTABLE_NCP = new Map<string, number>();

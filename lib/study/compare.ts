@@ -40,7 +40,7 @@
 import {
   TEstimate,
   brownForsytheTest,
-  minimumDetectableEffect,
+  detectableNoncentrality,
   oneSampleEstimate,
   pairedTTest,
   percentOfBaseline,
@@ -174,16 +174,13 @@ function meanValue(runs: Iterable<DesignRun>): number {
 /** Noncentralities beyond this give power 1 to double precision (tTestPower's own limit is 1000). */
 const CERTAIN_NCP = 100;
 
-/** The tests' largest noncentrality (lib/stats power.ts MAX_NCP): an effect of this many se's is the largest they represent. */
-const LARGEST_NCP = 1000;
-
 /**
- * minimumDetectableEffect, or Infinity when even an effect of LARGEST_NCP standard errors has less than `power` (a
- * Satterthwaite df below 1 at alpha 0.01, e.g. a crossed design of 2 repeats x 2 worlds): no effect is detectable.
+ * minimumDetectableEffect (the noncentrality times se), or Infinity when even an effect of MAX_NCP standard errors
+ * has less than `power` (a Satterthwaite df below 1 at alpha 0.01, e.g. a crossed design of 2 repeats x 2 worlds):
+ * no effect is detectable. lib/stats/power.ts detectableNoncentrality, kept per (df, alpha, power).
  */
 export function detectableEffect(se: number, df: number, alpha: number, power: number): number {
-  if (tTestPower({ effect: (LARGEST_NCP - 1e-6) * se, se, df, alpha }) < power) return Infinity;
-  return minimumDetectableEffect({ se, df, alpha, power });
+  return detectableNoncentrality(df, alpha, power) * se;
 }
 
 function withTests(e: Omit<ContrastEstimate, "t" | "p" | "mde" | "powerAtOnePercent">, alpha: number, power: number | false): ContrastEstimate {
