@@ -25,7 +25,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { initBackend, projectRoot } from "../lib/backend";
 import { MODEL_ZOO } from "../lib/models";
-import { modelTableMarkdown } from "../lib/notebook/model-table";
+import { modelTableMarkdown } from "../lib/views/model-table";
 import { formatNumber, markdownTable } from "../lib/format";
 import { GENERATED_BLOCKS, GeneratedBlockEntry, GeneratedBlockError, readGeneratedBlock, writeGeneratedBlock } from "../lib/report/generated-blocks";
 

@@ -1,6 +1,6 @@
 /**
  * Number formats, defined once for tables, findings, the CLI and notebooks. A leaf module: it imports nothing, so
- * domain code (lib/study, lib/data), the CLI and the views (lib/notebook) all import it without a layer between.
+ * domain code (lib/study, lib/data), the CLI and the views (lib/views) all import it without a layer between.
  *
  * - formatNumber(x, digits = 4): `digits` significant digits; exponent notation below 1e-4 or from 1e6 on
  *   (so a cross-entropy of 0.007388 reads 0.007388 and a standard error of 2.2e-5 reads 2.2e-5); integers

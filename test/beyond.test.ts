@@ -17,7 +17,7 @@ import { checkStudySpec } from "../lib/study/spec-check";
 import { expandGrid } from "../lib/study/spec";
 import { StudyResult, parseMetric, summarizeStudy } from "../lib/study/summary";
 import { BeyondStrength, atStrength, beyondDesign, beyondRunCount, beyondVerdicts, checkDesign } from "../lib/tune/beyond";
-import { beyondDesignMarkdown, debiasingAnswer, debiasingSummary } from "../lib/notebook/beyond-report";
+import { beyondDesignMarkdown, debiasingAnswer, debiasingSummary } from "../lib/views/beyond-report";
 
 /** Per model a non-clicked KL of `base[model]` plus a per-(world, seed) offset `noise[model](w, s)`; 3 worlds x 4 seeds. */
 function synth(base: Record<string, number>, noise: Record<string, (w: number, s: number) => number>): StudyResult[] {

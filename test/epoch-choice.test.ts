@@ -7,7 +7,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { EpochChoiceRecord, epochChoiceInflation, EPOCH_CHOICE_METRICS } from "../lib/study/epoch-choice";
-import { epochChoiceMarkdown, epochChoiceRows } from "../lib/notebook/epoch-choice";
+import { epochChoiceMarkdown, epochChoiceRows } from "../lib/views/epoch-choice";
 
 type Scores = [number | null | undefined, number | null, number]; // cvr.rocAuc (undefined: no CVR space), ctcvr.rocAuc, ctcvr.logLoss
 const scores = ([cvr, ctcvr, ll]: Scores) => ({ ctcvr: { rocAuc: ctcvr, logLoss: ll }, ...(cvr === undefined ? {} : { cvr: { rocAuc: cvr, logLoss: 0.5 } }) });

@@ -1,6 +1,6 @@
 /**
  * lib/study/metric-table.ts (DDPO Table 2's AUCs beside the cross-entropies, per model over seeds) and its view
- * lib/notebook/metric-table.ts, on runs whose test predictions are scikit-learn reference cases
+ * lib/views/metric-table.ts, on runs whose test predictions are scikit-learn reference cases
  * (test/fixtures/reference/stats_metrics_cases.json, roc_auc_score): two models x three seeds, each run one case.
  * Each run's test split is the case's rows as clicked rows (conversion = the case's label, pCvr = pCtcvr = the
  * case's prediction) plus K non-clicked rows that would move either AUC if their space were wrong: pCvr 0.99 and
@@ -19,7 +19,7 @@ import { FIXTURES_DIR } from "./paths";
 import { evaluateSpaces } from "../lib/metrics/spaces";
 import type { StudyResult } from "../lib/study/summary";
 import { PUBLISHED_TABLE_METRICS, metricTable } from "../lib/study/metric-table";
-import { formatMetricCell, metricTableMarkdown, metricTableRows } from "../lib/notebook/metric-table";
+import { formatMetricCell, metricTableMarkdown, metricTableRows } from "../lib/views/metric-table";
 
 interface MetricsCase {
   y: number[];

@@ -1,5 +1,5 @@
 /**
- * lib/notebook/untuned-report.ts, notebook 04's views, on small hand-made summaries with the rows written out: each
+ * lib/views/untuned-report.ts, notebook 04's views, on small hand-made summaries with the rows written out: each
  * function only shapes data, so the expected rows are the inputs rearranged, and the predicted MDE of a planned
  * design is checked against scipy (test/fixtures/reference/power_cases.json "mde": se 1, df 4, alpha 0.01, power 0.8
  * gives 5.87856404201775; at df 9 the noncentrality 4.2122553813144705) through plannedSe's formulas (lib/study/components.ts),
@@ -33,7 +33,7 @@ import {
   temporalShiftFigure,
   temporalShiftRows,
   varianceFigure,
-} from "../lib/notebook/untuned-report";
+} from "../lib/views/untuned-report";
 import { countOf, formatRange } from "../lib/format";
 
 const mdeCases: { se: number; df: number; alpha: number; power: number; ncp: number }[] = JSON.parse(

@@ -5,8 +5,8 @@
 import { Command } from "./args";
 import { initBackend } from "../backend";
 import { MODEL_ZOO } from "../models";
-import { modelTableMarkdown, modelTableRows } from "../notebook/model-table";
-import { tableText } from "../notebook/tables";
+import { modelTableMarkdown, modelTableRows } from "../views/model-table";
+import { tableText } from "../views/tables";
 
 export const modelsCommand: Command = {
   name: "models",

@@ -13,7 +13,7 @@ import { sourceKind } from "../sources/registry";
 import type { CsvLogSource } from "../sources/csv-log";
 import type { SimulatedLogSource } from "../sources/simulated-log";
 import { createProgress, Progress } from "../plots/progress";
-import { formatShare } from "../notebook/format";
+import { formatShare } from "../format";
 
 /** Options that only apply to --csv. */
 const CSV_ONLY = ["encoding", "schema", "click", "conversion", "day", "categorical", "numeric", "ignore", "not-label", "validation-fraction", "test-fraction", "drop-conversion-without-click"];

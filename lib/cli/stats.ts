@@ -4,7 +4,7 @@ import { Command, UsageError, numberValue, requireString } from "./args";
 import { DataError } from "../data/errors";
 import { splitLines } from "../data/line-reader";
 import { countOf } from "../format";
-import { tableText } from "../notebook/tables";
+import { tableText } from "../views/tables";
 import { StudyResult, StudySummary, parseMetric, parseSplit, summarizeStudy, summaryRows } from "../study/summary";
 import { DEFAULT_EQUIVALENCE_MARGIN, evaluateFindings, findingsText } from "../study/findings";
 import { MixedDataError, groupByData, describeDesignDifference } from "../study/data-identity";

@@ -14,7 +14,7 @@ import { defaultPredictionsDir, readResults } from "../study/results";
 import { FairProtocol, checkProtocol, evaluationStudy, fairProtocol, fairStudy, runFairTuning } from "../tune/protocol";
 import { SEARCH_DESIGN_NAMES, SearchDesignKind } from "../tune/design";
 import { TrialSettings, searchSpaceRows } from "../tune/space";
-import { tableText } from "../notebook/tables";
+import { tableText } from "../views/tables";
 import { makeDirs } from "../data/output-paths";
 
 

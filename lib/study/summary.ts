@@ -43,7 +43,7 @@ import { EVALUATION_SPACES, SPACE_NAMES, SpaceName } from "../metrics/spaces";
 import { MechanismQuantity, MechanismSubset, MetricRef, metricEntry, metricRef, metricValue } from "../analysis/metrics";
 import type { StudyResult, StudySplitScore } from "../analysis/record";
 import { Summary, holm, percentBetter, summarize } from "../stats";
-import { formatNumber, formatP, formatPercent } from "../notebook/format";
+import { formatNumber, formatP, formatPercent } from "../format";
 import { ComparisonUnit, ContrastEstimate, DesignKind, DesignRun, differenceEstimate, modelMeanEstimate } from "./compare";
 import { DataReplicate, dataReplicateOf, replicateCell, replicateText } from "./data-source";
 import { MixedDataError, dataSetLabel, dataSetOf, groupByData, mixedDataText, selectData } from "./data-identity";

@@ -315,7 +315,7 @@ export function trialDesignRuns(repeats: readonly TuningRepeat[]): DesignRun[] {
 // ---------------------------------------------------------------------------------------------------
 // The analysis: the headline, the findings, the margins, power, what the conclusions depend on.
 
-/** Everything notebook 07 reports of a fair-protocol study (data only; lib/notebook/fair-report.ts renders it). */
+/** Everything notebook 07 reports of a fair-protocol study (data only; lib/views/fair-report.ts renders it). */
 export interface FairAnalysis {
   /** Tuned: every repeat's choices over the evaluation worlds, unit "crossed" (repeats x worlds random). */
   tuned: StudySummary;

@@ -4,7 +4,7 @@
  * across worlds, the noise components, the predicted MDE of other designs, calibration, the gap to the oracle, the
  * temporal shift and how each finding is tested. Domain code (lib/study/summary.ts summarizeStudy, calibrationSummary,
  * temporalShift; lib/study/components.ts; lib/study/findings.ts) returns data; these functions only shape it into
- * rows for showTable (lib/notebook/tables.ts, which formats numbers by formatNumber) or markdown (numbers through
+ * rows for showTable (lib/views/tables.ts, which formats numbers by formatNumber) or markdown (numbers through
  * lib/format.ts, defined once). Rows keep numbers as numbers, so the table decides their digits.
  */
 import type { CalibrationSummary, ModelSummary, StudySummary, TemporalShift } from "../study/summary";
