@@ -36,6 +36,10 @@ export { showModelCard, modelDiagramSvg, modelCardText, CHARACTERISTIC_LABELS } 
 export { modelTableRows, modelTableMarkdown } from "./views/model-table";
 export { formatMetricCell, metricColumnHeader, metricTableRows, metricTableMarkdown } from "./views/metric-table";
 export { epochChoiceRows, epochChoiceMarkdown } from "./views/epoch-choice";
+export * from "./views/findings";
+export * from "./views/sensitivity";
+export * from "./views/study-summary";
+export * from "./views/study-run";
 // backend, models, training, runs
 export { initBackend, tf, backendInfo, availableBackends } from "./backend";
 export type { BackendInfo, BackendName, TF } from "./backend";

@@ -28,10 +28,8 @@ import {
   decideFindings,
   evaluateFindings,
   findingsAcrossLevels,
-  findingsAcrossLevelsText,
-  findingsRows,
-  findingsText,
 } from "../lib/study/findings";
+import { findingsAcrossLevelsText, findingsRows, findingsText } from "../lib/views/findings";
 
 const OLD_DEFAULT_STUDY = path.join(FIXTURES_DIR, "study", "default-study-1cf9ca8.jsonl");
 

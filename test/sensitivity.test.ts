@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { Rng, deriveSeed } from "../lib/data/random";
 import { computation, canonicalJson } from "../lib/study/results";
 import { expandGrid, RunSpec } from "../lib/study/spec";
-import { sensitivityResults, sensitivityStudy, sensitivityTable, recordsByVariant } from "../lib/study/sensitivity";
+import { sensitivityResults, sensitivityStudy, recordsByVariant } from "../lib/study/sensitivity";
+import { sensitivityTable } from "../lib/views/sensitivity";
 
 /** Mean CTCVR cross-entropy per model: IPSP beats IP only with batch-weight normalisation; ESP always loses. */
 function meanLoss(run: RunSpec): number {

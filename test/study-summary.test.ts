@@ -19,9 +19,9 @@ import {
   parseMetric,
   summarizeByVariant,
   summarizeStudy,
-  summaryRows,
   temporalShift,
 } from "../lib/study/summary";
+import { summaryRows } from "../lib/views/study-summary";
 
 // The runner's records (RunRecord plus study fields) must fit StudyResult: checked by the compiler.
 const fits = (r: RunRecord): StudyResult => r;

@@ -16,7 +16,7 @@ export * from "./merge";
 export * from "./data-cache";
 export * from "./real-data";
 export * from "./mechanism";
-export { runStudy, formatStudySummary, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
+export { runStudy, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
 export type { RunStudyOptions, StudyRunSummary, StudyProgress, RunFailure } from "./runner";
 export type { WorkerJob, WorkerReply } from "./worker";
 

@@ -130,11 +130,3 @@ export class StudyReporter {
     this.options.onProgress?.({ done: s.done, failed: s.failed.length, skipped: s.skipped, total: this.options.todo, ...extra });
   }
 }
-
-/** One line: "study NAME: 12 runs done, 48 skipped, 0 failed in 3:05 (results FILE)". */
-export function formatStudySummary(s: StudyRunSummary): string {
-  return (
-    `study ${s.study}: ${s.done} run${s.done === 1 ? "" : "s"} done, ${s.skipped} skipped, ${s.failed.length} failed` +
-    `${s.aborted ? " (aborted)" : ""} in ${formatDuration(s.wallSeconds)} wall time, ${s.workers} worker(s) (results ${s.results})`
-  );
-}

@@ -50,7 +50,6 @@ import { expandGrid, RunSpec, StudySpec } from "./spec";
 import { dataSourceOf } from "./data-source";
 import type { WorkerReply } from "./worker";
 
-export { formatStudySummary } from "./runner-report";
 export type { RunFailure, StudyProgress, StudyRunSummary } from "./runner-report";
 export { workerScript } from "./runner-pool";
 

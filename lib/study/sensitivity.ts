@@ -19,8 +19,7 @@
 import { DEFAULT_DATA_SPEC, expandGrid, RunSpec, StudySpec, VariantSpec } from "./spec";
 import { matchRecords } from "./results";
 import { StudyResult, StudySummary, summarizeStudy } from "./summary";
-import { FINDING_RULES, Finding, FindingAcrossLevels, VERDICTS, acrossLevels, decideFindings, evaluateFindings } from "./findings";
-import { formatNumber, formatPercent } from "../format";
+import { FINDING_RULES, Finding, FindingAcrossLevels, acrossLevels, decideFindings, evaluateFindings } from "./findings";
 import { DEFAULT_LOSS_NORMALIZATION } from "../models";
 
 export interface Factor {
@@ -141,38 +140,4 @@ export function sensitivityResults<R extends StudyResult & { config: RunSpec }>(
       ),
     ),
   }));
-}
-
-/** A finding's estimate at one level, for a table cell: the percent difference ± se, or the sd ratio. */
-function estimateText(f: Finding): string {
-  if (!Number.isFinite(f.estimate)) return "no test";
-  return f.kind === "more-variable" ? `sd ratio ${formatNumber(f.estimate, 3)}` : formatPercent(f.estimate, f.se);
-}
-
-/**
- * The closing table: one row per finding, one column per factor; each cell groups the levels by verdict and
- * gives the estimate at each level, e.g. "holds: batch-weight +1.80 % ± 0.20; contradicted: own-rows -2.10 %
- * ± 0.30" (the estimate is the finding's difference in percent of IP's mean, or the sd ratio).
- */
-export function sensitivityTable(results: FactorResult[]): Record<string, string>[] {
-  if (results.length === 0) return [];
-  return results[0].findings.map((f, k) => {
-    const row: Record<string, string> = { finding: f.claim };
-    for (const r of results) {
-      const x = r.findings[k];
-      row[r.factor.name] = VERDICTS.map((v) => ({ v, levels: x.perLevel.filter((p) => p.finding.verdict === v) }))
-        .filter((g) => g.levels.length > 0)
-        .map((g) => `${g.v}: ${g.levels.map((p) => `${p.level} ${estimateText(p.finding)}`).join(", ")}`)
-        .join("; ");
-    }
-    return row;
-  });
-}
-
-/** The same table as markdown, for the README's "What the conclusions depend on" section. */
-export function sensitivityMarkdown(results: FactorResult[]): string {
-  const rows = sensitivityTable(results);
-  if (rows.length === 0) return "";
-  const cols = Object.keys(rows[0]);
-  return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${cols.map((c) => r[c]).join(" | ")} |`)].join("\n");
 }

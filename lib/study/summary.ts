@@ -43,7 +43,7 @@ import { EVALUATION_SPACES, SPACE_NAMES, SpaceName } from "../metrics/spaces";
 import { MechanismQuantity, MechanismSubset, MetricRef, metricEntry, metricRef, metricValue } from "../analysis/metrics";
 import type { StudyResult, StudySplitScore } from "../analysis/record";
 import { Summary, holm, percentBetter, summarize } from "../stats";
-import { formatNumber, formatP, formatPercent } from "../format";
+import { formatNumber } from "../format";
 import { ComparisonUnit, ContrastEstimate, DesignKind, DesignRun, differenceEstimate, modelMeanEstimate } from "./compare";
 import { DataReplicate, dataReplicateOf, replicateCell, replicateText } from "./data-source";
 import { MixedDataError, dataSetLabel, dataSetOf, groupByData, mixedDataText, selectData } from "./data-identity";
@@ -520,7 +520,7 @@ export function summarizeByVariant(
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Table rows for notebooks and the CLI.
+// How a comparison was tested, in words (the findings' evidence and the tables quote it).
 
 const DESIGN_WORDS: Record<DesignKind, string> = {
   cluster: "one value per data replicate: across worlds",
@@ -542,28 +542,6 @@ export function designText(c: Pick<ContrastEstimate, "design" | "units" | "df" |
           ? `Welch t over ${c.units} runs`
           : `paired t over ${c.units} seeds${where}`;
   return `${what} (${DESIGN_WORDS[c.design]}; df ${formatNumber(c.df, 3)})`;
-}
-
-/** One plain row per model: formatted strings, ready for tableText / showTable. */
-export function summaryRows(summary: StudySummary): Record<string, string | number>[] {
-  return summary.models.map((m) => ({
-    model: m.model,
-    n: m.n,
-    mean: formatNumber(m.mean, 4),
-    se: formatNumber(m.se, 2),
-    [`vs ${summary.baseline} ± se(diff)`]: m.model === summary.baseline ? `0 (own se ${m.ownSePercent.toFixed(2)})` : formatPercent(m.percentVsBaseline, m.percentVsBaselineSe),
-    test: m.vsBaseline ? m.vsBaseline.design : "",
-    p: m.vsBaseline ? formatP(m.vsBaseline.p) : "",
-    "MDE (80 %)": m.vsBaseline && Number.isFinite(m.vsBaseline.mde) ? `${m.vsBaseline.mde.toFixed(2)} %` : "",
-    [`better than (p<${summary.alpha})`]: m.betterThan.join(" ") || "-",
-    [`better than (Holm)`]: m.betterThanHolm.join(" ") || "-",
-    conversions: m.conversionsRange === undefined ? "" : m.conversionsDiffer ? `${m.conversionsRange[0]}-${m.conversionsRange[1]}` : String(m.conversions),
-    parameters:
-      m.parametersRange === undefined
-        ? ""
-        : (m.parametersRange[0] === m.parametersRange[1] ? formatNumber(m.parameters) : `${formatNumber(m.parametersRange[0])}-${formatNumber(m.parametersRange[1])}`) + (m.parametersDiffer ? "*" : ""),
-    "gap to oracle": m.oracleGap === undefined ? "" : formatNumber(m.oracleGap, 3),
-  }));
 }
 
 // ---------------------------------------------------------------------------------------------------
