@@ -1,64 +1,34 @@
 /**
  * esmm-lab's library: what notebooks, the CLI and the tests use. Notebooks import the compiled
- * `build/lib/index.js` (tslab compiles cells with the notebook folder as root, so it cannot take ../lib/*.ts).
+ * `build/lib/index.js` (tslab compiles cells with the notebook folder as root, so it cannot take ../lib/*.ts)
+ * as `lab` and call it by namespace, one per concern: `lab.study.summarizeStudy(records)`,
+ * `lab.views.showTable(rows)`, `lab.views.fairReport.verdictTable(...)`. Types too: `lab.study.StudyRecord`.
  */
-// data: schema, simulator, loaders, preparation
-export * from "./data/schema";
-export { DataError } from "./data/errors";
-export { Rng, deriveSeed } from "./data/random";
-export { DEFAULT_SIMULATOR_CONFIG, resolveConfig } from "./data/simulator-config";
-export { WORLD_PRIORS, WORLD_PRIOR_NAMES, drawWorld, getWorldPrior } from "./data/world-prior";
-export type { WorldPrior, PriorParameter } from "./data/world-prior";
-export type { SimulatorConfig, PlacementConfig } from "./data/simulator-config";
-export { SIMULATED_SCHEMA, createWorld, generateDay } from "./data/simulator";
-export * from "./data/simulated-files";
-export { LOG_CACHE_FILE, LOG_CACHE_FORMAT } from "./data/log-cache";
-export { logRecords, sampleIndices } from "./data/rows";
-export * from "./data/prepare";
-export * from "./data/prepared-files";
-export type { EncodedSplit } from "./data/encoded";
-export { loadAliCcpCsv, loadAliCcpSplits, loadAliCcpSplitsLog } from "./data/ali-ccp";
-export { loadCsvLog, prepareCsv, readCsvSchemaFile, carveSplits } from "./data/csv-log";
-export type { CsvColumns, CsvInput, CsvRole } from "./data/csv-log";
-export { isLabelLikeName, labelLikeColumns, labelEchoes, LABEL_LIKE_NAMES } from "./data/label-like";
-export { loadAliCcpRaw, loadAliCcpRawSplits, ALI_CCP_DEFAULT_FIELDS } from "./data/ali-ccp-raw";
-// data sources (a registry of kinds) and the one cache of prepared folders: lab.sources.materialize(source, preparation, { root })
+/** The impression log: schema, seeded simulator and worlds, Ali-CCP and CSV loaders, preparation and prepared files (lib/data). */
+export * as data from "./data";
+/** Data sources, a registry of kinds, and the one cache of prepared folders: sources.materialize(source, preparation, { root }) (lib/sources). */
 export * as sources from "./sources";
-// metrics and statistics; the metric registry (lab.analysis.METRICS, metricRef, metricValue: lib/analysis/metrics.ts)
+/** Models as data: the zoo, loss kinds, trunk builders, validation and characteristics (lib/models). */
+export * as models from "./models";
+/** Training: batches, seeded shuffling, Adam with early stopping, evaluation and monitored losses (lib/train). */
+export * as train from "./train";
+/** Metrics of one run's predictions: classification, calibration, evaluation spaces, mechanism (lib/metrics). */
+export * as metrics from "./metrics";
+/** The metric registry and the record of a run as the analysis reads it: analysis.METRICS, metricRef, metricValue (lib/analysis). */
 export * as analysis from "./analysis";
-export * from "./metrics";
-export * from "./stats";
-// figures, tables and progress in notebooks
-export * from "./plots";
-export { showTable, tableHtml, tableText } from "./views/tables";
-export { publishFigure } from "./views/figures";
-export { showModelCard, modelDiagramSvg, modelCardText, CHARACTERISTIC_LABELS } from "./views/model-card";
-export { modelTableRows, modelTableMarkdown } from "./views/model-table";
-export { formatMetricCell, metricColumnHeader, metricTableRows, metricTableMarkdown } from "./views/metric-table";
-export { epochChoiceRows, epochChoiceMarkdown } from "./views/epoch-choice";
-export * from "./views/findings";
-export * from "./views/sensitivity";
-export * from "./views/study-summary";
-export * from "./views/study-run";
-// backend, models, training, runs
-export { initBackend, tf, backendInfo, availableBackends } from "./backend";
-export type { BackendInfo, BackendName, TF } from "./backend";
-export * from "./models";
-export * from "./train";
-export * from "./study/run";
-export * from "./study";
-export * from "./study/sensitivity";
-export * from "./study/summary";
-export * from "./study/metric-table";
-export * from "./study/epoch-choice";
-export * from "./study/findings";
-export * from "./study/compare";
-export * from "./study/meta-regression";
-export * from "./study/components";
-export * from "./study/replicate-scores";
-export { formatNumber, formatPercent, formatP, markdownTable, countOf, formatRange } from "./format";
-export * as fairReport from "./views/fair-report";
-export * as generatedBlocks from "./report/generated-blocks";
-export * as beyondReport from "./views/beyond-report";
-export * as untunedReport from "./views/untuned-report";
-export * from "./tune";
+/** Statistics: t tests, multiple testing, bootstrap, power, variance tests, crossed designs (lib/stats). */
+export * as stats from "./stats";
+/** Studies: specs, the runner and its results, and their analysis as data: summaries, comparisons, findings, sensitivity (lib/study). */
+export * as study from "./study";
+/** Hyper-parameter tuning: search space, designs, the fair protocol and the beyond-the-paper studies (lib/tune). */
+export * as tune from "./tune";
+/** Plotly figures and charts, their display and export, and the progress bar (lib/plots). */
+export * as plots from "./plots";
+/** Views: results as tables, markdown, figures and model cards; report notebooks' views as views.untunedReport, beyondReport, fairReport (lib/views). */
+export * as views from "./views";
+/** Number formats, a leaf module: formatNumber, formatPercent, formatP, countOf, formatRange, markdownTable (lib/format.ts). */
+export * as format from "./format";
+/** The compute backend: initBackend, tf, backendInfo (lib/backend). */
+export * as backend from "./backend";
+/** The documentation's generated blocks: writeGeneratedBlock and the registry of blocks (lib/report). */
+export * as report from "./report";

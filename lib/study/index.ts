@@ -1,6 +1,8 @@
 /**
  * The ablation study: its specification as data, the runner (parallel workers, resumable JSONL results,
- * shards), the data cache and the predictions sidecars.
+ * shards), the data cache and the predictions sidecars; and the analysis of its results as data: summaries,
+ * design-aware comparisons, the paper's findings with their verdicts, the sensitivity grid, metric and
+ * epoch-choice tables, meta-regression, variance components and the replicate bootstrap (views: lib/views).
  *
  *   import { runStudy, studyProfile, readResults } from "esmm-lab/build/lib/study";
  *   const summary = await runStudy(studyProfile("quick"), { results: "../runs/models-quick.jsonl" });
@@ -19,6 +21,16 @@ export * from "./mechanism";
 export { runStudy, workerEnv, defaultWorkers, defaultDataRoot, normalizeStudy, runsDir } from "./runner";
 export type { RunStudyOptions, StudyRunSummary, StudyProgress, RunFailure } from "./runner";
 export type { WorkerJob, WorkerReply } from "./worker";
+export * from "./run";
+export * from "./summary";
+export * from "./compare";
+export * from "./findings";
+export * from "./sensitivity";
+export * from "./metric-table";
+export * from "./epoch-choice";
+export * from "./meta-regression";
+export * from "./components";
+export * from "./replicate-scores";
 
 export type StudyProfileName = "quick" | "full";
 

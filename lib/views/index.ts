@@ -1,0 +1,18 @@
+/**
+ * Views: results turned into tables (rows for showTable, markdown), figures and model cards. Domain code returns
+ * data; these modules only format it (numbers through lib/format.ts). Each report notebook's views are one module,
+ * exported as a namespace of its own: untunedReport (04), beyondReport (06), fairReport (07).
+ */
+export { showTable, tableHtml, tableText } from "./tables";
+export { publishFigure } from "./figures";
+export { showModelCard, modelDiagramSvg, modelCardText, CHARACTERISTIC_LABELS } from "./model-card";
+export { modelTableRows, modelTableMarkdown } from "./model-table";
+export { formatMetricCell, metricColumnHeader, metricTableRows, metricTableMarkdown } from "./metric-table";
+export { epochChoiceRows, epochChoiceMarkdown } from "./epoch-choice";
+export * from "./study-summary";
+export * from "./findings";
+export * from "./sensitivity";
+export * from "./study-run";
+export * as untunedReport from "./untuned-report";
+export * as beyondReport from "./beyond-report";
+export * as fairReport from "./fair-report";
