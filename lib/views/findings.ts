@@ -1,6 +1,6 @@
 /**
  * Views of the paper's findings (lib/study/findings.ts evaluateFindings, findingsAcrossLevels): the markdown list
- * notebooks 04 and 08 and `esmm stats` print, the plain rows for showTable, and the table of verdicts across the
+ * notebooks 04, 07 and 08 and `esmm stats` print, the plain rows for showTable, and the table of verdicts across the
  * levels of a factor. Numbers go through lib/format.ts (p by formatP, percent differences by formatPercent).
  * The reasons and evidence sentences are the findings' own (Finding.reason, Finding.evidence): computed with the
  * verdict, not here.

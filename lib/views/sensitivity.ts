@@ -1,9 +1,8 @@
 /**
  * Views of the protocol-sensitivity study (lib/study/sensitivity.ts sensitivityResults): the closing table of
- * notebook 05, as rows for showTable and as markdown for the README. Numbers go through lib/format.ts.
+ * notebook 05, as rows for showTable and as markdown for docs/sensitivity.md. Numbers go through lib/format.ts.
  */
-import type { Finding } from "../study/findings";
-import { VERDICTS } from "../study/findings";
+import { VERDICTS, type Finding } from "../study/findings";
 import type { FactorResult } from "../study/sensitivity";
 import { formatNumber, formatPercent } from "../format";
 
