@@ -10,6 +10,7 @@
  * - formatP(p): a p-value with two significant digits, exponent notation below 1e-3 ("3.5e-9", "0.16").
  * - countOf(n, noun): "1 conversion", "3 conversions"; formatRange(r): a range of counts, "31-39".
  * - markdownTable(header, rows): a GitHub Markdown table of already formatted cells.
+ * - Progress lines (lib/plots/progress.ts): formatProgressNumber, formatCount, formatRate, formatDuration.
  */
 
 /** `digits` significant digits (exponent notation below 1e-4 and from 1e6 on); integers as 12,345. */
@@ -63,4 +64,42 @@ export function formatRange(r: { min: number; max: number; differ: boolean } | u
 /** A GitHub Markdown table: a header row, the separator and one line per row (cells already formatted). */
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   return [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress lines
+
+const INT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+/** A count for progress lines: an integer as 12,345, else formatProgressNumber. */
+export function formatCount(n: number): string {
+  return Number.isInteger(n) ? INT.format(n) : formatProgressNumber(n);
+}
+
+/** A progress bar's number: fixed decimals by magnitude (12,345; 123; 12.3; 1.23; 0.123), exponent notation below 0.001. */
+export function formatProgressNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const a = Math.abs(n);
+  if (a >= 1000) return INT.format(n);
+  if (a >= 100) return n.toFixed(0);
+  if (a >= 10) return n.toFixed(1);
+  if (a >= 0.001 || a === 0) return n.toFixed(a >= 1 ? 2 : 3).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+  return n.toExponential(2);
+}
+
+/** "0:31", "12:05", "1:02:03"; "--:--" when unknown. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
+  const s = Math.round(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
+}
+
+/** "1,234 batches/s", "12.3 runs/s", "2.5 s/run" below 0.5 a second; "-- unit/s" when unknown. */
+export function formatRate(rate: number, unit: string): string {
+  if (!(rate > 0)) return `-- ${unit}/s`;
+  if (rate < 0.5) return `${formatProgressNumber(1 / rate)} s/${unit}`;
+  return `${rate >= 100 ? INT.format(Math.round(rate)) : rate >= 10 ? rate.toFixed(1) : rate.toFixed(2)} ${unit}/s`;
 }

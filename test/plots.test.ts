@@ -32,7 +32,8 @@ import {
   withTemplate,
 } from "../lib/plots";
 import type { Figure, FigureBundle } from "../lib/plots";
-import { formatDuration, formatProgressLine } from "../lib/plots/progress";
+import { formatProgressLine } from "../lib/plots/progress";
+import { formatCount as progressCount, formatDuration, formatProgressNumber, formatRate } from "../lib/format";
 
 const CATEGORIES = ["ESMM", "ESCM2-IPW", "ESCM2-DR", "Naive CVR", "Shared-bottom"];
 const BAR_FIG = barWithErrors(CATEGORIES, [0.612, 0.634, 0.641, 0.583, 0.6], [0.01, 0.012, 0.008, 0.02, 0.011], {
@@ -472,6 +473,9 @@ describe("createProgress", () => {
     assert.equal(formatDuration(31), "0:31");
     assert.equal(formatDuration(3723), "1:02:03");
     assert.equal(formatDuration(NaN), "--:--");
+    assert.deepEqual([12345.6, 123.4, 12.34, 1.2, 0.1234, 0, 0.0001234].map(formatProgressNumber), ["12,346", "123", "12.3", "1.2", "0.123", "0", "1.23e-4"]);
+    assert.deepEqual([progressCount(12000), progressCount(2.5)], ["12,000", "2.5"]);
+    assert.deepEqual([formatRate(12000, "batches"), formatRate(12.34, "runs"), formatRate(0.4, "run"), formatRate(0, "batches")], ["12,000 batches/s", "12.3 runs/s", "2.5 s/run", "-- batches/s"]);
     const line = formatProgressLine({
       label: "epoch", unit: "epoch", value: 4, total: 10, fraction: 0.4, rate: 0.25, etaSeconds: 24,
       elapsedSeconds: 8, info: "12,345 rows/s", finished: false,

@@ -14,6 +14,7 @@
  * This module loads nothing heavy (no plotly, no playwright): training code can import it.
  */
 import type { SingleBar } from "cli-progress";
+import { formatCount, formatDuration, formatProgressNumber, formatRate } from "../format";
 import { escapeHtml } from "./figure";
 import { WriteDisplayData, kernelDisplayWriter, newDisplayId } from "./kernel";
 
@@ -137,42 +138,12 @@ function currentRate(samples: Array<[number, number]>, t: number, value: number,
 // ---------------------------------------------------------------------------------------------
 // Text formatting
 
-const INT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
-export function formatCount(n: number): string {
-  return Number.isInteger(n) ? INT.format(n) : formatNumber(n);
-}
-
-function formatNumber(n: number): string {
-  if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
-  if (a >= 1000) return INT.format(n);
-  if (a >= 100) return n.toFixed(0);
-  if (a >= 10) return n.toFixed(1);
-  if (a >= 0.001 || a === 0) return n.toFixed(a >= 1 ? 2 : 3).replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
-  return n.toExponential(2);
-}
-
-/** "0:31", "12:05", "1:02:03"; "--:--" when unknown. */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return "--:--";
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const ss = String(s % 60).padStart(2, "0");
-  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
-}
-
-export function formatRate(rate: number, unit: string): string {
-  if (!(rate > 0)) return `-- ${unit}/s`;
-  if (rate < 0.5) return `${formatNumber(1 / rate)} s/${unit}`;
-  return `${rate >= 100 ? INT.format(Math.round(rate)) : rate >= 10 ? rate.toFixed(1) : rate.toFixed(2)} ${unit}/s`;
-}
+export { formatCount, formatDuration, formatRate };
 
 function formatInfo(info: ProgressInfo): string {
   if (typeof info === "string") return info;
   return Object.entries(info)
-    .map(([k, v]) => `${k}=${typeof v === "number" ? formatNumber(v) : v}`)
+    .map(([k, v]) => `${k}=${typeof v === "number" ? formatProgressNumber(v) : v}`)
     .join(" ");
 }
 
