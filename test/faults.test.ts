@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./paths";
-import { tempDir } from "./helpers";
+import { tempDir, tinyStudy } from "./helpers";
 import { lockFileOf, lockResults, prepareResultsOutputs } from "../lib/study/results-lock";
 import { makeDirs, outputProblem } from "../lib/data/output-paths";
 import { readPrepared, writePrepared } from "../lib/data/prepared-files";
@@ -124,13 +124,7 @@ test("writePrepared: a write that fails midway leaves the previous prepared fold
   assert.equal(readPrepared(prepared).train.size, data.train.size);
 });
 
-const TINY: StudySpec = {
-  name: "tiny-lock",
-  models: ["IP", "ESMM"],
-  seeds: [1, 2],
-  data: { simulator: { impressions: 20_000, days: 6, users: 200, ads: 40 }, simulatorSeed: 5, negativeKeepRate: 0.1, laterDays: 1, prepareSeed: 5 },
-  train: { maxEpochs: 1, batchSize: 256 },
-};
+const TINY: StudySpec = tinyStudy("tiny-lock", { models: ["IP", "ESMM"], impressions: 20_000, seed: 5 });
 
 test("two esmm study processes started together on one results file: one runs, the other is refused in one line; each run written once", async () => {
   const dir = tempDir("esmm-two-studies-");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { DataError } from "../lib/data/errors";
 import { labelOnlySplit, type EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
+import type { StudySpec } from "../lib/study/spec";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -65,4 +66,19 @@ export function simulatedLabelSplit(n: number, seed: number): EncodedSplit {
   const conversion = Float32Array.from(click, (c, i) => (c === 1 && u() < pConversionGivenClick[i] ? 1 : 0));
   const weight = Float32Array.from(click, (c) => (c === 1 || u() < 0.5 ? 1 : 1 / 0.3));
   return labelOnlySplit("test", { click, conversion, weight, day: new Int32Array(n).fill(12), truth: { pClick, pConversionGivenClick } });
+}
+
+/**
+ * A tiny study for tests of the runner and its records: `models` (default ESMM, IP) x seeds 1, 2 on a simulated log of
+ * `impressions` (default 30,000) over 6 days (200 users, 40 ads), simulator and downsampling seed `seed`, keep rate
+ * 0.1, `laterDays` later days (default 1), one epoch of batches of 256.
+ */
+export function tinyStudy(name: string, o: { models?: string[]; impressions?: number; seed: number; laterDays?: number }): StudySpec {
+  return {
+    name,
+    models: o.models ?? ["ESMM", "IP"],
+    seeds: [1, 2],
+    data: { simulator: { impressions: o.impressions ?? 30_000, days: 6, users: 200, ads: 40 }, simulatorSeed: o.seed, negativeKeepRate: 0.1, laterDays: o.laterDays ?? 1, prepareSeed: o.seed },
+    train: { maxEpochs: 1, batchSize: 256 },
+  };
 }

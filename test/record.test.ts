@@ -11,7 +11,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as path from "node:path";
 import { FIXTURES_DIR } from "./paths";
-import { tempDir } from "./helpers";
+import { tempDir, tinyStudy } from "./helpers";
 import type { RunRecord as RecordRunRecord, SpaceScoresLike as RecordSpaceScores, StudyRecord as RecordStudyRecord } from "../lib/analysis/record";
 import type { RunRecord } from "../lib/study/run";
 import { readResults, StudyRecord } from "../lib/study/results";
@@ -141,13 +141,7 @@ test("records of an older code version (1cf9ca8): read unchanged by summaries, c
 
 test("records of a study run now: folds, reliability and mechanism read unchanged and agree with the record", async () => {
   const dir = tempDir("esmm-record-");
-  const spec: StudySpec = {
-    name: "record-type",
-    models: ["ESMM", "IP"],
-    seeds: [1, 2],
-    data: { simulator: { impressions: 30_000, days: 6, users: 200, ads: 40 }, simulatorSeed: 3, negativeKeepRate: 0.1, laterDays: 1, prepareSeed: 3 },
-    train: { maxEpochs: 1, batchSize: 256 },
-  };
+  const spec: StudySpec = tinyStudy("record-type", { seed: 3 });
   const results = path.join(dir, "record.jsonl");
   const run = await runStudy(spec, { results, workers: 1, dataRoot: path.join(dir, "data"), progress: false, log: () => {} });
   assert.deepEqual(run.failed, []);

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PROJECT_DIR } from "./paths";
-import { tempDir } from "./helpers";
+import { tempDir, tinyStudy } from "./helpers";
 import { expandGrid, StudySpec } from "../lib/study/spec";
 import { runStudy, StudyRunSummary, RunStudyOptions } from "../lib/study/runner";
 import { matchRecords, openResultsWriter, readPredictions, readResults, runKey, StudyRecord } from "../lib/study/results";
@@ -21,13 +21,7 @@ const ESMM = path.join(PROJECT_DIR, "bin", "esmm.js");
 process.env.ESMM_WORKER_THREADS = "1";
 
 const DATA_ROOT = tempDir("esmm-study-data-");
-const TINY: StudySpec = {
-  name: "tiny",
-  models: ["ESMM", "IP"],
-  seeds: [1, 2],
-  data: { simulator: { impressions: 30_000, days: 6, users: 200, ads: 40 }, simulatorSeed: 3, negativeKeepRate: 0.1, laterDays: 2, prepareSeed: 3 },
-  train: { maxEpochs: 1, batchSize: 256 },
-};
+const TINY: StudySpec = tinyStudy("tiny", { seed: 3, laterDays: 2 });
 
 const quiet = (results: string, extra: Partial<RunStudyOptions> = {}): RunStudyOptions => ({
   results,
