@@ -1,10 +1,100 @@
 /**
- * Views of the protocol-sensitivity study (lib/study/sensitivity.ts sensitivityResults): the closing table of
- * notebook 05, as rows for showTable and as markdown for docs/sensitivity.md. Numbers go through lib/format.ts.
+ * Views of the protocol-sensitivity study (lib/study/sensitivity.ts sensitivityResults), notebook 05: the factors, each
+ * factor's figure and table of % vs IP by level, the findings per factor, the MDE at each level, and the closing
+ * table as rows for showTable and as markdown for docs/sensitivity.md (its generated block). Numbers go through
+ * lib/format.ts.
  */
 import { VERDICTS, type Finding } from "../study/findings";
-import type { FactorResult } from "../study/sensitivity";
-import { formatNumber, formatPercent } from "../format";
+import type { Factor, FactorResult } from "../study/sensitivity";
+import type { StudySpec } from "../study/spec";
+import type { Figure } from "../plots/figure";
+import { withTemplate } from "../plots/charts";
+import { formatNumber, formatPercent, formatRange } from "../format";
+
+// ---------------------------------------------------------------------------------------------------
+// The design.
+
+/**
+ * One row per factor of `factors` (lib/study SENSITIVITY_FACTORS) that some variant of `study` varies, in the
+ * factors' order: its name, the option it sets, its default level and the study's levels (in the variants' order).
+ */
+export function sensitivityFactorRows(factors: readonly Pick<Factor, "name" | "option" | "defaultLevel">[], study: Pick<StudySpec, "variants">): { factor: string; option: string; default: string | number; levels: string }[] {
+  const variants = study.variants ?? [];
+  return factors
+    .filter((f) => variants.some((v) => v.factor === f.name))
+    .map((f) => ({ factor: f.name, option: f.option, default: f.defaultLevel, levels: variants.filter((v) => v.factor === f.name).map((v) => v.level).join(", ") }));
+}
+
+/** The caption of sensitivityFactorRows' table: the profile, models x seeds per level. */
+export function sensitivityFactorsCaption(study: Pick<StudySpec, "models" | "seeds">, profile: string): string {
+  return `Factors (profile ${profile}; ${study.models.length} models x ${study.seeds.length} seeds per level; other options at their defaults)`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Each factor.
+
+/** A level as an axis label: "0.1 (default)" for the factor's default level, else the level. */
+const levelLabel = (r: FactorResult, level: string) => `${level}${String(level) === String(r.factor.defaultLevel) ? " (default)" : ""}`;
+
+/**
+ * One factor's figure: per model other than IP (the first level's models), its % vs IP at each level (categorical
+ * axis, the default marked) ± 1 se of the difference; NaN where a level lacks the model.
+ */
+export function sensitivityLevelFigure(r: FactorResult): Figure {
+  const levels = [...r.summaries.keys()];
+  const models = r.summaries.get(levels[0])!.models.map((m) => m.model).filter((m) => m !== "IP");
+  const at = (level: string, model: string) => r.summaries.get(level)!.models.find((m) => m.model === model);
+  return withTemplate({
+    data: models.map((model) => ({
+      type: "scatter",
+      mode: "lines+markers",
+      name: model,
+      x: levels.map((l) => levelLabel(r, l)),
+      y: levels.map((l) => at(l, model)?.percentVsBaseline ?? NaN),
+      error_y: { type: "data", visible: true, array: levels.map((l) => at(l, model)?.percentVsBaselineSe ?? NaN) },
+    })),
+    layout: {
+      title: { text: `${r.factor.name} (${r.factor.option}): % improvement over IP, ± 1 s.e. of the difference` },
+      xaxis: { title: { text: r.factor.name }, type: "category" },
+      yaxis: { title: { text: "% vs IP (positive = better)" }, zeroline: true },
+      showlegend: true,
+    },
+  });
+}
+
+/**
+ * One factor's table, one row per level: the level, its test days' conversions (formatRange) and per model its %
+ * vs the baseline ± se of the difference ("0" for the baseline).
+ */
+export function sensitivityLevelRows(r: FactorResult): Record<string, string | number>[] {
+  return [...r.summaries.entries()].map(([level, s]) => {
+    const row: Record<string, string | number> = { level, test_conversions: formatRange(s.conversions) };
+    for (const m of s.models) row[m.model] = m.model === s.baseline ? "0" : formatPercent(m.percentVsBaseline, m.percentVsBaselineSe);
+    return row;
+  });
+}
+
+/** The caption of sensitivityLevelRows' table. */
+export function sensitivityLevelCaption(r: FactorResult): string {
+  return `${r.factor.name}: % vs IP per level (test-day conversions beside each level)`;
+}
+
+/** One factor's findings in words: the factor in bold, then one bullet per finding ("- claim: holds at ...; ..."). */
+export function sensitivityFindingsMarkdown(r: Pick<FactorResult, "factor" | "findings">): string {
+  return `**${r.factor.name}**\n\n` + r.findings.map((f) => `- ${f.claim}: ${f.text}`).join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Across factors.
+
+/** One row per factor and level: the MDE of each comparison with the baseline ("1.23 %", power 0.8), models without one left out. */
+export function sensitivityMdeRows(results: readonly Pick<FactorResult, "factor" | "summaries">[]): Record<string, string>[] {
+  return results.flatMap((r) => [...r.summaries.entries()].map(([level, s]) => {
+    const row: Record<string, string> = { factor: r.factor.name, level };
+    for (const m of s.models) if (m.vsBaseline) row[`MDE ${m.model}`] = `${m.vsBaseline.mde.toFixed(2)} %`;
+    return row;
+  }));
+}
 
 /** A finding's estimate at one level, for a table cell: the percent difference ± se, or the sd ratio. */
 function estimateText(f: Finding): string {
@@ -38,4 +128,9 @@ export function sensitivityMarkdown(results: FactorResult[]): string {
   if (rows.length === 0) return "";
   const cols = Object.keys(rows[0]);
   return [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---").join("|")}|`, ...rows.map((r) => `| ${cols.map((c) => r[c]).join(" | ")} |`)].join("\n");
+}
+
+/** docs/sensitivity.md's "sensitivity" block: the closing table as markdown, then the design and the verdicts' rule (`seeds` per level, `alpha`). */
+export function sensitivityBlock(results: FactorResult[], options: { seeds: number; alpha: number }): string {
+  return `${sensitivityMarkdown(results)}\n\n(${options.seeds} seeds per level, one data set per level, comparisons paired by seed; verdicts at α = ${options.alpha} after Holm over every test of the grid; generated by notebooks/05-protocol-sensitivity.ipynb)`;
 }
