@@ -24,7 +24,7 @@ export * as study from "./study";
 export * as tune from "./tune";
 /** Plotly figures and charts, their display and export, and the progress bar (lib/plots). */
 export * as plots from "./plots";
-/** Views: results as tables, markdown, figures and model cards; report notebooks' views as views.modelsReport, ablationReport, untunedReport, beyondReport, fairReport, realDataReport (lib/views). */
+/** Views: results as tables, markdown, figures and model cards; report notebooks' views as views.dataReport, modelsReport, ablationReport, untunedReport, beyondReport, fairReport, realDataReport (lib/views). */
 export * as views from "./views";
 /** Number formats, a leaf module: formatNumber, formatPercent, formatP, countOf, formatRange, markdownTable (lib/format.ts). */
 export * as format from "./format";
