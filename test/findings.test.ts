@@ -30,6 +30,7 @@ import {
   findingsAcrossLevels,
 } from "../lib/study/findings";
 import { findingsAcrossLevelsText, findingsRows, findingsText } from "../lib/views/findings";
+import { formatP } from "../lib/format";
 
 const OLD_DEFAULT_STUDY = path.join(FIXTURES_DIR, "study", "default-study-1cf9ca8.jsonl");
 
@@ -159,6 +160,10 @@ test("(b) IP wins everywhere: every 'better than IP' claim is contradicted, and 
   assert.equal(row["verdict (family-wise)"], "contradicted");
   assert.ok(ns.pAgainstFamilywise < 0.01 && ns.pFamilywise > 0.01, "decided against the claim, with the claim's own p large");
   assert.ok(Number(row["p family-wise against"]) < 0.01, `shown: ${row["p family-wise against"]}`);
+  // ... and so does the text (esmm stats, notebooks): the p against the claim, not the claim's own p
+  const line = text.split("\n").find((l) => l.startsWith("- **ESMM-NS is better than IP"))!;
+  assert.match(line, new RegExp(`Family-wise \\(Holm over ${f.length}\\): contradicted, p against = ${formatP(ns.pAgainstFamilywise).replace(/[.+-]/g, "\\$&")}\\.`));
+  assert.doesNotMatch(line, /contradicted, p = /);
 });
 
 test("(c) inconclusive is never 'does not hold': too few runs, or a small difference drowned in noise", () => {

@@ -19,7 +19,9 @@ export function findingsText(findings: readonly Finding[], options: { title?: st
   const parts = [`${count("holds")} hold`, `${count("contradicted")} contradicted`, `${count("inconclusive")} inconclusive`];
   lines.push(`Of the paper's ${findings.length} findings tested here: ${parts.join(", ")}.`, "");
   for (const f of findings) {
-    const familywise = Number.isNaN(f.pFamilywise) ? "" : ` Family-wise (Holm over ${findings.length}): ${f.verdictFamilywise}, p = ${formatP(f.pFamilywise)}.`;
+    // a family-wise "contradicted" is decided by the p against the claim: show that one (findingsRows shows both)
+    const familywiseP = f.verdictFamilywise === "contradicted" ? `p against = ${formatP(f.pAgainstFamilywise)}` : `p = ${formatP(f.pFamilywise)}`;
+    const familywise = Number.isNaN(f.pFamilywise) ? "" : ` Family-wise (Holm over ${findings.length}): ${f.verdictFamilywise}, ${familywiseP}.`;
     const magnitude = f.magnitude ? ` The paper's magnitude (${f.magnitude.value} % ± ${f.magnitude.tolerance}): ${f.magnitude.shown ? "shown" : "not shown"} (TOST p = ${formatP(f.magnitude.p)}).` : "";
     lines.push(`- **${f.claim}**: ${f.verdict}. ${capitalize(f.reason)}.${familywise}${magnitude} _(${f.evidence})_`);
   }
