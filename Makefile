@@ -13,7 +13,7 @@ TSLAB := $(abspath node_modules/.bin/tslab)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 # make reproduce: the paper (01-04). The protocol-sensitivity study (05, 450 runs in its full profile) is `make sensitivity`;
 # the zoo's 22 rows under the fair protocol (06: 792 runs, about 2.5 h on 2 cores) are `make beyond`. The study on real data
-# (08: Ali-CCP or your own log, ESMM_REAL_DATA) is run by hand (README, "Real data"); `make test` runs it on the sample.
+# (08: Ali-CCP or your own log, ESMM_REAL_DATA) is run by hand (README, "Your own data"; docs/real-data.md); `make test` runs it on the sample.
 # The headline, the fair protocol (07: nested, repeated tuning with the same budget per model, worlds from a prior) is `make fair`.
 REPORT_NOTEBOOKS := $(filter-out notebooks/05-% notebooks/06-% notebooks/07-% notebooks/08-%,$(NOTEBOOKS))
 DEFAULT_DATA := data/sim-default

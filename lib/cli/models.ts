@@ -15,7 +15,7 @@ export const modelsCommand: Command = {
 
 Prints the models of the zoo (lib/models/zoo.ts): the paper's six, the families beyond ESMM and the field's
 debiasing baselines (Multi-IPW ... ChorusCVR, with the ESCM2 release's two weight presets), with the
-characteristics derived from each built model's graph. --markdown prints a Markdown table (the README's);
+characteristics derived from each built model's graph. --markdown prints a Markdown table (docs/models.md's);
 --sources adds each model's paper and which defaults were chosen here.`,
   options: { markdown: { type: "boolean" }, sources: { type: "boolean" } },
   async run(values) {

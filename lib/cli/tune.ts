@@ -33,7 +33,7 @@ export const tuneCommand: Command = {
                 [--phase all|tune|evaluate] [--out FILE.jsonl] [--workers N] [--data-root DIR]
                 [--seeds N | --seed-list 1,2] [--worlds 21,22] [--impressions N] [--epochs N]
 
-The fair protocol (issue 22; README, "Protocol"; lib/tune/protocol.ts). The evaluation design is --profile's (full:
+The fair protocol (issue 22; README, "The protocol"; docs/fair-protocol.md; lib/tune/protocol.ts). The evaluation design is --profile's (full:
 the paper's six models on 8 worlds drawn from the "ad-logs" world prior, simulator seeds 21-28, x 2 seeds, at most
 20 epochs; quick: 2 worlds of 200,000 impressions x 2 seeds, 2 epochs), with the same overrides as \`esmm study\`.
 1. Tuning, R times (--repeats; full ${fairProtocol("full").repeats}, quick ${fairProtocol("quick").repeats}), each on its own tuning world (${fairProtocol("full").tuningWorlds.join(", ")}: never an

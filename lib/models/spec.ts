@@ -271,7 +271,7 @@ export interface ModelSpec {
   name: string;
   /** One-line description for tables and notebooks. */
   description: string;
-  /** Where the model comes from, and the defaults it uses (said once, for the README's table). */
+  /** Where the model comes from, and the defaults it uses (said once, for docs/models.md's table). */
   source: string;
   trunk: TrunkSpec;
   towers: TowerSpec[];

@@ -35,7 +35,7 @@ export * from "./replicate-scores";
 export type StudyProfileName = "quick" | "full";
 
 /**
- * The default study design, chosen for power (README, "The default design"; notebook 04 shows its power):
+ * The default study design, chosen for power (docs/untuned-default-design.md; notebook 04 shows its power):
  * the six models x 6 model seeds x 6 simulated worlds (simulator seeds 7-12, each its own log of 2,000,000
  * impressions over 15 days, downsampled with seed 7), the test day 10 times a training day
  * (evaluationMultiplier 10: about 1,500 test conversions per world; the later days of the temporal-shift check

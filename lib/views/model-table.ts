@@ -1,6 +1,6 @@
 /**
  * The zoo as one table: each model's trunk, towers, pCTCVR, loss terms and the characteristics derived from
- * its built graph (lib/models/characteristics.ts). Notebook 06, `esmm models` and the README's model table
+ * its built graph (lib/models/characteristics.ts). Notebook 06, `esmm models` and docs/models.md's model table
  * all print these rows. Needs the backend initialised (characteristics build a tiny model).
  */
 import { CHARACTERISTIC_NAMES, DEFAULT_TRUNK_SIZES, MODEL_ZOO, ModelSpec, characteristics, lossTermName } from "../models";
@@ -37,7 +37,7 @@ export function modelTableRows(specs: readonly ModelSpec[] = MODEL_ZOO): Record<
   });
 }
 
-/** The rows as a Markdown table (the README's model table). */
+/** The rows as a Markdown table (docs/models.md's model table). */
 export function modelTableMarkdown(specs: readonly ModelSpec[] = MODEL_ZOO): string {
   const rows = modelTableRows(specs);
   const cols = Object.keys(rows[0]);

@@ -122,7 +122,7 @@ export function sensitivityTable(results: FactorResult[]): Record<string, string
   });
 }
 
-/** The same table as markdown, for the README's "What the conclusions depend on" section. */
+/** The same table as markdown, for docs/sensitivity.md's generated block. */
 export function sensitivityMarkdown(results: FactorResult[]): string {
   const rows = sensitivityTable(results);
   if (rows.length === 0) return "";
