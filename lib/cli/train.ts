@@ -11,7 +11,7 @@ import { makeDirs } from "../data/output-paths";
 import { MODEL_NAMES, LOSS_NORMALIZATIONS, LossNormalization } from "../models";
 import { runModel } from "../study/run";
 import { sourceKind } from "../sources/registry";
-import { EMBEDDING_UPDATES, EmbeddingUpdates, epochProgressBars, WEIGHT_DECAY_FORMS, WeightDecayForm } from "../train";
+import { DEFAULT_TRAIN_CONFIG, EMBEDDING_UPDATES, EmbeddingUpdates, epochProgressBars, WEIGHT_DECAY_FORMS, WeightDecayForm } from "../train";
 
 export const trainCommand: Command = {
   name: "train",
@@ -24,9 +24,9 @@ export const trainCommand: Command = {
 
 Models: ${MODEL_NAMES.join(", ")} (case-insensitive). DIR is a prepared folder (\`esmm prepare\`) or a
 simulated log (\`esmm simulate\`, prepared on the fly with --keep-rate, default ${DEFAULT_NEGATIVE_KEEP_RATE}, drawn with seed ${DEFAULT_PREPARE_SEED} as the study draws it, and --min-count and
---oov-mask-rate, the out-of-vocabulary rules of \`esmm prepare\`, defaults ${DEFAULT_OOV_MIN_COUNT} and ${DEFAULT_OOV_MASK_RATE}). Early stopping uses the
-validation day only. FILE.json holds the run's config, metrics on the test day and later days (CTCVR over
-all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.
+--oov-mask-rate, the out-of-vocabulary rules of \`esmm prepare\`, defaults ${DEFAULT_OOV_MIN_COUNT} and ${DEFAULT_OOV_MASK_RATE}). Defaults: --epochs ${DEFAULT_TRAIN_CONFIG.maxEpochs}, --batch-size ${DEFAULT_TRAIN_CONFIG.batchSize},
+--learning-rate ${DEFAULT_TRAIN_CONFIG.learningRate} (Adam), --patience ${DEFAULT_TRAIN_CONFIG.patience}, --loss-normalization ${DEFAULT_TRAIN_CONFIG.lossNormalization}. Early stopping uses the validation day only.
+FILE.json holds the run's config, metrics on the test day and later days (CTCVR over all impressions, CVR over clicked ones, CTR), oracle cross-entropies, parameter count, backend and timings.
 A simulated log with --evaluation-multiplier other than 1, prepared on the fly (2 later days), must scale
 exactly the test and 2 later days (--evaluation-days 3, the default), never the validation day; else exit 2.
 
