@@ -308,10 +308,12 @@ const PAPER_LIKE: Spec[] = [
 ];
 
 test("esmm stats: table and findings from a JSONL file with a partial last line", () => {
-  const lines = PAPER_LIKE.flatMap(runs).map((r) => JSON.stringify(r));
+  // the records in another order than the zoo's: the table still lists the models in the zoo's order (IP first)
+  const lines = [...PAPER_LIKE.slice(1), PAPER_LIKE[0]].flatMap(runs).map((r) => JSON.stringify(r));
   const file = studyFile([...lines, lines[0].slice(0, 40)]);
   const r = esmmCli("stats", "--results", file);
   assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual([...r.stdout.matchAll(/^\s*(IP|ESMM|ESMM-NS|ESSP-Split|IPSP|ESP)\s+6\s/gm)].map((m) => m[1]), ["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP"]);
   assert.match(r.stderr, /skipped 1 line\(s\) .* that do not parse as JSON \(line 37;/);
   assert.match(r.stdout, /36 run record\(s\), 1 line\(s\) skipped/);
   assert.match(r.stdout, /test \(day 12\): 140 conversions; .*one data set, 6 runs per model: comparisons paired by seed/);

@@ -12,6 +12,7 @@ import { findingsText } from "../views/findings";
 import { MixedDataError, groupByData, describeDesignDifference } from "../study/data-identity";
 import { comparableMetricsText } from "../analysis/metrics";
 import { SPACE_NAMES } from "../metrics/spaces";
+import { MODEL_NAMES } from "../models/zoo";
 
 export interface ReadResults {
   results: StudyResult[];
@@ -155,7 +156,7 @@ with --per-data, {file, runs, unparsedLines, otherLines, data: [{data, records, 
     const summarize = (records: StudyResult[], data: string | undefined): StudySummary => {
       let summary: StudySummary;
       try {
-        summary = summarizeStudy(records, { metric, split, alpha, unit, variant, baseline, data });
+        summary = summarizeStudy(records, { metric, split, alpha, unit, variant, baseline, data, models: [...MODEL_NAMES] });
       } catch (e) {
         const message = (e as Error).message;
         if (e instanceof MixedDataError) {
