@@ -111,3 +111,17 @@ test("esmm prepare and esmm train draw the study's downsampling by default: the 
   assert.deepEqual(Array.from(mine.train.weight.subarray(0, 50)), Array.from(study.train.weight.subarray(0, 50)));
   assert.deepEqual(Array.from(mine.train.click), Array.from(study.train.click));
 });
+
+test("esmm models: a narrow table by default (loss terms by output or kind, the characteristics that hold); --wide every column", () => {
+  const narrow = run("models");
+  assert.equal(narrow.status, 0, narrow.stderr);
+  const line = (out: string, model: string) => out.split("\n").find((l) => l.trim().startsWith(`${model} `))!.trim().split(/\s{2,}/);
+  assert.deepEqual(line(narrow.stdout, "ESMM"), ["ESMM", "shared bottom", "ctr, cvr", "pCTR × pCVR", "ctr, ctcvr", "shared, entire space, weighted CVR"]);
+  assert.deepEqual(line(narrow.stdout, "ESCM2-DR-release-bigdata").slice(4), ["ctr, ctcvr*0.5, errorDr*0.5", "shared, entire space, weighted CVR, experts, counterfactual"]);
+  assert.deepEqual(line(narrow.stdout, "IP"), ["IP", "separate", "ctr, cvr", "pCTR × pCVR", "ctr, cvr"]);
+  const wide = run("models", "--wide");
+  assert.equal(wide.status, 0, wide.stderr);
+  assert.match(wide.stdout, /ctr:click@impressions; ctcvr:clickAndConversion@impressions/);
+  const width = (out: string) => Math.max(...out.split("\n").map((l) => l.length));
+  assert.ok(width(narrow.stdout) <= 180 && width(wide.stdout) > 300, `widths ${width(narrow.stdout)} and ${width(wide.stdout)}`);
+});

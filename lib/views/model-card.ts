@@ -68,6 +68,16 @@ export const CHARACTERISTIC_LABELS: Record<keyof ModelCharacteristics, string> =
   transfer: "transfer",
 };
 
+/** The same, short, for a terminal's one-column list (`esmm models`). */
+export const CHARACTERISTIC_TAGS: Record<keyof ModelCharacteristics, string> = {
+  sharedParameters: "shared",
+  entireSpace: "entire space",
+  weightedCvr: "weighted CVR",
+  experts: "experts",
+  counterfactualCorrection: "counterfactual",
+  transfer: "transfer",
+};
+
 export function modelCardText(spec: ModelSpec, params?: ParameterCount): string {
   const c = characteristics(spec);
   return [

@@ -4,7 +4,7 @@
  * all print these rows. Needs the backend initialised (characteristics build a tiny model).
  */
 import { CHARACTERISTIC_NAMES, DEFAULT_TRUNK_SIZES, MODEL_ZOO, ModelSpec, characteristics, lossTermName } from "../models";
-import { CHARACTERISTIC_LABELS } from "./model-card";
+import { CHARACTERISTIC_LABELS, CHARACTERISTIC_TAGS } from "./model-card";
 
 /** How a trunk reads in a table, by kind. */
 function trunkText(spec: ModelSpec): string {
@@ -35,6 +35,24 @@ export function modelTableRows(specs: readonly ModelSpec[] = MODEL_ZOO): Record<
     for (const k of CHARACTERISTIC_NAMES) row[CHARACTERISTIC_LABELS[k]] = c[k] ? "yes" : "";
     return row;
   });
+}
+
+/**
+ * The same models for a terminal (`esmm models`): model, trunk, towers, pCTCVR, the loss terms' towers (the term
+ * names without their label and rows: "ctr, ctcvr"; other terms by kind) and the characteristics that hold, short
+ * (CHARACTERISTIC_TAGS), in one column: about 180 characters wide where modelTableRows' table is over 300. `esmm models --wide` prints modelTableRows.
+ */
+export function modelTableCompactRows(specs: readonly ModelSpec[] = MODEL_ZOO): Record<string, string>[] {
+  const rows = modelTableRows(specs);
+  return specs.map((spec, i) => ({
+    model: rows[i].model,
+    trunk: rows[i].trunk,
+    towers: rows[i].towers,
+    pCTCVR: rows[i].pCTCVR,
+    // a cross-entropy term by its output ("ctcvr"), any other by its kind ("errorDr"), with its weight when not 1
+    losses: spec.losses.map((term) => `${term.kind === "ce" ? lossTermName({ ...term, weight: 1 }).split(":")[0] : term.kind}${term.weight !== 1 ? `*${term.weight}` : ""}`).join(", "),
+    characteristics: CHARACTERISTIC_NAMES.filter((k) => rows[i][CHARACTERISTIC_LABELS[k]] === "yes").map((k) => CHARACTERISTIC_TAGS[k]).join(", "),
+  }));
 }
 
 /** The rows as a Markdown table (docs/models.md's model table). */
