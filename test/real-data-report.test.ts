@@ -28,7 +28,7 @@ const SHA = "83f05d876d600339" + "0".repeat(48);
 const data: DataSpec = { simulator: {}, simulatorSeed: 0, negativeKeepRate: 0.1, laterDays: 0, prepareSeed: 7, prepared: { dir: "/data/prep", sha256: SHA } };
 
 /** A run's record: CTCVR on 1234 test rows with 3 clicks with a conversion, CVR (when `cvr`) on 56 clicked rows with 3 conversions. */
-function run(model: string, seed: number, options: { bestEpoch?: number; epochs?: number; units?: { criterion: string; bestEpoch: number }[]; ctcvrAuc?: number; cvr?: boolean; cvrAuc?: number } = {}): RunRecordLike {
+function run(model: string, seed: number, options: { bestEpoch?: number; epochs?: number; units?: RunRecordLike["training"]["units"]; ctcvrAuc?: number; cvr?: boolean; cvrAuc?: number } = {}): RunRecordLike {
   return {
     model,
     seed,
@@ -112,7 +112,7 @@ test("aucRowsText and publishedTableCaption: the AUCs' rows from the first recor
 });
 
 test("epochRows: per model the criterion (per tower for IP), best epoch by seed, runs at the cap and epochs run", () => {
-  const ipUnits = (ctr: number, cvr: number) => [{ criterion: "ctr", bestEpoch: ctr }, { criterion: "cvr", bestEpoch: cvr }];
+  const ipUnits = (ctr: number, cvr: number): RunRecordLike["training"]["units"] => [{ criterion: "ctr", bestEpoch: ctr }, { criterion: "cvr", bestEpoch: cvr }];
   const records = [
     run("IP", 1, { bestEpoch: 3, epochs: 3, units: ipUnits(3, 1) }),
     run("IP", 2, { bestEpoch: 2, epochs: 3, units: ipUnits(2, 2) }),

@@ -12,7 +12,12 @@ import assert from "node:assert/strict";
 import * as path from "node:path";
 import { FIXTURES_DIR } from "./paths";
 import { tempDir, tinyStudy } from "./helpers";
-import type { RunRecord as RecordRunRecord, SpaceScoresLike as RecordSpaceScores, StudyRecord as RecordStudyRecord } from "../lib/analysis/record";
+import type { RecordFields, RunRecord as RecordRunRecord, SpaceScoresLike as RecordSpaceScores, StudyRecord as RecordStudyRecord } from "../lib/analysis/record";
+import type { AblationRecordLike } from "../lib/views/ablation-report";
+import type { ModelRecordLike } from "../lib/views/models-report";
+import type { RunRecordLike } from "../lib/views/real-data-report";
+import type { TimedRecordLike } from "../lib/views/fair-report";
+import type { ReplicateRecordLike } from "../lib/views/untuned-report";
 import type { RunRecord } from "../lib/study/run";
 import { readResults, StudyRecord } from "../lib/study/results";
 import { calibrationSummary, replicateOf, SpaceScoresLike, StudyResult, StudySplitScore, summarizeStudy, temporalShift } from "../lib/study/summary";
@@ -54,6 +59,30 @@ function refusedByTheReadingType(): StudyResult[] {
   return [noLoss, misspelt, wrongType];
 }
 void refusedByTheReadingType;
+
+// the views' record types are derived too (RecordFields): the record's own field types, optional where the record has them so
+same<Equal<AblationRecordLike["config"]["data"]["simulatorSeed"], StudyRecord["config"]["data"]["simulatorSeed"]>>();
+same<Equal<AblationRecordLike["test"]["oracle"], { ctcvr: number } | undefined>>();
+same<Equal<ModelRecordLike["training"]["epochs"][number]["valLoss"], StudyRecord["training"]["epochs"][number]["valLoss"]>>();
+same<Equal<NonNullable<RunRecordLike["training"]["units"]>[number]["criterion"], NonNullable<StudyRecord["training"]["units"]>[number]["criterion"]>>();
+same<Equal<TimedRecordLike["finishedAt"], StudyRecord["finishedAt"]>>();
+same<Equal<ReplicateRecordLike["test"]["conversions"], StudyRecord["test"]["conversions"]>>();
+// "optional": a field records written before it was stored lack (the AUCs, lib/views/real-data-report.ts missingAucNote)
+same<Equal<RunRecordLike["test"]["metrics"]["ctcvr"]["rocAuc"], number | undefined>>();
+
+/** A stored record goes into each view of it as it stands (each line fails to compile otherwise). */
+function asViewed(r: StudyRecord): [AblationRecordLike, ModelRecordLike, RunRecordLike, TimedRecordLike, ReplicateRecordLike] {
+  return [r, r, r, r, r];
+}
+void asViewed;
+
+/** What a view's mask refuses: a field the record does not have, at any depth (each line fails to compile without its @ts-expect-error). */
+// @ts-expect-error misspelt finishedAt
+type MisspeltTop = RecordFields<StudyRecord, { model: true; finishedAtt: true }>;
+// @ts-expect-error misspelt logLoss, three levels down
+type MisspeltDeep = RecordFields<StudyRecord, { test: { metrics: { ctcvr: { logLos: true } } } }>;
+// @ts-expect-error an array's elements have the record's element fields (an epoch has no "loss")
+type MisspeltElement = RecordFields<StudyRecord, { training: { epochs: { loss: true } } }>;
 
 // ---------------------------------------------------------------------------------------------------
 // runtime: the analysis of stored records gives the records' own numbers

@@ -10,6 +10,9 @@
  *   existed (each such field below says since which commit it is written), trimmed fixtures
  *   (test/fixtures/study/default-study-1cf9ca8.jsonl: the fields the summaries read) and synthetic studies.
  *   StudySplitScore and SpaceScoresLike are its split score and its space scores, derived the same way.
+ * - RecordFields<StudyRecord, Mask>: the fields of a StudyRecord one view reads (lib/views: AblationRecordLike,
+ *   ModelRecordLike, RunRecordLike, TimedRecordLike, ReplicateRecordLike), picked by a mask with the record's own
+ *   types and optionality, so that renaming or retyping a field here breaks the views that read it at compile time.
  *
  * JSON layout. The results file holds a StudyRecord as one JSON line; a NaN metric (undefined, e.g. an AUC
  * without positives) is written as null, which the analysis reads as undefined (lib/analysis/metrics.ts
@@ -161,3 +164,46 @@ export type StudySplitScore = AsRead<Omit<SplitScore, "metrics">> & { metrics: {
 
 /** One finished run as the analysis reads it: a StudyRecord of which model, seed and the test day's CTCVR log loss are required. */
 export type StudyResult = AsRead<Omit<StudyRecord, "test" | "later">> & Pick<StudyRecord, "model" | "seed"> & { test: StudySplitScore; later?: StudySplitScore[] };
+
+// ---------------------------------------------------------------------------------------------------
+// RecordFields: the fields a view reads (derived, not restated)
+
+/** The element type of an array, else T itself. */
+type ElementOf<T> = T extends readonly (infer E)[] ? E : T;
+
+/**
+ * Which fields of `T` a view reads, as an object type of the same shape: a key is a field of T (to any depth: each
+ * element's for an array, the defined value's for an optional field), its value `true` (the field whole, as T types
+ * it), `"optional"` (the field as T types it, but possibly absent from a stored record, which the view checks: e.g. the
+ * AUCs of records written before they were stored, lib/views/real-data-report.ts missingAucNote) or a mask of the
+ * field's own fields. A key that is not a field of T fails the constraint (`never`), so a misspelt or renamed
+ * field stops the mask's module compiling.
+ */
+export type FieldMask<T, M> = {
+  [K in keyof M]: K extends keyof T ? (M[K] extends true | "optional" ? M[K] : FieldMask<ElementOf<NonNullable<T[K]>>, M[K]>) : never;
+};
+
+/** RecordFields without its constraint (the recursion: a mask's part is checked where the whole mask is). */
+type Fields<T, M> = T extends undefined | null
+  ? T
+  : T extends (infer E)[]
+    ? Fields<E, M>[]
+    : T extends readonly (infer E)[]
+      ? readonly Fields<E, M>[]
+      : Flat<
+          { [K in keyof T as K extends keyof M ? (M[K] extends "optional" ? never : K) : never]: K extends keyof M ? (M[K] extends true ? T[K] : Fields<T[K], M[K]>) : never } & {
+            [K in keyof T as K extends keyof M ? (M[K] extends "optional" ? K : never) : never]?: T[K];
+          }
+        >;
+
+/** An intersection of object types as one object type (modifiers kept): what an editor shows of RecordFields. */
+type Flat<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
+
+/**
+ * The fields of `T` (a StudyRecord, or a part of one) that mask `M` names (FieldMask), with T's own types and
+ * optionality: a view's record type, derived from the one definition rather than restated, so that a field renamed or
+ * retyped here breaks the views that read it at compile time. A stored StudyRecord is a RecordFields<StudyRecord, M>
+ * for every mask M. Example: RecordFields<StudyRecord, { model: true; test: { metrics: { ctcvr: { logLoss: true } } } }>
+ * is { model: string; test: { metrics: { ctcvr: { logLoss: number } } } }.
+ */
+export type RecordFields<T, M extends FieldMask<T, M>> = Fields<T, M>;

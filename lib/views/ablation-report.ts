@@ -9,6 +9,7 @@ import type { StudyRunSummary } from "../study/runner-report";
 import type { TrainConfig } from "../train/trainer";
 import { DEFAULT_SIMULATOR_CONFIG } from "../data/simulator-config";
 import type { Figure } from "../plots/figure";
+import type { RecordFields, StudyRecord } from "../analysis/record";
 import { withTemplate } from "../plots/charts";
 
 /** The study's worlds (simulator seeds; default its data's seed) and downsampling draws (default its data's preparation seed). */
@@ -49,16 +50,19 @@ export function designRows(spec: StudySpec, train: TrainSettings, options: { wor
   ];
 }
 
-/** A run's record, as far as these views read it (lib/analysis/record.ts StudyRecord). */
-export interface AblationRecordLike {
-  model: string;
-  seed: number;
-  backend: string;
-  config: { data: { simulatorSeed: number; prepareSeed: number } };
-  test: { days: number[]; rows: number; conversions: number; oracle?: { ctcvr: number }; metrics: { ctcvr: { logLoss: number; prAuc: number } } };
-  training: { bestEpoch: number; parameters: { total: number } };
-  timings: { trainSeconds: number; totalSeconds: number };
-}
+/** A run's record, as far as these views read it: the fields of lib/analysis/record.ts StudyRecord they read, with its types. */
+export type AblationRecordLike = RecordFields<
+  StudyRecord,
+  {
+    model: true;
+    seed: true;
+    backend: true;
+    config: { data: { simulatorSeed: true; prepareSeed: true } };
+    test: { days: true; rows: true; conversions: true; oracle: { ctcvr: true }; metrics: { ctcvr: { logLoss: true; prAuc: true } } };
+    training: { bestEpoch: true; parameters: { total: true } };
+    timings: { trainSeconds: true; totalSeconds: true };
+  }
+>;
 
 export type AblationRunRow = {
   world: number;

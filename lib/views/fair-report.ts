@@ -8,6 +8,7 @@ import type { FairAnalysis, FairProtocol, TuningRepeat } from "../tune/protocol"
 import type { StudySpec } from "../study/spec";
 import { drawWorld, getWorldPrior } from "../data/world-prior";
 import type { StudyRunSummary } from "../study/runner-report";
+import type { RecordFields, StudyRecord } from "../analysis/record";
 import { expectedBestCurve } from "../tune/analysis";
 import type { Figure } from "../plots/figure";
 import { PALETTE, withTemplate } from "../plots/charts";
@@ -88,13 +89,8 @@ export function expectedBestFigure(models: readonly string[], repeats: readonly 
   });
 }
 
-/** A run's record, as far as fairStudyTime reads it. */
-export interface TimedRecordLike {
-  study: string;
-  backend: string;
-  finishedAt: string;
-  timings: { totalSeconds: number };
-}
+/** A run's record, as far as fairStudyTime reads it: the fields of lib/analysis/record.ts StudyRecord it reads, with its types. */
+export type TimedRecordLike = RecordFields<StudyRecord, { study: true; backend: true; finishedAt: true; timings: { totalSeconds: true } }>;
 
 /** The fair study's own time, from its records (so a rerun with every run cached does not change it). */
 export interface FairStudyTime {

@@ -6,30 +6,27 @@
  * and figures. % vs IP is lib/stats percentBetter, defined once.
  */
 import type { Figure } from "../plots/figure";
+import type { RecordFields, StudyRecord } from "../analysis/record";
 import { lineChart } from "../plots/charts";
 import { percentBetter } from "../stats/summary";
 import { countOf } from "../format";
 
-/** One space's scores, as far as these views read them (lib/metrics/spaces.ts SpaceMetrics). */
-export interface SpaceScoresLike {
-  logLoss: number;
-  prAuc: number;
-  rocAuc?: number;
-  calibrationRatio: number;
-}
+/** What these views read of one space's scores (lib/metrics/spaces.ts SpaceMetrics): the ROC AUC may be absent (records written before the AUCs were stored). */
+type SpaceMask = { logLoss: true; prAuc: true; rocAuc: "optional"; calibrationRatio: true };
 
-/** A run's record, as far as these views read it (lib/analysis/record.ts StudyRecord). */
-export interface ModelRecordLike {
-  model: string;
-  test: {
-    days: number[];
-    conversions: number;
-    metrics: { ctcvr: SpaceScoresLike; cvr?: SpaceScoresLike; ctr?: SpaceScoresLike };
-    oracle?: { ctcvr: number; cvr: number; ctr: number };
-  };
-  training: { bestEpoch: number; parameters: { total: number }; epochs: readonly { epoch: number; trainLoss: number; valLoss: number }[] };
-  timings: { trainSeconds: number };
-}
+/** A run's record, as far as these views read it: the fields of lib/analysis/record.ts StudyRecord they read, with its types. */
+export type ModelRecordLike = RecordFields<
+  StudyRecord,
+  {
+    model: true;
+    test: { days: true; conversions: true; metrics: { ctcvr: SpaceMask; cvr: SpaceMask; ctr: SpaceMask }; oracle: { ctcvr: true; cvr: true; ctr: true } };
+    training: { bestEpoch: true; parameters: { total: true }; epochs: { epoch: true; trainLoss: true; valLoss: true } };
+    timings: { trainSeconds: true };
+  }
+>;
+
+/** One space's scores, as far as these views read them (ModelRecordLike's). */
+export type SpaceScoresLike = ModelRecordLike["test"]["metrics"]["ctcvr"];
 
 /** A model's learning curve: its training objective and validation CTCVR cross-entropy per epoch, the best epoch in the title. */
 export function learningCurveFigure(name: string, record: Pick<ModelRecordLike, "training">): Figure {

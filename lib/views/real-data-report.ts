@@ -10,6 +10,7 @@ import type { StudySpec } from "../study/spec";
 import type { StudySummary } from "../study/summary";
 import type { MetricTable } from "../study/metric-table";
 import type { TrainConfig } from "../train/trainer";
+import type { RecordFields, StudyRecord } from "../analysis/record";
 import { replicateText } from "../study/data-source";
 import { countOf, formatRange } from "../format";
 import { metricTableMarkdown } from "./metric-table";
@@ -88,19 +89,25 @@ export function designRows(spec: Pick<StudySpec, "models" | "seeds" | "data">, t
   ];
 }
 
-/** A run's record, as far as these views read it (lib/analysis/record.ts StudyRecord). */
-export interface RunRecordLike {
-  model: string;
-  seed: number;
-  backend: string;
-  test: {
-    rows: number;
-    conversions: number;
-    metrics: { ctcvr: { logLoss: number; prAuc: number; rocAuc?: number; count: number; positives: number }; cvr?: { rocAuc?: number; count: number; positives: number } };
-  };
-  training: { bestEpoch: number; parameters: { total: number }; epochs: readonly unknown[]; units?: readonly { criterion: string; bestEpoch: number }[] };
-  timings: { trainSeconds: number };
-}
+/**
+ * A run's record, as far as these views read it: the fields of lib/analysis/record.ts StudyRecord they read, with its
+ * types; the AUCs may be absent (records written before they were stored, missingAucNote), the epochs are counted only.
+ */
+export type RunRecordLike = RecordFields<
+  StudyRecord,
+  {
+    model: true;
+    seed: true;
+    backend: true;
+    test: {
+      rows: true;
+      conversions: true;
+      metrics: { ctcvr: { logLoss: true; prAuc: true; rocAuc: "optional"; count: true; positives: true }; cvr: { rocAuc: "optional"; count: true; positives: true } };
+    };
+    training: { bestEpoch: true; parameters: { total: true }; epochs: {}; units: { criterion: true; bestEpoch: true } };
+    timings: { trainSeconds: true };
+  }
+>;
 
 export type RunRow = { model: string; seed: number; ctcvr_log_loss: number; ctcvr_pr_auc: number; best_epoch: number; parameters: number; train_seconds: number; backend: string };
 

@@ -14,6 +14,7 @@ import type { BootstrapComparison, PlannedDesign, VarianceComponents } from "../
 import { plannedSe } from "../study/components";
 import { recordsByDataSet } from "../study/replicate-scores";
 import type { Finding } from "../study/findings";
+import type { RecordFields, StudyRecord } from "../analysis/record";
 
 /** A finding, as far as these views read it (lib/study/findings.ts Finding; any id). */
 type FindingLike = Pick<Finding, "verdict" | "pFor" | "pAgainst"> & { id: string };
@@ -42,11 +43,8 @@ export function studyDesignLabel(s: Pick<StudySummary, "replicates" | "seedsPerR
   return `${s.replicates} data replicate(s) x ${seedsPer} seeds, test days with ${countOf(formatRange(s.conversions), "conversion")}`;
 }
 
-/** A record's data replicate, as far as replicateRows reads it. */
-export interface ReplicateRecordLike {
-  config: { data: { simulatorSeed: number; prepareSeed: number } };
-  test: { rows: number; conversions?: number };
-}
+/** A record's data replicate, as far as replicateRows reads it: the fields of lib/analysis/record.ts StudyRecord it reads, with its types. */
+export type ReplicateRecordLike = RecordFields<StudyRecord, { config: { data: { simulatorSeed: true; prepareSeed: true } }; test: { rows: true; conversions: true } }>;
 
 export type ReplicateRow = { world: number; draw: number; test_rows: number; test_conversions: number | undefined; runs: number };
 
