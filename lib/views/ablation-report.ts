@@ -8,6 +8,7 @@ import type { StudySpec } from "../study/spec";
 import type { StudyRunSummary } from "../study/runner-report";
 import type { TrainConfig } from "../train/trainer";
 import { DEFAULT_SIMULATOR_CONFIG } from "../data/simulator-config";
+import { trainingSettingRows } from "./design";
 import type { Figure } from "../plots/figure";
 import type { RecordFields, StudyRecord } from "../analysis/record";
 import { withTemplate } from "../plots/charts";
@@ -43,10 +44,7 @@ export function designRows(spec: StudySpec, train: TrainSettings, options: { wor
     { setting: "model seeds", value: spec.seeds.join(", ") },
     { setting: "impressions / days (training days as in this log)", value: `${(sim.impressions ?? DEFAULT_SIMULATOR_CONFIG.impressions).toLocaleString("en-US")} / ${sim.days ?? DEFAULT_SIMULATOR_CONFIG.days}` },
     { setting: "test day x (later days x)", value: `${evaluation} (${sim.laterDaysMultiplier ?? evaluation})` },
-    { setting: "negative keep rate (weight 1/r)", value: spec.data.negativeKeepRate },
-    { setting: "loss normalisation", value: train.lossNormalization },
-    { setting: "max epochs / patience", value: `${train.maxEpochs} / ${train.patience}` },
-    { setting: "worker processes", value: options.workers },
+    ...trainingSettingRows(spec.data.negativeKeepRate, train, { workers: options.workers }),
   ];
 }
 

@@ -14,6 +14,7 @@ import type { RecordFields, StudyRecord } from "../analysis/record";
 import { replicateText } from "../study/data-source";
 import { countOf, formatRange } from "../format";
 import { metricTableMarkdown } from "./metric-table";
+import { trainingSettingRows } from "./design";
 
 // ---------------------------------------------------------------------------------------------------
 // The data.
@@ -81,11 +82,7 @@ export function designRows(spec: Pick<StudySpec, "models" | "seeds" | "data">, t
     { setting: "models", value: spec.models.join(", ") },
     { setting: "model seeds", value: spec.seeds.join(", ") },
     { setting: "data", value: `${options.folder} (one data replicate: ${replicateText(spec.data)})` },
-    { setting: "negative keep rate (weight 1/r)", value: spec.data.negativeKeepRate },
-    { setting: "loss normalisation", value: train.lossNormalization },
-    { setting: "test split scored every epoch (records only)", value: train.testEveryEpoch === true ? "yes" : "no" },
-    { setting: "max epochs / patience", value: `${train.maxEpochs} / ${train.patience}` },
-    { setting: "worker processes", value: options.workers },
+    ...trainingSettingRows(spec.data.negativeKeepRate, train, { workers: options.workers, showTestEveryEpoch: true }),
   ];
 }
 
