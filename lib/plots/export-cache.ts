@@ -32,6 +32,7 @@ import * as path from "node:path";
 import { Figure, ImageSize, normalizeFigure, plotlyBundlePath } from "./figure";
 import type { StaticFormat } from "./export";
 import { removeDeadProcessTemps } from "../data/temp-files";
+import { canonicalJson, sha256Hex as sha256 } from "../numerics";
 
 /** Raise when export.ts changes what a render writes for the same figure (options of Plotly.toImage, page setup). */
 export const EXPORT_RENDERER_VERSION = 1;
@@ -166,17 +167,4 @@ function fileHash(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sha256(data: string | Buffer): string {
-  return crypto.createHash("sha256").update(data).digest("hex");
-}
-
-/** JSON with every object's keys sorted, so the same figure built with its keys in another order has the same key. */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_k, v) =>
-    v && typeof v === "object" && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
-      : v,
-  );
 }
