@@ -29,7 +29,9 @@
  *   With fewer runs than cores, fewer workers (still one thread each).
  */
 import * as os from "node:os";
+import { hugePageEnv } from "./huge-pages";
 import type { BackendName } from "./index";
+import { tfLogEnv } from "./tf-logs";
 
 /** Environment variables that set a worker's compute threads (read by TensorFlow / OpenMP at load). */
 export const THREAD_ENV_VARS = ["TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"] as const;
@@ -39,6 +41,16 @@ export function threadEnv(threads: number): Record<string, string> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`threadEnv: threads must be a positive integer, got ${threads}`);
   const n = String(threads);
   return { TF_NUM_INTRAOP_THREADS: n, TF_NUM_INTEROP_THREADS: n, OMP_NUM_THREADS: n };
+}
+
+/**
+ * The environment of a process this project starts to train (a bench child, a PyTorch peer): `base` with
+ * `threads` compute threads (threadEnv), TensorFlow's log level (tf-logs.ts tfLogEnv) and transparent huge
+ * pages (huge-pages.ts hugePageEnv; the user's GLIBC_TUNABLES and ESMM_HUGE_PAGES=0 are kept). Throws as
+ * threadEnv and hugePageEnv do.
+ */
+export function trainingChildEnv(threads: number, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, ...tfLogEnv(base), ...threadEnv(threads), ...hugePageEnv(base) };
 }
 
 export interface Parallelism {

@@ -9,8 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command, UsageError, numberList, numberValue } from "./args";
 import { intRange } from "../ranges";
-import { availableBackends, BACKEND_NAMES, BackendName, projectRoot, tfLogEnv } from "../backend";
-import { threadEnv } from "../backend/parallelism";
+import { availableBackends, BACKEND_NAMES, BackendName, projectRoot } from "../backend";
+import { HUGE_PAGES_TUNABLE, hugePageEnv } from "../backend/huge-pages";
+import { trainingChildEnv } from "../backend/parallelism";
 import { MODEL_NAMES } from "../models/zoo";
 import { EMBEDDING_UPDATES, EmbeddingUpdates } from "../train/rowwise";
 import { SYNTHETIC_ALI_CCP_IDS, SYNTHETIC_CLICK_RATE, SYNTHETIC_CONVERSION_GIVEN_CLICK, syntheticAliCcpVocabularies } from "../data/ali-ccp-synthetic";
@@ -85,6 +86,10 @@ Without --backend every backend that loads here is timed, wasm and cpu included:
 --seeds 10 they take minutes per measurement (cpu: tens of minutes at 2M ids with dense updates); give
 --backend tensorflow for the native one alone.
 
+Every process the bench starts, PyTorch's included, gets GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE} (transparent huge
+pages for malloc: lib/backend/huge-pages.ts; about 1.2-1.3x on the ali-ccp shape at 2M ids, none on the reference
+shape) unless GLIBC_TUNABLES is set already; ESMM_HUGE_PAGES=0 measures without.
+
 --shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
                 128-64, heads 32-16-1) on the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts (23 categorical
                 fields, ids skewed to small values; 8 numeric inputs; 4 % clicks, 0.53 % of them convert), drawn in
@@ -125,6 +130,11 @@ Without --backend every backend that loads here is timed, wasm and cpu included:
     const seedCounts = numberList(v, "seeds") ?? [1];
     const steps = numberValue(v, "batches", 40);
     const repeat = numberValue(v, "repeat", 1);
+    try {
+      hugePageEnv();
+    } catch (e) {
+      throw new UsageError(`bench: ${(e as Error).message}`);
+    }
     if (v.peer !== undefined && v.peer !== "torch") throw new UsageError(`bench: --peer takes "torch", got ${JSON.stringify(v.peer)}`);
     const parallel = typeof v.parallel === "string" ? parseParallel(v.parallel) : undefined;
     if (parallel && v.peer) throw new UsageError("bench: --parallel and --peer are separate measurements; run them one at a time");
@@ -171,7 +181,7 @@ Without --backend every backend that loads here is timed, wasm and cpu included:
     for (let rep = 0; rep < repeat; rep++) {
       for (const backend of backends) {
         for (const batch of batches) for (const model of models) for (const seeds of seedCounts) {
-          const r = spawnSync(process.execPath, childArgs(backend, batch, model, seeds, v.count === true && rep === 0), { encoding: "utf8", env: { ...process.env, ...tfLogEnv(process.env), ...threadEnv(threads) } });
+          const r = spawnSync(process.execPath, childArgs(backend, batch, model, seeds, v.count === true && rep === 0), { encoding: "utf8", env: trainingChildEnv(threads) });
           const line = r.stdout.trim().split("\n").pop() ?? "";
           if (r.status !== 0 || !line.startsWith("{")) {
             console.error(`bench: ${backend} ${model} batch ${batch} seeds ${seeds} failed: ${r.stderr.trim().split("\n").pop()}`);
@@ -182,7 +192,7 @@ Without --backend every backend that loads here is timed, wasm and cpu included:
           results.set(key, [...(results.get(key) ?? []), res]);
           if (wholeMachine) {
             // tfjs on the whole machine as the study runs it: one single-threaded process per core, at once.
-            const env = { ...process.env, ...tfLogEnv(process.env), ...threadEnv(1) };
+            const env = trainingChildEnv(1);
             const runs = await Promise.all(Array.from({ length: cores }, () => runChild(process.execPath, childArgs(backend, batch, model, seeds, false), env)));
             if (runs.every((x) => x !== undefined)) totals.set(key, [...(totals.get(key) ?? []), runs.reduce((a, x) => a + x!.examplesPerSec, 0)]);
           }
@@ -280,7 +290,7 @@ interface AliCcpRun {
 async function runAliCcp(o: AliCcpRun): Promise<void> {
   const results = new Map<string, ChildResult[]>();
   const torch = new Map<string, TorchResult[]>();
-  const env = { ...process.env, ...tfLogEnv(process.env), ...threadEnv(o.threads) };
+  const env = trainingChildEnv(o.threads);
   for (let rep = 0; rep < o.repeat; rep++) {
     for (const vocabulary of o.vocabularies) {
       for (const backend of o.backends) for (const batch of o.batches) for (const model of o.models) for (const seeds of o.seedCounts) for (const updates of o.updates) {
@@ -386,7 +396,7 @@ async function runParallel(
     for (const backend of backends) {
       for (const batch of batches) for (const seeds of seedCounts) {
         for (const { workers, threads } of configs) {
-          const env = { ...process.env, ...tfLogEnv(process.env), ...threadEnv(threads) };
+          const env = trainingChildEnv(threads);
           const runs = await Promise.all(
             Array.from({ length: workers }, () => runChild(process.execPath, [child, backend, String(batch), String(steps), "--epochs", "4", "--seeds", String(seeds)], env)),
           );
@@ -449,7 +459,7 @@ function ensureTorch(): string {
 function runTorch(python: string, batches: number[], steps: number, threads: number, extra: string[] = []): Promise<TorchResult[]> {
   const script = path.join(projectRoot(), "bench", "torch_bench.py");
   return new Promise((resolve) => {
-    const p = spawn(python, [script, "--batch", batches.join(","), "--batches", String(steps), "--threads", String(threads), ...extra], { stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(python, [script, "--batch", batches.join(","), "--batches", String(steps), "--threads", String(threads), ...extra], { stdio: ["ignore", "pipe", "pipe"], env: trainingChildEnv(threads) });
     let out = "";
     let err = "";
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));

@@ -205,7 +205,7 @@ export function studySpecFromOptions(cmd: string, v: OptionValues, profiles: (na
   return spec;
 }
 
-/** The runner's environment variables (ESMM_SEED_GROUP, ESMM_WORKER_THREADS), checked before any work: one line, exit 2. */
+/** The runner's environment variables (ESMM_SEED_GROUP, ESMM_WORKER_THREADS, ESMM_HUGE_PAGES), checked before any work: one line, exit 2. */
 export function checkRunnerEnvironment(cmd: string): void {
   try {
     seedGroupSize();

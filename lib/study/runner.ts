@@ -34,6 +34,7 @@
  */
 import * as path from "node:path";
 import { projectRoot, tfLogEnv } from "../backend";
+import { hugePageEnv } from "../backend/huge-pages";
 import { recommendedParallelism, threadEnv, THREAD_ENV_VARS } from "../backend/parallelism";
 import { getModelSpec } from "../models/zoo";
 import { codeVersion, defaultPredictionsDir, numericsVersion, openResultsWriter, readResults, ResultsWriter } from "./results";
@@ -82,9 +83,11 @@ export interface RunStudyOptions {
 }
 
 /**
- * Environment of a worker: the recommended threads per worker (see the header), unless set already, and
- * TensorFlow's log level (tfLogEnv: quiet unless TF_CPP_MIN_LOG_LEVEL is set or ESMM_TF_LOGS=1).
- * Throws when ESMM_WORKER_THREADS is set to anything but a positive integer.
+ * Environment of a worker: the recommended threads per worker (see the header), unless set already,
+ * TensorFlow's log level (tfLogEnv: quiet unless TF_CPP_MIN_LOG_LEVEL is set or ESMM_TF_LOGS=1) and
+ * transparent huge pages for its tables (backend/huge-pages.ts: unless GLIBC_TUNABLES is set or
+ * ESMM_HUGE_PAGES=0). Throws when ESMM_WORKER_THREADS is set to anything but a positive integer, or
+ * ESMM_HUGE_PAGES to anything but 0 or 1.
  */
 export function workerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base, ...tfLogEnv(base) };
@@ -95,7 +98,7 @@ export function workerEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.Process
   } else {
     for (const [k, v] of Object.entries(recommendedParallelism("tensorflow").env)) if (env[k] === undefined || env[k] === "") env[k] = v;
   }
-  return env;
+  return { ...env, ...hugePageEnv(base) };
 }
 
 /** One worker per core (recommendedParallelism; the same for every backend). */
