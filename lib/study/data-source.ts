@@ -20,6 +20,7 @@
  * Imports lib/sources and nothing of lib/study but types, so that results.ts (run keys), spec.ts and data-cache.ts
  * can all ask it without an import cycle.
  */
+import type { AsRead } from "../analysis/record";
 import type { Preparation } from "../data/prepare";
 import { resolveConfig } from "../data/simulator-config";
 import { preparedDataKey } from "../sources/prepared";
@@ -77,12 +78,8 @@ export function embeddingUpdatesFor(spec: DataSpec): EmbeddingUpdates {
   return sourceKind(dataSourceOf(spec).source).embeddingUpdates;
 }
 
-/** A DataSpec as a results file may hold it (lib/analysis/record.ts: any field may be missing): what dataReplicateOf reads. */
-export interface StoredDataSpec {
-  simulatorSeed?: number;
-  prepareSeed?: number;
-  prepared?: { dir?: string; sha256?: string };
-}
+/** A DataSpec as a results file may hold it (lib/analysis/record.ts AsRead: any field may be missing): the fields dataReplicateOf reads. */
+export type StoredDataSpec = Pick<AsRead<DataSpec>, "simulatorSeed" | "prepareSeed" | "prepared">;
 
 /**
  * The data replicate of a DataSpec, as a record stores it (`config.data`, fields possibly missing in old or
