@@ -13,12 +13,15 @@
  * - Progress lines (lib/plots/progress.ts): formatProgressNumber, formatCount, formatRate, formatDuration.
  */
 
+/** Integers with thousands separators, 12,345 (a non-integer is rounded): the one integer format of this module. */
+const INT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
 /** `digits` significant digits (exponent notation below 1e-4 and from 1e6 on); integers as 12,345. */
 export function formatNumber(x: number | undefined, digits = 4): string {
   if (x === undefined) return "";
   if (Number.isNaN(x)) return "NaN";
   if (!Number.isFinite(x)) return String(x);
-  if (Number.isInteger(x) && Math.abs(x) < 1e15) return x.toLocaleString("en-US");
+  if (Number.isInteger(x) && Math.abs(x) < 1e15) return INT.format(x);
   const a = Math.abs(x);
   if (a !== 0 && (a < 1e-4 || a >= 1e6)) return x.toExponential(digits - 1);
   return String(Number(x.toPrecision(digits)));
@@ -68,8 +71,6 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
 
 // ---------------------------------------------------------------------------------------------
 // Progress lines
-
-const INT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
 /** A count for progress lines: an integer as 12,345, else formatProgressNumber. */
 export function formatCount(n: number): string {
