@@ -41,3 +41,19 @@ export function inplaceUpdateRows(x: tfjs.Tensor, ids: tfjs.Tensor1D, rows: tfjs
   const T = { name: "T", type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
   backend.executeSingleOutput("InplaceUpdate", [T], [x, ids, rows]).dispose();
 }
+
+/**
+ * A new tensor with `x`'s values in a buffer of its own (float32, any shape): TensorFlow's `DeepCopy` op
+ * (tensorflow/core/kernels/inplace_ops.cc, `CopyOpBase::Compute` always allocates its output), one native
+ * copy. What RowwiseAdam uses to un-share a table before writing it in place, where a round trip through
+ * JavaScript (dataSync, a copy, an upload) took three copies of the table and as much JavaScript memory.
+ * Native backend only. Throws when the backend is not 'tensorflow' or `x` is not float32.
+ */
+export function deepCopy(x: tfjs.Tensor): tfjs.Tensor {
+  const t = tf();
+  if (t.getBackend() !== "tensorflow") throw new Error(`deepCopy: the native backend only, not ${t.getBackend()}`);
+  if (x.dtype !== "float32") throw new Error(`deepCopy: float32 only, got ${x.dtype}`);
+  const backend = t.backend() as unknown as NodeBackendLike;
+  const T = { name: "T", type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
+  return backend.executeSingleOutput("DeepCopy", [T], [x]);
+}

@@ -47,7 +47,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { tf } from "../backend";
-import { inplaceUpdateRows } from "../backend/inplace-rows";
+import { deepCopy, inplaceUpdateRows } from "../backend/inplace-rows";
 import type { ModelInputs, MultiTaskModel } from "../models";
 import { gatherRows } from "../models/fast-ops";
 import { Adam, AdamAccumulators, adamAccumulators, adamStepConstants, defaultAdamGrouping, WeightDecayForm, weightDecayTerms } from "./adam";
@@ -347,7 +347,8 @@ export class RowwiseAdam {
     const t = tf();
     const backend = t.backend() as unknown as CpuLike; // tfjs-node's backend has the same refCount
     if (this.owned.get(x) === x.dataId && backend.refCount(x.dataId) === 1) return;
-    const copy = t.tensor(Float32Array.from(x.dataSync() as Float32Array), x.shape, "float32");
+    // Native: one copy inside TensorFlow; wasm and cpu: through the host (their buffers are host memory anyway).
+    const copy = t.getBackend() === "tensorflow" ? deepCopy(x) : t.tensor(Float32Array.from(x.dataSync() as Float32Array), x.shape, "float32");
     x.assign(copy);
     copy.dispose();
     this.owned.set(x, x.dataId);
