@@ -39,6 +39,11 @@ export function inplaceUpdateRows(x: tfjs.Tensor, ids: tfjs.Tensor1D, rows: tfjs
   if (ids.shape[0] === 0) return;
   const backend = t.backend() as unknown as NodeBackendLike;
   const T = { name: "T", type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT };
+  // The rows are read first (GatherNd, result dropped) to bring them into cache: InplaceUpdate copies one row
+  // at a time (one Eigen assignment per row), so each row's cache and TLB miss is waited for in turn, where a
+  // gather's misses overlap. Measured at 13,000 random rows of a [2M, 16] table: 2.4 ms written cold, 0.27 ms
+  // gather + 0.68 ms write warm (bench: no change to what is written).
+  t.tidy(() => t.gatherND(x, t.reshape(ids, [ids.shape[0], 1])));
   backend.executeSingleOutput("InplaceUpdate", [T], [x, ids, rows]).dispose();
 }
 
