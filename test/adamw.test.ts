@@ -144,7 +144,10 @@ for (const inPlace of [true, false]) {
     const lazy = new RowwiseAdam([table], { ...ADAM, weightDecay: DECAY, weightDecayForm: "decoupled", inPlace });
     try {
       applyRowSteps(lazy, table, steps, dim);
-      const got = { p: table.dataSync() as Float32Array, m: lazy.moments(0).m.dataSync() as Float32Array, v: lazy.moments(0).v.dataSync() as Float32Array };
+      const moments = lazy.moments(0);
+      const got = { p: table.dataSync() as Float32Array, m: moments.m.dataSync() as Float32Array, v: moments.v.dataSync() as Float32Array };
+      moments.m.dispose();
+      moments.v.dispose();
       const worst = worstError(got, adamReference(init, dim, steps, DECAY, "decoupled"));
       ctx.diagnostic(`worst difference from the float64 lazy AdamW reference, relative to the tolerance: ${worst.toExponential(2)}`);
       assert.ok(worst <= 1, `${worst} x the tolerance`);

@@ -1,7 +1,7 @@
 /**
  * Float64 references for the Adam tests (test/adamw.test.ts, test/rowwise-adam.test.ts): Adam over rows of a
- * table written in plain JS, independent of tfjs, and the bit-for-bit comparison of a row-wise Adam against a
- * dense one. One definition, so the two tests check lib/train/adam.ts and lib/train/rowwise.ts against the same
+ * table written in plain JS, independent of tfjs, its float32 replay op by op, and the bit-for-bit comparison
+ * of a row-wise Adam against a dense one. One definition, so the two tests check lib/train/adam.ts and lib/train/rowwise.ts against the same
  * rule.
  */
 import assert from "node:assert/strict";
@@ -68,6 +68,40 @@ export function adamReference(p0: ArrayLike<number>, dim: number, steps: RowStep
   return { p, m, v };
 }
 
+/**
+ * The lazy rule of adamReference in float32, one rounded operation at a time in the order of lib/train/rowwise.ts'
+ * op sequence (native backend and `inPlace: false`): p <- p - fl(p lrλ) (decoupled), g <- g + fl(p λ) (coupled),
+ * m <- fl(m b1) + fl(g (1 - b1)), v <- fl(v b2) + fl(fl(g g) (1 - b2)), p <- p + fl(fl(m / fl(fl(sqrt v) + epsT)) lrT)
+ * with every constant rounded to float32 (lrT = -lr c2 / c1, epsT = eps c2; biasCorrections) and every result
+ * rounded (fl). IEEE float32 +, -, *, / and sqrt are correctly rounded, and so is each of them done in float64
+ * and rounded once, so this is what any backend's float32 kernels give: the known answer, bit for bit.
+ */
+export function float32LazyReplay(p0: ArrayLike<number>, dim: number, steps: RowStep[], decay: number, form: WeightDecayForm = "coupled") {
+  const f = Math.fround;
+  const p = Float32Array.from(p0);
+  const m = new Float32Array(p.length);
+  const v = new Float32Array(p.length);
+  const [b1, b2, omb1, omb2] = [f(ADAM.beta1), f(ADAM.beta2), f(1 - ADAM.beta1), f(1 - ADAM.beta2)];
+  const lambda = f(form === "coupled" ? decay : 0);
+  const shrink = f(form === "decoupled" ? ADAM.learningRate * decay : 0);
+  steps.forEach((s, k) => {
+    const { c1, c2 } = biasCorrections(k + 1);
+    const lrT = f(-(ADAM.learningRate * c2) / c1);
+    const epsT = f(ADAM.epsilon * c2);
+    s.ids.forEach((id, r) => {
+      for (let j = 0; j < dim; j++) {
+        const i = id * dim + j;
+        const pi = shrink === 0 ? p[i] : f(p[i] - f(p[i] * shrink));
+        const g = lambda === 0 ? f(s.g[r][j]) : f(f(s.g[r][j]) + f(pi * lambda));
+        m[i] = f(f(m[i] * b1) + f(g * omb1));
+        v[i] = f(f(v[i] * b2) + f(f(g * g) * omb2));
+        p[i] = f(pi + f(f(m[i] / f(f(Math.sqrt(v[i])) + epsT)) * lrT));
+      }
+    });
+  });
+  return { p, m, v };
+}
+
 /** The private moments of an Adam's groups, concatenated in variable order (for comparisons only). */
 export function denseMoments(adam: Adam): { m: Float32Array; v: Float32Array } {
   const groups = (adam as unknown as { groups: { m: tfjs.Variable; v: tfjs.Variable }[] }).groups;
@@ -82,8 +116,14 @@ export function denseMoments(adam: Adam): { m: Float32Array; v: Float32Array } {
 export function assertSameAsDense(dense: Adam, denseTable: tfjs.Variable, lazy: RowwiseAdam, lazyTable: tfjs.Variable): void {
   assert.deepEqual(lazyTable.dataSync(), denseTable.dataSync(), "values");
   const dm = denseMoments(dense);
-  assert.deepEqual(lazy.moments(0).m.dataSync(), dm.m, "first moments");
-  assert.deepEqual(lazy.moments(0).v.dataSync(), dm.v, "second moments");
+  const { m, v } = lazy.moments(0);
+  try {
+    assert.deepEqual(m.dataSync(), dm.m, "first moments");
+    assert.deepEqual(v.dataSync(), dm.v, "second moments");
+  } finally {
+    m.dispose();
+    v.dispose();
+  }
 }
 
 /** Applies `steps` (as adamReference takes them) to a row-wise Adam over `table` ([rows, dim]), one apply a step. */

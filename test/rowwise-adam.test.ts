@@ -13,7 +13,12 @@
  *   decreasing training loss; each seed of a group equals its single row-wise run.
  *
  * - on the native backend, the in-place write (TensorFlow's InplaceUpdate, lib/backend/inplace-rows.ts) equals
- *   the TensorScatterUpdate path bit for bit (values and both moments) over k steps with skipped rows.
+ *   the TensorScatterUpdate path bit for bit (values and both moments) over k steps with skipped rows;
+ * - the op sequence (native, and `inPlace: false` everywhere), with both moments in one [rows, 2 dim] variable,
+ *   equals a float32 replay of the lazy rule op by op (test/float64-adam.ts float32LazyReplay) bit for bit,
+ *   with skipped rows, in both weight decay forms;
+ * - on the native backend, deepCopy (the copy-on-write of a shared table) copies every bit (-0, NaN, a
+ *   subnormal) into a buffer a write does not share with its source.
  *
  * Backend: cpu (deterministic); the last test runs this whole file again in a child process on the native
  * backend when it is built (ESMM_BACKEND=tensorflow), and ESMM_BACKEND=wasm runs it on wasm (by hand).
@@ -23,6 +28,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
 import { availableBackends, initBackend, tf } from "../lib/backend";
+import { deepCopy, inplaceUpdateRows } from "../lib/backend/inplace-rows";
 import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { buildModel, getModelSpec, inputDimsOf, lookupRows, MODEL_NAMES, totalLoss } from "../lib/models";
@@ -30,7 +36,7 @@ import { gatherRows as gatherTableRows } from "../lib/models/fast-ops";
 import { fitSeedGroup, fitSpec, inputTensors, labelTensors, predict, predictSeeds, sliceRows } from "../lib/train";
 import { Adam, AdamGrouping } from "../lib/train/adam";
 import { embeddingLayout, RowDeduper, RowwiseAdam, rowMajorIndices } from "../lib/train/rowwise";
-import { adamReference, ADAM, applyRowSteps, assertSameAsDense } from "./float64-adam";
+import { adamReference, ADAM, applyRowSteps, assertSameAsDense, float32LazyReplay } from "./float64-adam";
 import { rng, tempDir } from "./helpers";
 
 let data: PreparedData;
@@ -105,7 +111,10 @@ for (const inPlace of [true, false]) {
     try {
       applyRowSteps(lazy, table, steps, dim);
       const want = adamReference(init, dim, steps, decay);
-      const got = { p: table.dataSync(), m: lazy.moments(0).m.dataSync(), v: lazy.moments(0).v.dataSync() };
+      const moments = lazy.moments(0);
+      const got = { p: table.dataSync(), m: moments.m.dataSync(), v: moments.v.dataSync() };
+      moments.m.dispose();
+      moments.v.dispose();
       let worst = 0;
       for (const key of ["p", "m", "v"] as const) {
         want[key].forEach((w, i) => {
@@ -280,6 +289,40 @@ test("embeddingUpdates is checked", async () => {
   await assert.rejects(fitSpec(getModelSpec("ESMM"), data, { embeddingUpdates: "sparse" as never, maxEpochs: 1 }), /embeddingUpdates must be one of dense, rowwise/);
 });
 
+for (const form of ["coupled", "decoupled"] as const) {
+  test(`row-wise Adam's op sequence (moments side by side in one [rows, 2 dim] variable) equals a float32 replay of the lazy rule bit for bit, with skipped rows (${form} decay)`, (ctx) => {
+    const t = tf();
+    const rows = 12;
+    const dim = 3;
+    const r = rng(31);
+    const init = Float32Array.from({ length: rows * dim }, () => r() - 0.5);
+    // Row 11 is never touched; row 7 first at step 3; rows 0 and 2 every step; rows given out of order.
+    const touched = [[2, 0, 5], [0, 9, 2, 1], [7, 2, 0], [0, 2], [3, 0, 8, 2, 10], [2, 7, 0, 4, 6]];
+    const steps = touched.map((ids) => ({ ids, g: ids.map(() => Array.from({ length: dim }, () => Math.fround((r() - 0.5) * 0.3))) }));
+    const want = float32LazyReplay(init, dim, steps, 0.02, form);
+    // Every backend runs the op sequence with inPlace: false; the native backend's in-place write runs it too.
+    for (const inPlace of backend === "tensorflow" ? [false, true] : [false]) {
+      const table = t.variable(t.tensor2d(init.slice(), [rows, dim]));
+      const lazy = new RowwiseAdam([table], { ...ADAM, weightDecay: 0.02, weightDecayForm: form, inPlace });
+      try {
+        applyRowSteps(lazy, table, steps, dim);
+        const { m, v } = lazy.moments(0);
+        const got = { p: table.dataSync(), m: m.dataSync(), v: v.dataSync() };
+        m.dispose();
+        v.dispose();
+        assert.deepEqual(got.p, want.p, `values (inPlace ${inPlace})`);
+        assert.deepEqual(got.m, want.m, `first moments (inPlace ${inPlace})`);
+        assert.deepEqual(got.v, want.v, `second moments (inPlace ${inPlace})`);
+        assert.ok(got.m[11 * dim] === 0 && got.v[11 * dim] === 0 && got.m[7 * dim] !== 0, "row 11 untouched, row 7 stepped");
+      } finally {
+        lazy.dispose();
+        table.dispose();
+      }
+    }
+    ctx.diagnostic(`backend ${backend}`);
+  });
+}
+
 test("native backend: the in-place write equals TensorScatterUpdate bit for bit (values, both moments) over k steps with skipped rows", (ctx) => {
   const t = tf();
   if (backend !== "tensorflow") return ctx.skip(`runs on the native backend (the child process of the next test), not ${backend}`);
@@ -304,7 +347,10 @@ test("native backend: the in-place write equals TensorScatterUpdate bit for bit 
         if (k === 5) snapshot = t.clone(table); // shares the table's data: the next in-place step must copy first
       });
       const { m, v } = lazy.moments(0);
-      return { p: table.dataSync().slice(), m: m.dataSync().slice(), v: v.dataSync().slice(), snapshot: snapshot!.dataSync().slice() };
+      const got = { p: table.dataSync().slice(), m: m.dataSync().slice(), v: v.dataSync().slice(), snapshot: snapshot!.dataSync().slice() };
+      m.dispose();
+      v.dispose();
+      return got;
     } finally {
       snapshot?.dispose();
       lazy.dispose();
@@ -318,6 +364,23 @@ test("native backend: the in-place write equals TensorScatterUpdate bit for bit 
   assert.deepEqual(inPlace.v, scattered.v, "second moments");
   assert.deepEqual(inPlace.snapshot, scattered.snapshot, "a clone taken after step 6 keeps step 6's values");
   assert.notDeepEqual(inPlace.snapshot, inPlace.p, "the table moved after the clone");
+});
+
+test("native backend: deepCopy (RowwiseAdam's copy-on-write) copies the bits, -0, NaN and a subnormal included, into a buffer of its own", (ctx) => {
+  const t = tf();
+  if (backend !== "tensorflow") return ctx.skip(`runs on the native backend (the child process of the next test), not ${backend}`);
+  const values = new Float32Array([1.5, -0, NaN, 1e-40, -Infinity, 3]);
+  const x = t.tensor2d(values, [3, 2]);
+  const y = deepCopy(x);
+  try {
+    assert.deepEqual(new Uint32Array(y.dataSync().buffer), new Uint32Array(values.buffer), "the copy's bits");
+    inplaceUpdateRows(y, t.tensor1d([1], "int32"), t.tensor2d([[7, 8]]));
+    assert.deepEqual(new Uint32Array(x.dataSync().buffer), new Uint32Array(values.buffer), "x unchanged by a write into the copy");
+    assert.deepEqual(Array.from(y.dataSync()), [1.5, -0, 7, 8, -Infinity, 3]);
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
 });
 
 test("this file's tests pass on the native backend (child process)", async (ctx) => {

@@ -35,10 +35,14 @@
  *   `DecoupledWeightDecayExtension` on sparse gradients (`extend_with_decoupled_weight_decay(LazyAdam)`
  *   decays only the indices of the gradient; TFA's decay is not multiplied by lr, PyTorch's and this one are).
  *   With every row touched every step, either form equals the dense Adam of ./adam.ts in that form.
- * Float32 arithmetic and where the rows are written. On the native backend the rows' update runs the same op
- * sequence as ./adam.ts' per-variable update on the gathered rows, and the new rows of the table and of both
- * moments are written in place by TensorFlow's InplaceUpdate kernel (lib/backend/inplace-rows.ts): O(touched
- * rows) per step, so the step's cost does not grow with the vocabulary. On wasm and cpu it is one JS pass over
+ * Float32 arithmetic and where the rows are written. Both moments of a table live in one variable
+ * [rows, 2 dim], row r = m_r | v_r (one 64-byte cache line at dim 8), so a step reads and writes each touched
+ * row's moments once (at 2M ids, the rows' random reads and writes, not the arithmetic, are most of the update's time). On the native backend the
+ * rows' update runs the same float32 ops per element as ./adam.ts' per-variable update, on the gathered rows
+ * (both moments side by side: bit for bit the values of separate m and v), and the new rows of the table
+ * and of the moments are written in place by TensorFlow's InplaceUpdate kernel
+ * (lib/backend/inplace-rows.ts): O(touched rows) per step, so the step's cost does not grow with the
+ * vocabulary. On wasm and cpu it is one JS pass over
  * the touched rows, written in place into the backend's buffers, with the arithmetic of ./adam-kernel.ts (the
  * "kernel" grouping dense Adam uses there). On every backend a buffer shared with another tensor (a getWeights
  * clone, a best-epoch snapshot, a setWeights value) is copied first (copy-on-write, by the backend's reference
@@ -188,13 +192,14 @@ export interface LazyAdamStep extends AdamKernelAttrs {
 }
 
 /**
- * The lazy update on plain arrays, in place: for each k, row `ids[k]` of `p`, `m`, `v` (row-major
- * [rows, dim] float32) is stepped with `g`'s row k ([U, dim]); other rows untouched. `ids` must be distinct
- * (not checked: the caller dedupes; a repeated id would be stepped twice); throws on an id out of range. Arithmetic of ./adam-kernel.ts' adamUpdateValues
- * (float64 intermediates, float32 stores), coupled decay as tfjs' add(g, mul(p, λ)) in float32, decoupled
- * as sub(p, mul(p, lr λ)) in float32.
+ * The lazy update on plain arrays, in place: for each k, row `ids[k]` of `p` (row-major [rows, dim] float32)
+ * and of the moments `mv` (row-major [rows, 2 dim] float32, row r = m_r | v_r: RowwiseAdam's layout) is
+ * stepped with `g`'s row k ([U, dim]); other rows untouched. `ids` must be distinct (not checked: the caller
+ * dedupes; a repeated id would be stepped twice); throws on an id out of range. Arithmetic of
+ * ./adam-kernel.ts' adamUpdateValues (float64 intermediates, float32 stores), coupled decay as tfjs'
+ * add(g, mul(p, λ)) in float32, decoupled as sub(p, mul(p, lr λ)) in float32.
  */
-export function lazyAdamRowValues(p: Float32Array, m: Float32Array, v: Float32Array, ids: ArrayLike<number>, g: Float32Array, dim: number, a: LazyAdamStep): void {
+export function lazyAdamRowValues(p: Float32Array, mv: Float32Array, ids: ArrayLike<number>, g: Float32Array, dim: number, a: LazyAdamStep): void {
   const { b1, oneMinusB1, b2, oneMinusB2, lrT, epsT, decay } = a;
   const shrink = a.shrink ?? 0;
   const rows = p.length / dim;
@@ -202,16 +207,18 @@ export function lazyAdamRowValues(p: Float32Array, m: Float32Array, v: Float32Ar
     const id = ids[k];
     if (!(id >= 0 && id < rows)) throw new Error(`row-wise Adam: row ${id} is not in [0, ${rows})`);
     const base = id * dim;
+    const mBase = 2 * base;
+    const vBase = mBase + dim;
     const gBase = k * dim;
     for (let j = 0; j < dim; j++) {
       const i = base + j;
       const pi = shrink === 0 ? p[i] : Math.fround(p[i] - Math.fround(p[i] * shrink));
       let gi = g[gBase + j];
       if (decay !== 0) gi = Math.fround(gi + Math.fround(pi * decay));
-      const mi = Math.fround(b1 * m[i] + oneMinusB1 * gi);
-      const vi = Math.fround(b2 * v[i] + oneMinusB2 * (gi * gi));
-      m[i] = mi;
-      v[i] = vi;
+      const mi = Math.fround(b1 * mv[mBase + j] + oneMinusB1 * gi);
+      const vi = Math.fround(b2 * mv[vBase + j] + oneMinusB2 * (gi * gi));
+      mv[mBase + j] = mi;
+      mv[vBase + j] = vi;
       p[i] = pi + lrT * (mi / (Math.sqrt(vi) + epsT));
     }
   }
@@ -232,8 +239,13 @@ interface WasmLike {
  * run; its step count advances once per `apply`.
  */
 export class RowwiseAdam {
-  private readonly m: tfjs.Variable[];
-  private readonly v: tfjs.Variable[];
+  /**
+   * Both moments of table i in one variable [rows, 2 dim]: row r = m_r | v_r (at dim 8, 64 bytes: one cache
+   * line), so one gather and one in-place write serve both moments of a row.
+   */
+  private readonly mv: tfjs.Variable[];
+  /** Per table, the rows [1, 2 dim] the moments are scaled by (b1 dim times, then b2) and g | g^2 by (1 - b1, 1 - b2); made at the first op-sequence step. */
+  private rates?: { decay: tfjs.Tensor2D; gradient: tfjs.Tensor2D }[];
   private steps = 0;
   /** beta1^t and beta2^t (./adam.ts adamStepConstants). */
   private readonly acc: AdamAccumulators;
@@ -261,19 +273,31 @@ export class RowwiseAdam {
     if (this.inPlace && !canWriteInPlace) throw new Error(`row-wise Adam: in-place updates need the tensorflow, wasm or cpu backend, not ${backend}`);
     this.jsPass = this.inPlace && backend !== "tensorflow";
     this.acc = adamAccumulators(config);
-    const zeros = (x: tfjs.Variable, name: string) => {
-      const z = t.zeros(x.shape);
-      const variable = t.variable(z, false, `${x.name}/lazy-adam/${name}#${++lazyCounter}`);
+    this.mv = tables.map((x) => {
+      const z = t.zeros([x.shape[0] as number, 2 * (x.shape[1] as number)]);
+      const variable = t.variable(z, false, `${x.name}/lazy-adam/mv#${++lazyCounter}`);
       z.dispose();
+      this.owned.set(variable, variable.dataId); // a fresh buffer nothing else holds: no copy before the first write
       return variable;
-    };
-    this.m = tables.map((x) => zeros(x, "m"));
-    this.v = tables.map((x) => zeros(x, "v"));
+    });
   }
 
-  /** The first and second moments of table i (the optimizer's own variables; do not modify). */
-  moments(i: number): { m: tfjs.Variable; v: tfjs.Variable } {
-    return { m: this.m[i], v: this.v[i] };
+  /**
+   * The first and second moments of table i, each [rows, dim]: new tensors copied from the optimizer's state
+   * (the caller disposes them; later steps do not change them). O(table): for inspection and tests.
+   */
+  moments(i: number): { m: tfjs.Tensor2D; v: tfjs.Tensor2D } {
+    const t = tf();
+    const mv = this.mv[i];
+    const [rows, dim] = [mv.shape[0] as number, (mv.shape[1] as number) / 2];
+    const all = mv.dataSync() as Float32Array;
+    const m = new Float32Array(rows * dim);
+    const v = new Float32Array(rows * dim);
+    for (let r = 0; r < rows; r++) {
+      m.set(all.subarray(2 * r * dim, (2 * r + 1) * dim), r * dim);
+      v.set(all.subarray((2 * r + 1) * dim, (2 * r + 2) * dim), r * dim);
+    }
+    return { m: t.tensor2d(m, [rows, dim], "float32"), v: t.tensor2d(v, [rows, dim], "float32") };
   }
 
   /**
@@ -305,37 +329,56 @@ export class RowwiseAdam {
     if (this.jsPass) {
       this.tables.forEach((x, i) => {
         const g = grads[i].dataSync() as Float32Array;
-        const targets = [x, this.m[i], this.v[i]];
+        const targets = [x, this.mv[i]];
         // Every copy first, then the views: an allocation may grow (and detach) wasm's heap.
         for (const y of targets) this.own(y);
-        const [pv, mv, vv] = targets.map((y) => this.view(y));
-        lazyAdamRowValues(pv, mv, vv, ids, g, x.shape[1] as number, step);
+        const [pv, mv] = targets.map((y) => this.view(y));
+        lazyAdamRowValues(pv, mv, ids, g, x.shape[1] as number, step);
       });
       return;
     }
-    // The op sequence of ./adam.ts' per-variable update, on the gathered rows.
-    const b1 = t.scalar(this.config.beta1);
-    const oneMinusB1 = t.scalar(1 - this.config.beta1);
-    const b2 = t.scalar(this.config.beta2);
-    const oneMinusB2 = t.scalar(1 - this.config.beta2);
+    // The op sequence of ./adam.ts' per-variable update, on the gathered rows, element for element the same
+    // float32 ops (m b1 + g (1 - b1), v b2 + g^2 (1 - b2)), with both moments side by side in one [U, 2 dim].
+    // The moments are written as soon as they are computed, while their rows are still in cache.
+    const rates = this.momentRates();
     const lrT = t.scalar(step.lrT);
     const epsT = t.scalar(step.epsT);
     const { coupled: decay, decoupled: shrink } = this.decay;
+    const ids1 = this.inPlace ? (t.reshape(idsColumn, [U]) as tfjs.Tensor1D) : undefined;
+    const write = (y: tfjs.Variable, value: tfjs.Tensor2D) => {
+      if (ids1) {
+        this.own(y);
+        inplaceUpdateRows(y, ids1, value);
+      } else {
+        y.assign(scatterRows(y, idsColumn, value));
+      }
+    };
     this.tables.forEach((x, i) => {
       const p = shrink === 0 ? rows[i] : t.sub(rows[i], t.mul(rows[i], t.scalar(shrink)));
       const g = decay === 0 ? grads[i] : t.add(grads[i], t.mul(p, t.scalar(decay)));
-      const m = t.add(t.mul(gatherRows(this.m[i] as tfjs.Tensor2D, idsColumn), b1), t.mul(g, oneMinusB1));
-      const v = t.add(t.mul(gatherRows(this.v[i] as tfjs.Tensor2D, idsColumn), b2), t.mul(t.square(g), oneMinusB2));
-      const next = t.add(p, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
-      const written: [tfjs.Variable, tfjs.Tensor][] = [[this.m[i], m], [this.v[i], v], [x, next]];
-      if (this.inPlace) {
-        const ids1 = t.reshape(idsColumn, [U]) as tfjs.Tensor1D;
-        for (const [y] of written) this.own(y);
-        for (const [y, value] of written) inplaceUpdateRows(y, ids1, value as tfjs.Tensor2D);
-      } else {
-        for (const [y, value] of written) y.assign(scatterRows(y, idsColumn, value as tfjs.Tensor2D));
-      }
+      const gg = t.mul(t.concat([g, t.square(g)], 1), rates[i].gradient);
+      const mv = t.add(t.mul(gatherRows(this.mv[i] as tfjs.Tensor2D, idsColumn), rates[i].decay), gg) as tfjs.Tensor2D;
+      write(this.mv[i], mv);
+      const [m, v] = t.split(mv, 2, 1);
+      write(x, t.add(p, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT)) as tfjs.Tensor2D);
     });
+  }
+
+  /** The per-table rows of `rates`, made (and kept outside any tidy) at the first call. */
+  private momentRates(): { decay: tfjs.Tensor2D; gradient: tfjs.Tensor2D }[] {
+    const t = tf();
+    const { beta1, beta2 } = this.config;
+    const row = (dim: number, a: number, b: number) => {
+      const values = new Float32Array(2 * dim);
+      values.fill(a, 0, dim);
+      values.fill(b, dim);
+      return t.keep(t.tensor2d(values, [1, 2 * dim], "float32"));
+    };
+    this.rates ??= this.tables.map((x) => {
+      const dim = x.shape[1] as number;
+      return { decay: row(dim, beta1, beta2), gradient: row(dim, 1 - beta1, 1 - beta2) };
+    });
+    return this.rates;
   }
 
   /**
@@ -363,9 +406,10 @@ export class RowwiseAdam {
   }
 
   dispose(): void {
-    for (const x of [...this.m, ...this.v]) x.dispose();
-    this.m.length = 0;
-    this.v.length = 0;
+    for (const x of this.mv) x.dispose();
+    for (const r of this.rates ?? []) for (const y of [r.decay, r.gradient]) y.dispose();
+    this.mv.length = 0;
+    this.rates = undefined;
   }
 }
 
