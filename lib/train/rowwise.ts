@@ -37,12 +37,12 @@
  *   With every row touched every step, either form equals the dense Adam of ./adam.ts in that form.
  * Float32 arithmetic and where the rows are written. Both moments of a table live in one variable
  * [rows, 2 dim], row r = m_r | v_r (one 64-byte cache line at dim 8), so a step reads and writes each touched
- * row's moments once (at 2M ids, the rows' random reads and writes, not the arithmetic, are most of the update's time). On the native backend the
- * rows' update runs the same float32 ops per element as ./adam.ts' per-variable update, on the gathered rows
- * (both moments side by side: bit for bit the values of separate m and v), and the new rows of the table
- * and of the moments are written in place by TensorFlow's InplaceUpdate kernel
- * (lib/backend/inplace-rows.ts): O(touched rows) per step, so the step's cost does not grow with the
- * vocabulary. On wasm and cpu it is one JS pass over
+ * row's moments once: at 2M ids the touched rows' random reads and writes, not the arithmetic, are most of
+ * the update's time. On the native backend the rows' update runs the same float32 ops per element as
+ * ./adam.ts' per-variable update on the gathered rows (both moments side by side: bit for bit the values of
+ * separate m and v), and the new rows of the moments, then of the table, are written in place by TensorFlow's
+ * InplaceUpdate kernel (lib/backend/inplace-rows.ts): O(touched rows) per step, not O(table), though at
+ * millions of rows each touched row costs a cache and TLB miss. On wasm and cpu it is one JS pass over
  * the touched rows, written in place into the backend's buffers, with the arithmetic of ./adam-kernel.ts (the
  * "kernel" grouping dense Adam uses there). On every backend a buffer shared with another tensor (a getWeights
  * clone, a best-epoch snapshot, a setWeights value) is copied first (copy-on-write, by the backend's reference
