@@ -7,6 +7,8 @@
  *                   one line of provenance (command, start and end dates, load average at the start);
  *                   --from LOG first copies them there from a saved log (JSON lines; the `date` and `uptime`
  *                   lines written around the command give the dates and the load)
+ *   speed-seed-groups  docs/data/speed-seed-groups.jsonl: `esmm bench --seeds 1,3,10 --count --peer torch --json`'s
+ *                   lines on the reference shape, the same way (--from LOG)
  *   every other     docs/data/NAME.json: a recorded table {command, measured, machine, source, header, rows}, for
  *   "recorded" row  past measurements that cannot be rerun cheaply; rendered as the table and one line saying
  *                   where it came from
@@ -32,7 +34,6 @@ import { GENERATED_BLOCKS, GeneratedBlockEntry, GeneratedBlockError, readGenerat
 class InputError extends Error {}
 
 const DATA_DIR = "docs/data";
-const ALI_CCP_COMMAND = "npx esmm bench --shape ali-ccp --json --peer torch";
 
 /** A recorded measurement: the table as the command printed it (or as the page recorded it) and its provenance. */
 interface RecordedTable {
@@ -79,39 +80,72 @@ interface AliCcpLine {
   torchSparseExamplesPerSec?: number | null;
   torch?: string;
 }
-interface AliCcpProvenance {
+
+/** One line of `esmm bench --seeds ... --count --peer torch --json` on the reference shape (lib/cli/bench.ts). */
+interface SeedGroupLine {
+  backend: string;
+  batch: number;
+  seeds: number;
+  examplesPerSec: number;
+  threads: number;
+  kernelsPerStep?: number;
+  tfOpsPerStep?: number;
+  processes?: number;
+  totalExamplesPerSec?: number;
+  torchExamplesPerSec?: number | null;
+  torchOneProcess?: { threads: number; examplesPerSec: number } | null;
+  torchProcesses?: { processes: number; threadsEach: number; examplesPerSec: number } | null;
+  ratio?: number | null;
+}
+
+interface BenchProvenance {
   command: string;
   started: string;
   ended: string;
   load: string;
 }
 
-/** Copies a saved bench log's JSON lines, its dates and its load average into the raw-results file. */
-function importAliCcpLog(log: string, out: string): void {
+/**
+ * The blocks rendered from a bench log's JSON lines: the raw-results file `--from LOG` fills, the command the
+ * provenance names when the log does not, and which lines belong (a line of another shape is refused).
+ */
+const BENCH_LOG_BLOCKS: Record<string, { file: string; command: string; accepts: (line: Record<string, unknown>) => boolean }> = {
+  "speed-ali-ccp": { file: "speed-ali-ccp.jsonl", command: "npx esmm bench --shape ali-ccp --json --peer torch", accepts: (l) => l.shape === "ali-ccp" },
+  "speed-seed-groups": {
+    file: "speed-seed-groups.jsonl",
+    command: "npx esmm bench --backend tensorflow --batch 1024 --seeds 1,3,10 --count --peer torch --repeat 3 --json",
+    accepts: (l) => l.shape === undefined && typeof l.seeds === "number" && typeof l.totalExamplesPerSec === "number",
+  },
+};
+
+/** Copies a saved bench log's JSON lines, its dates and its load average into block `name`'s raw-results file. */
+function importBenchLog(name: string, log: string, out: string): void {
+  const block = BENCH_LOG_BLOCKS[name];
   if (!fs.existsSync(log)) throw new InputError(`${log}: no such log`);
   const lines = fs.readFileSync(log, "utf8").split("\n");
   const results = lines.filter((l) => l.startsWith("{"));
   results.forEach((l, i) => {
     try {
-      if (JSON.parse(l).shape !== "ali-ccp") throw new Error("not an ali-ccp line");
+      if (!block.accepts(JSON.parse(l))) throw new Error(`not a line of ${block.command}`);
     } catch (e) {
       throw new InputError(`${log}: JSON line ${i + 1}: ${(e as Error).message}`);
     }
   });
-  if (results.length === 0) throw new InputError(`${log}: no JSON lines of esmm bench --shape ali-ccp --json`);
+  if (results.length === 0) throw new InputError(`${log}: no JSON lines of ${block.command}`);
   const dates = lines.filter((l) => /^[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ [\d:]+ [A-Z]+ \d{4}$/.test(l.trim()));
   const load = lines.find((l) => l.includes("load average:"))?.split("load average:")[1].trim() ?? "not recorded";
   // The command as the log names it (a line "command: ..."), else the bench's plain form.
-  const command = lines.find((l) => l.startsWith("command: "))?.slice("command: ".length).trim() ?? ALI_CCP_COMMAND;
-  const provenance: AliCcpProvenance = { command, started: dates[0] ?? "not recorded", ended: dates[dates.length - 1] ?? "not recorded", load };
+  const command = lines.find((l) => l.startsWith("command: "))?.slice("command: ".length).trim() ?? block.command;
+  const provenance: BenchProvenance = { command, started: dates[0] ?? "not recorded", ended: dates[dates.length - 1] ?? "not recorded", load };
   const tmp = `${out}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, [JSON.stringify(provenance), ...results].join("\n") + "\n");
   fs.renameSync(tmp, out);
 }
 
-function renderAliCcp(root: string): string {
-  const file = path.join(DATA_DIR, "speed-ali-ccp.jsonl");
-  if (!fs.existsSync(path.join(root, file))) throw new InputError(`${file}: no such raw-results file (render-docs --block speed-ali-ccp --from LOG writes it)`);
+/** Block `name`'s raw-results file: its provenance line and its bench lines. */
+function readBenchLog<T>(root: string, name: string): { provenance: BenchProvenance; lines: T[]; file: string } {
+  const file = path.join(DATA_DIR, BENCH_LOG_BLOCKS[name].file);
+  if (!fs.existsSync(path.join(root, file))) throw new InputError(`${file}: no such raw-results file (render-docs --block ${name} --from LOG writes it)`);
   const [head, ...lines] = fs.readFileSync(path.join(root, file), "utf8").trim().split("\n").map((l, i) => {
     try {
       return JSON.parse(l);
@@ -119,17 +153,43 @@ function renderAliCcp(root: string): string {
       throw new InputError(`${file}: line ${i + 1} is not JSON`);
     }
   });
-  const p = head as AliCcpProvenance;
-  const rate = (x: number | null | undefined) => (typeof x === "number" ? formatNumber(x, 6) : "failed");
-  const ratio = (a: number, b: number | null | undefined) => (typeof b === "number" && b > 0 ? formatNumber(a / b, 2) : "");
-  const rows = (lines as AliCcpLine[]).map((r) => {
+  return { provenance: head as BenchProvenance, lines: lines as T[], file };
+}
+
+const rate = (x: number | null | undefined) => (typeof x === "number" ? formatNumber(x, 6) : "failed");
+const ratio = (a: number | undefined, b: number | null | undefined) => (typeof a === "number" && typeof b === "number" && b > 0 ? formatNumber(a / b, 2) : "");
+
+function renderAliCcp(root: string): string {
+  const { provenance: p, lines, file } = readBenchLog<AliCcpLine>(root, "speed-ali-ccp");
+  const rows = lines.map((r) => {
     const peer = r.embeddingUpdates === "rowwise" ? r.torchSparseExamplesPerSec : r.torchDenseExamplesPerSec;
     return [r.backend, formatNumber(r.vocabulary, 8), r.embeddingUpdates, String(r.batch), String(r.threads), rate(r.examplesPerSec), rate(r.torchDenseExamplesPerSec), rate(r.torchSparseExamplesPerSec), ratio(r.examplesPerSec, peer)];
   });
-  const torch = (lines as AliCcpLine[]).find((r) => r.torch)?.torch ?? "not run";
+  const torch = lines.find((r) => r.torch)?.torch ?? "not run";
   return (
     markdownTable(["backend", "vocabulary (ids)", "embedding updates", "batch", "threads", "examples/s", "PyTorch dense Adam", "PyTorch SparseAdam", "vs PyTorch (dense vs dense Adam, rowwise vs SparseAdam)"], rows) +
     `\n\n*Measured: \`${p.command}\` (PyTorch ${torch}), ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min). Raw results: \`${file}\`.*`
+  );
+}
+
+function renderSeedGroups(root: string): string {
+  const { provenance: p, lines, file } = readBenchLog<SeedGroupLine>(root, "speed-seed-groups");
+  const processes = lines.find((r) => r.processes)?.processes ?? 0;
+  const rows = lines.map((r) => [
+    String(r.seeds),
+    r.kernelsPerStep === undefined ? "" : `${r.kernelsPerStep} / ${r.tfOpsPerStep ?? "-"}`,
+    rate(r.examplesPerSec),
+    rate(r.totalExamplesPerSec),
+    rate(r.torchExamplesPerSec),
+    ratio(r.totalExamplesPerSec, r.torchExamplesPerSec),
+  ]);
+  const torch = lines.find((r) => r.torchOneProcess && r.torchProcesses);
+  const torchSides = torch
+    ? ` PyTorch as 1 process x ${torch.torchOneProcess!.threads} threads: ${rate(torch.torchOneProcess!.examplesPerSec)}; as ${torch.torchProcesses!.processes} processes x 1 thread: ${rate(torch.torchProcesses!.examplesPerSec)} (the better is the ratio's).`
+    : "";
+  return (
+    markdownTable(["seeds in the graph", "tfjs kernels / TF ops per step", "1 process (1 thread), examples/s", `whole machine (${processes} processes x 1 thread)`, "PyTorch whole machine", "tfjs / PyTorch"], rows) +
+    `\n\n*Measured: \`${p.command}\`, ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min); medians of the command's interleaved runs.${torchSides} Raw results: \`${file}\`.*`
   );
 }
 
@@ -142,6 +202,7 @@ async function renderModelZoo(): Promise<string> {
 function renderer(entry: GeneratedBlockEntry, root: string): (() => Promise<string> | string) | undefined {
   if (entry.name === "model-zoo") return renderModelZoo;
   if (entry.name === "speed-ali-ccp") return () => renderAliCcp(root);
+  if (entry.name === "speed-seed-groups") return () => renderSeedGroups(root);
   if (entry.source === "recorded") return () => renderRecorded(root, entry.name);
   return undefined;
 }
@@ -158,8 +219,9 @@ async function main() {
   const names = values.block ? values.block.split(",") : rendered.map((e) => e.name);
   for (const n of names) if (!rendered.some((e) => e.name === n)) throw new InputError(`--block: "${n}" is not rendered by this script (it renders: ${rendered.map((e) => e.name).join(", ")})`);
   if (values.from) {
-    if (values.block !== "speed-ali-ccp" || values.check) throw new InputError("--from is for --block speed-ali-ccp, without --check");
-    importAliCcpLog(values.from, path.join(root, DATA_DIR, "speed-ali-ccp.jsonl"));
+    const name = values.block ?? "";
+    if (!BENCH_LOG_BLOCKS[name] || values.check) throw new InputError(`--from is for one of --block ${Object.keys(BENCH_LOG_BLOCKS).join(", ")}, without --check`);
+    importBenchLog(name, values.from, path.join(root, DATA_DIR, BENCH_LOG_BLOCKS[name].file));
   }
   const stale: string[] = [];
   for (const n of names) {

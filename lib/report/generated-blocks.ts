@@ -55,7 +55,7 @@ export const GENERATED_BLOCKS: readonly GeneratedBlockEntry[] = [
   entry("untuned-wall-time", "docs/untuned-default-design.md", "recorded", `${RENDER} --block untuned-wall-time`),
   entry("untuned-figure3", "docs/untuned-default-design.md", "notebook", "notebooks/04-statistical-comparison.ipynb, full profile (make reproduce)"),
   entry("untuned-findings", "docs/untuned-default-design.md", "notebook", "notebooks/04-statistical-comparison.ipynb, full profile (make reproduce)"),
-  entry("speed-seed-groups", "docs/speed.md", "recorded", `${RENDER} --block speed-seed-groups`),
+  entry("speed-seed-groups", "docs/speed.md", "recorded", `${RENDER} --block speed-seed-groups --from BENCH.log (esmm bench --backend tensorflow --batch 1024 --seeds 1,3,10 --count --peer torch --repeat 3 --json)`),
   entry("speed-study-seed-groups", "docs/speed.md", "recorded", `${RENDER} --block speed-study-seed-groups`),
   entry("speed-backends", "docs/speed.md", "recorded", `${RENDER} --block speed-backends`),
   entry("speed-models", "docs/speed.md", "recorded", `${RENDER} --block speed-models`),
