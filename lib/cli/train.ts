@@ -35,12 +35,13 @@ how Adam updates the embedding tables. dense: every row and its moments every st
 [vocabulary, dim] tensor (PyTorch's dense Adam, what the paper's reference implementations use, and every
 recorded result on simulated data). rowwise: only the rows a batch touches, with their summed gradients (never a
 [vocabulary, dim] tensor), the lazy rule of PyTorch's SparseAdam / TF Addons' LazyAdam (bias corrections from the
-global step; weight decay, if any, on touched rows only), written in place: a step whose cost does not grow with
-the vocabulary. Different numbers: on the default design the % vs IP moved by at most 0.2 points and one of nine
-verdicts changed (docs/embedding-updates.md); real logs have millions of ids, where dense Adam is several times
-slower (7.6x at 2M ids: docs/speed.md), so they default to rowwise. Dense layers use dense Adam either way. On Linux, large tables train faster in
-huge pages: start the command with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (a study's workers and the bench get it
-unless ESMM_HUGE_PAGES=0; about 1.2-1.3x at 2M ids row-wise, none on small tables: lib/backend/huge-pages.ts).
+global step; weight decay, if any, on touched rows only), written in place: a step whose cost grows far less
+with the vocabulary. Different numbers: on the default design the % vs IP moved by at most 0.2 points and one of
+nine verdicts changed (docs/embedding-updates.md); real logs have millions of ids, where dense Adam is several
+times slower (7.6x at 2M ids: docs/speed.md), so they default to rowwise. Dense layers use dense Adam either way.
+On Linux, large tables train faster in huge pages: start the command with GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+(a study's workers and the bench get it unless ESMM_HUGE_PAGES=0; about 1.2-1.3x at 2M ids row-wise, none on
+small tables: lib/backend/huge-pages.ts).
 
 --weight-decay W (default 0: none) and --weight-decay-form (default coupled): Adam's weight decay on every
 trainable variable, embeddings included. coupled: L2, W p added to the gradient before the moments (PyTorch's
