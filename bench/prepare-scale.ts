@@ -281,6 +281,9 @@ function writeScaleDoc(resultsFile: string, note: string): void {
   const projections = projectRelease(trained as unknown as TrainedLine[], Number(study.workerPeakRssMiB) * 2 ** 20, epochsPerRun);
   lines.splice(0, lines.length, ...lines.filter((r) => r.step !== "projection"), ...projections);
   const n = (x: number | string) => formatNumber(Number(x));
+  // The study runs one single-threaded worker (a 1-minute load of about 1.0-1.3 by itself): above 1.5, other work shared the cores.
+  const loadMax = Math.max(Number(study.loadMax), Number(prepared.loadMax));
+  const loadClause = loadMax > 1.5 ? `rates measured while other work shared the cores (1-minute load up to ${loadMax}), so the hours are an upper bound` : `rates measured on a quiet machine (1-minute load up to ${loadMax})`;
   const text = [
     markdownTable(
       ["model", "training rows", "examples/s (1 epoch)", "validation pass (s)", "test pass (s, rows)", "run (s)"],
@@ -294,7 +297,7 @@ function writeScaleDoc(resultsFile: string, note: string): void {
     `Projected ${RELEASE.models}-model x ${RELEASE.seeds}-seed study on the processed release (${n(RELEASE.trainFileRows)} training-file rows, ` +
       `${n(Number(projections[0].trainingRows))} training rows after downsampling, ${n(RELEASE.testRows)} test rows; ${projections[0].epochsPerRun} epochs a run; ` +
       `runs trained alone, dealt longest first to single-thread workers, as many per machine as its cores and 90 % of its ${projections[0].machineGiB} GiB allow ` +
-      `(memory: the worker's measured peak scaled by the rows it holds, an estimate); rates measured on this shared machine, so the hours are an upper bound):`,
+      `(memory: the worker's measured peak scaled by the rows it holds, an estimate); ${loadClause}):`,
     "",
     markdownTable(["machines", "workers", "wall time (hours)", "worker peak RSS (GiB, estimated)"], projections.map((p) => [n(p.machines), n(p.workers), String(p.wallHours), String(p.workerPeakGiB)])),
     "",
