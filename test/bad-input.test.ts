@@ -104,7 +104,9 @@ test("numeric options of each command: one line naming the option, its value and
   for (const cmd of ["study", "tune"]) {
     assertOneLineExit2(withEnv({ ESMM_SEED_GROUP: "0" }, cmd, "--profile", "quick", "--data-root", out), new RegExp(`^esmm: ${cmd}: ESMM_SEED_GROUP must be a positive integer, got "0"$`));
     assertOneLineExit2(withEnv({ ESMM_WORKER_THREADS: "two" }, cmd, "--profile", "quick", "--data-root", out), new RegExp(`^esmm: ${cmd}: ESMM_WORKER_THREADS must be a positive integer, got "two"$`));
+    assertOneLineExit2(withEnv({ ESMM_HUGE_PAGES: "yes" }, cmd, "--profile", "quick", "--data-root", out), new RegExp(`^esmm: ${cmd}: ESMM_HUGE_PAGES must be 0 or 1, got "yes"$`));
   }
+  assertOneLineExit2(withEnv({ ESMM_HUGE_PAGES: "2" }, "bench", "--backend", "cpu"), /^esmm: bench: ESMM_HUGE_PAGES must be 0 or 1, got "2"$/);
   assert.deepEqual(filesUnder(out), [], "a command wrote before its options were checked");
 });
 
