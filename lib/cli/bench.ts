@@ -66,7 +66,7 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 --count         also report tfjs kernels per training step (and TensorFlow ops per step on tensorflow).
 --threads N     compute threads of the tfjs process (TF_NUM_INTRAOP_THREADS=N etc.; wasm and cpu always run
                 1). Default 1: TensorFlow is fastest with one thread here (a step is ~150 small ops; measured
-                166k examples/s at batch 1024 with 1 thread, 100k with 2), and it is what study workers use.
+                166k examples/s at batch 1024 with 1 thread, 100k with 2, on 2026-11-30), and it is what study workers use.
 --peer torch    also run bench/torch_bench.py (same model, losses, Adam, data) in the project's .venv, installing
                 PyTorch there first when it is missing (.venv/bin/pip install --retries 0 -r bench/requirements-torch.txt),
                 and compare whole machines in the same command: PyTorch as 1 process x C threads and as C processes
@@ -87,18 +87,19 @@ Without --backend every backend that loads here is timed, wasm and cpu included:
 --backend tensorflow for the native one alone.
 
 Every process the bench starts, PyTorch's included, gets GLIBC_TUNABLES=${HUGE_PAGES_TUNABLE} (transparent huge
-pages for malloc: lib/backend/huge-pages.ts; about 1.2-1.3x on the ali-ccp shape at 2M ids, none on the reference
-shape) unless GLIBC_TUNABLES is set already; ESMM_HUGE_PAGES=0 measures without.
+pages for malloc: lib/backend/huge-pages.ts) unless GLIBC_TUNABLES is set already; ESMM_HUGE_PAGES=0 measures
+without (1, the default, with). At 2M ids PyTorch gains about 10 % (SparseAdam) and 50 % (dense Adam) from it,
+tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
 
 --shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
                 128-64, heads 32-16-1) on the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts (23 categorical
                 fields, ids skewed to small values; 8 numeric inputs; 4 % clicks, 0.53 % of them convert), drawn in
                 memory (no file), BATCHES x BATCH rows.
   --vocabulary LIST   total ids of the 23 fields, each field scaled to it (default 10000,200000,2000000; the
-                file's own sizes are ${SYNTHETIC_ALI_CCP_IDS.toLocaleString("en-US")} ids).
+                synthetic file's own sizes, lib/data/ali-ccp-synthetic.ts, are ${SYNTHETIC_ALI_CCP_IDS.toLocaleString("en-US")} ids).
   --embedding-updates LIST   dense and/or rowwise (default dense,rowwise): how Adam updates the embedding tables
-                (esmm train --help; lib/train/rowwise.ts). rowwise keeps the step's cost from growing with the
-                vocabulary.
+                (esmm train --help; lib/train/rowwise.ts). With rowwise the step's cost grows far less with the
+                vocabulary than with dense (docs/speed.md).
   --peer torch  also runs bench/torch_bench.py on the same shape (the same vocabulary sizes, numeric inputs,
                 label rates, architecture and batches) with the same threads (--threads, or --peer-threads),
                 one process, twice: dense Adam (nn.Embedding's dense gradient, Adam on every parameter: what

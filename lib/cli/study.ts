@@ -60,7 +60,8 @@ minus SLURM_ARRAY_TASK_MIN (Slurm job array), JOB_COMPLETION_INDEX (Kubernetes I
 AWS_BATCH_JOB_ARRAY_INDEX (AWS Batch array job); none set, or an index outside 0..N-1, is an error. Each distinct data set is simulated and prepared
 once into the data cache (--data-root; default data/study/, or ESMM_DATA_DIR). --workers defaults to the number of CPUs, and each
 worker gets one compute thread (measured fastest: \`make bench-parallel\`; ESMM_WORKER_THREADS=N to change). ESMM_BACKEND picks the
-backend of the workers.
+backend of the workers. Workers start with transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1, unless
+GLIBC_TUNABLES is set; ESMM_HUGE_PAGES=0 without, 1 the default: lib/backend/huge-pages.ts).
 
 One runner per results file: a study takes FILE.lock (its pid, host, start and command) and removes it when it
 ends. A second \`esmm study\` on the same FILE is refused at once (one line naming the running one, exit 2), not

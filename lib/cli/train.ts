@@ -39,9 +39,9 @@ global step; weight decay, if any, on touched rows only), written in place: a st
 with the vocabulary. Different numbers: on the default design the % vs IP moved by at most 0.2 points and one of
 nine verdicts changed (docs/embedding-updates.md); real logs have millions of ids, where dense Adam is several
 times slower (7.6x at 2M ids: docs/speed.md), so they default to rowwise. Dense layers use dense Adam either way.
-On Linux, large tables train faster in huge pages: start the command with GLIBC_TUNABLES=glibc.malloc.hugetlb=1
-(a study's workers and the bench get it unless ESMM_HUGE_PAGES=0; about 1.2-1.3x at 2M ids row-wise, none on
-small tables: lib/backend/huge-pages.ts).
+Huge pages: a study's workers and the bench start with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (ESMM_HUGE_PAGES,
+which applies to the processes esmm starts, not to this one); to train this command in them, start it with that
+variable set. At 2M ids row-wise they changed this project's rate by 0-7 % (docs/speed.md).
 
 --weight-decay W (default 0: none) and --weight-decay-form (default coupled): Adam's weight decay on every
 trainable variable, embeddings included. coupled: L2, W p added to the gradient before the moments (PyTorch's
