@@ -56,8 +56,8 @@ test("syntheticAliCcpSplit holds the rows of the synthetic file written with the
 });
 
 /** The JSON lines of a bench run (exit 0 required). */
-function benchLines(args: string[]): Record<string, unknown>[] {
-  const r = spawnSync(process.execPath, [ESMM, "bench", ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2" } });
+function benchLines(args: string[], env: Record<string, string> = {}): Record<string, unknown>[] {
+  const r = spawnSync(process.execPath, [ESMM, "bench", ...args], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ...env } });
   assert.equal(r.status, 0, `esmm bench ${args.join(" ")}: ${r.stderr}`);
   return r.stdout.trim().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
@@ -71,7 +71,15 @@ test("esmm bench --shape ali-ccp --json: one line per update rule with its keys 
   assert.equal(lines.length, 2, JSON.stringify(lines));
   assert.deepEqual(lines.map((l) => l.embeddingUpdates).sort(), ["dense", "rowwise"]);
   for (const l of lines) {
-    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent"]);
+    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent", "hugePages", "loadAverage"]);
+    assert.equal(l.hugePages, process.platform === "linux" && process.env.ESMM_HUGE_PAGES !== "0" && !process.env.GLIBC_TUNABLES);
+    assert.equal((l.loadAverage as number[]).length, 3);
+  }
+  // Without huge pages the lines say so.
+  for (const l of benchLines([...TINY, "--backend", backend, "--embedding-updates", "rowwise"], { ESMM_HUGE_PAGES: "0" })) {
+    assert.equal(l.hugePages, false);
+  }
+  for (const l of lines) {
     assert.equal(l.shape, "ali-ccp");
     assert.equal(l.backend, backend);
     assert.equal(l.model, "ESMM");

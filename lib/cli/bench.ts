@@ -79,7 +79,9 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
                 (TF_NUM_INTRAOP_THREADS=T etc.; wasm and cpu always run 1 thread), e.g. 1x2,2x1; reports
                 the total examples/s of the W processes (median over --repeat).
 --json          one object per line: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
-                tfOpsPerStep][, totalExamplesPerSec, torchExamplesPerSec, torchOneProcess, torchProcesses, ratio]};
+                tfOpsPerStep][, processes, totalExamplesPerSec], hugePages, loadAverage[, torchExamplesPerSec,
+                torchOneProcess, torchProcesses, ratio]} (hugePages: the children started in huge pages; loadAverage:
+                the machine's 1/5/15-minute load when the command started);
                 with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker}.
 
 Without --backend every backend that loads here is timed, wasm and cpu included: on the ali-ccp shape or with
@@ -106,7 +108,7 @@ tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
                 torch-rechub, MTReclib, DeepCTR-Torch and FuxiCTR do) and SparseAdam (nn.Embedding(sparse=True),
                 torch.optim.SparseAdam on the embeddings, Adam on the dense layers: the lazy rule rowwise follows).
   One line per backend, vocabulary, update rule, batch size and seed count; with --json {shape: "ali-ccp", backend,
-  model, batch, seeds, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent[, torchDenseExamplesPerSec,
+  model, batch, seeds, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent, hugePages, loadAverage[, torchDenseExamplesPerSec,
   torchSparseExamplesPerSec, torchThreads, torch]} (a torch rate is null when its run failed). --parallel and
   --count are for the reference shape.`,
   options: {
@@ -136,6 +138,7 @@ tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
     } catch (e) {
       throw new UsageError(`bench: ${(e as Error).message}`);
     }
+    const context = benchContext();
     if (v.peer !== undefined && v.peer !== "torch") throw new UsageError(`bench: --peer takes "torch", got ${JSON.stringify(v.peer)}`);
     const parallel = typeof v.parallel === "string" ? parseParallel(v.parallel) : undefined;
     if (parallel && v.peer) throw new UsageError("bench: --parallel and --peer are separate measurements; run them one at a time");
@@ -158,7 +161,7 @@ tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
       const vocabularies = numberList(v, "vocabulary") ?? [10_000, 200_000, 2_000_000];
       const threads = numberValue(v, "threads", 1);
       const python = v.peer === "torch" ? ensureTorch() : undefined;
-      await runAliCcp({ child, backends, batches, seedCounts, steps, repeat, models, vocabularies, updates, threads, torchThreads: numberValue(v, "peer-threads", threads), python, json });
+      await runAliCcp({ child, backends, batches, seedCounts, steps, repeat, models, vocabularies, updates, threads, torchThreads: numberValue(v, "peer-threads", threads), python, json, context });
       return;
     }
 
@@ -236,6 +239,7 @@ tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
         if (first.kernelsPerStep !== undefined) out.kernelsPerStep = first.kernelsPerStep;
         if (first.tfOpsPerStep !== undefined) out.tfOpsPerStep = first.tfOpsPerStep;
         if (total !== undefined) Object.assign(out, { processes: cores, totalExamplesPerSec: total });
+        Object.assign(out, context);
         if (python) {
           Object.assign(out, {
             torchExamplesPerSec: torch === undefined ? null : Math.round(torch),
@@ -264,7 +268,18 @@ function parseUpdates(value: unknown): EmbeddingUpdates[] {
   return [...new Set(list)] as EmbeddingUpdates[];
 }
 
+/**
+ * What a JSON line of the bench says about the conditions it ran in: whether its children started in huge pages
+ * (their GLIBC_TUNABLES asks for glibc.malloc.hugetlb=1: lib/backend/huge-pages.ts) and the machine's 1/5/15-minute
+ * load average when the command started (other work on the cores moves every rate). Throws as hugePageEnv does.
+ */
+function benchContext(): { hugePages: boolean; loadAverage: number[] } {
+  const tunables = trainingChildEnv(1).GLIBC_TUNABLES ?? "";
+  return { hugePages: tunables.split(":").includes(HUGE_PAGES_TUNABLE), loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))) };
+}
+
 interface AliCcpRun {
+  context: { hugePages: boolean; loadAverage: number[] };
   child: string;
   backends: BackendName[];
   batches: number[];
@@ -344,6 +359,7 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
         threads: first.threads,
         cpuPercent: median(runs.map((r) => r.cpuPercent)),
       };
+      Object.assign(out, o.context);
       if (o.python) Object.assign(out, { torchDenseExamplesPerSec: dense, torchSparseExamplesPerSec: sparse, torchThreads: o.torchThreads, torch: torchVersion ?? null });
       console.log(JSON.stringify(out));
       continue;
