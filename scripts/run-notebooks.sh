@@ -4,6 +4,8 @@
 #   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each, and one
 #                                    self-contained report reports/esmm-lab-report.html of them all)
 # The profile comes from ESMM_PROFILE (quick | full), which the notebooks read in their first cell.
+# While a notebook runs (nbconvert shows nothing until it ends), a line every ESMM_NOTEBOOK_HEARTBEAT seconds
+# (default 60; 0: none) gives the time so far and the records of the results file it last wrote (runs/*.jsonl).
 set -euo pipefail
 mode=$1; shift
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,14 +17,33 @@ case "$mode" in
 esac
 mkdir -p "$out"
 status=0
+every=${ESMM_NOTEBOOK_HEARTBEAT:-60}
+runs="${ESMM_RUNS_DIR:-$here/runs}"
+beat=""
+trap '[ -n "$beat" ] && kill "$beat" 2>/dev/null; true' EXIT
+heartbeat() {
+  local name=$1 start=$2 newest extra
+  while sleep "$every"; do
+    newest=$(find "$runs" -maxdepth 1 -name '*.jsonl' -newermt "@$start" -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -1 | cut -d' ' -f2- || true)
+    extra=""
+    if [ -n "$newest" ]; then extra=", $(wc -l < "$newest" | tr -d ' ') records in $(basename "$newest")"; fi
+    echo "   $name: $(( $(date +%s) - start )) s so far$extra"
+  done
+}
+stop_heartbeat() {
+  if [ -n "$beat" ]; then kill "$beat" 2>/dev/null || true; wait "$beat" 2>/dev/null || true; beat=""; fi
+}
 for nb in "$@"; do
   name=$(basename "$nb" .ipynb)
   start=$(date +%s)
   echo "== $name (profile ${ESMM_PROFILE:-full})"
+  if [ "$every" != 0 ]; then heartbeat "$name" "$start" & beat=$!; fi
   if ! "$jupyter" nbconvert --to notebook --execute --ExecutePreprocessor.kernel_name=tslab \
       --ExecutePreprocessor.timeout=-1 --output-dir "$out" --output "$name" "$nb" 2>"$out/$name.log"; then
+    stop_heartbeat
     echo "FAILED: $name (see $out/$name.log)"; tail -20 "$out/$name.log"; status=1; continue
   fi
+  stop_heartbeat
   "$here/.venv/bin/python" "$here/scripts/check-notebook-outputs.py" "$out/$name.ipynb" || status=1
   if [ "$mode" = --report ]; then
     # require.js and MathJax would come from a CDN: the reports must work offline (charts need neither)
