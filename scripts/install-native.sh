@@ -16,6 +16,9 @@
 #   3. builds the N-API binding from source (node-pre-gyp install --build-from-source),
 #      using Node's local headers (no header download).
 #   4. checks with `node -e` that loading the package gives backend 'tensorflow'.
+#   5. compiles esmm-lab's own kernels (lib/backend/native-kernels.cc: fused Adam) against the wheel's C++
+#      headers into native/esmm-kernels.node, stamped with the source's sha256 (rebuilt when it changes;
+#      steps 1-4 are skipped when the backend already loads). Optional: when it fails, training runs without them.
 #
 # Usage: scripts/install-native.sh [--strict] [--force]
 #   --strict  exit non-zero when the native backend cannot be made (default: print one line
@@ -31,7 +34,7 @@ for arg in "$@"; do
   case "$arg" in
     --strict) STRICT=1 ;;
     --force) FORCE=1 ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     *) echo "install-native.sh: unknown argument '$arg' (use --strict, --force)" >&2; exit 2 ;;
   esac
 done
@@ -69,11 +72,22 @@ command -v npm >/dev/null 2>&1 || fail "npm not found"
 [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] \
   || fail "only linux x86_64 is handled (found $(uname -s) $(uname -m))"
 
+# The project's own kernels (step 5): up to date when their stamp holds the source's and the wheel's names.
+KERNELS_SRC="$ROOT/lib/backend/native-kernels.cc"
+KERNELS_OUT="$NATIVE_DIR/esmm-kernels.node"
+KERNELS_STAMP="$NATIVE_DIR/esmm-kernels.sha256"
+kernels_current() { [ -f "$KERNELS_OUT" ] && [ "$(cat "$KERNELS_STAMP" 2>/dev/null)" = "$(sha256sum "$KERNELS_SRC" | cut -c1-64)" ]; }
+
+BACKEND_READY=0
 if [ "$FORCE" = 0 ] && [ -d "$PKG" ] && [ "$(check_backend)" = tensorflow ]; then
-  echo "native backend ready: $PKG (already built; --force to rebuild)"
-  exit 0
+  if kernels_current; then
+    echo "native backend ready: $PKG (already built; --force to rebuild)"
+    exit 0
+  fi
+  BACKEND_READY=1
 fi
 
+if [ "$BACKEND_READY" = 0 ]; then
 # ---- 1. npm packages, scripts skipped -------------------------------------------------
 cat >"$NATIVE_DIR/package.json" <<EOF
 {
@@ -94,6 +108,8 @@ if [ "$FORCE" = 1 ] || [ ! -f "$PKG/package.json" ] || [ ! -d "$NATIVE_DIR/node_
     || fail "npm install in $NATIVE_DIR failed (see $LOG)"
 fi
 [ -f "$PKG/binding.gyp" ] || fail "$PKG/binding.gyp missing after npm install"
+
+fi
 
 # ---- 2. TensorFlow C libraries and headers from the tensorflow-cpu wheel ----------------
 PY=""
@@ -118,6 +134,7 @@ else
 fi
 WHEEL_MB=$(( $(stat -c %s "$WHEEL") / 1048576 ))
 
+if [ "$BACKEND_READY" = 0 ]; then
 DEPS="$PKG/deps"
 if [ "$FORCE" = 1 ] || [ ! -e "$DEPS/lib/libtensorflow_cc.so.2" ] || [ ! -f "$DEPS/include/tensorflow/c/c_api.h" ] \
    || [ "$(cat "$DEPS/.wheel" 2>/dev/null)" != "$(basename "$WHEEL")" ]; then
@@ -202,3 +219,31 @@ step "checking that @tensorflow/tfjs-node loads"
 GOT="$(check_backend)"
 [ "$GOT" = tensorflow ] || fail "built, but loading it gave '${GOT:-nothing}' (see $LOG)"
 echo "native backend ready: $PKG (tensorflow-cpu $TF_WHEEL_VERSION C library, wheel ${WHEEL_MB} MB, $(( $(date +%s) - T0 )) s)"
+fi
+
+# ---- 5. esmm-lab's own kernels ------------------------------------------------------------
+# lib/backend/native-kernels.cc (fused Adam, ...) compiled against the same wheel's C++ headers and its
+# libtensorflow_framework.so.2 into native/esmm-kernels.node; lib/backend/native-kernels.ts loads it after
+# tfjs-node. The headers (about 290 MB) are unpacked once into the wheel cache's folder. When this step fails
+# the backend still works (the kernels' ops then run as chains of TensorFlow ops, slower): one line says so.
+if ! kernels_current || [ "$FORCE" = 1 ]; then
+  INC_DIR="$WHEEL_CACHE/include-$(basename "$WHEEL" .whl)"
+  if [ ! -f "$INC_DIR/.complete" ]; then
+    step "unpacking the wheel's C++ headers into $INC_DIR"
+    rm -rf "$INC_DIR" && mkdir -p "$INC_DIR" \
+      && "$PY" -c 'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); z.extractall(sys.argv[2], [n for n in z.namelist() if n.startswith("tensorflow/include/")])' "$WHEEL" "$INC_DIR" >>"$LOG" 2>&1 \
+      && touch "$INC_DIR/.complete" \
+      || { echo "native kernels not built: unpacking the headers failed (see $LOG); training runs without them"; exit 0; }
+  fi
+  step "compiling lib/backend/native-kernels.cc into $KERNELS_OUT"
+  CXX="${CXX:-g++}"
+  if "$CXX" -std=c++17 -O3 -ffp-contract=off -fPIC -shared -w -D_GLIBCXX_USE_CXX11_ABI=1 \
+       -I"$INC_DIR/tensorflow/include" "$KERNELS_SRC" -o "$KERNELS_OUT.tmp" \
+       -L"$PKG/deps/lib" -l:libtensorflow_framework.so.2 -Wl,-rpath,'$ORIGIN/node_modules/@tensorflow/tfjs-node/deps/lib' >>"$LOG" 2>&1; then
+    mv "$KERNELS_OUT.tmp" "$KERNELS_OUT" && sha256sum "$KERNELS_SRC" | cut -c1-64 >"$KERNELS_STAMP"
+    echo "native kernels ready: $KERNELS_OUT ($(( $(date +%s) - T0 )) s)"
+  else
+    rm -f "$KERNELS_OUT.tmp"
+    echo "native kernels not built: $CXX failed on lib/backend/native-kernels.cc (see $LOG); training runs without them"
+  fi
+fi

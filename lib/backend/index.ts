@@ -26,8 +26,10 @@ import * as path from "node:path";
 import { execFile } from "node:child_process";
 import { registerSegmentSumKernel } from "./unsorted-segment-sum";
 import { tfLogEnv } from "./tf-logs";
+import { loadNativeKernels } from "./native-kernels";
 
 export { TF_LOGS_VAR, tfLogEnv, tfStartupLinesWanted, isTfStartupNoise } from "./tf-logs";
+export { NATIVE_KERNELS_VAR, nativeKernelsStatus } from "./native-kernels";
 
 export type TF = typeof import("@tensorflow/tfjs");
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -41,6 +43,8 @@ export interface BackendInfo {
   threads?: number;
   /** tensorflow only: version of the TensorFlow C library the binding runs on. */
   libtensorflow?: string;
+  /** tensorflow only: whether esmm-lab's own kernels (./native-kernels.ts) are loaded ("loaded"), or why not. */
+  nativeKernels?: string;
 }
 
 export const BACKEND_NAMES: readonly BackendName[] = ["tensorflow", "wasm", "cpu"];
@@ -218,6 +222,7 @@ async function loadNative(): Promise<State> {
   }
   const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string })
     .version;
+  const kernels = loadNativeKernels(nativeDir(), path.join(projectRoot(), "lib", "backend", "native-kernels.cc"));
   return {
     family: "native",
     tf: tfn,
@@ -227,6 +232,7 @@ async function loadNative(): Promise<State> {
       version,
       threads: typeof os.availableParallelism === "function" ? os.availableParallelism() : os.cpus().length,
       libtensorflow: binding.TF_Version,
+      nativeKernels: kernels.loaded ? "loaded" : `not loaded: ${kernels.reason}`,
     },
   };
 }

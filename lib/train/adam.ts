@@ -7,7 +7,9 @@
  *   p <- p - lr_t m / (sqrt(v) + eps_t),  lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),  eps_t = eps sqrt(1 - b2^t),
  * which is algebraically p - lr m^ / (sqrt(v^) + eps) with m^ = m / (1 - b1^t), v^ = v / (1 - b2^t)
  * (float32 results differ in the last bits; b^t and 1 - b^t are rounded to float32 as tfjs does).
- * 12 kernels per group of variables.
+ * 12 kernels per group of variables; on the native backend with esmm-lab's kernels built (`make native`), one
+ * (`EsmmAdam`, lib/backend/native-kernels.cc: the same float32 operations in the same order, so the same bits;
+ * 1.7 ms against 11.3 ms for 860,000 parameters).
  *
  * Weight decay (`weightDecay` λ, default 0) in one of two forms (`weightDecayForm`, default "coupled"):
  * - "coupled" (L2), as PyTorch's `torch.optim.Adam(weight_decay=λ)`: the gradient becomes g + λ p before the
@@ -34,7 +36,8 @@
  * - `"per-variable"` (any other backend): the 12 kernels per variable.
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { tf } from "../backend";
+import { nativeKernelsStatus, tf } from "../backend";
+import { adamStep } from "../backend/native-kernels";
 import { AdamKernelAttrs, registerAdamKernel, runAdamKernel } from "./adam-kernel";
 
 export type AdamGrouping = "flat" | "per-variable" | "kernel";
@@ -126,6 +129,8 @@ export class Adam {
   private readonly acc: AdamAccumulators;
   /** λ of the coupled form and lr λ of the decoupled one (weightDecayTerms; at most one is not 0). */
   private readonly decay: { coupled: number; decoupled: number };
+  /** The native backend with esmm-lab's kernels loaded: each group's step is one EsmmAdam kernel (same bits). */
+  private readonly fused: boolean;
 
   constructor(
     readonly variables: tfjs.Variable[],
@@ -135,6 +140,7 @@ export class Adam {
     const id = ++adamCounter;
     this.decay = weightDecayTerms(config, "Adam");
     this.acc = adamAccumulators(config);
+    this.fused = config.grouping !== "kernel" && t.getBackend() === "tensorflow" && nativeKernelsStatus().loaded;
     this.constants = {
       b1: t.scalar(config.beta1),
       oneMinusB1: t.scalar(1 - config.beta1),
@@ -183,9 +189,8 @@ export class Adam {
       });
       return;
     }
-    const lrT = t.scalar(attrs.lrT);
-    const epsT = t.scalar(attrs.epsT);
     const { b1, oneMinusB1, b2, oneMinusB2 } = this.constants;
+    let stepScalars: { lrT: tfjs.Scalar; epsT: tfjs.Scalar } | undefined; // the chain's, made once a step
     let offset = 0;
     for (const group of this.groups) {
       const n = group.vars.length;
@@ -194,11 +199,22 @@ export class Adam {
       const flatten = (x: tfjs.Tensor) => (x.rank === 1 ? x : t.reshape(x, [x.size]));
       const current = this.shrunk(group.flat ?? group.vars[0]);
       const g = this.decayed(n === 1 ? groupGrads[0] : t.concat(groupGrads.map(flatten)), current);
-      const m = t.add(t.mul(group.m, b1), t.mul(g, oneMinusB1));
-      const v = t.add(t.mul(group.v, b2), t.mul(t.square(g), oneMinusB2));
-      group.m.assign(m);
-      group.v.assign(v);
-      const next = t.add(current, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
+      let next: tfjs.Tensor;
+      if (this.fused) {
+        // The same step in one pass (lib/backend/native-kernels.cc's EsmmAdam: the same bits as the chain below).
+        const [p1, m1, v1] = adamStep(t.backend(), current, group.m, group.v, g, attrs);
+        group.m.assign(m1);
+        group.v.assign(v1);
+        next = p1;
+      } else {
+        stepScalars ??= { lrT: t.scalar(attrs.lrT), epsT: t.scalar(attrs.epsT) };
+        const { lrT, epsT } = stepScalars;
+        const m = t.add(t.mul(group.m, b1), t.mul(g, oneMinusB1));
+        const v = t.add(t.mul(group.v, b2), t.mul(t.square(g), oneMinusB2));
+        group.m.assign(m);
+        group.v.assign(v);
+        next = t.add(current, t.mul(t.div(m, t.add(t.sqrt(v), epsT)), lrT));
+      }
       if (!group.flat) {
         group.vars[0].assign(next);
         continue;

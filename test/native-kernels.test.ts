@@ -1,0 +1,157 @@
+/**
+ * esmm-lab's own TensorFlow kernels (lib/backend/native-kernels.cc, loaded by lib/backend/native-kernels.ts):
+ * - which library may be loaded: missing, older than the source (stamp), turned off (no native backend needed);
+ * - EsmmAdam equals lib/train/adam.ts' chain of TensorFlow ops bit for bit (p', m', v'), on values with zeros,
+ *   -0, tiny and large gradients, at the first step and a late one;
+ * - EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit with many duplicate ids (the order of
+ *   the float32 sums matters), empty segments included; an id out of range is an error naming it;
+ * - a 3-seed ESMM group trained with and without the kernels (two processes, ESMM_NATIVE_KERNELS=0 in one)
+ *   gives the same losses and predictions bit for bit.
+ * The kernel tests run where the native backend and its kernels are built (`make native`); else they skip.
+ */
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
+import type * as tfjs from "@tensorflow/tfjs";
+import { rng, tempDir } from "./helpers";
+import { initBackend, nativeKernelsStatus, tf } from "../lib/backend";
+import { adamStep, checkNativeKernels, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
+import { adamAccumulators, adamStepConstants } from "../lib/train/adam";
+
+let backend = "";
+before(async () => {
+  backend = (await initBackend()).name;
+});
+
+function kernelsSkip(): string | undefined {
+  if (backend !== "tensorflow") return `the native backend is not built here (make native); backend ${backend}`;
+  const s = nativeKernelsStatus();
+  return s.loaded ? undefined : `the native kernels are not loaded (${s.reason})`;
+}
+
+const bits = (x: tfjs.Tensor) => new Uint32Array((x.dataSync() as Float32Array).slice().buffer);
+
+test("checkNativeKernels: a missing library, a stale stamp and ESMM_NATIVE_KERNELS=0 are refused with the reason; a current one is loadable", () => {
+  const dir = tempDir();
+  const source = path.join(dir, "native-kernels.cc");
+  fs.writeFileSync(source, "// kernels v1\n");
+  const { library, stamp } = nativeKernelsFiles(dir);
+  const missing = checkNativeKernels(dir, source, {});
+  assert.ok("reason" in missing && missing.warn && /not built/.test(missing.reason), JSON.stringify(missing));
+  fs.writeFileSync(library, "not really a library");
+  fs.writeFileSync(stamp, "0".repeat(64) + "\n");
+  const stale = checkNativeKernels(dir, source, {});
+  assert.ok("reason" in stale && stale.warn && /older than native-kernels\.cc/.test(stale.reason), JSON.stringify(stale));
+  // sha256 of "// kernels v1\n"
+  fs.writeFileSync(stamp, require("node:crypto").createHash("sha256").update("// kernels v1\n").digest("hex") + "\n");
+  assert.deepEqual(checkNativeKernels(dir, source, {}), { library });
+  const off = checkNativeKernels(dir, source, { ESMM_NATIVE_KERNELS: "0" });
+  assert.ok("reason" in off && !off.warn && /turned off/.test(off.reason), JSON.stringify(off));
+  fs.writeFileSync(source, "// kernels v2\n");
+  assert.ok("reason" in checkNativeKernels(dir, source, {}), "a changed source makes the library stale");
+});
+
+test("EsmmAdam equals the chain of TensorFlow ops of lib/train/adam.ts bit for bit (p, m, v; first and 1000th step)", (ctx) => {
+  const skip = kernelsSkip();
+  if (skip) return ctx.skip(skip);
+  const t = tf();
+  const r = rng(7);
+  const n = 100_003;
+  const draw = (f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
+  const special = [0, -0, 1e-30, -1e-30, 1e4, -1e4, 3e-39];
+  const p = t.tensor1d(draw((i) => (i < special.length ? special[i] : r() * 2 - 1)));
+  const m = t.tensor1d(draw((i) => (i % 5 === 0 ? 0 : (r() - 0.5) * 1e-2)));
+  const v = t.tensor1d(draw((i) => (i % 7 === 0 ? 0 : r() * 1e-4)));
+  const g = t.tensor1d(draw((i) => (i < special.length ? special[special.length - 1 - i] : (r() - 0.5) * (i % 3 === 0 ? 10 : 1e-3))));
+  const config = { learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 };
+  const acc = adamAccumulators(config);
+  for (let step = 1; step <= 1000; step++) {
+    const a = adamStepConstants(acc, config);
+    if (step !== 1 && step !== 1000) continue;
+    const chain = t.tidy(() => {
+      const s = (x: number) => t.scalar(x);
+      const m1 = t.add(t.mul(m, s(config.beta1)), t.mul(g, s(1 - config.beta1)));
+      const v1 = t.add(t.mul(v, s(config.beta2)), t.mul(t.square(g), s(1 - config.beta2)));
+      const p1 = t.add(p, t.mul(t.div(m1, t.add(t.sqrt(v1), s(a.epsT))), s(a.lrT)));
+      return [p1, m1, v1];
+    });
+    const fused = adamStep(t.backend(), p, m, v, g, a);
+    ["p", "m", "v"].forEach((name, k) => {
+      const x = bits(fused[k]);
+      const y = bits(chain[k]);
+      let differ = 0;
+      for (let i = 0; i < n; i++) if (x[i] !== y[i]) differ++;
+      assert.equal(differ, 0, `step ${step}: ${name}' differs from the chain in ${differ} of ${n} elements`);
+    });
+    [...fused, ...chain].forEach((x) => x.dispose());
+  }
+  // The inputs are not written.
+  assert.equal(Array.from(p.dataSync().slice(0, 3)).join(), "0,0,1.0000000031710769e-30");
+  [p, m, v, g].forEach((x) => x.dispose());
+});
+
+test("EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit (duplicate ids, empty segments); an id out of range is an error naming it", (ctx) => {
+  const skip = kernelsSkip();
+  if (skip) return ctx.skip(skip);
+  const t = tf();
+  const r = rng(11);
+  for (const [n, d, segments] of [[82_000, 8, 8_000], [5_000, 16, 37], [0, 4, 5], [64, 3, 1000]] as const) {
+    const data = t.tensor2d(Float32Array.from({ length: n * d }, () => (r() - 0.5) * (r() < 0.1 ? 1e3 : 1e-3)), [n, d]);
+    const ids = t.tensor1d(Int32Array.from({ length: n }, () => Math.floor(r() * r() * segments)), "int32");
+    const ours = segmentSum(t.backend(), data, ids, segments);
+    const theirs = t.unsortedSegmentSum(data, ids, segments);
+    assert.deepEqual(ours.shape, [segments, d]);
+    const x = bits(ours);
+    const y = bits(theirs);
+    let differ = 0;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differ++;
+    assert.equal(differ, 0, `[${n}, ${d}] into ${segments}: ${differ} of ${x.length} elements differ`);
+    [data, ids, ours, theirs].forEach((z) => z.dispose());
+  }
+  const data = t.ones([3, 2]) as tfjs.Tensor2D;
+  const ids = t.tensor1d([0, 5, 1], "int32");
+  assert.throws(() => segmentSum(t.backend(), data, ids, 5), /ids\[1\] = 5 is not in \[0, 5\)/);
+  data.dispose();
+  ids.dispose();
+});
+
+test("a 3-seed ESMM group trains to the same bits with and without the native kernels (two processes)", async (ctx) => {
+  const skip = kernelsSkip();
+  if (skip) return ctx.skip(skip);
+  const lib = path.join(__dirname, "..", "lib");
+  const helpers = path.join(__dirname, "helpers.js"); // encodedSplit
+  const script = `
+    const crypto = require("node:crypto");
+    const { initBackend } = require(${JSON.stringify(path.join(lib, "backend"))});
+    const { getModelSpec } = require(${JSON.stringify(path.join(lib, "models"))});
+    const { fitSeeds, predictEachSeed } = require(${JSON.stringify(path.join(lib, "train"))});
+    const { encodedSplit } = require(${JSON.stringify(helpers)});
+    const { Rng } = require(${JSON.stringify(path.join(lib, "data", "random"))});
+    const split = (n, seed) => {
+      const r = new Rng(seed);
+      const categorical = Int32Array.from({ length: n * 4 }, (_, i) => r.int([50, 20, 300, 7][i % 4]));
+      const click = Float32Array.from({ length: n }, (_, i) => (r.bernoulli(categorical[i * 4] < 10 ? 0.5 : 0.15) ? 1 : 0));
+      const conversion = Float32Array.from(click, (c, i) => (c && r.bernoulli(categorical[i * 4 + 1] < 5 ? 0.5 : 0.1) ? 1 : 0));
+      return encodedSplit({ name: "s" + seed, vocabularySizes: [50, 20, 300, 7], numericFields: ["x"], categorical, numeric: Float32Array.from({ length: n }, () => r.uniform()), click, conversion });
+    };
+    (async () => {
+      await initBackend("tensorflow");
+      const data = { train: split(3000, 1), validation: split(800, 2) };
+      const { model, outcomes } = await fitSeeds(getModelSpec("ESMM"), data, { seeds: [1, 2, 3], batchSize: 256, maxEpochs: 3, patience: 5, learningRate: 3e-3 });
+      const h = crypto.createHash("sha256");
+      for (const o of outcomes) h.update(JSON.stringify(o.result ? o.result.epochs.map((e) => [e.trainLoss, e.valLoss]) : o.error));
+      for (const p of predictEachSeed(model, split(500, 3))) h.update(Buffer.from(p.pCtcvr.buffer));
+      console.log(h.digest("hex"));
+    })().catch((e) => { console.error(e); process.exit(1); });`;
+  const run = (kernels: string) =>
+    new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ["-e", script], { env: { ...process.env, ESMM_NATIVE_KERNELS: kernels, ESMM_BACKEND: "tensorflow" }, timeout: 240_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr.slice(-2000)}`)) : resolve(stdout.trim().split("\n").pop() ?? ""),
+      ),
+    );
+  const [withKernels, without] = await Promise.all([run("1"), run("0")]);
+  assert.match(withKernels, /^[0-9a-f]{64}$/);
+  assert.equal(withKernels, without, "training with the kernels moved a bit of the losses or predictions");
+});
