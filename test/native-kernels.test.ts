@@ -5,8 +5,11 @@
  *   -0, tiny and large gradients, at the first step and a late one;
  * - EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit with many duplicate ids (the order of
  *   the float32 sums matters), empty segments included; an id out of range is an error naming it;
- * - a 3-seed ESMM group trained with and without the kernels (two processes, ESMM_NATIVE_KERNELS=0 in one)
- *   gives the same losses and predictions bit for bit.
+ * - EsmmLazyAdamRows (row-wise Adam in place) is checked against the op sequence it replaces by
+ *   test/rowwise-adam.test.ts (its native child: the in-place path against TensorScatterUpdate's, k steps, both
+ *   decay forms) and here end to end:
+ * - a 3-seed ESMM group trained with and without the kernels (two processes, ESMM_NATIVE_KERNELS=0 in one),
+ *   with dense and with row-wise embedding updates, gives the same losses and predictions bit for bit.
  * The kernel tests run where the native backend and its kernels are built (`make native`); else they skip.
  */
 import { before, test } from "node:test";
@@ -117,7 +120,7 @@ test("EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit (duplica
   ids.dispose();
 });
 
-test("a 3-seed ESMM group trains to the same bits with and without the native kernels (two processes)", async (ctx) => {
+test("a 3-seed ESMM group trains to the same bits with and without the native kernels, dense and row-wise embedding updates (two processes)", async (ctx) => {
   const skip = kernelsSkip();
   if (skip) return ctx.skip(skip);
   const lib = path.join(__dirname, "..", "lib");
@@ -139,10 +142,13 @@ test("a 3-seed ESMM group trains to the same bits with and without the native ke
     (async () => {
       await initBackend("tensorflow");
       const data = { train: split(3000, 1), validation: split(800, 2) };
-      const { model, outcomes } = await fitSeeds(getModelSpec("ESMM"), data, { seeds: [1, 2, 3], batchSize: 256, maxEpochs: 3, patience: 5, learningRate: 3e-3 });
       const h = crypto.createHash("sha256");
-      for (const o of outcomes) h.update(JSON.stringify(o.result ? o.result.epochs.map((e) => [e.trainLoss, e.valLoss]) : o.error));
-      for (const p of predictEachSeed(model, split(500, 3))) h.update(Buffer.from(p.pCtcvr.buffer));
+      for (const embeddingUpdates of ["dense", "rowwise"]) {
+        const { model, outcomes } = await fitSeeds(getModelSpec("ESMM"), data, { seeds: [1, 2, 3], batchSize: 256, maxEpochs: 3, patience: 5, learningRate: 3e-3, embeddingUpdates });
+        for (const o of outcomes) h.update(JSON.stringify(o.result ? o.result.epochs.map((e) => [e.trainLoss, e.valLoss]) : String(o.error)));
+        for (const p of predictEachSeed(model, split(500, 3))) h.update(Buffer.from(p.pCtcvr.buffer));
+        model.dispose();
+      }
       console.log(h.digest("hex"));
     })().catch((e) => { console.error(e); process.exit(1); });`;
   const run = (kernels: string) =>

@@ -160,6 +160,104 @@ class EsmmSegmentSumOp : public OpKernel {
 
 REGISTER_KERNEL_BUILDER(Name("EsmmSegmentSum").Device(tensorflow::DEVICE_CPU), EsmmSegmentSumOp);
 
+// ---- EsmmLazyAdamRows: row-wise (lazy) Adam of an embedding table, in place ------------------------------
+// Replaces lib/train/rowwise.ts' native op sequence (gather the moments' rows, the elementwise chain, then
+// TensorFlow's InplaceUpdate for the moments and for the table, each preceded by a read-ahead gather). For each
+// touched row r = ids[u] (distinct, not checked) and element j, with p = table[r, j], m | v = mv[r, j | dim + j]
+// and g = grads[u, j], the same float32 operations in the same order as that sequence:
+//   p <- p - p shrink (only when shrink != 0: decoupled decay),  g <- g + p decay (only when decay != 0),
+//   m' = m b1 + g (1 - b1),  v' = v b2 + (g g) (1 - b2),  p' = p + (m' / (sqrt(v') + eps_t)) lr_t;
+// then writes m' | v' into mv and p' into the table, in their own buffers (the caller makes sure nothing else
+// shares them, as for InplaceUpdate: lib/train/rowwise.ts copies a shared buffer first). The rows a few ahead
+// are prefetched, so their cache and TLB misses overlap (at 2M ids nearly every row misses). No outputs.
+
+REGISTER_OP("EsmmLazyAdamRows")
+    .Input("table: float")
+    .Input("mv: float")
+    .Input("ids: int32")
+    .Input("grads: float")
+    .Attr("b1: float")
+    .Attr("one_minus_b1: float")
+    .Attr("b2: float")
+    .Attr("one_minus_b2: float")
+    .Attr("lr_t: float")
+    .Attr("eps_t: float")
+    .Attr("decay: float")
+    .Attr("shrink: float")
+    .SetIsStateful()
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext*) { return absl::OkStatus(); });
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void LazyAdamRowsLoop(
+    float* table, float* mv, const int32_t* ids, const float* grads, int64_t u_count, int64_t d, AdamConstants c,
+    float decay, float shrink) {
+  constexpr int64_t kAhead = 8;
+  for (int64_t u = 0; u < u_count; u++) {
+    if (u + kAhead < u_count) {
+      const int64_t ahead = ids[u + kAhead];
+      __builtin_prefetch(table + ahead * d, 1);
+      __builtin_prefetch(mv + ahead * 2 * d, 1);
+      __builtin_prefetch(mv + ahead * 2 * d + d, 1);
+    }
+    const int64_t r = ids[u];
+    float* p = table + r * d;
+    float* m = mv + r * 2 * d;
+    float* v = m + d;
+    const float* g = grads + u * d;
+    for (int64_t j = 0; j < d; j++) {
+      float pj = p[j];
+      if (shrink != 0.0f) pj = pj - pj * shrink;
+      float gj = g[j];
+      if (decay != 0.0f) gj = gj + pj * decay;
+      const float mj = m[j] * c.b1 + gj * c.one_minus_b1;
+      const float vj = v[j] * c.b2 + (gj * gj) * c.one_minus_b2;
+      m[j] = mj;
+      v[j] = vj;
+      p[j] = pj + (mj / (std::sqrt(vj) + c.eps_t)) * c.lr_t;
+    }
+  }
+}
+
+class EsmmLazyAdamRowsOp : public OpKernel {
+ public:
+  explicit EsmmLazyAdamRowsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("b1", &c_.b1));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("one_minus_b1", &c_.one_minus_b1));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("b2", &c_.b2));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("one_minus_b2", &c_.one_minus_b2));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("lr_t", &c_.lr_t));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("eps_t", &c_.eps_t));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("decay", &decay_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("shrink", &shrink_));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& table = ctx->input(0);
+    const Tensor& mv = ctx->input(1);
+    const Tensor& ids = ctx->input(2);
+    const Tensor& grads = ctx->input(3);
+    OP_REQUIRES(ctx, table.dims() == 2 && mv.dims() == 2 && ids.dims() == 1 && grads.dims() == 2,
+                absl::InvalidArgumentError("EsmmLazyAdamRows: table [rows, dim], mv [rows, 2 dim], ids [U], grads [U, dim]"));
+    const int64_t rows = table.dim_size(0), d = table.dim_size(1), u_count = ids.dim_size(0);
+    OP_REQUIRES(ctx, mv.dim_size(0) == rows && mv.dim_size(1) == 2 * d && grads.dim_size(0) == u_count && grads.dim_size(1) == d,
+                absl::InvalidArgumentError("EsmmLazyAdamRows: table [rows, dim], mv [rows, 2 dim], ids [U], grads [U, dim]"));
+    const int32_t* id = ids.flat<int32_t>().data();
+    for (int64_t u = 0; u < u_count; u++) {
+      OP_REQUIRES(ctx, id[u] >= 0 && id[u] < rows,
+                  absl::InvalidArgumentError("EsmmLazyAdamRows: ids[" + std::to_string(u) + "] = " + std::to_string(id[u]) +
+                                             " is not in [0, " + std::to_string(rows) + ")"));
+    }
+    // Written in place: the buffers the caller owns (see above), as TensorFlow's InplaceUpdate does.
+    LazyAdamRowsLoop(const_cast<float*>(table.flat<float>().data()), const_cast<float*>(mv.flat<float>().data()), id,
+                     grads.flat<float>().data(), u_count, d, c_, decay_, shrink_);
+  }
+
+ private:
+  AdamConstants c_;
+  float decay_, shrink_;
+};
+
+REGISTER_KERNEL_BUILDER(Name("EsmmLazyAdamRows").Device(tensorflow::DEVICE_CPU), EsmmLazyAdamRowsOp);
+
 }  // namespace
 
 // ---- the (empty) Node addon: Node looks this symbol up after dlopen --------------------------------------

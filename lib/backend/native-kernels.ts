@@ -17,6 +17,9 @@
  * - `EsmmSegmentSum` (segmentSum below): TensorFlow's UnsortedSegmentSum for the gradient of an embedding
  *   lookup, rows added in input order as TensorFlow's kernel adds them. 82,000 rows of 8 (the reference model x
  *   10 seeds): 2.5 ms for TensorFlow's kernel in a training step.
+ * - `EsmmLazyAdamRows` (lazyAdamRows below): row-wise (lazy) Adam of an embedding table and its moments, in
+ *   place, the touched rows prefetched (lib/train/rowwise.ts' native op sequence: a gather, eleven elementwise
+ *   ops and two read-ahead gathers + InplaceUpdate writes per table).
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -117,4 +120,24 @@ export function segmentSum(backend: unknown, data: tfjs.Tensor2D, ids: tfjs.Tens
   if (!status.loaded) throw new Error(`segmentSum: the native kernels are not loaded (${status.reason})`);
   const be = backend as NativeBackend;
   return be.executeSingleOutput("EsmmSegmentSum", [{ name: "num_segments", type: be.binding.TF_ATTR_INT, value: numSegments }], [data, ids]) as tfjs.Tensor2D;
+}
+
+/**
+ * Row-wise (lazy) Adam of `table` (float32 [rows, dim]) and its moments `mv` ([rows, 2 dim], m | v) at the
+ * distinct rows `ids` (int32 [U]) with their summed gradients `grads` ([U, dim]), written in place by the
+ * `EsmmLazyAdamRows` kernel: the bits of lib/train/rowwise.ts' op sequence (decoupled `shrink` and coupled
+ * `decay`, float32, at most one of them not 0). The caller makes sure no other tensor shares the buffers of
+ * `table` and `mv` (RowwiseAdam copies a shared one first) and that `ids` are distinct (a repeated id is
+ * stepped twice). Returns nothing. Throws when the kernels are not loaded and (TensorFlow's error, naming it) on
+ * an id outside [0, rows) or shapes that do not fit.
+ */
+export function lazyAdamRows(backend: unknown, table: tfjs.Tensor, mv: tfjs.Tensor, ids: tfjs.Tensor1D, grads: tfjs.Tensor2D, a: AdamKernelAttrs & { decay: number; shrink: number }): void {
+  if (!status.loaded) throw new Error(`lazyAdamRows: the native kernels are not loaded (${status.reason})`);
+  const be = backend as NativeBackend;
+  const F = (name: string, value: number) => ({ name, type: be.binding.TF_ATTR_FLOAT, value });
+  const attrs = [
+    F("b1", a.b1), F("one_minus_b1", a.oneMinusB1), F("b2", a.b2), F("one_minus_b2", a.oneMinusB2),
+    F("lr_t", a.lrT), F("eps_t", a.epsT), F("decay", a.decay), F("shrink", a.shrink),
+  ];
+  be.executeMultipleOutputs("EsmmLazyAdamRows", attrs, [table, mv, ids, grads], 0);
 }

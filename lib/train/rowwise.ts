@@ -50,8 +50,9 @@
  * traffic, the native path before the in-place kernel; same values, test/rowwise-adam.test.ts).
  */
 import type * as tfjs from "@tensorflow/tfjs";
-import { tf } from "../backend";
+import { nativeKernelsStatus, tf } from "../backend";
 import { deepCopy, inplaceUpdateRows } from "../backend/inplace-rows";
+import { lazyAdamRows } from "../backend/native-kernels";
 import type { ModelInputs, MultiTaskModel } from "../models";
 import { gatherRows } from "../models/fast-ops";
 import { Adam, AdamAccumulators, adamAccumulators, adamStepConstants, defaultAdamGrouping, WeightDecayForm, weightDecayTerms } from "./adam";
@@ -252,6 +253,8 @@ export class RowwiseAdam {
   private readonly inPlace: boolean;
   /** In place by one JS pass over the backend's buffers (wasm, cpu), not by the op sequence + InplaceUpdate (native). */
   private readonly jsPass: boolean;
+  /** Native, with esmm-lab's kernels loaded: the in-place update is one EsmmLazyAdamRows kernel a table (same bits). */
+  private readonly nativeKernel: boolean;
   /** Buffers this optimizer owns (created by it, so writable in place while nothing else shares them). */
   private readonly owned = new WeakMap<tfjs.Variable, object>();
   /** λ of the coupled form and lr λ of the decoupled one (./adam.ts weightDecayTerms). */
@@ -272,6 +275,7 @@ export class RowwiseAdam {
     this.inPlace = config.inPlace ?? canWriteInPlace;
     if (this.inPlace && !canWriteInPlace) throw new Error(`row-wise Adam: in-place updates need the tensorflow, wasm or cpu backend, not ${backend}`);
     this.jsPass = this.inPlace && backend !== "tensorflow";
+    this.nativeKernel = backend === "tensorflow" && nativeKernelsStatus().loaded;
     this.acc = adamAccumulators(config);
     this.mv = tables.map((x) => {
       const z = t.zeros([x.shape[0] as number, 2 * (x.shape[1] as number)]);
@@ -334,6 +338,17 @@ export class RowwiseAdam {
         for (const y of targets) this.own(y);
         const [pv, mv] = targets.map((y) => this.view(y));
         lazyAdamRowValues(pv, mv, ids, g, x.shape[1] as number, step);
+      });
+      return;
+    }
+    if (this.inPlace && this.nativeKernel) {
+      // The same float32 operations per element as the op sequence below, in one pass over the touched rows
+      // (lib/backend/native-kernels.cc's EsmmLazyAdamRows: the same bits).
+      const ids1 = t.reshape(idsColumn, [U]) as tfjs.Tensor1D;
+      this.tables.forEach((x, i) => {
+        this.own(x);
+        this.own(this.mv[i]);
+        lazyAdamRows(t.backend(), x, this.mv[i], ids1, grads[i], { ...step, shrink: step.shrink ?? 0 });
       });
       return;
     }
