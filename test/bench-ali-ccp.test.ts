@@ -10,7 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { test } from "node:test";
 import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, syntheticAliCcpVocabularies, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
-import { availableBackends, projectRoot } from "../lib/backend";
+import { availableBackends, nativeDir, nativeKernelsSource, projectRoot } from "../lib/backend";
+import { checkNativeKernels } from "../lib/backend/native-kernels";
 import { tempDir } from "./helpers";
 
 const ESMM = path.join(projectRoot(), "bin", "esmm.js");
@@ -71,13 +72,16 @@ test("esmm bench --shape ali-ccp --json: one line per update rule with its keys 
   assert.equal(lines.length, 2, JSON.stringify(lines));
   assert.deepEqual(lines.map((l) => l.embeddingUpdates).sort(), ["dense", "rowwise"]);
   for (const l of lines) {
-    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent", "hugePages", "loadAverage"]);
+    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent", "hugePages", "nativeKernels", "loadAverage"]);
     assert.equal(l.hugePages, process.platform === "linux" && process.env.ESMM_HUGE_PAGES !== "0" && !process.env.GLIBC_TUNABLES);
+    const kernels = checkNativeKernels(nativeDir(), nativeKernelsSource());
+    assert.equal(l.nativeKernels, "library" in kernels, `nativeKernels: ${JSON.stringify(kernels)}`);
     assert.equal((l.loadAverage as number[]).length, 3);
   }
-  // Without huge pages the lines say so.
-  for (const l of benchLines([...TINY, "--backend", backend, "--embedding-updates", "rowwise"], { ESMM_HUGE_PAGES: "0" })) {
+  // Without huge pages, or with the native kernels turned off, the lines say so.
+  for (const l of benchLines([...TINY, "--backend", backend, "--embedding-updates", "rowwise"], { ESMM_HUGE_PAGES: "0", ESMM_NATIVE_KERNELS: "0" })) {
     assert.equal(l.hugePages, false);
+    assert.equal(l.nativeKernels, false);
   }
   for (const l of lines) {
     assert.equal(l.shape, "ali-ccp");

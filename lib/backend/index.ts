@@ -83,6 +83,11 @@ export function nativeDir(): string {
   return env ? path.resolve(env) : path.join(projectRoot(), "native");
 }
 
+/** esmm-lab's own kernels' source (./native-kernels.cc), whose sha256 the built library must carry (./native-kernels.ts). */
+export function nativeKernelsSource(): string {
+  return path.join(projectRoot(), "lib", "backend", "native-kernels.cc");
+}
+
 /** Path of the tfjs-node package inside nativeDir(). */
 export function nativePackageDir(): string {
   return path.join(nativeDir(), "node_modules", "@tensorflow", "tfjs-node");
@@ -222,7 +227,7 @@ async function loadNative(): Promise<State> {
   }
   const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, "package.json"), "utf8")) as { version: string })
     .version;
-  const kernels = loadNativeKernels(nativeDir(), path.join(projectRoot(), "lib", "backend", "native-kernels.cc"));
+  const kernels = loadNativeKernels(nativeDir(), nativeKernelsSource());
   return {
     family: "native",
     tf: tfn,

@@ -42,6 +42,9 @@ times slower (7.6x at 2M ids: docs/speed.md), so they default to rowwise. Dense 
 Huge pages: a study's workers and the bench start with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (ESMM_HUGE_PAGES,
 which applies to the processes esmm starts, not to this one); to train this command in them, start it with that
 variable set. At 2M ids row-wise they changed this project's rate by 0-7 % (docs/speed.md).
+Native kernels: on the native backend, esmm-lab's own TensorFlow kernels (fused Adam, the embedding gradient,
+row-wise Adam in place; built by make native: docs/native-backend.md) run where they are built, the same bits as
+the op chains they replace; ESMM_NATIVE_KERNELS=0 turns them off.
 
 --weight-decay W (default 0: none) and --weight-decay-form (default coupled): Adam's weight decay on every
 trainable variable, embeddings included. coupled: L2, W p added to the gradient before the moments (PyTorch's
