@@ -165,7 +165,8 @@ export function gatherRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.T
  * The gradient of `gatherRows`: rows of `values` ([n, dim]) summed into a zero [rows, dim] tensor at
  * `indices` ([n, 1]), duplicates added in row order. ScatterNd on wasm (its C++ kernel is ~3x faster than
  * the project's JS UnsortedSegmentSum kernel there), esmm-lab's EsmmSegmentSum kernel on native when it is built
- * (lib/backend/native-kernels.ts: the same bits, 5x faster), UnsortedSegmentSum elsewhere. Same values.
+ * (lib/backend/native-kernels.ts: the same bits; 0.21 ms against 1.9-2.3 ms for 81,920 rows of 8 into 80,000
+ * segments, the reference model x 10 seeds), UnsortedSegmentSum elsewhere. Same values.
  */
 export function scatterAddRows(values: tfjs.Tensor2D, indices: tfjs.Tensor2D, rows: number): tfjs.Tensor2D {
   const t = tf();
