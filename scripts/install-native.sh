@@ -237,7 +237,7 @@ if ! kernels_current || [ "$FORCE" = 1 ]; then
   fi
   step "compiling lib/backend/native-kernels.cc into $KERNELS_OUT"
   CXX="${CXX:-g++}"
-  if "$CXX" -std=c++17 -O3 -ffp-contract=off -fPIC -shared -w -D_GLIBCXX_USE_CXX11_ABI=1 \
+  if "$CXX" -std=c++17 -O3 -ffp-contract=off -fno-math-errno -fPIC -shared -w -D_GLIBCXX_USE_CXX11_ABI=1 \
        -I"$INC_DIR/tensorflow/include" "$KERNELS_SRC" -o "$KERNELS_OUT.tmp" \
        -L"$PKG/deps/lib" -l:libtensorflow_framework.so.2 -Wl,-rpath,'$ORIGIN/node_modules/@tensorflow/tfjs-node/deps/lib' >>"$LOG" 2>&1; then
     mv "$KERNELS_OUT.tmp" "$KERNELS_OUT" && sha256sum "$KERNELS_SRC" | cut -c1-64 >"$KERNELS_STAMP"

@@ -7,7 +7,8 @@
 //
 // Every kernel computes exactly what the chain of TensorFlow ops it replaces computes, bit for bit: the same
 // float32 operations in the same order, each rounded (built with -ffp-contract=off: no fused multiply-add;
-// +, *, / and sqrt are correctly rounded in every instruction set the loop is compiled for). Checked against
+// +, *, / and sqrt are correctly rounded in every instruction set the loop is compiled for; -fno-math-errno only
+// lets sqrt be a vector instruction, its values are the same). Checked against
 // the chain by test/native-kernels.test.ts.
 
 #include <cmath>
@@ -56,28 +57,39 @@ struct AdamConstants {
   float b1, one_minus_b1, b2, one_minus_b2, lr_t, eps_t;
 };
 
+// The attributes b1, one_minus_b1, b2, one_minus_b2, lr_t and eps_t of an Adam kernel.
+absl::Status ReadAdamConstants(OpKernelConstruction* ctx, AdamConstants* c) {
+  TF_RETURN_IF_ERROR(ctx->GetAttr("b1", &c->b1));
+  TF_RETURN_IF_ERROR(ctx->GetAttr("one_minus_b1", &c->one_minus_b1));
+  TF_RETURN_IF_ERROR(ctx->GetAttr("b2", &c->b2));
+  TF_RETURN_IF_ERROR(ctx->GetAttr("one_minus_b2", &c->one_minus_b2));
+  TF_RETURN_IF_ERROR(ctx->GetAttr("lr_t", &c->lr_t));
+  return ctx->GetAttr("eps_t", &c->eps_t);
+}
+
+// One element of Adam's step, the one definition both Adam kernels use (each operation rounded to float32, in
+// this order): m <- m b1 + g (1 - b1), v <- v b2 + (g g) (1 - b2); returns p + (m / (sqrt(v) + eps_t)) lr_t.
+__attribute__((always_inline)) inline float AdamElement(float p, float& m, float& v, float g, const AdamConstants& c) {
+  m = m * c.b1 + g * c.one_minus_b1;
+  v = v * c.b2 + (g * g) * c.one_minus_b2;
+  return p + (m / (std::sqrt(v) + c.eps_t)) * c.lr_t;
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void AdamLoop(
-    const float* p, const float* m, const float* v, const float* g, float* p_out, float* m_out, float* v_out,
-    int64_t n, AdamConstants c) {
+    const float* __restrict p, const float* __restrict m, const float* __restrict v, const float* __restrict g,
+    float* __restrict p_out, float* __restrict m_out, float* __restrict v_out, int64_t n, AdamConstants c) {
   for (int64_t i = 0; i < n; i++) {
-    const float gi = g[i];
-    const float mi = m[i] * c.b1 + gi * c.one_minus_b1;
-    const float vi = v[i] * c.b2 + (gi * gi) * c.one_minus_b2;
+    float mi = m[i], vi = v[i];
+    p_out[i] = AdamElement(p[i], mi, vi, g[i], c);
     m_out[i] = mi;
     v_out[i] = vi;
-    p_out[i] = p[i] + (mi / (std::sqrt(vi) + c.eps_t)) * c.lr_t;
   }
 }
 
 class EsmmAdamOp : public OpKernel {
  public:
   explicit EsmmAdamOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("b1", &c_.b1));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("one_minus_b1", &c_.one_minus_b1));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("b2", &c_.b2));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("one_minus_b2", &c_.one_minus_b2));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("lr_t", &c_.lr_t));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("eps_t", &c_.eps_t));
+    OP_REQUIRES_OK(ctx, ReadAdamConstants(ctx, &c_));
   }
 
   void Compute(OpKernelContext* ctx) override {
@@ -208,11 +220,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void LazyAdamRowsLo
       if (shrink != 0.0f) pj = pj - pj * shrink;
       float gj = g[j];
       if (decay != 0.0f) gj = gj + pj * decay;
-      const float mj = m[j] * c.b1 + gj * c.one_minus_b1;
-      const float vj = v[j] * c.b2 + (gj * gj) * c.one_minus_b2;
-      m[j] = mj;
-      v[j] = vj;
-      p[j] = pj + (mj / (std::sqrt(vj) + c.eps_t)) * c.lr_t;
+      p[j] = AdamElement(pj, m[j], v[j], gj, c);
     }
   }
 }
@@ -220,12 +228,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void LazyAdamRowsLo
 class EsmmLazyAdamRowsOp : public OpKernel {
  public:
   explicit EsmmLazyAdamRowsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("b1", &c_.b1));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("one_minus_b1", &c_.one_minus_b1));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("b2", &c_.b2));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("one_minus_b2", &c_.one_minus_b2));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("lr_t", &c_.lr_t));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("eps_t", &c_.eps_t));
+    OP_REQUIRES_OK(ctx, ReadAdamConstants(ctx, &c_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("decay", &decay_));
     OP_REQUIRES_OK(ctx, ctx->GetAttr("shrink", &shrink_));
   }
