@@ -16,7 +16,8 @@
 #   3. builds the N-API binding from source (node-pre-gyp install --build-from-source),
 #      using Node's local headers (no header download).
 #   4. checks with `node -e` that loading the package gives backend 'tensorflow'.
-#   5. compiles esmm-lab's own kernels (lib/backend/native-kernels.cc: fused Adam) against the wheel's C++
+#   5. compiles esmm-lab's own kernels (lib/backend/native-kernels.cc: fused Adam, the embedding gradient's
+#      segment sum, row-wise Adam in place) against the wheel's C++
 #      headers into native/esmm-kernels.node, stamped with the source's sha256 (rebuilt when it changes;
 #      steps 1-4 are skipped when the backend already loads). Optional: when it fails, training runs without them.
 #
@@ -72,7 +73,7 @@ command -v npm >/dev/null 2>&1 || fail "npm not found"
 [ "$(uname -s)" = Linux ] && [ "$(uname -m)" = x86_64 ] \
   || fail "only linux x86_64 is handled (found $(uname -s) $(uname -m))"
 
-# The project's own kernels (step 5): up to date when their stamp holds the source's and the wheel's names.
+# The project's own kernels (step 5): up to date when their stamp holds the source's sha256.
 KERNELS_SRC="$ROOT/lib/backend/native-kernels.cc"
 KERNELS_OUT="$NATIVE_DIR/esmm-kernels.node"
 KERNELS_STAMP="$NATIVE_DIR/esmm-kernels.sha256"

@@ -75,8 +75,12 @@ test("esmm bench --shape ali-ccp --json: one line per update rule with its keys 
     assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent", "hugePages", "nativeKernels", "loadAverage"]);
     assert.equal(l.hugePages, process.platform === "linux" && process.env.ESMM_HUGE_PAGES !== "0" && !process.env.GLIBC_TUNABLES);
     const kernels = checkNativeKernels(nativeDir(), nativeKernelsSource());
-    assert.equal(l.nativeKernels, "library" in kernels, `nativeKernels: ${JSON.stringify(kernels)}`);
+    assert.equal(l.nativeKernels, backend === "tensorflow" && "library" in kernels, `nativeKernels: ${JSON.stringify(kernels)}`);
     assert.equal((l.loadAverage as number[]).length, 3);
+  }
+  // A wasm line never claims the native kernels (they are the native backend's), built or not.
+  if (backend !== "wasm" && (await availableBackends()).includes("wasm")) {
+    for (const l of benchLines([...TINY, "--backend", "wasm", "--embedding-updates", "rowwise"])) assert.equal(l.nativeKernels, false);
   }
   // Without huge pages, or with the native kernels turned off, the lines say so.
   for (const l of benchLines([...TINY, "--backend", backend, "--embedding-updates", "rowwise"], { ESMM_HUGE_PAGES: "0", ESMM_NATIVE_KERNELS: "0" })) {

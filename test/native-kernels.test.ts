@@ -1,6 +1,7 @@
 /**
  * esmm-lab's own TensorFlow kernels (lib/backend/native-kernels.cc, loaded by lib/backend/native-kernels.ts):
- * - which library may be loaded: missing, older than the source (stamp), turned off (no native backend needed);
+ * - which library may be loaded: missing, built from another source (stamp), turned off, a bad setting (no native
+ *   backend needed);
  * - EsmmAdam equals lib/train/adam.ts' chain of TensorFlow ops bit for bit (p', m', v'), on values with zeros,
  *   -0, tiny and large gradients, at the first step and a late one;
  * - EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit with many duplicate ids (the order of
@@ -14,6 +15,7 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { execFile } from "node:child_process";
@@ -36,22 +38,27 @@ function kernelsSkip(): string | undefined {
 
 const bits = (x: tfjs.Tensor) => new Uint32Array((x.dataSync() as Float32Array).slice().buffer);
 
-test("checkNativeKernels: a missing library, a stale stamp and ESMM_NATIVE_KERNELS=0 are refused with the reason; a current one is loadable", () => {
+test("checkNativeKernels: a missing library, one built from another source (stamp), ESMM_NATIVE_KERNELS=0 and a bad ESMM_NATIVE_KERNELS are refused with the reason; a current one is loadable", () => {
   const dir = tempDir();
   const source = path.join(dir, "native-kernels.cc");
   fs.writeFileSync(source, "// kernels v1\n");
   const { library, stamp } = nativeKernelsFiles(dir);
   const missing = checkNativeKernels(dir, source, {});
-  assert.ok("reason" in missing && missing.warn && /not built/.test(missing.reason), JSON.stringify(missing));
+  assert.ok("reason" in missing && /not built/.test(missing.reason) && /make native/.test(missing.tell ?? ""), JSON.stringify(missing));
   fs.writeFileSync(library, "not really a library");
   fs.writeFileSync(stamp, "0".repeat(64) + "\n");
   const stale = checkNativeKernels(dir, source, {});
-  assert.ok("reason" in stale && stale.warn && /older than native-kernels\.cc/.test(stale.reason), JSON.stringify(stale));
+  assert.ok("reason" in stale && /another version of native-kernels\.cc/.test(stale.reason) && /make native/.test(stale.tell ?? ""), JSON.stringify(stale));
   // sha256 of "// kernels v1\n"
-  fs.writeFileSync(stamp, require("node:crypto").createHash("sha256").update("// kernels v1\n").digest("hex") + "\n");
+  fs.writeFileSync(stamp, crypto.createHash("sha256").update("// kernels v1\n").digest("hex") + "\n");
   assert.deepEqual(checkNativeKernels(dir, source, {}), { library });
-  const off = checkNativeKernels(dir, source, { ESMM_NATIVE_KERNELS: "0" });
-  assert.ok("reason" in off && !off.warn && /turned off/.test(off.reason), JSON.stringify(off));
+  for (const on of ["1", "true", "ON", ""]) assert.deepEqual(checkNativeKernels(dir, source, { ESMM_NATIVE_KERNELS: on }), { library }, on);
+  for (const off of ["0", "false", "No", "off"]) {
+    const r = checkNativeKernels(dir, source, { ESMM_NATIVE_KERNELS: off });
+    assert.ok("reason" in r && r.tell === undefined && /turned off/.test(r.reason), JSON.stringify(r));
+  }
+  const bad = checkNativeKernels(dir, source, { ESMM_NATIVE_KERNELS: "bogus" });
+  assert.ok("reason" in bad && /ESMM_NATIVE_KERNELS=bogus is not one of/.test(bad.tell ?? ""), JSON.stringify(bad));
   fs.writeFileSync(source, "// kernels v2\n");
   assert.ok("reason" in checkNativeKernels(dir, source, {}), "a changed source makes the library stale");
 });

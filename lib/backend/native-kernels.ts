@@ -7,8 +7,8 @@
  * the chain runs, so results never depend on whether they are.
  *
  * Loaded by lib/backend's loadNative (the 'tensorflow' backend) unless ESMM_NATIVE_KERNELS=0 (for A/B
- * measurements). A library older than the source, or missing while the backend is built, is not loaded and
- * one line on stderr says to run `make native`.
+ * measurements). A library built from another version of the source, or missing while the backend is built, is
+ * not loaded and one line on stderr says to run `make native`.
  *
  * Kernels:
  * - `EsmmAdam` (adamStep below): one Adam step of a flat vector (lib/train/adam.ts' twelve elementwise ops).
@@ -27,7 +27,7 @@ import * as path from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import type { AdamKernelAttrs } from "../train/adam-kernel";
 
-/** The variable that turns the kernels off: ESMM_NATIVE_KERNELS=0 (any of 0, false, no, off). */
+/** The variable that turns the kernels off: ESMM_NATIVE_KERNELS=0 (or false, no, off; 1, true, yes, on or unset: on). */
 export const NATIVE_KERNELS_VAR = "ESMM_NATIVE_KERNELS";
 
 /** Whether the kernels are loaded in this process, or why not. */
@@ -53,39 +53,46 @@ export function nativeKernelsFiles(nativeDir: string): { library: string; stamp:
 /**
  * Whether the kernels' library in `nativeDir` may be loaded (no side effect): `{ library }` when it exists and
  * its stamp holds the sha256 of `source` (lib/backend/native-kernels.cc; when the source is not there, as in an
- * installed package, the library is trusted), else why not and whether to tell the user (`warn`: not when they
- * turned the kernels off with ESMM_NATIVE_KERNELS=0).
+ * installed package, the library is trusted), else why not and the one line to tell the user (`tell`; none when
+ * they turned the kernels off). ESMM_NATIVE_KERNELS: 0, false, no or off turn them off; unset, empty, 1, true,
+ * yes or on leave them on; any other value is refused (not loaded, with a line saying so).
  */
-export function checkNativeKernels(nativeDir: string, source: string, env: NodeJS.ProcessEnv = process.env): { library: string } | { reason: string; warn: boolean } {
-  const off = env[NATIVE_KERNELS_VAR]?.trim();
-  if (off !== undefined && /^(0|false|no|off)$/i.test(off)) return { reason: `turned off (${NATIVE_KERNELS_VAR}=${off})`, warn: false };
+export function checkNativeKernels(nativeDir: string, source: string, env: NodeJS.ProcessEnv = process.env): { library: string } | { reason: string; tell?: string } {
+  const setting = env[NATIVE_KERNELS_VAR]?.trim() ?? "";
+  if (/^(0|false|no|off)$/i.test(setting)) return { reason: `turned off (${NATIVE_KERNELS_VAR}=${setting})` };
+  if (!/^(|1|true|yes|on)$/i.test(setting)) {
+    const reason = `${NATIVE_KERNELS_VAR}=${setting} is not one of 0, false, no, off (off) or 1, true, yes, on (on)`;
+    return { reason, tell: `esmm: ${reason}: the native kernels are not loaded` };
+  }
+  const stale = (reason: string) => ({ reason, tell: `esmm: the native kernels are ${reason}: run \`make native\` (training goes on without them, slower)` });
   const { library, stamp } = nativeKernelsFiles(nativeDir);
-  if (!fs.existsSync(library)) return { reason: `not built (${library} missing)`, warn: true };
+  if (!fs.existsSync(library)) return stale(`not built (${library} missing)`);
   if (fs.existsSync(source)) {
     const want = crypto.createHash("sha256").update(fs.readFileSync(source)).digest("hex");
     const have = fs.existsSync(stamp) ? fs.readFileSync(stamp, "utf8").trim() : "";
-    if (have !== want) return { reason: `older than ${path.basename(source)} (${path.basename(stamp)} does not hold its sha256)`, warn: true };
+    if (have !== want) return stale(`built from another version of ${path.basename(source)} (${path.basename(stamp)} does not hold its sha256)`);
   }
   return { library };
 }
 
 /**
  * Loads the kernels' library into this process (once, after tfjs-node loaded TensorFlow) when
- * checkNativeKernels allows it. Never throws: returns the status, and writes one stderr line when the library
- * is missing, older than the source or fails to load (unless the user turned the kernels off).
+ * checkNativeKernels allows it. Never throws: returns the status, and writes checkNativeKernels' line (or one
+ * saying the library failed to load) on stderr.
  */
 export function loadNativeKernels(nativeDir: string, source: string, env: NodeJS.ProcessEnv = process.env): NativeKernelsStatus {
   const check = checkNativeKernels(nativeDir, source, env);
-  const notLoaded = (reason: string, warn: boolean): NativeKernelsStatus => {
+  const notLoaded = (reason: string, tell: string | undefined): NativeKernelsStatus => {
     status = { loaded: false, reason };
-    if (warn) process.stderr.write(`esmm: the native kernels are ${reason}: run \`make native\` (training goes on without them, slower)\n`);
+    if (tell) process.stderr.write(tell + "\n");
     return { ...status };
   };
-  if ("reason" in check) return notLoaded(check.reason, check.warn);
+  if ("reason" in check) return notLoaded(check.reason, check.tell);
   try {
     process.dlopen({ exports: {} } as NodeJS.Module, check.library);
   } catch (e) {
-    return notLoaded(`not loadable (${(e instanceof Error ? e.message : String(e)).split("\n")[0]})`, true);
+    const reason = `not loadable (${(e instanceof Error ? e.message : String(e)).split("\n")[0]})`;
+    return notLoaded(reason, `esmm: the native kernels are ${reason}: run \`make native\` (training goes on without them, slower)`);
   }
   status = { loaded: true };
   return { ...status };

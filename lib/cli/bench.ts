@@ -82,7 +82,8 @@ epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
 --json          one object per line: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
                 tfOpsPerStep][, processes, totalExamplesPerSec], hugePages, nativeKernels, loadAverage[, torchExamplesPerSec,
                 torchOneProcess, torchProcesses, ratio]} (hugePages: the children started in huge pages; nativeKernels:
-                esmm-lab's kernels were there for them (built, current, not turned off); loadAverage:
+                a tensorflow line's children had esmm-lab's kernels (built, current, not turned off; always false
+                for wasm and cpu); loadAverage:
                 the machine's 1/5/15-minute load when the command started);
                 with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker}.
 
@@ -97,7 +98,7 @@ tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
 
 On the native backend the children use esmm-lab's own kernels when \`make native\` built them (fused Adam, the
 embedding gradient's segment sum, row-wise Adam in place: lib/backend/native-kernels.ts; the same bits as the op
-chains they replace); ESMM_NATIVE_KERNELS=0 measures without them. Measured on 2026-12-06: 10-seed groups 1.17x in one
+chains they replace); ESMM_NATIVE_KERNELS=0 (or false, no, off) measures without them. Measured on 2026-12-06: 10-seed groups 1.17x in one
 process, row-wise ESMM at 2M ids 1.43x (docs/speed.md).
 
 --shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
@@ -246,7 +247,7 @@ process, row-wise ESMM at 2M ids 1.43x (docs/speed.md).
         if (first.kernelsPerStep !== undefined) out.kernelsPerStep = first.kernelsPerStep;
         if (first.tfOpsPerStep !== undefined) out.tfOpsPerStep = first.tfOpsPerStep;
         if (total !== undefined) Object.assign(out, { processes: cores, totalExamplesPerSec: total });
-        Object.assign(out, context);
+        Object.assign(out, lineContext(context, first.backend));
         if (python) {
           Object.assign(out, {
             torchExamplesPerSec: torch === undefined ? null : Math.round(torch),
@@ -289,6 +290,11 @@ function benchContext(): { hugePages: boolean; nativeKernels: boolean; loadAvera
     nativeKernels: "library" in kernels,
     loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
   };
+}
+
+/** The context of one JSON line: the kernels are the native backend's only (wasm and cpu lines say false). */
+function lineContext(context: ReturnType<typeof benchContext>, backend: string): ReturnType<typeof benchContext> {
+  return { ...context, nativeKernels: backend === "tensorflow" && context.nativeKernels };
 }
 
 interface AliCcpRun {
@@ -372,7 +378,7 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
         threads: first.threads,
         cpuPercent: median(runs.map((r) => r.cpuPercent)),
       };
-      Object.assign(out, o.context);
+      Object.assign(out, lineContext(o.context, first.backend));
       if (o.python) Object.assign(out, { torchDenseExamplesPerSec: dense, torchSparseExamplesPerSec: sparse, torchThreads: o.torchThreads, torch: torchVersion ?? null });
       console.log(JSON.stringify(out));
       continue;

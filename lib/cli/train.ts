@@ -44,7 +44,8 @@ which applies to the processes esmm starts, not to this one); to train this comm
 variable set. At 2M ids row-wise they changed this project's rate by 0-7 % (docs/speed.md).
 Native kernels: on the native backend, esmm-lab's own TensorFlow kernels (fused Adam, the embedding gradient,
 row-wise Adam in place; built by make native: docs/native-backend.md) run where they are built, the same bits as
-the op chains they replace; ESMM_NATIVE_KERNELS=0 turns them off.
+the op chains they replace; ESMM_NATIVE_KERNELS=0 (or false, no, off) turns them off. The first line this
+command prints says whether they are loaded.
 
 --weight-decay W (default 0: none) and --weight-decay-form (default coupled): Adam's weight decay on every
 trainable variable, embeddings included. coupled: L2, W p added to the gradient before the moments (PyTorch's
@@ -127,7 +128,8 @@ on the test set would report (lib/study/epoch-choice.ts). One more prediction pa
     }
     for (const line of degenerateSplitLines(data.report)) console.error(`${cmd}: ${line}`);
     const info = await initBackend(backend as "auto");
-    console.error(`train: ${model}, seed ${seed}, backend ${info.name}, ${data.train.size.toLocaleString("en-US")} training rows`);
+    const kernels = info.nativeKernels ? ` (esmm-lab's native kernels ${info.nativeKernels})` : "";
+    console.error(`train: ${model}, seed ${seed}, backend ${info.name}${kernels}, ${data.train.size.toLocaleString("en-US")} training rows`);
     const record = await runModel(data, {
       model,
       seed,
