@@ -19,7 +19,8 @@
 #   5. compiles esmm-lab's own kernels (lib/backend/native-kernels.cc: fused Adam, the embedding gradient's
 #      segment sum, row-wise Adam in place) against the wheel's C++
 #      headers into native/esmm-kernels.node, stamped with the source's sha256 (rebuilt when it changes;
-#      steps 1-4 are skipped when the backend already loads). Optional: when it fails, training runs without them.
+#      steps 1-4 are skipped when the backend already loads). Optional, even with --strict: when it fails,
+#      training runs without them (one line says so).
 #
 # Usage: scripts/install-native.sh [--strict] [--force]
 #   --strict  exit non-zero when the native backend cannot be made (default: print one line
@@ -88,6 +89,7 @@ if [ "$FORCE" = 0 ] && [ -d "$PKG" ] && [ "$(check_backend)" = tensorflow ]; the
   BACKEND_READY=1
 fi
 
+# Steps 1-4 are skipped when the backend already loads and only the kernels (step 5) are out of date.
 if [ "$BACKEND_READY" = 0 ]; then
 # ---- 1. npm packages, scripts skipped -------------------------------------------------
 cat >"$NATIVE_DIR/package.json" <<EOF
@@ -135,7 +137,7 @@ else
 fi
 WHEEL_MB=$(( $(stat -c %s "$WHEEL") / 1048576 ))
 
-if [ "$BACKEND_READY" = 0 ]; then
+if [ "$BACKEND_READY" = 0 ]; then  # (the wheel above is needed by step 5 either way)
 DEPS="$PKG/deps"
 if [ "$FORCE" = 1 ] || [ ! -e "$DEPS/lib/libtensorflow_cc.so.2" ] || [ ! -f "$DEPS/include/tensorflow/c/c_api.h" ] \
    || [ "$(cat "$DEPS/.wheel" 2>/dev/null)" != "$(basename "$WHEEL")" ]; then

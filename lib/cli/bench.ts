@@ -98,8 +98,8 @@ tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
 
 On the native backend the children use esmm-lab's own kernels when \`make native\` built them (fused Adam, the
 embedding gradient's segment sum, row-wise Adam in place: lib/backend/native-kernels.ts; the same bits as the op
-chains they replace); ESMM_NATIVE_KERNELS=0 (or false, no, off) measures without them. Measured on 2026-12-06: 10-seed groups 1.17x in one
-process, row-wise ESMM at 2M ids 1.43x (docs/speed.md).
+chains they replace); ESMM_NATIVE_KERNELS=0 (or false, no, off) measures without them. Measured on 2026-12-06: 10-seed groups 1.18x in one
+process, row-wise ESMM at 2M ids 1.39x (docs/speed.md).
 
 --shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
                 128-64, heads 32-16-1) on the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts (23 categorical

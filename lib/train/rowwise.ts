@@ -44,7 +44,7 @@
  * InplaceUpdate kernel (lib/backend/inplace-rows.ts): O(touched rows) per step, not O(table), though at
  * millions of rows each touched row costs a cache and TLB miss. Where esmm-lab's own kernels are built
  * (lib/backend/native-kernels.ts) one EsmmLazyAdamRows kernel a table does all of it in one pass over the
- * touched rows, prefetching the rows ahead: the same float32 operations, the same bits, 1.43x the examples/s
+ * touched rows, prefetching the rows ahead: the same float32 operations, the same bits, 1.4x the examples/s
  * at 2M ids (docs/speed.md). On wasm and cpu it is one JS pass over
  * the touched rows, written in place into the backend's buffers, with the arithmetic of ./adam-kernel.ts (the
  * "kernel" grouping dense Adam uses there). On every backend a buffer shared with another tensor (a getWeights
