@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "tensorflow/core/framework/op.h"
 #include "tensorflow/core/framework/op_kernel.h"
@@ -42,12 +43,7 @@ REGISTER_OP("EsmmAdam")
     .Output("p_out: float")
     .Output("m_out: float")
     .Output("v_out: float")
-    .Attr("b1: float")
-    .Attr("one_minus_b1: float")
-    .Attr("b2: float")
-    .Attr("one_minus_b2: float")
-    .Attr("lr_t: float")
-    .Attr("eps_t: float")
+    .Attr("adam: list(float)")  // b1, 1 - b1, b2, 1 - b2, lr_t, eps_t (ReadAdamConstants)
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
       for (int i = 0; i < 3; i++) c->set_output(i, c->input(0));
       return absl::OkStatus();
@@ -57,14 +53,13 @@ struct AdamConstants {
   float b1, one_minus_b1, b2, one_minus_b2, lr_t, eps_t;
 };
 
-// The attributes b1, one_minus_b1, b2, one_minus_b2, lr_t and eps_t of an Adam kernel.
+// An Adam kernel's attribute `adam`: [b1, 1 - b1, b2, 1 - b2, lr_t, eps_t], each a float32.
 absl::Status ReadAdamConstants(OpKernelConstruction* ctx, AdamConstants* c) {
-  TF_RETURN_IF_ERROR(ctx->GetAttr("b1", &c->b1));
-  TF_RETURN_IF_ERROR(ctx->GetAttr("one_minus_b1", &c->one_minus_b1));
-  TF_RETURN_IF_ERROR(ctx->GetAttr("b2", &c->b2));
-  TF_RETURN_IF_ERROR(ctx->GetAttr("one_minus_b2", &c->one_minus_b2));
-  TF_RETURN_IF_ERROR(ctx->GetAttr("lr_t", &c->lr_t));
-  return ctx->GetAttr("eps_t", &c->eps_t);
+  std::vector<float> a;
+  TF_RETURN_IF_ERROR(ctx->GetAttr("adam", &a));
+  if (a.size() != 6) return absl::InvalidArgumentError("attribute adam must be [b1, 1 - b1, b2, 1 - b2, lr_t, eps_t]");
+  *c = AdamConstants{a[0], a[1], a[2], a[3], a[4], a[5]};
+  return absl::OkStatus();
 }
 
 // One element of Adam's step, the one definition both Adam kernels use (each operation rounded to float32, in
@@ -188,12 +183,7 @@ REGISTER_OP("EsmmLazyAdamRows")
     .Input("mv: float")
     .Input("ids: int32")
     .Input("grads: float")
-    .Attr("b1: float")
-    .Attr("one_minus_b1: float")
-    .Attr("b2: float")
-    .Attr("one_minus_b2: float")
-    .Attr("lr_t: float")
-    .Attr("eps_t: float")
+    .Attr("adam: list(float)")  // b1, 1 - b1, b2, 1 - b2, lr_t, eps_t (ReadAdamConstants)
     .Attr("decay: float")
     .Attr("shrink: float")
     .SetIsStateful()

@@ -37,10 +37,22 @@ export interface NativeKernelsStatus {
   reason?: string;
 }
 
+/** An op attribute as tfjs-node's binding takes it (a float list is a number[]). */
+interface NativeAttr {
+  name: string;
+  type: number;
+  value: number | number[];
+}
+
 interface NativeBackend {
-  executeSingleOutput(name: string, attrs: { name: string; type: number; value: number }[], inputs: tfjs.Tensor[]): tfjs.Tensor;
-  executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: number }[], inputs: tfjs.Tensor[], n: number): tfjs.Tensor[];
+  executeSingleOutput(name: string, attrs: NativeAttr[], inputs: tfjs.Tensor[]): tfjs.Tensor;
+  executeMultipleOutputs(name: string, attrs: NativeAttr[], inputs: tfjs.Tensor[], n: number): tfjs.Tensor[];
   binding: { TF_ATTR_FLOAT: number; TF_ATTR_INT: number };
+}
+
+/** The Adam kernels' attribute `adam`: [b1, 1 - b1, b2, 1 - b2, lr_t, eps_t] (each rounded to float32 by the binding). */
+function adamAttr(be: NativeBackend, a: AdamKernelAttrs): NativeAttr {
+  return { name: "adam", type: be.binding.TF_ATTR_FLOAT, value: [a.b1, a.oneMinusB1, a.b2, a.oneMinusB2, a.lrT, a.epsT] };
 }
 
 let status: NativeKernelsStatus = { loaded: false, reason: "the native backend is not loaded" };
@@ -112,9 +124,7 @@ export function nativeKernelsStatus(): NativeKernelsStatus {
 export function adamStep(backend: unknown, p: tfjs.Tensor, m: tfjs.Tensor, v: tfjs.Tensor, g: tfjs.Tensor, a: AdamKernelAttrs): tfjs.Tensor[] {
   if (!status.loaded) throw new Error(`adamStep: the native kernels are not loaded (${status.reason})`);
   const be = backend as NativeBackend;
-  const F = (name: string, value: number) => ({ name, type: be.binding.TF_ATTR_FLOAT, value });
-  const attrs = [F("b1", a.b1), F("one_minus_b1", a.oneMinusB1), F("b2", a.b2), F("one_minus_b2", a.oneMinusB2), F("lr_t", a.lrT), F("eps_t", a.epsT)];
-  return be.executeMultipleOutputs("EsmmAdam", attrs, [p, m, v, g], 3);
+  return be.executeMultipleOutputs("EsmmAdam", [adamAttr(be, a)], [p, m, v, g], 3);
 }
 
 /**
@@ -142,9 +152,5 @@ export function lazyAdamRows(backend: unknown, table: tfjs.Tensor, mv: tfjs.Tens
   if (!status.loaded) throw new Error(`lazyAdamRows: the native kernels are not loaded (${status.reason})`);
   const be = backend as NativeBackend;
   const F = (name: string, value: number) => ({ name, type: be.binding.TF_ATTR_FLOAT, value });
-  const attrs = [
-    F("b1", a.b1), F("one_minus_b1", a.oneMinusB1), F("b2", a.b2), F("one_minus_b2", a.oneMinusB2),
-    F("lr_t", a.lrT), F("eps_t", a.epsT), F("decay", a.decay), F("shrink", a.shrink),
-  ];
-  be.executeMultipleOutputs("EsmmLazyAdamRows", attrs, [table, mv, ids, grads], 0);
+  be.executeMultipleOutputs("EsmmLazyAdamRows", [adamAttr(be, a), F("decay", a.decay), F("shrink", a.shrink)], [table, mv, ids, grads], 0);
 }
