@@ -6,6 +6,7 @@
  *   -0, tiny and large gradients, at the first step and a late one;
  * - EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit with many duplicate ids (the order of
  *   the float32 sums matters), empty segments included; an id out of range is an error naming it;
+ * - EsmmBiasRelu equals BiasAdd (or the seed group's broadcasting Add), then Relu, bit for bit (NaN, -0, infinities);
  * - EsmmLazyAdamRows (row-wise Adam in place) is checked against the op sequence it replaces by
  *   test/rowwise-adam.test.ts (its native child: the in-place path against TensorScatterUpdate's, k steps, both
  *   decay forms) and here end to end:
@@ -22,7 +23,7 @@ import { execFile } from "node:child_process";
 import type * as tfjs from "@tensorflow/tfjs";
 import { rng, tempDir } from "./helpers";
 import { initBackend, nativeKernelsStatus, tf } from "../lib/backend";
-import { adamStep, checkNativeKernels, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
+import { adamStep, biasRelu, checkNativeKernels, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
 import { adamAccumulators, adamStepConstants } from "../lib/train/adam";
 
 let backend = "";
@@ -125,6 +126,45 @@ test("EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit (duplica
   assert.throws(() => segmentSum(t.backend(), data, ids, 5), /ids\[1\] = 5 is not in \[0, 5\)/);
   data.dispose();
   ids.dispose();
+});
+
+test("EsmmBiasRelu equals TensorFlow's BiasAdd (single model) or broadcasting Add (seed group), then Relu, bit for bit (NaN, -0, negatives); a bias that does not fit is an error", (ctx) => {
+  const skip = kernelsSkip();
+  if (skip) return ctx.skip(skip);
+  const t = tf();
+  const be = t.backend() as unknown as { executeSingleOutput(name: string, attrs: object[], inputs: tfjs.Tensor[]): tfjs.Tensor; binding: { TF_ATTR_TYPE: number; TF_FLOAT: number; TF_ATTR_STRING: number } };
+  const T = { name: "T", type: be.binding.TF_ATTR_TYPE, value: be.binding.TF_FLOAT };
+  const relu = (x: tfjs.Tensor) => be.executeSingleOutput("Relu", [T], [x]);
+  const r = rng(5);
+  const special = [NaN, -0, 0, -1e-40, 1e-40, -3, 3, Infinity, -Infinity];
+  // The special values at the start and every 101 elements after (TensorFlow's vector loop and its tail).
+  const values = (n: number) => Float32Array.from({ length: n }, (_, i) => (i % 101 < special.length ? special[i % 101] : (r() - 0.5) * 4));
+  const cases: [number[], number[], (z: tfjs.Tensor, b: tfjs.Tensor) => tfjs.Tensor][] = [
+    [[1027, 37], [37], (z, b) => be.executeSingleOutput("BiasAdd", [T, { name: "data_format", type: be.binding.TF_ATTR_STRING, value: "NHWC" }], [z, b])],
+    [[6, 1027, 37], [6, 1, 37], (z, b) => t.add(z, b)],
+    [[3, 5, 128], [3, 1, 128], (z, b) => t.add(z, b)],
+  ];
+  for (const [zs, bs, add] of cases) {
+    const z = t.tensor(values(zs.reduce((a, b) => a * b)), zs);
+    const b = t.tensor(values(bs.reduce((a, b) => a * b)), bs); // z + b where both are special: NaN, -0 + -0, 0, +-2e-40 (flushed to +-0), +-6, +-Infinity
+    for (const withRelu of [true, false]) {
+      const sum = add(z, b);
+      const theirs = withRelu ? relu(sum) : sum;
+      const ours = biasRelu(t.backend(), z, b, withRelu);
+      assert.deepEqual(ours.shape, zs);
+      const x = bits(ours);
+      const y = bits(theirs);
+      let differ = 0;
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differ++;
+      assert.equal(differ, 0, `[${zs}] + [${bs}], relu ${withRelu}: ${differ} of ${x.length} elements differ`);
+      [sum, theirs, ours].forEach((q) => q.dispose());
+    }
+    [z, b].forEach((q) => q.dispose());
+  }
+  const z = t.ones([2, 3, 4]);
+  const b = t.ones([2, 1, 3]);
+  assert.throws(() => biasRelu(t.backend(), z, b, true), /EsmmBiasRelu: z \[B, O\] with b \[O\], or z \[S, B, O\] with b \[S, 1, O\]/);
+  [z, b].forEach((q) => q.dispose());
 });
 
 test("a 3-seed ESMM group trains to the same bits with and without the native kernels, dense and row-wise embedding updates (two processes)", async (ctx) => {

@@ -251,6 +251,71 @@ class EsmmLazyAdamRowsOp : public OpKernel {
 
 REGISTER_KERNEL_BUILDER(Name("EsmmLazyAdamRows").Device(tensorflow::DEVICE_CPU), EsmmLazyAdamRowsOp);
 
+// ---- EsmmBiasRelu: a dense layer's bias (and ReLU) after its product, in one pass -------------------------
+// Replaces lib/models/fast-ops.ts' denseForward tail: TensorFlow's BiasAdd (a single model: z [B, O] + b [O])
+// or Add (a seed group: z [S, B, O] + b [S, 1, O], each seed its own bias), then, when relu is set, TensorFlow's
+// Relu. Per element out = z + b, and with relu out = (out <= 0) ? 0 : out: TensorFlow's Relu is Eigen's
+// cwiseMax<PropagateNaN>(0) (relu_op_functor.h), which keeps NaN and turns -0 into +0, as this does. Output in
+// a new buffer of z's shape. Throws InvalidArgument when b does not fit z.
+
+REGISTER_OP("EsmmBiasRelu")
+    .Input("z: float")
+    .Input("b: float")
+    .Output("out: float")
+    .Attr("relu: bool")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      c->set_output(0, c->input(0));
+      return absl::OkStatus();
+    });
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void BiasReluLoop(const float* __restrict z,
+                                                                               const float* __restrict b,
+                                                                               float* __restrict out, int64_t groups,
+                                                                               int64_t rows, int64_t o, bool relu) {
+  for (int64_t s = 0; s < groups; s++) {
+    const float* bs = b + s * o;
+    for (int64_t r = 0; r < rows; r++) {
+      const int64_t base = (s * rows + r) * o;
+      const float* zr = z + base;
+      float* out_r = out + base;
+      if (relu) {
+        for (int64_t j = 0; j < o; j++) {
+          const float x = zr[j] + bs[j];
+          out_r[j] = x <= 0.0f ? 0.0f : x;
+        }
+      } else {
+        for (int64_t j = 0; j < o; j++) out_r[j] = zr[j] + bs[j];
+      }
+    }
+  }
+}
+
+class EsmmBiasReluOp : public OpKernel {
+ public:
+  explicit EsmmBiasReluOp(OpKernelConstruction* ctx) : OpKernel(ctx) { OP_REQUIRES_OK(ctx, ctx->GetAttr("relu", &relu_)); }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& z = ctx->input(0);
+    const Tensor& b = ctx->input(1);
+    const bool single = z.dims() == 2 && b.dims() == 1 && b.dim_size(0) == z.dim_size(1);
+    const bool group = z.dims() == 3 && b.dims() == 3 && b.dim_size(0) == z.dim_size(0) && b.dim_size(1) == 1 &&
+                       b.dim_size(2) == z.dim_size(2);
+    OP_REQUIRES(ctx, single || group,
+                absl::InvalidArgumentError("EsmmBiasRelu: z [B, O] with b [O], or z [S, B, O] with b [S, 1, O]"));
+    const int64_t groups = single ? 1 : z.dim_size(0);
+    const int64_t rows = single ? z.dim_size(0) : z.dim_size(1);
+    const int64_t o = single ? z.dim_size(1) : z.dim_size(2);
+    Tensor* out;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(0, z.shape(), &out));
+    BiasReluLoop(z.flat<float>().data(), b.flat<float>().data(), out->flat<float>().data(), groups, rows, o, relu_);
+  }
+
+ private:
+  bool relu_;
+};
+
+REGISTER_KERNEL_BUILDER(Name("EsmmBiasRelu").Device(tensorflow::DEVICE_CPU), EsmmBiasReluOp);
+
 }  // namespace
 
 // ---- the (empty) Node addon: Node looks this symbol up after dlopen --------------------------------------

@@ -20,6 +20,8 @@
  * - `EsmmLazyAdamRows` (lazyAdamRows below): row-wise (lazy) Adam of an embedding table and its moments, in
  *   place, the touched rows prefetched (lib/train/rowwise.ts' native op sequence: a gather, eleven elementwise
  *   ops and two read-ahead gathers + InplaceUpdate writes per table).
+ * - `EsmmBiasRelu` (biasRelu below): a dense layer's bias and ReLU after its product in one pass (TensorFlow's
+ *   BiasAdd, or in a seed group its broadcasting Add of each seed's bias, then Relu).
  */
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -37,17 +39,17 @@ export interface NativeKernelsStatus {
   reason?: string;
 }
 
-/** An op attribute as tfjs-node's binding takes it (a float list is a number[]). */
+/** An op attribute as tfjs-node's binding takes it (a float list is a number[], a bool a boolean). */
 interface NativeAttr {
   name: string;
   type: number;
-  value: number | number[];
+  value: number | number[] | boolean;
 }
 
 interface NativeBackend {
   executeSingleOutput(name: string, attrs: NativeAttr[], inputs: tfjs.Tensor[]): tfjs.Tensor;
   executeMultipleOutputs(name: string, attrs: NativeAttr[], inputs: tfjs.Tensor[], n: number): tfjs.Tensor[];
-  binding: { TF_ATTR_FLOAT: number; TF_ATTR_INT: number };
+  binding: { TF_ATTR_FLOAT: number; TF_ATTR_INT: number; TF_ATTR_BOOL: number };
 }
 
 /** The Adam kernels' attribute `adam`: [b1, 1 - b1, b2, 1 - b2, lr_t, eps_t] (each rounded to float32 by the binding). */
@@ -153,4 +155,17 @@ export function lazyAdamRows(backend: unknown, table: tfjs.Tensor, mv: tfjs.Tens
   const be = backend as NativeBackend;
   const F = (name: string, value: number) => ({ name, type: be.binding.TF_ATTR_FLOAT, value });
   be.executeMultipleOutputs("EsmmLazyAdamRows", [adamAttr(be, a), F("decay", a.decay), F("shrink", a.shrink)], [table, mv, ids, grads], 0);
+}
+
+/**
+ * A dense layer's bias, and ReLU when `relu`, by the `EsmmBiasRelu` kernel: z + b, then (out <= 0 ? 0 : out),
+ * in a new tensor of z's shape. `z` float32 [B, O] with `b` [O] (a single model: TensorFlow's BiasAdd), or
+ * [S, B, O] with b [S, 1, O] (a seed group, each seed its own bias: TensorFlow's broadcasting Add); the bits
+ * of those ops followed by TensorFlow's Relu. Throws when the kernels are not loaded and (TensorFlow's error)
+ * when b does not fit z.
+ */
+export function biasRelu(backend: unknown, z: tfjs.Tensor, b: tfjs.Tensor, relu: boolean): tfjs.Tensor {
+  if (!status.loaded) throw new Error(`biasRelu: the native kernels are not loaded (${status.reason})`);
+  const be = backend as NativeBackend;
+  return be.executeSingleOutput("EsmmBiasRelu", [{ name: "relu", type: be.binding.TF_ATTR_BOOL, value: relu }], [z, b]);
 }

@@ -21,7 +21,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { nativeKernelsStatus, tf } from "../backend";
-import { segmentSum } from "../backend/native-kernels";
+import { biasRelu, segmentSum } from "../backend/native-kernels";
 
 /** A TensorFlow op attribute as tfjs-node's binding takes it. */
 interface NativeAttr {
@@ -92,14 +92,17 @@ function nativeMatMul(n: NativeOps, a: tfjs.Tensor, b: tfjs.Tensor, transposeA: 
 export function denseForward(x: tfjs.Tensor2D, w: tfjs.Tensor2D, bias: tfjs.Tensor1D | undefined, relu: boolean): tfjs.Tensor2D {
   const t = tf();
   const { native } = current();
+  const kernels = native !== undefined && bias !== undefined && nativeKernelsStatus().loaded;
   if (w.rank === 3) {
     let z: tfjs.Tensor = native ? nativeMatMul(native, x, w, false, false) : t.matMul(x as unknown as tfjs.Tensor3D, w as unknown as tfjs.Tensor3D);
+    if (kernels) return biasRelu(native.be, z, bias, relu) as tfjs.Tensor2D;
     if (bias) z = t.add(z, bias);
     if (relu) z = native ? native.be.executeSingleOutput("Relu", [native.tFloat], [z]) : t.relu(z);
     return z as tfjs.Tensor2D;
   }
   if (native) {
     let z: tfjs.Tensor = nativeMatMul(native, x, w, false, false);
+    if (kernels) return biasRelu(native.be, z, bias, relu) as tfjs.Tensor2D;
     if (bias) z = native.be.executeSingleOutput("BiasAdd", [native.tFloat, native.nhwc], [z, bias]);
     if (relu) z = native.be.executeSingleOutput("Relu", [native.tFloat], [z]);
     return z as tfjs.Tensor2D;
