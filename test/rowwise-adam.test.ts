@@ -174,6 +174,33 @@ test("in-place row updates never change a tensor sharing the table's data (a get
   }
 });
 
+test("RowDeduper: each batch's unique stacked ids in order of first appearance and every lookup's position, as a Map gives them, over batches of a 3-seed group (the scratch array is cleared after each batch, also after an index out of range)", () => {
+  const r = rng(17);
+  const vocabularySizes = [5, 40, 3];
+  const layout = { tables: [], offsets: [0, 5, 45], vocabularySizes, tableRows: 48, seeds: 3 };
+  const deduper = new RowDeduper(layout);
+  const rows = 9;
+  for (let b = 0; b < 6; b++) {
+    const host = Int32Array.from({ length: 3 * rows * 3 }, (_, k) => Math.floor(r() * vocabularySizes[k % 3]));
+    // The definition: stacked id = seed * tableRows + offset of the field + index; positions by first appearance.
+    const first = new Map<number, number>();
+    const positions = Array.from(host, (v, k) => {
+      const id = Math.floor(k / (rows * 3)) * 48 + layout.offsets[k % 3] + v;
+      if (!first.has(id)) first.set(id, first.size);
+      return first.get(id)!;
+    });
+    const got = deduper.dedupe(host, rows);
+    assert.deepEqual(Array.from(got.unique), [...first.keys()], `batch ${b}: unique ids`);
+    assert.deepEqual(Array.from(got.positions), positions, `batch ${b}: positions`);
+    if (b === 2) {
+      const bad = host.slice();
+      bad[3 * 7 + 1] = 40; // row 7 of seed 0, field 1: vocabulary 40
+      assert.throws(() => deduper.dedupe(bad, rows), /index 40 of field 1 is not in \[0, 40\)/);
+    }
+  }
+  assert.throws(() => deduper.dedupe(new Int32Array(5), rows), /5 categorical indices for 3 seed\(s\) x 9 rows x 3 fields/);
+});
+
 test("the sparse lookup's gradient equals tf.gather's dense gradient on the rows it has (zero elsewhere)", () => {
   const t = tf();
   const rows = 20;

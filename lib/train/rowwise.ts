@@ -136,22 +136,26 @@ export class RowDeduper {
     const positions = new Int32Array(n);
     const unique = new Int32Array(n);
     let u = 0;
-    const perSeed = rows * fields;
+    let k = 0; // (seed, row, field) row-major, as categoricalRows
     try {
-      for (let k = 0; k < n; k++) {
-        const f = k % fields;
-        const value = categoricalRows[k];
-        if (!(value >= 0 && value < vocabularySizes[f])) {
-          throw new Error(`row-wise updates: index ${value} of field ${f} is not in [0, ${vocabularySizes[f]})`);
+      for (let s = 0; s < seeds; s++) {
+        const seedBase = s * tableRows;
+        for (let i = 0; i < rows; i++) {
+          for (let f = 0; f < fields; f++, k++) {
+            const value = categoricalRows[k];
+            if (!(value >= 0 && value < vocabularySizes[f])) {
+              throw new Error(`row-wise updates: index ${value} of field ${f} is not in [0, ${vocabularySizes[f]})`);
+            }
+            const id = seedBase + offsets[f] + value;
+            let p = slot[id];
+            if (p < 0) {
+              p = u++;
+              slot[id] = p;
+              unique[p] = id;
+            }
+            positions[k] = p;
+          }
         }
-        const id = Math.floor(k / perSeed) * tableRows + offsets[f] + value;
-        let p = slot[id];
-        if (p < 0) {
-          p = u++;
-          slot[id] = p;
-          unique[p] = id;
-        }
-        positions[k] = p;
       }
     } finally {
       for (let i = 0; i < u; i++) slot[unique[i]] = -1;
