@@ -21,7 +21,7 @@ import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { buildModel, getModelSpec, inputDimsOf, MODEL_NAMES, PAPER_MODEL_NAMES, totalLoss } from "../lib/models";
 import { logLoss } from "../lib/metrics";
-import { fitSeedGroup, fitSpec, gatherSeedRows, predict, predictSeeds, seedBatchTensors, TrainingDivergedError, trainSeedGroup } from "../lib/train";
+import { fitSeedGroup, fitSpec, gatherSeedRows, predict, predictSeeds, SeedBatchReader, seedBatchTensors, TrainingDivergedError, trainSeedGroup } from "../lib/train";
 import { tempDir } from "./helpers";
 
 let data: PreparedData;
@@ -37,6 +37,30 @@ before(async () => {
 });
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-12);
+
+test("SeedBatchReader gives every batch of an epoch exactly as gatherSeedRows does (1 and 3 seeds, chunks of 1, 3 and 32 batches, a last partial batch); a range outside the split or wider than a batch throws", () => {
+  const n = data.train.size;
+  const orders = SEEDS.map((s) => Int32Array.from({ length: n }, (_, i) => (i * (2 * s + 7919) + s) % n));
+  const batchSize = 100;
+  assert.ok(n % batchSize !== 0, "the split ends in a partial batch");
+  for (const group of [orders.slice(0, 1), orders]) {
+    for (const chunkBatches of [1, 3, 32]) {
+      const reader = new SeedBatchReader(data.train, group, batchSize, chunkBatches);
+      for (let from = 0; from < n; from += batchSize) {
+        const to = Math.min(from + batchSize, n);
+        const want = gatherSeedRows(data.train, group, from, to);
+        const got = reader.batch(from, to);
+        for (const key of ["seeds", "size", "fields", "numericCount"] as const) assert.equal(got[key], want[key], key);
+        for (const key of ["categoricalRows", "numeric", "click", "conversion", "weight"] as const) {
+          assert.deepEqual(Array.from(got[key]), Array.from(want[key]), `${group.length} seed(s), chunks of ${chunkBatches}, rows [${from}, ${to}): ${key}`);
+        }
+      }
+    }
+  }
+  const reader = new SeedBatchReader(data.train, orders, batchSize);
+  assert.throws(() => reader.batch(n - 10, n + 1), /rows \[\d+, \d+\) of \d+ with batches of 100/);
+  assert.throws(() => reader.batch(0, 101), /with batches of 100/);
+});
 
 test("a seed group's slice s starts from seed s's initial values and gets its single model's gradients (every model of the zoo)", (ctx) => {
   const t = tf();

@@ -188,6 +188,62 @@ export function gatherSeedRows(split: EncodedSplit, orders: Int32Array[], start:
 }
 
 /**
+ * An epoch's batches of a seed group, gathered `chunkBatches` batches at a time: batch(from, to) returns the
+ * arrays gatherSeedRows(split, orders, from, to) returns (the same values in the same order; one seed: views
+ * into the chunk). Why: each row is a random place in the split, and between two steps the step's tensors push
+ * the split out of the cache, so gathering one batch per step missed the cache on nearly every row (about 1 ms
+ * a batch of 6 seeds x 1,024 rows inside a study worker, 0.2 ms in a loop alone); a chunk is gathered while the
+ * split is still in the cache. `orders` must not change while the reader is used (one reader per epoch).
+ */
+export class SeedBatchReader {
+  private chunk?: { start: number; end: number; arrays: SeedBatchArrays };
+
+  constructor(
+    private readonly split: EncodedSplit,
+    private readonly orders: Int32Array[],
+    private readonly batchSize: number,
+    private readonly chunkBatches = 32,
+  ) {}
+
+  /** Rows [from, to) of each seed's order (to - from <= batchSize). Throws on a range outside [0, split.size]. */
+  batch(from: number, to: number): SeedBatchArrays {
+    const size = this.split.size;
+    if (!(from >= 0 && from <= to && to <= size && to - from <= this.batchSize)) {
+      throw new Error(`SeedBatchReader: rows [${from}, ${to}) of ${size} with batches of ${this.batchSize}`);
+    }
+    let chunk = this.chunk;
+    if (!chunk || from < chunk.start || to > chunk.end) {
+      const end = Math.min(from + this.chunkBatches * this.batchSize, size);
+      chunk = this.chunk = { start: from, end, arrays: gatherSeedRows(this.split, this.orders, from, end) };
+    }
+    const c = chunk.arrays;
+    const m = chunk.end - chunk.start;
+    const a = from - chunk.start;
+    const n = to - from;
+    const { seeds: S, fields: nf, numericCount: nn } = c;
+    if (S === 1) {
+      const view = <A extends Int32Array | Float32Array>(x: A, width: number) => x.subarray(a * width, (a + n) * width) as A;
+      return { seeds: 1, size: n, fields: nf, numericCount: nn, categoricalRows: view(c.categoricalRows, nf), numeric: view(c.numeric, nn), click: view(c.click, 1), conversion: view(c.conversion, 1), weight: view(c.weight, 1) };
+    }
+    const copy = <A extends Int32Array | Float32Array>(x: A, out: A, width: number): A => {
+      for (let s = 0; s < S; s++) out.set(x.subarray((s * m + a) * width, (s * m + a + n) * width), s * n * width);
+      return out;
+    };
+    return {
+      seeds: S,
+      size: n,
+      fields: nf,
+      numericCount: nn,
+      categoricalRows: copy(c.categoricalRows, new Int32Array(S * n * nf), nf),
+      numeric: copy(c.numeric, new Float32Array(S * n * nn), nn),
+      click: copy(c.click, new Float32Array(S * n), 1),
+      conversion: copy(c.conversion, new Float32Array(S * n), 1),
+      weight: copy(c.weight, new Float32Array(S * n), 1),
+    };
+  }
+}
+
+/**
  * A training batch as tensors (call inside tf.tidy). `seedAxis` (default true, a seed group's layout): inputs
  * [S, size, fields] (+ [S, size, numeric]), labels [S, size]. Without it (a single model, whose variables have
  * no seed axis; `b.seeds` must be 1): inputs [size, fields] (+ [size, numeric]), labels [size], the same values.

@@ -57,7 +57,7 @@ import {
   inputDimsOf,
   totalLoss,
 } from "../models";
-import { batchCount, checkSplit, gatherSeedRows, seedBatchTensors } from "./batches";
+import { batchCount, checkSplit, SeedBatchReader, seedBatchTensors } from "./batches";
 import { EarlyStopping, SeedSnapshots, StoppingUnit, stoppingUnits } from "./early-stopping";
 import { Predictions, SplitLosses, predictEachSeed, splitLosses } from "./evaluate";
 import { evaluateSpaces, SpaceMetrics } from "../metrics";
@@ -473,9 +473,9 @@ export async function trainSeeds(
   const bestValLoss = seeds.map(() => NaN);
 
   /** One step on rows [from, to) of each seed's permutation; returns the seeds' objectives, [S]. */
-  const step = (orders: Int32Array[], from: number, to: number): tfjs.Tensor1D =>
+  const step = (batches: SeedBatchReader, from: number, to: number): tfjs.Tensor1D =>
     t.tidy(() => {
-      const batch = gatherSeedRows(train, bySlot(orders), from, to);
+      const batch = batches.batch(from, to);
       const { inputs, labels } = seedBatchTensors(batch, model.grouped);
       let perSeed: tfjs.Tensor1D | undefined;
       // A group's objective is the sum of its seeds' objectives (each a function of its own slice and rows, so
@@ -591,8 +591,9 @@ export async function trainSeeds(
         });
         await yieldToEventLoop();
       };
+      const batches = new SeedBatchReader(train, bySlot(orders), config.batchSize); // the slots change only between epochs
       for (let from = 0; from < train.size && active.some(Boolean); from += config.batchSize) {
-        pending.push(step(orders, from, Math.min(from + config.batchSize, train.size)));
+        pending.push(step(batches, from, Math.min(from + config.batchSize, train.size)));
         b++;
         examples += slots.length * Math.min(config.batchSize, train.size - from);
         if (pending.length >= config.syncEvery) await sync();
