@@ -4,6 +4,7 @@
  *   backend needed);
  * - EsmmAdam equals lib/train/adam.ts' chain of TensorFlow ops bit for bit (p', m', v'), on values with zeros,
  *   -0, tiny and large gradients, at the first step and a late one;
+ * - EsmmAdamParts equals the flat group's concat, decay ops, EsmmAdam and split bit for bit (no, coupled, decoupled decay);
  * - EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit with many duplicate ids (the order of
  *   the float32 sums matters), empty segments included; an id out of range is an error naming it;
  * - EsmmBiasRelu equals BiasAdd (or the seed group's broadcasting Add), then Relu, bit for bit (NaN, -0, infinities);
@@ -23,7 +24,7 @@ import { execFile } from "node:child_process";
 import type * as tfjs from "@tensorflow/tfjs";
 import { rng, tempDir } from "./helpers";
 import { initBackend, nativeKernelsStatus, tf } from "../lib/backend";
-import { adamStep, biasRelu, checkNativeKernels, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
+import { adamStep, adamStepParts, biasRelu, checkNativeKernels, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
 import { adamAccumulators, adamStepConstants } from "../lib/train/adam";
 
 let backend = "";
@@ -101,6 +102,39 @@ test("EsmmAdam equals the chain of TensorFlow ops of lib/train/adam.ts bit for b
   // The inputs are not written.
   assert.equal(Array.from(p.dataSync().slice(0, 3)).join(), "0,0,1.0000000031710769e-30");
   [p, m, v, g].forEach((x) => x.dispose());
+});
+
+test("EsmmAdamParts equals the flat group's ops (concat of the gradients, the decay ops, EsmmAdam, split) bit for bit, without decay, coupled and decoupled; sizes that do not add up are an error", (ctx) => {
+  const skip = kernelsSkip();
+  if (skip) return ctx.skip(skip);
+  const t = tf();
+  const r = rng(13);
+  const shapes = [[7, 5], [5], [3, 2, 4], [1]];
+  const sizes = shapes.map((sh) => sh.reduce((a, b) => a * b, 1));
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const vector = (scale: number) => t.tensor1d(Float32Array.from({ length: total }, (_, i) => (i === 3 ? -0 : (r() - 0.5) * scale)));
+  const p = vector(2);
+  const m = vector(1e-2);
+  const v = t.abs(vector(1e-4));
+  const grads = shapes.map((sh) => t.tensor(Float32Array.from({ length: sh.reduce((a, b) => a * b, 1) }, () => (r() - 0.5) * (r() < 0.2 ? 10 : 1e-3)), sh));
+  const attrs = adamStepConstants(adamAccumulators({ beta1: 0.9, beta2: 0.999 }), { learningRate: 3e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8 });
+  for (const [decay, shrink] of [[0, 0], [Math.fround(0.01), 0], [0, Math.fround(3e-5)]]) {
+    const current = shrink ? t.sub(p, t.mul(p, t.scalar(shrink))) : p;
+    const flatGrad = t.concat(grads.map((g) => t.reshape(g, [g.size])));
+    const g = decay ? t.add(flatGrad, t.mul(current, t.scalar(decay))) : flatGrad;
+    const want = adamStep(t.backend(), current, m, v, g, attrs);
+    const got = adamStepParts(t.backend(), p, m, v, grads, { ...attrs, decay, shrink });
+    assert.equal(got.length, 3 + shapes.length);
+    ["p", "m", "v"].forEach((name, i) => assert.deepEqual(bits(got[i]), bits(want[i]), `decay ${decay}, shrink ${shrink}: ${name}'`));
+    const parts = t.split(want[0], sizes);
+    shapes.forEach((sh, k) => {
+      assert.deepEqual(got[3 + k].shape, sh);
+      assert.deepEqual(bits(got[3 + k]), bits(parts[k]), `decay ${decay}, shrink ${shrink}: part ${k}`);
+    });
+    t.dispose([...(current === p ? [] : [current]), flatGrad, ...(g === flatGrad ? [] : [g]), ...want, ...got, ...parts]);
+  }
+  assert.throws(() => adamStepParts(t.backend(), p, m, v, grads.slice(1), { ...attrs, decay: 0, shrink: 0 }), /the gradients have 30 elements, the flat vector 65/);
+  t.dispose([p, m, v, ...grads]);
 });
 
 test("EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit (duplicate ids, empty segments); an id out of range is an error naming it", (ctx) => {

@@ -107,6 +107,98 @@ class EsmmAdamOp : public OpKernel {
 
 REGISTER_KERNEL_BUILDER(Name("EsmmAdam").Device(tensorflow::DEVICE_CPU), EsmmAdamOp);
 
+// ---- EsmmAdamParts: EsmmAdam over a group's flat vector, its gradients and values in the variables' shapes ---
+// Replaces lib/train/adam.ts' flat-group step around EsmmAdam: each gradient reshaped to 1-D and concatenated,
+// the step, then the new flat vector split and each part reshaped to its variable's shape (2 N + 2 ops for N
+// variables). Inputs: the group's flat p, m, v ([P]) and its N gradients, in the flat vector's order (sizes
+// summing to P); outputs p', m', v' ([P], new buffers) and p' cut into the gradients' shapes. Per element, the
+// operations of EsmmLazyAdamRows in the same order: p <- p - p shrink (only when shrink != 0: decoupled decay),
+// g <- g + p decay (only when decay != 0: coupled), then AdamElement. Throws InvalidArgument when the sizes do
+// not add up.
+
+REGISTER_OP("EsmmAdamParts")
+    .Input("p: float")
+    .Input("m: float")
+    .Input("v: float")
+    .Input("grads: N * float")
+    .Output("p_out: float")
+    .Output("m_out: float")
+    .Output("v_out: float")
+    .Output("parts: N * float")
+    .Attr("N: int >= 1")
+    .Attr("adam: list(float)")  // b1, 1 - b1, b2, 1 - b2, lr_t, eps_t (ReadAdamConstants)
+    .Attr("decay: float")
+    .Attr("shrink: float")
+    .SetShapeFn([](tensorflow::shape_inference::InferenceContext* c) {
+      for (int i = 0; i < 3; i++) c->set_output(i, c->input(0));
+      for (int i = 3; i < c->num_inputs(); i++) c->set_output(i, c->input(i));
+      return absl::OkStatus();
+    });
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void AdamPartLoop(
+    const float* __restrict p, const float* __restrict m, const float* __restrict v, const float* __restrict g,
+    float* __restrict p_out, float* __restrict m_out, float* __restrict v_out, float* __restrict part, int64_t n,
+    AdamConstants c, float decay, float shrink) {
+  for (int64_t i = 0; i < n; i++) {
+    float pi = p[i];
+    if (shrink != 0.0f) pi = pi - pi * shrink;
+    float gi = g[i];
+    if (decay != 0.0f) gi = gi + pi * decay;
+    float mi = m[i], vi = v[i];
+    const float out = AdamElement(pi, mi, vi, gi, c);
+    p_out[i] = out;
+    m_out[i] = mi;
+    v_out[i] = vi;
+    part[i] = out;
+  }
+}
+
+class EsmmAdamPartsOp : public OpKernel {
+ public:
+  explicit EsmmAdamPartsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    OP_REQUIRES_OK(ctx, ReadAdamConstants(ctx, &c_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("decay", &decay_));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("shrink", &shrink_));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& p = ctx->input(0);
+    const int64_t total = p.NumElements();
+    OP_REQUIRES(ctx, ctx->input(1).NumElements() == total && ctx->input(2).NumElements() == total,
+                absl::InvalidArgumentError("EsmmAdamParts: p, m and v must have the same number of elements"));
+    const int n_parts = ctx->num_inputs() - 3;
+    int64_t sum = 0;
+    for (int k = 0; k < n_parts; k++) sum += ctx->input(3 + k).NumElements();
+    OP_REQUIRES(ctx, sum == total,
+                absl::InvalidArgumentError("EsmmAdamParts: the gradients have " + std::to_string(sum) +
+                                           " elements, the flat vector " + std::to_string(total)));
+    Tensor* out[3];
+    for (int i = 0; i < 3; i++) OP_REQUIRES_OK(ctx, ctx->allocate_output(i, p.shape(), &out[i]));
+    const float* pp = p.flat<float>().data();
+    const float* mm = ctx->input(1).flat<float>().data();
+    const float* vv = ctx->input(2).flat<float>().data();
+    float* po = out[0]->flat<float>().data();
+    float* mo = out[1]->flat<float>().data();
+    float* vo = out[2]->flat<float>().data();
+    int64_t offset = 0;
+    for (int k = 0; k < n_parts; k++) {
+      const Tensor& g = ctx->input(3 + k);
+      Tensor* part;
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(3 + k, g.shape(), &part));
+      const int64_t n = g.NumElements();
+      AdamPartLoop(pp + offset, mm + offset, vv + offset, g.flat<float>().data(), po + offset, mo + offset, vo + offset,
+                   part->flat<float>().data(), n, c_, decay_, shrink_);
+      offset += n;
+    }
+  }
+
+ private:
+  AdamConstants c_;
+  float decay_, shrink_;
+};
+
+REGISTER_KERNEL_BUILDER(Name("EsmmAdamParts").Device(tensorflow::DEVICE_CPU), EsmmAdamPartsOp);
+
 // ---- EsmmSegmentSum: rows of data summed into num_segments rows ------------------------------------------
 // Replaces TensorFlow's UnsortedSegmentSum for a float32 [n, d] data and int32 [n] ids (the gradient of an
 // embedding lookup): out = zeros [num_segments, d]; for i = 0..n-1 in order: out[ids[i]] += data[i], each

@@ -14,6 +14,9 @@
  * - `EsmmAdam` (adamStep below): one Adam step of a flat vector (lib/train/adam.ts' twelve elementwise ops).
  *   At 860,000 parameters (the reference model x 10 seeds) 1.7 ms against 11.3 ms for the chain (measured
  *   2026-12-06 on this 2-core machine, one thread).
+ * - `EsmmAdamParts` (adamStepParts below): EsmmAdam over a flat group that also takes the variables' gradients as
+ *   they are and returns the new values in their shapes (lib/train/adam.ts' reshapes, concat, split and reshapes
+ *   around the step: 2 N + 2 ops for N variables).
  * - `EsmmSegmentSum` (segmentSum below): TensorFlow's UnsortedSegmentSum for the gradient of an embedding
  *   lookup, rows added in input order as TensorFlow's kernel adds them. 81,920 rows of 8 into 80,000 segments
  *   (the reference model x 10 seeds): 0.21 ms against 1.9-2.3 ms for TensorFlow's kernel (same machine, one thread).
@@ -127,6 +130,22 @@ export function adamStep(backend: unknown, p: tfjs.Tensor, m: tfjs.Tensor, v: tf
   if (!status.loaded) throw new Error(`adamStep: the native kernels are not loaded (${status.reason})`);
   const be = backend as NativeBackend;
   return be.executeMultipleOutputs("EsmmAdam", [adamAttr(be, a)], [p, m, v, g], 3);
+}
+
+/**
+ * One Adam step of a flat group by the `EsmmAdamParts` kernel: p, m, v (float32 [P], the group's flat values and
+ * moments) and `grads`, its variables' gradients in the flat vector's order (any shapes, sizes summing to P).
+ * Returns [p', m', v', ...parts]: new tensors, p', m', v' of p's shape and p' cut into the gradients' shapes.
+ * Decoupled `shrink` (p - p shrink first) and coupled `decay` (g + p decay), float32, at most one of them not 0.
+ * Same bits as adamStep on the concatenated gradient (and lib/train/adam.ts' chain). Throws when the kernels are
+ * not loaded and (TensorFlow's error) when the sizes do not add up.
+ */
+export function adamStepParts(backend: unknown, p: tfjs.Tensor, m: tfjs.Tensor, v: tfjs.Tensor, grads: tfjs.Tensor[], a: AdamKernelAttrs & { decay: number; shrink: number }): tfjs.Tensor[] {
+  if (!status.loaded) throw new Error(`adamStepParts: the native kernels are not loaded (${status.reason})`);
+  const be = backend as NativeBackend;
+  const F = (name: string, value: number) => ({ name, type: be.binding.TF_ATTR_FLOAT, value });
+  const attrs = [{ name: "N", type: be.binding.TF_ATTR_INT, value: grads.length }, adamAttr(be, a), F("decay", a.decay), F("shrink", a.shrink)];
+  return be.executeMultipleOutputs("EsmmAdamParts", attrs, [p, m, v, ...grads], 3 + grads.length);
 }
 
 /**

@@ -37,7 +37,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { nativeKernelsStatus, tf } from "../backend";
-import { adamStep } from "../backend/native-kernels";
+import { adamStep, adamStepParts } from "../backend/native-kernels";
 import { AdamKernelAttrs, registerAdamKernel, runAdamKernel } from "./adam-kernel";
 
 export type AdamGrouping = "flat" | "per-variable" | "kernel";
@@ -129,7 +129,7 @@ export class Adam {
   private readonly acc: AdamAccumulators;
   /** λ of the coupled form and lr λ of the decoupled one (weightDecayTerms; at most one is not 0). */
   private readonly decay: { coupled: number; decoupled: number };
-  /** The native backend with esmm-lab's kernels loaded: each group's step is one EsmmAdam kernel (same bits). */
+  /** The native backend with esmm-lab's kernels loaded: each group's step is one kernel, EsmmAdamParts for a flat group and EsmmAdam for one variable (same bits). */
   private readonly fused: boolean;
 
   constructor(
@@ -196,6 +196,16 @@ export class Adam {
       const n = group.vars.length;
       const groupGrads = grads.slice(offset, offset + n);
       offset += n;
+      if (this.fused && group.flat) {
+        // A flat group in one kernel that takes the gradients as they are and returns the values in their shapes
+        // (EsmmAdamParts: the bits of the concat, EsmmAdam (with the decay ops) and split below).
+        const [p1, m1, v1, ...parts] = adamStepParts(t.backend(), group.flat, group.m, group.v, groupGrads, { ...attrs, decay: Math.fround(this.decay.coupled), shrink: Math.fround(this.decay.decoupled) });
+        group.m.assign(m1);
+        group.v.assign(v1);
+        group.flat.assign(p1);
+        group.vars.forEach((x, i) => x.assign(parts[i]));
+        continue;
+      }
       const flatten = (x: tfjs.Tensor) => (x.rank === 1 ? x : t.reshape(x, [x.size]));
       const current = this.shrunk(group.flat ?? group.vars[0]);
       const g = this.decayed(n === 1 ? groupGrads[0] : t.concat(groupGrads.map(flatten)), current);
