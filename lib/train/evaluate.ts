@@ -99,7 +99,8 @@ export function splitLosses(split: EncodedSplit, preds: Predictions): SplitLosse
     const space = EVALUATION_SPACES[name];
     const p = preds[space.prediction];
     if (p === undefined) continue;
-    const w = Float32Array.from(split.weight, (wi, i) => (inSpace(space, split.click[i]) ? wi : 0));
+    const w = new Float32Array(split.weight.length); // a plain loop (Float32Array.from with a callback took 3/4 of the time)
+    for (let i = 0; i < w.length; i++) w[i] = inSpace(space, split.click[i]) ? split.weight[i] : 0;
     losses[name] = logLoss(spaceLabels(space, split.click, split.conversion), p, w);
   }
   return losses as SplitLosses;
