@@ -28,6 +28,14 @@ import { MetricInputError, MetricResult, checkBinaryInputs, defined, emptyReason
 
 export function calibrationRatioResult(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
   checkBinaryInputs("calibrationRatio", y, p, w);
+  return calibrationRatioUnchecked(y, p, w);
+}
+
+/**
+ * calibrationRatioResult on inputs that checkBinaryInputs has passed (the one definition: calibrationRatioResult
+ * checks, then calls this). For a caller that checks once for several metrics (evaluateSpace).
+ */
+export function calibrationRatioUnchecked(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>): MetricResult {
   let predicted = 0;
   let observed = 0;
   let total = 0;
@@ -131,6 +139,21 @@ export function reliabilityCurve(
   ascending?: Uint32Array,
 ): ReliabilityBin[] {
   checkBinaryInputs("reliabilityCurve", y, p, w);
+  return reliabilityCurveUnchecked(y, p, w, binning, ascending);
+}
+
+/**
+ * reliabilityCurve on inputs that checkBinaryInputs has passed (the one definition: reliabilityCurve checks,
+ * then calls this; `ascending` and the binning are still checked). For a caller that checks once for several
+ * metrics (evaluateSpace).
+ */
+export function reliabilityCurveUnchecked(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  w?: ArrayLike<number>,
+  binning?: number | BinningOptions,
+  ascending?: Uint32Array,
+): ReliabilityBin[] {
   if (ascending !== undefined && ascending.length !== p.length) {
     throw new MetricInputError("reliabilityCurve", `the order has ${ascending.length} rows, p has ${p.length}`);
   }
@@ -181,10 +204,28 @@ export function expectedCalibrationErrorResult(
   binning: number | BinningOptions = ECE_BINNING,
   ascending?: Uint32Array,
 ): MetricResult {
-  const curve = reliabilityCurve(y, p, w, eceBinning(binning), ascending);
+  return eceOfCurve(y.length, reliabilityCurve(y, p, w, eceBinning(binning), ascending));
+}
+
+/**
+ * expectedCalibrationErrorResult on inputs that checkBinaryInputs has passed (the same curve, unchecked, and
+ * the same sum). For a caller that checks once for several metrics (evaluateSpace).
+ */
+export function expectedCalibrationErrorUnchecked(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  w?: ArrayLike<number>,
+  binning: number | BinningOptions = ECE_BINNING,
+  ascending?: Uint32Array,
+): MetricResult {
+  return eceOfCurve(y.length, reliabilityCurveUnchecked(y, p, w, eceBinning(binning), ascending));
+}
+
+/** The ECE of the header from the reliability curve of n rows. */
+function eceOfCurve(n: number, curve: ReliabilityBin[]): MetricResult {
   let total = 0;
   for (const b of curve) total += b.weight;
-  const empty = emptyReason(y.length, total);
+  const empty = emptyReason(n, total);
   if (empty) return undefinedMetric(empty);
   let ece = 0;
   for (const b of curve) {

@@ -75,6 +75,14 @@ export function logLossResult(
   options: LogLossOptions = {},
 ): MetricResult {
   checkBinaryInputs("logLoss", y, p, w);
+  return logLossUnchecked(y, p, w, options);
+}
+
+/**
+ * logLossResult on inputs that checkBinaryInputs has passed (the one definition: logLossResult checks, then
+ * calls this). For a caller that checks once for several metrics (evaluateSpace); unchecked input is undefined.
+ */
+export function logLossUnchecked(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>, options: LogLossOptions = {}): MetricResult {
   const eps = options.eps ?? LOG_LOSS_EPS;
   let sum = 0;
   let total = 0;
@@ -143,6 +151,14 @@ export interface BinaryCurve {
  */
 export function binaryClfCurve(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>, ascending?: Uint32Array): BinaryCurve {
   checkBinaryInputs("binaryClfCurve", y, p, w);
+  return binaryClfCurveUnchecked(y, p, w, ascending);
+}
+
+/**
+ * binaryClfCurve on inputs that checkBinaryInputs has passed (the one definition: binaryClfCurve checks, then
+ * calls this; `ascending` is still checked). For a caller that checks once for several metrics (evaluateSpace).
+ */
+export function binaryClfCurveUnchecked(y: ArrayLike<number>, p: ArrayLike<number>, w?: ArrayLike<number>, ascending?: Uint32Array): BinaryCurve {
   if (ascending !== undefined && ascending.length !== p.length) {
     throw new MetricInputError("binaryClfCurve", `the order has ${ascending.length} rows, p has ${p.length}`);
   }

@@ -14,9 +14,9 @@
  * omitted (ctcvr is always required). Metrics that are undefined in a space (e.g. AUC with no
  * conversions) are NaN and their reason is listed in `undefinedReasons`.
  */
-import { BinningOptions, calibrationRatioResult, ECE_BINNING, expectedCalibrationErrorResult } from "./calibration";
+import { BinningOptions, calibrationRatioUnchecked, ECE_BINNING, expectedCalibrationErrorUnchecked } from "./calibration";
 import { argsortAscending } from "./argsort";
-import { binaryClfCurve, logLossResult, normalizedEntropyOfLogLoss, prAucFromCurve, rocAucFromCurve } from "./classification";
+import { binaryClfCurveUnchecked, logLossUnchecked, normalizedEntropyOfLogLoss, prAucFromCurve, rocAucFromCurve } from "./classification";
 import { MetricInputError, MetricResult, checkBinaryInputs, checkWeights } from "./result";
 
 export type SpaceName = "ctcvr" | "cvr" | "ctr";
@@ -175,17 +175,18 @@ export function evaluateSpace(
   // One pass per space: one sort of p (after the inputs are validated), shared by the curve of both AUCs and
   // the ECE's equal-mass bins; the log loss computed once for itself and the normalized entropy. Each value
   // is the one its own function gives (test/metrics-one-pass.test.ts).
+  // The inputs are checked once here for all the metrics: each is its function's unchecked body.
   checkBinaryInputs("evaluateSpace", y, p, w);
   const ascending = argsortAscending(p);
-  const curve = binaryClfCurve(y, p, w, ascending);
-  const logLoss = logLossResult(y, p, w);
+  const curve = binaryClfCurveUnchecked(y, p, w, ascending);
+  const logLoss = logLossUnchecked(y, p, w);
   const results: Record<SpaceMetricName, MetricResult> = {
     logLoss,
     normalizedEntropy: normalizedEntropyOfLogLoss(logLoss, y, w),
     rocAuc: rocAucFromCurve(curve),
     prAuc: prAucFromCurve(curve),
-    calibrationRatio: calibrationRatioResult(y, p, w),
-    ece: expectedCalibrationErrorResult(y, p, w, options.eceBinning ?? ECE_BINNING, ascending),
+    calibrationRatio: calibrationRatioUnchecked(y, p, w),
+    ece: expectedCalibrationErrorUnchecked(y, p, w, options.eceBinning ?? ECE_BINNING, ascending),
   };
   const undefinedReasons: Partial<Record<SpaceMetricName, string>> = {};
   for (const name of Object.keys(results) as SpaceMetricName[]) {
