@@ -195,7 +195,8 @@ export function binaryClfCurveUnchecked(y: ArrayLike<number>, p: ArrayLike<numbe
     fps[m] = fp;
     m++;
   }
-  return { thresholds: thresholds.slice(0, m), tps: tps.slice(0, m), fps: fps.slice(0, m) };
+  // Views of their first m entries, not copies (a copy of three n-row columns took a third of the curve's time).
+  return { thresholds: thresholds.subarray(0, m), tps: tps.subarray(0, m), fps: fps.subarray(0, m) };
 }
 
 /** The reason ROC AUC is undefined on this curve (no rows, or one class by weight), if any. */

@@ -91,11 +91,17 @@ export function foldScores(split: EncodedSplit, pCtcvr: ArrayLike<number>, folds
 }
 
 export function scoreSplit(split: EncodedSplit, preds: Predictions, options: { folds?: boolean } = {}): SplitScore {
+  // Plain loops (a Set of every row's day, a reduce with a callback per row, took 20 ms of a 1.33M-row day).
+  const { day, conversion } = split;
+  const days = new Set<number>();
+  for (let i = 0; i < day.length; i++) if (i === 0 || day[i] !== day[i - 1]) days.add(day[i]); // a day already in keeps its place
+  let conversions = 0;
+  for (let i = 0; i < conversion.length; i++) conversions += conversion[i];
   return {
     split: split.name,
-    days: [...new Set(split.day)],
+    days: [...days],
     rows: split.size,
-    conversions: split.conversion.reduce((s, v) => s + v, 0),
+    conversions,
     metrics: evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr }),
     ctcvrFolds: options.folds ? foldScores(split, preds.pCtcvr) : undefined,
     oracle: oracleOf(split),
