@@ -204,25 +204,14 @@ export function expectedCalibrationErrorResult(
   binning: number | BinningOptions = ECE_BINNING,
   ascending?: Uint32Array,
 ): MetricResult {
-  return eceOfCurve(y.length, reliabilityCurve(y, p, w, eceBinning(binning), ascending));
+  return expectedCalibrationErrorFromCurve(y.length, reliabilityCurve(y, p, w, eceBinning(binning), ascending));
 }
 
 /**
- * expectedCalibrationErrorResult on inputs that checkBinaryInputs has passed (the same curve, unchecked, and
- * the same sum). For a caller that checks once for several metrics (evaluateSpace).
+ * The ECE of the header from the reliability curve of its n rows in the ECE's bins (reliabilityCurve with
+ * eceBinning(binning)): lets a caller that has the curve reuse it (evaluateSpace).
  */
-export function expectedCalibrationErrorUnchecked(
-  y: ArrayLike<number>,
-  p: ArrayLike<number>,
-  w?: ArrayLike<number>,
-  binning: number | BinningOptions = ECE_BINNING,
-  ascending?: Uint32Array,
-): MetricResult {
-  return eceOfCurve(y.length, reliabilityCurveUnchecked(y, p, w, eceBinning(binning), ascending));
-}
-
-/** The ECE of the header from the reliability curve of n rows. */
-function eceOfCurve(n: number, curve: ReliabilityBin[]): MetricResult {
+export function expectedCalibrationErrorFromCurve(n: number, curve: readonly ReliabilityBin[]): MetricResult {
   let total = 0;
   for (const b of curve) total += b.weight;
   const empty = emptyReason(n, total);
@@ -235,7 +224,7 @@ function eceOfCurve(n: number, curve: ReliabilityBin[]): MetricResult {
 }
 
 /** The ECE's binning: `binning` with what it leaves out taken from ECE_BINNING (a number is a bin count). */
-function eceBinning(binning: number | BinningOptions): BinningOptions {
+export function eceBinning(binning: number | BinningOptions): BinningOptions {
   const opts = typeof binning === "number" ? { bins: binning } : binning;
   return { bins: opts.bins ?? ECE_BINNING.bins, strategy: opts.strategy ?? ECE_BINNING.strategy };
 }

@@ -14,7 +14,7 @@
  * omitted (ctcvr is always required). Metrics that are undefined in a space (e.g. AUC with no
  * conversions) are NaN and their reason is listed in `undefinedReasons`.
  */
-import { BinningOptions, calibrationRatioUnchecked, ECE_BINNING, expectedCalibrationErrorUnchecked } from "./calibration";
+import { BinningOptions, calibrationRatioUnchecked, ECE_BINNING, eceBinning, expectedCalibrationErrorFromCurve, ReliabilityBin, reliabilityCurveUnchecked } from "./calibration";
 import { argsortAscending } from "./argsort";
 import { binaryClfCurveUnchecked, logLossUnchecked, normalizedEntropyOfLogLoss, prAucFromCurve, rocAucFromCurve } from "./classification";
 import { MetricInputError, MetricResult, checkBinaryInputs, checkWeights } from "./result";
@@ -145,6 +145,11 @@ export interface SpaceInputs {
 export interface SpacesOptions {
   /** Binning for `ece`: a bin count or BinningOptions, the rest from ECE_BINNING (default 10 equal-mass bins). */
   eceBinning?: number | BinningOptions;
+  /**
+   * Receives each space's reliability curve in the ECE's bins (reliabilityCurve of the space's y, p, w with
+   * the ECE's binning: the curve the ECE sums), so a caller that wants the curve too does not bin again.
+   */
+  onEceCurve?: (space: SpaceName, curve: ReliabilityBin[]) => void;
 }
 
 export interface SpacesReport {
@@ -180,13 +185,15 @@ export function evaluateSpace(
   const ascending = argsortAscending(p);
   const curve = binaryClfCurveUnchecked(y, p, w, ascending);
   const logLoss = logLossUnchecked(y, p, w);
+  const eceCurve = reliabilityCurveUnchecked(y, p, w, eceBinning(options.eceBinning ?? ECE_BINNING), ascending);
+  options.onEceCurve?.(space, eceCurve);
   const results: Record<SpaceMetricName, MetricResult> = {
     logLoss,
     normalizedEntropy: normalizedEntropyOfLogLoss(logLoss, y, w),
     rocAuc: rocAucFromCurve(curve),
     prAuc: prAucFromCurve(curve),
     calibrationRatio: calibrationRatioUnchecked(y, p, w),
-    ece: expectedCalibrationErrorUnchecked(y, p, w, options.eceBinning ?? ECE_BINNING, ascending),
+    ece: expectedCalibrationErrorFromCurve(y.length, eceCurve),
   };
   const undefinedReasons: Partial<Record<SpaceMetricName, string>> = {};
   for (const name of Object.keys(results) as SpaceMetricName[]) {

@@ -7,7 +7,7 @@
  * For each record: its predictions sidecar (`<predictions>/<key>.bin`, results.ts readPredictions) and the
  * test split of the data it was computed on (the data cache folder `<dataRoot>/<dataManifest.dataKey>`, or
  * for real data its prepared folder; simulated data that is no longer cached is simulated and prepared again
- * when today's code gives it the same data key) are scored by run.ts `scoreTest` and `testReliability`, the
+ * when today's code gives it the same data key) are scored by run.ts `scoreTestWithReliability` (scoreTest and testReliability in one pass), the
  * definitions the runner uses, so an untouched file is reproduced exactly. What is recomputed: the record's
  * `test` (every evaluation space's metrics, the folds, the oracle and the mechanism metrics) and
  * `reliability`. Not recomputed: `later` (the later days' predictions are not stored) and `training`.
@@ -27,7 +27,7 @@ import { readPrepared } from "../data/prepared-files";
 import { DATA_SPEC_FILE, dataSpecKey, ensurePreparedData, findPreparedData, preparedDataInfo } from "./data-cache";
 import { dataSourceOf, isOneDataSet } from "./data-source";
 import { canonicalJson, codeVersion, defaultPredictionsDir, readPredictions, StudyRecord } from "./results";
-import { scoreTest, testReliability } from "./run";
+import { scoreTestWithReliability } from "./run";
 
 export interface RescoreOptions {
   /** Predictions sidecars; default the results path without .jsonl plus ".predictions". */
@@ -126,7 +126,7 @@ function rescoreRecord(r: StudyRecord, data: PreparedData, predictionsDir: strin
   if (r.dataManifest?.sha256 && h.manifestSha256 !== r.dataManifest.sha256) throw new Error(`sidecar was computed on data ${h.manifestSha256.slice(0, 12)}, the record on ${r.dataManifest.sha256.slice(0, 12)}`);
   const widen = (a: Float32Array | undefined) => (a ? Float64Array.from(a) : undefined); // exact: the run's predictions were float32 values
   const preds = { pCtcvr: widen(stored.pCtcvr)!, pCtr: widen(stored.pCtr), pCvr: widen(stored.pCvr) };
-  return { test: scoreTest(data.test, preds), reliability: testReliability(data.test, preds.pCtcvr) };
+  return scoreTestWithReliability(data.test, preds);
 }
 
 /** Identifies the data a record was computed on (its data cache key, or its real data folder and hash). */

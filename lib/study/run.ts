@@ -18,7 +18,7 @@ import { backendInfo, initBackend } from "../backend";
 import type { FoldScores, RunRecord, SplitScore } from "../analysis/record";
 import type { EncodedSplit } from "../data/encoded";
 import type { PreparedData } from "../data/prepare";
-import { cvrMechanism, ECE_BINNING, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, ReliabilityBin, reliabilityCurve, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName } from "../metrics";
+import { cvrMechanism, ECE_BINNING, EVALUATION_SPACES, evaluateSpaces, logLossPerRow, ReliabilityBin, reliabilityCurve, SPACE_NAMES, spaceColumns, spaceLabels, SpaceName, SpacesOptions } from "../metrics";
 import { Architecture, getModelSpec } from "../models";
 import { fitSeeds, predictEachSeed, Predictions, TrainOptions, TrainResult } from "../train";
 
@@ -90,7 +90,12 @@ export function foldScores(split: EncodedSplit, pCtcvr: ArrayLike<number>, folds
   return { folds, logLossSum, weightSum };
 }
 
-export function scoreSplit(split: EncodedSplit, preds: Predictions, options: { folds?: boolean } = {}): SplitScore {
+/**
+ * The score of `preds` on `split` (a record's `test` or `later` entry): each evaluation space's metrics
+ * (evaluateSpaces), the CTCVR log loss by fold when `options.folds`, the oracle and the mechanism metrics.
+ * `options.onEceCurve` receives each space's reliability curve in the ECE's bins (evaluateSpaces' option).
+ */
+export function scoreSplit(split: EncodedSplit, preds: Predictions, options: { folds?: boolean; onEceCurve?: SpacesOptions["onEceCurve"] } = {}): SplitScore {
   // Plain loops (a Set of every row's day, a reduce with a callback per row, took 20 ms of a 1.33M-row day).
   const { day, conversion } = split;
   const days = new Set<number>();
@@ -102,7 +107,7 @@ export function scoreSplit(split: EncodedSplit, preds: Predictions, options: { f
     days: [...days],
     rows: split.size,
     conversions,
-    metrics: evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr }),
+    metrics: evaluateSpaces({ click: split.click, conversion: split.conversion, weight: split.weight, pCtr: preds.pCtr, pCvr: preds.pCvr, pCtcvr: preds.pCtcvr }, { onEceCurve: options.onEceCurve }),
     ctcvrFolds: options.folds ? foldScores(split, preds.pCtcvr) : undefined,
     oracle: oracleOf(split),
     mechanism: mechanismOf(split, preds),
@@ -115,12 +120,27 @@ export function scoreSplit(split: EncodedSplit, preds: Predictions, options: { f
  * rescore` on the stored predictions (float32 tensor outputs, so the sidecar holds them exactly).
  */
 export function scoreTest(split: EncodedSplit, preds: Predictions): SplitScore {
-  return scoreSplit(split, preds, { folds: true });
+  return scoreTestWithReliability(split, preds).test;
+}
+
+/**
+ * scoreTest and testReliability of the same predictions in one pass: a study record's `test` and
+ * `reliability`. The curve is the CTCVR space's ECE bins, which the score computes anyway: the same label
+ * (click AND conversion), predictions, weights and binning (ECE_BINNING, evaluateSpaces' default), so the
+ * same bins bit for bit as testReliability's (test/score-reliability.test.ts), without a second sort and
+ * binning of the day.
+ */
+export function scoreTestWithReliability(split: EncodedSplit, preds: Predictions): { test: SplitScore; reliability: ReliabilityBin[] } {
+  let reliability: ReliabilityBin[] | undefined;
+  const test = scoreSplit(split, preds, { folds: true, onEceCurve: (space, curve) => space === "ctcvr" && (reliability = curve) });
+  if (!reliability) throw new Error("scoreTestWithReliability: the CTCVR space gave no reliability curve"); // cannot happen: ctcvr is always scored
+  return { test, reliability };
 }
 
 /**
  * The reliability curve of a study record: pCTCVR on the test split against its CTCVR label (click AND
  * conversion), weighted, in the ECE's bins (ECE_BINNING: 10 equal-weight bins). `pCtcvr`: one value per row.
+ * The definition; runs and `esmm rescore` take it from scoreTestWithReliability (the same bins, one sort).
  */
 export function testReliability(split: EncodedSplit, pCtcvr: ArrayLike<number>): ReliabilityBin[] {
   const label = new Float32Array(split.size);
@@ -132,14 +152,14 @@ export function testReliability(split: EncodedSplit, pCtcvr: ArrayLike<number>):
  * The record of a trained run from its result and its predictions on the test and later splits, scored here.
  * `seconds`: its training time and the time its predictions took; the scoring's own time is added to evaluate.
  */
-function recordOf(data: PreparedData, model: string, seed: number, result: TrainResult, test: Predictions, later: Predictions[], seconds: { train: number; predict: number }): RunRecord {
+function recordOf(data: PreparedData, model: string, seed: number, result: TrainResult, test: Predictions, later: Predictions[], seconds: { train: number; predict: number }): { record: RunRecord; reliability: ReliabilityBin[] } {
   const { spec: _spec, ...training } = result;
   void _spec;
   const scoring = Date.now();
-  const testScore = scoreTest(data.test, test);
+  const { test: testScore, reliability } = scoreTestWithReliability(data.test, test);
   const laterScores = data.later.map((s, k) => scoreSplit(s, later[k]));
   const evaluate = seconds.predict + (Date.now() - scoring) / 1000;
-  return {
+  const record: RunRecord = {
     model,
     seed,
     backend: backendInfo()?.name ?? result.backend,
@@ -148,6 +168,7 @@ function recordOf(data: PreparedData, model: string, seed: number, result: Train
     later: laterScores,
     timings: { trainSeconds: seconds.train, evaluateSeconds: evaluate, totalSeconds: seconds.train + evaluate },
   };
+  return { record, reliability };
 }
 
 export interface SeedsRunOptions extends Omit<RunOptions, "seed" | "onTestPredictions"> {
@@ -161,8 +182,11 @@ export interface SeedsRunOptions extends Omit<RunOptions, "seed" | "onTestPredic
   onTestPredictions?: (seed: number, predictions: Predictions) => void;
 }
 
-/** One seed's run: its record, or the error its training ended with. */
-export type SeedRunOutcome = { seed: number; record: RunRecord; error?: undefined } | { seed: number; record?: undefined; error: Error };
+/**
+ * One seed's run: its record and its test day's reliability curve (testReliability's bins, from
+ * scoreTestWithReliability), or the error its training ended with.
+ */
+export type SeedRunOutcome = { seed: number; record: RunRecord; reliability: ReliabilityBin[]; error?: undefined } | { seed: number; record?: undefined; reliability?: undefined; error: Error };
 
 /**
  * Trains `options.model` with S >= 1 seeds on `data.train` (early stopping on `data.validation`; the one
@@ -189,7 +213,7 @@ export async function runSeeds(data: PreparedData, options: SeedsRunOptions): Pr
     return outcomes.map((o, s): SeedRunOutcome => {
       if (!o.result) return { seed: o.seed, error: o.error! };
       options.onTestPredictions?.(o.seed, test[s]);
-      return { seed: o.seed, record: recordOf(data, spec.name, o.seed, o.result, test[s], later.map((l) => l[s]), seconds) };
+      return { seed: o.seed, ...recordOf(data, spec.name, o.seed, o.result, test[s], later.map((l) => l[s]), seconds) };
     });
   } finally {
     model.dispose();

@@ -15,7 +15,8 @@ import { readPrepared } from "../data/prepared-files";
 import type { Predictions } from "../train";
 import { ensurePreparedData, preparedDataInfo, PreparedDataInfo } from "./data-cache";
 import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
-import { runSeeds, RunRecord, testReliability } from "./run";
+import type { ReliabilityBin } from "../metrics";
+import { runSeeds, RunRecord } from "./run";
 import { initBackend } from "../backend";
 import { resolveArchitecture } from "../models";
 import type { DataSpec, RunSpec } from "./spec";
@@ -93,17 +94,16 @@ export async function executeRuns(job: Extract<WorkerJob, { type: "run" }>): Pro
     for (const { key, run } of runs) {
       const outcome = outcomes.find((o) => o.seed === run.seed);
       if (!outcome?.record) failures.push({ key, error: outcome ? message(outcome.error) : `seed ${run.seed} is not in its group [${job.groupSeeds.join(", ")}]` });
-      else records.push(studyRecord(job, key, run, data, outcome.record, predictions.get(run.seed)));
+      else records.push(studyRecord(job, key, run, data, outcome.record, outcome.reliability, predictions.get(run.seed)));
     }
   }
   return { records, failures };
 }
 
 /** The study record of one finished run (writes its test predictions sidecar). */
-function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run: RunSpec, data: PreparedData, record: RunRecord, testPredictions: Predictions | undefined): StudyRecord {
+function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run: RunSpec, data: PreparedData, record: RunRecord, reliability: ReliabilityBin[], testPredictions: Predictions | undefined): StudyRecord {
   if (!testPredictions) throw new Error(`run ${key}: no test predictions`);
   const test = data.test;
-  const reliability = testReliability(test, testPredictions.pCtcvr); // the ECE's bins
   const file = writePredictions(
     job.predictionsDir,
     { key, split: test.name, days: [...new Set(test.day)], dataKey: job.dataManifest.dataKey, manifestSha256: job.dataManifest.sha256 },
