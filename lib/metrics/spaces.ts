@@ -99,13 +99,20 @@ export function spaceColumns(
   weight: ArrayLike<number> | undefined,
 ): SpaceColumns {
   if (space.rows === "impressions") return { y: spaceLabels(space, click, conversion), p, w: weight };
-  const rows: number[] = [];
-  for (let i = 0; i < click.length; i++) if (inSpace(space, click[i])) rows.push(i);
-  return {
-    y: Uint8Array.from(rows, (i) => space.label(click[i], conversion[i])),
-    p: Float64Array.from(rows, (i) => p[i]),
-    w: weight === undefined ? undefined : Float64Array.from(rows, (i) => weight[i]),
-  };
+  let m = 0;
+  for (let i = 0; i < click.length; i++) if (inSpace(space, click[i])) m++;
+  // Plain loops over the space's rows (not .from with a callback per row).
+  const y = new Uint8Array(m);
+  const pSpace = new Float64Array(m);
+  const w = weight === undefined ? undefined : new Float64Array(m);
+  for (let i = 0, k = 0; i < click.length; i++) {
+    if (!inSpace(space, click[i])) continue;
+    y[k] = space.label(click[i], conversion[i]);
+    pSpace[k] = p[i];
+    if (w !== undefined) w[k] = weight![i];
+    k++;
+  }
+  return { y, p: pSpace, w };
 }
 
 export type SpaceMetricName = "logLoss" | "normalizedEntropy" | "rocAuc" | "prAuc" | "calibrationRatio" | "ece";

@@ -59,7 +59,8 @@ function computeOracle(split: EncodedSplit, truth: NonNullable<EncodedSplit["tru
   const oracle: Partial<Record<SpaceName, number>> = {};
   for (const name of SPACE_NAMES) {
     const space = EVALUATION_SPACES[name];
-    const q = Float64Array.from(pClick, (pc, i) => space.truth(pc, pConversionGivenClick[i]));
+    const q = new Float64Array(pClick.length); // a plain loop, not Float64Array.from with a callback per row
+    for (let i = 0; i < q.length; i++) q[i] = space.truth(pClick[i], pConversionGivenClick[i]);
     const { y, p, w } = spaceColumns(space, split.click, split.conversion, q, split.weight); // w defined: the split's weights
     let crossEntropy = 0;
     let weight = 0;
