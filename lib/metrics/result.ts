@@ -52,9 +52,21 @@ export function checkBinaryInputs(
     const yi = y[i];
     if (yi !== 0 && yi !== 1) throw new MetricInputError(metric, `y[${i}] = ${yi} is not a 0/1 label`);
     const pi = p[i];
-    if (!(pi >= 0 && pi <= 1)) throw new MetricInputError(metric, `p[${i}] = ${pi} is outside [0, 1]`);
+    if (!(pi >= 0 && pi <= 1)) throw notProbability(metric, i, pi);
   }
   if (w !== undefined) checkWeights(metric, w);
+}
+
+/** Checks that every p[i] is a probability in [0, 1] (NaN is not); throws checkBinaryInputs' MetricInputError on the first that is not. */
+export function checkProbabilities(metric: string, p: ArrayLike<number>): void {
+  for (let i = 0; i < p.length; i++) {
+    const pi = p[i];
+    if (!(pi >= 0 && pi <= 1)) throw notProbability(metric, i, pi);
+  }
+}
+
+function notProbability(metric: string, i: number, pi: number): MetricInputError {
+  return new MetricInputError(metric, `p[${i}] = ${pi} is outside [0, 1]`);
 }
 
 /** Weights must be finite and >= 0 (zero weights are allowed and mean "ignore this row"). */

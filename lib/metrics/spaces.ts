@@ -17,7 +17,7 @@
 import { BinningOptions, calibrationRatioUnchecked, ECE_BINNING, eceBinning, expectedCalibrationErrorFromCurve, ReliabilityBin, reliabilityCurveUnchecked } from "./calibration";
 import { argsortAscending } from "./argsort";
 import { binaryClfCurveUnchecked, logLossUnchecked, normalizedEntropyOfLogLoss, prAucFromCurve, rocAucFromCurve } from "./classification";
-import { MetricInputError, MetricResult, checkBinaryInputs, checkWeights } from "./result";
+import { MetricInputError, MetricResult, checkBinaryInputs, checkProbabilities, checkWeights } from "./result";
 
 export type SpaceName = "ctcvr" | "cvr" | "ctr";
 
@@ -173,6 +173,22 @@ export function evaluateSpace(
   w: ArrayLike<number> | undefined,
   options: SpacesOptions = {},
 ): SpaceMetrics {
+  checkBinaryInputs("evaluateSpace", y, p, w);
+  return evaluateSpaceUnchecked(space, y, p, w, options);
+}
+
+/**
+ * evaluateSpace on inputs that checkBinaryInputs has passed (the one definition: evaluateSpace checks, then
+ * calls this). evaluateSpaces calls it directly: its labels are made from clicks and conversions it checked
+ * to be 0/1, its weights are checked once for all spaces, and it checks each space's predictions.
+ */
+export function evaluateSpaceUnchecked(
+  space: SpaceName,
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  w: ArrayLike<number> | undefined,
+  options: SpacesOptions = {},
+): SpaceMetrics {
   let weightedCount = 0;
   let positives = 0;
   let weightedPositives = 0;
@@ -187,8 +203,7 @@ export function evaluateSpace(
   // One pass per space: one sort of p (after the inputs are validated), shared by the curve of both AUCs and
   // the ECE's equal-mass bins; the log loss computed once for itself and the normalized entropy. Each value
   // is the one its own function gives (test/metrics-one-pass.test.ts).
-  // The inputs are checked once here for all the metrics: each is its function's unchecked body.
-  checkBinaryInputs("evaluateSpace", y, p, w);
+  // The inputs are checked once (evaluateSpace, evaluateSpaces) for all the metrics: each is its function's unchecked body.
   const ascending = argsortAscending(p);
   const curve = binaryClfCurveUnchecked(y, p, w, ascending);
   const logLoss = logLossUnchecked(y, p, w);
@@ -253,7 +268,8 @@ export function evaluateSpaces(inputs: SpaceInputs, options: SpacesOptions = {})
     const p = inputs[space.prediction];
     if (p === undefined) continue;
     const { y, p: pSpace, w } = spaceColumns(space, click, conversion, p, weight);
-    report[name] = evaluateSpace(name, y, pSpace, w, options);
+    checkProbabilities("evaluateSpace", pSpace); // what evaluateSpace's check could still find (see evaluateSpaceUnchecked)
+    report[name] = evaluateSpaceUnchecked(name, y, pSpace, w, options);
   }
   return report as SpacesReport;
 }
