@@ -17,7 +17,8 @@
 #      using Node's local headers (no header download).
 #   4. checks with `node -e` that loading the package gives backend 'tensorflow'.
 #   5. compiles esmm-lab's own kernels (lib/backend/native-kernels.cc: fused Adam, the embedding gradient's
-#      segment sum, row-wise Adam in place, a dense layer's bias and ReLU, Adam over a flat group's parts) against the wheel's C++
+#      segment sum, row-wise Adam in place, a dense layer's bias and ReLU, Adam over a flat group's parts, row
+#      gathers) against the wheel's C++
 #      headers into native/esmm-kernels.node, stamped with the source's sha256 (rebuilt when it changes;
 #      steps 1-4 are skipped when the backend already loads). Optional, even with --strict: when it fails,
 #      training runs without them (one line says so).

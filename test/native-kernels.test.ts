@@ -7,6 +7,7 @@
  * - EsmmAdamParts equals the flat group's concat, decay ops, EsmmAdam and split bit for bit (no, coupled, decoupled decay);
  * - EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit with many duplicate ids (the order of
  *   the float32 sums matters), empty segments included; an id out of range is an error naming it;
+ * - EsmmGatherRows equals GatherNd bit for bit (ids [n, 1] and [n], NaN and -0 rows); an id out of range is an error;
  * - EsmmBiasRelu equals BiasAdd (or the seed group's broadcasting Add), then Relu, bit for bit (NaN, -0, infinities);
  * - EsmmLazyAdamRows (row-wise Adam in place) is checked against the op sequence it replaces by
  *   test/rowwise-adam.test.ts (its native child: the in-place path against TensorScatterUpdate's, k steps, both
@@ -24,7 +25,7 @@ import { execFile } from "node:child_process";
 import type * as tfjs from "@tensorflow/tfjs";
 import { rng, tempDir } from "./helpers";
 import { initBackend, nativeKernelsStatus, tf } from "../lib/backend";
-import { adamStep, adamStepParts, biasRelu, checkNativeKernels, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
+import { adamStep, adamStepParts, biasRelu, checkNativeKernels, gatherRowsByIds, nativeKernelsFiles, segmentSum } from "../lib/backend/native-kernels";
 import { adamAccumulators, adamStepConstants } from "../lib/train/adam";
 
 let backend = "";
@@ -145,21 +146,51 @@ test("EsmmSegmentSum equals TensorFlow's UnsortedSegmentSum bit for bit (duplica
   for (const [n, d, segments] of [[82_000, 8, 8_000], [5_000, 16, 37], [0, 4, 5], [64, 3, 1000]] as const) {
     const data = t.tensor2d(Float32Array.from({ length: n * d }, () => (r() - 0.5) * (r() < 0.1 ? 1e3 : 1e-3)), [n, d]);
     const ids = t.tensor1d(Int32Array.from({ length: n }, () => Math.floor(r() * r() * segments)), "int32");
-    const ours = segmentSum(t.backend(), data, ids, segments);
     const theirs = t.unsortedSegmentSum(data, ids, segments);
-    assert.deepEqual(ours.shape, [segments, d]);
-    const x = bits(ours);
-    const y = bits(theirs);
-    let differ = 0;
-    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differ++;
-    assert.equal(differ, 0, `[${n}, ${d}] into ${segments}: ${differ} of ${x.length} elements differ`);
-    [data, ids, ours, theirs].forEach((z) => z.dispose());
+    const column = t.reshape(ids, [n, 1]) as tfjs.Tensor2D; // the lookups' [n, 1] ids, taken as they are
+    for (const idsTensor of [ids, column]) {
+      const ours = segmentSum(t.backend(), data, idsTensor, segments);
+      assert.deepEqual(ours.shape, [segments, d]);
+      const x = bits(ours);
+      const y = bits(theirs);
+      let differ = 0;
+      for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) differ++;
+      assert.equal(differ, 0, `[${n}, ${d}] into ${segments}, ids [${idsTensor.shape}]: ${differ} of ${x.length} elements differ`);
+      ours.dispose();
+    }
+    [data, ids, column, theirs].forEach((z) => z.dispose());
   }
   const data = t.ones([3, 2]) as tfjs.Tensor2D;
   const ids = t.tensor1d([0, 5, 1], "int32");
   assert.throws(() => segmentSum(t.backend(), data, ids, 5), /ids\[1\] = 5 is not in \[0, 5\)/);
   data.dispose();
   ids.dispose();
+});
+
+test("EsmmGatherRows equals TensorFlow's GatherNd bit for bit (ids [n, 1] and [n], repeated ids, NaN and -0 rows); an id out of range is an error naming it", (ctx) => {
+  const skip = kernelsSkip();
+  if (skip) return ctx.skip(skip);
+  const t = tf();
+  const r = rng(19);
+  for (const [rows, d, n] of [[2_000, 8, 50_000], [37, 5, 100], [10, 1, 0]] as const) {
+    const special = [NaN, -0, Infinity, 3e-39];
+    const table = t.tensor2d(Float32Array.from({ length: rows * d }, (_, i) => (i < special.length ? special[i] : r() - 0.5)), [rows, d]);
+    const ids = Int32Array.from({ length: n }, () => Math.floor(r() * r() * rows));
+    const column = t.tensor2d(ids, [n, 1], "int32");
+    const flat = t.tensor1d(ids, "int32");
+    const theirs = t.gatherND(table, column);
+    for (const idsTensor of [column, flat]) {
+      const ours = gatherRowsByIds(t.backend(), table, idsTensor);
+      assert.deepEqual(ours.shape, [n, d]);
+      assert.deepEqual(bits(ours), bits(theirs), `[${rows}, ${d}] at ${n} ids of shape [${idsTensor.shape}]`);
+      ours.dispose();
+    }
+    t.dispose([table, column, flat, theirs]);
+  }
+  const table = t.ones([4, 2]) as tfjs.Tensor2D;
+  const ids = t.tensor2d([1, 4, 0], [3, 1], "int32");
+  assert.throws(() => gatherRowsByIds(t.backend(), table, ids), /EsmmGatherRows: ids\[1\] = 4 is not in \[0, 4\)/);
+  t.dispose([table, ids]);
 });
 
 test("EsmmBiasRelu equals TensorFlow's BiasAdd (single model) or broadcasting Add (seed group), then Relu, bit for bit (NaN, -0, negatives); a bias that does not fit is an error", (ctx) => {

@@ -23,6 +23,8 @@
  * - `EsmmLazyAdamRows` (lazyAdamRows below): row-wise (lazy) Adam of an embedding table and its moments, in
  *   place, the touched rows prefetched (lib/train/rowwise.ts' native op sequence: a gather, eleven elementwise
  *   ops and two read-ahead gathers + InplaceUpdate writes per table).
+ * - `EsmmGatherRows` (gatherRowsByIds below): TensorFlow's GatherNd of table rows (an embedding lookup, the rows a
+ *   batch touches), copied with the rows a few ahead prefetched.
  * - `EsmmBiasRelu` (biasRelu below): a dense layer's bias and ReLU after its product in one pass (TensorFlow's
  *   BiasAdd, or in a seed group its broadcasting Add of each seed's bias, then Relu).
  */
@@ -149,12 +151,12 @@ export function adamStepParts(backend: unknown, p: tfjs.Tensor, m: tfjs.Tensor, 
 }
 
 /**
- * Rows of `data` (float32 [n, d]) summed into `numSegments` rows at `ids` (int32 [n]) by the `EsmmSegmentSum`
+ * Rows of `data` (float32 [n, d]) summed into `numSegments` rows at `ids` (int32 [n] or [n, 1]) by the `EsmmSegmentSum`
  * kernel: float32 [numSegments, d], the bits of TensorFlow's UnsortedSegmentSum (rows added in input order).
  * Throws when the kernels are not loaded and (TensorFlow's error, naming the row) on an id outside
  * [0, numSegments).
  */
-export function segmentSum(backend: unknown, data: tfjs.Tensor2D, ids: tfjs.Tensor1D, numSegments: number): tfjs.Tensor2D {
+export function segmentSum(backend: unknown, data: tfjs.Tensor2D, ids: tfjs.Tensor1D | tfjs.Tensor2D, numSegments: number): tfjs.Tensor2D {
   if (!status.loaded) throw new Error(`segmentSum: the native kernels are not loaded (${status.reason})`);
   const be = backend as NativeBackend;
   return be.executeSingleOutput("EsmmSegmentSum", [{ name: "num_segments", type: be.binding.TF_ATTR_INT, value: numSegments }], [data, ids]) as tfjs.Tensor2D;
@@ -162,18 +164,29 @@ export function segmentSum(backend: unknown, data: tfjs.Tensor2D, ids: tfjs.Tens
 
 /**
  * Row-wise (lazy) Adam of `table` (float32 [rows, dim]) and its moments `mv` ([rows, 2 dim], m | v) at the
- * distinct rows `ids` (int32 [U]) with their summed gradients `grads` ([U, dim]), written in place by the
+ * distinct rows `ids` (int32 [U] or [U, 1]) with their summed gradients `grads` ([U, dim]), written in place by the
  * `EsmmLazyAdamRows` kernel: the bits of lib/train/rowwise.ts' op sequence (decoupled `shrink` and coupled
  * `decay`, float32, at most one of them not 0). The caller makes sure no other tensor shares the buffers of
  * `table` and `mv` (RowwiseAdam copies a shared one first) and that `ids` are distinct (a repeated id is
  * stepped twice). Returns nothing. Throws when the kernels are not loaded and (TensorFlow's error, naming it) on
  * an id outside [0, rows) or shapes that do not fit.
  */
-export function lazyAdamRows(backend: unknown, table: tfjs.Tensor, mv: tfjs.Tensor, ids: tfjs.Tensor1D, grads: tfjs.Tensor2D, a: AdamKernelAttrs & { decay: number; shrink: number }): void {
+export function lazyAdamRows(backend: unknown, table: tfjs.Tensor, mv: tfjs.Tensor, ids: tfjs.Tensor1D | tfjs.Tensor2D, grads: tfjs.Tensor2D, a: AdamKernelAttrs & { decay: number; shrink: number }): void {
   if (!status.loaded) throw new Error(`lazyAdamRows: the native kernels are not loaded (${status.reason})`);
   const be = backend as NativeBackend;
   const F = (name: string, value: number) => ({ name, type: be.binding.TF_ATTR_FLOAT, value });
   be.executeMultipleOutputs("EsmmLazyAdamRows", [adamAttr(be, a), F("decay", a.decay), F("shrink", a.shrink)], [table, mv, ids, grads], 0);
+}
+
+/**
+ * Rows `ids` (int32 [n, 1] or [n], each in [0, rows)) of `table` (float32 [rows, d]) by the `EsmmGatherRows`
+ * kernel: float32 [n, d], a new tensor, the bits of TensorFlow's GatherNd (a copy). Throws when the kernels are not
+ * loaded and (TensorFlow's error, naming it) on an id outside [0, rows).
+ */
+export function gatherRowsByIds(backend: unknown, table: tfjs.Tensor2D, ids: tfjs.Tensor): tfjs.Tensor2D {
+  if (!status.loaded) throw new Error(`gatherRowsByIds: the native kernels are not loaded (${status.reason})`);
+  const be = backend as NativeBackend;
+  return be.executeSingleOutput("EsmmGatherRows", [], [table, ids]) as tfjs.Tensor2D;
 }
 
 /**

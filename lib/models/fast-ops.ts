@@ -21,7 +21,7 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 import { nativeKernelsStatus, tf } from "../backend";
-import { biasRelu, segmentSum } from "../backend/native-kernels";
+import { biasRelu, gatherRowsByIds, segmentSum } from "../backend/native-kernels";
 
 /** A TensorFlow op attribute as tfjs-node's binding takes it. */
 interface NativeAttr {
@@ -155,12 +155,15 @@ export function denseBackward(dy: tfjs.Tensor2D, x: tfjs.Tensor2D, w: tfjs.Tenso
 
 /**
  * Rows `indices` ([n, 1] int32: one row index per line) of `table` ([rows, dim]) -> [n, dim]. Not
- * differentiable by itself. GatherND on native and wasm (2-3x and ~8x faster than their GatherV2 here),
- * GatherV2 on cpu.
+ * differentiable by itself. esmm-lab's EsmmGatherRows kernel on native when it is built (a copy with the rows
+ * ahead prefetched: the same bits as GatherND), GatherND on native without it and on wasm (2-3x and ~8x faster
+ * than their GatherV2 here), GatherV2 on cpu.
  */
 export function gatherRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.Tensor2D {
   const t = tf();
-  if (current().flavor === "js") return t.gather(table, t.reshape(indices, [indices.shape[0]])) as tfjs.Tensor2D;
+  const flavor = current().flavor;
+  if (flavor === "native" && nativeKernelsStatus().loaded) return gatherRowsByIds(t.backend(), table, indices);
+  if (flavor === "js") return t.gather(table, t.reshape(indices, [indices.shape[0]])) as tfjs.Tensor2D;
   return t.gatherND(table, indices) as tfjs.Tensor2D;
 }
 
@@ -175,7 +178,7 @@ export function scatterAddRows(values: tfjs.Tensor2D, indices: tfjs.Tensor2D, ro
   const t = tf();
   const flavor = current().flavor;
   if (flavor === "wasm") return t.scatterND(indices, values, [rows, values.shape[1]]) as tfjs.Tensor2D;
+  if (flavor === "native" && nativeKernelsStatus().loaded) return segmentSum(t.backend(), values, indices, rows);
   const ids = t.reshape(indices, [indices.shape[0]]) as tfjs.Tensor1D;
-  if (flavor === "native" && nativeKernelsStatus().loaded) return segmentSum(t.backend(), values, ids, rows);
   return t.unsortedSegmentSum(values, ids, rows) as tfjs.Tensor2D;
 }

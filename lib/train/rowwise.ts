@@ -351,11 +351,10 @@ export class RowwiseAdam {
     if (this.inPlace && this.nativeKernel) {
       // The same float32 operations per element as the op sequence below, in one pass over the touched rows
       // (lib/backend/native-kernels.cc's EsmmLazyAdamRows: the same bits).
-      const ids1 = t.reshape(idsColumn, [U]) as tfjs.Tensor1D;
       this.tables.forEach((x, i) => {
         this.own(x);
         this.own(this.mv[i]);
-        lazyAdamRows(t.backend(), x, this.mv[i], ids1, grads[i], { ...step, shrink: step.shrink ?? 0 });
+        lazyAdamRows(t.backend(), x, this.mv[i], idsColumn, grads[i], { ...step, shrink: step.shrink ?? 0 });
       });
       return;
     }
