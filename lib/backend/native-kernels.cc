@@ -271,7 +271,7 @@ REGISTER_KERNEL_BUILDER(Name("EsmmSegmentSum").Device(tensorflow::DEVICE_CPU), E
 
 // ---- EsmmGatherRows: rows of a table at ids ----------------------------------------------------------------
 // Replaces TensorFlow's GatherNd for a float32 table [rows, d] and int32 ids [n, 1] (or [n]): out[i] = table[ids[i]],
-// copied (so the same bits), the rows a few ahead prefetched: an embedding lookup, and the rows a batch touches
+// copied (so the same bits), the rows 16 ahead prefetched: an embedding lookup, and the rows a batch touches
 // at 2M ids, where nearly every row misses the cache. Throws InvalidArgument on an id outside [0, rows).
 
 REGISTER_OP("EsmmGatherRows")
@@ -287,7 +287,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void GatherRowsLoop
                                                                                  const int32_t* __restrict ids,
                                                                                  float* __restrict out, int64_t n,
                                                                                  int64_t d) {
-  constexpr int64_t kAhead = 8;
+  constexpr int64_t kAhead = 16;
   for (int64_t i = 0; i < n; i++) {
     if (i + kAhead < n) __builtin_prefetch(table + static_cast<int64_t>(ids[i + kAhead]) * d, 0);
     const float* row = table + static_cast<int64_t>(ids[i]) * d;
@@ -324,7 +324,7 @@ REGISTER_KERNEL_BUILDER(Name("EsmmGatherRows").Device(tensorflow::DEVICE_CPU), E
 //   p <- p - p shrink (only when shrink != 0: decoupled decay),  g <- g + p decay (only when decay != 0),
 //   m' = m b1 + g (1 - b1),  v' = v b2 + (g g) (1 - b2),  p' = p + (m' / (sqrt(v') + eps_t)) lr_t;
 // then writes m' | v' into mv and p' into the table, in their own buffers (the caller makes sure nothing else
-// shares them, as for InplaceUpdate: lib/train/rowwise.ts copies a shared buffer first). The rows a few ahead
+// shares them, as for InplaceUpdate: lib/train/rowwise.ts copies a shared buffer first). The rows 16 ahead
 // are prefetched, so their cache and TLB misses overlap (at 2M ids nearly every row misses). No outputs.
 
 REGISTER_OP("EsmmLazyAdamRows")
@@ -341,7 +341,7 @@ REGISTER_OP("EsmmLazyAdamRows")
 __attribute__((target_clones("avx512f", "avx2", "default"))) void LazyAdamRowsLoop(
     float* table, float* mv, const int32_t* ids, const float* grads, int64_t u_count, int64_t d, AdamConstants c,
     float decay, float shrink) {
-  constexpr int64_t kAhead = 8;
+  constexpr int64_t kAhead = 16;
   for (int64_t u = 0; u < u_count; u++) {
     if (u + kAhead < u_count) {
       const int64_t ahead = ids[u + kAhead];
