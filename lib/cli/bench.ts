@@ -56,7 +56,9 @@ export const benchCommand: Command = {
 
 Reference shape: ESMM (or each of --models) on 8 categorical fields (vocabulary 1,000), embedding 8, shared layers 128-64,
 heads 32-16-1. Each backend runs in its own process (bench/train-throughput.js); the rate is the best of
-epochs 2-3 (epoch 1 warms up) of --batches batches (default 40).
+epochs 2-3 (epoch 1 warms up) of --batches batches (default 40). Row-wise updates at large vocabularies warm up for
+longer (their per-epoch rate still rises over the first five or six 40-batch epochs): for the rate of a long run, give
+both sides longer epochs, e.g. --batches 200 (docs/speed.md).
 
 --models LIST   models of the zoo to time (default ESMM; "all": every model of the zoo), each on the same shape; the
                 table gets a model column. The peer (PyTorch) is ESMM only.
