@@ -24,7 +24,7 @@
  *   place, the touched rows prefetched (lib/train/rowwise.ts' native op sequence: a gather, eleven elementwise
  *   ops and two read-ahead gathers + InplaceUpdate writes per table).
  * - `EsmmGatherRows` (gatherRowsByIds below): TensorFlow's GatherNd of table rows (an embedding lookup, the rows a
- *   batch touches), copied with the rows a few ahead prefetched.
+ *   batch touches), copied with the rows 16 ahead prefetched.
  * - `EsmmBiasRelu` (biasRelu below): a dense layer's bias and ReLU after its product in one pass (TensorFlow's
  *   BiasAdd, or in a seed group its broadcasting Add of each seed's bias, then Relu).
  */
