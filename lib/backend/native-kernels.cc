@@ -70,6 +70,29 @@ __attribute__((always_inline)) inline float AdamElement(float p, float& m, float
   return p + (m / (std::sqrt(v) + c.eps_t)) * c.lr_t;
 }
 
+// Adam with weight decay, as the kernels that take `decay` (coupled, λ) and `shrink` (decoupled, lr λ) apply it;
+// at most one of them is not 0 (lib/train/adam.ts weightDecayTerms).
+struct DecayedAdam {
+  AdamConstants c;
+  float decay, shrink;
+};
+
+// A kernel's attributes `adam`, `decay` and `shrink`.
+absl::Status ReadDecayedAdam(OpKernelConstruction* ctx, DecayedAdam* d) {
+  TF_RETURN_IF_ERROR(ReadAdamConstants(ctx, &d->c));
+  TF_RETURN_IF_ERROR(ctx->GetAttr("decay", &d->decay));
+  return ctx->GetAttr("shrink", &d->shrink);
+}
+
+// One element with weight decay, the one definition of the kernels that take it (each operation rounded to
+// float32, in this order, as lib/train/adam.ts' ops): p <- p - p shrink (only when shrink != 0), g <- g + p decay
+// (only when decay != 0), then AdamElement.
+__attribute__((always_inline)) inline float DecayedAdamElement(float p, float& m, float& v, float g, const DecayedAdam& d) {
+  if (d.shrink != 0.0f) p = p - p * d.shrink;
+  if (d.decay != 0.0f) g = g + p * d.decay;
+  return AdamElement(p, m, v, g, d.c);
+}
+
 // The ids of a kernel's `ids` input: int32 [n] or [n, 1] (a column, as the lookups keep them).
 bool IdsShape(const Tensor& ids) { return ids.dims() == 1 || (ids.dims() == 2 && ids.dim_size(1) == 1); }
 
@@ -125,10 +148,8 @@ REGISTER_KERNEL_BUILDER(Name("EsmmAdam").Device(tensorflow::DEVICE_CPU), EsmmAda
 // Replaces lib/train/adam.ts' flat-group step around EsmmAdam: each gradient reshaped to 1-D and concatenated,
 // the step, then the new flat vector split and each part reshaped to its variable's shape (2 N + 2 ops for N
 // variables). Inputs: the group's flat p, m, v ([P]) and its N gradients, in the flat vector's order (sizes
-// summing to P); outputs p', m', v' ([P], new buffers) and p' cut into the gradients' shapes. Per element, the
-// operations of EsmmLazyAdamRows in the same order: p <- p - p shrink (only when shrink != 0: decoupled decay),
-// g <- g + p decay (only when decay != 0: coupled), then AdamElement. Throws InvalidArgument when the sizes do
-// not add up.
+// summing to P); outputs p', m', v' ([P], new buffers) and p' cut into the gradients' shapes. Per element
+// DecayedAdamElement. Throws InvalidArgument when the sizes do not add up.
 
 REGISTER_OP("EsmmAdamParts")
     .Input("p: float")
@@ -152,14 +173,10 @@ REGISTER_OP("EsmmAdamParts")
 __attribute__((target_clones("avx512f", "avx2", "default"))) void AdamPartLoop(
     const float* __restrict p, const float* __restrict m, const float* __restrict v, const float* __restrict g,
     float* __restrict p_out, float* __restrict m_out, float* __restrict v_out, float* __restrict part, int64_t n,
-    AdamConstants c, float decay, float shrink) {
+    DecayedAdam a) {
   for (int64_t i = 0; i < n; i++) {
-    float pi = p[i];
-    if (shrink != 0.0f) pi = pi - pi * shrink;
-    float gi = g[i];
-    if (decay != 0.0f) gi = gi + pi * decay;
     float mi = m[i], vi = v[i];
-    const float out = AdamElement(pi, mi, vi, gi, c);
+    const float out = DecayedAdamElement(p[i], mi, vi, g[i], a);
     p_out[i] = out;
     m_out[i] = mi;
     v_out[i] = vi;
@@ -169,11 +186,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void AdamPartLoop(
 
 class EsmmAdamPartsOp : public OpKernel {
  public:
-  explicit EsmmAdamPartsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ReadAdamConstants(ctx, &c_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("decay", &decay_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("shrink", &shrink_));
-  }
+  explicit EsmmAdamPartsOp(OpKernelConstruction* ctx) : OpKernel(ctx) { OP_REQUIRES_OK(ctx, ReadDecayedAdam(ctx, &a_)); }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& p = ctx->input(0);
@@ -201,14 +214,13 @@ class EsmmAdamPartsOp : public OpKernel {
       OP_REQUIRES_OK(ctx, ctx->allocate_output(3 + k, g.shape(), &part));
       const int64_t n = g.NumElements();
       AdamPartLoop(pp + offset, mm + offset, vv + offset, g.flat<float>().data(), po + offset, mo + offset, vo + offset,
-                   part->flat<float>().data(), n, c_, decay_, shrink_);
+                   part->flat<float>().data(), n, a_);
       offset += n;
     }
   }
 
  private:
-  AdamConstants c_;
-  float decay_, shrink_;
+  DecayedAdam a_;
 };
 
 REGISTER_KERNEL_BUILDER(Name("EsmmAdamParts").Device(tensorflow::DEVICE_CPU), EsmmAdamPartsOp);
@@ -320,7 +332,7 @@ REGISTER_KERNEL_BUILDER(Name("EsmmGatherRows").Device(tensorflow::DEVICE_CPU), E
 // Replaces lib/train/rowwise.ts' native op sequence (gather the moments' rows, the elementwise chain, then
 // TensorFlow's InplaceUpdate for the moments and for the table, each preceded by a read-ahead gather). For each
 // touched row r = ids[u] (distinct, not checked) and element j, with p = table[r, j], m | v = mv[r, j | dim + j]
-// and g = grads[u, j], the same float32 operations in the same order as that sequence:
+// and g = grads[u, j], the same float32 operations in the same order as that sequence (DecayedAdamElement):
 //   p <- p - p shrink (only when shrink != 0: decoupled decay),  g <- g + p decay (only when decay != 0),
 //   m' = m b1 + g (1 - b1),  v' = v b2 + (g g) (1 - b2),  p' = p + (m' / (sqrt(v') + eps_t)) lr_t;
 // then writes m' | v' into mv and p' into the table, in their own buffers (the caller makes sure nothing else
@@ -339,8 +351,7 @@ REGISTER_OP("EsmmLazyAdamRows")
     .SetShapeFn([](tensorflow::shape_inference::InferenceContext*) { return absl::OkStatus(); });
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void LazyAdamRowsLoop(
-    float* table, float* mv, const int32_t* ids, const float* grads, int64_t u_count, int64_t d, AdamConstants c,
-    float decay, float shrink) {
+    float* table, float* mv, const int32_t* ids, const float* grads, int64_t u_count, int64_t d, DecayedAdam a) {
   constexpr int64_t kAhead = 16;
   for (int64_t u = 0; u < u_count; u++) {
     if (u + kAhead < u_count) {
@@ -354,23 +365,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void LazyAdamRowsLo
     float* m = mv + r * 2 * d;
     float* v = m + d;
     const float* g = grads + u * d;
-    for (int64_t j = 0; j < d; j++) {
-      float pj = p[j];
-      if (shrink != 0.0f) pj = pj - pj * shrink;
-      float gj = g[j];
-      if (decay != 0.0f) gj = gj + pj * decay;
-      p[j] = AdamElement(pj, m[j], v[j], gj, c);
-    }
+    for (int64_t j = 0; j < d; j++) p[j] = DecayedAdamElement(p[j], m[j], v[j], g[j], a);
   }
 }
 
 class EsmmLazyAdamRowsOp : public OpKernel {
  public:
-  explicit EsmmLazyAdamRowsOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
-    OP_REQUIRES_OK(ctx, ReadAdamConstants(ctx, &c_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("decay", &decay_));
-    OP_REQUIRES_OK(ctx, ctx->GetAttr("shrink", &shrink_));
-  }
+  explicit EsmmLazyAdamRowsOp(OpKernelConstruction* ctx) : OpKernel(ctx) { OP_REQUIRES_OK(ctx, ReadDecayedAdam(ctx, &a_)); }
 
   void Compute(OpKernelContext* ctx) override {
     const Tensor& table = ctx->input(0);
@@ -386,12 +387,11 @@ class EsmmLazyAdamRowsOp : public OpKernel {
     OP_REQUIRES_OK(ctx, CheckIds("EsmmLazyAdamRows", id, u_count, rows));
     // Written in place: the buffers the caller owns (see above), as TensorFlow's InplaceUpdate does.
     LazyAdamRowsLoop(const_cast<float*>(table.flat<float>().data()), const_cast<float*>(mv.flat<float>().data()), id,
-                     grads.flat<float>().data(), u_count, d, c_, decay_, shrink_);
+                     grads.flat<float>().data(), u_count, d, a_);
   }
 
  private:
-  AdamConstants c_;
-  float decay_, shrink_;
+  DecayedAdam a_;
 };
 
 REGISTER_KERNEL_BUILDER(Name("EsmmLazyAdamRows").Device(tensorflow::DEVICE_CPU), EsmmLazyAdamRowsOp);
