@@ -41,7 +41,8 @@ test("a study writes one line per run with its predictions; re-running skips eve
   const dir = tempDir();
   const file = path.join(dir, "tiny.jsonl");
   const ticks: number[] = [];
-  const first: StudyRunSummary = await runStudy(TINY, quiet(file, { onProgress: (p) => ticks.push(p.done) }));
+  const logged: string[] = [];
+  const first: StudyRunSummary = await runStudy(TINY, quiet(file, { onProgress: (p) => ticks.push(p.done), log: (line) => logged.push(line) }));
   assert.equal(first.done, 4);
   assert.equal(first.skipped, 0);
   assert.deepEqual(first.failed, []);
@@ -82,6 +83,16 @@ test("a study writes one line per run with its predictions; re-running skips eve
     for (let i = 0; i < 50; i++) assert.ok(Math.abs(p.pCtcvr[i] - p.pCtr![i] * p.pCvr![i]) <= 1e-6 * p.pCtcvr[i] + 1e-12);
   }
   assert.equal(fs.readdirSync(first.predictionsDir).length, 4, "no temporary files left");
+  // On the native backend each record says whether esmm-lab's native kernels were loaded, and the runner says it
+  // once (the workers agree); elsewhere neither does.
+  const kernelLines = logged.filter((l) => l.includes("native kernels"));
+  if (records[0].backend === "tensorflow") {
+    for (const r of records) assert.match(r.runtime.nativeKernels ?? "", /^(loaded|not loaded: .+)$/, `${r.model} seed ${r.seed}`);
+    assert.deepEqual(kernelLines, [`study: the workers train on tensorflow, esmm-lab's native kernels ${records[0].runtime.nativeKernels}`]);
+  } else {
+    for (const r of records) assert.equal(r.runtime.nativeKernels, undefined, `${r.model} seed ${r.seed} on ${r.backend}`);
+    assert.deepEqual(kernelLines, []);
+  }
 
   const again = await runStudy(TINY, quiet(file));
   assert.equal(again.done, 0);

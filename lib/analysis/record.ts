@@ -130,8 +130,11 @@ export interface StudyRecord extends RunRecord, Pick<RunSpec, "study" | "variant
   reliability: ReliabilityBin[];
   /** Sidecar file name (relative to the predictions folder), its rows and its columns (pCtcvr, then pCtr and pCvr when predicted). */
   predictions: { file: string; rows: number; columns: string[] };
-  /** Worker that ran it: pid and its thread settings (they change timings, not the key). */
-  runtime: { pid: number; threads: Record<string, string | undefined> };
+  /**
+   * Worker that ran it: pid, its thread settings and, on the native backend, whether esmm-lab's native kernels
+   * were loaded ("loaded" or why not; absent in records written before 2026-12-06): they change timings, not the key.
+   */
+  runtime: { pid: number; threads: Record<string, string | undefined>; nativeKernels?: string };
   /** ISO time the run finished: of two records of one run, the analysis keeps the later. */
   finishedAt: string;
 }

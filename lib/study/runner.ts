@@ -280,6 +280,8 @@ function drive(s: Session): Promise<StudyRunSummary> {
   const { scheduler, reporter, writer, log, signal } = s;
   return new Promise<StudyRunSummary>((resolve, reject) => {
     let finished = false;
+    /** The native kernels' status last logged (the workers' records carry it; logged when it first shows or changes). */
+    let lastKernels: string | undefined;
 
     const finish = (error?: unknown) => {
       if (finished) return;
@@ -326,6 +328,11 @@ function drive(s: Session): Promise<StudyRunSummary> {
           }
         } else if (reply.type === "done") {
           const byKey = new Map(job.runs.map((r) => [r.key, r] as const));
+          const kernels = reply.records[0]?.runtime.nativeKernels;
+          if (kernels !== undefined && kernels !== lastKernels) {
+            lastKernels = kernels;
+            log(`study: the workers train on ${reply.records[0].backend}, esmm-lab's native kernels ${kernels}`);
+          }
           for (const record of reply.records) {
             writer.append(record);
             reporter.runDone(byKey.get(record.key)!, record);

@@ -17,7 +17,7 @@ import { ensurePreparedData, preparedDataInfo, PreparedDataInfo } from "./data-c
 import { DataManifestSummary, StudyRecord, writePredictions } from "./results";
 import type { ReliabilityBin } from "../metrics";
 import { runSeeds, RunRecord } from "./run";
-import { initBackend } from "../backend";
+import { backendInfo, initBackend } from "../backend";
 import { resolveArchitecture } from "../models";
 import type { DataSpec, RunSpec } from "./spec";
 import * as path from "node:path";
@@ -130,7 +130,7 @@ function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run:
     timings: record.timings,
     reliability,
     predictions: { file: path.basename(file), rows: test.size, columns: ["pCtcvr", ...(testPredictions.pCtr ? ["pCtr"] : []), ...(testPredictions.pCvr ? ["pCvr"] : [])] },
-    runtime: { pid: process.pid, threads },
+    runtime: { pid: process.pid, threads, ...nativeKernelsRuntime() },
     finishedAt: new Date().toISOString(),
   };
 }
@@ -160,3 +160,9 @@ function serve(): void {
 }
 
 if (require.main === module && typeof process.send === "function") serve();
+
+/** The record's runtime.nativeKernels on the native backend ("loaded" or why not), nothing elsewhere. */
+function nativeKernelsRuntime(): { nativeKernels?: string } {
+  const kernels = backendInfo()?.nativeKernels;
+  return kernels === undefined ? {} : { nativeKernels: kernels };
+}
