@@ -68,7 +68,7 @@ both sides longer epochs, e.g. --batches 200 (docs/speed.md).
                 report medians (the machine's other load makes single runs noisy). Default 1.
 --count         also report tfjs kernels per training step (and TensorFlow ops per step on tensorflow).
 --threads N     compute threads of the tfjs process (TF_NUM_INTRAOP_THREADS=N etc.; wasm and cpu always run
-                1). Default 1: TensorFlow is fastest with one thread here (a step is ~150 small ops; measured
+                1). Default 1: TensorFlow is fastest with one thread here (a step is 110-170 small ops; measured
                 166k examples/s at batch 1024 with 1 thread, 100k with 2, on 2026-11-30), and it is what study workers use.
 --peer torch    also run bench/torch_bench.py (same model, losses, Adam, data) in the project's .venv, installing
                 PyTorch there first when it is missing (.venv/bin/pip install --retries 0 -r bench/requirements-torch.txt),
@@ -99,9 +99,10 @@ without (1, the default, with). At 2M ids PyTorch gains about 10 % (SparseAdam) 
 tfjs' row-wise update 0-7 % (docs/speed.md); the reference shape runs alike.
 
 On the native backend the children use esmm-lab's own kernels when \`make native\` built them (fused Adam, the
-embedding gradient's segment sum, row-wise Adam in place: lib/backend/native-kernels.ts; the same bits as the op
-chains they replace); ESMM_NATIVE_KERNELS=0 (or false, no, off) measures without them. Measured on 2026-12-06: 10-seed groups 1.18x in one
-process, row-wise ESMM at 2M ids 1.39x (docs/speed.md).
+embedding gradient's segment sum and row gathers, row-wise Adam in place, a layer's bias and ReLU:
+lib/backend/native-kernels.ts; the same bits as the op chains they replace); ESMM_NATIVE_KERNELS=0 (or false, no,
+off) measures without them. Measured on 2026-12-06 with the first three: 10-seed groups 1.18x in one process,
+row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorch's whole machine (docs/speed.md).
 
 --shape ali-ccp  instead of the reference shape: ESMM with the default architecture (embedding 8 per field, shared
                 128-64, heads 32-16-1) on the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts (23 categorical

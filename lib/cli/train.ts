@@ -38,12 +38,12 @@ recorded result on simulated data). rowwise: only the rows a batch touches, with
 global step; weight decay, if any, on touched rows only), written in place: a step whose cost grows far less
 with the vocabulary. Different numbers: on the default design the % vs IP moved by at most 0.2 points and one of
 nine verdicts changed (docs/embedding-updates.md); real logs have millions of ids, where dense Adam is several
-times slower (7.6x at 2M ids: docs/speed.md), so they default to rowwise. Dense layers use dense Adam either way.
+times slower (4.2x at 2M ids in the bench: docs/speed.md), so they default to rowwise. Dense layers use dense Adam either way.
 Huge pages: a study's workers and the bench start with GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (ESMM_HUGE_PAGES,
 which applies to the processes esmm starts, not to this one); to train this command in them, start it with that
 variable set. At 2M ids row-wise they changed this project's rate by 0-7 % (docs/speed.md).
-Native kernels: on the native backend, esmm-lab's own TensorFlow kernels (fused Adam, the embedding gradient,
-row-wise Adam in place; built by make native: docs/native-backend.md) run where they are built, the same bits as
+Native kernels: on the native backend, esmm-lab's own TensorFlow kernels (fused Adam, the embedding gradient and
+row gathers, row-wise Adam in place, a layer's bias and ReLU; built by make native: docs/native-backend.md) run where they are built, the same bits as
 the op chains they replace; ESMM_NATIVE_KERNELS=0 (or false, no, off) turns them off. The first line this
 command prints says whether they are loaded.
 
