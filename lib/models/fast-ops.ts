@@ -44,9 +44,10 @@ interface NativeOps {
   transposeAttrs: Map<string, NativeAttr[]>;
 }
 
-let cache: { backend: object; flavor: OpsFlavor; native?: NativeOps } | undefined;
+/** Per backend, looked up once: its flavor, the native ops, and whether esmm-lab's kernels are loaded (initBackend loads them before any op). */
+let cache: { backend: object; flavor: OpsFlavor; native?: NativeOps; kernels: boolean } | undefined;
 
-function current(): { flavor: OpsFlavor; native?: NativeOps } {
+function current(): { flavor: OpsFlavor; native?: NativeOps; kernels: boolean } {
   const t = tf();
   const backend = t.backend() as unknown as object;
   if (cache && cache.backend === backend) return cache;
@@ -70,7 +71,7 @@ function current(): { flavor: OpsFlavor; native?: NativeOps } {
     native = { be: be as NativeBackend, tFloat, nhwc: { name: "data_format", type: b.TF_ATTR_STRING, value: "NHWC" }, transposeAttrs };
     flavor = "native";
   }
-  cache = { backend, flavor, native };
+  cache = { backend, flavor, native, kernels: flavor === "native" && nativeKernelsStatus().loaded };
   return cache;
 }
 
@@ -91,8 +92,8 @@ function nativeMatMul(n: NativeOps, a: tfjs.Tensor, b: tfjs.Tensor, transposeA: 
  */
 export function denseForward(x: tfjs.Tensor2D, w: tfjs.Tensor2D, bias: tfjs.Tensor1D | undefined, relu: boolean): tfjs.Tensor2D {
   const t = tf();
-  const { native } = current();
-  const kernels = native !== undefined && bias !== undefined && nativeKernelsStatus().loaded;
+  const { native, kernels: loaded } = current();
+  const kernels = native !== undefined && bias !== undefined && loaded;
   if (w.rank === 3) {
     let z: tfjs.Tensor = native ? nativeMatMul(native, x, w, false, false) : t.matMul(x as unknown as tfjs.Tensor3D, w as unknown as tfjs.Tensor3D);
     if (kernels) return biasRelu(native.be, z, bias, relu) as tfjs.Tensor2D;
@@ -161,8 +162,8 @@ export function denseBackward(dy: tfjs.Tensor2D, x: tfjs.Tensor2D, w: tfjs.Tenso
  */
 export function gatherRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.Tensor2D {
   const t = tf();
-  const flavor = current().flavor;
-  if (flavor === "native" && nativeKernelsStatus().loaded) return gatherRowsByIds(t.backend(), table, indices);
+  const { flavor, kernels } = current();
+  if (kernels) return gatherRowsByIds(t.backend(), table, indices);
   if (flavor === "js") return t.gather(table, t.reshape(indices, [indices.shape[0]])) as tfjs.Tensor2D;
   return t.gatherND(table, indices) as tfjs.Tensor2D;
 }
@@ -176,9 +177,9 @@ export function gatherRows(table: tfjs.Tensor2D, indices: tfjs.Tensor2D): tfjs.T
  */
 export function scatterAddRows(values: tfjs.Tensor2D, indices: tfjs.Tensor2D, rows: number): tfjs.Tensor2D {
   const t = tf();
-  const flavor = current().flavor;
+  const { flavor, kernels } = current();
   if (flavor === "wasm") return t.scatterND(indices, values, [rows, values.shape[1]]) as tfjs.Tensor2D;
-  if (flavor === "native" && nativeKernelsStatus().loaded) return segmentSum(t.backend(), values, indices, rows);
+  if (kernels) return segmentSum(t.backend(), values, indices, rows);
   const ids = t.reshape(indices, [indices.shape[0]]) as tfjs.Tensor1D;
   return t.unsortedSegmentSum(values, ids, rows) as tfjs.Tensor2D;
 }
