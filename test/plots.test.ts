@@ -431,6 +431,26 @@ describe("createProgress", () => {
     assert.equal(p.value, 50);
   });
 
+  test("work that arrives in bursts (a seed group's six runs at once, every 30 s) reads at its true rate, 0.2 runs/s", () => {
+    let now = 0;
+    const out = capture();
+    const p = createProgress({ total: 36, label: "study", unit: "run", stream: out.stream, now: () => now, minIntervalMs: 0 });
+    for (let burst = 0; burst < 6; burst++) {
+      now += 30_000;
+      for (let i = 0; i < 6; i++) {
+        now += 50; // the group's records are written one after the other
+        p.tick(1);
+      }
+    }
+    const lines = out.text().trim().split("\n");
+    assert.ok(lines.length >= 9, out.text());
+    // The old window (the ticks of the last 10 s) read the last burst's six ticks over 250 ms: "20.0 run/s".
+    for (const l of lines) assert.doesNotMatch(l, / run\/s /, l);
+    // At 36/36, from the last tick at least 10 s old (the previous burst's sixth): 6 runs in 30.3 s.
+    assert.match(lines.find((l) => l.startsWith("study 36/36"))!, / 5\.05 s\/run ETA 0:00/);
+    p.done();
+  });
+
   test("notebook mode: one display, updated in place, throttled", () => {
     const fakeFile = path.join(tmp, "kernel2", "node_modules", "tslab", "dist", "jupyter.js");
     const sent: Array<{ content: any; update: boolean }> = [];

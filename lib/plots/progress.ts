@@ -126,12 +126,20 @@ export interface ProgressState {
   finished: boolean;
 }
 
-/** Rate over the recent samples (last ~10 s), falling back to the mean since the start. */
+/**
+ * Rate over the recent samples: from the latest sample at least 10 s old to now, so work that arrives in bursts
+ * (a study's seed group reports its seeds together) is measured over whole bursts, not over the ticks of one
+ * (which read as tens of runs/s); the mean since the start until 10 s have passed or when nothing moved since.
+ */
 function currentRate(samples: Array<[number, number]>, t: number, value: number, start: number): number {
-  let i = 0;
-  while (i < samples.length - 2 && t - samples[i][0] > 10_000) i++;
-  const [t0, v0] = samples[i];
-  if (t - t0 >= 200 && value > v0) return ((value - v0) * 1000) / (t - t0);
+  let i = -1;
+  for (let k = samples.length - 1; k >= 0; k--) {
+    if (t - samples[k][0] >= 10_000) {
+      i = k;
+      break;
+    }
+  }
+  if (i >= 0 && value > samples[i][1]) return ((value - samples[i][1]) * 1000) / (t - samples[i][0]);
   return t > start ? (value * 1000) / (t - start) : 0;
 }
 
