@@ -28,6 +28,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { syntheticAliCcpCategorical, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { PAPER_MODEL_NAMES } from "../lib/models/zoo";
+import { cpuDescription } from "../lib/backend/parallelism";
 import { formatNumber, markdownTable } from "../lib/format";
 import { writeGeneratedBlock } from "../lib/report/generated-blocks";
 
@@ -207,7 +208,7 @@ async function parent(): Promise<void> {
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  console.log(`\nmachine: ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
+  console.log(`\nmachine: ${cpuDescription()}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB`);
   console.log("| rows | seconds | rows/s | peak RSS (MiB) | bytes/row | load (start / max) |\n|---|---|---|---|---|---|");
   for (const r of rows.filter((x) => x.step === "prepare")) {
     console.log(`| ${r.rows.toLocaleString("en-US")} | ${r.seconds} | ${r.rowsPerSecond.toLocaleString("en-US")} | ${r.peakRssMiB.toLocaleString("en-US")} | ${r.bytesPerRow} | ${r.loadStart} / ${r.loadMax} |`);

@@ -69,6 +69,7 @@ function renderRecorded(root: string, name: string): string {
 /** One line of `esmm bench --shape ali-ccp --json` (lib/cli/bench.ts). */
 interface AliCcpLine {
   shape: "ali-ccp";
+  cpu?: string;
   backend: string;
   batch: number;
   seeds: number;
@@ -84,6 +85,7 @@ interface AliCcpLine {
 /** One line of `esmm bench --seeds ... --count --peer torch --json` on the reference shape (lib/cli/bench.ts). */
 interface SeedGroupLine {
   backend: string;
+  cpu?: string;
   batch: number;
   seeds: number;
   examplesPerSec: number;
@@ -156,6 +158,12 @@ function readBenchLog<T>(root: string, name: string): { provenance: BenchProvena
   return { provenance: head as BenchProvenance, lines: lines as T[], file };
 }
 
+/** "; on AMD EPYC (...), 2 cores" when the bench lines name their processor (`cpu`, since 2026-12-06), else nothing. */
+const processorOf = (lines: { cpu?: string }[]) => {
+  const cpu = lines.find((l) => typeof l.cpu === "string")?.cpu;
+  return cpu ? `; on ${cpu}` : "";
+};
+
 const rate = (x: number | null | undefined) => (typeof x === "number" ? formatNumber(x, 6) : "failed");
 const ratio = (a: number | undefined, b: number | null | undefined) => (typeof a === "number" && typeof b === "number" && b > 0 ? formatNumber(a / b, 2) : "");
 
@@ -168,7 +176,7 @@ function renderAliCcp(root: string): string {
   const torch = lines.find((r) => r.torch)?.torch ?? "not run";
   return (
     markdownTable(["backend", "vocabulary (ids)", "embedding updates", "batch", "threads", "examples/s", "PyTorch dense Adam", "PyTorch SparseAdam", "vs PyTorch (dense vs dense Adam, rowwise vs SparseAdam)"], rows) +
-    `\n\n*Measured: \`${p.command}\` (PyTorch ${torch}), ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min). Raw results: \`${file}\`.*`
+    `\n\n*Measured: \`${p.command}\` (PyTorch ${torch}), ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min)${processorOf(lines)}. Raw results: \`${file}\`.*`
   );
 }
 
@@ -189,7 +197,7 @@ function renderSeedGroups(root: string): string {
     : "";
   return (
     markdownTable(["seeds in the graph", "tfjs kernels / TF ops per step", "1 process (1 thread), examples/s", `whole machine (${processes} processes x 1 thread)`, "PyTorch whole machine", "tfjs / PyTorch"], rows) +
-    `\n\n*Measured: \`${p.command}\`, ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min); medians of the command's interleaved runs.${torchSides} Raw results: \`${file}\`.*`
+    `\n\n*Measured: \`${p.command}\`, ${p.started} to ${p.ended}; load average at the start ${p.load} (1/5/15 min)${processorOf(lines)}; medians of the command's interleaved runs.${torchSides} Raw results: \`${file}\`.*`
   );
 }
 

@@ -12,6 +12,7 @@ import { test } from "node:test";
 import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, syntheticAliCcpVocabularies, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { availableBackends, nativeDir, nativeKernelsSource, projectRoot } from "../lib/backend";
 import { checkNativeKernels } from "../lib/backend/native-kernels";
+import { cpuDescription } from "../lib/backend/parallelism";
 import { tempDir } from "./helpers";
 
 const ESMM = path.join(projectRoot(), "bin", "esmm.js");
@@ -72,7 +73,8 @@ test("esmm bench --shape ali-ccp --json: one line per update rule with its keys 
   assert.equal(lines.length, 2, JSON.stringify(lines));
   assert.deepEqual(lines.map((l) => l.embeddingUpdates).sort(), ["dense", "rowwise"]);
   for (const l of lines) {
-    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent", "hugePages", "nativeKernels", "loadAverage"]);
+    assert.deepEqual(Object.keys(l), ["shape", "backend", "model", "batch", "seeds", "vocabulary", "embeddingUpdates", "examplesPerSec", "threads", "cpuPercent", "hugePages", "nativeKernels", "loadAverage", "cpu"]);
+    assert.equal(l.cpu, cpuDescription());
     assert.equal(l.hugePages, process.platform === "linux" && process.env.ESMM_HUGE_PAGES !== "0" && !process.env.GLIBC_TUNABLES);
     const kernels = checkNativeKernels(nativeDir(), nativeKernelsSource());
     assert.equal(l.nativeKernels, backend === "tensorflow" && "library" in kernels, `nativeKernels: ${JSON.stringify(kernels)}`);
@@ -133,4 +135,27 @@ test("esmm bench --shape ali-ccp --peer torch: PyTorch's dense Adam and SparseAd
   assert.ok(positiveFinite(l.torchSparseExamplesPerSec), `torchSparseExamplesPerSec ${l.torchSparseExamplesPerSec}`);
   assert.equal(l.torchThreads, 1);
   assert.equal(typeof l.torch, "string");
+});
+
+test("cpuDescription: the model name, family/model and AVX-512 from /proc/cpuinfo's text; the model name alone without them", () => {
+  const cores = cpuDescription().split(", ").pop();
+  const zen4 = "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\nmodel\t\t: 17\nmodel name\t: AMD EPYC\nflags\t\t: fpu avx2 avx512f avx512bw\n\nprocessor\t: 1\n";
+  assert.equal(cpuDescription(zen4), `AMD EPYC (family 25, model 17; avx512f), ${cores}`);
+  const avx2 = "cpu family\t: 6\nmodel\t\t: 85\nmodel name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\nflags\t\t: fpu sse avx2 fma\n";
+  assert.equal(cpuDescription(avx2), `Intel(R) Xeon(R) CPU @ 2.20GHz (family 6, model 85; avx2, no avx512f), ${cores}`);
+  assert.match(cpuDescription(""), new RegExp(`^.+, ${cores}$`));
+});
+
+test("esmm bench --shape ali-ccp without --json: the conditions (huge pages, kernels, load, processor) are one stderr line, the table's header the first stdout line", async () => {
+  const backend = (await availableBackends())[0];
+  const r = spawnSync(process.execPath, [ESMM, "bench", ...TINY.filter((a) => a !== "--json"), "--backend", backend, "--embedding-updates", "rowwise"], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ESMM_HUGE_PAGES: "0" } });
+  assert.equal(r.status, 0, r.stderr);
+  const info = r.stderr.split("\n").filter((l) => l.startsWith("bench: "));
+  assert.equal(info.length, 1, r.stderr);
+  assert.match(info[0], /^bench: ali-ccp shape; tfjs 1 thread\(s\) \(wasm and cpu 1\); huge pages off; /);
+  assert.ok(info[0].endsWith(`; ${cpuDescription()}`), info[0]);
+  assert.equal(info[0].includes("esmm-lab's kernels"), backend === "tensorflow", info[0]);
+  const out = r.stdout.trim().split("\n");
+  assert.match(out[0], /^backend +model +ids +updates +batch +seeds +examples\/s$/);
+  assert.equal(out.length, 2, r.stdout);
 });

@@ -144,7 +144,7 @@ test("render-docs renders a recorded table to a known text, --check catches a ha
   }
 });
 
-test("render-docs: the seed-groups table from a saved bench log (--from): rows, PyTorch's two sides, dates and load; a line of another shape refused", () => {
+test("render-docs: the seed-groups table from a saved bench log (--from): rows, PyTorch's two sides, dates, load and processor; a line of another shape refused", () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "esmm-render-seeds-"));
   try {
     const page = path.join(root, "docs", "speed.md");
@@ -156,7 +156,7 @@ test("render-docs: the seed-groups table from a saved bench log (--from): rows, 
       "Sun Dec  6 12:00:01 UTC 2026",
       " 12:00:01 up 14:30,  0 user,  load average: 0.21, 0.40, 0.90",
       JSON.stringify({ backend: "tensorflow", model: "ESMM", batch: 1024, seeds: 1, examplesPerSec: 154489, threads: 1, cpuPercent: 100, kernelsPerStep: 142, tfOpsPerStep: 150, processes: 2, totalExamplesPerSec: 272622, ...torch, ratio: 0.578 }),
-      JSON.stringify({ backend: "tensorflow", model: "ESMM", batch: 1024, seeds: 10, examplesPerSec: 275921, threads: 1, cpuPercent: 100, kernelsPerStep: 182, tfOpsPerStep: 172, processes: 2, totalExamplesPerSec: 707904, ...torch, ratio: 1.5 }),
+      JSON.stringify({ backend: "tensorflow", model: "ESMM", batch: 1024, seeds: 10, examplesPerSec: 275921, threads: 1, cpuPercent: 100, kernelsPerStep: 182, tfOpsPerStep: 172, processes: 2, totalExamplesPerSec: 707904, ...torch, ratio: 1.5, cpu: "AMD EPYC (family 25, model 17; avx512f), 2 cores" }),
       "Sun Dec  6 12:04:09 UTC 2026",
     ].join("\n"));
     const ok = renderDocs("--root", root, "--block", "speed-seed-groups", "--from", log);
@@ -164,7 +164,7 @@ test("render-docs: the seed-groups table from a saved bench log (--from): rows, 
     const text = fs.readFileSync(page, "utf8");
     assert.ok(text.includes("| 1 | 142 / 150 | 154,489 | 272,622 | 471,936 | 0.58 |\n| 10 | 182 / 172 | 275,921 | 707,904 | 471,936 | 1.5 |"), text);
     assert.ok(text.includes("| seeds in the graph | tfjs kernels / TF ops per step | 1 process (1 thread), examples/s | whole machine (2 processes x 1 thread) | PyTorch whole machine | tfjs / PyTorch |"), text);
-    assert.ok(text.includes("Sun Dec  6 12:00:01 UTC 2026 to Sun Dec  6 12:04:09 UTC 2026; load average at the start 0.21, 0.40, 0.90 (1/5/15 min)"), text);
+    assert.ok(text.includes("Sun Dec  6 12:00:01 UTC 2026 to Sun Dec  6 12:04:09 UTC 2026; load average at the start 0.21, 0.40, 0.90 (1/5/15 min); on AMD EPYC (family 25, model 17; avx512f), 2 cores; medians"), text);
     assert.ok(text.includes("PyTorch as 1 process x 2 threads: 263,643; as 2 processes x 1 thread: 471,936"), text);
     assert.equal(renderDocs("--root", root, "--block", "speed-seed-groups", "--check").status, 0);
 

@@ -28,6 +28,7 @@
  * - So: one worker per core, one thread each, on every backend (what lib/study's runner does by default).
  *   With fewer runs than cores, fewer workers (still one thread each).
  */
+import * as fs from "node:fs";
 import * as os from "node:os";
 import { hugePageEnv } from "./huge-pages";
 import type { BackendName } from "./index";
@@ -83,4 +84,30 @@ export function recommendedParallelism(backend: BackendName, cores = availableCo
     default:
       throw new Error(`recommendedParallelism: unknown backend "${String(backend)}"`);
   }
+}
+
+/**
+ * The machine's processor as a bench line records it, e.g. "AMD EPYC (family 25, model 17; avx512f), 2 cores":
+ * the model name, and on Linux the family/model numbers and whether AVX-512 is there (/proc/cpuinfo), since
+ * machines of one name differ: on 2026-12-06 two "AMD EPYC, 2 cores" machines ran the same code 1.7-2.3x apart
+ * (docs/speed.md). Never throws (an unreadable /proc/cpuinfo gives the model name alone). `cpuinfo`: the text of
+ * /proc/cpuinfo, for tests.
+ */
+export function cpuDescription(cpuinfo?: string): string {
+  const cores = availableCores();
+  let text = cpuinfo;
+  if (text === undefined && process.platform === "linux") {
+    try {
+      text = fs.readFileSync("/proc/cpuinfo", "utf8");
+    } catch {
+      text = undefined;
+    }
+  }
+  const field = (name: string) => (text ? new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(text)?.[1].trim() : undefined);
+  const model = field("model name") ?? os.cpus()[0]?.model?.trim() ?? "unknown processor";
+  const family = field("cpu family");
+  const number = field("model");
+  const flags = field("flags")?.split(/\s+/);
+  const details = [family !== undefined && number !== undefined ? `family ${family}, model ${number}` : "", flags ? (flags.includes("avx512f") ? "avx512f" : flags.includes("avx2") ? "avx2, no avx512f" : "no avx2") : ""].filter((x) => x !== "");
+  return `${model}${details.length > 0 ? ` (${details.join("; ")})` : ""}, ${cores} cores`;
 }

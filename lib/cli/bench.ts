@@ -12,7 +12,7 @@ import { intRange } from "../ranges";
 import { availableBackends, BACKEND_NAMES, BackendName, nativeDir, nativeKernelsSource, projectRoot } from "../backend";
 import { checkNativeKernels } from "../backend/native-kernels";
 import { HUGE_PAGES_TUNABLE, hugePageEnv } from "../backend/huge-pages";
-import { trainingChildEnv } from "../backend/parallelism";
+import { cpuDescription, trainingChildEnv } from "../backend/parallelism";
 import { MODEL_NAMES } from "../models/zoo";
 import { EMBEDDING_UPDATES, EmbeddingUpdates } from "../train/rowwise";
 import { SYNTHETIC_ALI_CCP_IDS, SYNTHETIC_CLICK_RATE, SYNTHETIC_CONVERSION_GIVEN_CLICK, syntheticAliCcpVocabularies } from "../data/ali-ccp-synthetic";
@@ -82,12 +82,16 @@ both sides longer epochs, e.g. --batches 200 (docs/speed.md).
                 (TF_NUM_INTRAOP_THREADS=T etc.; wasm and cpu always run 1 thread), e.g. 1x2,2x1; reports
                 the total examples/s of the W processes (median over --repeat).
 --json          one object per line: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
-                tfOpsPerStep][, processes, totalExamplesPerSec], hugePages, nativeKernels, loadAverage[, torchExamplesPerSec,
+                tfOpsPerStep][, processes, totalExamplesPerSec], hugePages, nativeKernels, loadAverage, cpu[, torchExamplesPerSec,
                 torchOneProcess, torchProcesses, ratio]} (hugePages: the children started in huge pages; nativeKernels:
                 a tensorflow line's children had esmm-lab's kernels (built, current, not turned off; always false
                 for wasm and cpu); loadAverage:
-                the machine's 1/5/15-minute load when the command started);
-                with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker}.
+                the machine's 1/5/15-minute load when the command started; cpu: the processor, e.g. "AMD EPYC
+                (family 25, model 17; avx512f), 2 cores": machines of one name can differ 2x, so compare rates of
+                one machine, or ratios to the peer of the same command);
+                with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker,
+                hugePages, nativeKernels, loadAverage, cpu}. Without --json the same conditions are one line on
+                stderr before the table.
 
 Without --backend every backend that loads here is timed, wasm and cpu included: on the ali-ccp shape or with
 --seeds 10 they take minutes per measurement (cpu: tens of minutes at 2M ids with dense updates); give
@@ -119,7 +123,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
                 torch-rechub, MTReclib, DeepCTR-Torch and FuxiCTR do) and SparseAdam (nn.Embedding(sparse=True),
                 torch.optim.SparseAdam on the embeddings, Adam on the dense layers: the lazy rule rowwise follows).
   One line per backend, vocabulary, update rule, batch size and seed count; with --json {shape: "ali-ccp", backend,
-  model, batch, seeds, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent, hugePages, nativeKernels, loadAverage[, torchDenseExamplesPerSec,
+  model, batch, seeds, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent, hugePages, nativeKernels, loadAverage, cpu[, torchDenseExamplesPerSec,
   torchSparseExamplesPerSec, torchThreads, torch]} (a torch rate is null when its run failed). --parallel and
   --count are for the reference shape.`,
   options: {
@@ -177,7 +181,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
     }
 
     if (parallel) {
-      await runParallel(child, backends, batches, seedCounts, steps, repeat, parallel, json);
+      await runParallel(child, backends, batches, seedCounts, steps, repeat, parallel, json, context);
       return;
     }
 
@@ -225,10 +229,10 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
       if (counted) head += `${"kernels/step".padStart(14)}${"TF ops/step".padStart(13)}`;
       if (wholeMachine) head += `${`${cores} procs ex/s`.padStart(14)}`;
       if (python) head += `${"torch ex/s".padStart(14)}${"ratio".padStart(8)}`;
-      console.log(head + (repeat > 1 ? `   (medians of ${repeat} runs)` : ""));
       const tfThreads = backends.includes("tensorflow") ? `tensorflow ${threads} thread(s), wasm 1` : "1 thread";
       const torchSide = wholeMachine ? `; whole machine: tfjs ${cores} processes x 1 thread, PyTorch the better of 1 process x ${peerThreads} threads and ${cores} processes x 1 thread` : python ? `; PyTorch 1 process x ${peerThreads} thread(s)` : "";
-      process.stderr.write(`bench: tfjs ${tfThreads}${torchSide}\n`);
+      process.stderr.write(`bench: tfjs ${tfThreads}${torchSide}; ${conditionsLine(context, backends)}\n`);
+      console.log(head + (repeat > 1 ? `   (medians of ${repeat} runs)` : ""));
     }
     for (const [key, runs] of results) {
       const first = runs[0];
@@ -284,7 +288,7 @@ function parseUpdates(value: unknown): EmbeddingUpdates[] {
  * (their GLIBC_TUNABLES asks for glibc.malloc.hugetlb=1: lib/backend/huge-pages.ts) and the machine's 1/5/15-minute
  * load average when the command started (other work on the cores moves every rate). Throws as hugePageEnv does.
  */
-function benchContext(): { hugePages: boolean; nativeKernels: boolean; loadAverage: number[] } {
+function benchContext(): BenchContext {
   const env = trainingChildEnv(1);
   const tunables = env.GLIBC_TUNABLES ?? "";
   const kernels = checkNativeKernels(nativeDir(), nativeKernelsSource(), { ...process.env, ...env });
@@ -292,16 +296,34 @@ function benchContext(): { hugePages: boolean; nativeKernels: boolean; loadAvera
     hugePages: tunables.split(":").includes(HUGE_PAGES_TUNABLE),
     nativeKernels: "library" in kernels,
     loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
+    cpu: cpuDescription(),
   };
 }
 
+/** What every line of a bench says about where it ran (benchContext). */
+interface BenchContext {
+  hugePages: boolean;
+  nativeKernels: boolean;
+  loadAverage: number[];
+  cpu: string;
+}
+
+/**
+ * The conditions of a table-form bench in one line for stderr, written before the table: the same facts as the
+ * JSON lines' context (huge pages, esmm-lab's kernels for the native backend, load average, processor).
+ */
+function conditionsLine(context: BenchContext, backends: readonly string[]): string {
+  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels ${context.nativeKernels ? "loaded" : "not loaded (not built, stale or ESMM_NATIVE_KERNELS=0)"} on tensorflow` : "";
+  return `huge pages ${context.hugePages ? "on" : "off"}${kernels}; load average ${context.loadAverage.join(", ")} at the start; ${context.cpu}`;
+}
+
 /** The context of one JSON line: the kernels are the native backend's only (wasm and cpu lines say false). */
-function lineContext(context: ReturnType<typeof benchContext>, backend: string): ReturnType<typeof benchContext> {
+function lineContext(context: BenchContext, backend: string): BenchContext {
   return { ...context, nativeKernels: backend === "tensorflow" && context.nativeKernels };
 }
 
 interface AliCcpRun {
-  context: { hugePages: boolean; nativeKernels: boolean; loadAverage: number[] };
+  context: BenchContext;
   child: string;
   backends: BackendName[];
   batches: number[];
@@ -360,8 +382,8 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
   if (!o.json) {
     let head = `${"backend".padEnd(12)}${"model".padEnd(8)}${"ids".padStart(11)}${"updates".padStart(9)}${"batch".padStart(7)}${"seeds".padStart(7)}${"examples/s".padStart(12)}`;
     if (o.python) head += `${"torch Adam".padStart(12)}${"SparseAdam".padStart(12)}${"ratio".padStart(7)}`;
+    process.stderr.write(`bench: ali-ccp shape; tfjs ${o.threads} thread(s) (wasm and cpu 1)${o.python ? `, PyTorch ${torchVersion ?? "?"} 1 process x ${o.torchThreads} thread(s); ratio = examples/s / SparseAdam's` : ""}; ${conditionsLine(o.context, o.backends)}\n`);
     console.log(head + (o.repeat > 1 ? `   (medians of ${o.repeat} runs)` : ""));
-    process.stderr.write(`bench: ali-ccp shape; tfjs ${o.threads} thread(s) (wasm and cpu 1)${o.python ? `, PyTorch ${torchVersion ?? "?"} 1 process x ${o.torchThreads} thread(s); ratio = examples/s / SparseAdam's` : ""}\n`);
   }
   for (const runs of results.values()) {
     const first = runs[0] as ChildResult & { vocabulary: number; embeddingUpdates: string };
@@ -429,6 +451,7 @@ async function runParallel(
   repeat: number,
   configs: { workers: number; threads: number }[],
   json: boolean,
+  context: BenchContext,
 ): Promise<void> {
   const totals = new Map<string, { backend: string; batch: number; seeds: number; workers: number; threads: number; runs: number[][] }>();
   for (let rep = 0; rep < repeat; rep++) {
@@ -452,12 +475,13 @@ async function runParallel(
       }
     }
   }
+  if (!json) process.stderr.write(`bench: ${conditionsLine(context, backends)}\n`);
   if (!json) console.log(`${"backend".padEnd(12)}${"batch".padStart(7)}${"seeds".padStart(7)}${"workers x threads".padStart(19)}${"total ex/s".padStart(13)}   per worker${repeat > 1 ? ` (medians of ${repeat} runs)` : ""}`);
   for (const e of totals.values()) {
     const total = Math.round(median(e.runs.map((r) => r.reduce((a, b) => a + b, 0))));
     const perWorker = e.runs[0].map((_, i) => Math.round(median(e.runs.map((r) => r[i]))));
     const threadsPerWorker = e.backend === "tensorflow" ? e.threads : 1;
-    if (json) console.log(JSON.stringify({ backend: e.backend, batch: e.batch, seeds: e.seeds, workers: e.workers, threadsPerWorker, totalExamplesPerSec: total, perWorker }));
+    if (json) console.log(JSON.stringify({ backend: e.backend, batch: e.batch, seeds: e.seeds, workers: e.workers, threadsPerWorker, totalExamplesPerSec: total, perWorker, ...lineContext(context, e.backend) }));
     else console.log(`${e.backend.padEnd(12)}${String(e.batch).padStart(7)}${String(e.seeds).padStart(7)}${`${e.workers} x ${threadsPerWorker}`.padStart(19)}${fmt(total).padStart(13)}   ${perWorker.map(fmt).join(", ")}`);
   }
 }
