@@ -431,24 +431,35 @@ describe("createProgress", () => {
     assert.equal(p.value, 50);
   });
 
-  test("work that arrives in bursts (a seed group's six runs at once, every 30 s) reads at its true rate, 0.2 runs/s", () => {
-    let now = 0;
-    const out = capture();
-    const p = createProgress({ total: 36, label: "study", unit: "run", stream: out.stream, now: () => now, minIntervalMs: 0 });
-    for (let burst = 0; burst < 6; burst++) {
-      now += 30_000;
-      for (let i = 0; i < 6; i++) {
-        now += 50; // the group's records are written one after the other
-        p.tick(1);
+  test("work that arrives in bursts reads at its true rate: a seed group's six runs every 30 s (0.2 runs/s), ten every 5 s (2 runs/s)", () => {
+    const lines = (burst: number, every: number, bursts: number) => {
+      let now = 0;
+      const out = capture();
+      const p = createProgress({ total: burst * bursts, label: "study", unit: "run", stream: out.stream, now: () => now, minIntervalMs: 0 });
+      for (let b = 0; b < bursts; b++) {
+        now += every;
+        for (let i = 0; i < burst; i++) {
+          now += 50; // the group's records are written one after the other
+          p.tick(1);
+        }
       }
-    }
-    const lines = out.text().trim().split("\n");
-    assert.ok(lines.length >= 9, out.text());
+      p.done();
+      return out.text().trim().split("\n").slice(0, -1); // the final line is the mean since the start
+    };
     // The old window (the ticks of the last 10 s) read the last burst's six ticks over 250 ms: "20.0 run/s".
-    for (const l of lines) assert.doesNotMatch(l, / run\/s /, l);
-    // At 36/36, from the last tick at least 10 s old (the previous burst's sixth): 6 runs in 30.3 s.
-    assert.match(lines.find((l) => l.startsWith("study 36/36"))!, / 5\.05 s\/run ETA 0:00/);
-    p.done();
+    const slow = lines(6, 30_000, 6);
+    assert.ok(slow.length >= 9, slow.join("\n"));
+    for (const l of slow) assert.doesNotMatch(l, / run\/s /, l);
+    const atEnd = / ([\d.]+) s\/run ETA 0:00/.exec(slow.find((l) => l.startsWith("study 36/36"))!);
+    assert.ok(atEnd && Number(atEnd[1]) > 4.5 && Number(atEnd[1]) < 5.5, slow.join("\n")); // 6 runs per 30.3 s: 5.05 s/run
+    // Ten every 5 s: once 20 s have passed, every line within 25 % of 2 runs/s (a 10 s window swung 1.45-3.61).
+    const fast = lines(10, 5_000, 18);
+    for (const l of fast) {
+      const m = /study (\d+)\/180 .* ([\d.]+) (run\/s|s\/run) /.exec(l);
+      assert.ok(m, l);
+      const rate = m[3] === "run/s" ? Number(m[2]) : 1 / Number(m[2]);
+      if (Number(m[1]) >= 40) assert.ok(rate > 1.5 && rate < 2.5, l);
+    }
   });
 
   test("notebook mode: one display, updated in place, throttled", () => {

@@ -127,19 +127,22 @@ export interface ProgressState {
 }
 
 /**
- * Rate over the recent samples: from the latest sample at least 10 s old to now, so work that arrives in bursts
- * (a study's seed group reports its seeds together) is measured over whole bursts, not over the ticks of one
- * (which read as tens of runs/s); the mean since the start until 10 s have passed or when nothing moved since.
+ * Rate over the recent samples: from the latest sample at least half the elapsed time old (at least 10 s, at most
+ * 5 min) to now, so work that arrives in bursts (a study's seed group reports its seeds together) is measured over
+ * several bursts, not over the ticks of one (which read as tens of runs/s); the mean since the start until 10 s have
+ * passed, or when nothing moved since the reference sample (the 64 kept samples' oldest when all are younger).
  */
 function currentRate(samples: Array<[number, number]>, t: number, value: number, start: number): number {
+  const window = Math.min(300_000, Math.max(10_000, (t - start) / 2));
   let i = -1;
   for (let k = samples.length - 1; k >= 0; k--) {
-    if (t - samples[k][0] >= 10_000) {
+    if (t - samples[k][0] >= window) {
       i = k;
       break;
     }
   }
-  if (i >= 0 && value > samples[i][1]) return ((value - samples[i][1]) * 1000) / (t - samples[i][0]);
+  if (i < 0 && t - start >= 10_000 && samples.length > 0) i = 0;
+  if (i >= 0 && value > samples[i][1] && t > samples[i][0]) return ((value - samples[i][1]) * 1000) / (t - samples[i][0]);
   return t > start ? (value * 1000) / (t - start) : 0;
 }
 

@@ -97,7 +97,7 @@ export class StudyReporter {
     this.summary.done++;
     this.summary.records.push(record);
     const m = record.test.metrics.ctcvr;
-    this.bar?.tick(1, `${run.run.model} seed ${run.run.seed}${run.run.variant === "default" ? "" : ` ${run.run.variant}`}: CTCVR ${Number(m.logLoss).toFixed(6)}`);
+    this.bar?.tick(1, `${run.run.model} seed ${run.run.seed}${run.run.variant === "default" ? "" : ` ${run.run.variant}`}: test CTCVR log loss ${Number(m.logLoss).toFixed(6)}`);
     this.progress({ record });
   }
 
