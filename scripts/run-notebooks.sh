@@ -2,7 +2,8 @@
 # Executes notebooks top to bottom with nbconvert on the project's tslab kernel.
 #   run-notebooks.sh --check NB...   execute into test-artifacts/notebooks/ and fail on any error output
 #   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each, and one
-#                                    self-contained report reports/esmm-lab-report.html of them all)
+#                                    self-contained report reports/esmm-lab-report.html of them all), or into
+#                                    $ESMM_REPORTS_DIR (make test: test-artifacts/reports, leaving reports/ alone)
 # The profile comes from ESMM_PROFILE (quick | full), which the notebooks read in their first cell.
 # While a notebook runs (nbconvert shows nothing until it ends), a line every ESMM_NOTEBOOK_HEARTBEAT seconds
 # (default 60; 0: none) gives the time so far and the records of the results file it last wrote (runs/*.jsonl).
@@ -12,7 +13,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 jupyter="$here/.venv/bin/jupyter"
 case "$mode" in
   --check) out="$here/test-artifacts/notebooks" ;;
-  --report) out="$here/reports" ;;
+  --report) out="${ESMM_REPORTS_DIR:-$here/reports}" ;;
   *) echo "usage: run-notebooks.sh --check|--report NOTEBOOK..." >&2; exit 2 ;;
 esac
 mkdir -p "$out"

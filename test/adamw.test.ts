@@ -17,7 +17,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
-import { initBackend, tf } from "../lib/backend";
+import { tf } from "../lib/backend";
 import { gatherRows as gatherTableRows } from "../lib/models/fast-ops";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig } from "../lib/train";
 import { Adam, AdamGrouping, WeightDecayForm } from "../lib/train/adam";
@@ -26,12 +26,12 @@ import { canonicalJson, computation } from "../lib/study/results";
 import { expandGrid } from "../lib/study/spec";
 import { studyProfile } from "../lib/study";
 import { adamReference, ADAM, applyRowSteps, assertSameAsDense, denseMoments } from "./float64-adam";
-import { rng } from "./helpers";
+import { rng, trainingBackend } from "./helpers";
 
 let backend = "";
 
 before(async () => {
-  backend = (await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu")).name;
+  backend = (await trainingBackend()).name;
 });
 
 /** Large enough that the decay moves the values far beyond the tolerance within a few steps (lr λ = 2e-3). */

@@ -8,7 +8,6 @@
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { initBackend } from "../lib/backend";
 import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
 import { buildModel, getModelSpec, inputDimsOf } from "../lib/models";
@@ -18,15 +17,14 @@ import { expandGrid } from "../lib/study/spec";
 import { studyProfile } from "../lib/study";
 import { checkStudySpec } from "../lib/study/spec-check";
 import { DEFAULT_TRAIN_CONFIG, Predictions, resolveTrainConfig, trainModel, TrainOptions } from "../lib/train";
-import { tempDir } from "./helpers";
+import { tempDir, trainingBackend } from "./helpers";
 
 let data: PreparedData;
 // patience 1 over up to 5 epochs of 256-row batches at a high rate: the runs stop early and restore an earlier epoch
 const TRAIN: TrainOptions = { maxEpochs: 5, patience: 1, learningRate: 1e-2, batchSize: 256 };
 
 before(async () => {
-  // cpu unless ESMM_BACKEND names another: one deterministic kernel set for the bit-for-bit comparison
-  await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu");
+  await trainingBackend();
   const dir = tempDir();
   writeSimulatedLog({ impressions: 30_000, days: 8, users: 300, ads: 80, targetCtr: 0.05, targetCvr: 0.15 }, 3, dir);
   data = prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(8), negativeKeepRate: 0.3, seed: 3 });

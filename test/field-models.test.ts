@@ -7,12 +7,12 @@
  * (the doubling test), the characteristics measured on the built models against a stated table, and each
  * row trained one epoch as a seed group on a tiny simulated log with finite metrics.
  */
-import { tempDir } from "./helpers";
+import { tempDir, trainingBackend } from "./helpers";
 import { LogitRows, ce, checkEveryTermCounts, definedTerm, fourRowsByHand, randomLogitRows, rowMean, sig, termOf } from "./model-checks";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
-import { initBackend, tf } from "../lib/backend";
+import { tf } from "../lib/backend";
 import {
   FIELD_MODEL_NAMES,
   LossNormalization,
@@ -29,7 +29,7 @@ import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files
 import { runSeedGroup } from "../lib/study/run";
 
 before(async () => {
-  await initBackend("cpu");
+  await trainingBackend();
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { BackendInfo, initBackend } from "../lib/backend";
 import { DataError } from "../lib/data/errors";
 import { labelOnlySplit, type EncodedSplit } from "../lib/data/encoded";
 import { Rng } from "../lib/data/random";
@@ -6,6 +7,15 @@ import type { StudySpec } from "../lib/study/spec";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+
+/**
+ * The backend of a test file that trains: wasm, the one a fresh clone's studies run on (tfjs' cpu backend, pure
+ * JavaScript, trained the same models 5-20x slower: a suite of 26 min), unless ESMM_BACKEND names another (e.g.
+ * ESMM_BACKEND=tensorflow after `make native`, or cpu). Files whose recorded references were made on cpu keep cpu.
+ */
+export async function trainingBackend(): Promise<BackendInfo> {
+  return initBackend(process.env.ESMM_BACKEND ? "auto" : "wasm");
+}
 
 /** A fresh temporary folder, removed when the process exits. */
 export function tempDir(prefix = "esmm-test-"): string {

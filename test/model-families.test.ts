@@ -8,9 +8,10 @@
  */
 import { DIMS, LogitRows, ce, checkEveryTermCounts, definedTerm, fourRowsByHand, randomLogitRows, randomSplit, rowMean, sig, termOf } from "./model-checks";
 import { before, test } from "node:test";
+import { trainingBackend } from "./helpers";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
-import { initBackend, tf } from "../lib/backend";
+import { tf } from "../lib/backend";
 import {
   BEYOND_MODEL_NAMES,
   LossNormalization,
@@ -28,7 +29,7 @@ import {
 import { gatherRows, inputTensors, labelTensors } from "../lib/train/batches";
 
 before(async () => {
-  await initBackend("cpu");
+  await trainingBackend();
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -6,11 +6,11 @@
  * Wiring checks are parametrised over the paper's six models (cross-entropy terms only): one test body per
  * property. The families beyond the paper and the other loss kinds: test/model-families.test.ts.
  */
-import { rng } from "./helpers";
+import { rng, trainingBackend } from "./helpers";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
-import { initBackend, tf } from "../lib/backend";
+import { tf } from "../lib/backend";
 import {
   DEFAULT_ARCHITECTURE,
   LOSS_NORMALIZATIONS,
@@ -39,8 +39,7 @@ const PAPER_SPECS = MODEL_ZOO.filter((s) => PAPER_MODEL_NAMES.includes(s.name));
 const ceTerms = (spec: ModelSpec) => spec.losses as CrossEntropyTerm[];
 
 before(async () => {
-  // cpu unless ESMM_BACKEND names another (e.g. ESMM_BACKEND=wasm).
-  await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu");
+  await trainingBackend();
 });
 
 // ------------------------------------------------------------------------------------------------

@@ -8,13 +8,12 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { EncodedSplit } from "../lib/data/encoded";
-import { initBackend } from "../lib/backend";
 import { buildModel, getModelSpec, inputDimsOf } from "../lib/models";
 import { EpochRecord, TrainingDivergedError, TrainProgress, predictEachSeed, trainSeeds } from "../lib/train";
-import { encodedSplit, rng } from "./helpers";
+import { encodedSplit, rng, trainingBackend } from "./helpers";
 
 before(async () => {
-  await initBackend("cpu");
+  await trainingBackend();
 });
 
 const VOCAB = [20, 15, 4];

@@ -27,7 +27,7 @@ import { execFile } from "node:child_process";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type * as tfjs from "@tensorflow/tfjs";
-import { availableBackends, initBackend, tf } from "../lib/backend";
+import { availableBackends, tf } from "../lib/backend";
 import { deepCopy, inplaceUpdateRows } from "../lib/backend/inplace-rows";
 import { defaultSplitPlan, prepare, PreparedData } from "../lib/data/prepare";
 import { readSimulatedLog, writeSimulatedLog } from "../lib/data/simulated-files";
@@ -37,13 +37,13 @@ import { fitSeedGroup, fitSpec, inputTensors, labelTensors, predict, predictSeed
 import { Adam, AdamGrouping } from "../lib/train/adam";
 import { embeddingLayout, RowDeduper, RowwiseAdam, rowMajorIndices } from "../lib/train/rowwise";
 import { adamReference, ADAM, applyRowSteps, assertSameAsDense, float32LazyReplay } from "./float64-adam";
-import { rng, tempDir } from "./helpers";
+import { rng, tempDir, trainingBackend } from "./helpers";
 
 let data: PreparedData;
 let backend = "";
 
 before(async () => {
-  backend = (await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu")).name;
+  backend = (await trainingBackend()).name;
   const dir = tempDir();
   writeSimulatedLog({ impressions: 20_000, days: 8, users: 300, ads: 80, targetCtr: 0.05, targetCvr: 0.15 }, 5, dir);
   data = prepare(readSimulatedLog(dir), { plan: defaultSplitPlan(8), negativeKeepRate: 0.3, seed: 5 });

@@ -3,11 +3,11 @@
  * beats the constant base-rate predictor), determinism, flat memory, early stopping restoring the best
  * epoch, divergence errors, progress reporting, seeded shuffling.
  */
-import { rng } from "./helpers";
+import { rng, trainingBackend } from "./helpers";
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { EncodedSplit } from "../lib/data/encoded";
-import { initBackend, tf } from "../lib/backend";
+import { tf } from "../lib/backend";
 import { MODEL_ZOO, buildModel, getModelSpec, inputDimsOf, towerNames } from "../lib/models";
 import {
   EarlyStopping,
@@ -26,8 +26,7 @@ import { RELEASED_NOT_LEARNING } from "./released-not-learning";
 
 let backendName = "";
 before(async () => {
-  // cpu unless ESMM_BACKEND names another (e.g. ESMM_BACKEND=wasm).
-  backendName = (await initBackend(process.env.ESMM_BACKEND ? "auto" : "cpu")).name;
+  backendName = (await trainingBackend()).name;
 });
 
 

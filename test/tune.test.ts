@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as tfjs from "@tensorflow/tfjs";
 import { PROJECT_DIR } from "./paths";
-import { tempDir } from "./helpers";
-import { initBackend, tf } from "../lib/backend";
+import { tempDir, trainingBackend } from "./helpers";
+import { tf } from "../lib/backend";
 import { Rng } from "../lib/data/random";
 import { buildModel, getModelSpec, InputDims } from "../lib/models";
 import { VariableStore, applyMlp, createMlp } from "../lib/models/blocks";
@@ -41,7 +41,7 @@ import {
 } from "../lib/tune";
 
 before(async () => {
-  await initBackend("cpu");
+  await trainingBackend();
 });
 
 const PAPER_SIX = ["IP", "ESMM", "ESMM-NS", "ESSP-Split", "IPSP", "ESP"];

@@ -82,6 +82,8 @@ function synthStudy(rng: Rng, d: Design, gains: Record<string, number>, sigmaSca
             seed: s,
             ...(d.repeats ? { factor: "repeat", level: r } : {}),
             config: { data: { simulatorSeed: 100 + c, prepareSeed: 7 } },
+            // as the runner records it: the data set's manifest hash, one per world
+            dataManifest: { sha256: `synthetic-world-${c}` },
             test: { conversions: 500, days: [12], metrics: { ctcvr: { logLoss: base * (1 - v / 100) } } },
           });
         }

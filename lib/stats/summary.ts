@@ -24,12 +24,26 @@ export interface Summary {
   ci95: [number, number];
 }
 
-/** The `prob` quantile of Student's t with `df` > 0 degrees of freedom (bisection on the CDF). */
+/** tQuantile's answers by "prob|df" (a summary asks for the same few quantiles many times; ~60 CDFs each). */
+const tQuantiles = new Map<string, number>();
+
+/** The `prob` quantile of Student's t with `df` > 0 degrees of freedom (bisection on the CDF, answers kept). */
 export function tQuantile(prob: number, df: number): number {
   if (!(prob > 0 && prob < 1)) throw new Error(`tQuantile: probability must be in (0, 1), got ${prob}`);
   if (!(df > 0)) throw new Error(`tQuantile: df must be > 0, got ${df}`);
   if (prob === 0.5) return 0;
   if (prob < 0.5) return -tQuantile(1 - prob, df);
+  const key = `${prob}|${df}`;
+  let q = tQuantiles.get(key);
+  if (q === undefined) {
+    if (tQuantiles.size >= 10_000) tQuantiles.clear();
+    tQuantiles.set(key, (q = tQuantileUpper(prob, df)));
+  }
+  return q;
+}
+
+/** tQuantile for prob in (0.5, 1). */
+function tQuantileUpper(prob: number, df: number): number {
   // Upper half: bracket [lo, hi] with cdf(lo) < prob <= cdf(hi), then halve until adjacent doubles.
   let lo = 0;
   let hi = 1;
