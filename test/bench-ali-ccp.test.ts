@@ -13,6 +13,7 @@ import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, sy
 import { availableBackends, nativeDir, nativeKernelsSource, projectRoot } from "../lib/backend";
 import { checkNativeKernels } from "../lib/backend/native-kernels";
 import { cpuDescription } from "../lib/backend/parallelism";
+import { loadWarning } from "../lib/cli/bench";
 import { tempDir } from "./helpers";
 
 const ESMM = path.join(projectRoot(), "bin", "esmm.js");
@@ -153,9 +154,22 @@ test("esmm bench --shape ali-ccp without --json: the conditions (huge pages, ker
   const info = r.stderr.split("\n").filter((l) => l.startsWith("bench: "));
   assert.equal(info.length, 1, r.stderr);
   assert.match(info[0], /^bench: ali-ccp shape; tfjs 1 thread\(s\) \(wasm and cpu 1\); huge pages off; /);
-  assert.ok(info[0].endsWith(`; ${cpuDescription()}`), info[0]);
+  // the processor ends the line, or the warning after it when the load was at or above the cores (loadWarning)
+  assert.ok(info[0].endsWith(`; ${cpuDescription()}`) || info[0].includes(`; ${cpuDescription()}; warning: the 1-minute load `), info[0]);
   assert.equal(info[0].includes("esmm-lab's kernels"), backend === "tensorflow", info[0]);
   const out = r.stdout.trim().split("\n");
   assert.match(out[0], /^backend +model +ids +updates +batch +seeds +examples\/s$/);
   assert.equal(out.length, 2, r.stdout);
+  if (backend === "tensorflow") {
+    // the kernels turned off: the line gives checkNativeKernels' reason, not a list of possible ones
+    const off = spawnSync(process.execPath, [ESMM, "bench", ...TINY.filter((a) => a !== "--json"), "--backend", backend, "--embedding-updates", "rowwise"], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ESMM_NATIVE_KERNELS: "0" } });
+    assert.equal(off.status, 0, off.stderr);
+    assert.match(off.stderr, /; esmm-lab's kernels not loaded: turned off \(ESMM_NATIVE_KERNELS=0\) on tensorflow;/);
+  }
+});
+
+test("the bench warns when the 1-minute load at its start is at or above the cores (its rates then read low)", () => {
+  assert.equal(loadWarning({ loadAverage: [1.99, 3, 3], cores: 2 }), undefined);
+  assert.equal(loadWarning({ loadAverage: [2, 0.5, 0.5], cores: 2 }), "warning: the 1-minute load 2 is at or above the 2 cores: other work is running, rates read low");
+  assert.match(loadWarning({ loadAverage: [9.5, 1, 1], cores: 8 }) ?? "", /load 9\.5 is at or above the 8 cores/);
 });

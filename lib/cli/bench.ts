@@ -91,7 +91,8 @@ both sides longer epochs, e.g. --batches 200 (docs/speed.md).
                 one machine, or ratios to the peer of the same command);
                 with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker,
                 hugePages, nativeKernels, loadAverage, cpu}. Without --json the same conditions are one line on
-                stderr before the table.
+                stderr before the table (with why the kernels are not loaded). Either way a 1-minute load at or
+                above the cores adds a warning on stderr: other work is running, and every rate reads low.
 
 Without --backend every backend that loads here is timed, wasm and cpu included: on the ali-ccp shape or with
 --seeds 10 they take minutes per measurement (cpu: tens of minutes at 2M ids with dense updates); give
@@ -172,6 +173,9 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
     if (models.length > 1 && (parallel || v.peer)) throw new UsageError("bench: --models with several models times each alone; run --parallel and --peer with one model");
     const child = path.join(__dirname, "..", "..", "bench", "train-throughput.js");
     const json = v.json === true;
+    // the JSON lines carry the load; the warning goes to stderr (the table form's conditions line holds it)
+    const warning = loadWarning(context);
+    if (json && warning) process.stderr.write(`bench: ${warning}\n`);
     if (shape === "ali-ccp") {
       const vocabularies = numberList(v, "vocabulary") ?? [10_000, 200_000, 2_000_000];
       const threads = numberValue(v, "threads", 1);
@@ -297,11 +301,20 @@ function benchContext(): BenchContext {
     nativeKernels: "library" in kernels,
     loadAverage: os.loadavg().map((x) => Number(x.toFixed(2))),
     cpu: cpuDescription(),
+    kernelsReason: "reason" in kernels ? kernels.reason : undefined,
+    cores: os.cpus().length,
   };
 }
 
-/** What every line of a bench says about where it ran (benchContext). */
-interface BenchContext {
+/** What every line of a bench says about where it ran (benchContext), and what its stderr line says besides. */
+interface BenchContext extends BenchLineContext {
+  /** Why the native kernels are not loaded (checkNativeKernels' reason: turned off, not built, stale). */
+  kernelsReason: string | undefined;
+  cores: number;
+}
+
+/** The context a JSON line carries. */
+interface BenchLineContext {
   hugePages: boolean;
   nativeKernels: boolean;
   loadAverage: number[];
@@ -310,16 +323,29 @@ interface BenchContext {
 
 /**
  * The conditions of a table-form bench in one line for stderr, written before the table: the same facts as the
- * JSON lines' context (huge pages, esmm-lab's kernels for the native backend, load average, processor).
+ * JSON lines' context (huge pages, esmm-lab's kernels for the native backend and why they are not loaded, load
+ * average, processor), and a warning when the 1-minute load is at or above the cores (loadWarning).
  */
 function conditionsLine(context: BenchContext, backends: readonly string[]): string {
-  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels ${context.nativeKernels ? "loaded" : "not loaded (not built, stale or ESMM_NATIVE_KERNELS=0)"} on tensorflow` : "";
-  return `huge pages ${context.hugePages ? "on" : "off"}${kernels}; load average ${context.loadAverage.join(", ")} at the start; ${context.cpu}`;
+  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels ${context.nativeKernels ? "loaded" : `not loaded: ${context.kernelsReason}`} on tensorflow` : "";
+  const warning = loadWarning(context);
+  return `huge pages ${context.hugePages ? "on" : "off"}${kernels}; load average ${context.loadAverage.join(", ")} at the start; ${context.cpu}${warning ? `; ${warning}` : ""}`;
+}
+
+/**
+ * "warning: ..." when the 1-minute load average at the start is at or above the cores (other work holds them, and
+ * every rate of the bench reads low: a PyTorch peer's most, its threads spin-wait), else undefined.
+ */
+export function loadWarning(context: Pick<BenchContext, "loadAverage" | "cores">): string | undefined {
+  const load = context.loadAverage[0];
+  if (!(load >= context.cores)) return undefined;
+  return `warning: the 1-minute load ${load} is at or above the ${context.cores} cores: other work is running, rates read low`;
 }
 
 /** The context of one JSON line: the kernels are the native backend's only (wasm and cpu lines say false). */
-function lineContext(context: BenchContext, backend: string): BenchContext {
-  return { ...context, nativeKernels: backend === "tensorflow" && context.nativeKernels };
+function lineContext(context: BenchContext, backend: string): BenchLineContext {
+  const { hugePages, loadAverage, cpu } = context;
+  return { hugePages, nativeKernels: backend === "tensorflow" && context.nativeKernels, loadAverage, cpu };
 }
 
 interface AliCcpRun {

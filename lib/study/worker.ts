@@ -135,6 +135,12 @@ function studyRecord(job: Extract<WorkerJob, { type: "run" }>, key: string, run:
   };
 }
 
+/** The record's runtime.nativeKernels on the native backend ("loaded" or why not), nothing elsewhere. */
+function nativeKernelsRuntime(): { nativeKernels?: string } {
+  const kernels = backendInfo()?.nativeKernels;
+  return kernels === undefined ? {} : { nativeKernels: kernels };
+}
+
 async function handle(job: WorkerJob): Promise<WorkerReply> {
   try {
     if (job.type === "prepare") {
@@ -160,9 +166,3 @@ function serve(): void {
 }
 
 if (require.main === module && typeof process.send === "function") serve();
-
-/** The record's runtime.nativeKernels on the native backend ("loaded" or why not), nothing elsewhere. */
-function nativeKernelsRuntime(): { nativeKernels?: string } {
-  const kernels = backendInfo()?.nativeKernels;
-  return kernels === undefined ? {} : { nativeKernels: kernels };
-}
