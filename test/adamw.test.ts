@@ -12,7 +12,7 @@
  * - the option: absent means coupled, an unknown form is refused with one line naming it, and a run that
  *   spells out the default ("coupled", or any form with λ = 0) has the run key of one that leaves it out.
  *
- * Backend: cpu (deterministic); ESMM_BACKEND=wasm or tensorflow runs the same checks there (by hand).
+ * Backend: wasm (test/helpers.ts trainingBackend); ESMM_BACKEND=cpu or tensorflow runs the same checks there (by hand).
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";

@@ -3,7 +3,7 @@
  * case. Known answers: the single model's own run (a group of its one seed, whose variables carry a seed axis,
  * must stop where it stops and predict what it predicts, up to float32 summation order: 1e-5 relative), and a
  * poisoned batch (the seed's outcome is its TrainingDivergedError, and with no seed left the loop ends at that
- * sync instead of finishing the epoch). Backend: cpu.
+ * sync instead of finishing the epoch). Backend: wasm (test/helpers.ts trainingBackend).
  */
 import { before, test } from "node:test";
 import assert from "node:assert/strict";

@@ -20,8 +20,8 @@
  * - on the native backend, deepCopy (the copy-on-write of a shared table) copies every bit (-0, NaN, a
  *   subnormal) into a buffer a write does not share with its source.
  *
- * Backend: cpu (deterministic); the last test runs this whole file again in a child process on the native
- * backend when it is built (ESMM_BACKEND=tensorflow), and ESMM_BACKEND=wasm runs it on wasm (by hand).
+ * Backend: wasm (test/helpers.ts trainingBackend); the last test runs this whole file again in a child process on
+ * the native backend when it is built (ESMM_BACKEND=tensorflow), and ESMM_BACKEND=cpu runs it on cpu (by hand).
  */
 import { execFile } from "node:child_process";
 import { before, test } from "node:test";
