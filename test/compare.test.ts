@@ -7,8 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Rng } from "../lib/data/random";
 import { logLoss } from "../lib/metrics";
-import { minimumDetectableEffect, oneSampleTTest, pairedTTest } from "../lib/stats";
-import { DesignRun, contrastEstimate, detectableEffect, differenceEstimate, modelMeanEstimate, spreadComparison } from "../lib/study/compare";
+import { minimumDetectableEffect, oneSampleTTest, pairedTTest, tQuantile } from "../lib/stats";
+import { DesignRun, byReplicate, contrastEstimate, detectableEffect, differenceEstimate, modelMeanEstimate, spreadComparison } from "../lib/study/compare";
 import { ReplicateScores, componentsVsBaseline, plannedSe, studyBootstrap, varianceComponents } from "../lib/study/components";
 
 const close = (a: number, b: number, tol = 1e-12, what = "") => assert.ok(Math.abs(a - b) <= tol * Math.max(1, Math.abs(b)), `${what} ${a} vs ${b}`);
@@ -61,6 +61,34 @@ test("several replicates, unit seed: replicate means averaged, pooled within-rep
   const ipMeans = [7, 8, 9].map((w) => runs.filter((r) => r.world === w && r.model === "IP").reduce((a, r) => a + r.value, 0) / 4);
   close(own.estimate, ipMeans.reduce((a, b) => a + b) / 3, 1e-12, "own mean");
   close(modelMeanEstimate(runs, "IP", "replicate").se, oneSampleTTest(ipMeans).se, 1e-12, "own se across replicates");
+});
+
+test("byReplicate keeps an array's grouping (a fast path): the same answers as a fresh copy's, regrouped when runs are added; tQuantile's kept answers equal scipy's", () => {
+  const runs = design({ IP: 0.0075, ESMM: 0.0074, IPSP: 0.0073 }, [7, 8], [1, 2, 3, 4], 3e-5, 3);
+  const options = { higherIsBetter: false, powerAnalysis: false } as const;
+  const first = byReplicate(runs);
+  assert.equal(byReplicate(runs), first, "the second call returns the kept grouping");
+  for (const unit of ["seed", "replicate"] as const) {
+    // every contrast on the kept grouping equals the definition's answer on a copy (grouped afresh)
+    for (const [a, b] of [["ESMM", "IP"], ["IPSP", "ESMM"], ["IP", "IPSP"]]) {
+      assert.deepEqual(differenceEstimate(runs, a, b, { ...options, unit }), differenceEstimate([...runs], a, b, { ...options, unit }));
+    }
+  }
+  // a run added to the same array (its length changes) is grouped in: a third world
+  const before = differenceEstimate(runs, "ESMM", "IP", options);
+  runs.push(...design({ IP: 0.0075, ESMM: 0.0070 }, [9], [1, 2, 3, 4], 3e-5, 4));
+  const grown = byReplicate(runs);
+  assert.notEqual(grown, first);
+  assert.deepEqual([...grown.keys()].length, 3);
+  const after = differenceEstimate(runs, "ESMM", "IP", options);
+  assert.equal(after.replicates, 3);
+  assert.notEqual(after.estimate, before.estimate);
+  assert.deepEqual(after, differenceEstimate([...runs], "ESMM", "IP", options));
+  // scipy.stats.t.ppf(0.975, 7) = 2.364624251592784 and ppf(0.005, 3.5) = -5.085702223091258, asked twice each
+  for (let k = 0; k < 2; k++) {
+    close(tQuantile(0.975, 7), 2.364624251592784, 1e-12, "t.ppf(0.975, 7)");
+    close(tQuantile(0.005, 3.5), -5.085702223091258, 1e-12, "t.ppf(0.005, 3.5)");
+  }
 });
 
 test("test folds: seed j of S is scored on folds j, j + S, ...; the units then pair seeds with disjoint shares of the test day", () => {
