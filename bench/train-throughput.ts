@@ -8,7 +8,7 @@
  * Usage: node build/bench/train-throughput.js BACKEND BATCH [BATCHES] [--epochs N] [--count] [--model NAME] [--seeds S]
  *          [--shape reference|ali-ccp] [--vocabulary IDS] [--embedding-updates dense|rowwise]
  * Output: {backend, model, batch, seeds, shape, vocabulary, embeddingUpdates, examplesPerSec, threads, cpuPercent, osThreads?,
- *          epochRates, kernelsPerStep?, tfOpsPerStep?}
+ *          epochRates, kernelsPerStep?, tfOpsPerStep?, nativeKernels?}
  * - shape: "reference" (default, above) or "ali-ccp": the synthetic Ali-CCP rows of lib/data/ali-ccp-synthetic.ts
  *   (23 categorical fields, 8 numeric inputs, 4 % clicks) with the default architecture, at vocabulary sizes
  *   scaled to --vocabulary IDS ids in all (default: its own, 2,009,145); `vocabulary` is the total ids.
@@ -22,6 +22,8 @@
  *   threads the backend really keeps busy (on a loaded machine, also how much CPU the process got).
  * - osThreads (Linux): the process' threads at the end: shows whether TF_NUM_INTRAOP_THREADS /
  *   TF_NUM_INTEROP_THREADS were honoured (tensorflow creates one thread per pool slot).
+ * - nativeKernels (tensorflow only): this process' esmm-lab kernels, "loaded" or "not loaded: <reason>" (what
+ *   `esmm bench` reports per line: a library that exists can still fail to load).
  * - with --count: tfjs kernels per training step (every kernel the engine runs, nested ones included),
  *   and on tensorflow the TensorFlow ops per step (what tfjs-node executes), counted as the difference
  *   between a 2k-batch and a k-batch epoch (evaluation, sync and setup cancel out).
@@ -209,7 +211,7 @@ async function main() {
   const threads = info.name === "tensorflow" && Number.isInteger(envThreads) && envThreads > 0 ? envThreads : (info.threads ?? 1);
   const counts = count ? await opsPerStep(batch, spec.name, seeds, makeSplit, embeddingUpdates) : {};
   const ids = train.vocabularySizes.reduce((a, b) => a + b, 0);
-  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, seeds, shape, vocabulary: ids, embeddingUpdates: embeddingUpdates ?? "dense", examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts }));
+  console.log(JSON.stringify({ backend: info.name, model: spec.name, batch, seeds, shape, vocabulary: ids, embeddingUpdates: embeddingUpdates ?? "dense", examplesPerSec, threads, cpuPercent, osThreads: osThreads(), epochRates, ...counts, ...(info.nativeKernels === undefined ? {} : { nativeKernels: info.nativeKernels }) }));
 }
 
 if (require.main === module) {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { test } from "node:test";
 import { SYNTHETIC_ALI_CCP_IDS, syntheticAliCcpColumns, syntheticAliCcpSplit, syntheticAliCcpVocabularies, writeSyntheticAliCcp } from "../lib/data/ali-ccp-synthetic";
 import { availableBackends, nativeDir, nativeKernelsSource, projectRoot } from "../lib/backend";
-import { checkNativeKernels } from "../lib/backend/native-kernels";
+import { checkNativeKernels, nativeKernelsFiles } from "../lib/backend/native-kernels";
 import { cpuDescription } from "../lib/backend/parallelism";
 import { loadWarning } from "../lib/cli/bench";
 import { tempDir } from "./helpers";
@@ -153,10 +153,10 @@ test("esmm bench --shape ali-ccp without --json: the conditions (huge pages, ker
   assert.equal(r.status, 0, r.stderr);
   const info = r.stderr.split("\n").filter((l) => l.startsWith("bench: "));
   assert.equal(info.length, 1, r.stderr);
-  assert.match(info[0], /^bench: ali-ccp shape; tfjs 1 thread\(s\) \(wasm and cpu 1\); huge pages off; /);
+  assert.ok(info[0].startsWith(`bench: ali-ccp shape; tfjs ${backend === "tensorflow" ? "tensorflow 1 thread(s)" : "1 thread"}; huge pages off; `), info[0]);
   // the processor ends the line, or the warning after it when the load was at or above the cores (loadWarning)
   assert.ok(info[0].endsWith(`; ${cpuDescription()}`) || info[0].includes(`; ${cpuDescription()}; warning: the 1-minute load `), info[0]);
-  assert.equal(info[0].includes("esmm-lab's kernels"), backend === "tensorflow", info[0]);
+  assert.equal(info[0].includes("esmm-lab's kernels on tensorflow: "), backend === "tensorflow", info[0]);
   const out = r.stdout.trim().split("\n");
   assert.match(out[0], /^backend +model +ids +updates +batch +seeds +examples\/s$/);
   assert.equal(out.length, 2, r.stdout);
@@ -164,12 +164,44 @@ test("esmm bench --shape ali-ccp without --json: the conditions (huge pages, ker
     // the kernels turned off: the line gives checkNativeKernels' reason, not a list of possible ones
     const off = spawnSync(process.execPath, [ESMM, "bench", ...TINY.filter((a) => a !== "--json"), "--backend", backend, "--embedding-updates", "rowwise"], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ESMM_NATIVE_KERNELS: "0" } });
     assert.equal(off.status, 0, off.stderr);
-    assert.match(off.stderr, /; esmm-lab's kernels not loaded: turned off \(ESMM_NATIVE_KERNELS=0\) on tensorflow;/);
+    assert.match(off.stderr, /; esmm-lab's kernels on tensorflow: not loaded \(turned off \(ESMM_NATIVE_KERNELS=0\)\);/);
   }
+});
+
+test("esmm bench: a JSON line's nativeKernels is what its child loaded: a kernels library that exists but does not load reads false, with one stderr line saying so", async (ctx) => {
+  if (!(await availableBackends()).includes("tensorflow")) return ctx.skip("the native backend is not built here (make native)");
+  // A native folder whose kernels library and stamp look current (so this process predicts "loaded") but whose library is not one.
+  const real = nativeDir();
+  const { stamp } = nativeKernelsFiles(real);
+  if (!fs.existsSync(stamp)) return ctx.skip("the native kernels are not built here (make native)");
+  const dir = tempDir();
+  fs.symlinkSync(path.join(real, "node_modules"), path.join(dir, "node_modules"));
+  fs.copyFileSync(path.join(real, "package.json"), path.join(dir, "package.json"));
+  fs.copyFileSync(stamp, nativeKernelsFiles(dir).stamp);
+  fs.writeFileSync(nativeKernelsFiles(dir).library, "not a shared library\n");
+  assert.ok("library" in checkNativeKernels(dir, nativeKernelsSource()), "the scratch folder should pass the prediction");
+  const r = spawnSync(process.execPath, [ESMM, "bench", ...TINY, "--backend", "tensorflow", "--embedding-updates", "rowwise"], { encoding: "utf8", env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: "2", ESMM_NATIVE_DIR: dir } });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(lines.length, 1);
+  assert.equal(lines[0].nativeKernels, false, JSON.stringify(lines[0]));
+  assert.equal(r.stderr.split("\n").filter((l) => l.startsWith("bench: esmm-lab's kernels in the tensorflow children: not loaded: ")).length, 1, r.stderr);
+});
+
+test("esmm bench: a --backend that does not load here is one line naming it, exit 2, nothing on stdout (not an empty table)", async () => {
+  const available = await availableBackends();
+  // A scratch native folder without the package: the native backend cannot load (whether or not this checkout built it).
+  const r = spawnSync(process.execPath, [ESMM, "bench", ...TINY, "--backend", "tensorflow"], { encoding: "utf8", env: { ...process.env, ESMM_NATIVE_DIR: tempDir() } });
+  assert.equal(r.status, 2, `exit ${r.status}: ${r.stderr}`);
+  assert.equal(r.stdout, "");
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, r.stderr);
+  assert.match(lines[0], /^esmm: bench: --backend tensorflow does not load here \(the native backend: run `make native`, docs\/native-backend\.md\); these do: /);
+  assert.ok(available.filter((b) => b !== "tensorflow").every((b) => lines[0].includes(b)), lines[0]);
 });
 
 test("the bench warns when the 1-minute load at its start is at or above the cores (its rates then read low)", () => {
   assert.equal(loadWarning({ loadAverage: [1.99, 3, 3], cores: 2 }), undefined);
-  assert.equal(loadWarning({ loadAverage: [2, 0.5, 0.5], cores: 2 }), "warning: the 1-minute load 2 is at or above the 2 cores: other work is running, rates read low");
-  assert.match(loadWarning({ loadAverage: [9.5, 1, 1], cores: 8 }) ?? "", /load 9\.5 is at or above the 8 cores/);
+  assert.equal(loadWarning({ loadAverage: [2, 0.5, 0.5], cores: 2 }), "warning: the 1-minute load average 2 is at or above the 2 cores: other work ran in the last minute, and if it still runs the rates read low");
+  assert.match(loadWarning({ loadAverage: [9.5, 1, 1], cores: 8 }) ?? "", /load average 9\.5 is at or above the 8 cores/);
 });

@@ -27,6 +27,8 @@ interface ChildResult {
   cpuPercent: number;
   kernelsPerStep?: number;
   tfOpsPerStep?: number;
+  /** The child's esmm-lab kernels on the native backend: "loaded" or "not loaded: <reason>" (absent elsewhere). */
+  nativeKernels?: string;
 }
 
 interface TorchResult {
@@ -84,15 +86,17 @@ both sides longer epochs, e.g. --batches 200 (docs/speed.md).
 --json          one object per line: {backend, model, batch, seeds, examplesPerSec, threads, cpuPercent[, kernelsPerStep,
                 tfOpsPerStep][, processes, totalExamplesPerSec], hugePages, nativeKernels, loadAverage, cpu[, torchExamplesPerSec,
                 torchOneProcess, torchProcesses, ratio]} (hugePages: the children started in huge pages; nativeKernels:
-                a tensorflow line's children had esmm-lab's kernels (built, current, not turned off; always false
-                for wasm and cpu); loadAverage:
+                a tensorflow line's children loaded esmm-lab's kernels, as they reported it (always false for
+                wasm and cpu); loadAverage:
                 the machine's 1/5/15-minute load when the command started; cpu: the processor, e.g. "AMD EPYC
                 (family 25, model 17; avx512f), 2 cores": machines of one name can differ 2x, so compare rates of
                 one machine, or ratios to the peer of the same command);
                 with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker,
                 hugePages, nativeKernels, loadAverage, cpu}. Without --json the same conditions are one line on
-                stderr before the table (with why the kernels are not loaded). Either way a 1-minute load at or
-                above the cores adds a warning on stderr: other work is running, and every rate reads low.
+                stderr before the table (with why the kernels would not load; a line follows when the children's
+                differ). Either way a 1-minute load average at or above the cores adds a warning on stderr: other
+                work ran in the last minute, and while it runs every rate reads low. A --backend that does not
+                load here is an error (exit 2).
 
 Without --backend every backend that loads here is timed, wasm and cpu included: on the ali-ccp shape or with
 --seeds 10 they take minutes per measurement (cpu: tens of minutes at 2M ids with dense updates); give
@@ -167,6 +171,12 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
     if (typeof v.backend === "string") {
       const wanted = v.backend.split(",");
       for (const b of wanted) if (!BACKEND_NAMES.includes(b as BackendName)) throw new UsageError(`bench: unknown backend "${b}" (${BACKEND_NAMES.join(", ")})`);
+      // a backend asked for by name that does not load is an error, never an empty table
+      const missing = wanted.filter((b) => !backends.includes(b as BackendName));
+      if (missing.length > 0) {
+        const hint = missing.includes("tensorflow") ? ` (the native backend: run \`make native\`, docs/native-backend.md)` : "";
+        throw new UsageError(`bench: --backend ${missing.join(",")} does not load here${hint}; these do: ${backends.join(", ") || "none"}`);
+      }
       backends = backends.filter((b) => wanted.includes(b));
     }
     const models = parseModels(v.models);
@@ -196,6 +206,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
     const python = v.peer === "torch" ? ensureTorch() : undefined;
     const wholeMachine = python !== undefined && !peerThreadsGiven && cores > 1;
     const results = new Map<string, ChildResult[]>();
+    const told = { done: false };
     const totals = new Map<string, number[]>();
     const torchRuns = new Map<number, TorchWholeMachine[]>();
     const childArgs = (backend: string, batch: number, model: string, seeds: number, count: boolean) => [
@@ -211,6 +222,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
             continue;
           }
           const res = JSON.parse(line) as ChildResult;
+          kernelsSurprise(context, res, told);
           const key = `${res.backend}/${res.model}/${batch}/${seeds}`;
           results.set(key, [...(results.get(key) ?? []), res]);
           if (wholeMachine) {
@@ -233,7 +245,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
       if (counted) head += `${"kernels/step".padStart(14)}${"TF ops/step".padStart(13)}`;
       if (wholeMachine) head += `${`${cores} procs ex/s`.padStart(14)}`;
       if (python) head += `${"torch ex/s".padStart(14)}${"ratio".padStart(8)}`;
-      const tfThreads = backends.includes("tensorflow") ? `tensorflow ${threads} thread(s), wasm 1` : "1 thread";
+      const tfThreads = threadsText(backends, threads);
       const torchSide = wholeMachine ? `; whole machine: tfjs ${cores} processes x 1 thread, PyTorch the better of 1 process x ${peerThreads} threads and ${cores} processes x 1 thread` : python ? `; PyTorch 1 process x ${peerThreads} thread(s)` : "";
       process.stderr.write(`bench: tfjs ${tfThreads}${torchSide}; ${conditionsLine(context, backends)}\n`);
       console.log(head + (repeat > 1 ? `   (medians of ${repeat} runs)` : ""));
@@ -258,7 +270,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
         if (first.kernelsPerStep !== undefined) out.kernelsPerStep = first.kernelsPerStep;
         if (first.tfOpsPerStep !== undefined) out.tfOpsPerStep = first.tfOpsPerStep;
         if (total !== undefined) Object.assign(out, { processes: cores, totalExamplesPerSec: total });
-        Object.assign(out, lineContext(context, first.backend));
+        Object.assign(out, lineContext(context, first));
         if (python) {
           Object.assign(out, {
             torchExamplesPerSec: torch === undefined ? null : Math.round(torch),
@@ -327,25 +339,48 @@ interface BenchLineContext {
  * average, processor), and a warning when the 1-minute load is at or above the cores (loadWarning).
  */
 function conditionsLine(context: BenchContext, backends: readonly string[]): string {
-  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels ${context.nativeKernels ? "loaded" : `not loaded: ${context.kernelsReason}`} on tensorflow` : "";
+  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels on tensorflow: ${context.nativeKernels ? "loaded" : `not loaded (${context.kernelsReason})`}` : "";
   const warning = loadWarning(context);
   return `huge pages ${context.hugePages ? "on" : "off"}${kernels}; load average ${context.loadAverage.join(", ")} at the start; ${context.cpu}${warning ? `; ${warning}` : ""}`;
 }
 
+/** The tfjs side's threads for the stderr line: the native backend's `threads`, the others' one, of the backends timed. */
+function threadsText(backends: readonly string[], threads: number): string {
+  const single = backends.filter((b) => b !== "tensorflow");
+  if (!backends.includes("tensorflow")) return "1 thread";
+  return `tensorflow ${threads} thread(s)${single.length > 0 ? `, ${single.join(" and ")} 1` : ""}`;
+}
+
 /**
- * "warning: ..." when the 1-minute load average at the start is at or above the cores (other work holds them, and
- * every rate of the bench reads low: a PyTorch peer's most, its threads spin-wait), else undefined.
+ * "warning: ..." when the 1-minute load average at the start is at or above the cores, else undefined. The average
+ * lags (a command that just ended still counts), so it says what may be: other work holding the cores reads every
+ * rate low (a PyTorch peer's most, its threads spin-wait).
  */
 export function loadWarning(context: Pick<BenchContext, "loadAverage" | "cores">): string | undefined {
   const load = context.loadAverage[0];
   if (!(load >= context.cores)) return undefined;
-  return `warning: the 1-minute load ${load} is at or above the ${context.cores} cores: other work is running, rates read low`;
+  return `warning: the 1-minute load average ${load} is at or above the ${context.cores} cores: other work ran in the last minute, and if it still runs the rates read low`;
 }
 
-/** The context of one JSON line: the kernels are the native backend's only (wasm and cpu lines say false). */
-function lineContext(context: BenchContext, backend: string): BenchLineContext {
+/**
+ * Once per command: a stderr line when a tensorflow child's kernels status differs from what the conditions line
+ * predicted (checkNativeKernels in this process: e.g. a library that exists but does not load).
+ */
+function kernelsSurprise(context: BenchContext, result: ChildResult, told: { done: boolean }): void {
+  if (told.done || result.backend !== "tensorflow" || result.nativeKernels === undefined) return;
+  if ((result.nativeKernels === "loaded") === context.nativeKernels) return;
+  told.done = true;
+  process.stderr.write(`bench: esmm-lab's kernels in the tensorflow children: ${result.nativeKernels} (the lines say what the children had)\n`);
+}
+
+/**
+ * The context of one JSON line: the kernels are the native backend's only (wasm and cpu lines say false), as its
+ * child reported them (the prediction of this process when a child did not say).
+ */
+function lineContext(context: BenchContext, child: Pick<ChildResult, "backend" | "nativeKernels">): BenchLineContext {
   const { hugePages, loadAverage, cpu } = context;
-  return { hugePages, nativeKernels: backend === "tensorflow" && context.nativeKernels, loadAverage, cpu };
+  const loaded = child.nativeKernels === undefined ? context.nativeKernels : child.nativeKernels === "loaded";
+  return { hugePages, nativeKernels: child.backend === "tensorflow" && loaded, loadAverage, cpu };
 }
 
 interface AliCcpRun {
@@ -376,6 +411,7 @@ interface AliCcpRun {
 async function runAliCcp(o: AliCcpRun): Promise<void> {
   const results = new Map<string, ChildResult[]>();
   const torch = new Map<string, TorchResult[]>();
+  const told = { done: false };
   const env = trainingChildEnv(o.threads);
   for (let rep = 0; rep < o.repeat; rep++) {
     for (const vocabulary of o.vocabularies) {
@@ -388,7 +424,9 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
           continue;
         }
         const key = `${vocabulary}/${backend}/${model}/${batch}/${seeds}/${updates}`;
-        results.set(key, [...(results.get(key) ?? []), JSON.parse(line) as ChildResult]);
+        const res = JSON.parse(line) as ChildResult;
+        kernelsSurprise(o.context, res, told);
+        results.set(key, [...(results.get(key) ?? []), res]);
       }
       if (o.python) {
         const extra = ["--shape", "ali-ccp", "--vocabularies", syntheticAliCcpVocabularies(vocabulary).join(","), "--numeric", "8",
@@ -408,7 +446,7 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
   if (!o.json) {
     let head = `${"backend".padEnd(12)}${"model".padEnd(8)}${"ids".padStart(11)}${"updates".padStart(9)}${"batch".padStart(7)}${"seeds".padStart(7)}${"examples/s".padStart(12)}`;
     if (o.python) head += `${"torch Adam".padStart(12)}${"SparseAdam".padStart(12)}${"ratio".padStart(7)}`;
-    process.stderr.write(`bench: ali-ccp shape; tfjs ${o.threads} thread(s) (wasm and cpu 1)${o.python ? `, PyTorch ${torchVersion ?? "?"} 1 process x ${o.torchThreads} thread(s); ratio = examples/s / SparseAdam's` : ""}; ${conditionsLine(o.context, o.backends)}\n`);
+    process.stderr.write(`bench: ali-ccp shape; tfjs ${threadsText(o.backends, o.threads)}${o.python ? `, PyTorch ${torchVersion ?? "?"} 1 process x ${o.torchThreads} thread(s); ratio = examples/s / SparseAdam's` : ""}; ${conditionsLine(o.context, o.backends)}\n`);
     console.log(head + (o.repeat > 1 ? `   (medians of ${o.repeat} runs)` : ""));
   }
   for (const runs of results.values()) {
@@ -429,7 +467,7 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
         threads: first.threads,
         cpuPercent: median(runs.map((r) => r.cpuPercent)),
       };
-      Object.assign(out, lineContext(o.context, first.backend));
+      Object.assign(out, lineContext(o.context, first));
       if (o.python) Object.assign(out, { torchDenseExamplesPerSec: dense, torchSparseExamplesPerSec: sparse, torchThreads: o.torchThreads, torch: torchVersion ?? null });
       console.log(JSON.stringify(out));
       continue;
@@ -479,7 +517,8 @@ async function runParallel(
   json: boolean,
   context: BenchContext,
 ): Promise<void> {
-  const totals = new Map<string, { backend: string; batch: number; seeds: number; workers: number; threads: number; runs: number[][] }>();
+  const totals = new Map<string, { backend: string; batch: number; seeds: number; workers: number; threads: number; runs: number[][]; nativeKernels?: string }>();
+  const told = { done: false };
   for (let rep = 0; rep < repeat; rep++) {
     for (const backend of backends) {
       for (const batch of batches) for (const seeds of seedCounts) {
@@ -494,7 +533,8 @@ async function runParallel(
             continue;
           }
           const key = `${backend}/${batch}/${seeds}/${workers}x${threads}`;
-          const entry = totals.get(key) ?? { backend, batch, seeds, workers, threads, runs: [] };
+          kernelsSurprise(context, ok[0], told);
+          const entry = totals.get(key) ?? { backend, batch, seeds, workers, threads, runs: [], nativeKernels: ok[0].nativeKernels };
           entry.runs.push(ok.map((r) => r.examplesPerSec));
           totals.set(key, entry);
         }
@@ -507,7 +547,7 @@ async function runParallel(
     const total = Math.round(median(e.runs.map((r) => r.reduce((a, b) => a + b, 0))));
     const perWorker = e.runs[0].map((_, i) => Math.round(median(e.runs.map((r) => r[i]))));
     const threadsPerWorker = e.backend === "tensorflow" ? e.threads : 1;
-    if (json) console.log(JSON.stringify({ backend: e.backend, batch: e.batch, seeds: e.seeds, workers: e.workers, threadsPerWorker, totalExamplesPerSec: total, perWorker, ...lineContext(context, e.backend) }));
+    if (json) console.log(JSON.stringify({ backend: e.backend, batch: e.batch, seeds: e.seeds, workers: e.workers, threadsPerWorker, totalExamplesPerSec: total, perWorker, ...lineContext(context, e) }));
     else console.log(`${e.backend.padEnd(12)}${String(e.batch).padStart(7)}${String(e.seeds).padStart(7)}${`${e.workers} x ${threadsPerWorker}`.padStart(19)}${fmt(total).padStart(13)}   ${perWorker.map(fmt).join(", ")}`);
   }
 }
