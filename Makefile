@@ -53,13 +53,15 @@ $(DEFAULT_DATA)/manifest.json: node_modules/.installed
 data: $(DEFAULT_DATA)/manifest.json
 
 # The paper's notebooks run once, as reports (--report checks their outputs as --check does), and the browser tests
-# read those reports: a second run of them for the reports test took ~100 s. Reports of `make reproduce` stay untouched.
+# read those reports: a second run of them for the reports test took ~100 s. The quick profile's reports and figures go
+# to test-artifacts/: `make reproduce`'s reports/ and figures/ stay untouched.
 TEST_REPORTS := $(CURDIR)/test-artifacts/reports
+TEST_FIGURES := $(CURDIR)/test-artifacts/figures
 test: setup build
 	node --test --test-concurrency=1 build/test/
-	ESMM_PROFILE=quick ESMM_REPORTS_DIR=$(TEST_REPORTS) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS)
-	ESMM_PROFILE=quick bash scripts/run-notebooks.sh --check $(filter-out $(REPORT_NOTEBOOKS),$(NOTEBOOKS))
-	ESMM_E2E=1 ESMM_E2E_REPORTS_DIR=$(TEST_REPORTS) node --test --test-concurrency=1 build/test/e2e/
+	ESMM_PROFILE=quick ESMM_FIGURES_DIR=$(TEST_FIGURES) ESMM_REPORTS_DIR=$(TEST_REPORTS) bash scripts/run-notebooks.sh --report $(REPORT_NOTEBOOKS)
+	ESMM_PROFILE=quick ESMM_FIGURES_DIR=$(TEST_FIGURES) bash scripts/run-notebooks.sh --check $(filter-out $(REPORT_NOTEBOOKS),$(NOTEBOOKS))
+	ESMM_E2E=1 ESMM_FIGURES_DIR=$(TEST_FIGURES) ESMM_E2E_REPORTS_DIR=$(TEST_REPORTS) node --test --test-concurrency=1 build/test/e2e/
 
 # JupyterLab, the HTML reports and the PDF in headless Chromium (quick profile); screenshots in test-artifacts/e2e/
 test-browser: setup build

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Executes notebooks top to bottom with nbconvert on the project's tslab kernel.
-#   run-notebooks.sh --check NB...   execute into test-artifacts/notebooks/ and fail on any error output
+#   run-notebooks.sh --check NB...   execute into test-artifacts/notebooks/
 #   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each, and one
-#                                    self-contained report reports/esmm-lab-report.html of them all), or into
-#                                    $ESMM_REPORTS_DIR (make test: test-artifacts/reports, leaving reports/ alone)
+#                                    self-contained report reports/esmm-lab-report.html of them all, with the list
+#                                    of its notebooks beside it), or into $ESMM_REPORTS_DIR (make test:
+#                                    test-artifacts/reports, leaving reports/ alone)
+# Both fail on any error output (scripts/check-notebook-outputs.py); each notebook's stderr goes to <out>/<name>.log.
+# Figures go where the notebooks' saveFigure puts them: figures/, or $ESMM_FIGURES_DIR (make test: test-artifacts/figures).
 # The profile comes from ESMM_PROFILE (quick | full), which the notebooks read in their first cell.
 # While a notebook runs (nbconvert shows nothing until it ends), a line every ESMM_NOTEBOOK_HEARTBEAT seconds
 # (default 60; 0: none) gives the time so far and the records of the results file it last wrote (runs/*.jsonl).

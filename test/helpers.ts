@@ -10,7 +10,7 @@ import * as path from "node:path";
 
 /**
  * The backend of a test file that trains: wasm, the one a fresh clone's studies run on (tfjs' cpu backend, pure
- * JavaScript, trained the same models 5-20x slower: a suite of 26 min), unless ESMM_BACKEND names another (e.g.
+ * JavaScript, trained the same models 5-20x slower: the suite took 26 min then, 17.5 after), unless ESMM_BACKEND names another (e.g.
  * ESMM_BACKEND=tensorflow after `make native`, or cpu). Files whose recorded references were made on cpu keep cpu.
  */
 export async function trainingBackend(): Promise<BackendInfo> {

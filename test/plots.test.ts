@@ -184,8 +184,11 @@ describe("without Chromium", () => {
 });
 
 describe("saveFigure", () => {
-  test("default folder is <project>/figures", () => {
-    assert.equal(defaultFiguresDir(), path.join(PROJECT_DIR, "figures"));
+  test("default folder is <project>/figures, or $ESMM_FIGURES_DIR (make test's test-artifacts/figures)", () => {
+    assert.equal(defaultFiguresDir({}), path.join(PROJECT_DIR, "figures"));
+    assert.equal(defaultFiguresDir({ ESMM_FIGURES_DIR: " " }), path.join(PROJECT_DIR, "figures"));
+    assert.equal(defaultFiguresDir({ ESMM_FIGURES_DIR: "/tmp/esmm-figures" }), "/tmp/esmm-figures");
+    assert.equal(defaultFiguresDir({ ESMM_FIGURES_DIR: "out/figures" }), path.resolve("out/figures"));
   });
 
   test("first export (browser start) and later ones; returns the paths written", async (t) => {

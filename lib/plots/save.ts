@@ -49,8 +49,14 @@ export function projectDir(): string {
   }
 }
 
-export function defaultFiguresDir(): string {
-  return path.join(projectDir(), "figures");
+/**
+ * Where saveFigure writes when given no folder: $ESMM_FIGURES_DIR when set (resolved against the working directory;
+ * `make test` points it at test-artifacts/figures so its quick-profile figures leave `make reproduce`'s alone), else
+ * `<project>/figures`.
+ */
+export function defaultFiguresDir(env: NodeJS.ProcessEnv = process.env): string {
+  const dir = env.ESMM_FIGURES_DIR?.trim();
+  return dir ? path.resolve(dir) : path.join(projectDir(), "figures");
 }
 
 /**

@@ -2,7 +2,8 @@
  * The HTML reports (nbconvert exports of the executed notebooks, reports/) in headless Chromium, offline:
  * every request that would leave the machine fails and fails the test; every chart of the executed
  * notebook renders in the page; and the PDF export (lib/report/pdf.ts) of a report has a drawn first page
- * and charts in it. Missing reports are generated first, on the quick profile.
+ * and charts in it. Missing reports are generated first, on the quick profile. `make test` makes its own reports in
+ * test-artifacts/reports (ESMM_E2E_REPORTS_DIR); `make test-browser` alone checks reports/.
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
