@@ -63,9 +63,10 @@ test: setup build
 	ESMM_PROFILE=quick ESMM_FIGURES_DIR=$(TEST_FIGURES) bash scripts/run-notebooks.sh --check $(filter-out $(REPORT_NOTEBOOKS),$(NOTEBOOKS))
 	ESMM_E2E=1 ESMM_FIGURES_DIR=$(TEST_FIGURES) ESMM_E2E_REPORTS_DIR=$(TEST_REPORTS) node --test --test-concurrency=1 build/test/e2e/
 
-# JupyterLab, the HTML reports and the PDF in headless Chromium (quick profile); screenshots in test-artifacts/e2e/
+# JupyterLab, the HTML reports and the PDF in headless Chromium (quick profile); screenshots in test-artifacts/e2e/.
+# Alone it checks reports/ (made on the quick profile when missing); its notebooks' figures go to test-artifacts/figures.
 test-browser: setup build
-	ESMM_E2E=1 node --test --test-concurrency=1 build/test/e2e/
+	ESMM_E2E=1 ESMM_FIGURES_DIR=$(TEST_FIGURES) node --test --test-concurrency=1 build/test/e2e/
 
 report-pdf: setup build
 	node scripts/report-pdf.js reports/esmm-lab-report.html
@@ -74,7 +75,7 @@ test-unit: build
 	node --test --test-concurrency=1 build/test/
 
 test-notebooks: setup build
-	ESMM_PROFILE=quick bash scripts/run-notebooks.sh --check $(NOTEBOOKS)
+	ESMM_PROFILE=quick ESMM_FIGURES_DIR=$(TEST_FIGURES) bash scripts/run-notebooks.sh --check $(NOTEBOOKS)
 
 reproduce: setup build
 	-@bash scripts/install-native.sh
