@@ -80,7 +80,7 @@ export function checkNativeKernels(nativeDir: string, source: string, env: NodeJ
   const setting = env[NATIVE_KERNELS_VAR]?.trim() ?? "";
   if (/^(0|false|no|off)$/i.test(setting)) return { reason: `turned off (${NATIVE_KERNELS_VAR}=${setting})` };
   if (!/^(|1|true|yes|on)$/i.test(setting)) {
-    const reason = `${NATIVE_KERNELS_VAR}=${setting} is not one of 0, false, no, off (off) or 1, true, yes, on (on)`;
+    const reason = `${NATIVE_KERNELS_VAR}=${setting} is neither off (0, false, no, off) nor on (1, true, yes, on, or unset)`;
     return { reason, tell: `esmm: ${reason}: the native kernels are not loaded` };
   }
   const stale = (reason: string) => ({ reason, tell: `esmm: the native kernels are ${reason}: run \`make native\` (training goes on without them, slower)` });

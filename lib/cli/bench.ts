@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Command, UsageError, numberList, numberValue } from "./args";
 import { intRange } from "../ranges";
-import { availableBackends, BACKEND_NAMES, BackendName, nativeDir, nativeKernelsSource, projectRoot } from "../backend";
+import { availableBackends, BACKEND_NAMES, BackendName, nativeDir, nativeKernelsSource, nativePackageDir, projectRoot } from "../backend";
 import { checkNativeKernels } from "../backend/native-kernels";
 import { HUGE_PAGES_TUNABLE, hugePageEnv } from "../backend/huge-pages";
 import { cpuDescription, trainingChildEnv } from "../backend/parallelism";
@@ -93,8 +93,8 @@ both sides longer epochs, e.g. --batches 200 (docs/speed.md).
                 one machine, or ratios to the peer of the same command);
                 with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker,
                 hugePages, nativeKernels, loadAverage, cpu}. Without --json the same conditions are one line on
-                stderr before the table (with why the kernels would not load; a line follows when the children's
-                differ). Either way a 1-minute load average at or above the cores adds a warning on stderr: other
+                stderr before the table (the kernels as the children had them); with --json, a stderr line when
+                the children's kernels differ from this process' check of the files. Either way a 1-minute load average at or above the cores adds a warning on stderr: other
                 work ran in the last minute, and while it runs every rate reads low. A --backend that does not
                 load here is an error (exit 2).
 
@@ -174,7 +174,9 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
       // a backend asked for by name that does not load is an error, never an empty table
       const missing = wanted.filter((b) => !backends.includes(b as BackendName));
       if (missing.length > 0) {
-        const hint = missing.includes("tensorflow") ? ` (the native backend: run \`make native\`, docs/native-backend.md)` : "";
+        const native = path.join(nativePackageDir(), "package.json");
+        const why = fs.existsSync(native) ? `installed in ${nativeDir()} but it fails to load` : `not built in ${nativeDir()}`;
+        const hint = missing.includes("tensorflow") ? ` (the native backend: ${why}; \`make native\` builds it, ESMM_NATIVE_DIR moves it: docs/native-backend.md)` : "";
         throw new UsageError(`bench: --backend ${missing.join(",")} does not load here${hint}; these do: ${backends.join(", ") || "none"}`);
       }
       backends = backends.filter((b) => wanted.includes(b));
@@ -206,7 +208,6 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
     const python = v.peer === "torch" ? ensureTorch() : undefined;
     const wholeMachine = python !== undefined && !peerThreadsGiven && cores > 1;
     const results = new Map<string, ChildResult[]>();
-    const told = { done: false };
     const totals = new Map<string, number[]>();
     const torchRuns = new Map<number, TorchWholeMachine[]>();
     const childArgs = (backend: string, batch: number, model: string, seeds: number, count: boolean) => [
@@ -222,7 +223,7 @@ row-wise ESMM at 2M ids 1.39x; with all six, 10-seed groups reached 1.74x PyTorc
             continue;
           }
           const res = JSON.parse(line) as ChildResult;
-          kernelsSurprise(context, res, told);
+          noteChildKernels(context, res, json);
           const key = `${res.backend}/${res.model}/${batch}/${seeds}`;
           results.set(key, [...(results.get(key) ?? []), res]);
           if (wholeMachine) {
@@ -323,6 +324,8 @@ interface BenchContext extends BenchLineContext {
   /** Why the native kernels are not loaded (checkNativeKernels' reason: turned off, not built, stale). */
   kernelsReason: string | undefined;
   cores: number;
+  /** What the first tensorflow child reported ("loaded" or "not loaded: <reason>"), once one has run. */
+  childKernels?: string;
 }
 
 /** The context a JSON line carries. */
@@ -339,7 +342,8 @@ interface BenchLineContext {
  * average, processor), and a warning when the 1-minute load is at or above the cores (loadWarning).
  */
 function conditionsLine(context: BenchContext, backends: readonly string[]): string {
-  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels on tensorflow: ${context.nativeKernels ? "loaded" : `not loaded (${context.kernelsReason})`}` : "";
+  const predicted = context.nativeKernels ? "loaded" : `not loaded: ${context.kernelsReason}`;
+  const kernels = backends.includes("tensorflow") ? `; esmm-lab's kernels on tensorflow: ${context.childKernels ?? predicted}` : "";
   const warning = loadWarning(context);
   return `huge pages ${context.hugePages ? "on" : "off"}${kernels}; load average ${context.loadAverage.join(", ")} at the start; ${context.cpu}${warning ? `; ${warning}` : ""}`;
 }
@@ -363,14 +367,16 @@ export function loadWarning(context: Pick<BenchContext, "loadAverage" | "cores">
 }
 
 /**
- * Once per command: a stderr line when a tensorflow child's kernels status differs from what the conditions line
- * predicted (checkNativeKernels in this process: e.g. a library that exists but does not load).
+ * Keeps the first tensorflow child's kernels status in `context` (the table form's conditions line, written after the
+ * runs, gives it), and with --json writes one stderr line when it differs from checkNativeKernels' prediction in this
+ * process (e.g. a library that exists but does not load): the JSON lines carry the children's status.
  */
-function kernelsSurprise(context: BenchContext, result: ChildResult, told: { done: boolean }): void {
-  if (told.done || result.backend !== "tensorflow" || result.nativeKernels === undefined) return;
-  if ((result.nativeKernels === "loaded") === context.nativeKernels) return;
-  told.done = true;
-  process.stderr.write(`bench: esmm-lab's kernels in the tensorflow children: ${result.nativeKernels} (the lines say what the children had)\n`);
+function noteChildKernels(context: BenchContext, result: ChildResult, json: boolean): void {
+  if (context.childKernels !== undefined || result.backend !== "tensorflow" || result.nativeKernels === undefined) return;
+  context.childKernels = result.nativeKernels;
+  if (json && (result.nativeKernels === "loaded") !== context.nativeKernels) {
+    process.stderr.write(`bench: esmm-lab's kernels in the tensorflow children: ${result.nativeKernels} (the JSON lines say what the children had)\n`);
+  }
 }
 
 /**
@@ -411,7 +417,6 @@ interface AliCcpRun {
 async function runAliCcp(o: AliCcpRun): Promise<void> {
   const results = new Map<string, ChildResult[]>();
   const torch = new Map<string, TorchResult[]>();
-  const told = { done: false };
   const env = trainingChildEnv(o.threads);
   for (let rep = 0; rep < o.repeat; rep++) {
     for (const vocabulary of o.vocabularies) {
@@ -425,7 +430,7 @@ async function runAliCcp(o: AliCcpRun): Promise<void> {
         }
         const key = `${vocabulary}/${backend}/${model}/${batch}/${seeds}/${updates}`;
         const res = JSON.parse(line) as ChildResult;
-        kernelsSurprise(o.context, res, told);
+        noteChildKernels(o.context, res, o.json);
         results.set(key, [...(results.get(key) ?? []), res]);
       }
       if (o.python) {
@@ -518,7 +523,6 @@ async function runParallel(
   context: BenchContext,
 ): Promise<void> {
   const totals = new Map<string, { backend: string; batch: number; seeds: number; workers: number; threads: number; runs: number[][]; nativeKernels?: string }>();
-  const told = { done: false };
   for (let rep = 0; rep < repeat; rep++) {
     for (const backend of backends) {
       for (const batch of batches) for (const seeds of seedCounts) {
@@ -533,7 +537,7 @@ async function runParallel(
             continue;
           }
           const key = `${backend}/${batch}/${seeds}/${workers}x${threads}`;
-          kernelsSurprise(context, ok[0], told);
+          noteChildKernels(context, ok[0], json);
           const entry = totals.get(key) ?? { backend, batch, seeds, workers, threads, runs: [], nativeKernels: ok[0].nativeKernels };
           entry.runs.push(ok.map((r) => r.examplesPerSec));
           totals.set(key, entry);
