@@ -94,9 +94,9 @@ both sides longer epochs, e.g. --batches 200 (docs/speed.md).
                 with --parallel {backend, batch, seeds, workers, threadsPerWorker, totalExamplesPerSec, perWorker,
                 hugePages, nativeKernels, loadAverage, cpu}. Without --json the same conditions are one line on
                 stderr before the table (the kernels as the children had them); with --json, a stderr line when
-                the children's kernels differ from this process' check of the files. Either way a 1-minute load average at or above the cores adds a warning on stderr: other
-                work ran in the last minute, and while it runs every rate reads low. A --backend that does not
-                load here is an error (exit 2).
+                the children's kernels differ from this process' check of the files. Either way a 1-minute load
+                average at or above the cores adds a warning on stderr: other work ran in the last minute, and
+                while it runs every rate reads low. A --backend that does not load here is an error (exit 2).
 
 Without --backend every backend that loads here is timed, wasm and cpu included: on the ali-ccp shape or with
 --seeds 10 they take minutes per measurement (cpu: tens of minutes at 2M ids with dense updates); give
