@@ -64,7 +64,8 @@ test: setup build
 	ESMM_E2E=1 ESMM_FIGURES_DIR=$(TEST_FIGURES) ESMM_E2E_REPORTS_DIR=$(TEST_REPORTS) node --test --test-concurrency=1 build/test/e2e/
 
 # JupyterLab, the HTML reports and the PDF in headless Chromium (quick profile); screenshots in test-artifacts/e2e/.
-# Alone it checks reports/ (made on the quick profile when missing); its notebooks' figures go to test-artifacts/figures.
+# Alone it checks make reproduce's reports/ when they are all there, else makes quick-profile reports in
+# test-artifacts/reports and checks those (reports/ is never written); its notebooks' figures go to test-artifacts/figures.
 test-browser: setup build
 	ESMM_E2E=1 ESMM_FIGURES_DIR=$(TEST_FIGURES) node --test --test-concurrency=1 build/test/e2e/
 

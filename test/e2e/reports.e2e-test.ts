@@ -2,8 +2,9 @@
  * The HTML reports (nbconvert exports of the executed notebooks, reports/) in headless Chromium, offline:
  * every request that would leave the machine fails and fails the test; every chart of the executed
  * notebook renders in the page; and the PDF export (lib/report/pdf.ts) of a report has a drawn first page
- * and charts in it. Missing reports are generated first, on the quick profile. `make test` makes its own reports in
- * test-artifacts/reports (ESMM_E2E_REPORTS_DIR); `make test-browser` alone checks reports/.
+ * and charts in it. `make test` makes its own reports in test-artifacts/reports (ESMM_E2E_REPORTS_DIR); `make
+ * test-browser` alone checks reports/ when `make reproduce` made them all, else makes quick-profile ones in
+ * test-artifacts/reports first and checks those (reports/ is never written here).
  */
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -47,9 +48,14 @@ export const REPORTS: ReportSpec[] = [
 /** The report printed to PDF (`make report-pdf`): the combined one. */
 const PDF_REPORT = REPORTS[REPORTS.length - 1];
 
-/** ESMM_E2E_REPORTS_DIR checks reports elsewhere (they are then never generated); default reports/. */
-const DEFAULT_REPORTS_DIR = path.join(PROJECT_DIR, "reports");
-const REPORTS_DIR = process.env.ESMM_E2E_REPORTS_DIR ? path.resolve(process.env.ESMM_E2E_REPORTS_DIR) : DEFAULT_REPORTS_DIR;
+/** ESMM_E2E_REPORTS_DIR checks reports there (they are then never generated); else reports/ or test-artifacts/reports. */
+const GIVEN_REPORTS_DIR = process.env.ESMM_E2E_REPORTS_DIR ? path.resolve(process.env.ESMM_E2E_REPORTS_DIR) : undefined;
+const REPRODUCE_REPORTS_DIR = path.join(PROJECT_DIR, "reports");
+const TEST_REPORTS_DIR = path.join(PROJECT_DIR, "test-artifacts", "reports");
+/** The folder checked (set before the tests run). */
+let REPORTS_DIR = GIVEN_REPORTS_DIR ?? REPRODUCE_REPORTS_DIR;
+
+const missingIn = (dir: string) => REPORTS.filter((r) => [r.html, ...r.executed].some((f) => !fs.existsSync(path.join(dir, f))));
 
 /**
  * The executed notebooks a report was built from: for the combined report, the list build-report.py wrote
@@ -79,15 +85,20 @@ describe("HTML reports and their PDF export, offline in a real browser", { skip:
   let browser: Browser | undefined;
 
   before(async () => {
-    const missing = REPORTS.filter((r) => [r.html, ...r.executed].some((f) => !fs.existsSync(path.join(REPORTS_DIR, f))));
+    const missing = missingIn(REPORTS_DIR);
     if (missing.length > 0) {
-      if (REPORTS_DIR !== DEFAULT_REPORTS_DIR) throw new Error(`missing in ${REPORTS_DIR}: ${missing.map((r) => r.html).join(", ")}`);
-      const sources = [...new Set(missing.flatMap((r) => r.sources))];
+      if (GIVEN_REPORTS_DIR) throw new Error(`missing in ${REPORTS_DIR}: ${missing.map((r) => r.html).join(", ")}`);
+      // make reproduce's reports are not all there: make every report on the quick profile in test-artifacts/reports
+      REPORTS_DIR = TEST_REPORTS_DIR;
+      const sources = [...new Set(REPORTS.flatMap((r) => r.sources))];
       const t0 = Date.now();
-      const out = run("bash", ["scripts/run-notebooks.sh", "--report", ...sources], { env: kernelEnv() });
+      const out = run("bash", ["scripts/run-notebooks.sh", "--report", ...sources], { env: { ...kernelEnv(), ESMM_REPORTS_DIR: TEST_REPORTS_DIR } });
       fs.writeFileSync(artifact("reports-generation.log"), out);
-      log(`generated ${missing.map((r) => r.html).join(", ")} (quick profile) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      log(`reports/ lacks ${missing.map((r) => r.html).join(", ")}: made every report in ${path.relative(PROJECT_DIR, TEST_REPORTS_DIR)} (quick profile) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+      const still = missingIn(REPORTS_DIR);
+      if (still.length > 0) throw new Error(`missing in ${REPORTS_DIR} after making them: ${still.map((r) => r.html).join(", ")}`);
     }
+    log(`checking the reports in ${path.relative(PROJECT_DIR, REPORTS_DIR)}`);
     browser = await launchBrowser();
   });
 
