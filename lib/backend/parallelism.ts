@@ -89,7 +89,7 @@ export function recommendedParallelism(backend: BackendName, cores = availableCo
 /**
  * The machine's processor as a bench line records it, e.g. "AMD EPYC (family 25, model 17; avx512f), 2 cores":
  * the model name, and on Linux the family/model numbers and whether AVX-512 is there (/proc/cpuinfo), since
- * machines of one name differ: on 2026-12-06 two "AMD EPYC, 2 cores" machines ran the same benches 1.6-3.0x apart
+ * machines of one name differ: on 2026-12-06 two "AMD EPYC, 2 cores" machines ran the same benches 1.5-3.0x apart
  * (docs/speed.md). Never throws (an unreadable /proc/cpuinfo gives the model name alone). `cpuinfo`: the text of
  * /proc/cpuinfo, for tests.
  */

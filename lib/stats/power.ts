@@ -15,6 +15,7 @@
  * 1e-11 of scipy for df 1..200, ncp 0..15), critical value: tQuantile (./summary.ts). The noncentrality
  * |effect| / se may not exceed MAX_NCP = 1000 (an Error), nor may the MDE's.
  */
+import { KeptAnswers } from "./kept-answers";
 import { MAX_NCP, noncentralTSf } from "./noncentral-t";
 import { tQuantile } from "./summary";
 
@@ -50,18 +51,12 @@ function checkDesign(fn: string, se: number, df: number, alpha: number): void {
  * detectableNoncentrality's bisections), at most POWER_CACHE_SIZE of them.
  */
 function powerAt(ncp: number, c: number, df: number): number {
-  const key = `${ncp}|${c}|${df}`;
-  const known = POWER_AT.get(key);
-  if (known !== undefined) return known;
-  const power = noncentralTSf(c, df, ncp) + noncentralTSf(c, df, -ncp);
-  if (POWER_AT.size >= POWER_CACHE_SIZE) POWER_AT.clear();
-  POWER_AT.set(key, power);
-  return power;
+  return POWER_AT.get(`${ncp}|${c}|${df}`, () => noncentralTSf(c, df, ncp) + noncentralTSf(c, df, -ncp));
 }
 
 /** powerAt's and detectableNoncentrality's memories: bounded (a long session's designs are not). */
 const POWER_CACHE_SIZE = 100_000;
-const POWER_AT = new Map<string, number>();
+const POWER_AT = new KeptAnswers(POWER_CACHE_SIZE);
 
 /**
  * Probability that a two-sided t test at level `alpha` rejects "estimate = 0" when the true value is
@@ -102,9 +97,11 @@ export function minimumDetectableEffect({ se, df, alpha = 0.01, power = 0.8 }: M
 export function detectableNoncentrality(df: number, alpha: number, power: number): number {
   checkDesign("detectableNoncentrality", 1, df, alpha);
   if (!(power > alpha && power < 1)) throw new Error(`detectableNoncentrality: power must be in (alpha, 1) = (${alpha}, 1), got ${power}`);
-  const key = `${df}|${alpha}|${power}`;
-  const known = DETECTABLE_NCP.get(key);
-  if (known !== undefined) return known;
+  return DETECTABLE_NCP.get(`${df}|${alpha}|${power}`, () => searchNoncentrality(df, alpha, power));
+}
+
+/** detectableNoncentrality's search: doubling bracket, then bisection of powerAt. */
+function searchNoncentrality(df: number, alpha: number, power: number): number {
   const c = tQuantile(1 - alpha / 2, df);
   // Power increases with the noncentrality on [0, inf): bracket [lo, hi] with power(lo) < target <= power(hi).
   let lo = 0;
@@ -126,11 +123,8 @@ export function detectableNoncentrality(df: number, alpha: number, power: number
     if (powerAt(mid, c, df) < power) lo = mid;
     else hi = mid;
   }
-  const ncp = hi === Infinity ? Infinity : lo + (hi - lo) / 2;
-  if (DETECTABLE_NCP.size >= POWER_CACHE_SIZE) DETECTABLE_NCP.clear();
-  DETECTABLE_NCP.set(key, ncp);
-  return ncp;
+  return hi === Infinity ? Infinity : lo + (hi - lo) / 2;
 }
 
 /** detectableNoncentrality's values by "df|alpha|power". */
-const DETECTABLE_NCP = new Map<string, number>();
+const DETECTABLE_NCP = new KeptAnswers(POWER_CACHE_SIZE);

@@ -13,6 +13,7 @@
  *     higher-is-better metrics (AUCs):                          100 * (value - baseline) / |baseline|
  *   NaN when the baseline is 0 or not finite.
  */
+import { KeptAnswers } from "./kept-answers";
 import { mean } from "./simple-statistics";
 import tCdf = require("@stdlib/stats-base-dists-t-cdf");
 
@@ -25,7 +26,7 @@ export interface Summary {
 }
 
 /** tQuantile's answers by "prob|df" (a summary asks for the same few quantiles many times; ~60 CDFs each). */
-const tQuantiles = new Map<string, number>();
+const T_QUANTILES = new KeptAnswers(10_000);
 
 /** The `prob` quantile of Student's t with `df` > 0 degrees of freedom (bisection on the CDF, answers kept). */
 export function tQuantile(prob: number, df: number): number {
@@ -33,13 +34,7 @@ export function tQuantile(prob: number, df: number): number {
   if (!(df > 0)) throw new Error(`tQuantile: df must be > 0, got ${df}`);
   if (prob === 0.5) return 0;
   if (prob < 0.5) return -tQuantile(1 - prob, df);
-  const key = `${prob}|${df}`;
-  let q = tQuantiles.get(key);
-  if (q === undefined) {
-    if (tQuantiles.size >= 10_000) tQuantiles.clear();
-    tQuantiles.set(key, (q = tQuantileUpper(prob, df)));
-  }
-  return q;
+  return T_QUANTILES.get(`${prob}|${df}`, () => tQuantileUpper(prob, df));
 }
 
 /** tQuantile for prob in (0.5, 1). */
