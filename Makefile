@@ -2,7 +2,7 @@
 #   make reproduce   run the notebooks top to bottom on the default data, regenerate figures/ and reports/
 #   make test        the test suite (unit tests, notebooks under nbconvert on the quick profile, browser tests)
 # Other targets: make sensitivity (reproduce + notebook 05), make beyond (notebook 06: every row of the zoo, 22, under the fair protocol, without and with hidden selection), make fair (notebook 07: the fair protocol, the headline; alias make tune), make lab (JupyterLab on notebooks/), make native (optional native TensorFlow backend),
-# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-seeds (seed-batched training), make bench-parallel, make bench-simulate, make bench-scale, make bench-oov, make bench-notebook01, make clean-notebooks.
+# make bench (training speed, PyTorch side by side), make bench-models (every model of the zoo), make bench-seeds (seed-batched training), make bench-parallel, make bench-simulate, make bench-scale, make bench-oov, make bench-arithmetic, make bench-notebook01, make clean-notebooks.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -20,7 +20,7 @@ DEFAULT_DATA := data/sim-default
 # Notebook profile: quick (small data, for tests) or full (the paper's protocol). Notebooks read ESMM_PROFILE.
 PROFILE ?= full
 
-.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond fair tune lab native system data bench bench-models bench-parallel bench-seeds bench-simulate bench-scale bench-oov bench-notebook01 clean-notebooks clean
+.PHONY: setup build test test-browser report-pdf test-unit test-notebooks reproduce sensitivity beyond fair tune lab native system data bench bench-models bench-parallel bench-seeds bench-simulate bench-scale bench-oov bench-arithmetic bench-notebook01 clean-notebooks clean
 
 setup: node_modules/.installed $(VENV)/.installed system
 
@@ -135,6 +135,12 @@ bench-scale: build
 bench-oov: build data
 	-@bash scripts/install-native.sh
 	node build/bench/oov-effect.js $(DEFAULT_DATA) IP,ESMM 1,2,3,4,5 7
+
+# The arithmetic of the study make reproduce trained (runs/models.jsonl, data/study) and the least time its matrix
+# products alone take on this machine (native backend, 1 thread): the floor of make reproduce's training part.
+bench-arithmetic: build
+	-@bash scripts/install-native.sh
+	TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 OMP_NUM_THREADS=1 node build/bench/study-arithmetic.js runs/models.jsonl data/study
 
 # Notebook 01's steps one by one (CSV parse, log.bin write and read, describe of a sample, prepare, figure export) on data/sim-default.
 bench-notebook01: build

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
   const repeat = option("--repeat", 200);
   const [runsFile, dataDir] = args;
   if (!runsFile || !dataDir) fail("usage: study-arithmetic.js RUNS.jsonl DATA_DIR [--seeds 6] [--workers 2] [--repeat 200]");
-  if (!fs.existsSync(runsFile)) fail(`${runsFile}: no such file`);
+  if (!fs.existsSync(runsFile)) fail(`${runsFile}: no such file (a study's records: make reproduce writes runs/models.jsonl)`);
 
   const info = await initBackend();
   const records: RecordLike[] = fs

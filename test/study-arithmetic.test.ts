@@ -33,5 +33,5 @@ test("study-arithmetic.js: a missing runs file is one line and exit 2", () => {
   const script = path.join(projectRoot(), "build", "bench", "study-arithmetic.js");
   const r = spawnSync(process.execPath, [script, "/nonexistent/runs.jsonl", "/nonexistent"], { encoding: "utf8" });
   assert.equal(r.status, 2, r.stderr);
-  assert.equal(r.stderr.trim(), "study-arithmetic: /nonexistent/runs.jsonl: no such file");
+  assert.equal(r.stderr.trim(), "study-arithmetic: /nonexistent/runs.jsonl: no such file (a study's records: make reproduce writes runs/models.jsonl)");
 });
