@@ -50,7 +50,8 @@ function fail(message: string): never {
 /**
  * The dense kernels of `model` built on `dims` (a single model of seed 1; a group's are the same per seed):
  * [in, out] each, for every trainable rank-2 variable that is not an embedding table (MLP layers, gates,
- * transfer layers). Their sum of in x out is the model's multiply-adds per row in one forward pass.
+ * transfer layers). Their sum of in x out is the model's multiply-adds per row in one forward pass, each kernel
+ * applied once per row (products between activations, such as AITM's attention, are left out: a floor).
  */
 export function denseKernels(model: string, dims: InputDims, architecture: Record<string, unknown> | undefined): [number, number][] {
   const built = buildModel(getModelSpec(model), dims, { architecture: architecture as never, seed: 1 });
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
 
   // Per record: rows through the products in each phase, and the kernels of its model on its data.
   const kernelsOf = new Map<string, [number, number][]>();
-  const rowsByShape = new Map<string, { inDim: number; outDim: number; trainRows: number; predictRows: number }>();
+  const shapesUsed = new Map<string, { inDim: number; outDim: number }>();
   const multiplyAdds = { train: 0, validation: 0, test: 0, later: 0, total: 0 };
   const phaseByShape: { key: string; phase: "train" | "validation" | "test" | "later"; rows: number }[] = [];
   records.forEach((r, i) => {
@@ -152,10 +153,7 @@ async function main(): Promise<void> {
     multiplyAdds.later += perRow * rows.later;
     for (const [a, b] of kernels) {
       const shapeKey = `${a}x${b}`;
-      const s = rowsByShape.get(shapeKey) ?? { inDim: a, outDim: b, trainRows: 0, predictRows: 0 };
-      s.trainRows += rows.train;
-      s.predictRows += rows.validation + rows.test + rows.later;
-      rowsByShape.set(shapeKey, s);
+      shapesUsed.set(shapeKey, { inDim: a, outDim: b });
       for (const phase of ["train", "validation", "test", "later"] as const) phaseByShape.push({ key: shapeKey, phase, rows: rows[phase] });
     }
   });
@@ -164,7 +162,7 @@ async function main(): Promise<void> {
   // Time each shape's products as the study runs them; seconds per row of one seed.
   const shapes: { in: number; out: number; batch: number; kind: ProductKind; microseconds: number; gflops: number }[] = [];
   const perRowSeconds = new Map<string, { train: number; predict: number }>();
-  for (const [key, s] of rowsByShape) {
+  for (const [key, s] of shapesUsed) {
     let train = 0;
     for (const kind of ["forward", "inputGradient", "kernelGradient"] as const) {
       const us = timeProduct(S, TRAIN_BATCH, s.inDim, s.outDim, kind, repeat);
