@@ -86,6 +86,16 @@ function nativeMatMul(n: NativeOps, a: tfjs.Tensor, b: tfjs.Tensor, transposeA: 
 }
 
 /**
+ * The product a dense layer runs, alone: [S, rows, in] x [S, in, out] (or 2-D), either side transposed
+ * (adjoint), through the same call as denseForward / denseBackward (native: BatchMatMulV2 directly; wasm and
+ * cpu: tf.matMul). For benchmarks that time the layers' products apart (bench/study-arithmetic.ts).
+ */
+export function denseProduct(a: tfjs.Tensor, b: tfjs.Tensor, transposeA: boolean, transposeB: boolean): tfjs.Tensor {
+  const { native } = current();
+  return native ? nativeMatMul(native, a, b, transposeA, transposeB) : tf().matMul(a as tfjs.Tensor3D, b as tfjs.Tensor3D, transposeA, transposeB);
+}
+
+/**
  * act(x W + b): [batch, in] x [in, out] (+ [out]) -> [batch, out]; in a seed group [S, batch, in] x
  * [S, in, out] (+ [S, 1, out]) -> [S, batch, out], one batched product over the seed axis. Not
  * differentiable by itself (used inside customGrad).
