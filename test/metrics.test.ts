@@ -16,6 +16,7 @@ import {
   expectedCalibrationError,
   expectedCalibrationErrorResult,
   logLoss,
+  logLossPerRow,
   logLossResult,
   normalizedEntropy,
   normalizedEntropyResult,
@@ -78,6 +79,19 @@ test("integer weights equal row replication (weighted ROC AUC, AP, log loss) on 
     close(prAuc(c.y, c.p, c.weight), prAuc(y, p), 1e-12, `case ${i} weighted AP`);
     close(logLoss(c.y, c.p, c.weight), logLoss(y, p), 1e-12, `case ${i} weighted log loss`);
   });
+});
+
+test("logLossPerRow: its terms average to sklearn's log loss; written into a reused array, the same terms", () => {
+  const scratch = new Float64Array(cases[0].y.length);
+  cases.forEach((c, i) => {
+    const terms = logLossPerRow(c.y, c.p);
+    close(terms.reduce((a, b) => a + b, 0) / terms.length, c.log_loss, 1e-9, `case ${i} mean of the terms`);
+    if (c.y.length !== scratch.length) return;
+    scratch.fill(NaN);
+    assert.equal(logLossPerRow(c.y, c.p, {}, scratch), scratch);
+    assert.deepEqual([...scratch], [...terms]);
+  });
+  assert.throws(() => logLossPerRow([0, 1], [0.5, 0.5], {}, new Float64Array(3)), /into has 3 rows, y has 2/);
 });
 
 test("AUC known answers: perfect, reversed, all tied, sklearn's doc example", () => {

@@ -81,9 +81,10 @@ function lossTable(r: ReplicateScores): LossTable {
   const weight = Float64Array.from({ length: n }, (_, i) => (r.weight ? r.weight[i] : 1));
   const R = r.runs.length;
   const losses = new Float64Array(n * R);
+  const l = new Float64Array(n); // each run's terms in turn (logLossPerRow's `into`)
   r.runs.forEach((run, k) => {
     if (run.p.length !== n) throw new Error(`replicate ${replicateCell(r)}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
-    const l = logLossPerRow(r.label, run.p);
+    logLossPerRow(r.label, run.p, {}, l);
     for (let i = 0; i < n; i++) losses[i * R + k] = l[i];
   });
   const { models, seeds } = runsOf(r);
@@ -102,9 +103,10 @@ function groupedLossTable(r: ReplicateScores, groups: number): LossTable & { gro
   const groupWeight = new Float64Array(G);
   for (let i = 0; i < n; i++) groupWeight[i % G] += r.weight ? r.weight[i] : 1;
   const losses = new Float64Array(G * R);
+  const l = new Float64Array(n); // each run's terms in turn (logLossPerRow's `into`)
   r.runs.forEach((run, k) => {
     if (run.p.length !== n) throw new Error(`replicate ${replicateCell(r)}: ${run.model} seed ${run.seed} has ${run.p.length} predictions for ${n} test rows`);
-    const l = logLossPerRow(r.label, run.p);
+    logLossPerRow(r.label, run.p, {}, l);
     for (let i = 0; i < n; i++) losses[(i % G) * R + k] += (r.weight ? r.weight[i] : 1) * l[i];
   });
   const { models, seeds } = runsOf(r);
