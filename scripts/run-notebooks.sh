@@ -4,7 +4,8 @@
 #   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each, and one
 #                                    self-contained report reports/esmm-lab-report.html of them all, with the list
 #                                    of its notebooks beside it), or into $ESMM_REPORTS_DIR (make test:
-#                                    test-artifacts/reports, leaving reports/ alone)
+#                                    test-artifacts/reports, leaving reports/ alone); the HTML files are written
+#                                    after the last notebook, in one process (scripts/export-reports.py)
 # Both fail on any error output (scripts/check-notebook-outputs.py); each notebook's stderr goes to <out>/<name>.log.
 # Figures go where the notebooks' saveFigure puts them: figures/, or $ESMM_FIGURES_DIR (make test: test-artifacts/figures).
 # The profile comes from ESMM_PROFILE (quick | full), which the notebooks read in their first cell.
@@ -21,6 +22,7 @@ case "$mode" in
 esac
 mkdir -p "$out"
 status=0
+executed=()
 every=${ESMM_NOTEBOOK_HEARTBEAT:-60}
 runs="${ESMM_RUNS_DIR:-$here/runs}"
 beat=""
@@ -48,17 +50,15 @@ for nb in "$@"; do
     echo "FAILED: $name (see $out/$name.log)"; tail -20 "$out/$name.log"; status=1; continue
   fi
   stop_heartbeat
+  executed+=("$out/$name.ipynb")
   "$here/.venv/bin/python" "$here/scripts/check-notebook-outputs.py" "$out/$name.ipynb" || status=1
-  if [ "$mode" = --report ]; then
-    # require.js and MathJax would come from a CDN: the reports must work offline (charts need neither)
-    "$jupyter" nbconvert --to html --HTMLExporter.require_js_url='data:,' --HTMLExporter.mathjax_url='data:,' \
-      --output-dir "$out" "$out/$name.ipynb" 2>>"$out/$name.log"
-  fi
   echo "   $name: $(( $(date +%s) - start )) s"
 done
-if [ "$mode" = --report ] && [ $status -eq 0 ]; then
-  executed=()
-  for nb in "$@"; do executed+=("$out/$(basename "$nb")"); done
-  "$here/.venv/bin/python" "$here/scripts/build-report.py" "$out/esmm-lab-report.html" "${executed[@]}" 2>>"$out/report.log"
+if [ "$mode" = --report ] && [ ${#executed[@]} -gt 0 ]; then
+  # Each executed notebook's HTML beside it, and when every notebook ran clean the combined report, in one process
+  # (scripts/export-reports.py; offline: no require.js or MathJax from a CDN).
+  report=()
+  if [ $status -eq 0 ]; then report=(--report "$out/esmm-lab-report.html"); fi
+  "$here/.venv/bin/python" "$here/scripts/export-reports.py" ${report[@]+"${report[@]}"} "${executed[@]}" 2>>"$out/report.log" || status=1
 fi
 exit $status

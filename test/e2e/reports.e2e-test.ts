@@ -58,7 +58,7 @@ let REPORTS_DIR = GIVEN_REPORTS_DIR ?? REPRODUCE_REPORTS_DIR;
 const missingIn = (dir: string) => REPORTS.filter((r) => [r.html, ...r.executed].some((f) => !fs.existsSync(path.join(dir, f))));
 
 /**
- * The executed notebooks a report was built from: for the combined report, the list build-report.py wrote
+ * The executed notebooks a report was built from: for the combined report, the list export-reports.py wrote
  * beside it (`make sensitivity` adds notebook 05, a report of one notebook holds only that one), else the spec's.
  */
 function executedOf(spec: ReportSpec): string[] {
