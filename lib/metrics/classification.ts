@@ -60,7 +60,8 @@ export function binaryCrossEntropy(q: number, p: number, eps: number = LOG_LOSS_
  * Per-row log losses (nats), length n: the terms whose weighted mean is logLoss (same clipping). For
  * resampling: a resample's log loss is the weighted mean of these terms over the drawn rows. `into`
  * (optional, length n): written and returned instead of a new array (a caller scoring many runs of one day
- * reuses one, as notebook 04's bootstrap does for its 216 runs of 1.33M rows). Throws MetricInputError on invalid inputs, Error on an `into` of another length.
+ * reuses one, as notebook 04's bootstrap does for its 216 runs of 1.33M rows). Throws MetricInputError on
+ * invalid inputs, Error on an `into` of another length.
  */
 export function logLossPerRow(y: ArrayLike<number>, p: ArrayLike<number>, options: LogLossOptions = {}, into?: Float64Array): Float64Array {
   checkBinaryInputs("logLossPerRow", y, p, undefined);

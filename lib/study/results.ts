@@ -408,8 +408,8 @@ export function encodeFloat32LE(values: ArrayLike<number>, into: Buffer, offset:
 
 /**
  * The inverse, defined by Buffer's readFloatLE: `rows` little-endian float32 values at `offset` of `bytes`, as a
- * new Float32Array. On a little-endian machine the bytes are copied at once (through an aligned copy when
- * `offset` is not 4-byte aligned in the buffer's memory); the same values (test/predictions-io.test.ts).
+ * new Float32Array. On a little-endian machine the bytes are copied into it at once (a byte copy: any `offset`,
+ * aligned or not); the same values (test/predictions-io.test.ts).
  */
 export function decodeFloat32LE(bytes: Buffer, offset: number, rows: number): Float32Array {
   const out = new Float32Array(rows);
