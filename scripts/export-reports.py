@@ -7,7 +7,7 @@ OUT.html. Each notebook's first chart carries plotly.js inline; in the combined 
 (the others are removed), so the file holds plotly.js once and works offline. OUT.notebooks.json beside it lists
 the executed notebooks it was built from (the browser test counts the charts it must show from them).
 One process instead of one `jupyter nbconvert` per file: each paid about 2 s of start-up (measured 2026-12-07).
-Usage: export-reports.py [--report OUT.html] NB.ipynb...
+Usage: export-reports.py [--report OUT.html] NB.ipynb...   (bad arguments or a file that is not a notebook: one line, exit 2)
 """
 import copy
 import json
@@ -42,6 +42,12 @@ def strip_plotly_bundle(html: str) -> str:
     return html[:start] + html[end + len("</script>"):]
 
 
+def fail(message: str) -> None:
+    """One line on stderr, exit 2 (bad arguments or input)."""
+    print(f"export-reports.py: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
 def combined_report(sources: list[Path], notebooks: list) -> "nbformat.NotebookNode":
     report = nbformat.v4.new_notebook()
     report.metadata = notebooks[0].metadata
@@ -52,8 +58,11 @@ def combined_report(sources: list[Path], notebooks: list) -> "nbformat.NotebookN
     title.id = "esmm-lab-report-title"  # not a random id: the same notebooks give the same report, byte for byte
     report.cells.append(title)
     bundle_seen = False
-    for nb in notebooks:
+    for k, nb in enumerate(notebooks):
         for cell in nb.cells:
+            # Unique ids across notebooks (two copies of one notebook share theirs; nbformat would draw random ones).
+            if "id" in cell:
+                cell.id = f"nb{k + 1}-{cell.id}"[:64]
             for output in cell.get("outputs", []):
                 html = output.get("data", {}).get("text/html")
                 if html is None:
@@ -68,19 +77,31 @@ def combined_report(sources: list[Path], notebooks: list) -> "nbformat.NotebookN
     return nbformat.reads(nbformat.writes(report), as_version=4)
 
 
+USAGE = "usage: export-reports.py [--report OUT.html] NB.ipynb..."
+
+
+def read_notebook(path: Path):
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        fail(f"{path}: no such file")
+    except Exception as e:  # not JSON, not a notebook, an invalid one: nbformat's reason, in one line
+        fail(f"{path}: not a notebook ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+
+
 def main() -> None:
     args = sys.argv[1:]
     out = None
     if args[:1] == ["--report"]:
         if len(args) < 2:
-            sys.exit("usage: export-reports.py [--report OUT.html] NB.ipynb...")
+            fail(USAGE)
         out = Path(args[1])
         args = args[2:]
+    if not args or any(a.startswith("--") for a in args):
+        fail(USAGE)
     sources = [Path(p) for p in args]
-    if not sources:
-        sys.exit("usage: export-reports.py [--report OUT.html] NB.ipynb...")
     ex = exporter()
-    notebooks = [nbformat.read(p, as_version=4) for p in sources]
+    notebooks = [read_notebook(p) for p in sources]
     for path, nb in zip(sources, notebooks):
         write_html(ex, nb, path.with_suffix(".html"))
     if out is None:

@@ -12,15 +12,21 @@
 # While a notebook runs (nbconvert shows nothing until it ends), a line every ESMM_NOTEBOOK_HEARTBEAT seconds
 # (default 60; 0: none) gives the time so far and the records of the results file it last wrote (runs/*.jsonl).
 set -euo pipefail
+usage() { echo "usage: run-notebooks.sh --check|--report NOTEBOOK..." >&2; exit 2; }
+[ $# -ge 2 ] || usage
 mode=$1; shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 jupyter="$here/.venv/bin/jupyter"
 case "$mode" in
   --check) out="$here/test-artifacts/notebooks" ;;
   --report) out="${ESMM_REPORTS_DIR:-$here/reports}" ;;
-  *) echo "usage: run-notebooks.sh --check|--report NOTEBOOK..." >&2; exit 2 ;;
+  *) usage ;;
 esac
+for nb in "$@"; do
+  [ -f "$nb" ] || { echo "run-notebooks.sh: no such notebook: $nb" >&2; exit 2; }
+done
 mkdir -p "$out"
+if [ "$mode" = --report ]; then : > "$out/report.log"; fi
 status=0
 executed=()
 every=${ESMM_NOTEBOOK_HEARTBEAT:-60}
@@ -58,7 +64,13 @@ if [ "$mode" = --report ] && [ ${#executed[@]} -gt 0 ]; then
   # Each executed notebook's HTML beside it, and when every notebook ran clean the combined report, in one process
   # (scripts/export-reports.py; offline: no require.js or MathJax from a CDN).
   report=()
-  if [ $status -eq 0 ]; then report=(--report "$out/esmm-lab-report.html"); fi
-  "$here/.venv/bin/python" "$here/scripts/export-reports.py" ${report[@]+"${report[@]}"} "${executed[@]}" 2>>"$out/report.log" || status=1
+  if [ $status -eq 0 ]; then
+    report=(--report "$out/esmm-lab-report.html")
+  else
+    echo "combined report not written: a notebook failed ($out/esmm-lab-report.html, if there, is an earlier run's)"
+  fi
+  if ! "$here/.venv/bin/python" "$here/scripts/export-reports.py" ${report[@]+"${report[@]}"} "${executed[@]}" 2>>"$out/report.log"; then
+    echo "FAILED: the HTML export ($(tail -1 "$out/report.log"); see $out/report.log)"; status=1
+  fi
 fi
 exit $status
