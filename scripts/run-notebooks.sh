@@ -2,8 +2,8 @@
 # Executes notebooks top to bottom with nbconvert on the project's tslab kernel.
 #   run-notebooks.sh --check NB...   execute into test-artifacts/notebooks/
 #   run-notebooks.sh --report NB...  execute into reports/ (executed .ipynb + HTML export of each, and one
-#                                    self-contained report reports/esmm-lab-report.html of them all, with the list
-#                                    of its notebooks beside it), or into $ESMM_REPORTS_DIR (make test:
+#                                    self-contained report reports/esmm-lab-report.html of them all when they are
+#                                    two or more, with the list of its notebooks beside it), or into $ESMM_REPORTS_DIR (make test:
 #                                    test-artifacts/reports, leaving reports/ alone); the HTML files are written
 #                                    after the last notebook, in one process (scripts/export-reports.py)
 # Both fail on any error output (scripts/check-notebook-outputs.py); each notebook's stderr goes to <out>/<name>.log.
@@ -63,11 +63,13 @@ done
 if [ "$mode" = --report ] && [ ${#executed[@]} -gt 0 ]; then
   # Each executed notebook's HTML beside it, and when every notebook ran clean the combined report, in one process
   # (scripts/export-reports.py; offline: no require.js or MathJax from a CDN).
+  # The combined report is of two notebooks or more (make reproduce's four): one notebook's HTML is its own report,
+  # and `make beyond` or `make fair` must not replace make reproduce's combined report with theirs.
   report=()
-  if [ $status -eq 0 ]; then
-    report=(--report "$out/esmm-lab-report.html")
-  else
+  if [ $status -ne 0 ]; then
     echo "combined report not written: a notebook failed ($out/esmm-lab-report.html, if there, is an earlier run's)"
+  elif [ ${#executed[@]} -gt 1 ]; then
+    report=(--report "$out/esmm-lab-report.html")
   fi
   if ! "$here/.venv/bin/python" "$here/scripts/export-reports.py" ${report[@]+"${report[@]}"} "${executed[@]}" 2>>"$out/report.log"; then
     echo "FAILED: the HTML export ($(tail -1 "$out/report.log"); see $out/report.log)"; status=1
