@@ -14,7 +14,8 @@
 const BITS = 11;
 const BUCKETS = 1 << BITS;
 const MASK = BUCKETS - 1;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+/** Whether this machine stores numbers little-endian (the radix keys' word order; predictions files' float32 columns). */
+export const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function argsortAscending(values: ArrayLike<number>, indices?: Uint32Array): Uint32Array {
   const n = indices ? indices.length : values.length;

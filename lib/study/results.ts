@@ -40,6 +40,7 @@ import * as path from "node:path";
 import type { StudyRecord } from "../analysis/record";
 import type { DataSpec, RunSpec } from "./spec";
 import { makeDirs } from "../data/output-paths";
+import { LITTLE_ENDIAN } from "../metrics/argsort";
 
 // ---------------------------------------------------------------------------------------------
 // hashing
@@ -387,8 +388,6 @@ export function readPredictions(dir: string, key: string): StoredPredictions {
   });
   return { header, pCtcvr: out.pCtcvr!, pCtr: out.pCtr, pCvr: out.pCvr };
 }
-
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * The predictions files' column encoding, defined by Buffer's writeFloatLE: `values` rounded to float32 (round
